@@ -1,0 +1,286 @@
+//! Server specs: what Switchboard runs or reaches, and how it restarts it.
+//!
+//! A [`ServerSpec`] is the user's intent, stored as JSON by the daemon and sent over the
+//! control API. Secret values never live in a spec: a [`ValueSource::Secret`] names a keychain
+//! entry and the daemon resolves it at spawn time. [`ServerSpec::validate`] checks everything
+//! that can be checked without touching the machine (finding programs on PATH is the daemon's).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::ServerName;
+
+/// Everything Switchboard needs to run (or reach) one MCP server.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ServerSpec {
+    pub name: ServerName,
+    pub transport: Transport,
+    #[serde(default)]
+    pub restart: RestartPolicy,
+}
+
+/// How the server is reached.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Transport {
+    /// A local process speaking JSON-RPC over its stdin and stdout.
+    Stdio(Launch),
+    /// A local process serving Streamable HTTP at `url` (which must be on loopback).
+    LocalHttp {
+        #[serde(flatten)]
+        launch: Launch,
+        url: String,
+    },
+    /// A server elsewhere, reached over Streamable HTTP; nothing is spawned.
+    RemoteHttp {
+        url: String,
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        headers: BTreeMap<String, ValueSource>,
+    },
+}
+
+/// How to start a local process.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Launch {
+    pub command: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, ValueSource>,
+}
+
+/// A value given literally, or a reference to a secret held in the OS keychain.
+///
+/// On the wire a literal is a plain string and a reference is `{"secret": "<key>"}`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum ValueSource {
+    Literal(String),
+    Secret { secret: String },
+}
+
+/// When a server that exited is started again.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RestartPolicy {
+    /// Restart after any exit the user did not ask for, clean or not.
+    Always,
+    /// Restart only after a failure (non-zero exit, signal, failed health check).
+    #[default]
+    OnFailure,
+    /// Never restart.
+    Never,
+}
+
+impl std::str::FromStr for RestartPolicy {
+    type Err = SpecError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "always" => Ok(Self::Always),
+            "on-failure" => Ok(Self::OnFailure),
+            "never" => Ok(Self::Never),
+            other => Err(SpecError::BadRestartPolicy { given: other.to_owned() }),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SpecError {
+    #[error("server {server} has an empty command; give the program to run, e.g. `npx`")]
+    EmptyCommand { server: ServerName },
+    #[error("server {server}: {what} contains a NUL byte, which no program can receive")]
+    NulByte { server: ServerName, what: String },
+    #[error(
+        "server {server}: environment variable name `{key}` is invalid; use letters, digits and `_`, not starting with a digit"
+    )]
+    BadEnvName { server: ServerName, key: String },
+    #[error("server {server}: `{url}` is not a valid URL ({reason}); give one like http://127.0.0.1:3001/mcp")]
+    BadUrl { server: ServerName, url: String, reason: String },
+    #[error("server {server}: `{url}` must use http or https")]
+    BadScheme { server: ServerName, url: String },
+    #[error(
+        "server {server}: a local HTTP server must listen on loopback, not `{host}`; use 127.0.0.1, ::1 or localhost"
+    )]
+    NotLoopback { server: ServerName, host: String },
+    #[error(
+        "server {server}: `{url}` is plain http to another machine; use https (or reach it over the tailnet)"
+    )]
+    InsecureRemote { server: ServerName, url: String },
+    #[error("server {server}: HTTP header name `{header}` is invalid")]
+    BadHeaderName { server: ServerName, header: String },
+    #[error("unknown restart policy `{given}`; use always, on-failure or never")]
+    BadRestartPolicy { given: String },
+}
+
+impl ServerSpec {
+    /// Checks the spec as far as possible without touching the machine.
+    pub fn validate(&self) -> Result<(), SpecError> {
+        let server = &self.name;
+        match &self.transport {
+            Transport::Stdio(launch) => launch.validate(server),
+            Transport::LocalHttp { launch, url } => {
+                launch.validate(server)?;
+                let parsed = parse_http_url(server, url)?;
+                if !is_loopback(&parsed) {
+                    let host = parsed.host_str().unwrap_or_default().to_owned();
+                    return Err(SpecError::NotLoopback { server: server.clone(), host });
+                }
+                Ok(())
+            }
+            Transport::RemoteHttp { url, headers } => {
+                let parsed = parse_http_url(server, url)?;
+                if parsed.scheme() == "http" && !is_loopback(&parsed) {
+                    return Err(SpecError::InsecureRemote { server: server.clone(), url: url.clone() });
+                }
+                for header in headers.keys() {
+                    let valid = !header.is_empty()
+                        && header.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b));
+                    if !valid {
+                        return Err(SpecError::BadHeaderName {
+                            server: server.clone(),
+                            header: header.clone(),
+                        });
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The launch instructions, for transports that run a local process.
+    pub fn launch(&self) -> Option<&Launch> {
+        match &self.transport {
+            Transport::Stdio(launch) | Transport::LocalHttp { launch, .. } => Some(launch),
+            Transport::RemoteHttp { .. } => None,
+        }
+    }
+}
+
+impl Launch {
+    fn validate(&self, server: &ServerName) -> Result<(), SpecError> {
+        if self.command.trim().is_empty() {
+            return Err(SpecError::EmptyCommand { server: server.clone() });
+        }
+        let nul = |what: String| SpecError::NulByte { server: server.clone(), what };
+        if self.command.contains('\0') {
+            return Err(nul("the command".into()));
+        }
+        if let Some(i) = self.args.iter().position(|a| a.contains('\0')) {
+            return Err(nul(format!("argument {}", i + 1)));
+        }
+        for (key, value) in &self.env {
+            let valid = key.chars().next().is_some_and(|c| !c.is_ascii_digit())
+                && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid {
+                return Err(SpecError::BadEnvName { server: server.clone(), key: key.clone() });
+            }
+            if let ValueSource::Literal(v) = value
+                && v.contains('\0')
+            {
+                return Err(nul(format!("environment variable {key}")));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn parse_http_url(server: &ServerName, raw: &str) -> Result<url::Url, SpecError> {
+    let parsed = url::Url::parse(raw).map_err(|e| SpecError::BadUrl {
+        server: server.clone(),
+        url: raw.to_owned(),
+        reason: e.to_string(),
+    })?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(SpecError::BadScheme { server: server.clone(), url: raw.to_owned() });
+    }
+    Ok(parsed)
+}
+
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name() -> ServerName {
+        ServerName::new("s").expect("valid")
+    }
+
+    fn stdio(command: &str, env: &[(&str, &str)]) -> ServerSpec {
+        let env = env.iter().map(|(k, v)| (k.to_string(), ValueSource::Literal(v.to_string()))).collect();
+        ServerSpec {
+            name: name(),
+            transport: Transport::Stdio(Launch { command: command.into(), args: vec![], cwd: None, env }),
+            restart: RestartPolicy::default(),
+        }
+    }
+
+    fn http(local: bool, url: &str) -> ServerSpec {
+        let transport = if local {
+            Transport::LocalHttp {
+                launch: Launch { command: "node".into(), args: vec![], cwd: None, env: BTreeMap::new() },
+                url: url.into(),
+            }
+        } else {
+            Transport::RemoteHttp { url: url.into(), headers: BTreeMap::new() }
+        };
+        ServerSpec { name: name(), transport, restart: RestartPolicy::default() }
+    }
+
+    #[test]
+    fn validation_table() {
+        let cases: Vec<(ServerSpec, Option<fn(&SpecError) -> bool>)> = vec![
+            (stdio("uvx", &[("TZ", "UTC")]), None),
+            (stdio("  ", &[]), Some(|e| matches!(e, SpecError::EmptyCommand { .. }))),
+            (stdio("a\0b", &[]), Some(|e| matches!(e, SpecError::NulByte { .. }))),
+            (stdio("x", &[("1ABC", "v")]), Some(|e| matches!(e, SpecError::BadEnvName { .. }))),
+            (stdio("x", &[("A=B", "v")]), Some(|e| matches!(e, SpecError::BadEnvName { .. }))),
+            (http(true, "http://127.0.0.1:3001/mcp"), None),
+            (http(true, "http://localhost:3001/mcp"), None),
+            (http(true, "http://[::1]:3001/mcp"), None),
+            (http(true, "http://10.0.0.2:3001/mcp"), Some(|e| matches!(e, SpecError::NotLoopback { .. }))),
+            (http(true, "not a url"), Some(|e| matches!(e, SpecError::BadUrl { .. }))),
+            (http(false, "ftp://example.com/"), Some(|e| matches!(e, SpecError::BadScheme { .. }))),
+            (http(false, "https://mcp.example.com/mcp"), None),
+            (http(false, "http://mcp.example.com/mcp"), Some(|e| matches!(e, SpecError::InsecureRemote { .. }))),
+        ];
+        for (spec, expected) in cases {
+            match (spec.validate(), expected) {
+                (Ok(()), None) => {}
+                (Err(e), Some(check)) => assert!(check(&e), "{spec:?}: unexpected {e:?}"),
+                (got, _) => panic!("{spec:?}: got {got:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn wire_shape_is_stable() {
+        let mut spec = stdio("uvx", &[("TZ", "UTC")]);
+        if let Transport::Stdio(launch) = &mut spec.transport {
+            launch.env.insert("API_KEY".into(), ValueSource::Secret { secret: "github".into() });
+            launch.args.push("mcp-server-time".into());
+        }
+        let json = serde_json::to_value(&spec).expect("serialises");
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "name": "s",
+                "transport": {"type": "stdio", "command": "uvx", "args": ["mcp-server-time"],
+                              "env": {"API_KEY": {"secret": "github"}, "TZ": "UTC"}},
+                "restart": "on-failure"
+            })
+        );
+        let back: ServerSpec = serde_json::from_value(json).expect("round trips");
+        assert_eq!(back, spec);
+    }
+}
