@@ -1,1 +1,15 @@
-//! placeholder
+//! The Switchboard daemon: it owns a person's MCP servers.
+//!
+//! [`daemon::run`] wires the parts: the [`paths`] of the data directory, the SQLite [`store`],
+//! the [`supervisor`] of server processes, the [`watchdog`] that ends them if the daemon dies,
+//! the [`control`] layer that joins desired state to supervision, and the [`api`] on loopback.
+//! Nothing here depends on a GUI toolkit; the CLI and the desktop shell are clients of the API.
+
+pub mod api;
+pub mod control;
+pub mod daemon;
+pub mod paths;
+pub mod store;
+pub mod supervisor;
+pub mod token;
+pub mod watchdog;

@@ -6,6 +6,7 @@
 //! HTTP; serialisation is derived here only because these types *are* the API's wire shapes.
 
 pub mod api;
+pub mod sse;
 mod name;
 mod spec;
 mod state;

@@ -1,0 +1,297 @@
+//! The control API on loopback: `/api/v1`, JSON in and out, server-sent events for changes.
+//!
+//! Every request passes [`guard`] first: the Host header must name this listener (DNS
+//! rebinding), an Origin, if any, must be this listener's own (the web UI), and the bearer
+//! token must match. Handlers are thin: parse, call [`Control`], map its errors to statuses.
+//! The API never returns a secret value; specs carry references only.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures_util::{Stream, StreamExt};
+use serde::Deserialize;
+use switchboard_model::api::{AddServer, ApiError, ApiErrorBody, DaemonStatus, RunRecord, ServerView};
+use switchboard_model::{ServerName, ServerSpec};
+use tokio_stream::wrappers::BroadcastStream;
+
+use crate::control::{Control, ControlError};
+use crate::store::StoreError;
+use crate::token::ControlToken;
+
+/// Largest request body the control API reads.
+const MAX_BODY: usize = 1024 * 1024;
+
+/// Who may talk to the API.
+#[derive(Clone, Debug)]
+pub struct Guard {
+    pub port: u16,
+    pub token: ControlToken,
+}
+
+#[derive(Clone, Debug)]
+struct AppState {
+    control: Arc<Control>,
+}
+
+pub fn router(control: Arc<Control>, guard: Guard) -> Router {
+    let api = Router::new()
+        .route("/status", get(status))
+        .route("/servers", get(list).post(add))
+        .route("/servers/{name}", get(show).put(update).delete(remove))
+        .route("/servers/{name}/start", post(start))
+        .route("/servers/{name}/stop", post(stop))
+        .route("/servers/{name}/restart", post(restart))
+        .route("/servers/{name}/enable", post(enable))
+        .route("/servers/{name}/disable", post(disable))
+        .route("/servers/{name}/logs", get(logs))
+        .route("/servers/{name}/runs", get(runs))
+        .route("/events", get(events))
+        .fallback(not_found)
+        .with_state(AppState { control });
+    Router::new()
+        .nest("/api/v1", api)
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn_with_state(Arc::new(guard), guard_layer))
+}
+
+/// An API error: a status, a stable code and a message that says how to fix it.
+#[derive(Debug)]
+pub struct Failure {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl Failure {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into() }
+    }
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        let body = ApiError { error: ApiErrorBody { code: self.code.to_owned(), message: self.message } };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<ControlError> for Failure {
+    fn from(e: ControlError) -> Self {
+        let message = e.to_string();
+        let (status, code) = match &e {
+            ControlError::Store(StoreError::Exists(_)) => (StatusCode::CONFLICT, "server_exists"),
+            ControlError::Store(StoreError::NotFound(_)) => (StatusCode::NOT_FOUND, "no_such_server"),
+            ControlError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "store_failed"),
+            ControlError::Spec(_) => (StatusCode::BAD_REQUEST, "invalid_spec"),
+            ControlError::ProgramNotFound { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "program_not_found"),
+            ControlError::SecretsUnsupported { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "secrets_unsupported"),
+            ControlError::NameMismatch { .. } => (StatusCode::BAD_REQUEST, "name_mismatch"),
+        };
+        if status.is_server_error() {
+            tracing::error!("{message}");
+        }
+        Self::new(status, code, message)
+    }
+}
+
+type ApiResult<T> = Result<Json<T>, Failure>;
+
+async fn guard_layer(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {
+    match check(&guard, request.headers()) {
+        Ok(()) => next.run(request).await,
+        Err(failure) => failure.into_response(),
+    }
+}
+
+fn check(guard: &Guard, headers: &HeaderMap) -> Result<(), Failure> {
+    let port = guard.port;
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let allowed_hosts = [format!("127.0.0.1:{port}"), format!("localhost:{port}"), format!("[::1]:{port}")];
+    if !allowed_hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
+        return Err(Failure::new(
+            StatusCode::FORBIDDEN,
+            "bad_host",
+            format!("Host `{host}` is not this daemon's address; use http://127.0.0.1:{port}"),
+        ));
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or_default();
+        let own = [format!("http://127.0.0.1:{port}"), format!("http://localhost:{port}")];
+        if !own.iter().any(|o| o.eq_ignore_ascii_case(origin)) {
+            return Err(Failure::new(
+                StatusCode::FORBIDDEN,
+                "bad_origin",
+                format!("requests from origin `{origin}` are not allowed; only Switchboard's own UI may call this API"),
+            ));
+        }
+    }
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if !guard.token.matches(presented) {
+        return Err(Failure::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing or wrong control token; send `Authorization: Bearer <token>` with the token from control.token in the data directory",
+        ));
+    }
+    Ok(())
+}
+
+async fn not_found() -> Failure {
+    Failure::new(StatusCode::NOT_FOUND, "not_found", "no such API route; the API lives under /api/v1")
+}
+
+fn server_name(raw: &str) -> Result<ServerName, Failure> {
+    ServerName::new(raw).map_err(|e| Failure::new(StatusCode::BAD_REQUEST, "invalid_name", e.to_string()))
+}
+
+fn body<T>(json: Result<Json<T>, JsonRejection>) -> Result<T, Failure> {
+    json.map(|Json(v)| v).map_err(|e| {
+        let status = if e.status() == StatusCode::PAYLOAD_TOO_LARGE { e.status() } else { StatusCode::BAD_REQUEST };
+        Failure::new(status, "invalid_body", e.body_text())
+    })
+}
+
+async fn status(State(s): State<AppState>) -> ApiResult<DaemonStatus> {
+    Ok(Json(s.control.status().await?))
+}
+
+async fn list(State(s): State<AppState>) -> ApiResult<Vec<ServerView>> {
+    Ok(Json(s.control.list().await?))
+}
+
+/// `?wait=SECS` on a change: answer once the server has settled (running, stopped, failed or
+/// crash-looping), or after SECS, whichever is first.
+#[derive(Debug, Deserialize)]
+struct WaitQuery {
+    wait: Option<u64>,
+}
+
+/// Longest `?wait=` honoured.
+const MAX_WAIT_SECS: u64 = 300;
+
+async fn settled(s: &AppState, view: ServerView, q: &WaitQuery) -> Result<ServerView, Failure> {
+    match q.wait {
+        Some(secs) => {
+            let patience = Duration::from_secs(secs.min(MAX_WAIT_SECS));
+            Ok(s.control.settle(&view.spec.name, patience).await?)
+        }
+        None => Ok(view),
+    }
+}
+
+async fn add(
+    State(s): State<AppState>,
+    Query(q): Query<WaitQuery>,
+    json: Result<Json<AddServer>, JsonRejection>,
+) -> Result<(StatusCode, Json<ServerView>), Failure> {
+    let view = s.control.add(body(json)?).await?;
+    Ok((StatusCode::CREATED, Json(settled(&s, view, &q).await?)))
+}
+
+async fn show(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult<ServerView> {
+    Ok(Json(s.control.get(&server_name(&name)?).await?))
+}
+
+async fn update(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    Query(q): Query<WaitQuery>,
+    json: Result<Json<ServerSpec>, JsonRejection>,
+) -> ApiResult<ServerView> {
+    let name = server_name(&name)?;
+    let view = s.control.update(&name, body(json)?).await?;
+    Ok(Json(settled(&s, view, &q).await?))
+}
+
+async fn remove(State(s): State<AppState>, Path(name): Path<String>) -> Result<StatusCode, Failure> {
+    s.control.remove(&server_name(&name)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+macro_rules! action {
+    ($name:ident) => {
+        async fn $name(
+            State(s): State<AppState>,
+            Path(name): Path<String>,
+            Query(q): Query<WaitQuery>,
+        ) -> ApiResult<ServerView> {
+            let view = s.control.$name(&server_name(&name)?).await?;
+            Ok(Json(settled(&s, view, &q).await?))
+        }
+    };
+}
+action!(start);
+action!(stop);
+action!(restart);
+action!(enable);
+action!(disable);
+
+#[derive(Debug, Deserialize)]
+struct LogQuery {
+    #[serde(default = "default_lines")]
+    lines: usize,
+    #[serde(default)]
+    follow: bool,
+}
+
+fn default_lines() -> usize {
+    100
+}
+
+async fn logs(State(s): State<AppState>, Path(name): Path<String>, Query(q): Query<LogQuery>) -> Result<Response, Failure> {
+    let name = server_name(&name)?;
+    if !q.follow {
+        return Ok(Json(s.control.logs(&name, q.lines)?).into_response());
+    }
+    let (tail, live) = s.control.follow_logs(&name, q.lines)?;
+    let last_seen = tail.last().map_or(0, |l| l.seq);
+    let live = BroadcastStream::new(live)
+        .filter_map(move |line| std::future::ready(line.ok().filter(|l| l.seq > last_seen)));
+    let lines = futures_util::stream::iter(tail).chain(live).map(|line| sse("log", &line));
+    Ok(Sse::new(lines).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct RunsQuery {
+    #[serde(default = "default_runs")]
+    limit: u32,
+}
+
+fn default_runs() -> u32 {
+    20
+}
+
+async fn runs(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    Query(q): Query<RunsQuery>,
+) -> ApiResult<Vec<RunRecord>> {
+    Ok(Json(s.control.runs(&server_name(&name)?, q.limit).await?))
+}
+
+async fn events(State(s): State<AppState>) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    let stream = BroadcastStream::new(s.control.subscribe()).filter_map(|event| {
+        // A lagging reader misses events; it can always re-read the full state.
+        std::future::ready(event.ok().map(|e| sse(e.kind(), &e)))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+fn sse<T: serde::Serialize>(kind: &str, value: &T) -> Result<SseEvent, Infallible> {
+    let data = serde_json::to_string(value).unwrap_or_default();
+    Ok(SseEvent::default().event(kind).data(data))
+}

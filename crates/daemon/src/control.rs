@@ -1,0 +1,281 @@
+//! The control layer: the operations the API offers, joining desired state to supervision.
+//!
+//! [`Control`] is what every client of the daemon drives, through the HTTP API. It validates
+//! input, writes the store first (so a crash never leaves the supervisor ahead of the store),
+//! then tells the supervisor, and announces changes as [`Event`]s. A request that fails
+//! validation changes nothing. It knows nothing of HTTP: status codes are the API's mapping.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use switchboard_model::api::{
+    AddServer, DaemonStatus, Event, LogLine, RunRecord, ServerCounts, ServerView,
+};
+use switchboard_model::{ServerName, ServerSpec, ServerState, SpecError, UnixMillis, ValueSource};
+use tokio::sync::broadcast;
+
+use crate::store::{Store, StoreError, StoredServer};
+use crate::supervisor::usage::UsageSampler;
+use crate::supervisor::{Ack, Command, Supervisor, process};
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ControlError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    #[error(
+        "cannot find `{program}` for server {server} on the daemon's PATH; install it, or give its absolute path"
+    )]
+    ProgramNotFound { server: ServerName, program: String },
+    #[error(
+        "server {server} refers to secret `{key}`, but this daemon has no keychain backend yet; give the value literally"
+    )]
+    SecretsUnsupported { server: ServerName, key: String },
+    #[error("the spec names server {body}, but the request is for {path}; renaming is not supported")]
+    NameMismatch { path: ServerName, body: ServerName },
+}
+
+/// Facts about the running daemon, for `status`.
+#[derive(Clone, Debug)]
+pub struct DaemonFacts {
+    pub pid: u32,
+    pub port: u16,
+    pub data_dir: String,
+    pub started_at_ms: UnixMillis,
+}
+
+#[derive(Debug)]
+pub struct Control {
+    store: Store,
+    supervisor: Supervisor,
+    events: broadcast::Sender<Event>,
+    usage: Arc<UsageSampler>,
+    facts: DaemonFacts,
+    /// Serialises changes to the set of servers, so add/remove/update never interleave.
+    changes: tokio::sync::Mutex<()>,
+}
+
+impl Control {
+    pub fn new(store: Store, supervisor: Supervisor, events: broadcast::Sender<Event>, facts: DaemonFacts) -> Self {
+        Self { store, supervisor, events, usage: Arc::default(), facts, changes: tokio::sync::Mutex::new(()) }
+    }
+
+    /// Supervises every stored server and starts the enabled ones: desired state restored.
+    pub async fn restore(&self) -> Result<usize, ControlError> {
+        let servers = self.store.servers().await?;
+        let mut started = 0;
+        for StoredServer { spec, enabled } in servers {
+            let name = spec.name.clone();
+            self.supervisor.add(spec);
+            if enabled {
+                self.command(&name, Command::Start).await?;
+                started += 1;
+            }
+        }
+        Ok(started)
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    fn announce(&self, event: Event) {
+        let _ = self.events.send(event);
+    }
+
+    pub async fn list(&self) -> Result<Vec<ServerView>, ControlError> {
+        let stored = self.store.servers().await?;
+        Ok(self.views(stored).await)
+    }
+
+    pub async fn get(&self, name: &ServerName) -> Result<ServerView, ControlError> {
+        let stored = self.stored(name).await?;
+        Ok(self.views(vec![stored]).await.remove(0))
+    }
+
+    async fn stored(&self, name: &ServerName) -> Result<StoredServer, ControlError> {
+        self.store
+            .servers()
+            .await?
+            .into_iter()
+            .find(|s| &s.spec.name == name)
+            .ok_or_else(|| StoreError::NotFound(name.clone()).into())
+    }
+
+    async fn views(&self, stored: Vec<StoredServer>) -> Vec<ServerView> {
+        let snapshots: Vec<_> = stored.iter().map(|s| self.supervisor.snapshot(&s.spec.name)).collect();
+        let pids: Vec<u32> = snapshots.iter().flatten().filter_map(|s| s.state.pid()).collect();
+        let usage = if pids.is_empty() {
+            Default::default()
+        } else {
+            let sampler = Arc::clone(&self.usage);
+            tokio::task::spawn_blocking(move || sampler.sample(&pids)).await.unwrap_or_default()
+        };
+        stored
+            .into_iter()
+            .zip(snapshots)
+            .map(|(StoredServer { spec, enabled }, snapshot)| {
+                let (status, restarts) = snapshot.map_or((ServerState::Stopped, 0), |s| (s.state, s.restarts));
+                let usage = status.pid().and_then(|pid| usage.get(&pid).copied());
+                ServerView { spec, enabled, status, restarts, usage }
+            })
+            .collect()
+    }
+
+    /// Checks what can be checked before anything is written.
+    fn check(spec: &ServerSpec) -> Result<(), ControlError> {
+        spec.validate()?;
+        let secret_refs = spec.launch().into_iter().flat_map(|l| l.env.values()).chain(
+            match &spec.transport {
+                switchboard_model::Transport::RemoteHttp { headers, .. } => Some(headers.values()),
+                _ => None,
+            }
+            .into_iter()
+            .flatten(),
+        );
+        for value in secret_refs {
+            if let ValueSource::Secret { secret } = value {
+                return Err(ControlError::SecretsUnsupported { server: spec.name.clone(), key: secret.clone() });
+            }
+        }
+        if let Some(launch) = spec.launch() {
+            let path = match launch.env.get("PATH") {
+                Some(ValueSource::Literal(p)) => Some(std::ffi::OsString::from(p)),
+                _ => std::env::var_os("PATH"),
+            };
+            if process::find_program(&launch.command, path.as_deref(), launch.cwd.as_deref()).is_none() {
+                return Err(ControlError::ProgramNotFound {
+                    server: spec.name.clone(),
+                    program: launch.command.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn add(&self, request: AddServer) -> Result<ServerView, ControlError> {
+        let _guard = self.changes.lock().await;
+        Self::check(&request.spec)?;
+        self.store.insert_server(&request.spec, request.enabled).await?;
+        let name = request.spec.name.clone();
+        self.supervisor.add(request.spec);
+        self.announce(Event::ServerAdded { name: name.clone() });
+        if request.enabled {
+            self.command(&name, Command::Start).await?;
+        }
+        self.get(&name).await
+    }
+
+    pub async fn update(&self, name: &ServerName, spec: ServerSpec) -> Result<ServerView, ControlError> {
+        if &spec.name != name {
+            return Err(ControlError::NameMismatch { path: name.clone(), body: spec.name });
+        }
+        let _guard = self.changes.lock().await;
+        Self::check(&spec)?;
+        self.store.update_spec(&spec).await?;
+        self.command(name, |ack| Command::Replace(spec, ack)).await?;
+        self.announce(Event::ServerChanged { name: name.clone() });
+        self.get(name).await
+    }
+
+    pub async fn remove(&self, name: &ServerName) -> Result<(), ControlError> {
+        let _guard = self.changes.lock().await;
+        self.store.remove_server(name).await?;
+        // Gone from the store, so it cannot come back; now end what runs.
+        let _ = self.supervisor.remove(name).await;
+        self.announce(Event::ServerRemoved { name: name.clone() });
+        Ok(())
+    }
+
+    pub async fn start(&self, name: &ServerName) -> Result<ServerView, ControlError> {
+        self.command(name, Command::Start).await?;
+        self.get(name).await
+    }
+
+    pub async fn restart(&self, name: &ServerName) -> Result<ServerView, ControlError> {
+        self.command(name, Command::Restart).await?;
+        self.get(name).await
+    }
+
+    /// Stops now; the desired state is unchanged, so it comes back with the daemon.
+    pub async fn stop(&self, name: &ServerName) -> Result<ServerView, ControlError> {
+        self.command(name, Command::Stop).await?;
+        self.get(name).await
+    }
+
+    /// Waits until `name` is settled (running, stopped, failed or crash-looping) or `patience`
+    /// has passed, and returns it as it is then.
+    pub async fn settle(&self, name: &ServerName, patience: Duration) -> Result<ServerView, ControlError> {
+        if let Some(mut state) = self.supervisor.watch_state(name) {
+            let _ = tokio::time::timeout(patience, state.wait_for(ServerState::is_settled)).await;
+        }
+        self.get(name).await
+    }
+
+    pub async fn enable(&self, name: &ServerName) -> Result<ServerView, ControlError> {
+        self.store.set_enabled(name, true).await?;
+        self.announce(Event::ServerChanged { name: name.clone() });
+        self.start(name).await
+    }
+
+    pub async fn disable(&self, name: &ServerName) -> Result<ServerView, ControlError> {
+        self.store.set_enabled(name, false).await?;
+        self.announce(Event::ServerChanged { name: name.clone() });
+        self.stop(name).await
+    }
+
+    async fn command(&self, name: &ServerName, make: impl FnOnce(Ack) -> Command) -> Result<(), ControlError> {
+        self.supervisor.command(name, make).await.map_err(|_| StoreError::NotFound(name.clone()).into())
+    }
+
+    pub fn logs(&self, name: &ServerName, lines: usize) -> Result<Vec<LogLine>, ControlError> {
+        let log = self.supervisor.log(name).ok_or_else(|| StoreError::NotFound(name.clone()))?;
+        Ok(log.tail(lines))
+    }
+
+    /// The last `lines` lines and a receiver for every later one.
+    pub fn follow_logs(
+        &self,
+        name: &ServerName,
+        lines: usize,
+    ) -> Result<(Vec<LogLine>, broadcast::Receiver<LogLine>), ControlError> {
+        let log = self.supervisor.log(name).ok_or_else(|| StoreError::NotFound(name.clone()))?;
+        // Subscribe first: a line pushed in between shows up in both, and the API drops it by seq.
+        let live = log.subscribe();
+        Ok((log.tail(lines), live))
+    }
+
+    pub async fn runs(&self, name: &ServerName, limit: u32) -> Result<Vec<RunRecord>, ControlError> {
+        self.stored(name).await?;
+        Ok(self.store.runs(name, limit).await?)
+    }
+
+    pub async fn status(&self) -> Result<DaemonStatus, ControlError> {
+        let stored = self.store.servers().await?;
+        let mut counts = ServerCounts { total: u32::try_from(stored.len()).unwrap_or(u32::MAX), ..Default::default() };
+        for s in &stored {
+            match self.supervisor.snapshot(&s.spec.name).map(|s| s.state) {
+                Some(ServerState::Running { .. }) => counts.running += 1,
+                Some(ServerState::Failed { .. } | ServerState::CrashLooping { .. } | ServerState::BackingOff { .. }) => {
+                    counts.failing += 1;
+                }
+                _ => {}
+            }
+        }
+        Ok(DaemonStatus {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            pid: self.facts.pid,
+            port: self.facts.port,
+            data_dir: self.facts.data_dir.clone(),
+            started_at_ms: self.facts.started_at_ms,
+            servers: counts,
+        })
+    }
+
+    /// Stops every server: the daemon's clean shutdown.
+    pub async fn shutdown(&self) {
+        self.supervisor.shutdown().await;
+    }
+}

@@ -1,0 +1,149 @@
+//! Starting and stopping the daemon: the order in which the parts come up and go down.
+//!
+//! [`run`] takes the data directory's lock (one daemon per directory), waits out a previous
+//! daemon's watchdog, starts its own, opens the store, binds the loopback listener, publishes
+//! `daemon.json` for clients, restores desired state, and serves until told to stop; then it
+//! stops every server before exiting. Everything it does is logged through `tracing`.
+
+use std::fs::File;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use switchboard_model::api::DaemonInfo;
+use switchboard_model::now_millis;
+use tokio::sync::broadcast;
+
+use crate::api::{self, Guard};
+use crate::control::{Control, ControlError, DaemonFacts};
+use crate::paths::{DataDir, PathsError};
+use crate::store::{Store, StoreError};
+use crate::supervisor::{Supervisor, SupervisorConfig};
+use crate::token::{ControlToken, TokenError};
+use crate::watchdog::{Watchdog, WatchdogError};
+
+#[derive(Clone, Debug)]
+pub struct DaemonConfig {
+    pub data_dir: PathBuf,
+    /// 0 picks a free port (tests); clients find it in `daemon.json`.
+    pub port: u16,
+    /// The `switchboard` binary, run as `switchboard __watchdog`.
+    pub watchdog_program: PathBuf,
+    pub supervisor: SupervisorConfig,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DaemonError {
+    #[error(transparent)]
+    Paths(#[from] PathsError),
+    #[error(
+        "a Switchboard daemon{pid} is already running for {data_dir}; use it, stop it first, or set SWITCHBOARD_HOME to use another data directory"
+    )]
+    AlreadyRunning { data_dir: PathBuf, pid: String },
+    #[error("cannot lock {path}: {source}")]
+    Lock { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Watchdog(#[from] WatchdogError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    #[error(
+        "port {port} on 127.0.0.1 is already in use; stop what uses it, or start with --port or SWITCHBOARD_PORT set to another port"
+    )]
+    PortInUse { port: u16 },
+    #[error("cannot listen on 127.0.0.1:{port}: {source}")]
+    Bind { port: u16, source: std::io::Error },
+    #[error("cannot write {path}: {source}; check free space and permissions")]
+    WriteInfo { path: PathBuf, source: std::io::Error },
+    #[error("cannot restore servers: {0}")]
+    Restore(#[from] ControlError),
+}
+
+/// Runs the daemon until `shutdown` completes, then stops every server.
+pub async fn run(config: DaemonConfig, shutdown: impl Future<Output = ()>) -> Result<(), DaemonError> {
+    let data = DataDir::create(config.data_dir.clone())?;
+    let _lock = lock(&data)?;
+
+    let watchdog = {
+        let (program, lock) = (config.watchdog_program.clone(), data.watchdog_lock());
+        tokio::task::spawn_blocking(move || Watchdog::start(&program, &lock))
+            .await
+            .map_err(|e| WatchdogError::NotReady { detail: e.to_string() })??
+    };
+    let watchdog = Arc::new(watchdog);
+
+    let store = Store::open(&data.database()).await?;
+    let orphaned = store.close_orphaned_runs().await?;
+    if orphaned > 0 {
+        tracing::warn!("{orphaned} server runs were left open by a daemon that died; recorded as lost");
+    }
+    let token = ControlToken::load_or_create(&data.control_token())?;
+
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await.map_err(|source| {
+        match source.kind() {
+            std::io::ErrorKind::AddrInUse => DaemonError::PortInUse { port: config.port },
+            _ => DaemonError::Bind { port: config.port, source },
+        }
+    })?;
+    let port = listener.local_addr().map_err(|source| DaemonError::Bind { port: config.port, source })?.port();
+
+    let (events, _) = broadcast::channel(1024);
+    let supervisor = Supervisor::new(config.supervisor, store.clone(), events.clone(), Some(Arc::clone(&watchdog)), data.clone());
+    let facts = DaemonFacts {
+        pid: std::process::id(),
+        port,
+        data_dir: data.root().display().to_string(),
+        started_at_ms: now_millis(),
+    };
+    let control = Arc::new(Control::new(store, supervisor, events, facts));
+    let app = api::router(Arc::clone(&control), Guard { port, token });
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+
+    write_info(&data, port)?;
+    tracing::info!("listening on http://127.0.0.1:{port}, data in {}", data.root().display());
+    let started = control.restore().await?;
+    tracing::info!("started {started} enabled servers");
+
+    shutdown.await;
+    tracing::info!("shutting down: stopping servers");
+    control.shutdown().await;
+    // Event streams never end on their own, so the listener is dropped rather than drained.
+    server.abort();
+    let _ = std::fs::remove_file(data.daemon_info());
+    watchdog.release();
+    Ok(())
+}
+
+fn lock(data: &DataDir) -> Result<File, DaemonError> {
+    let path = data.daemon_lock();
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| DaemonError::Lock { path: path.clone(), source })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let pid = std::fs::read(data.daemon_info())
+                .ok()
+                .and_then(|bytes| serde_json::from_slice::<DaemonInfo>(&bytes).ok())
+                .map(|info| format!(" (pid {})", info.pid))
+                .unwrap_or_default();
+            Err(DaemonError::AlreadyRunning { data_dir: data.root().to_owned(), pid })
+        }
+        Err(std::fs::TryLockError::Error(source)) => Err(DaemonError::Lock { path, source }),
+    }
+}
+
+/// Publishes how to reach this daemon, atomically (write, then rename).
+fn write_info(data: &DataDir, port: u16) -> Result<(), DaemonError> {
+    let info = DaemonInfo { pid: std::process::id(), port, version: env!("CARGO_PKG_VERSION").to_owned() };
+    let path = data.daemon_info();
+    let partial = path.with_extension("json.partial");
+    let bytes = serde_json::to_vec_pretty(&info).unwrap_or_default();
+    std::fs::write(&partial, bytes)
+        .and_then(|()| std::fs::rename(&partial, &path))
+        .map_err(|source| DaemonError::WriteInfo { path, source })
+}

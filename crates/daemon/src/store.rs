@@ -1,0 +1,304 @@
+//! Persistence: server specs, desired state and run history in SQLite, through sqlx.
+//!
+//! The [`Store`] is the only code that speaks SQL. Migrations are embedded from
+//! `migrations/` and run on open. Rows are converted to model types here, at the boundary;
+//! callers never see JSON columns. Secret values never reach this module (specs hold
+//! references only).
+
+use std::path::Path;
+use std::str::FromStr;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::{Row, SqlitePool};
+use switchboard_model::api::RunRecord;
+use switchboard_model::{ExitCause, ServerName, ServerSpec, UnixMillis, now_millis};
+
+/// Run rows kept per server; older ones are pruned as new runs start.
+const RUNS_KEPT_PER_SERVER: i64 = 200;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("cannot open the database {path}: {source}; check the data directory's permissions and free space")]
+    Open { path: String, source: sqlx::Error },
+    #[error("cannot upgrade the database schema: {0}; a newer Switchboard may have written it")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("a server named {0} already exists; pick another name or remove it first")]
+    Exists(ServerName),
+    #[error("no server named {0}; `switchboard ls` lists them")]
+    NotFound(ServerName),
+    #[error("database error while {doing}: {source}")]
+    Query { doing: &'static str, source: sqlx::Error },
+    #[error("the stored spec of server {server} is unreadable ({source}); remove and re-add it")]
+    CorruptSpec { server: String, source: serde_json::Error },
+}
+
+/// A server as stored: spec plus desired state.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredServer {
+    pub spec: ServerSpec,
+    pub enabled: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+fn query_err(doing: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |source| StoreError::Query { doing, source }
+}
+
+impl Store {
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let display = path.display().to_string();
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{display}"))
+            .map_err(|source| StoreError::Open { path: display.clone(), source })?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .foreign_keys(true);
+        // Few writers, all in this process: a small pool keeps memory low.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(options)
+            .await
+            .map_err(|source| StoreError::Open { path: display, source })?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    pub async fn insert_server(&self, spec: &ServerSpec, enabled: bool) -> Result<(), StoreError> {
+        let now = now_millis();
+        let result = sqlx::query(
+            "INSERT INTO servers (name, spec, enabled, created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(spec.name.as_str())
+        .bind(encode_spec(spec))
+        .bind(enabled)
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool)
+        .await;
+        match result {
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(StoreError::Exists(spec.name.clone()))
+            }
+            other => other.map(drop).map_err(query_err("adding a server")),
+        }
+    }
+
+    pub async fn update_spec(&self, spec: &ServerSpec) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE servers SET spec = ?, updated_at_ms = ? WHERE name = ?")
+            .bind(encode_spec(spec))
+            .bind(now_millis())
+            .bind(spec.name.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(query_err("updating a server"))?;
+        found(done.rows_affected(), &spec.name)
+    }
+
+    pub async fn set_enabled(&self, name: &ServerName, enabled: bool) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE servers SET enabled = ?, updated_at_ms = ? WHERE name = ?")
+            .bind(enabled)
+            .bind(now_millis())
+            .bind(name.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(query_err("enabling or disabling a server"))?;
+        found(done.rows_affected(), name)
+    }
+
+    pub async fn remove_server(&self, name: &ServerName) -> Result<(), StoreError> {
+        let done = sqlx::query("DELETE FROM servers WHERE name = ?")
+            .bind(name.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(query_err("removing a server"))?;
+        found(done.rows_affected(), name)
+    }
+
+    pub async fn servers(&self) -> Result<Vec<StoredServer>, StoreError> {
+        let rows = sqlx::query("SELECT name, spec, enabled FROM servers ORDER BY name")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query_err("listing servers"))?;
+        rows.iter()
+            .map(|row| {
+                let name: String = row.get("name");
+                let spec: String = row.get("spec");
+                Ok(StoredServer { spec: decode_spec(&name, &spec)?, enabled: row.get("enabled") })
+            })
+            .collect()
+    }
+
+    /// Records a spawn (or a connection to a remote server) and returns the run's id.
+    pub async fn start_run(&self, server: &ServerName, pid: Option<u32>, is_restart: bool) -> Result<i64, StoreError> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO runs (server, pid, is_restart, started_at_ms) VALUES (?, ?, ?, ?) RETURNING id",
+        )
+        .bind(server.as_str())
+        .bind(pid)
+        .bind(is_restart)
+        .bind(now_millis())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(query_err("recording a server start"))?;
+        sqlx::query(
+            "DELETE FROM runs WHERE server = ? AND id <= (SELECT id FROM runs WHERE server = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
+        )
+        .bind(server.as_str())
+        .bind(server.as_str())
+        .bind(RUNS_KEPT_PER_SERVER)
+        .execute(&self.pool)
+        .await
+        .map_err(query_err("pruning old runs"))?;
+        Ok(id)
+    }
+
+    pub async fn run_ready(&self, run: i64, tools: u32) -> Result<(), StoreError> {
+        sqlx::query("UPDATE runs SET ready_at_ms = ?, tools = ? WHERE id = ?")
+            .bind(now_millis())
+            .bind(tools)
+            .bind(run)
+            .execute(&self.pool)
+            .await
+            .map_err(query_err("recording a server ready"))?;
+        Ok(())
+    }
+
+    pub async fn end_run(&self, run: i64, exit: &ExitCause) -> Result<(), StoreError> {
+        self.end_run_at(run, exit, now_millis()).await
+    }
+
+    async fn end_run_at(&self, run: i64, exit: &ExitCause, at: UnixMillis) -> Result<(), StoreError> {
+        sqlx::query("UPDATE runs SET ended_at_ms = ?, exit = ? WHERE id = ? AND ended_at_ms IS NULL")
+            .bind(at)
+            .bind(serde_json::to_string(exit).unwrap_or_default())
+            .bind(run)
+            .execute(&self.pool)
+            .await
+            .map_err(query_err("recording a server exit"))?;
+        Ok(())
+    }
+
+    /// Closes runs a previous daemon left open when it died.
+    pub async fn close_orphaned_runs(&self) -> Result<u64, StoreError> {
+        let done = sqlx::query("UPDATE runs SET ended_at_ms = ?, exit = ? WHERE ended_at_ms IS NULL")
+            .bind(now_millis())
+            .bind(serde_json::to_string(&ExitCause::DaemonLost).unwrap_or_default())
+            .execute(&self.pool)
+            .await
+            .map_err(query_err("closing runs of a lost daemon"))?;
+        Ok(done.rows_affected())
+    }
+
+    /// The newest runs of a server, newest first.
+    pub async fn runs(&self, server: &ServerName, limit: u32) -> Result<Vec<RunRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, pid, is_restart, started_at_ms, ready_at_ms, tools, ended_at_ms, exit
+             FROM runs WHERE server = ? ORDER BY id DESC LIMIT ?",
+        )
+        .bind(server.as_str())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query_err("reading run history"))?;
+        Ok(rows
+            .iter()
+            .map(|row| RunRecord {
+                id: row.get("id"),
+                pid: row.get("pid"),
+                restart: row.get("is_restart"),
+                started_at_ms: row.get("started_at_ms"),
+                ready_at_ms: row.get("ready_at_ms"),
+                tools: row.get("tools"),
+                ended_at_ms: row.get("ended_at_ms"),
+                exit: row
+                    .get::<Option<String>, _>("exit")
+                    .and_then(|e| serde_json::from_str(&e).ok()),
+            })
+            .collect())
+    }
+}
+
+fn found(rows: u64, name: &ServerName) -> Result<(), StoreError> {
+    if rows == 0 { Err(StoreError::NotFound(name.clone())) } else { Ok(()) }
+}
+
+/// The spec column holds everything but the name, which is the primary key.
+fn encode_spec(spec: &ServerSpec) -> String {
+    let mut value = serde_json::to_value(spec).unwrap_or_default();
+    if let Some(object) = value.as_object_mut() {
+        object.remove("name");
+    }
+    value.to_string()
+}
+
+fn decode_spec(name: &str, column: &str) -> Result<ServerSpec, StoreError> {
+    let corrupt = |source| StoreError::CorruptSpec { server: name.to_owned(), source };
+    let mut value: serde_json::Value = serde_json::from_str(column).map_err(corrupt)?;
+    if let Some(object) = value.as_object_mut() {
+        object.insert("name".into(), name.into());
+    }
+    serde_json::from_value(value).map_err(corrupt)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchboard_model::{Launch, RestartPolicy, Transport};
+
+    fn spec(name: &str) -> ServerSpec {
+        ServerSpec {
+            name: ServerName::new(name).expect("valid"),
+            transport: Transport::Stdio(Launch {
+                command: "uvx".into(),
+                args: vec!["mcp-server-time".into()],
+                cwd: None,
+                env: Default::default(),
+            }),
+            restart: RestartPolicy::Always,
+        }
+    }
+
+    async fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("t.db")).await.expect("opens");
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn servers_round_trip_and_duplicates_are_refused() {
+        let (_dir, store) = store().await;
+        store.insert_server(&spec("time"), true).await.expect("insert");
+        let err = store.insert_server(&spec("time"), false).await.expect_err("duplicate");
+        assert!(matches!(err, StoreError::Exists(_)), "{err:?}");
+        store.set_enabled(&spec("time").name, false).await.expect("disable");
+        assert_eq!(store.servers().await.expect("list"), vec![StoredServer { spec: spec("time"), enabled: false }]);
+        let missing = store.remove_server(&spec("nope").name).await.expect_err("missing");
+        assert!(matches!(missing, StoreError::NotFound(_)));
+    }
+
+    #[tokio::test]
+    async fn runs_are_recorded_pruned_and_closed_after_a_lost_daemon() {
+        let (_dir, store) = store().await;
+        let name = spec("time").name;
+        store.insert_server(&spec("time"), true).await.expect("insert");
+        let first = store.start_run(&name, Some(10), false).await.expect("run");
+        store.run_ready(first, 2).await.expect("ready");
+        store.end_run(first, &ExitCause::Signaled { signal: 9 }).await.expect("end");
+        let second = store.start_run(&name, Some(11), true).await.expect("run");
+        assert_eq!(store.close_orphaned_runs().await.expect("close"), 1);
+        let runs = store.runs(&name, 10).await.expect("runs");
+        assert_eq!(runs.len(), 2);
+        assert_eq!((runs[0].id, runs[0].restart, runs[0].exit.clone()), (second, true, Some(ExitCause::DaemonLost)));
+        assert_eq!((runs[1].tools, runs[1].exit.clone()), (Some(2), Some(ExitCause::Signaled { signal: 9 })));
+
+        for _ in 0..RUNS_KEPT_PER_SERVER + 5 {
+            store.start_run(&name, None, true).await.expect("run");
+        }
+        let kept = store.runs(&name, 1000).await.expect("runs").len();
+        assert_eq!(kept, usize::try_from(RUNS_KEPT_PER_SERVER).expect("small"));
+    }
+}

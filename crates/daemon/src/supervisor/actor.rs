@@ -1,0 +1,609 @@
+//! One task per server: the restart *mechanism* around the restart *policy*.
+//!
+//! An [`Actor`] owns its server's lifecycle: it spawns (through [`process`]), does the MCP
+//! handshake (through [`mcp`]), watches the process and its health pings, obeys commands, and
+//! after every end asks [`policy::decide`] what to do. It is the only writer of its server's
+//! [`ServerState`]. It knows nothing of HTTP or of other servers.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use switchboard_model::api::{Event, LogStream};
+use switchboard_model::{ExitCause, FailureReason, Launch, ServerSpec, ServerState, Transport, ValueSource, now_millis};
+use tokio::io::BufReader;
+use tokio::process::{ChildStdin, ChildStdout};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::logs::{MAX_LOG_LINE, ServerLog, read_bounded_line};
+use super::mcp::{self, Handshake, HttpPeer, RpcError, StdioPeer};
+use super::policy::{self, Decision, Exit};
+use super::process::{self, Pipes, ServerProcess, SpawnError};
+use super::Shared;
+
+/// Stderr lines kept as the reason a run failed.
+const STDERR_TAIL_LINES: usize = 20;
+
+/// Sent once the actor has acted on a command, so the state it set is visible from then on:
+/// `starting` after a start, `stopped` after a stop.
+pub type Ack = oneshot::Sender<()>;
+
+/// What the rest of the daemon can ask of a server.
+#[derive(Debug)]
+pub enum Command {
+    Start(Ack),
+    /// Stop and stay stopped.
+    Stop(Ack),
+    Restart(Ack),
+    /// Use this spec from now on, restarting if it is running.
+    Replace(ServerSpec, Ack),
+    /// Stop and end the actor (server removed, or daemon shutting down).
+    Shutdown(Ack),
+}
+
+fn acknowledge(ack: Option<Ack>) {
+    if let Some(ack) = ack {
+        let _ = ack.send(());
+    }
+}
+
+pub(super) struct Actor {
+    pub spec: ServerSpec,
+    pub shared: Arc<Shared>,
+    pub commands: mpsc::Receiver<Command>,
+    pub state: watch::Sender<ServerState>,
+    pub log: Arc<ServerLog>,
+    pub restarts: Arc<AtomicU32>,
+    pub history: RestartLog,
+}
+
+/// Restarts made since the server was last stable, for [`policy::decide`].
+#[derive(Debug, Default)]
+pub(super) struct RestartLog {
+    attempts: u32,
+    at: VecDeque<Instant>,
+}
+
+impl RestartLog {
+    fn view(&mut self, now: Instant, window: Duration) -> policy::History {
+        self.at.retain(|t| now.duration_since(*t) < window);
+        policy::History { attempts: self.attempts, recent: self.at.iter().map(|t| now.duration_since(*t)).collect() }
+    }
+}
+
+enum Next {
+    Idle,
+    Launch { restart: bool, ack: Option<Ack> },
+    Wait { until: Instant },
+    Exit,
+}
+
+/// How one run ended.
+enum RunEnd {
+    /// It could not be started; trying again as configured will not help.
+    Unstartable(FailureReason),
+    /// It ended without being asked to (including failed startups and health checks).
+    Ended { reason: FailureReason, exit: Exit, lasted: Duration },
+    Asked(Interrupt),
+}
+
+/// A command that ends a run.
+enum Interrupt {
+    Stop(Option<Ack>),
+    Restart(Option<Ack>),
+    Shutdown(Option<Ack>),
+}
+
+/// The connection the supervisor uses to talk MCP with a server.
+enum Peer {
+    Stdio(Arc<StdioPeer>),
+    Http(Arc<HttpPeer>),
+}
+
+impl Peer {
+    async fn handshake(&self) -> Result<Handshake, RpcError> {
+        match self {
+            Self::Stdio(p) => mcp::handshake(&**p).await,
+            Self::Http(p) => mcp::handshake(&**p).await,
+        }
+    }
+    async fn ping(&self) -> Result<(), RpcError> {
+        match self {
+            Self::Stdio(p) => mcp::ping(&**p).await,
+            Self::Http(p) => mcp::ping(&**p).await,
+        }
+    }
+    async fn close(&self) {
+        match self {
+            Self::Stdio(p) => p.close_input(),
+            Self::Http(p) => p.close().await,
+        }
+    }
+}
+
+/// A spawned process and what the actor tracks of this run.
+struct Run {
+    process: Option<ServerProcess>,
+    id: Option<i64>,
+    started: Instant,
+    stderr_from: u64,
+    stderr_task: Option<JoinHandle<()>>,
+    /// A local HTTP server's stdin, kept open so it does not see EOF and exit.
+    stdin: Option<ChildStdin>,
+}
+
+impl Actor {
+    pub async fn run(mut self) {
+        let mut next = Next::Idle;
+        loop {
+            next = match next {
+                Next::Idle => self.idle().await,
+                Next::Launch { restart, ack } => {
+                    let end = self.run_once(restart, ack).await;
+                    self.after(end)
+                }
+                Next::Wait { until } => self.wait(until).await,
+                Next::Exit => return,
+            };
+        }
+    }
+
+    fn set(&self, status: ServerState) {
+        self.state.send_replace(status.clone());
+        let _ = self.shared.events.send(Event::StateChanged { name: self.spec.name.clone(), at_ms: now_millis(), status });
+    }
+
+    fn note(&self, line: String) {
+        self.log.push(LogStream::Supervisor, line);
+    }
+
+    async fn idle(&mut self) -> Next {
+        match self.commands.recv().await {
+            None => Next::Exit,
+            Some(Command::Start(ack) | Command::Restart(ack)) => {
+                self.history = RestartLog::default();
+                Next::Launch { restart: false, ack: Some(ack) }
+            }
+            Some(Command::Stop(ack)) => {
+                self.set(ServerState::Stopped);
+                let _ = ack.send(());
+                Next::Idle
+            }
+            Some(Command::Replace(spec, ack)) => {
+                self.spec = spec;
+                let _ = ack.send(());
+                Next::Idle
+            }
+            Some(Command::Shutdown(ack)) => {
+                let _ = ack.send(());
+                Next::Exit
+            }
+        }
+    }
+
+    async fn wait(&mut self, until: Instant) -> Next {
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep_until(until) => return Next::Launch { restart: true, ack: None },
+                command = self.commands.recv() => match command {
+                    Some(Command::Start(ack) | Command::Restart(ack)) => {
+                        self.history = RestartLog::default();
+                        return Next::Launch { restart: false, ack: Some(ack) };
+                    }
+                    Some(Command::Stop(ack)) => {
+                        self.set(ServerState::Stopped);
+                        let _ = ack.send(());
+                        return Next::Idle;
+                    }
+                    Some(Command::Replace(spec, ack)) => {
+                        self.spec = spec;
+                        let _ = ack.send(());
+                    }
+                    Some(Command::Shutdown(ack)) => {
+                        let _ = ack.send(());
+                        return Next::Exit;
+                    }
+                    None => return Next::Exit,
+                },
+            }
+        }
+    }
+
+    fn after(&mut self, end: RunEnd) -> Next {
+        match end {
+            RunEnd::Unstartable(reason) => {
+                self.note(format!("cannot start: {reason}"));
+                self.set(ServerState::Failed { reason });
+                Next::Idle
+            }
+            RunEnd::Asked(Interrupt::Stop(ack)) => {
+                self.set(ServerState::Stopped);
+                acknowledge(ack);
+                Next::Idle
+            }
+            RunEnd::Asked(Interrupt::Restart(ack)) => {
+                self.history = RestartLog::default();
+                Next::Launch { restart: false, ack }
+            }
+            RunEnd::Asked(Interrupt::Shutdown(ack)) => {
+                acknowledge(ack);
+                Next::Exit
+            }
+            RunEnd::Ended { reason, exit, lasted } => self.decide(reason, exit, lasted),
+        }
+    }
+
+    fn decide(&mut self, reason: FailureReason, exit: Exit, lasted: Duration) -> Next {
+        let backoff = self.shared.config.backoff;
+        let now = Instant::now();
+        let history = self.history.view(now, backoff.window);
+        match policy::decide(self.spec.restart, exit, lasted, &history, &backoff, jitter_sample()) {
+            Decision::Stay if exit == Exit::Clean => {
+                self.set(ServerState::Stopped);
+                Next::Idle
+            }
+            Decision::Stay => {
+                self.set(ServerState::Failed { reason });
+                Next::Idle
+            }
+            Decision::Restart { attempt, after } => {
+                self.history.attempts = attempt;
+                self.history.at.push_back(now);
+                self.restarts.fetch_add(1, Ordering::Relaxed);
+                self.note(format!("restarting in {} ms (attempt {attempt})", after.as_millis()));
+                let until_ms = now_millis() + i64::try_from(after.as_millis()).unwrap_or(i64::MAX);
+                self.set(ServerState::BackingOff { attempt, until_ms, last: reason });
+                Next::Wait { until: now + after }
+            }
+            Decision::GiveUp { restarts } => {
+                self.note(format!("crash loop: {restarts} restarts within {:?}; giving up", backoff.window));
+                self.set(ServerState::CrashLooping { restarts, window_secs: backoff.window.as_secs(), last: reason });
+                Next::Idle
+            }
+        }
+    }
+
+    /// One run: start, handshake, run until it ends or is interrupted.
+    async fn run_once(&mut self, is_restart: bool, ack: Option<Ack>) -> RunEnd {
+        self.set(ServerState::Starting { pid: None });
+        acknowledge(ack);
+        let (mut run, peer) = match self.transport_start(is_restart).await {
+            Ok(started) => started,
+            Err(end) => return end,
+        };
+        if let Some(process) = &run.process {
+            self.set(ServerState::Starting { pid: Some(process.pid()) });
+        }
+
+        // Startup: the handshake races the process's exit, the deadline and commands.
+        let startup_timeout = self.shared.config.startup_timeout;
+        let handshake = retry_until_listening(&peer, startup_timeout);
+        tokio::pin!(handshake);
+        let deadline = tokio::time::sleep(startup_timeout);
+        tokio::pin!(deadline);
+        let result = loop {
+            tokio::select! {
+                result = &mut handshake => break result,
+                cause = wait_exit(&mut run.process) => {
+                    let stderr_tail = self.finish(&mut run, &cause).await;
+                    let reason = startup_exit_reason(&self.spec, cause, stderr_tail);
+                    return RunEnd::Ended { reason, exit: Exit::Failure, lasted: run.started.elapsed() };
+                }
+                () = &mut deadline => {
+                    let cause = self.kill(&mut run).await;
+                    let stderr_tail = self.finish(&mut run, &cause).await;
+                    let after_ms = u64::try_from(startup_timeout.as_millis()).unwrap_or(u64::MAX);
+                    let reason = FailureReason::HandshakeTimeout { after_ms, stderr_tail };
+                    return RunEnd::Ended { reason, exit: Exit::Failure, lasted: run.started.elapsed() };
+                }
+                command = self.commands.recv() => {
+                    if let Some(interrupt) = self.interrupt(command) {
+                        return self.stop_run(run, &peer, interrupt).await;
+                    }
+                }
+            }
+        };
+        let handshake = match result {
+            Ok(handshake) => handshake,
+            Err(error) => {
+                let cause = self.kill(&mut run).await;
+                self.finish(&mut run, &cause).await;
+                let reason = FailureReason::HandshakeFailed { message: error.to_string() };
+                return RunEnd::Ended { reason, exit: Exit::Failure, lasted: run.started.elapsed() };
+            }
+        };
+
+        if let Some(id) = run.id
+            && let Err(e) = self.shared.store.run_ready(id, handshake.tools).await
+        {
+            tracing::warn!(server = %self.spec.name, "cannot record readiness: {e}");
+        }
+        self.note(format!(
+            "running: {} {} ({} tools, protocol {})",
+            handshake.info.name, handshake.info.version, handshake.tools, handshake.info.protocol_version
+        ));
+        self.set(ServerState::Running {
+            pid: run.process.as_ref().map(ServerProcess::pid),
+            since_ms: now_millis(),
+            tools: handshake.tools,
+            server_info: Some(handshake.info),
+        });
+
+        // Running: until it exits, stops answering pings, or a command interrupts.
+        let health = health(self.shared.config, &peer);
+        tokio::pin!(health);
+        loop {
+            tokio::select! {
+                cause = wait_exit(&mut run.process) => {
+                    let stderr_tail = self.finish(&mut run, &cause).await;
+                    let exit = if cause.is_success() { Exit::Clean } else { Exit::Failure };
+                    let reason = FailureReason::Crashed { cause, stderr_tail };
+                    return RunEnd::Ended { reason, exit, lasted: run.started.elapsed() };
+                }
+                () = &mut health => {
+                    self.note("stopped answering pings".into());
+                    peer.close().await;
+                    let cause = match run.process.is_some() {
+                        true => { self.kill(&mut run).await; ExitCause::Unresponsive }
+                        false => ExitCause::Unresponsive,
+                    };
+                    let stderr_tail = self.finish(&mut run, &cause).await;
+                    let reason = FailureReason::Crashed { cause: ExitCause::Unresponsive, stderr_tail };
+                    return RunEnd::Ended { reason, exit: Exit::Failure, lasted: run.started.elapsed() };
+                }
+                command = self.commands.recv() => {
+                    if let Some(interrupt) = self.interrupt(command) {
+                        return self.stop_run(run, &peer, interrupt).await;
+                    }
+                }
+            }
+        }
+    }
+
+    fn interrupt(&mut self, command: Option<Command>) -> Option<Interrupt> {
+        match command {
+            None => Some(Interrupt::Shutdown(None)),
+            Some(Command::Start(ack)) => {
+                let _ = ack.send(());
+                None
+            }
+            Some(Command::Stop(ack)) => Some(Interrupt::Stop(Some(ack))),
+            Some(Command::Restart(ack)) => Some(Interrupt::Restart(Some(ack))),
+            Some(Command::Replace(spec, ack)) => {
+                self.spec = spec;
+                Some(Interrupt::Restart(Some(ack)))
+            }
+            Some(Command::Shutdown(ack)) => Some(Interrupt::Shutdown(Some(ack))),
+        }
+    }
+
+    /// The stop sequence for a run the user (or the daemon) ends.
+    async fn stop_run(&mut self, mut run: Run, peer: &Peer, interrupt: Interrupt) -> RunEnd {
+        peer.close().await;
+        run.stdin = None;
+        let cause = match run.process.take() {
+            Some(process) => {
+                let pgid = process.pgid();
+                let cause = process.stop(self.shared.config.stop_grace).await;
+                self.shared.unwatch(pgid);
+                self.note(format!("stopped ({cause})"));
+                cause
+            }
+            None => ExitCause::Stopped,
+        };
+        let recorded = if matches!(cause, ExitCause::Exited { .. } | ExitCause::Signaled { .. }) {
+            ExitCause::Stopped
+        } else {
+            cause
+        };
+        self.finish(&mut run, &recorded).await;
+        RunEnd::Asked(interrupt)
+    }
+
+    async fn kill(&self, run: &mut Run) -> ExitCause {
+        match run.process.as_mut() {
+            Some(process) => {
+                process.kill();
+                process.wait().await
+            }
+            None => ExitCause::Unresponsive,
+        }
+    }
+
+    /// Cleans up after the leader exited: stragglers, watchdog, stderr, history. Returns the
+    /// run's stderr tail.
+    async fn finish(&self, run: &mut Run, cause: &ExitCause) -> String {
+        if let Some(process) = run.process.take() {
+            process.kill_stragglers();
+            self.shared.unwatch(process.pgid());
+            self.note(format!("process {} {cause}", process.pid()));
+        }
+        if let Some(task) = run.stderr_task.take() {
+            // Its pipe closes once the whole group is gone; don't hang on a leaked descriptor.
+            let _ = tokio::time::timeout(Duration::from_millis(500), task).await;
+        }
+        if let Some(id) = run.id
+            && let Err(e) = self.shared.store.end_run(id, cause).await
+        {
+            tracing::warn!(server = %self.spec.name, "cannot record exit: {e}");
+        }
+        self.log.stderr_since(run.stderr_from, STDERR_TAIL_LINES)
+    }
+
+    /// Starts the transport: spawns the process (if any) and connects the peer.
+    async fn transport_start(&self, is_restart: bool) -> Result<(Run, Peer), RunEnd> {
+        match self.spec.transport.clone() {
+            Transport::Stdio(launch) => {
+                let (run, stdin, stdout) = self.spawn(&launch, is_restart).await?;
+                let peer = StdioPeer::start(stdin, stdout, Arc::clone(&self.log));
+                Ok((run, Peer::Stdio(peer)))
+            }
+            Transport::LocalHttp { launch, url } => {
+                if let Some(port) = port_taken(&url).await {
+                    return Err(RunEnd::Unstartable(FailureReason::PortInUse { port }));
+                }
+                let (mut run, stdin, stdout) = self.spawn(&launch, is_restart).await?;
+                run.stdin = Some(stdin);
+                tokio::spawn(forward_lines(stdout, Arc::clone(&self.log), LogStream::Stdout));
+                let peer = HttpPeer::new(self.shared.http.clone(), url, Default::default());
+                Ok((run, Peer::Http(Arc::new(peer))))
+            }
+            Transport::RemoteHttp { url, headers } => {
+                let headers = header_map(&headers).map_err(RunEnd::Unstartable)?;
+                let id = self.record_start(None, is_restart).await;
+                let run = Run {
+                    process: None,
+                    id,
+                    started: Instant::now(),
+                    stderr_from: self.log.next_seq(),
+                    stderr_task: None,
+                    stdin: None,
+                };
+                Ok((run, Peer::Http(Arc::new(HttpPeer::new(self.shared.http.clone(), url, headers)))))
+            }
+        }
+    }
+
+    /// Spawns the process and starts reading its stderr; returns its stdin and stdout.
+    async fn spawn(&self, launch: &Launch, is_restart: bool) -> Result<(Run, ChildStdin, ChildStdout), RunEnd> {
+        let env = resolve_env(&launch.env).map_err(RunEnd::Unstartable)?;
+        let stderr_from = self.log.next_seq();
+        let (process, Pipes { stdin, stdout, stderr }) = process::spawn(launch, &env).map_err(|e| {
+            RunEnd::Unstartable(match e {
+                SpawnError::ProgramNotFound { program } => FailureReason::ProgramNotFound { program },
+                other => FailureReason::SpawnFailed { message: other.to_string() },
+            })
+        })?;
+        self.shared.watch(process.pgid());
+        self.note(format!("started `{}` as pid {}", launch.command, process.pid()));
+        let log = Arc::clone(&self.log);
+        let stderr_task = tokio::spawn(forward_lines(stderr, log, LogStream::Stderr));
+        let id = self.record_start(Some(process.pid()), is_restart).await;
+        let run = Run {
+            process: Some(process),
+            id,
+            started: Instant::now(),
+            stderr_from,
+            stderr_task: Some(stderr_task),
+            stdin: None,
+        };
+        Ok((run, stdin, stdout))
+    }
+
+    async fn record_start(&self, pid: Option<u32>, is_restart: bool) -> Option<i64> {
+        match self.shared.store.start_run(&self.spec.name, pid, is_restart).await {
+            Ok(id) => Some(id),
+            Err(e) => {
+                tracing::warn!(server = %self.spec.name, "cannot record start: {e}");
+                None
+            }
+        }
+    }
+}
+
+/// Completes when the server has missed enough pings in a row to count as hung.
+async fn health(config: super::SupervisorConfig, peer: &Peer) {
+    let mut misses = 0;
+    loop {
+        tokio::time::sleep(config.ping_interval).await;
+        match tokio::time::timeout(config.ping_timeout, peer.ping()).await {
+            Ok(Ok(())) => misses = 0,
+            Ok(Err(_)) | Err(_) => misses += 1,
+        }
+        if misses >= config.unhealthy_after {
+            return;
+        }
+    }
+}
+
+/// The handshake; for HTTP servers, retried while the server is not yet listening.
+async fn retry_until_listening(peer: &Peer, patience: Duration) -> Result<Handshake, RpcError> {
+    let give_up = Instant::now() + patience;
+    loop {
+        match peer.handshake().await {
+            Err(RpcError::Connect { .. }) if Instant::now() < give_up => {
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn wait_exit(process: &mut Option<ServerProcess>) -> ExitCause {
+    match process {
+        Some(process) => process.wait().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn startup_exit_reason(spec: &ServerSpec, cause: ExitCause, stderr_tail: String) -> FailureReason {
+    if let Transport::LocalHttp { url, .. } = &spec.transport {
+        let lower = stderr_tail.to_ascii_lowercase();
+        if (lower.contains("eaddrinuse") || lower.contains("address already in use") || lower.contains("already in use"))
+            && let Some(port) = url::Url::parse(url).ok().and_then(|u| u.port_or_known_default())
+        {
+            return FailureReason::PortInUse { port };
+        }
+    }
+    FailureReason::ExitedDuringStartup { cause, stderr_tail }
+}
+
+/// The port of a local HTTP server's URL, if something already listens there.
+async fn port_taken(url: &str) -> Option<u16> {
+    let parsed = url::Url::parse(url).ok()?;
+    let port = parsed.port_or_known_default()?;
+    let host = parsed.host_str()?.trim_start_matches('[').trim_end_matches(']').to_owned();
+    let connect = tokio::net::TcpStream::connect((host, port));
+    match tokio::time::timeout(Duration::from_millis(300), connect).await {
+        Ok(Ok(_)) => Some(port),
+        _ => None,
+    }
+}
+
+async fn forward_lines<R: tokio::io::AsyncRead + Unpin>(pipe: R, log: Arc<ServerLog>, stream: LogStream) {
+    let mut reader = BufReader::new(pipe);
+    let mut buf = Vec::new();
+    while let Ok(Some(_)) = read_bounded_line(&mut reader, &mut buf, MAX_LOG_LINE).await {
+        log.push(stream, String::from_utf8_lossy(&buf).into_owned());
+    }
+}
+
+fn resolve_env(env: &BTreeMap<String, ValueSource>) -> Result<BTreeMap<String, String>, FailureReason> {
+    env.iter()
+        .map(|(key, value)| match value {
+            ValueSource::Literal(v) => Ok((key.clone(), v.clone())),
+            ValueSource::Secret { secret } => Err(unsupported_secret(secret)),
+        })
+        .collect()
+}
+
+fn header_map(headers: &BTreeMap<String, ValueSource>) -> Result<reqwest::header::HeaderMap, FailureReason> {
+    let mut map = reqwest::header::HeaderMap::new();
+    for (name, value) in headers {
+        let ValueSource::Literal(value) = value else {
+            let ValueSource::Secret { secret } = value else { continue };
+            return Err(unsupported_secret(secret));
+        };
+        let bad = |what: &str| FailureReason::SpawnFailed { message: format!("header {name}: invalid {what}") };
+        let name = reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad("name"))?;
+        let value = reqwest::header::HeaderValue::from_str(value).map_err(|_| bad("value"))?;
+        map.insert(name, value);
+    }
+    Ok(map)
+}
+
+fn unsupported_secret(key: &str) -> FailureReason {
+    FailureReason::SecretUnavailable {
+        key: key.to_owned(),
+        message: "this daemon has no keychain backend yet; give the value literally".into(),
+    }
+}
+
+/// A uniform sample in [-1, 1] for backoff jitter.
+fn jitter_sample() -> f64 {
+    let raw = getrandom::u32().unwrap_or(u32::MAX / 2);
+    f64::from(raw) / f64::from(u32::MAX) * 2.0 - 1.0
+}

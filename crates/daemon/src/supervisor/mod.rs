@@ -1,0 +1,196 @@
+//! Supervision of MCP servers: local stdio processes, local HTTP processes, remote endpoints.
+//!
+//! A [`Supervisor`] owns one [`actor`] task per server, each the only writer of its server's
+//! state. Processes are spawned through [`process`], the only place that builds a `Command`.
+//! After every exit an actor asks [`policy::decide`], a pure function of the policy, the exit
+//! and recent restarts. Readiness and health are MCP requests ([`mcp`]), not "the pid exists".
+//! Desired state (enabled or not) and HTTP are the control layer's; this module runs what it
+//! is told to run.
+
+mod actor;
+pub mod logs;
+pub mod mcp;
+pub mod policy;
+pub mod process;
+pub mod usage;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use switchboard_model::api::Event;
+use switchboard_model::{ServerName, ServerSpec, ServerState};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+
+pub use actor::{Ack, Command};
+use actor::{Actor, RestartLog};
+use logs::ServerLog;
+
+use crate::paths::DataDir;
+use crate::store::Store;
+use crate::watchdog::Watchdog;
+
+/// Timing of supervision. The defaults suit people; tests shorten some of them.
+#[derive(Clone, Copy, Debug)]
+pub struct SupervisorConfig {
+    pub backoff: policy::Backoff,
+    /// How long a server has from spawn to a completed handshake and tools/list.
+    pub startup_timeout: Duration,
+    pub ping_interval: Duration,
+    pub ping_timeout: Duration,
+    /// Consecutive missed pings after which a server is killed as hung.
+    pub unhealthy_after: u32,
+    /// Time between SIGTERM and SIGKILL when stopping (half of it again after closing stdin).
+    pub stop_grace: Duration,
+}
+
+impl Default for SupervisorConfig {
+    fn default() -> Self {
+        Self {
+            backoff: policy::Backoff::default(),
+            startup_timeout: Duration::from_secs(60),
+            ping_interval: Duration::from_secs(30),
+            ping_timeout: Duration::from_secs(10),
+            unhealthy_after: 3,
+            stop_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What every actor shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    config: SupervisorConfig,
+    store: Store,
+    events: broadcast::Sender<Event>,
+    watchdog: Option<Arc<Watchdog>>,
+    data: DataDir,
+    http: reqwest::Client,
+}
+
+impl Shared {
+    fn watch(&self, pgid: u32) {
+        if let Some(w) = &self.watchdog {
+            w.watch(pgid);
+        }
+    }
+    fn unwatch(&self, pgid: u32) {
+        if let Some(w) = &self.watchdog {
+            w.unwatch(pgid);
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Handle {
+    commands: mpsc::Sender<Command>,
+    state: watch::Receiver<ServerState>,
+    log: Arc<ServerLog>,
+    restarts: Arc<AtomicU32>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SupervisorError {
+    #[error("no server named {0} is supervised; `switchboard ls` lists them")]
+    Unknown(ServerName),
+}
+
+/// A snapshot of one supervised server.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    pub state: ServerState,
+    pub restarts: u32,
+}
+
+#[derive(Debug)]
+pub struct Supervisor {
+    shared: Arc<Shared>,
+    servers: Mutex<BTreeMap<ServerName, Handle>>,
+}
+
+impl Supervisor {
+    pub fn new(
+        config: SupervisorConfig,
+        store: Store,
+        events: broadcast::Sender<Event>,
+        watchdog: Option<Arc<Watchdog>>,
+        data: DataDir,
+    ) -> Self {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_default();
+        Self { shared: Arc::new(Shared { config, store, events, watchdog, data, http }), servers: Mutex::default() }
+    }
+
+    fn servers(&self) -> std::sync::MutexGuard<'_, BTreeMap<ServerName, Handle>> {
+        self.servers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Starts supervising `spec` (stopped; send [`Command::Start`] to run it).
+    pub fn add(&self, spec: ServerSpec) {
+        let (commands, inbox) = mpsc::channel(16);
+        let (state_tx, state) = watch::channel(ServerState::Stopped);
+        let log = Arc::new(ServerLog::new(self.shared.data.server_log(&spec.name)));
+        let restarts = Arc::new(AtomicU32::new(0));
+        let name = spec.name.clone();
+        let actor = Actor {
+            spec,
+            shared: Arc::clone(&self.shared),
+            commands: inbox,
+            state: state_tx,
+            log: Arc::clone(&log),
+            restarts: Arc::clone(&restarts),
+            history: RestartLog::default(),
+        };
+        tokio::spawn(actor.run());
+        self.servers().insert(name, Handle { commands, state, log, restarts });
+    }
+
+    fn sender(&self, name: &ServerName) -> Result<mpsc::Sender<Command>, SupervisorError> {
+        self.servers().get(name).map(|h| h.commands.clone()).ok_or_else(|| SupervisorError::Unknown(name.clone()))
+    }
+
+    /// Sends the command `make` builds and returns once the actor has acted on it.
+    pub async fn command(&self, name: &ServerName, make: impl FnOnce(Ack) -> Command) -> Result<(), SupervisorError> {
+        let sender = self.sender(name)?;
+        let (ack, done) = oneshot::channel();
+        // Sending or acknowledging fails only if the actor ended, which happens only on removal.
+        if sender.send(make(ack)).await.is_ok() {
+            let _ = done.await;
+        }
+        Ok(())
+    }
+
+    /// Stops a server, ends its actor and forgets it.
+    pub async fn remove(&self, name: &ServerName) -> Result<(), SupervisorError> {
+        self.command(name, Command::Shutdown).await?;
+        self.servers().remove(name);
+        Ok(())
+    }
+
+    /// Stops every server (in parallel) and forgets them: the daemon's clean shutdown.
+    pub async fn shutdown(&self) {
+        let names: Vec<ServerName> = self.servers().keys().cloned().collect();
+        let stops = names.iter().map(|name| self.remove(name));
+        futures_util::future::join_all(stops).await;
+    }
+
+    pub fn snapshot(&self, name: &ServerName) -> Option<Snapshot> {
+        self.servers().get(name).map(|h| Snapshot {
+            state: h.state.borrow().clone(),
+            restarts: h.restarts.load(Ordering::Relaxed),
+        })
+    }
+
+    pub fn log(&self, name: &ServerName) -> Option<Arc<ServerLog>> {
+        self.servers().get(name).map(|h| Arc::clone(&h.log))
+    }
+
+    /// A receiver that sees every state change of `name` from now on.
+    pub fn watch_state(&self, name: &ServerName) -> Option<watch::Receiver<ServerState>> {
+        self.servers().get(name).map(|h| h.state.clone())
+    }
+}

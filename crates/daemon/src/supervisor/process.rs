@@ -1,0 +1,256 @@
+//! The one place that spawns server processes, and the one that ends them.
+//!
+//! [`spawn`] builds every `Command` the daemon runs for a server: its own process group (so
+//! its whole tree can be signalled at once), `PR_SET_PDEATHSIG` on Linux (so it dies with the
+//! daemon), piped stdio. [`ServerProcess::stop`] is the stop sequence: close stdin, SIGTERM to
+//! the group, a grace period, SIGKILL. Programs are found with [`find_program`] before spawning
+//! so "not installed" is told apart from every other failure. What the process says, and when
+//! to restart it, are the actor's business.
+
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use switchboard_model::{ExitCause, Launch};
+use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
+
+/// A running server process, leader of its own process group.
+#[derive(Debug)]
+pub struct ServerProcess {
+    child: Child,
+    pid: u32,
+}
+
+/// The pipes of a freshly spawned process, handed to whoever speaks to it.
+#[derive(Debug)]
+pub struct Pipes {
+    pub stdin: ChildStdin,
+    pub stdout: ChildStdout,
+    pub stderr: ChildStderr,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SpawnError {
+    #[error("cannot find `{program}` on PATH; install it or give its absolute path")]
+    ProgramNotFound { program: String },
+    #[error("working directory {path} does not exist; create it or change the server's cwd")]
+    MissingCwd { path: PathBuf },
+    #[error("cannot start `{program}`: {source}")]
+    Io { program: String, source: std::io::Error },
+}
+
+/// Finds `program` the way a shell would: a path containing `/` is taken as is (relative to
+/// `cwd`), a bare name is searched in `path_var`. Only executable regular files count.
+pub fn find_program(program: &str, path_var: Option<&OsStr>, cwd: Option<&Path>) -> Option<PathBuf> {
+    if program.contains(std::path::MAIN_SEPARATOR) || program.contains('/') {
+        let path = match cwd {
+            Some(dir) if Path::new(program).is_relative() => dir.join(program),
+            _ => PathBuf::from(program),
+        };
+        return is_executable(&path).then_some(path);
+    }
+    std::env::split_paths(path_var?)
+        .map(|dir| dir.join(program))
+        .find(|candidate| is_executable(candidate))
+}
+
+fn is_executable(path: &Path) -> bool {
+    let Ok(meta) = std::fs::metadata(path) else { return false };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        meta.is_file() && meta.permissions().mode() & 0o111 != 0
+    }
+    #[cfg(not(unix))]
+    {
+        meta.is_file()
+    }
+}
+
+/// Spawns `launch` with `env` added to the daemon's own environment.
+///
+/// Must be called from a runtime worker thread, never from `spawn_blocking`: Linux delivers
+/// the parent-death signal when the *thread* that forked exits, and blocking-pool threads
+/// exit when idle.
+pub fn spawn(launch: &Launch, env: &BTreeMap<String, String>) -> Result<(ServerProcess, Pipes), SpawnError> {
+    if let Some(cwd) = &launch.cwd
+        && !cwd.is_dir()
+    {
+        return Err(SpawnError::MissingCwd { path: cwd.clone() });
+    }
+    let path_var = env.get("PATH").map(OsStr::new).map(ToOwned::to_owned).or_else(|| std::env::var_os("PATH"));
+    let program = find_program(&launch.command, path_var.as_deref(), launch.cwd.as_deref())
+        .ok_or_else(|| SpawnError::ProgramNotFound { program: launch.command.clone() })?;
+
+    let mut command = Command::new(&program);
+    command
+        .args(&launch.args)
+        .envs(env)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        // The supervisor reaps explicitly; this is the safety net if a handle is dropped.
+        .kill_on_drop(true);
+    if let Some(cwd) = &launch.cwd {
+        command.current_dir(cwd);
+    }
+    #[cfg(target_os = "linux")]
+    {
+        let daemon = nix::unistd::getpid();
+        // SAFETY: the closure runs between fork and exec and only makes async-signal-safe
+        // system calls (prctl, getppid); it allocates nothing.
+        unsafe {
+            command.pre_exec(move || {
+                nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
+                // The daemon may have died between fork and prctl; then nobody would kill us.
+                if nix::unistd::getppid() != daemon {
+                    return Err(std::io::Error::other("the daemon exited while starting the server"));
+                }
+                Ok(())
+            });
+        }
+    }
+    let mut child = command.spawn().map_err(|source| SpawnError::Io {
+        program: launch.command.clone(),
+        source,
+    })?;
+    let (Some(pid), Some(stdin), Some(stdout), Some(stderr)) =
+        (child.id(), child.stdin.take(), child.stdout.take(), child.stderr.take())
+    else {
+        return Err(SpawnError::Io {
+            program: launch.command.clone(),
+            source: std::io::Error::other("the process exited before its pipes were set up"),
+        });
+    };
+    Ok((ServerProcess { child, pid }, Pipes { stdin, stdout, stderr }))
+}
+
+impl ServerProcess {
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// The process group id, equal to the leader's pid.
+    pub fn pgid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Waits for the leader to exit. Cancel-safe, so it can sit in a `select!`.
+    pub async fn wait(&mut self) -> ExitCause {
+        match self.child.wait().await {
+            Ok(status) => exit_cause(status),
+            // Waiting only fails if the child was already reaped, which this type prevents.
+            Err(_) => ExitCause::Signaled { signal: Signal::SIGKILL as i32 },
+        }
+    }
+
+    /// Ends whatever is left of the group after the leader exited on its own: grandchildren
+    /// that outlive their parent would otherwise keep ports and pipes open.
+    pub fn kill_stragglers(&self) {
+        signal_group(self.pgid(), Signal::SIGKILL);
+    }
+
+    /// Sends SIGKILL to the whole group, for a process that must go now (failed health checks,
+    /// handshake timeout).
+    pub fn kill(&self) {
+        signal_group(self.pgid(), Signal::SIGKILL);
+    }
+
+    /// The stop sequence, after the caller closed the server's stdin (the MCP way to ask a
+    /// stdio server to exit): SIGTERM to the group after `grace / 2`, SIGKILL after `grace` more.
+    pub async fn stop(mut self, grace: Duration) -> ExitCause {
+        if let Ok(cause) = tokio::time::timeout(grace / 2, self.wait()).await {
+            self.kill_stragglers();
+            return cause;
+        }
+        signal_group(self.pgid(), Signal::SIGTERM);
+        let cause = match tokio::time::timeout(grace, self.wait()).await {
+            Ok(cause) => cause,
+            Err(_) => {
+                signal_group(self.pgid(), Signal::SIGKILL);
+                self.wait().await
+            }
+        };
+        self.kill_stragglers();
+        cause
+    }
+}
+
+/// Signals a process group, ignoring "no such group" (it already ended).
+pub fn signal_group(pgid: u32, signal: Signal) {
+    if let Ok(raw) = i32::try_from(pgid)
+        && raw > 1
+    {
+        let _ = killpg(Pid::from_raw(raw), signal);
+    }
+}
+
+fn exit_cause(status: ExitStatus) -> ExitCause {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => ExitCause::Exited { code },
+        (None, Some(signal)) => ExitCause::Signaled { signal },
+        (None, None) => ExitCause::Exited { code: -1 },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn launch(command: &str, args: &[&str]) -> Launch {
+        Launch {
+            command: command.into(),
+            args: args.iter().map(|s| s.to_string()).collect(),
+            cwd: None,
+            env: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn find_program_searches_path_and_respects_explicit_paths() {
+        let path = std::env::var_os("PATH");
+        assert!(find_program("sh", path.as_deref(), None).is_some());
+        assert!(find_program("/bin/sh", None, None).is_some());
+        assert!(find_program("definitely-not-installed-xyz", path.as_deref(), None).is_none());
+        // A directory on PATH is not a program.
+        assert!(find_program("bin", Some(OsStr::new("/")), None).is_none());
+        assert!(find_program("./sh", None, Some(Path::new("/bin"))).is_some());
+    }
+
+    #[tokio::test]
+    async fn missing_program_and_cwd_are_classified() {
+        let err = spawn(&launch("definitely-not-installed-xyz", &[]), &BTreeMap::new()).expect_err("missing");
+        assert!(matches!(err, SpawnError::ProgramNotFound { .. }), "{err:?}");
+        let mut l = launch("sh", &[]);
+        l.cwd = Some(PathBuf::from("/no/such/dir"));
+        assert!(matches!(spawn(&l, &BTreeMap::new()), Err(SpawnError::MissingCwd { .. })));
+    }
+
+    #[tokio::test]
+    async fn stop_ends_a_process_that_ignores_stdin_and_sigterm() {
+        let script = "trap '' TERM; sleep 30 & wait";
+        let (process, pipes) = spawn(&launch("sh", &["-c", script]), &BTreeMap::new()).expect("spawns");
+        let pgid = process.pgid();
+        drop(pipes.stdin);
+        let cause = process.stop(Duration::from_millis(200)).await;
+        assert_eq!(cause, ExitCause::Signaled { signal: Signal::SIGKILL as i32 });
+        // The background sleep, in the same group, is gone too.
+        let gone = killpg(Pid::from_raw(i32::try_from(pgid).expect("pid")), None::<Signal>).is_err();
+        assert!(gone, "process group {pgid} still has members");
+    }
+
+    #[tokio::test]
+    async fn stop_is_graceful_for_a_process_that_exits_on_eof() {
+        let (process, pipes) = spawn(&launch("cat", &[]), &BTreeMap::new()).expect("spawns");
+        drop(pipes.stdin);
+        let cause = process.stop(Duration::from_secs(10)).await;
+        assert_eq!(cause, ExitCause::Exited { code: 0 });
+    }
+}
