@@ -1,1 +1,350 @@
-fn main(){}
+//! `switchboard`: the daemon (`switchboard daemon`) and the command line that drives it.
+//!
+//! Every command but `daemon` talks only to the daemon's control API, through [`client`].
+//! Output is a table or a sentence for people, the API's JSON with `--json`. Exit codes:
+//! 0 success, 1 failure, 2 bad usage or input, 3 daemon not running, 4 no such server.
+
+mod client;
+mod render;
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use client::{Client, CliError};
+use switchboard_model::api::{AddServer, DaemonStatus, LogLine, RunRecord, ServerView};
+use switchboard_model::{DEFAULT_PORT, Launch, RestartPolicy, ServerName, ServerSpec, ServerState, Transport, ValueSource};
+
+/// How long commands that start a server wait for it to settle, unless told otherwise.
+const DEFAULT_WAIT_SECS: u64 = 60;
+
+#[derive(Debug, Parser)]
+#[command(name = "switchboard", version, about = "Switchboard runs, supervises and shares your MCP servers.")]
+struct Cli {
+    /// Print the API's JSON instead of tables.
+    #[arg(long, global = true)]
+    json: bool,
+    /// The daemon's port, if it is not the one recorded in the data directory.
+    #[arg(long, global = true, env = "SWITCHBOARD_PORT", default_value_t = DEFAULT_PORT)]
+    port: u16,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the daemon in the foreground: it owns the servers and serves the API.
+    Daemon,
+    /// Show whether the daemon runs, and a count of servers.
+    Status,
+    /// List servers with their state, tools and resource use.
+    #[command(alias = "list")]
+    Ls,
+    /// Add a server: `add NAME -- COMMAND ARGS...`, `add NAME --url URL -- COMMAND...`, `add NAME --url URL`.
+    Add(AddArgs),
+    /// Stop and remove a server.
+    #[command(alias = "remove")]
+    Rm { name: String },
+    /// Start a server now (its enabled setting is unchanged).
+    Start(Target),
+    /// Stop a server now; an enabled server comes back when the daemon restarts.
+    Stop { name: String },
+    /// Stop and start a server.
+    Restart(Target),
+    /// Start a server now and whenever the daemon starts.
+    Enable(Target),
+    /// Stop a server now and keep it stopped across daemon restarts.
+    Disable { name: String },
+    /// Show a server's stderr and the supervisor's notes about it.
+    Logs {
+        name: String,
+        /// Keep printing new lines as they come.
+        #[arg(short, long)]
+        follow: bool,
+        /// How many recent lines to show first.
+        #[arg(short = 'n', long, default_value_t = 100)]
+        lines: usize,
+    },
+    /// Show a server's recent runs: starts, restarts, readiness and exits.
+    Runs {
+        name: String,
+        #[arg(short = 'n', long, default_value_t = 20)]
+        limit: u32,
+    },
+    #[command(name = "__watchdog", hide = true)]
+    Watchdog { lock: PathBuf },
+}
+
+#[derive(Debug, Args)]
+struct Target {
+    name: String,
+    /// Return at once instead of waiting for the server to be running or to fail.
+    #[arg(long)]
+    no_wait: bool,
+}
+
+#[derive(Debug, Args)]
+struct AddArgs {
+    name: String,
+    /// An environment variable for the server (repeatable).
+    #[arg(short, long = "env", value_name = "KEY=VALUE")]
+    env: Vec<String>,
+    /// The server's working directory.
+    #[arg(long)]
+    cwd: Option<PathBuf>,
+    /// With a command: the URL the local server serves. Alone: a remote server's URL.
+    #[arg(long)]
+    url: Option<String>,
+    /// An HTTP header sent to a remote server (repeatable).
+    #[arg(long = "header", value_name = "NAME=VALUE")]
+    headers: Vec<String>,
+    /// When to restart it after it exits: always, on-failure or never.
+    #[arg(long, default_value = "on-failure")]
+    restart: RestartPolicy,
+    /// Add it without starting it, now or with the daemon.
+    #[arg(long)]
+    disabled: bool,
+    /// Return at once instead of waiting for the server to be running or to fail.
+    #[arg(long)]
+    no_wait: bool,
+    /// The program and its arguments, after `--`.
+    #[arg(last = true, value_name = "COMMAND")]
+    command: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // The watchdog must stay small and single-threaded: it runs before any runtime exists.
+    if let Command::Watchdog { lock } = &cli.command {
+        return match switchboard_daemon::watchdog::run(lock) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn home() -> Result<PathBuf, CliError> {
+    switchboard_daemon::paths::data_dir().map_err(|e| CliError::Other(e.to_string()))
+}
+
+async fn run(cli: Cli) -> Result<(), CliError> {
+    let json = cli.json;
+    let connect = || Client::connect(home()?, cli.port);
+    match cli.command {
+        Command::Daemon => daemon(cli.port).await,
+        Command::Watchdog { .. } => Ok(()),
+        Command::Status => {
+            let status: DaemonStatus = connect()?.get("/status").await?;
+            if json {
+                return print_json(&status);
+            }
+            let c = status.servers;
+            println!("Switchboard daemon {} running, pid {}, on http://127.0.0.1:{}", status.version, status.pid, status.port);
+            println!("data: {}", status.data_dir);
+            println!("servers: {} ({} running, {} failing)", c.total, c.running, c.failing);
+            Ok(())
+        }
+        Command::Ls => {
+            let servers: Vec<ServerView> = connect()?.get("/servers").await?;
+            if json { print_json(&servers) } else { Ok(render::servers(&servers)) }
+        }
+        Command::Add(args) => {
+            let no_wait = args.no_wait;
+            let request = add_request(args)?;
+            let name = request.spec.name.clone();
+            let client = connect()?;
+            let started = request.enabled && !no_wait;
+            progress(started, &format!("Adding and starting {name}…"));
+            let path = if started { format!("/servers?wait={DEFAULT_WAIT_SECS}") } else { "/servers".into() };
+            let view: ServerView = client.post(&path, Some(&request)).await?;
+            report(json, &view)
+        }
+        Command::Rm { name } => {
+            let name = parse_name(&name)?;
+            connect()?.delete(&format!("/servers/{name}")).await?;
+            if json { print_json(&serde_json::json!({"removed": name})) } else { Ok(println!("{name}: removed")) }
+        }
+        Command::Start(t) => act(json, connect()?, "start", t).await,
+        Command::Restart(t) => act(json, connect()?, "restart", t).await,
+        Command::Enable(t) => act(json, connect()?, "enable", t).await,
+        Command::Stop { name } => act(json, connect()?, "stop", Target { name, no_wait: true }).await,
+        Command::Disable { name } => act(json, connect()?, "disable", Target { name, no_wait: true }).await,
+        Command::Logs { name, follow, lines } => logs(json, connect()?, &parse_name(&name)?, follow, lines).await,
+        Command::Runs { name, limit } => {
+            let name = parse_name(&name)?;
+            let runs: Vec<RunRecord> = connect()?.get(&format!("/servers/{name}/runs?limit={limit}")).await?;
+            if json { print_json(&runs) } else { Ok(render::runs(&runs)) }
+        }
+    }
+}
+
+async fn daemon(port: u16) -> Result<(), CliError> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let config = switchboard_daemon::daemon::DaemonConfig {
+        data_dir: home()?,
+        port,
+        watchdog_program: std::env::current_exe()
+            .map_err(|e| CliError::Other(format!("cannot find the switchboard binary itself: {e}")))?,
+        supervisor: Default::default(),
+    };
+    switchboard_daemon::daemon::run(config, shutdown_signal())
+        .await
+        .map_err(|e| CliError::Other(e.to_string()))
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).ok();
+    let terminated = async {
+        match term.as_mut() {
+            Some(term) => term.recv().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminated => {}
+    }
+}
+
+async fn act(json: bool, client: Client, verb: &str, target: Target) -> Result<(), CliError> {
+    let name = parse_name(&target.name)?;
+    progress(!target.no_wait, &format!("{verb}: waiting for {name} to settle…"));
+    let wait = if target.no_wait { String::new() } else { format!("?wait={DEFAULT_WAIT_SECS}") };
+    let view: ServerView = client.post(&format!("/servers/{name}/{verb}{wait}"), None::<&()>).await?;
+    report(json, &view)
+}
+
+/// Prints where the server stands; a server that ended up failed makes the command fail.
+fn report(json: bool, view: &ServerView) -> Result<(), CliError> {
+    if json {
+        print_json(view)?;
+    } else {
+        println!("{}", render::summary(view));
+    }
+    match view.status {
+        ServerState::Failed { .. } | ServerState::CrashLooping { .. } if !json => {
+            Err(CliError::ServerFailed(format!("{} is not running", view.spec.name)))
+        }
+        ServerState::Failed { .. } | ServerState::CrashLooping { .. } => Err(CliError::ServerFailed(String::new())),
+        _ => Ok(()),
+    }
+}
+
+async fn logs(json: bool, client: Client, name: &ServerName, follow: bool, lines: usize) -> Result<(), CliError> {
+    if !follow {
+        let tail: Vec<LogLine> = client.get(&format!("/servers/{name}/logs?lines={lines}")).await?;
+        for line in &tail {
+            if json { print_json(line)? } else { render::log_line(line) }
+        }
+        return Ok(());
+    }
+    client
+        .follow(&format!("/servers/{name}/logs?lines={lines}&follow=true"), |event| {
+            if let Ok(line) = serde_json::from_str::<LogLine>(&event.data) {
+                if json {
+                    println!("{}", event.data);
+                } else {
+                    render::log_line(&line);
+                }
+            }
+            true
+        })
+        .await
+}
+
+fn add_request(args: AddArgs) -> Result<AddServer, CliError> {
+    let name = parse_name(&args.name)?;
+    let env = pairs("--env", &args.env)?;
+    let headers = pairs("--header", &args.headers)?;
+    // The daemon runs elsewhere: paths relative to this shell must be made absolute here.
+    let cwd = args.cwd.as_deref().map(absolute).transpose()?;
+    let launch = |command: Vec<String>| -> Result<Launch, CliError> {
+        let mut parts = command.into_iter();
+        let mut program = parts.next().unwrap_or_default();
+        if program.contains('/') && !program.starts_with('/') {
+            let base = match &cwd {
+                Some(dir) => dir.clone(),
+                None => absolute(std::path::Path::new("."))?,
+            };
+            program = base.join(&program).display().to_string();
+        }
+        Ok(Launch { command: program, args: parts.collect(), cwd: cwd.clone(), env: env.clone() })
+    };
+    let transport = match (args.command.is_empty(), args.url) {
+        (false, None) => Transport::Stdio(launch(args.command)?),
+        (false, Some(url)) => Transport::LocalHttp { launch: launch(args.command)?, url },
+        (true, Some(url)) => {
+            if !args.env.is_empty() || args.cwd.is_some() {
+                return Err(CliError::Usage("--env and --cwd apply to local servers; a remote server has no process".into()));
+            }
+            Transport::RemoteHttp { url, headers: headers.clone() }
+        }
+        (true, None) => {
+            return Err(CliError::Usage(format!(
+                "say what to run: `switchboard add {name} -- COMMAND ARGS...`, or --url for an HTTP server"
+            )));
+        }
+    };
+    if !headers.is_empty() && !matches!(transport, Transport::RemoteHttp { .. }) {
+        return Err(CliError::Usage("--header applies to remote servers (--url without a command)".into()));
+    }
+    let spec = ServerSpec { name, transport, restart: args.restart };
+    spec.validate().map_err(|e| CliError::Usage(e.to_string()))?;
+    Ok(AddServer { spec, enabled: !args.disabled })
+}
+
+fn absolute(path: &std::path::Path) -> Result<PathBuf, CliError> {
+    std::path::absolute(path).map_err(|e| CliError::Usage(format!("cannot resolve {}: {e}", path.display())))
+}
+
+fn pairs(flag: &str, raw: &[String]) -> Result<BTreeMap<String, ValueSource>, CliError> {
+    raw.iter()
+        .map(|pair| match pair.split_once('=') {
+            Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), ValueSource::Literal(value.to_owned()))),
+            _ => Err(CliError::Usage(format!("{flag} takes KEY=VALUE, got `{pair}`"))),
+        })
+        .collect()
+}
+
+fn parse_name(raw: &str) -> Result<ServerName, CliError> {
+    ServerName::new(raw).map_err(|e| CliError::Usage(e.to_string()))
+}
+
+fn print_json(value: &impl serde::Serialize) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| CliError::Other(e.to_string()))?;
+    println!("{text}");
+    Ok(())
+}
+
+/// A note on stderr while a long request runs, only when a person is watching.
+fn progress(waiting: bool, message: &str) {
+    if waiting && std::io::stderr().is_terminal() {
+        eprintln!("{message}");
+    }
+}

@@ -24,9 +24,7 @@ pub enum NameError {
         "server name `{name}` is {len} characters long; use at most {MAX_NAME_LEN} so tool names stay under client limits"
     )]
     TooLong { name: String, len: usize },
-    #[error(
-        "server name `{name}` must start with a lowercase letter; try `s-{name}` or another name"
-    )]
+    #[error("server name `{name}` must start with a lowercase letter (a-z)")]
     BadStart { name: String },
     #[error(
         "server name `{name}` contains {found:?}; use only lowercase letters, digits, `-` and `_`"
