@@ -309,9 +309,18 @@ impl Actor {
         let handshake = match result {
             Ok(handshake) => handshake,
             Err(error) => {
-                let cause = self.kill(&mut run).await;
-                self.finish(&mut run, &cause).await;
-                let reason = FailureReason::HandshakeFailed { message: error.to_string() };
+                // A server that exits closes its stdout first, so the handshake can fail just
+                // before the exit is reaped: an exit that follows promptly is the real story.
+                let exited = tokio::time::timeout(Duration::from_secs(1), wait_exit(&mut run.process)).await;
+                let (cause, exited) = match exited {
+                    Ok(cause) => (cause, true),
+                    Err(_) => (self.kill(&mut run).await, false),
+                };
+                let stderr_tail = self.finish(&mut run, &cause).await;
+                let reason = match exited {
+                    true => startup_exit_reason(&self.spec, cause, stderr_tail),
+                    false => FailureReason::HandshakeFailed { message: error.to_string() },
+                };
                 return RunEnd::Ended { reason, exit: Exit::Failure, lasted: run.started.elapsed() };
             }
         };

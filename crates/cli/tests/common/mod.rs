@@ -1,0 +1,312 @@
+//! Harness for end-to-end tests: the real `switchboard` binary, a private data directory,
+//! real MCP servers installed by `scripts/install-test-tools.sh`, and waits with deadlines.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
+
+/// Where the test setup installed real servers.
+pub fn tools_dir() -> PathBuf {
+    let dir = std::env::var_os("SWITCHBOARD_TEST_TOOLS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.cache/test-tools"));
+    assert!(
+        dir.join("venv/bin/mcp-server-time").exists() && dir.join("npm/node_modules/.bin/mcp-server-everything").exists(),
+        "real MCP servers are missing from {}; run scripts/install-test-tools.sh",
+        dir.display()
+    );
+    dir
+}
+
+/// mcp-server-time, from PyPI.
+pub fn time_server() -> String {
+    tools_dir().join("venv/bin/mcp-server-time").display().to_string()
+}
+
+/// @modelcontextprotocol/server-everything, from npm.
+pub fn everything_server() -> String {
+    tools_dir().join("npm/node_modules/.bin/mcp-server-everything").display().to_string()
+}
+
+/// Polls `probe` until it gives a value, failing the test after `timeout`.
+pub fn wait_until<T>(what: &str, timeout: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = probe() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+/// A data directory with (at most) one daemon running on it.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+    daemon: Option<Child>,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        Self { dir: tempfile::tempdir().unwrap(), daemon: None }
+    }
+
+    /// A sandbox with a daemon up and answering.
+    pub fn with_daemon() -> Self {
+        let mut sandbox = Self::new();
+        sandbox.start_daemon();
+        sandbox
+    }
+
+    pub fn home(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(BIN);
+        command.env("SWITCHBOARD_HOME", self.home()).env("SWITCHBOARD_PORT", "0").env_remove("SWITCHBOARD_LOG");
+        command
+    }
+
+    pub fn start_daemon(&mut self) {
+        assert!(self.daemon.is_none(), "a daemon is already running in this sandbox");
+        let _ = std::fs::remove_file(self.home().join("daemon.json"));
+        let log = std::fs::File::options().create(true).append(true).open(self.home().join("daemon.log")).unwrap();
+        let child = self.command().arg("daemon").stdin(Stdio::null()).stdout(Stdio::null()).stderr(log).spawn().unwrap();
+        self.daemon = Some(child);
+        wait_until("the daemon to answer", Duration::from_secs(20), || {
+            let info = std::fs::read(self.home().join("daemon.json")).ok()?;
+            let info: Value = serde_json::from_slice(&info).ok()?;
+            let port = u16::try_from(info["port"].as_u64()?).ok()?;
+            TcpStream::connect(("127.0.0.1", port)).ok().map(drop)
+        });
+    }
+
+    pub fn daemon_pid(&self) -> u32 {
+        self.daemon.as_ref().expect("daemon running").id()
+    }
+
+    pub fn port(&self) -> u16 {
+        let info: Value = serde_json::from_slice(&std::fs::read(self.home().join("daemon.json")).unwrap()).unwrap();
+        u16::try_from(info["port"].as_u64().unwrap()).unwrap()
+    }
+
+    pub fn token(&self) -> String {
+        std::fs::read_to_string(self.home().join("control.token")).unwrap().trim().to_owned()
+    }
+
+    /// SIGKILL, the way a crash or the OOM killer ends the daemon.
+    pub fn kill_daemon_hard(&mut self) {
+        let mut child = self.daemon.take().expect("daemon running");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    /// SIGTERM, the way a service manager stops it; waits for it to exit.
+    pub fn stop_daemon(&mut self) -> std::process::ExitStatus {
+        let mut child = self.daemon.take().expect("daemon running");
+        signal(child.id(), libc_sigterm());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "daemon did not stop within 30 s of SIGTERM");
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    pub fn cli(&self, args: &[&str]) -> Output {
+        self.command().args(args).stdin(Stdio::null()).output().unwrap()
+    }
+
+    /// Runs a CLI command that must succeed and returns its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.cli(args);
+        assert!(
+            out.status.success(),
+            "switchboard {args:?} failed ({}):\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut with_json = args.to_vec();
+        with_json.push("--json");
+        serde_json::from_str(&self.ok(&with_json)).unwrap()
+    }
+
+    pub fn servers(&self) -> Vec<Value> {
+        self.json(&["ls"]).as_array().unwrap().clone()
+    }
+
+    pub fn server(&self, name: &str) -> Value {
+        self.servers().into_iter().find(|s| s["name"] == name).unwrap_or_else(|| panic!("no server {name}"))
+    }
+
+    /// Waits until `name` is in `state` and returns its view.
+    pub fn wait_state(&self, name: &str, state: &str, timeout: Duration) -> Value {
+        wait_until(&format!("{name} to be {state}"), timeout, || {
+            let view = self.server(name);
+            (view["status"]["state"] == state).then_some(view)
+        })
+    }
+
+    pub fn runs(&self, name: &str) -> Vec<Value> {
+        self.json(&["runs", name]).as_array().unwrap().clone()
+    }
+
+    pub fn daemon_log(&self) -> String {
+        std::fs::read_to_string(self.home().join("daemon.log")).unwrap_or_default()
+    }
+
+    /// A raw HTTP request to the daemon's listener; returns the status code.
+    pub fn http_status(&self, headers: &[(&str, &str)], path: &str) -> u16 {
+        let port = self.port();
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let mut request = format!("GET {path} HTTP/1.1\r\nConnection: close\r\n");
+        if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+            request.push_str(&format!("Host: 127.0.0.1:{port}\r\n"));
+        }
+        for (k, v) in headers {
+            request.push_str(&format!("{k}: {v}\r\n"));
+        }
+        request.push_str("\r\n");
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap()
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if self.daemon.is_some() {
+            let _ = self.stop_daemon();
+        }
+        if std::thread::panicking() {
+            eprintln!("--- daemon log ---\n{}", self.daemon_log());
+        }
+    }
+}
+
+fn libc_sigterm() -> i32 {
+    15
+}
+
+pub fn signal(pid: u32, signal: i32) {
+    let status = Command::new("kill").arg(format!("-{signal}")).arg(pid.to_string()).status().unwrap();
+    assert!(status.success(), "kill -{signal} {pid} failed");
+}
+
+/// True while `pid` exists and is not a zombie.
+pub fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next()) != Some("Z"),
+        Err(_) => false,
+    }
+}
+
+/// (pid, parent pid, process group) of every live process, from /proc.
+fn processes() -> Vec<(u32, u32, u32)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+        let Some((_, rest)) = stat.rsplit_once(')') else { continue };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        if fields.first() == Some(&"Z") {
+            continue;
+        }
+        let number = |i: usize| fields.get(i).and_then(|s| s.parse::<u32>().ok()).unwrap_or(0);
+        found.push((pid, number(1), number(2)));
+    }
+    found
+}
+
+/// Every live descendant of `root`.
+pub fn descendants(root: u32) -> Vec<u32> {
+    let all = processes();
+    let mut found = Vec::new();
+    let mut frontier = vec![root];
+    while let Some(parent) = frontier.pop() {
+        for &(pid, ppid, _) in &all {
+            if ppid == parent {
+                found.push(pid);
+                frontier.push(pid);
+            }
+        }
+    }
+    found
+}
+
+/// Every live member of process group `pgid`, wherever its parent went.
+pub fn group_members(pgid: u32) -> Vec<u32> {
+    processes().into_iter().filter(|&(_, _, group)| group == pgid).map(|(pid, _, _)| pid).collect()
+}
+
+/// Counts a stdio server's tools by speaking MCP to it directly, without Switchboard.
+pub fn count_tools_directly(program: &str, args: &[&str]) -> u64 {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel::<Value>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Ok(message) = serde_json::from_str(&line) {
+                if tx.send(message).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    let mut send = |method: &str, id: Option<u64>, params: Value| -> Value {
+        let message = match id {
+            Some(id) => json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}),
+            None => json!({"jsonrpc": "2.0", "method": method}),
+        };
+        writeln!(stdin, "{message}").unwrap();
+        let Some(id) = id else { return Value::Null };
+        loop {
+            let answer = rx.recv_timeout(Duration::from_secs(30)).expect("the server answered");
+            if answer["id"] == id {
+                return answer["result"].clone();
+            }
+        }
+    };
+    let init = json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}});
+    send("initialize", Some(1), init);
+    send("notifications/initialized", None, Value::Null);
+    let mut count = 0;
+    let mut cursor = Value::Null;
+    for id in 2.. {
+        let params = if cursor.is_null() { json!({}) } else { json!({"cursor": cursor}) };
+        let page = send("tools/list", Some(id), params);
+        count += page["tools"].as_array().unwrap().len() as u64;
+        cursor = page["nextCursor"].clone();
+        if cursor.is_null() {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    count
+}

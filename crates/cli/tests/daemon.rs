@@ -1,0 +1,305 @@
+//! End to end: the `switchboard` binary as daemon and CLI, supervising real MCP servers
+//! (mcp-server-time from PyPI, server-everything from npm) in a private data directory.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{
+    Sandbox, alive, count_tools_directly, descendants, everything_server, group_members, signal, time_server, wait_until,
+};
+use serde_json::Value;
+
+const START: Duration = Duration::from_secs(60);
+
+fn pid_of(view: &Value) -> u32 {
+    u32::try_from(view["status"]["pid"].as_u64().expect("has a pid")).unwrap()
+}
+
+#[test]
+fn real_servers_from_pypi_and_npm_reach_running_with_their_tool_counts() {
+    let sb = Sandbox::with_daemon();
+    let out = sb.ok(&["add", "time", "--", &time_server()]);
+    assert!(out.contains("time: running"), "{out}");
+    sb.ok(&["add", "everything", "--", &everything_server()]);
+
+    let time = sb.wait_state("time", "running", START);
+    let everything = sb.wait_state("everything", "running", START);
+    // The counts the daemon read in its handshake match what the servers say to a plain client.
+    assert_eq!(time["status"]["tools"].as_u64(), Some(count_tools_directly(&time_server(), &[])));
+    assert_eq!(everything["status"]["tools"].as_u64(), Some(count_tools_directly(&everything_server(), &[])));
+    assert_eq!(time["status"]["server_info"]["name"], "mcp-time");
+    assert!(time["usage"]["memory_bytes"].as_u64().unwrap() > 1_000_000, "usage is read: {time}");
+
+    let table = sb.ok(&["ls"]);
+    assert!(table.lines().any(|l| l.starts_with("everything") && l.contains("running")), "{table}");
+    let status = sb.json(&["status"]);
+    assert_eq!(status["servers"]["running"], 2);
+}
+
+#[test]
+fn a_local_http_server_is_ready_when_its_http_handshake_succeeds() {
+    let sb = Sandbox::with_daemon();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let env = format!("PORT={port}");
+    sb.ok(&["add", "web", "--url", &url, "--env", &env, "--", &everything_server(), "streamableHttp"]);
+    let web = sb.wait_state("web", "running", START);
+    assert!(web["status"]["tools"].as_u64().unwrap() > 0, "{web}");
+    assert_eq!(web["transport"]["type"], "local_http");
+
+    // A second server on the same port is refused before it is spawned, with the port named.
+    let out = sb.cli(&["add", "web2", "--url", &url, "--env", &env, "--", &everything_server(), "streamableHttp"]);
+    assert_eq!(out.status.code(), Some(1));
+    let failed = sb.server("web2");
+    assert_eq!(failed["status"]["reason"]["kind"], "port_in_use", "{failed}");
+    assert_eq!(failed["status"]["reason"]["port"], port);
+    assert!(sb.runs("web2").is_empty(), "nothing was spawned");
+}
+
+#[test]
+fn kill_nine_of_a_server_brings_it_back_and_records_the_restart() {
+    let sb = Sandbox::with_daemon();
+    sb.ok(&["add", "time", "--", &time_server()]);
+    let before = pid_of(&sb.wait_state("time", "running", START));
+
+    signal(before, 9);
+    let after = wait_until("time to run again under a new pid", START, || {
+        let view = sb.server("time");
+        (view["status"]["state"] == "running" && pid_of(&view) != before).then_some(view)
+    });
+    assert_eq!(after["restarts"], 1);
+
+    let runs = sb.runs("time");
+    assert_eq!(runs[0]["restart"], true, "{runs:?}");
+    assert_eq!(runs[0]["pid"].as_u64(), Some(u64::from(pid_of(&after))));
+    assert!(runs[0]["ready_at_ms"].is_i64());
+    assert_eq!(runs[1]["exit"], serde_json::json!({"kind": "signaled", "signal": 9}));
+    assert!(!alive(before));
+}
+
+#[test]
+fn a_server_that_exits_at_once_crash_loops_with_its_stderr_and_others_are_unaffected() {
+    let sb = Sandbox::with_daemon();
+    sb.ok(&["add", "time", "--", &time_server()]);
+    let steady = pid_of(&sb.wait_state("time", "running", START));
+
+    let out = sb.cli(&["add", "crashy", "--", "sh", "-c", "echo 'fatal: config file missing' >&2; exit 3"]);
+    assert_eq!(out.status.code(), Some(1), "a server that cannot run fails the command");
+    let crashy = sb.wait_state("crashy", "crash_looping", START);
+    let last = &crashy["status"]["last"];
+    assert_eq!(last["kind"], "exited_during_startup", "{crashy}");
+    assert_eq!(last["cause"], serde_json::json!({"kind": "exited", "code": 3}));
+    assert_eq!(last["stderr_tail"], "fatal: config file missing");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("fatal: config file missing"));
+
+    let time = sb.server("time");
+    assert_eq!(time["status"]["state"], "running");
+    assert_eq!(pid_of(&time), steady, "the healthy server was not touched");
+    assert_eq!(time["restarts"], 0);
+
+    let logs = sb.ok(&["logs", "crashy"]);
+    assert!(logs.contains("fatal: config file missing") && logs.contains("crash loop"), "{logs}");
+}
+
+#[test]
+fn stop_is_never_followed_by_a_restart() {
+    let sb = Sandbox::with_daemon();
+    sb.ok(&["add", "time", "--restart", "always", "--", &time_server()]);
+    let pid = pid_of(&sb.wait_state("time", "running", START));
+    let out = sb.ok(&["stop", "time"]);
+    assert!(out.contains("time: stopped"), "{out}");
+    assert!(!alive(pid), "the process is gone once stop returns");
+
+    // Let the daemon do a whole start cycle of another server: time enough for any restart.
+    sb.ok(&["add", "other", "--", &time_server()]);
+    sb.wait_state("other", "running", START);
+    let time = sb.server("time");
+    assert_eq!(time["status"]["state"], "stopped");
+    assert_eq!(time["restarts"], 0);
+    assert_eq!(sb.runs("time").len(), 1);
+    assert_eq!(sb.runs("time")[0]["exit"]["kind"], "stopped");
+
+    // start brings it back; a program that ignores SIGTERM is still stopped, by SIGKILL.
+    sb.ok(&["start", "time"]);
+    sb.wait_state("time", "running", START);
+}
+
+#[test]
+fn sigkill_of_the_daemon_leaves_no_server_process_and_a_restart_restores_enabled_servers() {
+    let mut sb = Sandbox::with_daemon();
+    // A server with grandchildren: background jobs of a shell that then becomes the server.
+    let tree = format!("sleep 1000 & (sh -c 'sleep 1001 & wait' &); exec {}", time_server());
+    sb.ok(&["add", "tree", "--", "sh", "-c", &tree]);
+    sb.ok(&["add", "everything", "--", &everything_server()]);
+    sb.ok(&["add", "idle", "--disabled", "--", &time_server()]);
+    let tree_pgid = pid_of(&sb.wait_state("tree", "running", START));
+    let everything_pgid = pid_of(&sb.wait_state("everything", "running", START));
+
+    // The server, its shell's background sleep, and a double-forked shell with its own sleep
+    // (reparented away from the daemon, so only its process group ties it to the server).
+    let tree = wait_until("the tree's grandchildren to exist", START, || {
+        let members = group_members(tree_pgid);
+        (members.len() >= 4).then_some(members)
+    });
+    let mut family = descendants(sb.daemon_pid());
+    family.extend(tree);
+    family.extend(group_members(everything_pgid));
+    sb.kill_daemon_hard();
+    wait_until("every process the daemon started to end", Duration::from_secs(15), || {
+        let left: Vec<u32> = family.iter().copied().filter(|&p| alive(p)).collect();
+        left.is_empty().then_some(())
+    });
+
+    sb.start_daemon();
+    let tree = sb.wait_state("tree", "running", START);
+    sb.wait_state("everything", "running", START);
+    assert!(!family.contains(&pid_of(&tree)));
+    assert_eq!(sb.server("idle")["status"]["state"], "stopped", "a disabled server stays down");
+    let runs = sb.runs("tree");
+    assert_eq!(runs[1]["exit"]["kind"], "daemon_lost", "{runs:?}");
+}
+
+#[test]
+fn a_clean_daemon_stop_stops_its_servers() {
+    let mut sb = Sandbox::with_daemon();
+    sb.ok(&["add", "time", "--", &time_server()]);
+    let pid = pid_of(&sb.wait_state("time", "running", START));
+    assert!(sb.stop_daemon().success());
+    assert!(!alive(pid));
+    let out = sb.cli(&["ls"]);
+    assert_eq!(out.status.code(), Some(3));
+}
+
+#[test]
+fn bad_input_gets_a_clear_error_and_leaves_the_store_unchanged() {
+    let sb = Sandbox::with_daemon();
+    sb.ok(&["add", "time", "--", &time_server()]);
+    sb.wait_state("time", "running", START);
+    let before = sb.json(&["ls"]).as_array().unwrap().iter().map(|s| s["name"].clone()).collect::<Vec<_>>();
+
+    let cases: &[(&[&str], i32, &str)] = &[
+        (&["frobnicate"], 2, "unrecognized subcommand"),
+        (&["add", "time", "--", "sh"], 2, "already exists"),
+        (&["add", "Time", "--", "sh"], 2, "must start with a lowercase letter"),
+        (&["add", "my server", "--", "sh"], 2, "contains ' '"),
+        (&["add", "ghost", "--", "definitely-not-installed-xyz"], 2, "cannot find `definitely-not-installed-xyz`"),
+        (&["add", "nothing"], 2, "say what to run"),
+        (&["add", "env", "--env", "NOEQUALS", "--", "sh"], 2, "--env takes KEY=VALUE"),
+        (&["add", "far", "--url", "http://example.com/mcp"], 2, "use https"),
+        (&["add", "pol", "--restart", "sometimes", "--", "sh"], 2, "unknown restart policy"),
+        (&["rm", "ghost"], 4, "no server named ghost"),
+        (&["start", "ghost"], 4, "no server named ghost"),
+    ];
+    for (args, code, message) in cases {
+        let out = sb.cli(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(*code), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: expected {message:?} in {stderr}");
+    }
+    let after = sb.json(&["ls"]).as_array().unwrap().iter().map(|s| s["name"].clone()).collect::<Vec<_>>();
+    assert_eq!(before, after);
+    assert_eq!(sb.runs("time").len(), 1);
+}
+
+#[test]
+fn the_api_wants_the_token_and_refuses_foreign_hosts_and_origins() {
+    let sb = Sandbox::with_daemon();
+    let bearer = format!("Bearer {}", sb.token());
+    let port = sb.port();
+    let own_origin = format!("http://127.0.0.1:{port}");
+    let cases: &[(&[(&str, &str)], u16)] = &[
+        (&[], 401),
+        (&[("Authorization", "Bearer 0000")], 401),
+        (&[("Authorization", &bearer)], 200),
+        (&[("Authorization", &bearer), ("Origin", "http://evil.example")], 403),
+        (&[("Origin", "http://evil.example")], 403),
+        (&[("Authorization", &bearer), ("Origin", &own_origin)], 200),
+        (&[("Authorization", &bearer), ("Host", "evil.example")], 403),
+        (&[("Authorization", &bearer), ("Host", &format!("rebind.example:{port}"))], 403),
+    ];
+    for (headers, status) in cases {
+        assert_eq!(sb.http_status(headers, "/api/v1/status"), *status, "{headers:?}");
+    }
+    // The token file is the user's alone.
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(sb.home().join("control.token")).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+#[test]
+fn without_a_daemon_the_cli_says_so_and_how_to_start_one() {
+    let sb = Sandbox::new();
+    let out = sb.cli(&["ls"]);
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("not running") && stderr.contains("switchboard daemon"), "{stderr}");
+}
+
+#[test]
+fn one_daemon_per_data_directory() {
+    let sb = Sandbox::with_daemon();
+    let out = sb.cli(&["daemon"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("already running") && stderr.contains(&sb.daemon_pid().to_string()), "{stderr}");
+}
+
+#[test]
+fn enable_and_disable_set_what_comes_back_with_the_daemon() {
+    let mut sb = Sandbox::with_daemon();
+    sb.ok(&["add", "a", "--", &time_server()]);
+    sb.ok(&["add", "b", "--disabled", "--", &time_server()]);
+    sb.wait_state("a", "running", START);
+    sb.ok(&["disable", "a"]);
+    sb.ok(&["enable", "b"]);
+    sb.wait_state("b", "running", START);
+    assert_eq!(sb.server("a")["status"]["state"], "stopped");
+
+    sb.stop_daemon();
+    sb.start_daemon();
+    sb.wait_state("b", "running", START);
+    assert_eq!(sb.server("a")["enabled"], false);
+    assert_eq!(sb.server("a")["status"]["state"], "stopped");
+    sb.ok(&["rm", "b"]);
+    assert!(sb.servers().iter().all(|s| s["name"] != "b"));
+}
+
+#[test]
+fn logs_follow_shows_new_lines_as_they_come() {
+    let sb = Sandbox::with_daemon();
+    sb.ok(&["add", "time", "--", &time_server()]);
+    sb.wait_state("time", "running", START);
+    let mut follower = sb
+        .command()
+        .args(["logs", "-f", "-n", "0", "time"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = follower.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    // Wait until the follower is subscribed (the daemon answers its request), then act.
+    wait_until("the follower to connect", START, || {
+        let connected = descendants(std::process::id()).contains(&follower.id());
+        connected.then_some(())
+    });
+    let mut seen = String::new();
+    wait_until("a restart note in the followed log", START, || {
+        if seen.is_empty() {
+            sb.ok(&["restart", "time"]);
+        }
+        while let Ok(line) = rx.try_recv() {
+            seen.push_str(&line);
+            seen.push('\n');
+        }
+        seen.contains("running: mcp-time").then_some(())
+    });
+    let _ = follower.kill();
+    let _ = follower.wait();
+}
