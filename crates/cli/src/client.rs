@@ -23,7 +23,11 @@ pub enum CliError {
     )]
     DaemonDown { port: u16, home: PathBuf },
     #[error("{message}")]
-    Api { status: u16, code: String, message: String },
+    Api {
+        status: u16,
+        code: String,
+        message: String,
+    },
     #[error("{0}")]
     Usage(String),
     /// The command ran, and the server it acted on ended in a failed state.
@@ -40,7 +44,10 @@ impl CliError {
             Self::Other(_) | Self::ServerFailed(_) => 1,
             Self::Usage(_) => 2,
             Self::Api { status: 404, .. } => 4,
-            Self::Api { status: 400 | 409 | 413 | 422, .. } => 2,
+            Self::Api {
+                status: 400 | 409 | 413 | 422,
+                ..
+            } => 2,
             Self::Api { .. } => 1,
             Self::DaemonDown { .. } => 3,
         }
@@ -65,19 +72,31 @@ impl Client {
             .map_or(port_hint, |info| info.port);
         let token = ControlToken::read(&data.control_token())
             .map_err(|e| CliError::Other(e.to_string()))?
-            .ok_or_else(|| CliError::DaemonDown { port, home: home.clone() })?;
+            .ok_or_else(|| CliError::DaemonDown {
+                port,
+                home: home.clone(),
+            })?;
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(3))
             .no_proxy()
             .build()
             .map_err(|e| CliError::Other(format!("cannot set up HTTP: {e}")))?;
-        Ok(Self { http, base: format!("http://127.0.0.1:{port}/api/v1"), token: token.expose().to_owned(), port, home })
+        Ok(Self {
+            http,
+            base: format!("http://127.0.0.1:{port}/api/v1"),
+            token: token.expose().to_owned(),
+            port,
+            home,
+        })
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, CliError> {
         let response = request.bearer_auth(&self.token).send().await.map_err(|e| {
             if e.is_connect() {
-                CliError::DaemonDown { port: self.port, home: self.home.clone() }
+                CliError::DaemonDown {
+                    port: self.port,
+                    home: self.home.clone(),
+                }
             } else {
                 CliError::Other(format!("talking to the daemon failed: {e}"))
             }
@@ -88,14 +107,25 @@ impl Client {
         let status = response.status().as_u16();
         let text = response.text().await.unwrap_or_default();
         Err(match serde_json::from_str::<ApiError>(&text) {
-            Ok(ApiError { error }) => CliError::Api { status, code: error.code, message: error.message },
-            Err(_) => CliError::Api { status, code: "unknown".into(), message: format!("HTTP {status}: {text}") },
+            Ok(ApiError { error }) => CliError::Api {
+                status,
+                code: error.code,
+                message: error.message,
+            },
+            Err(_) => CliError::Api {
+                status,
+                code: "unknown".into(),
+                message: format!("HTTP {status}: {text}"),
+            },
         })
     }
 
     async fn json<T: DeserializeOwned>(&self, request: reqwest::RequestBuilder) -> Result<T, CliError> {
         let response = self.send(request).await?;
-        response.json().await.map_err(|e| CliError::Other(format!("the daemon's answer was unreadable: {e}")))
+        response
+            .json()
+            .await
+            .map_err(|e| CliError::Other(format!("the daemon's answer was unreadable: {e}")))
     }
 
     fn url(&self, path: &str) -> String {
@@ -106,7 +136,11 @@ impl Client {
         self.json(self.http.get(self.url(path))).await
     }
 
-    pub async fn post<T: DeserializeOwned>(&self, path: &str, body: Option<&impl Serialize>) -> Result<T, CliError> {
+    pub async fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: Option<&impl Serialize>,
+    ) -> Result<T, CliError> {
         let mut request = self.http.post(self.url(path));
         if let Some(body) = body {
             request = request.json(body);
@@ -131,6 +165,9 @@ impl Client {
                 }
             }
         }
-        Err(CliError::DaemonDown { port: self.port, home: self.home.clone() })
+        Err(CliError::DaemonDown {
+            port: self.port,
+            home: self.home.clone(),
+        })
     }
 }

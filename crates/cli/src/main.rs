@@ -13,15 +13,21 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use client::{Client, CliError};
+use client::{CliError, Client};
 use switchboard_model::api::{AddServer, DaemonStatus, LogLine, RunRecord, ServerView};
-use switchboard_model::{DEFAULT_PORT, Launch, RestartPolicy, ServerName, ServerSpec, ServerState, Transport, ValueSource};
+use switchboard_model::{
+    DEFAULT_PORT, Launch, RestartPolicy, ServerName, ServerSpec, ServerState, Transport, ValueSource,
+};
 
 /// How long commands that start a server wait for it to settle, unless told otherwise.
 const DEFAULT_WAIT_SECS: u64 = 60;
 
 #[derive(Debug, Parser)]
-#[command(name = "switchboard", version, about = "Switchboard runs, supervises and shares your MCP servers.")]
+#[command(
+    name = "switchboard",
+    version,
+    about = "Switchboard runs, supervises and shares your MCP servers."
+)]
 struct Cli {
     /// Print the API's JSON instead of tables.
     #[arg(long, global = true)]
@@ -158,14 +164,24 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 return print_json(&status);
             }
             let c = status.servers;
-            println!("Switchboard daemon {} running, pid {}, on http://127.0.0.1:{}", status.version, status.pid, status.port);
+            println!(
+                "Switchboard daemon {} running, pid {}, on http://127.0.0.1:{}",
+                status.version, status.pid, status.port
+            );
             println!("data: {}", status.data_dir);
-            println!("servers: {} ({} running, {} failing)", c.total, c.running, c.failing);
+            println!(
+                "servers: {} ({} running, {} failing)",
+                c.total, c.running, c.failing
+            );
             Ok(())
         }
         Command::Ls => {
             let servers: Vec<ServerView> = connect()?.get("/servers").await?;
-            if json { print_json(&servers) } else { Ok(render::servers(&servers)) }
+            if json {
+                return print_json(&servers);
+            }
+            render::servers(&servers);
+            Ok(())
         }
         Command::Add(args) => {
             let no_wait = args.no_wait;
@@ -174,25 +190,41 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             let client = connect()?;
             let started = request.enabled && !no_wait;
             progress(started, &format!("Adding and starting {name}…"));
-            let path = if started { format!("/servers?wait={DEFAULT_WAIT_SECS}") } else { "/servers".into() };
+            let path = if started {
+                format!("/servers?wait={DEFAULT_WAIT_SECS}")
+            } else {
+                "/servers".into()
+            };
             let view: ServerView = client.post(&path, Some(&request)).await?;
             report(json, &view)
         }
         Command::Rm { name } => {
             let name = parse_name(&name)?;
             connect()?.delete(&format!("/servers/{name}")).await?;
-            if json { print_json(&serde_json::json!({"removed": name})) } else { Ok(println!("{name}: removed")) }
+            if json {
+                return print_json(&serde_json::json!({"removed": name}));
+            }
+            println!("{name}: removed");
+            Ok(())
         }
         Command::Start(t) => act(json, connect()?, "start", t).await,
         Command::Restart(t) => act(json, connect()?, "restart", t).await,
         Command::Enable(t) => act(json, connect()?, "enable", t).await,
         Command::Stop { name } => act(json, connect()?, "stop", Target { name, no_wait: true }).await,
         Command::Disable { name } => act(json, connect()?, "disable", Target { name, no_wait: true }).await,
-        Command::Logs { name, follow, lines } => logs(json, connect()?, &parse_name(&name)?, follow, lines).await,
+        Command::Logs { name, follow, lines } => {
+            logs(json, connect()?, &parse_name(&name)?, follow, lines).await
+        }
         Command::Runs { name, limit } => {
             let name = parse_name(&name)?;
-            let runs: Vec<RunRecord> = connect()?.get(&format!("/servers/{name}/runs?limit={limit}")).await?;
-            if json { print_json(&runs) } else { Ok(render::runs(&runs)) }
+            let runs: Vec<RunRecord> = connect()?
+                .get(&format!("/servers/{name}/runs?limit={limit}"))
+                .await?;
+            if json {
+                return print_json(&runs);
+            }
+            render::runs(&runs);
+            Ok(())
         }
     }
 }
@@ -235,8 +267,14 @@ async fn shutdown_signal() {
 async fn act(json: bool, client: Client, verb: &str, target: Target) -> Result<(), CliError> {
     let name = parse_name(&target.name)?;
     progress(!target.no_wait, &format!("{verb}: waiting for {name} to settle…"));
-    let wait = if target.no_wait { String::new() } else { format!("?wait={DEFAULT_WAIT_SECS}") };
-    let view: ServerView = client.post(&format!("/servers/{name}/{verb}{wait}"), None::<&()>).await?;
+    let wait = if target.no_wait {
+        String::new()
+    } else {
+        format!("?wait={DEFAULT_WAIT_SECS}")
+    };
+    let view: ServerView = client
+        .post(&format!("/servers/{name}/{verb}{wait}"), None::<&()>)
+        .await?;
     report(json, &view)
 }
 
@@ -248,33 +286,48 @@ fn report(json: bool, view: &ServerView) -> Result<(), CliError> {
         println!("{}", render::summary(view));
     }
     match view.status {
-        ServerState::Failed { .. } | ServerState::CrashLooping { .. } if !json => {
-            Err(CliError::ServerFailed(format!("{} is not running", view.spec.name)))
+        ServerState::Failed { .. } | ServerState::CrashLooping { .. } if !json => Err(
+            CliError::ServerFailed(format!("{} is not running", view.spec.name)),
+        ),
+        ServerState::Failed { .. } | ServerState::CrashLooping { .. } => {
+            Err(CliError::ServerFailed(String::new()))
         }
-        ServerState::Failed { .. } | ServerState::CrashLooping { .. } => Err(CliError::ServerFailed(String::new())),
         _ => Ok(()),
     }
 }
 
-async fn logs(json: bool, client: Client, name: &ServerName, follow: bool, lines: usize) -> Result<(), CliError> {
+async fn logs(
+    json: bool,
+    client: Client,
+    name: &ServerName,
+    follow: bool,
+    lines: usize,
+) -> Result<(), CliError> {
     if !follow {
         let tail: Vec<LogLine> = client.get(&format!("/servers/{name}/logs?lines={lines}")).await?;
         for line in &tail {
-            if json { print_json(line)? } else { render::log_line(line) }
+            if json {
+                print_json(line)?
+            } else {
+                render::log_line(line)
+            }
         }
         return Ok(());
     }
     client
-        .follow(&format!("/servers/{name}/logs?lines={lines}&follow=true"), |event| {
-            if let Ok(line) = serde_json::from_str::<LogLine>(&event.data) {
-                if json {
-                    println!("{}", event.data);
-                } else {
-                    render::log_line(&line);
+        .follow(
+            &format!("/servers/{name}/logs?lines={lines}&follow=true"),
+            |event| {
+                if let Ok(line) = serde_json::from_str::<LogLine>(&event.data) {
+                    if json {
+                        println!("{}", event.data);
+                    } else {
+                        render::log_line(&line);
+                    }
                 }
-            }
-            true
-        })
+                true
+            },
+        )
         .await
 }
 
@@ -294,16 +347,29 @@ fn add_request(args: AddArgs) -> Result<AddServer, CliError> {
             };
             program = base.join(&program).display().to_string();
         }
-        Ok(Launch { command: program, args: parts.collect(), cwd: cwd.clone(), env: env.clone() })
+        Ok(Launch {
+            command: program,
+            args: parts.collect(),
+            cwd: cwd.clone(),
+            env: env.clone(),
+        })
     };
     let transport = match (args.command.is_empty(), args.url) {
         (false, None) => Transport::Stdio(launch(args.command)?),
-        (false, Some(url)) => Transport::LocalHttp { launch: launch(args.command)?, url },
+        (false, Some(url)) => Transport::LocalHttp {
+            launch: launch(args.command)?,
+            url,
+        },
         (true, Some(url)) => {
             if !args.env.is_empty() || args.cwd.is_some() {
-                return Err(CliError::Usage("--env and --cwd apply to local servers; a remote server has no process".into()));
+                return Err(CliError::Usage(
+                    "--env and --cwd apply to local servers; a remote server has no process".into(),
+                ));
             }
-            Transport::RemoteHttp { url, headers: headers.clone() }
+            Transport::RemoteHttp {
+                url,
+                headers: headers.clone(),
+            }
         }
         (true, None) => {
             return Err(CliError::Usage(format!(
@@ -312,11 +378,20 @@ fn add_request(args: AddArgs) -> Result<AddServer, CliError> {
         }
     };
     if !headers.is_empty() && !matches!(transport, Transport::RemoteHttp { .. }) {
-        return Err(CliError::Usage("--header applies to remote servers (--url without a command)".into()));
+        return Err(CliError::Usage(
+            "--header applies to remote servers (--url without a command)".into(),
+        ));
     }
-    let spec = ServerSpec { name, transport, restart: args.restart };
+    let spec = ServerSpec {
+        name,
+        transport,
+        restart: args.restart,
+    };
     spec.validate().map_err(|e| CliError::Usage(e.to_string()))?;
-    Ok(AddServer { spec, enabled: !args.disabled })
+    Ok(AddServer {
+        spec,
+        enabled: !args.disabled,
+    })
 }
 
 fn absolute(path: &std::path::Path) -> Result<PathBuf, CliError> {
@@ -326,7 +401,9 @@ fn absolute(path: &std::path::Path) -> Result<PathBuf, CliError> {
 fn pairs(flag: &str, raw: &[String]) -> Result<BTreeMap<String, ValueSource>, CliError> {
     raw.iter()
         .map(|pair| match pair.split_once('=') {
-            Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), ValueSource::Literal(value.to_owned()))),
+            Some((key, value)) if !key.is_empty() => {
+                Ok((key.to_owned(), ValueSource::Literal(value.to_owned())))
+            }
             _ => Err(CliError::Usage(format!("{flag} takes KEY=VALUE, got `{pair}`"))),
         })
         .collect()

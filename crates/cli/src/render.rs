@@ -7,7 +7,13 @@ use switchboard_model::{ServerState, Transport, UnixMillis};
 pub fn table(rows: &[Vec<String>]) {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
-        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0))
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     for row in rows {
         let mut line = String::new();
@@ -27,9 +33,21 @@ pub fn servers(views: &[ServerView]) {
         println!("No servers yet. Add one with `switchboard add NAME -- COMMAND ARGS...`.");
         return;
     }
-    let mut rows = vec![["NAME", "STATE", "TOOLS", "PID", "CPU", "MEMORY", "RESTARTS", "ENABLED", "TRANSPORT"]
+    let mut rows = vec![
+        [
+            "NAME",
+            "STATE",
+            "TOOLS",
+            "PID",
+            "CPU",
+            "MEMORY",
+            "RESTARTS",
+            "ENABLED",
+            "TRANSPORT",
+        ]
         .map(String::from)
-        .to_vec()];
+        .to_vec(),
+    ];
     for v in views {
         let (tools, pid) = match &v.status {
             ServerState::Running { tools, pid, .. } => (tools.to_string(), pid.map(|p| p.to_string())),
@@ -56,7 +74,9 @@ pub fn servers(views: &[ServerView]) {
 
 fn transport(t: &Transport) -> String {
     match t {
-        Transport::Stdio(launch) => format!("stdio: {}", command_line(&launch.command, &launch.args)),
+        Transport::Stdio(launch) => {
+            format!("stdio: {}", command_line(&launch.command, &launch.args))
+        }
         Transport::LocalHttp { url, .. } => format!("local http: {url}"),
         Transport::RemoteHttp { url, .. } => format!("remote: {url}"),
     }
@@ -88,11 +108,17 @@ pub fn summary(view: &ServerView) -> String {
             format!("{name}: running, {tools} tools{pid}")
         }
         ServerState::Stopped => format!("{name}: stopped"),
-        ServerState::Starting { .. } => format!("{name}: still starting (see `switchboard logs {name}`)"),
+        ServerState::Starting { .. } => {
+            format!("{name}: still starting (see `switchboard logs {name}`)")
+        }
         ServerState::BackingOff { attempt, last, .. } => {
             format!("{name}: restarting (attempt {attempt}) after: {last}")
         }
-        ServerState::CrashLooping { restarts, window_secs, last } => {
+        ServerState::CrashLooping {
+            restarts,
+            window_secs,
+            last,
+        } => {
             format!("{name}: crash-looping ({restarts} restarts in {window_secs}s); last failure: {last}")
         }
         ServerState::Failed { reason } => format!("{name}: failed: {reason}"),
@@ -109,16 +135,28 @@ pub fn log_line(line: &LogLine) {
 }
 
 pub fn runs(records: &[RunRecord]) {
-    let mut rows = vec![["RUN", "PID", "CAUSE", "STARTED (UTC)", "READY AFTER", "TOOLS", "ENDED (UTC)", "EXIT"]
+    let mut rows = vec![
+        [
+            "RUN",
+            "PID",
+            "CAUSE",
+            "STARTED (UTC)",
+            "READY AFTER",
+            "TOOLS",
+            "ENDED (UTC)",
+            "EXIT",
+        ]
         .map(String::from)
-        .to_vec()];
+        .to_vec(),
+    ];
     for r in records {
         rows.push(vec![
             r.id.to_string(),
             r.pid.map_or("-".into(), |p| p.to_string()),
             if r.restart { "restart" } else { "start" }.into(),
             clock(r.started_at_ms),
-            r.ready_at_ms.map_or("-".into(), |t| format!("{} ms", t - r.started_at_ms)),
+            r.ready_at_ms
+                .map_or("-".into(), |t| format!("{} ms", t - r.started_at_ms)),
             r.tools.map_or("-".into(), |t| t.to_string()),
             r.ended_at_ms.map_or("-".into(), clock),
             r.exit.as_ref().map_or("-".into(), ToString::to_string),
@@ -130,5 +168,11 @@ pub fn runs(records: &[RunRecord]) {
 /// Time of day in UTC with milliseconds: enough to read a log or a run list.
 fn clock(at_ms: UnixMillis) -> String {
     let ms = at_ms.rem_euclid(86_400_000);
-    format!("{:02}:{:02}:{:02}.{:03}", ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000)
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        ms / 3_600_000,
+        ms / 60_000 % 60,
+        ms / 1000 % 60,
+        ms % 1000
+    )
 }

@@ -7,7 +7,8 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    Sandbox, alive, count_tools_directly, descendants, everything_server, group_members, signal, time_server, wait_until,
+    Sandbox, alive, count_tools_directly, descendants, everything_server, group_members, signal, time_server,
+    wait_until,
 };
 use serde_json::Value;
 
@@ -27,13 +28,27 @@ fn real_servers_from_pypi_and_npm_reach_running_with_their_tool_counts() {
     let time = sb.wait_state("time", "running", START);
     let everything = sb.wait_state("everything", "running", START);
     // The counts the daemon read in its handshake match what the servers say to a plain client.
-    assert_eq!(time["status"]["tools"].as_u64(), Some(count_tools_directly(&time_server(), &[])));
-    assert_eq!(everything["status"]["tools"].as_u64(), Some(count_tools_directly(&everything_server(), &[])));
+    assert_eq!(
+        time["status"]["tools"].as_u64(),
+        Some(count_tools_directly(&time_server(), &[]))
+    );
+    assert_eq!(
+        everything["status"]["tools"].as_u64(),
+        Some(count_tools_directly(&everything_server(), &[]))
+    );
     assert_eq!(time["status"]["server_info"]["name"], "mcp-time");
-    assert!(time["usage"]["memory_bytes"].as_u64().unwrap() > 1_000_000, "usage is read: {time}");
+    assert!(
+        time["usage"]["memory_bytes"].as_u64().unwrap() > 1_000_000,
+        "usage is read: {time}"
+    );
 
     let table = sb.ok(&["ls"]);
-    assert!(table.lines().any(|l| l.starts_with("everything") && l.contains("running")), "{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("everything") && l.contains("running")),
+        "{table}"
+    );
     let status = sb.json(&["status"]);
     assert_eq!(status["servers"]["running"], 2);
 }
@@ -41,16 +56,40 @@ fn real_servers_from_pypi_and_npm_reach_running_with_their_tool_counts() {
 #[test]
 fn a_local_http_server_is_ready_when_its_http_handshake_succeeds() {
     let sb = Sandbox::with_daemon();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let url = format!("http://127.0.0.1:{port}/mcp");
     let env = format!("PORT={port}");
-    sb.ok(&["add", "web", "--url", &url, "--env", &env, "--", &everything_server(), "streamableHttp"]);
+    sb.ok(&[
+        "add",
+        "web",
+        "--url",
+        &url,
+        "--env",
+        &env,
+        "--",
+        &everything_server(),
+        "streamableHttp",
+    ]);
     let web = sb.wait_state("web", "running", START);
     assert!(web["status"]["tools"].as_u64().unwrap() > 0, "{web}");
     assert_eq!(web["transport"]["type"], "local_http");
 
     // A second server on the same port is refused before it is spawned, with the port named.
-    let out = sb.cli(&["add", "web2", "--url", &url, "--env", &env, "--", &everything_server(), "streamableHttp"]);
+    let out = sb.cli(&[
+        "add",
+        "web2",
+        "--url",
+        &url,
+        "--env",
+        &env,
+        "--",
+        &everything_server(),
+        "streamableHttp",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let failed = sb.server("web2");
     assert_eq!(failed["status"]["reason"]["kind"], "port_in_use", "{failed}");
@@ -75,7 +114,10 @@ fn kill_nine_of_a_server_brings_it_back_and_records_the_restart() {
     assert_eq!(runs[0]["restart"], true, "{runs:?}");
     assert_eq!(runs[0]["pid"].as_u64(), Some(u64::from(pid_of(&after))));
     assert!(runs[0]["ready_at_ms"].is_i64());
-    assert_eq!(runs[1]["exit"], serde_json::json!({"kind": "signaled", "signal": 9}));
+    assert_eq!(
+        runs[1]["exit"],
+        serde_json::json!({"kind": "signaled", "signal": 9})
+    );
     assert!(!alive(before));
 }
 
@@ -85,8 +127,19 @@ fn a_server_that_exits_at_once_crash_loops_with_its_stderr_and_others_are_unaffe
     sb.ok(&["add", "time", "--", &time_server()]);
     let steady = pid_of(&sb.wait_state("time", "running", START));
 
-    let out = sb.cli(&["add", "crashy", "--", "sh", "-c", "echo 'fatal: config file missing' >&2; exit 3"]);
-    assert_eq!(out.status.code(), Some(1), "a server that cannot run fails the command");
+    let out = sb.cli(&[
+        "add",
+        "crashy",
+        "--",
+        "sh",
+        "-c",
+        "echo 'fatal: config file missing' >&2; exit 3",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a server that cannot run fails the command"
+    );
     let crashy = sb.wait_state("crashy", "crash_looping", START);
     let last = &crashy["status"]["last"];
     assert_eq!(last["kind"], "exited_during_startup", "{crashy}");
@@ -100,7 +153,10 @@ fn a_server_that_exits_at_once_crash_loops_with_its_stderr_and_others_are_unaffe
     assert_eq!(time["restarts"], 0);
 
     let logs = sb.ok(&["logs", "crashy"]);
-    assert!(logs.contains("fatal: config file missing") && logs.contains("crash loop"), "{logs}");
+    assert!(
+        logs.contains("fatal: config file missing") && logs.contains("crash loop"),
+        "{logs}"
+    );
 }
 
 #[test]
@@ -130,7 +186,10 @@ fn stop_is_never_followed_by_a_restart() {
 fn sigkill_of_the_daemon_leaves_no_server_process_and_a_restart_restores_enabled_servers() {
     let mut sb = Sandbox::with_daemon();
     // A server with grandchildren: background jobs of a shell that then becomes the server.
-    let tree = format!("sleep 1000 & (sh -c 'sleep 1001 & wait' &); exec {}", time_server());
+    let tree = format!(
+        "sleep 1000 & (sh -c 'sleep 1001 & wait' &); exec {}",
+        time_server()
+    );
     sb.ok(&["add", "tree", "--", "sh", "-c", &tree]);
     sb.ok(&["add", "everything", "--", &everything_server()]);
     sb.ok(&["add", "idle", "--disabled", "--", &time_server()]);
@@ -147,16 +206,24 @@ fn sigkill_of_the_daemon_leaves_no_server_process_and_a_restart_restores_enabled
     family.extend(tree);
     family.extend(group_members(everything_pgid));
     sb.kill_daemon_hard();
-    wait_until("every process the daemon started to end", Duration::from_secs(15), || {
-        let left: Vec<u32> = family.iter().copied().filter(|&p| alive(p)).collect();
-        left.is_empty().then_some(())
-    });
+    wait_until(
+        "every process the daemon started to end",
+        Duration::from_secs(15),
+        || {
+            let left: Vec<u32> = family.iter().copied().filter(|&p| alive(p)).collect();
+            left.is_empty().then_some(())
+        },
+    );
 
     sb.start_daemon();
     let tree = sb.wait_state("tree", "running", START);
     sb.wait_state("everything", "running", START);
     assert!(!family.contains(&pid_of(&tree)));
-    assert_eq!(sb.server("idle")["status"]["state"], "stopped", "a disabled server stays down");
+    assert_eq!(
+        sb.server("idle")["status"]["state"],
+        "stopped",
+        "a disabled server stays down"
+    );
     let runs = sb.runs("tree");
     assert_eq!(runs[1]["exit"]["kind"], "daemon_lost", "{runs:?}");
 }
@@ -177,18 +244,40 @@ fn bad_input_gets_a_clear_error_and_leaves_the_store_unchanged() {
     let sb = Sandbox::with_daemon();
     sb.ok(&["add", "time", "--", &time_server()]);
     sb.wait_state("time", "running", START);
-    let before = sb.json(&["ls"]).as_array().unwrap().iter().map(|s| s["name"].clone()).collect::<Vec<_>>();
+    let before = sb
+        .json(&["ls"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].clone())
+        .collect::<Vec<_>>();
 
     let cases: &[(&[&str], i32, &str)] = &[
         (&["frobnicate"], 2, "unrecognized subcommand"),
         (&["add", "time", "--", "sh"], 2, "already exists"),
-        (&["add", "Time", "--", "sh"], 2, "must start with a lowercase letter"),
+        (
+            &["add", "Time", "--", "sh"],
+            2,
+            "must start with a lowercase letter",
+        ),
         (&["add", "my server", "--", "sh"], 2, "contains ' '"),
-        (&["add", "ghost", "--", "definitely-not-installed-xyz"], 2, "cannot find `definitely-not-installed-xyz`"),
+        (
+            &["add", "ghost", "--", "definitely-not-installed-xyz"],
+            2,
+            "cannot find `definitely-not-installed-xyz`",
+        ),
         (&["add", "nothing"], 2, "say what to run"),
-        (&["add", "env", "--env", "NOEQUALS", "--", "sh"], 2, "--env takes KEY=VALUE"),
+        (
+            &["add", "env", "--env", "NOEQUALS", "--", "sh"],
+            2,
+            "--env takes KEY=VALUE",
+        ),
         (&["add", "far", "--url", "http://example.com/mcp"], 2, "use https"),
-        (&["add", "pol", "--restart", "sometimes", "--", "sh"], 2, "unknown restart policy"),
+        (
+            &["add", "pol", "--restart", "sometimes", "--", "sh"],
+            2,
+            "unknown restart policy",
+        ),
         (&["rm", "ghost"], 4, "no server named ghost"),
         (&["start", "ghost"], 4, "no server named ghost"),
     ];
@@ -196,9 +285,18 @@ fn bad_input_gets_a_clear_error_and_leaves_the_store_unchanged() {
         let out = sb.cli(args);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(*code), "{args:?}: {stderr}");
-        assert!(stderr.contains(message), "{args:?}: expected {message:?} in {stderr}");
+        assert!(
+            stderr.contains(message),
+            "{args:?}: expected {message:?} in {stderr}"
+        );
     }
-    let after = sb.json(&["ls"]).as_array().unwrap().iter().map(|s| s["name"].clone()).collect::<Vec<_>>();
+    let after = sb
+        .json(&["ls"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].clone())
+        .collect::<Vec<_>>();
     assert_eq!(before, after);
     assert_eq!(sb.runs("time").len(), 1);
 }
@@ -213,17 +311,30 @@ fn the_api_wants_the_token_and_refuses_foreign_hosts_and_origins() {
         (&[], 401),
         (&[("Authorization", "Bearer 0000")], 401),
         (&[("Authorization", &bearer)], 200),
-        (&[("Authorization", &bearer), ("Origin", "http://evil.example")], 403),
+        (
+            &[("Authorization", &bearer), ("Origin", "http://evil.example")],
+            403,
+        ),
         (&[("Origin", "http://evil.example")], 403),
         (&[("Authorization", &bearer), ("Origin", &own_origin)], 200),
         (&[("Authorization", &bearer), ("Host", "evil.example")], 403),
-        (&[("Authorization", &bearer), ("Host", &format!("rebind.example:{port}"))], 403),
+        (
+            &[
+                ("Authorization", &bearer),
+                ("Host", &format!("rebind.example:{port}")),
+            ],
+            403,
+        ),
     ];
     for (headers, status) in cases {
         assert_eq!(sb.http_status(headers, "/api/v1/status"), *status, "{headers:?}");
     }
     // The token file is the user's alone.
-    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(sb.home().join("control.token")).unwrap().permissions());
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(sb.home().join("control.token"))
+            .unwrap()
+            .permissions(),
+    );
     assert_eq!(mode & 0o777, 0o600);
 }
 
@@ -233,7 +344,10 @@ fn without_a_daemon_the_cli_says_so_and_how_to_start_one() {
     let out = sb.cli(&["ls"]);
     assert_eq!(out.status.code(), Some(3));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("not running") && stderr.contains("switchboard daemon"), "{stderr}");
+    assert!(
+        stderr.contains("not running") && stderr.contains("switchboard daemon"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -242,7 +356,10 @@ fn one_daemon_per_data_directory() {
     let out = sb.cli(&["daemon"]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("already running") && stderr.contains(&sb.daemon_pid().to_string()), "{stderr}");
+    assert!(
+        stderr.contains("already running") && stderr.contains(&sb.daemon_pid().to_string()),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -74,13 +74,22 @@ pub struct Failure {
 
 impl Failure {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
     }
 }
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
-        let body = ApiError { error: ApiErrorBody { code: self.code.to_owned(), message: self.message } };
+        let body = ApiError {
+            error: ApiErrorBody {
+                code: self.code.to_owned(),
+                message: self.message,
+            },
+        };
         (self.status, Json(body)).into_response()
     }
 }
@@ -94,7 +103,9 @@ impl From<ControlError> for Failure {
             ControlError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "store_failed"),
             ControlError::Spec(_) => (StatusCode::BAD_REQUEST, "invalid_spec"),
             ControlError::ProgramNotFound { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "program_not_found"),
-            ControlError::SecretsUnsupported { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "secrets_unsupported"),
+            ControlError::SecretsUnsupported { .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "secrets_unsupported")
+            }
             ControlError::NameMismatch { .. } => (StatusCode::BAD_REQUEST, "name_mismatch"),
         };
         if status.is_server_error() {
@@ -115,8 +126,15 @@ async fn guard_layer(State(guard): State<Arc<Guard>>, request: Request, next: Ne
 
 fn check(guard: &Guard, headers: &HeaderMap) -> Result<(), Failure> {
     let port = guard.port;
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let allowed_hosts = [format!("127.0.0.1:{port}"), format!("localhost:{port}"), format!("[::1]:{port}")];
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let allowed_hosts = [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("[::1]:{port}"),
+    ];
     if !allowed_hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
         return Err(Failure::new(
             StatusCode::FORBIDDEN,
@@ -126,12 +144,17 @@ fn check(guard: &Guard, headers: &HeaderMap) -> Result<(), Failure> {
     }
     if let Some(origin) = headers.get(header::ORIGIN) {
         let origin = origin.to_str().unwrap_or_default();
-        let own = [format!("http://127.0.0.1:{port}"), format!("http://localhost:{port}")];
+        let own = [
+            format!("http://127.0.0.1:{port}"),
+            format!("http://localhost:{port}"),
+        ];
         if !own.iter().any(|o| o.eq_ignore_ascii_case(origin)) {
             return Err(Failure::new(
                 StatusCode::FORBIDDEN,
                 "bad_origin",
-                format!("requests from origin `{origin}` are not allowed; only Switchboard's own UI may call this API"),
+                format!(
+                    "requests from origin `{origin}` are not allowed; only Switchboard's own UI may call this API"
+                ),
             ));
         }
     }
@@ -151,7 +174,11 @@ fn check(guard: &Guard, headers: &HeaderMap) -> Result<(), Failure> {
 }
 
 async fn not_found() -> Failure {
-    Failure::new(StatusCode::NOT_FOUND, "not_found", "no such API route; the API lives under /api/v1")
+    Failure::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such API route; the API lives under /api/v1",
+    )
 }
 
 fn server_name(raw: &str) -> Result<ServerName, Failure> {
@@ -160,7 +187,11 @@ fn server_name(raw: &str) -> Result<ServerName, Failure> {
 
 fn body<T>(json: Result<Json<T>, JsonRejection>) -> Result<T, Failure> {
     json.map(|Json(v)| v).map_err(|e| {
-        let status = if e.status() == StatusCode::PAYLOAD_TOO_LARGE { e.status() } else { StatusCode::BAD_REQUEST };
+        let status = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            e.status()
+        } else {
+            StatusCode::BAD_REQUEST
+        };
         Failure::new(status, "invalid_body", e.body_text())
     })
 }
@@ -252,7 +283,11 @@ fn default_lines() -> usize {
     100
 }
 
-async fn logs(State(s): State<AppState>, Path(name): Path<String>, Query(q): Query<LogQuery>) -> Result<Response, Failure> {
+async fn logs(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    Query(q): Query<LogQuery>,
+) -> Result<Response, Failure> {
     let name = server_name(&name)?;
     if !q.follow {
         return Ok(Json(s.control.logs(&name, q.lines)?).into_response());
@@ -261,8 +296,12 @@ async fn logs(State(s): State<AppState>, Path(name): Path<String>, Query(q): Que
     let last_seen = tail.last().map_or(0, |l| l.seq);
     let live = BroadcastStream::new(live)
         .filter_map(move |line| std::future::ready(line.ok().filter(|l| l.seq > last_seen)));
-    let lines = futures_util::stream::iter(tail).chain(live).map(|line| sse("log", &line));
-    Ok(Sse::new(lines).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response())
+    let lines = futures_util::stream::iter(tail)
+        .chain(live)
+        .map(|line| sse("log", &line));
+    Ok(Sse::new(lines)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response())
 }
 
 #[derive(Debug, Deserialize)]

@@ -8,9 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use switchboard_model::api::{
-    AddServer, DaemonStatus, Event, LogLine, RunRecord, ServerCounts, ServerView,
-};
+use switchboard_model::api::{AddServer, DaemonStatus, Event, LogLine, RunRecord, ServerCounts, ServerView};
 use switchboard_model::{ServerName, ServerSpec, ServerState, SpecError, UnixMillis, ValueSource};
 use tokio::sync::broadcast;
 
@@ -58,8 +56,20 @@ pub struct Control {
 }
 
 impl Control {
-    pub fn new(store: Store, supervisor: Supervisor, events: broadcast::Sender<Event>, facts: DaemonFacts) -> Self {
-        Self { store, supervisor, events, usage: Arc::default(), facts, changes: tokio::sync::Mutex::new(()) }
+    pub fn new(
+        store: Store,
+        supervisor: Supervisor,
+        events: broadcast::Sender<Event>,
+        facts: DaemonFacts,
+    ) -> Self {
+        Self {
+            store,
+            supervisor,
+            events,
+            usage: Arc::default(),
+            facts,
+            changes: tokio::sync::Mutex::new(()),
+        }
     }
 
     /// Supervises every stored server and starts the enabled ones: desired state restored.
@@ -105,21 +115,33 @@ impl Control {
     }
 
     async fn views(&self, stored: Vec<StoredServer>) -> Vec<ServerView> {
-        let snapshots: Vec<_> = stored.iter().map(|s| self.supervisor.snapshot(&s.spec.name)).collect();
+        let snapshots: Vec<_> = stored
+            .iter()
+            .map(|s| self.supervisor.snapshot(&s.spec.name))
+            .collect();
         let pids: Vec<u32> = snapshots.iter().flatten().filter_map(|s| s.state.pid()).collect();
         let usage = if pids.is_empty() {
             Default::default()
         } else {
             let sampler = Arc::clone(&self.usage);
-            tokio::task::spawn_blocking(move || sampler.sample(&pids)).await.unwrap_or_default()
+            tokio::task::spawn_blocking(move || sampler.sample(&pids))
+                .await
+                .unwrap_or_default()
         };
         stored
             .into_iter()
             .zip(snapshots)
             .map(|(StoredServer { spec, enabled }, snapshot)| {
-                let (status, restarts) = snapshot.map_or((ServerState::Stopped, 0), |s| (s.state, s.restarts));
+                let (status, restarts) =
+                    snapshot.map_or((ServerState::Stopped, 0), |s| (s.state, s.restarts));
                 let usage = status.pid().and_then(|pid| usage.get(&pid).copied());
-                ServerView { spec, enabled, status, restarts, usage }
+                ServerView {
+                    spec,
+                    enabled,
+                    status,
+                    restarts,
+                    usage,
+                }
             })
             .collect()
     }
@@ -137,7 +159,10 @@ impl Control {
         );
         for value in secret_refs {
             if let ValueSource::Secret { secret } = value {
-                return Err(ControlError::SecretsUnsupported { server: spec.name.clone(), key: secret.clone() });
+                return Err(ControlError::SecretsUnsupported {
+                    server: spec.name.clone(),
+                    key: secret.clone(),
+                });
             }
         }
         if let Some(launch) = spec.launch() {
@@ -170,7 +195,10 @@ impl Control {
 
     pub async fn update(&self, name: &ServerName, spec: ServerSpec) -> Result<ServerView, ControlError> {
         if &spec.name != name {
-            return Err(ControlError::NameMismatch { path: name.clone(), body: spec.name });
+            return Err(ControlError::NameMismatch {
+                path: name.clone(),
+                body: spec.name,
+            });
         }
         let _guard = self.changes.lock().await;
         Self::check(&spec)?;
@@ -226,12 +254,22 @@ impl Control {
         self.stop(name).await
     }
 
-    async fn command(&self, name: &ServerName, make: impl FnOnce(Ack) -> Command) -> Result<(), ControlError> {
-        self.supervisor.command(name, make).await.map_err(|_| StoreError::NotFound(name.clone()).into())
+    async fn command(
+        &self,
+        name: &ServerName,
+        make: impl FnOnce(Ack) -> Command,
+    ) -> Result<(), ControlError> {
+        self.supervisor
+            .command(name, make)
+            .await
+            .map_err(|_| StoreError::NotFound(name.clone()).into())
     }
 
     pub fn logs(&self, name: &ServerName, lines: usize) -> Result<Vec<LogLine>, ControlError> {
-        let log = self.supervisor.log(name).ok_or_else(|| StoreError::NotFound(name.clone()))?;
+        let log = self
+            .supervisor
+            .log(name)
+            .ok_or_else(|| StoreError::NotFound(name.clone()))?;
         Ok(log.tail(lines))
     }
 
@@ -241,7 +279,10 @@ impl Control {
         name: &ServerName,
         lines: usize,
     ) -> Result<(Vec<LogLine>, broadcast::Receiver<LogLine>), ControlError> {
-        let log = self.supervisor.log(name).ok_or_else(|| StoreError::NotFound(name.clone()))?;
+        let log = self
+            .supervisor
+            .log(name)
+            .ok_or_else(|| StoreError::NotFound(name.clone()))?;
         // Subscribe first: a line pushed in between shows up in both, and the API drops it by seq.
         let live = log.subscribe();
         Ok((log.tail(lines), live))
@@ -254,11 +295,18 @@ impl Control {
 
     pub async fn status(&self) -> Result<DaemonStatus, ControlError> {
         let stored = self.store.servers().await?;
-        let mut counts = ServerCounts { total: u32::try_from(stored.len()).unwrap_or(u32::MAX), ..Default::default() };
+        let mut counts = ServerCounts {
+            total: u32::try_from(stored.len()).unwrap_or(u32::MAX),
+            ..Default::default()
+        };
         for s in &stored {
             match self.supervisor.snapshot(&s.spec.name).map(|s| s.state) {
                 Some(ServerState::Running { .. }) => counts.running += 1,
-                Some(ServerState::Failed { .. } | ServerState::CrashLooping { .. } | ServerState::BackingOff { .. }) => {
+                Some(
+                    ServerState::Failed { .. }
+                    | ServerState::CrashLooping { .. }
+                    | ServerState::BackingOff { .. },
+                ) => {
                     counts.failing += 1;
                 }
                 _ => {}

@@ -69,7 +69,9 @@ pub async fn run(config: DaemonConfig, shutdown: impl Future<Output = ()>) -> Re
         let (program, lock) = (config.watchdog_program.clone(), data.watchdog_lock());
         tokio::task::spawn_blocking(move || Watchdog::start(&program, &lock))
             .await
-            .map_err(|e| WatchdogError::NotReady { detail: e.to_string() })??
+            .map_err(|e| WatchdogError::NotReady {
+                detail: e.to_string(),
+            })??
     };
     let watchdog = Arc::new(watchdog);
 
@@ -80,16 +82,31 @@ pub async fn run(config: DaemonConfig, shutdown: impl Future<Output = ()>) -> Re
     }
     let token = ControlToken::load_or_create(&data.control_token())?;
 
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await.map_err(|source| {
-        match source.kind() {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))
+        .await
+        .map_err(|source| match source.kind() {
             std::io::ErrorKind::AddrInUse => DaemonError::PortInUse { port: config.port },
-            _ => DaemonError::Bind { port: config.port, source },
-        }
-    })?;
-    let port = listener.local_addr().map_err(|source| DaemonError::Bind { port: config.port, source })?.port();
+            _ => DaemonError::Bind {
+                port: config.port,
+                source,
+            },
+        })?;
+    let port = listener
+        .local_addr()
+        .map_err(|source| DaemonError::Bind {
+            port: config.port,
+            source,
+        })?
+        .port();
 
     let (events, _) = broadcast::channel(1024);
-    let supervisor = Supervisor::new(config.supervisor, store.clone(), events.clone(), Some(Arc::clone(&watchdog)), data.clone());
+    let supervisor = Supervisor::new(
+        config.supervisor,
+        store.clone(),
+        events.clone(),
+        Some(Arc::clone(&watchdog)),
+        data.clone(),
+    );
     let facts = DaemonFacts {
         pid: std::process::id(),
         port,
@@ -101,7 +118,10 @@ pub async fn run(config: DaemonConfig, shutdown: impl Future<Output = ()>) -> Re
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
     write_info(&data, port)?;
-    tracing::info!("listening on http://127.0.0.1:{port}, data in {}", data.root().display());
+    tracing::info!(
+        "listening on http://127.0.0.1:{port}, data in {}",
+        data.root().display()
+    );
     let started = control.restore().await?;
     tracing::info!("started {started} enabled servers");
 
@@ -122,7 +142,10 @@ fn lock(data: &DataDir) -> Result<File, DaemonError> {
         .truncate(false)
         .write(true)
         .open(&path)
-        .map_err(|source| DaemonError::Lock { path: path.clone(), source })?;
+        .map_err(|source| DaemonError::Lock {
+            path: path.clone(),
+            source,
+        })?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => {
@@ -131,7 +154,10 @@ fn lock(data: &DataDir) -> Result<File, DaemonError> {
                 .and_then(|bytes| serde_json::from_slice::<DaemonInfo>(&bytes).ok())
                 .map(|info| format!(" (pid {})", info.pid))
                 .unwrap_or_default();
-            Err(DaemonError::AlreadyRunning { data_dir: data.root().to_owned(), pid })
+            Err(DaemonError::AlreadyRunning {
+                data_dir: data.root().to_owned(),
+                pid,
+            })
         }
         Err(std::fs::TryLockError::Error(source)) => Err(DaemonError::Lock { path, source }),
     }
@@ -139,7 +165,11 @@ fn lock(data: &DataDir) -> Result<File, DaemonError> {
 
 /// Publishes how to reach this daemon, atomically (write, then rename).
 fn write_info(data: &DataDir, port: u16) -> Result<(), DaemonError> {
-    let info = DaemonInfo { pid: std::process::id(), port, version: env!("CARGO_PKG_VERSION").to_owned() };
+    let info = DaemonInfo {
+        pid: std::process::id(),
+        port,
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+    };
     let path = data.daemon_info();
     let partial = path.with_extension("json.partial");
     let bytes = serde_json::to_vec_pretty(&info).unwrap_or_default();

@@ -13,7 +13,9 @@ use switchboard_model::ServerName;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PathsError {
-    #[error("cannot find a home for Switchboard's data: {missing} is not set; set SWITCHBOARD_HOME to a directory")]
+    #[error(
+        "cannot find a home for Switchboard's data: {missing} is not set; set SWITCHBOARD_HOME to a directory"
+    )]
     NoHome { missing: &'static str },
     #[error("cannot create the data directory {path}: {source}; check permissions or set SWITCHBOARD_HOME")]
     Create { path: PathBuf, source: std::io::Error },
@@ -45,10 +47,7 @@ pub fn data_dir() -> Result<PathBuf, PathsError> {
 }
 
 /// The data directory on `os`, reading variables through `env`.
-pub fn data_dir_for(
-    os: Os,
-    env: impl Fn(&str) -> Option<OsString>,
-) -> Result<PathBuf, PathsError> {
+pub fn data_dir_for(os: Os, env: impl Fn(&str) -> Option<OsString>) -> Result<PathBuf, PathsError> {
     let non_empty = |key: &str| env(key).filter(|v| !v.is_empty()).map(PathBuf::from);
     if let Some(home) = non_empty("SWITCHBOARD_HOME") {
         return Ok(home);
@@ -83,8 +82,10 @@ impl DataDir {
         {
             use std::os::unix::fs::PermissionsExt;
             let owner_only = std::fs::Permissions::from_mode(0o700);
-            std::fs::set_permissions(&root, owner_only)
-                .map_err(|source| PathsError::Create { path: root.clone(), source })?;
+            std::fs::set_permissions(&root, owner_only).map_err(|source| PathsError::Create {
+                path: root.clone(),
+                source,
+            })?;
         }
         Ok(Self { root })
     }
@@ -126,20 +127,53 @@ mod tests {
     use super::*;
 
     fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<OsString> + 'a {
-        move |key| pairs.iter().find(|(k, _)| *k == key).map(|(_, v)| OsString::from(v))
+        move |key| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| OsString::from(v))
+        }
     }
 
     #[test]
     fn data_dir_per_os() {
         let cases: &[(Os, &[(&str, &str)], &str)] = &[
-            (Os::Linux, &[("HOME", "/home/ann")], "/home/ann/.local/share/switchboard"),
-            (Os::Linux, &[("HOME", "/home/ann"), ("XDG_DATA_HOME", "/data")], "/data/switchboard"),
+            (
+                Os::Linux,
+                &[("HOME", "/home/ann")],
+                "/home/ann/.local/share/switchboard",
+            ),
+            (
+                Os::Linux,
+                &[("HOME", "/home/ann"), ("XDG_DATA_HOME", "/data")],
+                "/data/switchboard",
+            ),
             // The XDG spec says a relative XDG_DATA_HOME is invalid and must be ignored.
-            (Os::Linux, &[("HOME", "/home/ann"), ("XDG_DATA_HOME", "rel")], "/home/ann/.local/share/switchboard"),
-            (Os::Linux, &[("HOME", "/home/ann"), ("XDG_DATA_HOME", "")], "/home/ann/.local/share/switchboard"),
-            (Os::MacOs, &[("HOME", "/Users/ann")], "/Users/ann/Library/Application Support/Switchboard"),
-            (Os::Windows, &[("APPDATA", r"C:\Users\ann\AppData\Roaming")], r"C:\Users\ann\AppData\Roaming/Switchboard"),
-            (Os::MacOs, &[("HOME", "/Users/ann"), ("SWITCHBOARD_HOME", "/tmp/sb")], "/tmp/sb"),
+            (
+                Os::Linux,
+                &[("HOME", "/home/ann"), ("XDG_DATA_HOME", "rel")],
+                "/home/ann/.local/share/switchboard",
+            ),
+            (
+                Os::Linux,
+                &[("HOME", "/home/ann"), ("XDG_DATA_HOME", "")],
+                "/home/ann/.local/share/switchboard",
+            ),
+            (
+                Os::MacOs,
+                &[("HOME", "/Users/ann")],
+                "/Users/ann/Library/Application Support/Switchboard",
+            ),
+            (
+                Os::Windows,
+                &[("APPDATA", r"C:\Users\ann\AppData\Roaming")],
+                r"C:\Users\ann\AppData\Roaming/Switchboard",
+            ),
+            (
+                Os::MacOs,
+                &[("HOME", "/Users/ann"), ("SWITCHBOARD_HOME", "/tmp/sb")],
+                "/tmp/sb",
+            ),
             (Os::Windows, &[("SWITCHBOARD_HOME", "D:/sb")], "D:/sb"),
         ];
         for (os, vars, want) in cases {

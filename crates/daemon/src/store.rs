@@ -19,7 +19,9 @@ const RUNS_KEPT_PER_SERVER: i64 = 200;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    #[error("cannot open the database {path}: {source}; check the data directory's permissions and free space")]
+    #[error(
+        "cannot open the database {path}: {source}; check the data directory's permissions and free space"
+    )]
     Open { path: String, source: sqlx::Error },
     #[error("cannot upgrade the database schema: {0}; a newer Switchboard may have written it")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -28,9 +30,15 @@ pub enum StoreError {
     #[error("no server named {0}; `switchboard ls` lists them")]
     NotFound(ServerName),
     #[error("database error while {doing}: {source}")]
-    Query { doing: &'static str, source: sqlx::Error },
+    Query {
+        doing: &'static str,
+        source: sqlx::Error,
+    },
     #[error("the stored spec of server {server} is unreadable ({source}); remove and re-add it")]
-    CorruptSpec { server: String, source: serde_json::Error },
+    CorruptSpec {
+        server: String,
+        source: serde_json::Error,
+    },
 }
 
 /// A server as stored: spec plus desired state.
@@ -53,7 +61,10 @@ impl Store {
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         let display = path.display().to_string();
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{display}"))
-            .map_err(|source| StoreError::Open { path: display.clone(), source })?
+            .map_err(|source| StoreError::Open {
+                path: display.clone(),
+                source,
+            })?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .foreign_keys(true);
@@ -62,7 +73,10 @@ impl Store {
             .max_connections(2)
             .connect_with(options)
             .await
-            .map_err(|source| StoreError::Open { path: display, source })?;
+            .map_err(|source| StoreError::Open {
+                path: display,
+                source,
+            })?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         Ok(Self { pool })
     }
@@ -127,13 +141,21 @@ impl Store {
             .map(|row| {
                 let name: String = row.get("name");
                 let spec: String = row.get("spec");
-                Ok(StoredServer { spec: decode_spec(&name, &spec)?, enabled: row.get("enabled") })
+                Ok(StoredServer {
+                    spec: decode_spec(&name, &spec)?,
+                    enabled: row.get("enabled"),
+                })
             })
             .collect()
     }
 
     /// Records a spawn (or a connection to a remote server) and returns the run's id.
-    pub async fn start_run(&self, server: &ServerName, pid: Option<u32>, is_restart: bool) -> Result<i64, StoreError> {
+    pub async fn start_run(
+        &self,
+        server: &ServerName,
+        pid: Option<u32>,
+        is_restart: bool,
+    ) -> Result<i64, StoreError> {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO runs (server, pid, is_restart, started_at_ms) VALUES (?, ?, ?, ?) RETURNING id",
         )
@@ -223,7 +245,11 @@ impl Store {
 }
 
 fn found(rows: u64, name: &ServerName) -> Result<(), StoreError> {
-    if rows == 0 { Err(StoreError::NotFound(name.clone())) } else { Ok(()) }
+    if rows == 0 {
+        Err(StoreError::NotFound(name.clone()))
+    } else {
+        Ok(())
+    }
 }
 
 /// The spec column holds everything but the name, which is the primary key.
@@ -236,7 +262,10 @@ fn encode_spec(spec: &ServerSpec) -> String {
 }
 
 fn decode_spec(name: &str, column: &str) -> Result<ServerSpec, StoreError> {
-    let corrupt = |source| StoreError::CorruptSpec { server: name.to_owned(), source };
+    let corrupt = |source| StoreError::CorruptSpec {
+        server: name.to_owned(),
+        source,
+    };
     let mut value: serde_json::Value = serde_json::from_str(column).map_err(corrupt)?;
     if let Some(object) = value.as_object_mut() {
         object.insert("name".into(), name.into());
@@ -272,11 +301,26 @@ mod tests {
     async fn servers_round_trip_and_duplicates_are_refused() {
         let (_dir, store) = store().await;
         store.insert_server(&spec("time"), true).await.expect("insert");
-        let err = store.insert_server(&spec("time"), false).await.expect_err("duplicate");
+        let err = store
+            .insert_server(&spec("time"), false)
+            .await
+            .expect_err("duplicate");
         assert!(matches!(err, StoreError::Exists(_)), "{err:?}");
-        store.set_enabled(&spec("time").name, false).await.expect("disable");
-        assert_eq!(store.servers().await.expect("list"), vec![StoredServer { spec: spec("time"), enabled: false }]);
-        let missing = store.remove_server(&spec("nope").name).await.expect_err("missing");
+        store
+            .set_enabled(&spec("time").name, false)
+            .await
+            .expect("disable");
+        assert_eq!(
+            store.servers().await.expect("list"),
+            vec![StoredServer {
+                spec: spec("time"),
+                enabled: false
+            }]
+        );
+        let missing = store
+            .remove_server(&spec("nope").name)
+            .await
+            .expect_err("missing");
         assert!(matches!(missing, StoreError::NotFound(_)));
     }
 
@@ -287,13 +331,22 @@ mod tests {
         store.insert_server(&spec("time"), true).await.expect("insert");
         let first = store.start_run(&name, Some(10), false).await.expect("run");
         store.run_ready(first, 2).await.expect("ready");
-        store.end_run(first, &ExitCause::Signaled { signal: 9 }).await.expect("end");
+        store
+            .end_run(first, &ExitCause::Signaled { signal: 9 })
+            .await
+            .expect("end");
         let second = store.start_run(&name, Some(11), true).await.expect("run");
         assert_eq!(store.close_orphaned_runs().await.expect("close"), 1);
         let runs = store.runs(&name, 10).await.expect("runs");
         assert_eq!(runs.len(), 2);
-        assert_eq!((runs[0].id, runs[0].restart, runs[0].exit.clone()), (second, true, Some(ExitCause::DaemonLost)));
-        assert_eq!((runs[1].tools, runs[1].exit.clone()), (Some(2), Some(ExitCause::Signaled { signal: 9 })));
+        assert_eq!(
+            (runs[0].id, runs[0].restart, runs[0].exit.clone()),
+            (second, true, Some(ExitCause::DaemonLost))
+        );
+        assert_eq!(
+            (runs[1].tools, runs[1].exit.clone()),
+            (Some(2), Some(ExitCause::Signaled { signal: 9 }))
+        );
 
         for _ in 0..RUNS_KEPT_PER_SERVER + 5 {
             store.start_run(&name, None, true).await.expect("run");

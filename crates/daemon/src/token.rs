@@ -11,11 +11,15 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TokenError {
-    #[error("cannot read or create the control token {path}: {source}; check the data directory's permissions")]
+    #[error(
+        "cannot read or create the control token {path}: {source}; check the data directory's permissions"
+    )]
     Io { path: PathBuf, source: std::io::Error },
     #[error("cannot get random bytes for the control token: {0}")]
     Random(getrandom::Error),
-    #[error("the control token {path} is empty or damaged; delete it and restart the daemon to make a new one")]
+    #[error(
+        "the control token {path} is empty or damaged; delete it and restart the daemon to make a new one"
+    )]
     Damaged { path: PathBuf },
 }
 
@@ -31,13 +35,18 @@ impl fmt::Debug for ControlToken {
 impl ControlToken {
     /// Reads the token at `path`, creating it (mode 0600) if there is none.
     pub fn load_or_create(path: &Path) -> Result<Self, TokenError> {
-        let io = |source| TokenError::Io { path: path.to_owned(), source };
+        let io = |source| TokenError::Io {
+            path: path.to_owned(),
+            source,
+        };
         match std::fs::read_to_string(path) {
             Ok(text) => {
                 restrict_to_owner(path).map_err(io)?;
                 let token = text.trim();
                 if token.len() < 32 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
-                    return Err(TokenError::Damaged { path: path.to_owned() });
+                    return Err(TokenError::Damaged {
+                        path: path.to_owned(),
+                    });
                 }
                 Ok(Self(token.to_owned()))
             }
@@ -50,7 +59,9 @@ impl ControlToken {
                 #[cfg(unix)]
                 std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
                 let mut file = options.open(path).map_err(io)?;
-                file.write_all(token.as_bytes()).and_then(|()| file.sync_all()).map_err(io)?;
+                file.write_all(token.as_bytes())
+                    .and_then(|()| file.sync_all())
+                    .map_err(io)?;
                 Ok(Self(token))
             }
             Err(e) => Err(io(e)),
@@ -62,7 +73,10 @@ impl ControlToken {
         match std::fs::read_to_string(path) {
             Ok(text) => Ok(Some(Self(text.trim().to_owned()))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(TokenError::Io { path: path.to_owned(), source }),
+            Err(source) => Err(TokenError::Io {
+                path: path.to_owned(),
+                source,
+            }),
         }
     }
 
@@ -84,7 +98,10 @@ fn restrict_to_owner(path: &Path) -> std::io::Result<()> {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(path)?.permissions().mode();
         if mode & 0o077 != 0 {
-            tracing::warn!("{} was readable by others; restricting it to its owner", path.display());
+            tracing::warn!(
+                "{} was readable by others; restricting it to its owner",
+                path.display()
+            );
             std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
         }
     }
@@ -115,6 +132,9 @@ mod tests {
             assert_eq!(mode, 0o600, "a readable token is tightened");
         }
         std::fs::write(&path, "short").expect("write");
-        assert!(matches!(ControlToken::load_or_create(&path), Err(TokenError::Damaged { .. })));
+        assert!(matches!(
+            ControlToken::load_or_create(&path),
+            Err(TokenError::Damaged { .. })
+        ));
     }
 }

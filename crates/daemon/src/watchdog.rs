@@ -32,7 +32,10 @@ const GRACE: Duration = Duration::from_millis(1500);
 #[non_exhaustive]
 pub enum WatchdogError {
     #[error("cannot start the watchdog `{program}`: {source}; reinstall Switchboard")]
-    Spawn { program: PathBuf, source: std::io::Error },
+    Spawn {
+        program: PathBuf,
+        source: std::io::Error,
+    },
     #[error("the watchdog did not start ({detail}); see the daemon's log")]
     NotReady { detail: String },
     #[error(
@@ -63,17 +66,29 @@ impl Watchdog {
             // Its own group: a Ctrl-C meant for the daemon's terminal must not reach it.
             .process_group(0)
             .spawn()
-            .map_err(|source| WatchdogError::Spawn { program: program.to_owned(), source })?;
-        let stdout = child.stdout.take().ok_or_else(|| WatchdogError::NotReady { detail: "no stdout".into() })?;
+            .map_err(|source| WatchdogError::Spawn {
+                program: program.to_owned(),
+                source,
+            })?;
+        let stdout = child.stdout.take().ok_or_else(|| WatchdogError::NotReady {
+            detail: "no stdout".into(),
+        })?;
         let mut ready = String::new();
         BufReader::new(stdout)
             .read_line(&mut ready)
-            .map_err(|e| WatchdogError::NotReady { detail: e.to_string() })?;
+            .map_err(|e| WatchdogError::NotReady {
+                detail: e.to_string(),
+            })?;
         if ready.trim() != "ready" {
             let _ = child.kill();
-            return Err(WatchdogError::NotReady { detail: format!("it said {ready:?}") });
+            return Err(WatchdogError::NotReady {
+                detail: format!("it said {ready:?}"),
+            });
         }
-        Ok(Self { stdin: Mutex::new(child.stdin.take()), child: Mutex::new(child) })
+        Ok(Self {
+            stdin: Mutex::new(child.stdin.take()),
+            child: Mutex::new(child),
+        })
     }
 
     /// The group `pgid` now exists and must die with the daemon.
@@ -113,10 +128,16 @@ fn wait_for_previous(lock: &Path, patience: Duration) -> Result<(), WatchdogErro
                 std::thread::sleep(Duration::from_millis(20));
             }
             Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(WatchdogError::PreviousStillRunning { lock: lock.to_owned(), waited: patience });
+                return Err(WatchdogError::PreviousStillRunning {
+                    lock: lock.to_owned(),
+                    waited: patience,
+                });
             }
             Err(std::fs::TryLockError::Error(source)) => {
-                return Err(WatchdogError::Lock { path: lock.to_owned(), source });
+                return Err(WatchdogError::Lock {
+                    path: lock.to_owned(),
+                    source,
+                });
             }
         }
     }
@@ -128,13 +149,19 @@ fn open_lock(path: &Path) -> Result<File, WatchdogError> {
         .truncate(false)
         .write(true)
         .open(path)
-        .map_err(|source| WatchdogError::Lock { path: path.to_owned(), source })
+        .map_err(|source| WatchdogError::Lock {
+            path: path.to_owned(),
+            source,
+        })
 }
 
 /// The watchdog process's main: `switchboard __watchdog <lock>`.
 pub fn run(lock: &Path) -> Result<(), WatchdogError> {
     let file = open_lock(lock)?;
-    file.lock().map_err(|source| WatchdogError::Lock { path: lock.to_owned(), source })?;
+    file.lock().map_err(|source| WatchdogError::Lock {
+        path: lock.to_owned(),
+        source,
+    })?;
     // A terminal hang-up is no reason to stop watching.
     // SAFETY: setting a signal to SIG_IGN installs no handler code.
     let _ = unsafe { nix::sys::signal::signal(Signal::SIGHUP, nix::sys::signal::SigHandler::SigIgn) };

@@ -123,10 +123,20 @@ pub struct ApiErrorBody {
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
-    ServerAdded { name: ServerName },
-    ServerChanged { name: ServerName },
-    ServerRemoved { name: ServerName },
-    StateChanged { name: ServerName, at_ms: UnixMillis, status: ServerState },
+    ServerAdded {
+        name: ServerName,
+    },
+    ServerChanged {
+        name: ServerName,
+    },
+    ServerRemoved {
+        name: ServerName,
+    },
+    StateChanged {
+        name: ServerName,
+        at_ms: UnixMillis,
+        status: ServerState,
+    },
 }
 
 impl Event {

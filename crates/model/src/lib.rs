@@ -6,9 +6,9 @@
 //! HTTP; serialisation is derived here only because these types *are* the API's wire shapes.
 
 pub mod api;
-pub mod sse;
 mod name;
 mod spec;
+pub mod sse;
 mod state;
 
 pub use name::{NameError, ServerName};

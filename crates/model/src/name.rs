@@ -26,9 +26,7 @@ pub enum NameError {
     TooLong { name: String, len: usize },
     #[error("server name `{name}` must start with a lowercase letter (a-z)")]
     BadStart { name: String },
-    #[error(
-        "server name `{name}` contains {found:?}; use only lowercase letters, digits, `-` and `_`"
-    )]
+    #[error("server name `{name}` contains {found:?}; use only lowercase letters, digits, `-` and `_`")]
     BadChar { name: String, found: char },
 }
 
@@ -94,7 +92,9 @@ mod tests {
             ("Time", |e| matches!(e, NameError::BadStart { .. })),
             ("1password", |e| matches!(e, NameError::BadStart { .. })),
             ("-x", |e| matches!(e, NameError::BadStart { .. })),
-            ("my server", |e| matches!(e, NameError::BadChar { found: ' ', .. })),
+            ("my server", |e| {
+                matches!(e, NameError::BadChar { found: ' ', .. })
+            }),
             ("a/b", |e| matches!(e, NameError::BadChar { found: '/', .. })),
             ("caf\u{e9}", |e| matches!(e, NameError::BadChar { .. })),
         ];
@@ -103,7 +103,10 @@ mod tests {
             assert!(check(&err), "{name}: unexpected {err:?}");
         }
         let long = "x".repeat(MAX_NAME_LEN + 1);
-        assert!(matches!(ServerName::new(long), Err(NameError::TooLong { len: 33, .. })));
+        assert!(matches!(
+            ServerName::new(long),
+            Err(NameError::TooLong { len: 33, .. })
+        ));
     }
 
     #[test]

@@ -81,7 +81,9 @@ impl std::str::FromStr for RestartPolicy {
             "always" => Ok(Self::Always),
             "on-failure" => Ok(Self::OnFailure),
             "never" => Ok(Self::Never),
-            other => Err(SpecError::BadRestartPolicy { given: other.to_owned() }),
+            other => Err(SpecError::BadRestartPolicy {
+                given: other.to_owned(),
+            }),
         }
     }
 }
@@ -97,8 +99,14 @@ pub enum SpecError {
         "server {server}: environment variable name `{key}` is invalid; use letters, digits and `_`, not starting with a digit"
     )]
     BadEnvName { server: ServerName, key: String },
-    #[error("server {server}: `{url}` is not a valid URL ({reason}); give one like http://127.0.0.1:3001/mcp")]
-    BadUrl { server: ServerName, url: String, reason: String },
+    #[error(
+        "server {server}: `{url}` is not a valid URL ({reason}); give one like http://127.0.0.1:3001/mcp"
+    )]
+    BadUrl {
+        server: ServerName,
+        url: String,
+        reason: String,
+    },
     #[error("server {server}: `{url}` must use http or https")]
     BadScheme { server: ServerName, url: String },
     #[error(
@@ -126,18 +134,26 @@ impl ServerSpec {
                 let parsed = parse_http_url(server, url)?;
                 if !is_loopback(&parsed) {
                     let host = parsed.host_str().unwrap_or_default().to_owned();
-                    return Err(SpecError::NotLoopback { server: server.clone(), host });
+                    return Err(SpecError::NotLoopback {
+                        server: server.clone(),
+                        host,
+                    });
                 }
                 Ok(())
             }
             Transport::RemoteHttp { url, headers } => {
                 let parsed = parse_http_url(server, url)?;
                 if parsed.scheme() == "http" && !is_loopback(&parsed) {
-                    return Err(SpecError::InsecureRemote { server: server.clone(), url: url.clone() });
+                    return Err(SpecError::InsecureRemote {
+                        server: server.clone(),
+                        url: url.clone(),
+                    });
                 }
                 for header in headers.keys() {
                     let valid = !header.is_empty()
-                        && header.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b));
+                        && header
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b));
                     if !valid {
                         return Err(SpecError::BadHeaderName {
                             server: server.clone(),
@@ -162,9 +178,14 @@ impl ServerSpec {
 impl Launch {
     fn validate(&self, server: &ServerName) -> Result<(), SpecError> {
         if self.command.trim().is_empty() {
-            return Err(SpecError::EmptyCommand { server: server.clone() });
+            return Err(SpecError::EmptyCommand {
+                server: server.clone(),
+            });
         }
-        let nul = |what: String| SpecError::NulByte { server: server.clone(), what };
+        let nul = |what: String| SpecError::NulByte {
+            server: server.clone(),
+            what,
+        };
         if self.command.contains('\0') {
             return Err(nul("the command".into()));
         }
@@ -175,7 +196,10 @@ impl Launch {
             let valid = key.chars().next().is_some_and(|c| !c.is_ascii_digit())
                 && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
             if !valid {
-                return Err(SpecError::BadEnvName { server: server.clone(), key: key.clone() });
+                return Err(SpecError::BadEnvName {
+                    server: server.clone(),
+                    key: key.clone(),
+                });
             }
             if let ValueSource::Literal(v) = value
                 && v.contains('\0')
@@ -194,7 +218,10 @@ fn parse_http_url(server: &ServerName, raw: &str) -> Result<url::Url, SpecError>
         reason: e.to_string(),
     })?;
     if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(SpecError::BadScheme { server: server.clone(), url: raw.to_owned() });
+        return Err(SpecError::BadScheme {
+            server: server.clone(),
+            url: raw.to_owned(),
+        });
     }
     Ok(parsed)
 }
@@ -217,10 +244,18 @@ mod tests {
     }
 
     fn stdio(command: &str, env: &[(&str, &str)]) -> ServerSpec {
-        let env = env.iter().map(|(k, v)| (k.to_string(), ValueSource::Literal(v.to_string()))).collect();
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), ValueSource::Literal(v.to_string())))
+            .collect();
         ServerSpec {
             name: name(),
-            transport: Transport::Stdio(Launch { command: command.into(), args: vec![], cwd: None, env }),
+            transport: Transport::Stdio(Launch {
+                command: command.into(),
+                args: vec![],
+                cwd: None,
+                env,
+            }),
             restart: RestartPolicy::default(),
         }
     }
@@ -228,31 +263,67 @@ mod tests {
     fn http(local: bool, url: &str) -> ServerSpec {
         let transport = if local {
             Transport::LocalHttp {
-                launch: Launch { command: "node".into(), args: vec![], cwd: None, env: BTreeMap::new() },
+                launch: Launch {
+                    command: "node".into(),
+                    args: vec![],
+                    cwd: None,
+                    env: BTreeMap::new(),
+                },
                 url: url.into(),
             }
         } else {
-            Transport::RemoteHttp { url: url.into(), headers: BTreeMap::new() }
+            Transport::RemoteHttp {
+                url: url.into(),
+                headers: BTreeMap::new(),
+            }
         };
-        ServerSpec { name: name(), transport, restart: RestartPolicy::default() }
+        ServerSpec {
+            name: name(),
+            transport,
+            restart: RestartPolicy::default(),
+        }
     }
 
     #[test]
     fn validation_table() {
         let cases: Vec<(ServerSpec, Option<fn(&SpecError) -> bool>)> = vec![
             (stdio("uvx", &[("TZ", "UTC")]), None),
-            (stdio("  ", &[]), Some(|e| matches!(e, SpecError::EmptyCommand { .. }))),
-            (stdio("a\0b", &[]), Some(|e| matches!(e, SpecError::NulByte { .. }))),
-            (stdio("x", &[("1ABC", "v")]), Some(|e| matches!(e, SpecError::BadEnvName { .. }))),
-            (stdio("x", &[("A=B", "v")]), Some(|e| matches!(e, SpecError::BadEnvName { .. }))),
+            (
+                stdio("  ", &[]),
+                Some(|e| matches!(e, SpecError::EmptyCommand { .. })),
+            ),
+            (
+                stdio("a\0b", &[]),
+                Some(|e| matches!(e, SpecError::NulByte { .. })),
+            ),
+            (
+                stdio("x", &[("1ABC", "v")]),
+                Some(|e| matches!(e, SpecError::BadEnvName { .. })),
+            ),
+            (
+                stdio("x", &[("A=B", "v")]),
+                Some(|e| matches!(e, SpecError::BadEnvName { .. })),
+            ),
             (http(true, "http://127.0.0.1:3001/mcp"), None),
             (http(true, "http://localhost:3001/mcp"), None),
             (http(true, "http://[::1]:3001/mcp"), None),
-            (http(true, "http://10.0.0.2:3001/mcp"), Some(|e| matches!(e, SpecError::NotLoopback { .. }))),
-            (http(true, "not a url"), Some(|e| matches!(e, SpecError::BadUrl { .. }))),
-            (http(false, "ftp://example.com/"), Some(|e| matches!(e, SpecError::BadScheme { .. }))),
+            (
+                http(true, "http://10.0.0.2:3001/mcp"),
+                Some(|e| matches!(e, SpecError::NotLoopback { .. })),
+            ),
+            (
+                http(true, "not a url"),
+                Some(|e| matches!(e, SpecError::BadUrl { .. })),
+            ),
+            (
+                http(false, "ftp://example.com/"),
+                Some(|e| matches!(e, SpecError::BadScheme { .. })),
+            ),
             (http(false, "https://mcp.example.com/mcp"), None),
-            (http(false, "http://mcp.example.com/mcp"), Some(|e| matches!(e, SpecError::InsecureRemote { .. }))),
+            (
+                http(false, "http://mcp.example.com/mcp"),
+                Some(|e| matches!(e, SpecError::InsecureRemote { .. })),
+            ),
         ];
         for (spec, expected) in cases {
             match (spec.validate(), expected) {
@@ -267,7 +338,12 @@ mod tests {
     fn wire_shape_is_stable() {
         let mut spec = stdio("uvx", &[("TZ", "UTC")]);
         if let Transport::Stdio(launch) = &mut spec.transport {
-            launch.env.insert("API_KEY".into(), ValueSource::Secret { secret: "github".into() });
+            launch.env.insert(
+                "API_KEY".into(),
+                ValueSource::Secret {
+                    secret: "github".into(),
+                },
+            );
             launch.args.push("mcp-server-time".into());
         }
         let json = serde_json::to_value(&spec).expect("serialises");

@@ -78,8 +78,16 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                SseEvent { event: "state_changed".into(), data: "{\"a\":\n1}".into(), id: Some("7".into()) },
-                SseEvent { event: String::new(), data: "x".into(), id: None },
+                SseEvent {
+                    event: "state_changed".into(),
+                    data: "{\"a\":\n1}".into(),
+                    id: Some("7".into())
+                },
+                SseEvent {
+                    event: String::new(),
+                    data: "x".into(),
+                    id: None
+                },
             ]
         );
         // An event with no data is not dispatched.

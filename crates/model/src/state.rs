@@ -28,9 +28,17 @@ pub enum ServerState {
         server_info: Option<PeerInfo>,
     },
     /// Exited, and will be started again at `until_ms`.
-    BackingOff { attempt: u32, until_ms: UnixMillis, last: FailureReason },
+    BackingOff {
+        attempt: u32,
+        until_ms: UnixMillis,
+        last: FailureReason,
+    },
     /// Restarted too often in a short window; left down until the user starts it.
-    CrashLooping { restarts: u32, window_secs: u64, last: FailureReason },
+    CrashLooping {
+        restarts: u32,
+        window_secs: u64,
+        last: FailureReason,
+    },
     /// Cannot run as configured; left down until the user fixes it and starts it.
     Failed { reason: FailureReason },
 }
@@ -74,8 +82,12 @@ pub struct PeerInfo {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ExitCause {
-    Exited { code: i32 },
-    Signaled { signal: i32 },
+    Exited {
+        code: i32,
+    },
+    Signaled {
+        signal: i32,
+    },
     /// Stopped because health checks went unanswered.
     Unresponsive,
     /// The daemon stopped it: the user asked, or the daemon shut down.
@@ -106,16 +118,36 @@ impl fmt::Display for ExitCause {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FailureReason {
-    ProgramNotFound { program: String },
-    SpawnFailed { message: String },
-    ExitedDuringStartup { cause: ExitCause, stderr_tail: String },
-    HandshakeTimeout { after_ms: u64, stderr_tail: String },
-    HandshakeFailed { message: String },
-    PortInUse { port: u16 },
+    ProgramNotFound {
+        program: String,
+    },
+    SpawnFailed {
+        message: String,
+    },
+    ExitedDuringStartup {
+        cause: ExitCause,
+        stderr_tail: String,
+    },
+    HandshakeTimeout {
+        after_ms: u64,
+        stderr_tail: String,
+    },
+    HandshakeFailed {
+        message: String,
+    },
+    PortInUse {
+        port: u16,
+    },
     /// It was running and then ended without being asked to.
-    Crashed { cause: ExitCause, stderr_tail: String },
+    Crashed {
+        cause: ExitCause,
+        stderr_tail: String,
+    },
     /// A secret its spec refers to could not be read.
-    SecretUnavailable { key: String, message: String },
+    SecretUnavailable {
+        key: String,
+        message: String,
+    },
 }
 
 impl FailureReason {
@@ -142,7 +174,10 @@ impl fmt::Display for FailureReason {
             }
             Self::HandshakeFailed { message } => write!(f, "MCP handshake failed: {message}"),
             Self::PortInUse { port } => {
-                write!(f, "port {port} is already in use by another program; free it or change the URL")
+                write!(
+                    f,
+                    "port {port} is already in use by another program; free it or change the URL"
+                )
             }
             Self::Crashed { cause, .. } => write!(f, "{cause}"),
             Self::SecretUnavailable { key, message } => {

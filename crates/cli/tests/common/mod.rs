@@ -19,7 +19,8 @@ pub fn tools_dir() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.cache/test-tools"));
     assert!(
-        dir.join("venv/bin/mcp-server-time").exists() && dir.join("npm/node_modules/.bin/mcp-server-everything").exists(),
+        dir.join("venv/bin/mcp-server-time").exists()
+            && dir.join("npm/node_modules/.bin/mcp-server-everything").exists(),
         "real MCP servers are missing from {}; run scripts/install-test-tools.sh",
         dir.display()
     );
@@ -33,7 +34,10 @@ pub fn time_server() -> String {
 
 /// @modelcontextprotocol/server-everything, from npm.
 pub fn everything_server() -> String {
-    tools_dir().join("npm/node_modules/.bin/mcp-server-everything").display().to_string()
+    tools_dir()
+        .join("npm/node_modules/.bin/mcp-server-everything")
+        .display()
+        .to_string()
 }
 
 /// Polls `probe` until it gives a value, failing the test after `timeout`.
@@ -43,7 +47,10 @@ pub fn wait_until<T>(what: &str, timeout: Duration, mut probe: impl FnMut() -> O
         if let Some(value) = probe() {
             return value;
         }
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(25));
     }
 }
@@ -56,7 +63,10 @@ pub struct Sandbox {
 
 impl Sandbox {
     pub fn new() -> Self {
-        Self { dir: tempfile::tempdir().unwrap(), daemon: None }
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            daemon: None,
+        }
     }
 
     /// A sandbox with a daemon up and answering.
@@ -72,15 +82,32 @@ impl Sandbox {
 
     pub fn command(&self) -> Command {
         let mut command = Command::new(BIN);
-        command.env("SWITCHBOARD_HOME", self.home()).env("SWITCHBOARD_PORT", "0").env_remove("SWITCHBOARD_LOG");
+        command
+            .env("SWITCHBOARD_HOME", self.home())
+            .env("SWITCHBOARD_PORT", "0")
+            .env_remove("SWITCHBOARD_LOG");
         command
     }
 
     pub fn start_daemon(&mut self) {
-        assert!(self.daemon.is_none(), "a daemon is already running in this sandbox");
+        assert!(
+            self.daemon.is_none(),
+            "a daemon is already running in this sandbox"
+        );
         let _ = std::fs::remove_file(self.home().join("daemon.json"));
-        let log = std::fs::File::options().create(true).append(true).open(self.home().join("daemon.log")).unwrap();
-        let child = self.command().arg("daemon").stdin(Stdio::null()).stdout(Stdio::null()).stderr(log).spawn().unwrap();
+        let log = std::fs::File::options()
+            .create(true)
+            .append(true)
+            .open(self.home().join("daemon.log"))
+            .unwrap();
+        let child = self
+            .command()
+            .arg("daemon")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
         self.daemon = Some(child);
         wait_until("the daemon to answer", Duration::from_secs(20), || {
             let info = std::fs::read(self.home().join("daemon.json")).ok()?;
@@ -95,12 +122,16 @@ impl Sandbox {
     }
 
     pub fn port(&self) -> u16 {
-        let info: Value = serde_json::from_slice(&std::fs::read(self.home().join("daemon.json")).unwrap()).unwrap();
+        let info: Value =
+            serde_json::from_slice(&std::fs::read(self.home().join("daemon.json")).unwrap()).unwrap();
         u16::try_from(info["port"].as_u64().unwrap()).unwrap()
     }
 
     pub fn token(&self) -> String {
-        std::fs::read_to_string(self.home().join("control.token")).unwrap().trim().to_owned()
+        std::fs::read_to_string(self.home().join("control.token"))
+            .unwrap()
+            .trim()
+            .to_owned()
     }
 
     /// SIGKILL, the way a crash or the OOM killer ends the daemon.
@@ -119,7 +150,10 @@ impl Sandbox {
             if let Some(status) = child.try_wait().unwrap() {
                 return status;
             }
-            assert!(Instant::now() < deadline, "daemon did not stop within 30 s of SIGTERM");
+            assert!(
+                Instant::now() < deadline,
+                "daemon did not stop within 30 s of SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(25));
         }
     }
@@ -152,7 +186,10 @@ impl Sandbox {
     }
 
     pub fn server(&self, name: &str) -> Value {
-        self.servers().into_iter().find(|s| s["name"] == name).unwrap_or_else(|| panic!("no server {name}"))
+        self.servers()
+            .into_iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("no server {name}"))
     }
 
     /// Waits until `name` is in `state` and returns its view.
@@ -186,7 +223,11 @@ impl Sandbox {
         stream.write_all(request.as_bytes()).unwrap();
         let mut response = String::new();
         stream.read_to_string(&mut response).unwrap();
-        response.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap()
+        response
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap()
     }
 }
 
@@ -206,14 +247,22 @@ fn libc_sigterm() -> i32 {
 }
 
 pub fn signal(pid: u32, signal: i32) {
-    let status = Command::new("kill").arg(format!("-{signal}")).arg(pid.to_string()).status().unwrap();
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
     assert!(status.success(), "kill -{signal} {pid} failed");
 }
 
 /// True while `pid` exists and is not a zombie.
 pub fn alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next()) != Some("Z"),
+        Ok(stat) => {
+            stat.rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().next())
+                != Some("Z")
+        }
         Err(_) => false,
     }
 }
@@ -222,9 +271,15 @@ pub fn alive(pid: u32) -> bool {
 fn processes() -> Vec<(u32, u32, u32)> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
-        let Some((_, rest)) = stat.rsplit_once(')') else { continue };
+        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
         let fields: Vec<&str> = rest.split_whitespace().collect();
         if fields.first() == Some(&"Z") {
             continue;
@@ -253,7 +308,11 @@ pub fn descendants(root: u32) -> Vec<u32> {
 
 /// Every live member of process group `pgid`, wherever its parent went.
 pub fn group_members(pgid: u32) -> Vec<u32> {
-    processes().into_iter().filter(|&(_, _, group)| group == pgid).map(|(pid, _, _)| pid).collect()
+    processes()
+        .into_iter()
+        .filter(|&(_, _, group)| group == pgid)
+        .map(|(pid, _, _)| pid)
+        .collect()
 }
 
 /// Counts a stdio server's tools by speaking MCP to it directly, without Switchboard.
@@ -271,10 +330,10 @@ pub fn count_tools_directly(program: &str, args: &[&str]) -> u64 {
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
-            if let Ok(message) = serde_json::from_str(&line) {
-                if tx.send(message).is_err() {
-                    break;
-                }
+            if let Ok(message) = serde_json::from_str(&line)
+                && tx.send(message).is_err()
+            {
+                break;
             }
         }
     });
@@ -286,7 +345,9 @@ pub fn count_tools_directly(program: &str, args: &[&str]) -> u64 {
         writeln!(stdin, "{message}").unwrap();
         let Some(id) = id else { return Value::Null };
         loop {
-            let answer = rx.recv_timeout(Duration::from_secs(30)).expect("the server answered");
+            let answer = rx
+                .recv_timeout(Duration::from_secs(30))
+                .expect("the server answered");
             if answer["id"] == id {
                 return answer["result"].clone();
             }
@@ -298,7 +359,11 @@ pub fn count_tools_directly(program: &str, args: &[&str]) -> u64 {
     let mut count = 0;
     let mut cursor = Value::Null;
     for id in 2.. {
-        let params = if cursor.is_null() { json!({}) } else { json!({"cursor": cursor}) };
+        let params = if cursor.is_null() {
+            json!({})
+        } else {
+            json!({"cursor": cursor})
+        };
         let page = send("tools/list", Some(id), params);
         count += page["tools"].as_array().unwrap().len() as u64;
         cursor = page["nextCursor"].clone();

@@ -11,18 +11,20 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use switchboard_model::api::{Event, LogStream};
-use switchboard_model::{ExitCause, FailureReason, Launch, ServerSpec, ServerState, Transport, ValueSource, now_millis};
+use switchboard_model::{
+    ExitCause, FailureReason, Launch, ServerSpec, ServerState, Transport, ValueSource, now_millis,
+};
 use tokio::io::BufReader;
 use tokio::process::{ChildStdin, ChildStdout};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use super::Shared;
 use super::logs::{MAX_LOG_LINE, ServerLog, read_bounded_line};
 use super::mcp::{self, Handshake, HttpPeer, RpcError, StdioPeer};
 use super::policy::{self, Decision, Exit};
 use super::process::{self, Pipes, ServerProcess, SpawnError};
-use super::Shared;
 
 /// Stderr lines kept as the reason a run failed.
 const STDERR_TAIL_LINES: usize = 20;
@@ -70,7 +72,10 @@ pub(super) struct RestartLog {
 impl RestartLog {
     fn view(&mut self, now: Instant, window: Duration) -> policy::History {
         self.at.retain(|t| now.duration_since(*t) < window);
-        policy::History { attempts: self.attempts, recent: self.at.iter().map(|t| now.duration_since(*t)).collect() }
+        policy::History {
+            attempts: self.attempts,
+            recent: self.at.iter().map(|t| now.duration_since(*t)).collect(),
+        }
     }
 }
 
@@ -86,7 +91,11 @@ enum RunEnd {
     /// It could not be started; trying again as configured will not help.
     Unstartable(FailureReason),
     /// It ended without being asked to (including failed startups and health checks).
-    Ended { reason: FailureReason, exit: Exit, lasted: Duration },
+    Ended {
+        reason: FailureReason,
+        exit: Exit,
+        lasted: Duration,
+    },
     Asked(Interrupt),
 }
 
@@ -153,7 +162,11 @@ impl Actor {
 
     fn set(&self, status: ServerState) {
         self.state.send_replace(status.clone());
-        let _ = self.shared.events.send(Event::StateChanged { name: self.spec.name.clone(), at_ms: now_millis(), status });
+        let _ = self.shared.events.send(Event::StateChanged {
+            name: self.spec.name.clone(),
+            at_ms: now_millis(),
+            status,
+        });
     }
 
     fn note(&self, line: String) {
@@ -165,7 +178,10 @@ impl Actor {
             None => Next::Exit,
             Some(Command::Start(ack) | Command::Restart(ack)) => {
                 self.history = RestartLog::default();
-                Next::Launch { restart: false, ack: Some(ack) }
+                Next::Launch {
+                    restart: false,
+                    ack: Some(ack),
+                }
             }
             Some(Command::Stop(ack)) => {
                 self.set(ServerState::Stopped);
@@ -240,7 +256,14 @@ impl Actor {
         let backoff = self.shared.config.backoff;
         let now = Instant::now();
         let history = self.history.view(now, backoff.window);
-        match policy::decide(self.spec.restart, exit, lasted, &history, &backoff, jitter_sample()) {
+        match policy::decide(
+            self.spec.restart,
+            exit,
+            lasted,
+            &history,
+            &backoff,
+            jitter_sample(),
+        ) {
             Decision::Stay if exit == Exit::Clean => {
                 self.set(ServerState::Stopped);
                 Next::Idle
@@ -253,14 +276,28 @@ impl Actor {
                 self.history.attempts = attempt;
                 self.history.at.push_back(now);
                 self.restarts.fetch_add(1, Ordering::Relaxed);
-                self.note(format!("restarting in {} ms (attempt {attempt})", after.as_millis()));
+                self.note(format!(
+                    "restarting in {} ms (attempt {attempt})",
+                    after.as_millis()
+                ));
                 let until_ms = now_millis() + i64::try_from(after.as_millis()).unwrap_or(i64::MAX);
-                self.set(ServerState::BackingOff { attempt, until_ms, last: reason });
+                self.set(ServerState::BackingOff {
+                    attempt,
+                    until_ms,
+                    last: reason,
+                });
                 Next::Wait { until: now + after }
             }
             Decision::GiveUp { restarts } => {
-                self.note(format!("crash loop: {restarts} restarts within {:?}; giving up", backoff.window));
-                self.set(ServerState::CrashLooping { restarts, window_secs: backoff.window.as_secs(), last: reason });
+                self.note(format!(
+                    "crash loop: {restarts} restarts within {:?}; giving up",
+                    backoff.window
+                ));
+                self.set(ServerState::CrashLooping {
+                    restarts,
+                    window_secs: backoff.window.as_secs(),
+                    last: reason,
+                });
                 Next::Idle
             }
         }
@@ -275,7 +312,9 @@ impl Actor {
             Err(end) => return end,
         };
         if let Some(process) = &run.process {
-            self.set(ServerState::Starting { pid: Some(process.pid()) });
+            self.set(ServerState::Starting {
+                pid: Some(process.pid()),
+            });
         }
 
         // Startup: the handshake races the process's exit, the deadline and commands.
@@ -319,9 +358,15 @@ impl Actor {
                 let stderr_tail = self.finish(&mut run, &cause).await;
                 let reason = match exited {
                     true => startup_exit_reason(&self.spec, cause, stderr_tail),
-                    false => FailureReason::HandshakeFailed { message: error.to_string() },
+                    false => FailureReason::HandshakeFailed {
+                        message: error.to_string(),
+                    },
                 };
-                return RunEnd::Ended { reason, exit: Exit::Failure, lasted: run.started.elapsed() };
+                return RunEnd::Ended {
+                    reason,
+                    exit: Exit::Failure,
+                    lasted: run.started.elapsed(),
+                };
             }
         };
 
@@ -471,19 +516,35 @@ impl Actor {
                     stderr_task: None,
                     stdin: None,
                 };
-                Ok((run, Peer::Http(Arc::new(HttpPeer::new(self.shared.http.clone(), url, headers)))))
+                Ok((
+                    run,
+                    Peer::Http(Arc::new(HttpPeer::new(self.shared.http.clone(), url, headers))),
+                ))
             }
         }
     }
 
     /// Spawns the process and starts reading its stderr; returns its stdin and stdout.
-    async fn spawn(&self, launch: &Launch, is_restart: bool) -> Result<(Run, ChildStdin, ChildStdout), RunEnd> {
+    async fn spawn(
+        &self,
+        launch: &Launch,
+        is_restart: bool,
+    ) -> Result<(Run, ChildStdin, ChildStdout), RunEnd> {
         let env = resolve_env(&launch.env).map_err(RunEnd::Unstartable)?;
         let stderr_from = self.log.next_seq();
-        let (process, Pipes { stdin, stdout, stderr }) = process::spawn(launch, &env).map_err(|e| {
+        let (
+            process,
+            Pipes {
+                stdin,
+                stdout,
+                stderr,
+            },
+        ) = process::spawn(launch, &env).map_err(|e| {
             RunEnd::Unstartable(match e {
                 SpawnError::ProgramNotFound { program } => FailureReason::ProgramNotFound { program },
-                other => FailureReason::SpawnFailed { message: other.to_string() },
+                other => FailureReason::SpawnFailed {
+                    message: other.to_string(),
+                },
             })
         })?;
         self.shared.watch(process.pgid());
@@ -503,7 +564,12 @@ impl Actor {
     }
 
     async fn record_start(&self, pid: Option<u32>, is_restart: bool) -> Option<i64> {
-        match self.shared.store.start_run(&self.spec.name, pid, is_restart).await {
+        match self
+            .shared
+            .store
+            .start_run(&self.spec.name, pid, is_restart)
+            .await
+        {
             Ok(id) => Some(id),
             Err(e) => {
                 tracing::warn!(server = %self.spec.name, "cannot record start: {e}");
@@ -551,7 +617,9 @@ async fn wait_exit(process: &mut Option<ServerProcess>) -> ExitCause {
 fn startup_exit_reason(spec: &ServerSpec, cause: ExitCause, stderr_tail: String) -> FailureReason {
     if let Transport::LocalHttp { url, .. } = &spec.transport {
         let lower = stderr_tail.to_ascii_lowercase();
-        if (lower.contains("eaddrinuse") || lower.contains("address already in use") || lower.contains("already in use"))
+        if (lower.contains("eaddrinuse")
+            || lower.contains("address already in use")
+            || lower.contains("already in use"))
             && let Some(port) = url::Url::parse(url).ok().and_then(|u| u.port_or_known_default())
         {
             return FailureReason::PortInUse { port };
@@ -564,7 +632,11 @@ fn startup_exit_reason(spec: &ServerSpec, cause: ExitCause, stderr_tail: String)
 async fn port_taken(url: &str) -> Option<u16> {
     let parsed = url::Url::parse(url).ok()?;
     let port = parsed.port_or_known_default()?;
-    let host = parsed.host_str()?.trim_start_matches('[').trim_end_matches(']').to_owned();
+    let host = parsed
+        .host_str()?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
     let connect = tokio::net::TcpStream::connect((host, port));
     match tokio::time::timeout(Duration::from_millis(300), connect).await {
         Ok(Ok(_)) => Some(port),
@@ -593,10 +665,14 @@ fn header_map(headers: &BTreeMap<String, ValueSource>) -> Result<reqwest::header
     let mut map = reqwest::header::HeaderMap::new();
     for (name, value) in headers {
         let ValueSource::Literal(value) = value else {
-            let ValueSource::Secret { secret } = value else { continue };
+            let ValueSource::Secret { secret } = value else {
+                continue;
+            };
             return Err(unsupported_secret(secret));
         };
-        let bad = |what: &str| FailureReason::SpawnFailed { message: format!("header {name}: invalid {what}") };
+        let bad = |what: &str| FailureReason::SpawnFailed {
+            message: format!("header {name}: invalid {what}"),
+        };
         let name = reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad("name"))?;
         let value = reqwest::header::HeaderValue::from_str(value).map_err(|_| bad("value"))?;
         map.insert(name, value);

@@ -42,7 +42,11 @@ impl ServerLog {
     pub fn new(path: PathBuf) -> Self {
         let (live, _) = broadcast::channel(256);
         Self {
-            inner: Mutex::new(Inner { ring: VecDeque::new(), next_seq: 1, file: RotatingFile::new(path) }),
+            inner: Mutex::new(Inner {
+                ring: VecDeque::new(),
+                next_seq: 1,
+                file: RotatingFile::new(path),
+            }),
             live,
         }
     }
@@ -61,7 +65,12 @@ impl ServerLog {
             line.push_str(" [cut]");
         }
         let mut inner = self.lock();
-        let entry = LogLine { seq: inner.next_seq, at_ms: now_millis(), stream, line };
+        let entry = LogLine {
+            seq: inner.next_seq,
+            at_ms: now_millis(),
+            stream,
+            line,
+        };
         inner.next_seq += 1;
         inner.file.append(&entry);
         if inner.ring.len() == RING_LINES {
@@ -80,7 +89,12 @@ impl ServerLog {
     /// The last `n` lines, oldest first.
     pub fn tail(&self, n: usize) -> Vec<LogLine> {
         let inner = self.lock();
-        inner.ring.iter().skip(inner.ring.len().saturating_sub(n)).cloned().collect()
+        inner
+            .ring
+            .iter()
+            .skip(inner.ring.len().saturating_sub(n))
+            .cloned()
+            .collect()
     }
 
     /// The last `n` stderr lines numbered `since` or later, joined: a failed run's own words.
@@ -110,7 +124,11 @@ struct RotatingFile {
 
 impl RotatingFile {
     fn new(path: PathBuf) -> Self {
-        Self { path, file: None, written: 0 }
+        Self {
+            path,
+            file: None,
+            written: 0,
+        }
     }
 
     fn append(&mut self, line: &LogLine) {
@@ -210,7 +228,11 @@ mod tests {
         }
         assert_eq!(
             got,
-            vec![("short".into(), false), ("x".repeat(10), true), ("last".into(), false)]
+            vec![
+                ("short".into(), false),
+                ("x".repeat(10), true),
+                ("last".into(), false)
+            ]
         );
     }
 
@@ -223,7 +245,10 @@ mod tests {
         log.push(LogStream::Supervisor, "spawned".into());
         log.push(LogStream::Stderr, "boom".into());
         log.push(LogStream::Stderr, "x".repeat(MAX_LOG_LINE + 10));
-        assert_eq!(log.stderr_since(mark, 1), format!("{} [cut]", "x".repeat(MAX_LOG_LINE)));
+        assert_eq!(
+            log.stderr_since(mark, 1),
+            format!("{} [cut]", "x".repeat(MAX_LOG_LINE))
+        );
         assert_eq!(log.stderr_since(mark, 5).lines().next(), Some("boom"));
         let tail = log.tail(2);
         assert_eq!(tail.iter().map(|l| l.seq).collect::<Vec<_>>(), vec![3, 4]);
@@ -236,13 +261,21 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("s.log");
         let mut file = RotatingFile::new(path.clone());
-        let line = LogLine { seq: 1, at_ms: 0, stream: LogStream::Stderr, line: "y".repeat(MAX_LOG_LINE) };
+        let line = LogLine {
+            seq: 1,
+            at_ms: 0,
+            stream: LogStream::Stderr,
+            line: "y".repeat(MAX_LOG_LINE),
+        };
         let lines_per_file = ROTATE_BYTES as usize / MAX_LOG_LINE + 1;
         for _ in 0..lines_per_file * (ROTATED_FILES + 2) {
             file.append(&line);
         }
         for n in 1..=ROTATED_FILES {
-            assert!(PathBuf::from(format!("{}.{n}", path.display())).exists(), "rotation {n}");
+            assert!(
+                PathBuf::from(format!("{}.{n}", path.display())).exists(),
+                "rotation {n}"
+            );
         }
         assert!(!PathBuf::from(format!("{}.{}", path.display(), ROTATED_FILES + 1)).exists());
         let current = std::fs::metadata(&path).expect("current").len();

@@ -35,11 +35,19 @@ pub enum RpcError {
     #[error("cannot connect to {url}: {detail}")]
     Connect { url: String, detail: String },
     #[error("the server answered {method} with error {code}: {message}")]
-    Remote { method: String, code: i64, message: String },
+    Remote {
+        method: String,
+        code: i64,
+        message: String,
+    },
     #[error("the server's answer to {method} is malformed: {detail}")]
     Malformed { method: String, detail: String },
     #[error("HTTP {status} from {url} for {method}")]
-    HttpStatus { url: String, method: String, status: u16 },
+    HttpStatus {
+        url: String,
+        method: String,
+        status: u16,
+    },
     #[error("HTTP request for {method} failed: {detail}")]
     Transport { method: String, detail: String },
 }
@@ -69,11 +77,19 @@ pub async fn handshake(peer: &impl McpPeer) -> Result<Handshake, RpcError> {
             }),
         )
         .await?;
-    let malformed = |detail: &str| RpcError::Malformed { method: "initialize".into(), detail: detail.into() };
-    let protocol_version = init["protocolVersion"].as_str().ok_or_else(|| malformed("no protocolVersion"))?;
+    let malformed = |detail: &str| RpcError::Malformed {
+        method: "initialize".into(),
+        detail: detail.into(),
+    };
+    let protocol_version = init["protocolVersion"]
+        .as_str()
+        .ok_or_else(|| malformed("no protocolVersion"))?;
     let info = PeerInfo {
         name: init["serverInfo"]["name"].as_str().unwrap_or_default().to_owned(),
-        version: init["serverInfo"]["version"].as_str().unwrap_or_default().to_owned(),
+        version: init["serverInfo"]["version"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
         protocol_version: protocol_version.to_owned(),
     };
     let offers_tools = init["capabilities"].get("tools").is_some();
@@ -146,7 +162,10 @@ impl McpPeer for StdioPeer {
     async fn request(&self, method: &str, params: Value) -> Result<Value, RpcError> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
-        self.pending.lock().unwrap_or_else(|p| p.into_inner()).insert(id, tx);
+        self.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, tx);
         let message = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
         let sent = match self.sender() {
             Some(out) => out.send(message.to_string().into_bytes()).await.is_ok(),
@@ -163,7 +182,9 @@ impl McpPeer for StdioPeer {
     async fn notify(&self, method: &str) -> Result<(), RpcError> {
         let message = json!({"jsonrpc": "2.0", "method": method});
         let out = self.sender().ok_or(RpcError::Closed)?;
-        out.send(message.to_string().into_bytes()).await.map_err(|_| RpcError::Closed)
+        out.send(message.to_string().into_bytes())
+            .await
+            .map_err(|_| RpcError::Closed)
     }
 }
 
@@ -176,11 +197,20 @@ async fn write_lines(mut stdin: ChildStdin, mut rx: mpsc::Receiver<Vec<u8>>) {
     }
 }
 
-async fn read_messages(stdout: ChildStdout, replies: mpsc::Sender<Vec<u8>>, pending: Pending, log: Arc<ServerLog>) {
+async fn read_messages(
+    stdout: ChildStdout,
+    replies: mpsc::Sender<Vec<u8>>,
+    pending: Pending,
+    log: Arc<ServerLog>,
+) {
     let mut reader = BufReader::new(stdout);
     let mut buf = Vec::new();
     while let Ok(Some(cut)) = read_bounded_line(&mut reader, &mut buf, MAX_MESSAGE).await {
-        let parsed: Option<Value> = if cut { None } else { serde_json::from_slice(&buf).ok() };
+        let parsed: Option<Value> = if cut {
+            None
+        } else {
+            serde_json::from_slice(&buf).ok()
+        };
         let Some(message) = parsed.filter(Value::is_object) else {
             let text = String::from_utf8_lossy(&buf);
             if !text.trim().is_empty() {
@@ -190,7 +220,9 @@ async fn read_messages(stdout: ChildStdout, replies: mpsc::Sender<Vec<u8>>, pend
         };
         match (message.get("id"), message.get("method")) {
             (Some(id), None) => {
-                let waiter = id.as_u64().and_then(|id| pending.lock().unwrap_or_else(|p| p.into_inner()).remove(&id));
+                let waiter = id
+                    .as_u64()
+                    .and_then(|id| pending.lock().unwrap_or_else(|p| p.into_inner()).remove(&id));
                 if let Some(waiter) = waiter {
                     let _ = waiter.send(Ok(message));
                 }
@@ -224,7 +256,10 @@ fn result_of(method: &str, mut answer: Value) -> Result<Value, RpcError> {
     }
     match answer.get_mut("result") {
         Some(result) => Ok(result.take()),
-        None => Err(RpcError::Malformed { method: method.to_owned(), detail: "neither result nor error".into() }),
+        None => Err(RpcError::Malformed {
+            method: method.to_owned(),
+            detail: "neither result nor error".into(),
+        }),
     }
 }
 
@@ -241,7 +276,14 @@ pub struct HttpPeer {
 
 impl HttpPeer {
     pub fn new(client: reqwest::Client, url: String, headers: reqwest::header::HeaderMap) -> Self {
-        Self { client, url, headers, session: Mutex::new(None), protocol: Mutex::new(None), next_id: AtomicU64::new(1) }
+        Self {
+            client,
+            url,
+            headers,
+            session: Mutex::new(None),
+            protocol: Mutex::new(None),
+            next_id: AtomicU64::new(1),
+        }
     }
 
     fn post(&self, body: &Value) -> reqwest::RequestBuilder {
@@ -262,9 +304,15 @@ impl HttpPeer {
 
     fn transport_error(&self, method: &str, e: reqwest::Error) -> RpcError {
         if e.is_connect() {
-            RpcError::Connect { url: self.url.clone(), detail: e.to_string() }
+            RpcError::Connect {
+                url: self.url.clone(),
+                detail: e.to_string(),
+            }
         } else {
-            RpcError::Transport { method: method.to_owned(), detail: e.to_string() }
+            RpcError::Transport {
+                method: method.to_owned(),
+                detail: e.to_string(),
+            }
         }
     }
 
@@ -272,7 +320,13 @@ impl HttpPeer {
     pub async fn close(&self) {
         let session = self.session.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(session) = session {
-            let _ = self.client.delete(&self.url).headers(self.headers.clone()).header("mcp-session-id", session).send().await;
+            let _ = self
+                .client
+                .delete(&self.url)
+                .headers(self.headers.clone())
+                .header("mcp-session-id", session)
+                .send()
+                .await;
         }
     }
 }
@@ -281,15 +335,26 @@ impl McpPeer for HttpPeer {
     async fn request(&self, method: &str, params: Value) -> Result<Value, RpcError> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
-        let response = self.post(&body).send().await.map_err(|e| self.transport_error(method, e))?;
+        let response = self
+            .post(&body)
+            .send()
+            .await
+            .map_err(|e| self.transport_error(method, e))?;
         let status = response.status();
         if !status.is_success() {
-            return Err(RpcError::HttpStatus { url: self.url.clone(), method: method.to_owned(), status: status.as_u16() });
+            return Err(RpcError::HttpStatus {
+                url: self.url.clone(),
+                method: method.to_owned(),
+                status: status.as_u16(),
+            });
         }
-        if method == "initialize" {
-            if let Some(session) = response.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()) {
-                *self.session.lock().unwrap_or_else(|p| p.into_inner()) = Some(session.to_owned());
-            }
+        if method == "initialize"
+            && let Some(session) = response
+                .headers()
+                .get("mcp-session-id")
+                .and_then(|v| v.to_str().ok())
+        {
+            *self.session.lock().unwrap_or_else(|p| p.into_inner()) = Some(session.to_owned());
         }
         let is_sse = response
             .headers()
@@ -299,8 +364,14 @@ impl McpPeer for HttpPeer {
         let answer = if is_sse {
             self.answer_from_stream(method, id, response).await?
         } else {
-            let bytes = response.bytes().await.map_err(|e| self.transport_error(method, e))?;
-            serde_json::from_slice(&bytes).map_err(|e| RpcError::Malformed { method: method.into(), detail: e.to_string() })?
+            let bytes = response
+                .bytes()
+                .await
+                .map_err(|e| self.transport_error(method, e))?;
+            serde_json::from_slice(&bytes).map_err(|e| RpcError::Malformed {
+                method: method.into(),
+                detail: e.to_string(),
+            })?
         };
         let result = result_of(method, answer)?;
         if method == "initialize"
@@ -313,21 +384,40 @@ impl McpPeer for HttpPeer {
 
     async fn notify(&self, method: &str) -> Result<(), RpcError> {
         let body = json!({"jsonrpc": "2.0", "method": method});
-        let response = self.post(&body).send().await.map_err(|e| self.transport_error(method, e))?;
+        let response = self
+            .post(&body)
+            .send()
+            .await
+            .map_err(|e| self.transport_error(method, e))?;
         if response.status().is_success() {
             Ok(())
         } else {
-            Err(RpcError::HttpStatus { url: self.url.clone(), method: method.into(), status: response.status().as_u16() })
+            Err(RpcError::HttpStatus {
+                url: self.url.clone(),
+                method: method.into(),
+                status: response.status().as_u16(),
+            })
         }
     }
 }
 
 impl HttpPeer {
-    async fn answer_from_stream(&self, method: &str, id: u64, mut response: reqwest::Response) -> Result<Value, RpcError> {
+    async fn answer_from_stream(
+        &self,
+        method: &str,
+        id: u64,
+        mut response: reqwest::Response,
+    ) -> Result<Value, RpcError> {
         let mut decoder = SseDecoder::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| self.transport_error(method, e))? {
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.transport_error(method, e))?
+        {
             for event in decoder.feed(&chunk) {
-                let Ok(message) = serde_json::from_str::<Value>(&event.data) else { continue };
+                let Ok(message) = serde_json::from_str::<Value>(&event.data) else {
+                    continue;
+                };
                 let is_answer = message.get("method").is_none() && message["id"].as_u64() == Some(id);
                 if is_answer {
                     return Ok(message);

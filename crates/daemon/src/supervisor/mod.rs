@@ -122,7 +122,17 @@ impl Supervisor {
             .connect_timeout(Duration::from_secs(10))
             .build()
             .unwrap_or_default();
-        Self { shared: Arc::new(Shared { config, store, events, watchdog, data, http }), servers: Mutex::default() }
+        Self {
+            shared: Arc::new(Shared {
+                config,
+                store,
+                events,
+                watchdog,
+                data,
+                http,
+            }),
+            servers: Mutex::default(),
+        }
     }
 
     fn servers(&self) -> std::sync::MutexGuard<'_, BTreeMap<ServerName, Handle>> {
@@ -146,15 +156,30 @@ impl Supervisor {
             history: RestartLog::default(),
         };
         tokio::spawn(actor.run());
-        self.servers().insert(name, Handle { commands, state, log, restarts });
+        self.servers().insert(
+            name,
+            Handle {
+                commands,
+                state,
+                log,
+                restarts,
+            },
+        );
     }
 
     fn sender(&self, name: &ServerName) -> Result<mpsc::Sender<Command>, SupervisorError> {
-        self.servers().get(name).map(|h| h.commands.clone()).ok_or_else(|| SupervisorError::Unknown(name.clone()))
+        self.servers()
+            .get(name)
+            .map(|h| h.commands.clone())
+            .ok_or_else(|| SupervisorError::Unknown(name.clone()))
     }
 
     /// Sends the command `make` builds and returns once the actor has acted on it.
-    pub async fn command(&self, name: &ServerName, make: impl FnOnce(Ack) -> Command) -> Result<(), SupervisorError> {
+    pub async fn command(
+        &self,
+        name: &ServerName,
+        make: impl FnOnce(Ack) -> Command,
+    ) -> Result<(), SupervisorError> {
         let sender = self.sender(name)?;
         let (ack, done) = oneshot::channel();
         // Sending or acknowledging fails only if the actor ended, which happens only on removal.

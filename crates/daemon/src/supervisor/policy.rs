@@ -93,9 +93,16 @@ pub fn decide(
     if in_window >= backoff.max_restarts {
         return Decision::GiveUp { restarts: in_window };
     }
-    let previous = if run_lasted >= backoff.stable_after { 0 } else { history.attempts };
+    let previous = if run_lasted >= backoff.stable_after {
+        0
+    } else {
+        history.attempts
+    };
     let attempt = previous + 1;
-    Decision::Restart { attempt, after: delay(attempt, backoff, jitter_sample) }
+    Decision::Restart {
+        attempt,
+        after: delay(attempt, backoff, jitter_sample),
+    }
 }
 
 fn delay(attempt: u32, backoff: &Backoff, jitter_sample: f64) -> Duration {
@@ -122,7 +129,10 @@ mod tests {
     }
 
     fn first() -> Decision {
-        Decision::Restart { attempt: 1, after: Duration::ZERO }
+        Decision::Restart {
+            attempt: 1,
+            after: Duration::ZERO,
+        }
     }
 
     #[test]
@@ -145,11 +155,27 @@ mod tests {
     #[test]
     fn backoff_grows_exponentially_to_the_cap() {
         let b = Backoff::default();
-        let table = [(0, 0), (1, 500), (2, 1000), (3, 2000), (4, 4000), (5, 8000), (6, 16000), (7, 30000), (20, 30000)];
+        let table = [
+            (0, 0),
+            (1, 500),
+            (2, 1000),
+            (3, 2000),
+            (4, 4000),
+            (5, 8000),
+            (6, 16000),
+            (7, 30000),
+            (20, 30000),
+        ];
         for (previous, millis) in table {
-            let history = History { attempts: previous, recent: vec![] };
+            let history = History {
+                attempts: previous,
+                recent: vec![],
+            };
             let got = decide(Always, Exit::Failure, SHORT, &history, &b, 0.0);
-            let want = Decision::Restart { attempt: previous + 1, after: Duration::from_millis(millis) };
+            let want = Decision::Restart {
+                attempt: previous + 1,
+                after: Duration::from_millis(millis),
+            };
             assert_eq!(got, want, "after {previous} attempts");
         }
     }
@@ -157,19 +183,40 @@ mod tests {
     #[test]
     fn jitter_stays_within_its_fraction_and_under_the_cap() {
         let b = Backoff::default();
-        let history = History { attempts: 2, recent: vec![] };
+        let history = History {
+            attempts: 2,
+            recent: vec![],
+        };
         for (sample, millis) in [(-1.0, 800), (0.0, 1000), (1.0, 1200), (5.0, 1200)] {
             let got = decide(Always, Exit::Failure, SHORT, &history, &b, sample);
-            assert_eq!(got, Decision::Restart { attempt: 3, after: Duration::from_millis(millis) });
+            assert_eq!(
+                got,
+                Decision::Restart {
+                    attempt: 3,
+                    after: Duration::from_millis(millis)
+                }
+            );
         }
-        let capped = History { attempts: 30, recent: vec![] };
+        let capped = History {
+            attempts: 30,
+            recent: vec![],
+        };
         let got = decide(Always, Exit::Failure, SHORT, &capped, &b, 1.0);
-        assert_eq!(got, Decision::Restart { attempt: 31, after: b.max });
+        assert_eq!(
+            got,
+            Decision::Restart {
+                attempt: 31,
+                after: b.max
+            }
+        );
     }
 
     #[test]
     fn a_stable_run_resets_the_count() {
-        let history = History { attempts: 4, recent: vec![] };
+        let history = History {
+            attempts: 4,
+            recent: vec![],
+        };
         let got = decide(OnFailure, Exit::Failure, LONG, &history, &Backoff::default(), 0.0);
         assert_eq!(got, first());
     }
@@ -178,17 +225,47 @@ mod tests {
     fn too_many_restarts_in_the_window_is_a_crash_loop() {
         let b = Backoff::default();
         let young = vec![Duration::from_secs(1); 5];
-        let got = decide(Always, Exit::Failure, SHORT, &History { attempts: 5, recent: young }, &b, 0.0);
+        let got = decide(
+            Always,
+            Exit::Failure,
+            SHORT,
+            &History {
+                attempts: 5,
+                recent: young,
+            },
+            &b,
+            0.0,
+        );
         assert_eq!(got, Decision::GiveUp { restarts: 5 });
 
         // The same number of restarts spread beyond the window is not a loop.
         let old = vec![Duration::from_secs(61); 5];
-        let got = decide(Always, Exit::Failure, SHORT, &History { attempts: 5, recent: old }, &b, 0.0);
+        let got = decide(
+            Always,
+            Exit::Failure,
+            SHORT,
+            &History {
+                attempts: 5,
+                recent: old,
+            },
+            &b,
+            0.0,
+        );
         assert!(matches!(got, Decision::Restart { attempt: 6, .. }), "{got:?}");
 
         // A user stop is never a loop, however many restarts came before.
         let young = vec![Duration::from_secs(1); 9];
-        let got = decide(Always, Exit::StoppedByUser, SHORT, &History { attempts: 9, recent: young }, &b, 0.0);
+        let got = decide(
+            Always,
+            Exit::StoppedByUser,
+            SHORT,
+            &History {
+                attempts: 9,
+                recent: young,
+            },
+            &b,
+            0.0,
+        );
         assert_eq!(got, Decision::Stay);
     }
 }

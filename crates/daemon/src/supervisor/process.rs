@@ -60,7 +60,9 @@ pub fn find_program(program: &str, path_var: Option<&OsStr>, cwd: Option<&Path>)
 }
 
 fn is_executable(path: &Path) -> bool {
-    let Ok(meta) = std::fs::metadata(path) else { return false };
+    let Ok(meta) = std::fs::metadata(path) else {
+        return false;
+    };
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -83,9 +85,17 @@ pub fn spawn(launch: &Launch, env: &BTreeMap<String, String>) -> Result<(ServerP
     {
         return Err(SpawnError::MissingCwd { path: cwd.clone() });
     }
-    let path_var = env.get("PATH").map(OsStr::new).map(ToOwned::to_owned).or_else(|| std::env::var_os("PATH"));
-    let program = find_program(&launch.command, path_var.as_deref(), launch.cwd.as_deref())
-        .ok_or_else(|| SpawnError::ProgramNotFound { program: launch.command.clone() })?;
+    let path_var = env
+        .get("PATH")
+        .map(OsStr::new)
+        .map(ToOwned::to_owned)
+        .or_else(|| std::env::var_os("PATH"));
+    let program =
+        find_program(&launch.command, path_var.as_deref(), launch.cwd.as_deref()).ok_or_else(|| {
+            SpawnError::ProgramNotFound {
+                program: launch.command.clone(),
+            }
+        })?;
 
     let mut command = Command::new(&program);
     command
@@ -110,7 +120,9 @@ pub fn spawn(launch: &Launch, env: &BTreeMap<String, String>) -> Result<(ServerP
                 nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
                 // The daemon may have died between fork and prctl; then nobody would kill us.
                 if nix::unistd::getppid() != daemon {
-                    return Err(std::io::Error::other("the daemon exited while starting the server"));
+                    return Err(std::io::Error::other(
+                        "the daemon exited while starting the server",
+                    ));
                 }
                 Ok(())
             });
@@ -120,15 +132,25 @@ pub fn spawn(launch: &Launch, env: &BTreeMap<String, String>) -> Result<(ServerP
         program: launch.command.clone(),
         source,
     })?;
-    let (Some(pid), Some(stdin), Some(stdout), Some(stderr)) =
-        (child.id(), child.stdin.take(), child.stdout.take(), child.stderr.take())
-    else {
+    let (Some(pid), Some(stdin), Some(stdout), Some(stderr)) = (
+        child.id(),
+        child.stdin.take(),
+        child.stdout.take(),
+        child.stderr.take(),
+    ) else {
         return Err(SpawnError::Io {
             program: launch.command.clone(),
             source: std::io::Error::other("the process exited before its pipes were set up"),
         });
     };
-    Ok((ServerProcess { child, pid }, Pipes { stdin, stdout, stderr }))
+    Ok((
+        ServerProcess { child, pid },
+        Pipes {
+            stdin,
+            stdout,
+            stderr,
+        },
+    ))
 }
 
 impl ServerProcess {
@@ -146,7 +168,9 @@ impl ServerProcess {
         match self.child.wait().await {
             Ok(status) => exit_cause(status),
             // Waiting only fails if the child was already reaped, which this type prevents.
-            Err(_) => ExitCause::Signaled { signal: Signal::SIGKILL as i32 },
+            Err(_) => ExitCause::Signaled {
+                signal: Signal::SIGKILL as i32,
+            },
         }
     }
 
@@ -230,7 +254,10 @@ mod tests {
         assert!(matches!(err, SpawnError::ProgramNotFound { .. }), "{err:?}");
         let mut l = launch("sh", &[]);
         l.cwd = Some(PathBuf::from("/no/such/dir"));
-        assert!(matches!(spawn(&l, &BTreeMap::new()), Err(SpawnError::MissingCwd { .. })));
+        assert!(matches!(
+            spawn(&l, &BTreeMap::new()),
+            Err(SpawnError::MissingCwd { .. })
+        ));
     }
 
     #[tokio::test]
@@ -240,12 +267,20 @@ mod tests {
         let pgid = process.pgid();
         drop(pipes.stdin);
         let cause = process.stop(Duration::from_millis(200)).await;
-        assert_eq!(cause, ExitCause::Signaled { signal: Signal::SIGKILL as i32 });
+        assert_eq!(
+            cause,
+            ExitCause::Signaled {
+                signal: Signal::SIGKILL as i32
+            }
+        );
         // The background sleep, in the same group, is gone too (a zombie awaiting a reaper is
         // not running; where PID 1 does not reap, zombies linger).
         let running = std::fs::read_dir("/proc").expect("proc").flatten().any(|entry| {
             let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-            let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, r)| r.split_whitespace().collect()).unwrap_or_default();
+            let fields: Vec<&str> = stat
+                .rsplit_once(')')
+                .map(|(_, r)| r.split_whitespace().collect())
+                .unwrap_or_default();
             fields.get(2) == Some(&pgid.to_string().as_str()) && fields.first() != Some(&"Z")
         });
         assert!(!running, "process group {pgid} still has running members");

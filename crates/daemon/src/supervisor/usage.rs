@@ -22,11 +22,16 @@ impl UsageSampler {
         if guard.is_none() {
             *guard = System::new().ok();
         }
-        let Some(system) = guard.as_mut() else { return HashMap::new() };
+        let Some(system) = guard.as_mut() else {
+            return HashMap::new();
+        };
         system.refresh_processes_specifics(
             ProcessesToUpdate::All,
             true,
-            ProcessRefreshKind::nothing().with_cpu().with_memory().without_tasks(),
+            ProcessRefreshKind::nothing()
+                .with_cpu()
+                .with_memory()
+                .without_tasks(),
         );
         let mut children: HashMap<Pid, Vec<Pid>> = HashMap::new();
         for (pid, process) in system.processes() {
@@ -37,7 +42,11 @@ impl UsageSampler {
         roots
             .iter()
             .map(|&root| {
-                let mut usage = ResourceUsage { cpu_percent: 0.0, memory_bytes: 0, processes: 0 };
+                let mut usage = ResourceUsage {
+                    cpu_percent: 0.0,
+                    memory_bytes: 0,
+                    processes: 0,
+                };
                 let mut stack = vec![Pid::from_u32(root)];
                 while let Some(pid) = stack.pop() {
                     if let Some(process) = system.process(pid) {
@@ -70,7 +79,9 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(20));
             usage = sampler.sample(&[child.id()])[&child.id()];
         }
-        let _ = std::process::Command::new("pkill").args(["-P", &child.id().to_string()]).status();
+        let _ = std::process::Command::new("pkill")
+            .args(["-P", &child.id().to_string()])
+            .status();
         let _ = child.kill();
         let _ = child.wait();
         assert_eq!(usage.processes, 3, "{usage:?}");

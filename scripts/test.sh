@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs every check CI runs: formatting, lints, unit tests and end-to-end tests with real MCP
+# servers. Installs what it needs first.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+scripts/install-deps.sh --test
+scripts/install-test-tools.sh
+
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo nextest run --workspace --locked --no-fail-fast
