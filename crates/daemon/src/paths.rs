@@ -76,10 +76,13 @@ pub struct DataDir {
 impl DataDir {
     /// Uses `root`, creating it (owner-only on Unix) if it does not exist.
     pub fn create(root: PathBuf) -> Result<Self, PathsError> {
+        #[cfg(unix)]
+        let existed = root.exists();
         let logs = root.join("logs");
         std::fs::create_dir_all(&logs).map_err(|source| PathsError::Create { path: logs, source })?;
+        // Only a directory made here is narrowed: SWITCHBOARD_HOME may name one the user owns.
         #[cfg(unix)]
-        {
+        if !existed {
             use std::os::unix::fs::PermissionsExt;
             let owner_only = std::fs::Permissions::from_mode(0o700);
             std::fs::set_permissions(&root, owner_only).map_err(|source| PathsError::Create {

@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""Daemon benchmarks, written into docs/benchmarks.md.
+
+1. First restart: time from `kill -9` of a supervised server to that server answering
+   tools/list again, against the same server's own cold start (spawn to tools/list answered)
+   measured by a plain client in the same run. The difference is what Switchboard adds.
+2. Idle memory: the daemon's resident set with 20 configured, running servers, excluding the
+   servers themselves (and, separately, its watchdog helper).
+
+Run with scripts/bench.sh (it builds a release binary and installs the servers first).
+"""
+
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = ROOT / "target" / "release" / "switchboard"
+TOOLS = Path(os.environ.get("SWITCHBOARD_TEST_TOOLS", ROOT / ".cache" / "test-tools"))
+SERVER = [str(TOOLS / "venv" / "bin" / "mcp-server-time")]
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
+CONFIGURED = 20
+
+
+def wait_for(what, timeout, probe):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            sys.exit(f"timed out waiting for {what}")
+        time.sleep(0.005)
+
+
+def cold_start_ms(command):
+    """Spawn to tools/list answered, with a plain stdio client."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+
+    def call(message, want_id=None):
+        proc.stdin.write(json.dumps(message) + "\n")
+        proc.stdin.flush()
+        while want_id is not None:
+            line = proc.stdout.readline()
+            if not line:
+                sys.exit("the server closed its stdout during the cold start")
+            try:
+                if json.loads(line).get("id") == want_id:
+                    return
+            except ValueError:
+                continue
+
+    init = {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}
+    call({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": init}, 1)
+    call({"jsonrpc": "2.0", "method": "notifications/initialized"})
+    call({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}}, 2)
+    elapsed = (time.perf_counter() - started) * 1000
+    proc.kill()
+    proc.wait()
+    return elapsed
+
+
+class Daemon:
+    def __init__(self):
+        self.home = tempfile.mkdtemp(prefix="switchboard-bench-")
+        self.env = dict(os.environ, SWITCHBOARD_HOME=self.home, SWITCHBOARD_PORT="0", SWITCHBOARD_LOG="warn")
+        self.proc = subprocess.Popen([str(BIN), "daemon"], env=self.env, stderr=subprocess.DEVNULL)
+        wait_for("the daemon", 20, lambda: os.path.exists(os.path.join(self.home, "daemon.json")))
+
+    def cli(self, *args):
+        out = subprocess.run([str(BIN), *args, "--json"], env=self.env, capture_output=True, text=True)
+        if out.returncode != 0:
+            sys.exit(f"switchboard {' '.join(args)} failed: {out.stderr}")
+        return json.loads(out.stdout) if out.stdout.strip() else None
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=60)
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as status:
+        return int(re.search(r"VmRSS:\s+(\d+)", status.read()).group(1))
+
+
+def watchdog_pid(daemon_pid):
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmd = f.read().split(b"\0")
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            continue
+        if ppid == daemon_pid and b"__watchdog" in cmd:
+            return int(entry)
+    return None
+
+
+def first_restarts(daemon):
+    latencies = []
+    for i in range(ROUNDS):
+        name = f"r{i}"
+        view = daemon.cli("add", name, "--", *SERVER)
+        pid = view["status"]["pid"]
+        killed_ms = time.time() * 1000
+        os.kill(pid, signal.SIGKILL)
+
+        def restarted():
+            runs = daemon.cli("runs", name)
+            newest = runs[0]
+            return newest if newest["restart"] and newest.get("ready_at_ms") else None
+
+        run = wait_for(f"{name} to restart", 60, restarted)
+        latencies.append(run["ready_at_ms"] - killed_ms)
+        daemon.cli("rm", name)
+    return latencies
+
+
+def idle_memory(daemon):
+    for i in range(CONFIGURED):
+        daemon.cli("add", f"s{i:02}", "--no-wait", "--", *SERVER)
+    wait_for(
+        f"{CONFIGURED} servers running",
+        180,
+        lambda: sum(s["status"]["state"] == "running" for s in daemon.cli("ls")) == CONFIGURED,
+    )
+    time.sleep(5)  # let start-up allocations settle; this is a measurement, not a test
+    watchdog = watchdog_pid(daemon.proc.pid)
+    return rss_kib(daemon.proc.pid), (rss_kib(watchdog) if watchdog else None)
+
+
+def write_report(cold, restarts, empty_rss, rss, watchdog_rss):
+    cold_p50, restart_p50 = statistics.median(cold), statistics.median(restarts)
+    added = restart_p50 - cold_p50
+    mb = lambda kib: f"{kib / 1024:.1f} MB"
+    section = f"""<!-- daemon:begin -->
+## Daemon: first restart and idle memory
+
+Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores by `scripts/bench.sh` (bench/daemon.py),
+release build, with mcp-server-time (PyPI) as the server; {ROUNDS} rounds each, medians.
+
+| measure | figure | target | met |
+|---|---|---|---|
+| server's own cold start (spawn → tools/list answered, plain client) | {cold_p50:.0f} ms (min {min(cold):.0f}, max {max(cold):.0f}) | | |
+| first restart under Switchboard (kill -9 → tools/list answered again) | {restart_p50:.0f} ms (min {min(restarts):.0f}, max {max(restarts):.0f}) | | |
+| added by Switchboard (restart − cold start) | {added:+.0f} ms | ≤ 100 ms | {"yes" if added <= 100 else "no"} |
+| daemon RSS, no servers | {mb(empty_rss)} | | |
+| daemon RSS, {CONFIGURED} servers running, idle (servers excluded) | {mb(rss)} | ≤ 25 MB | {"yes" if rss <= 25 * 1024 else "no"} |
+| watchdog helper RSS (a separate process) | {mb(watchdog_rss) if watchdog_rss else "n/a"} | | |
+
+The restart path is: exit noticed → stragglers in the process group killed → exit recorded →
+policy says restart now (the first restart has no delay) → spawn → initialize → tools/list.
+<!-- daemon:end -->"""
+    path = ROOT / "docs" / "benchmarks.md"
+    text = path.read_text() if path.exists() else "# Benchmarks\n\nFigures are written by the benchmark scripts; each section names its command.\n"
+    if "<!-- daemon:begin -->" in text:
+        text = re.sub(r"<!-- daemon:begin -->.*?<!-- daemon:end -->", lambda _: section, text, flags=re.S)
+    else:
+        text = text.rstrip() + "\n\n" + section + "\n"
+    path.write_text(text)
+    print(section)
+
+
+def main():
+    if not BIN.exists():
+        sys.exit(f"{BIN} is missing; run scripts/bench.sh")
+    cold = [cold_start_ms(SERVER) for _ in range(ROUNDS)]
+
+    daemon = Daemon()
+    try:
+        empty_rss = rss_kib(daemon.proc.pid)
+        restarts = first_restarts(daemon)
+    finally:
+        daemon.stop()
+
+    daemon = Daemon()
+    try:
+        rss, watchdog_rss = idle_memory(daemon)
+    finally:
+        daemon.stop()
+    write_report(cold, restarts, empty_rss, rss, watchdog_rss)
+
+
+if __name__ == "__main__":
+    main()
