@@ -98,6 +98,29 @@ fn a_local_http_server_is_ready_when_its_http_handshake_succeeds() {
 }
 
 #[test]
+fn a_remote_server_is_reached_not_spawned() {
+    let sb = Sandbox::with_daemon();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut remote = std::process::Command::new(everything_server())
+        .arg("streamableHttp")
+        .env("PORT", port.to_string())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("the remote server to listen", START, || std::net::TcpStream::connect(("127.0.0.1", port)).ok());
+
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    sb.ok(&["add", "remote", "--url", &url, "--header", "X-Client=switchboard-test"]);
+    let view = sb.wait_state("remote", "running", START);
+    assert!(view["status"].get("pid").is_none(), "nothing is spawned for a remote server: {view}");
+    assert!(view["status"]["tools"].as_u64().unwrap() > 0);
+    assert_eq!(view["transport"]["headers"]["X-Client"], "switchboard-test");
+    assert_eq!(sb.runs("remote").len(), 1);
+    let _ = remote.kill();
+    let _ = remote.wait();
+}
+
+#[test]
 fn kill_nine_of_a_server_brings_it_back_and_records_the_restart() {
     let sb = Sandbox::with_daemon();
     sb.ok(&["add", "time", "--", &time_server()]);
