@@ -16,7 +16,7 @@ use clap::{Args, Parser, Subcommand};
 use client::{CliError, Client};
 use switchboard_model::api::{AddServer, DaemonStatus, LogLine, RunRecord, ServerView};
 use switchboard_model::{
-    DEFAULT_PORT, Launch, RestartPolicy, ServerName, ServerSpec, ServerState, Transport, ValueSource,
+    DEFAULT_PORT, Health, Launch, RestartPolicy, ServerName, ServerSpec, ServerState, Transport, ValueSource,
 };
 
 /// How long commands that start a server wait for it to settle, unless told otherwise.
@@ -109,6 +109,18 @@ struct AddArgs {
     /// When to restart it after it exits: always, on-failure or never.
     #[arg(long, default_value = "on-failure")]
     restart: RestartPolicy,
+    /// How long it may take from spawn to answering tools/list (e.g. 90s; default 60s).
+    #[arg(long, value_name = "DURATION", value_parser = millis)]
+    startup_timeout: Option<u64>,
+    /// How often to ping it once running (default 30s).
+    #[arg(long, value_name = "DURATION", value_parser = millis)]
+    ping_interval: Option<u64>,
+    /// How long a ping may take (default 10s).
+    #[arg(long, value_name = "DURATION", value_parser = millis)]
+    ping_timeout: Option<u64>,
+    /// Missed pings in a row after which it is ended as hung (default 3).
+    #[arg(long, value_name = "N")]
+    ping_retries: Option<u32>,
     /// Add it without starting it, now or with the daemon.
     #[arg(long)]
     disabled: bool,
@@ -382,16 +394,43 @@ fn add_request(args: AddArgs) -> Result<AddServer, CliError> {
             "--header applies to remote servers (--url without a command)".into(),
         ));
     }
+    let defaults = Health::default();
+    let health = Health {
+        startup_timeout_ms: args.startup_timeout.unwrap_or(defaults.startup_timeout_ms),
+        ping_interval_ms: args.ping_interval.unwrap_or(defaults.ping_interval_ms),
+        ping_timeout_ms: args.ping_timeout.unwrap_or(defaults.ping_timeout_ms),
+        ping_retries: args.ping_retries.unwrap_or(defaults.ping_retries),
+    };
     let spec = ServerSpec {
         name,
         transport,
         restart: args.restart,
+        health,
     };
     spec.validate().map_err(|e| CliError::Usage(e.to_string()))?;
     Ok(AddServer {
         spec,
         enabled: !args.disabled,
     })
+}
+
+/// A duration for a flag, in milliseconds: `250ms`, `30s`, `2m`, or a bare number of seconds.
+fn millis(raw: &str) -> Result<u64, String> {
+    let raw = raw.trim();
+    let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
+    let (number, unit) = raw.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("`{raw}` is not a duration; write e.g. 500ms, 30s or 2m"))?;
+    let scale = match unit.trim() {
+        "ms" => 1,
+        "" | "s" => 1000,
+        "m" => 60_000,
+        other => return Err(format!("unknown unit `{other}`; use ms, s or m")),
+    };
+    number
+        .checked_mul(scale)
+        .ok_or_else(|| format!("`{raw}` is too long"))
 }
 
 fn absolute(path: &std::path::Path) -> Result<PathBuf, CliError> {
@@ -423,5 +462,26 @@ fn print_json(value: &impl serde::Serialize) -> Result<(), CliError> {
 fn progress(waiting: bool, message: &str) {
     if waiting && std::io::stderr().is_terminal() {
         eprintln!("{message}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::millis;
+
+    #[test]
+    fn durations_table() {
+        for (raw, ms) in [
+            ("250ms", 250),
+            ("30s", 30_000),
+            ("30", 30_000),
+            ("2m", 120_000),
+            (" 5s ", 5000),
+        ] {
+            assert_eq!(millis(raw), Ok(ms), "{raw}");
+        }
+        for raw in ["", "s", "1h", "-1s", "1.5s", "99999999999999999999s"] {
+            assert!(millis(raw).is_err(), "{raw} should be refused");
+        }
     }
 }

@@ -100,19 +100,35 @@ fn a_local_http_server_is_ready_when_its_http_handshake_succeeds() {
 #[test]
 fn a_remote_server_is_reached_not_spawned() {
     let sb = Sandbox::with_daemon();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut remote = std::process::Command::new(everything_server())
         .arg("streamableHttp")
         .env("PORT", port.to_string())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    wait_until("the remote server to listen", START, || std::net::TcpStream::connect(("127.0.0.1", port)).ok());
+    wait_until("the remote server to listen", START, || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+    });
 
     let url = format!("http://127.0.0.1:{port}/mcp");
-    sb.ok(&["add", "remote", "--url", &url, "--header", "X-Client=switchboard-test"]);
+    sb.ok(&[
+        "add",
+        "remote",
+        "--url",
+        &url,
+        "--header",
+        "X-Client=switchboard-test",
+    ]);
     let view = sb.wait_state("remote", "running", START);
-    assert!(view["status"].get("pid").is_none(), "nothing is spawned for a remote server: {view}");
+    assert!(
+        view["status"].get("pid").is_none(),
+        "nothing is spawned for a remote server: {view}"
+    );
     assert!(view["status"]["tools"].as_u64().unwrap() > 0);
     assert_eq!(view["transport"]["headers"]["X-Client"], "switchboard-test");
     assert_eq!(sb.runs("remote").len(), 1);
@@ -142,6 +158,41 @@ fn kill_nine_of_a_server_brings_it_back_and_records_the_restart() {
         serde_json::json!({"kind": "signaled", "signal": 9})
     );
     assert!(!alive(before));
+}
+
+#[test]
+fn a_hung_server_fails_its_pings_and_is_replaced() {
+    let sb = Sandbox::with_daemon();
+    let health = [
+        "--ping-interval",
+        "200ms",
+        "--ping-timeout",
+        "200ms",
+        "--ping-retries",
+        "2",
+    ];
+    sb.ok(&[&["add", "time"][..], &health, &["--", &time_server()]].concat());
+    sb.ok(&["add", "steady", "--", &time_server()]);
+    let hung = pid_of(&sb.wait_state("time", "running", START));
+    let steady = pid_of(&sb.wait_state("steady", "running", START));
+
+    // Alive as a process, dead as a server: it can no longer answer anything.
+    signal(hung, 19); // SIGSTOP
+    wait_until("the hung server to be replaced", START, || {
+        let view = sb.server("time");
+        (view["status"]["state"] == "running" && pid_of(&view) != hung).then_some(())
+    });
+    assert!(!alive(hung), "the hung process was ended");
+    let runs = sb.runs("time");
+    assert_eq!(runs[1]["exit"]["kind"], "unresponsive", "{runs:?}");
+    assert_eq!(runs[0]["restart"], true);
+    assert_eq!(
+        pid_of(&sb.server("steady")),
+        steady,
+        "a healthy server is left alone"
+    );
+    let logs = sb.ok(&["logs", "time"]);
+    assert!(logs.contains("missed 2 pings in a row"), "{logs}");
 }
 
 #[test]

@@ -288,6 +288,7 @@ mod tests {
                 env: Default::default(),
             }),
             restart: RestartPolicy::Always,
+            health: Default::default(),
         }
     }
 

@@ -17,6 +17,40 @@ pub struct ServerSpec {
     pub transport: Transport,
     #[serde(default)]
     pub restart: RestartPolicy,
+    #[serde(default, skip_serializing_if = "Health::is_default")]
+    pub health: Health,
+}
+
+/// How the supervisor decides a server is up and still answering.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Health {
+    /// From spawn to a completed handshake and tools/list; npx's first download counts.
+    pub startup_timeout_ms: u64,
+    pub ping_interval_ms: u64,
+    pub ping_timeout_ms: u64,
+    /// Consecutive missed pings after which the server is killed as hung.
+    pub ping_retries: u32,
+}
+
+impl Default for Health {
+    fn default() -> Self {
+        Self {
+            startup_timeout_ms: 60_000,
+            ping_interval_ms: 30_000,
+            ping_timeout_ms: 10_000,
+            ping_retries: 3,
+        }
+    }
+}
+
+impl Health {
+    /// Shortest interval or timeout accepted: below it, checks would be load, not health.
+    pub const MIN_MS: u64 = 100;
+
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 /// How the server is reached.
@@ -121,12 +155,39 @@ pub enum SpecError {
     BadHeaderName { server: ServerName, header: String },
     #[error("unknown restart policy `{given}`; use always, on-failure or never")]
     BadRestartPolicy { given: String },
+    #[error("server {server}: {setting} must be at least {min_ms} ms")]
+    HealthTooShort {
+        server: ServerName,
+        setting: &'static str,
+        min_ms: u64,
+    },
+    #[error("server {server}: ping retries must be at least 1")]
+    NoPingRetries { server: ServerName },
 }
 
 impl ServerSpec {
     /// Checks the spec as far as possible without touching the machine.
     pub fn validate(&self) -> Result<(), SpecError> {
         let server = &self.name;
+        let h = &self.health;
+        for (setting, ms) in [
+            ("the startup timeout", h.startup_timeout_ms),
+            ("the ping interval", h.ping_interval_ms),
+            ("the ping timeout", h.ping_timeout_ms),
+        ] {
+            if ms < Health::MIN_MS {
+                return Err(SpecError::HealthTooShort {
+                    server: server.clone(),
+                    setting,
+                    min_ms: Health::MIN_MS,
+                });
+            }
+        }
+        if h.ping_retries == 0 {
+            return Err(SpecError::NoPingRetries {
+                server: server.clone(),
+            });
+        }
         match &self.transport {
             Transport::Stdio(launch) => launch.validate(server),
             Transport::LocalHttp { launch, url } => {
@@ -257,6 +318,7 @@ mod tests {
                 env,
             }),
             restart: RestartPolicy::default(),
+            health: Health::default(),
         }
     }
 
@@ -281,6 +343,7 @@ mod tests {
             name: name(),
             transport,
             restart: RestartPolicy::default(),
+            health: Health::default(),
         }
     }
 
@@ -323,6 +386,26 @@ mod tests {
             (
                 http(false, "http://mcp.example.com/mcp"),
                 Some(|e| matches!(e, SpecError::InsecureRemote { .. })),
+            ),
+            (
+                ServerSpec {
+                    health: Health {
+                        ping_interval_ms: 10,
+                        ..Health::default()
+                    },
+                    ..stdio("x", &[])
+                },
+                Some(|e| matches!(e, SpecError::HealthTooShort { .. })),
+            ),
+            (
+                ServerSpec {
+                    health: Health {
+                        ping_retries: 0,
+                        ..Health::default()
+                    },
+                    ..stdio("x", &[])
+                },
+                Some(|e| matches!(e, SpecError::NoPingRetries { .. })),
             ),
         ];
         for (spec, expected) in cases {

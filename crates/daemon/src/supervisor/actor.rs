@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use switchboard_model::api::{Event, LogStream};
 use switchboard_model::{
-    ExitCause, FailureReason, Launch, ServerSpec, ServerState, Transport, ValueSource, now_millis,
+    ExitCause, FailureReason, Health, Launch, ServerSpec, ServerState, Transport, ValueSource, now_millis,
 };
 use tokio::io::BufReader;
 use tokio::process::{ChildStdin, ChildStdout};
@@ -318,7 +318,7 @@ impl Actor {
         }
 
         // Startup: the handshake races the process's exit, the deadline and commands.
-        let startup_timeout = self.shared.config.startup_timeout;
+        let startup_timeout = Duration::from_millis(self.spec.health.startup_timeout_ms);
         let handshake = retry_until_listening(&peer, startup_timeout);
         tokio::pin!(handshake);
         let deadline = tokio::time::sleep(startup_timeout);
@@ -387,7 +387,7 @@ impl Actor {
         });
 
         // Running: until it exits, stops answering pings, or a command interrupts.
-        let health = health(self.shared.config, &peer);
+        let health = health(self.spec.health, &peer);
         tokio::pin!(health);
         loop {
             tokio::select! {
@@ -398,13 +398,10 @@ impl Actor {
                     return RunEnd::Ended { reason, exit, lasted: run.started.elapsed() };
                 }
                 () = &mut health => {
-                    self.note("stopped answering pings".into());
-                    peer.close().await;
-                    let cause = match run.process.is_some() {
-                        true => { self.kill(&mut run).await; ExitCause::Unresponsive }
-                        false => ExitCause::Unresponsive,
-                    };
-                    let stderr_tail = self.finish(&mut run, &cause).await;
+                    self.note(format!("missed {} pings in a row; ending it as hung", self.spec.health.ping_retries));
+                    // A hung server gets no polite stop: it would not answer that either.
+                    self.kill(&mut run).await;
+                    let stderr_tail = self.finish(&mut run, &ExitCause::Unresponsive).await;
                     let reason = FailureReason::Crashed { cause: ExitCause::Unresponsive, stderr_tail };
                     return RunEnd::Ended { reason, exit: Exit::Failure, lasted: run.started.elapsed() };
                 }
@@ -580,15 +577,15 @@ impl Actor {
 }
 
 /// Completes when the server has missed enough pings in a row to count as hung.
-async fn health(config: super::SupervisorConfig, peer: &Peer) {
+async fn health(settings: Health, peer: &Peer) {
     let mut misses = 0;
     loop {
-        tokio::time::sleep(config.ping_interval).await;
-        match tokio::time::timeout(config.ping_timeout, peer.ping()).await {
+        tokio::time::sleep(Duration::from_millis(settings.ping_interval_ms)).await;
+        match tokio::time::timeout(Duration::from_millis(settings.ping_timeout_ms), peer.ping()).await {
             Ok(Ok(())) => misses = 0,
             Ok(Err(_)) | Err(_) => misses += 1,
         }
-        if misses >= config.unhealthy_after {
+        if misses >= settings.ping_retries {
             return;
         }
     }

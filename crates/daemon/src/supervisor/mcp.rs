@@ -325,6 +325,8 @@ impl HttpPeer {
                 .delete(&self.url)
                 .headers(self.headers.clone())
                 .header("mcp-session-id", session)
+                // A stop must not wait on a server that stopped answering.
+                .timeout(std::time::Duration::from_secs(2))
                 .send()
                 .await;
         }

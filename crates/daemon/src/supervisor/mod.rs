@@ -31,16 +31,10 @@ use crate::paths::DataDir;
 use crate::store::Store;
 use crate::watchdog::Watchdog;
 
-/// Timing of supervision. The defaults suit people; tests shorten some of them.
+/// Daemon-wide timing of supervision. Health checks are per server, in its spec.
 #[derive(Clone, Copy, Debug)]
 pub struct SupervisorConfig {
     pub backoff: policy::Backoff,
-    /// How long a server has from spawn to a completed handshake and tools/list.
-    pub startup_timeout: Duration,
-    pub ping_interval: Duration,
-    pub ping_timeout: Duration,
-    /// Consecutive missed pings after which a server is killed as hung.
-    pub unhealthy_after: u32,
     /// Time between SIGTERM and SIGKILL when stopping (half of it again after closing stdin).
     pub stop_grace: Duration,
 }
@@ -49,10 +43,6 @@ impl Default for SupervisorConfig {
     fn default() -> Self {
         Self {
             backoff: policy::Backoff::default(),
-            startup_timeout: Duration::from_secs(60),
-            ping_interval: Duration::from_secs(30),
-            ping_timeout: Duration::from_secs(10),
-            unhealthy_after: 3,
             stop_grace: Duration::from_secs(5),
         }
     }
