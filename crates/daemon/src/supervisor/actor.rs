@@ -350,10 +350,15 @@ impl Actor {
             Err(error) => {
                 // A server that exits closes its stdout first, so the handshake can fail just
                 // before the exit is reaped: an exit that follows promptly is the real story.
-                let exited = tokio::time::timeout(Duration::from_secs(1), wait_exit(&mut run.process)).await;
+                let exited = match run.process {
+                    Some(_) => tokio::time::timeout(Duration::from_secs(1), wait_exit(&mut run.process))
+                        .await
+                        .ok(),
+                    None => None,
+                };
                 let (cause, exited) = match exited {
-                    Ok(cause) => (cause, true),
-                    Err(_) => (self.kill(&mut run).await, false),
+                    Some(cause) => (cause, true),
+                    None => (self.kill(&mut run).await, false),
                 };
                 let stderr_tail = self.finish(&mut run, &cause).await;
                 let reason = match exited {
@@ -435,22 +440,14 @@ impl Actor {
     async fn stop_run(&mut self, mut run: Run, peer: &Peer, interrupt: Interrupt) -> RunEnd {
         peer.close().await;
         run.stdin = None;
-        let cause = match run.process.take() {
-            Some(process) => {
-                let pgid = process.pgid();
-                let cause = process.stop(self.shared.config.stop_grace).await;
-                self.shared.unwatch(pgid);
-                self.note(format!("stopped ({cause})"));
-                cause
-            }
-            None => ExitCause::Stopped,
-        };
-        let recorded = if matches!(cause, ExitCause::Exited { .. } | ExitCause::Signaled { .. }) {
-            ExitCause::Stopped
-        } else {
-            cause
-        };
-        self.finish(&mut run, &recorded).await;
+        if let Some(process) = run.process.take() {
+            let pgid = process.pgid();
+            let cause = process.stop(self.shared.config.stop_grace).await;
+            self.shared.unwatch(pgid);
+            self.note(format!("stopped ({cause})"));
+        }
+        // History records why it ended (asked to), not how the process took it.
+        self.finish(&mut run, &ExitCause::Stopped).await;
         RunEnd::Asked(interrupt)
     }
 

@@ -128,10 +128,18 @@ mod tests {
         assert_eq!(got, expected, "{policy:?} after {exit:?}");
     }
 
-    fn first() -> Decision {
+    /// `attempts` restarts since the last stable run, made `ages` seconds ago.
+    fn history(attempts: u32, ages: &[u64]) -> History {
+        History {
+            attempts,
+            recent: ages.iter().map(|&s| Duration::from_secs(s)).collect(),
+        }
+    }
+
+    fn restart(attempt: u32, millis: u64) -> Decision {
         Decision::Restart {
-            attempt: 1,
-            after: Duration::ZERO,
+            attempt,
+            after: Duration::from_millis(millis),
         }
     }
 
@@ -144,17 +152,16 @@ mod tests {
 
     #[test]
     fn policy_table() {
-        check(Always, Exit::Clean, first());
-        check(Always, Exit::Failure, first());
+        check(Always, Exit::Clean, restart(1, 0));
+        check(Always, Exit::Failure, restart(1, 0));
         check(OnFailure, Exit::Clean, Decision::Stay);
-        check(OnFailure, Exit::Failure, first());
+        check(OnFailure, Exit::Failure, restart(1, 0));
         check(Never, Exit::Clean, Decision::Stay);
         check(Never, Exit::Failure, Decision::Stay);
     }
 
     #[test]
     fn backoff_grows_exponentially_to_the_cap() {
-        let b = Backoff::default();
         let table = [
             (0, 0),
             (1, 500),
@@ -167,41 +174,26 @@ mod tests {
             (20, 30000),
         ];
         for (previous, millis) in table {
-            let history = History {
-                attempts: previous,
-                recent: vec![],
-            };
-            let got = decide(Always, Exit::Failure, SHORT, &history, &b, 0.0);
-            let want = Decision::Restart {
-                attempt: previous + 1,
-                after: Duration::from_millis(millis),
-            };
-            assert_eq!(got, want, "after {previous} attempts");
+            let got = decide(
+                Always,
+                Exit::Failure,
+                SHORT,
+                &history(previous, &[]),
+                &Backoff::default(),
+                0.0,
+            );
+            assert_eq!(got, restart(previous + 1, millis), "after {previous} attempts");
         }
     }
 
     #[test]
     fn jitter_stays_within_its_fraction_and_under_the_cap() {
         let b = Backoff::default();
-        let history = History {
-            attempts: 2,
-            recent: vec![],
-        };
         for (sample, millis) in [(-1.0, 800), (0.0, 1000), (1.0, 1200), (5.0, 1200)] {
-            let got = decide(Always, Exit::Failure, SHORT, &history, &b, sample);
-            assert_eq!(
-                got,
-                Decision::Restart {
-                    attempt: 3,
-                    after: Duration::from_millis(millis)
-                }
-            );
+            let got = decide(Always, Exit::Failure, SHORT, &history(2, &[]), &b, sample);
+            assert_eq!(got, restart(3, millis), "jitter sample {sample}");
         }
-        let capped = History {
-            attempts: 30,
-            recent: vec![],
-        };
-        let got = decide(Always, Exit::Failure, SHORT, &capped, &b, 1.0);
+        let got = decide(Always, Exit::Failure, SHORT, &history(30, &[]), &b, 1.0);
         assert_eq!(
             got,
             Decision::Restart {
@@ -213,59 +205,32 @@ mod tests {
 
     #[test]
     fn a_stable_run_resets_the_count() {
-        let history = History {
-            attempts: 4,
-            recent: vec![],
-        };
-        let got = decide(OnFailure, Exit::Failure, LONG, &history, &Backoff::default(), 0.0);
-        assert_eq!(got, first());
+        let got = decide(
+            OnFailure,
+            Exit::Failure,
+            LONG,
+            &history(4, &[]),
+            &Backoff::default(),
+            0.0,
+        );
+        assert_eq!(got, restart(1, 0));
     }
 
     #[test]
     fn too_many_restarts_in_the_window_is_a_crash_loop() {
         let b = Backoff::default();
-        let young = vec![Duration::from_secs(1); 5];
-        let got = decide(
-            Always,
-            Exit::Failure,
-            SHORT,
-            &History {
-                attempts: 5,
-                recent: young,
-            },
-            &b,
-            0.0,
-        );
-        assert_eq!(got, Decision::GiveUp { restarts: 5 });
-
-        // The same number of restarts spread beyond the window is not a loop.
-        let old = vec![Duration::from_secs(61); 5];
-        let got = decide(
-            Always,
-            Exit::Failure,
-            SHORT,
-            &History {
-                attempts: 5,
-                recent: old,
-            },
-            &b,
-            0.0,
-        );
-        assert!(matches!(got, Decision::Restart { attempt: 6, .. }), "{got:?}");
-
-        // A user stop is never a loop, however many restarts came before.
-        let young = vec![Duration::from_secs(1); 9];
-        let got = decide(
-            Always,
-            Exit::StoppedByUser,
-            SHORT,
-            &History {
-                attempts: 9,
-                recent: young,
-            },
-            &b,
-            0.0,
-        );
-        assert_eq!(got, Decision::Stay);
+        let cases = [
+            // (exit, restarts made, their ages in seconds, decision)
+            (Exit::Failure, 5, vec![1; 5], Decision::GiveUp { restarts: 5 }),
+            (Exit::Failure, 4, vec![1; 4], restart(5, 4000)),
+            // The same number spread beyond the window is not a loop.
+            (Exit::Failure, 5, vec![61; 5], restart(6, 8000)),
+            // A user stop is never a loop, however many restarts came before.
+            (Exit::StoppedByUser, 9, vec![1; 9], Decision::Stay),
+        ];
+        for (exit, attempts, ages, expected) in cases {
+            let got = decide(Always, exit, SHORT, &history(attempts, &ages), &b, 0.0);
+            assert_eq!(got, expected, "{exit:?} after restarts aged {ages:?}");
+        }
     }
 }
