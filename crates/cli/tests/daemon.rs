@@ -494,3 +494,108 @@ fn logs_follow_shows_new_lines_as_they_come() {
     let _ = follower.kill();
     let _ = follower.wait();
 }
+
+#[test]
+fn startup_failures_are_classified() {
+    let sb = Sandbox::with_daemon();
+    // A process that never answers initialize.
+    let out = sb.cli(&[
+        "add",
+        "mute",
+        "--restart",
+        "never",
+        "--startup-timeout",
+        "500ms",
+        "--",
+        "sleep",
+        "300",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let mute = sb.wait_state("mute", "failed", START);
+    assert_eq!(mute["status"]["reason"]["kind"], "handshake_timeout", "{mute}");
+    assert_eq!(mute["status"]["reason"]["after_ms"], 500);
+
+    // A program that was there when added and is gone when started.
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("server.sh");
+    std::fs::write(&script, format!("#!/bin/sh\nexec {}\n", time_server())).unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let script = script.display().to_string();
+    sb.ok(&["add", "vanishing", "--", &script]);
+    sb.ok(&["stop", "vanishing"]);
+    std::fs::remove_file(&script).unwrap();
+    let out = sb.cli(&["start", "vanishing"]);
+    assert_eq!(out.status.code(), Some(1));
+    let gone = sb.wait_state("vanishing", "failed", START);
+    assert_eq!(
+        gone["status"]["reason"],
+        serde_json::json!({"kind": "program_not_found", "program": script})
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("install it or give its absolute path"));
+}
+
+#[test]
+fn the_event_stream_reports_changes_and_put_replaces_a_spec() {
+    use std::io::Read;
+
+    let sb = Sandbox::with_daemon();
+    sb.ok(&["add", "time", "--", &time_server()]);
+    let first = pid_of(&sb.wait_state("time", "running", START));
+    let bearer = format!("Bearer {}", sb.token());
+    let auth = [("Authorization", bearer.as_str())];
+
+    let mut events = sb.http_send("GET", "/api/v1/events", &auth, "");
+    events.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+
+    // Replace the spec: a new environment variable. The server restarts to apply it.
+    let mut spec = sb.server("time");
+    for field in ["enabled", "status", "restarts", "usage"] {
+        spec.as_object_mut().unwrap().remove(field);
+    }
+    spec["transport"]["env"] = serde_json::json!({"TZ": "UTC"});
+    let (status, _) = sb.http(
+        "PUT",
+        "/api/v1/servers/time",
+        &[auth[0], ("Content-Type", "application/json")],
+        &spec.to_string(),
+    );
+    assert_eq!(status, 200);
+
+    let mut seen = String::new();
+    wait_until("state_changed events through running again", START, || {
+        let mut chunk = [0u8; 4096];
+        if let Ok(n) = events.read(&mut chunk) {
+            seen.push_str(&String::from_utf8_lossy(&chunk[..n]));
+        }
+        let events: Vec<&str> = seen
+            .split("\n\n")
+            .filter(|e| e.contains("event: state_changed"))
+            .collect();
+        let starting = events.iter().position(|e| e.contains(r#""state":"starting""#))?;
+        events[starting..]
+            .iter()
+            .any(|e| e.contains(r#""state":"running""#))
+            .then_some(())
+    });
+    assert!(seen.contains("event: server_changed"), "{seen}");
+
+    let view = sb.wait_state("time", "running", START);
+    assert_ne!(pid_of(&view), first);
+    assert_eq!(view["transport"]["env"]["TZ"], "UTC");
+    let environ = std::fs::read(format!("/proc/{}/environ", pid_of(&view))).unwrap();
+    assert!(
+        environ.split(|&b| b == 0).any(|kv| kv == b"TZ=UTC"),
+        "the new process got the new env"
+    );
+
+    // A spec for another name is refused without changing anything.
+    spec["name"] = "other".into();
+    let (status, body) = sb.http(
+        "PUT",
+        "/api/v1/servers/time",
+        &[auth[0], ("Content-Type", "application/json")],
+        &spec.to_string(),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("name_mismatch"));
+}

@@ -208,11 +208,14 @@ impl Sandbox {
         std::fs::read_to_string(self.home().join("daemon.log")).unwrap_or_default()
     }
 
-    /// A raw HTTP request to the daemon's listener; returns the status code.
-    pub fn http_status(&self, headers: &[(&str, &str)], path: &str) -> u16 {
+    /// Opens a raw HTTP/1.1 connection to the daemon and sends one request.
+    pub fn http_send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> TcpStream {
         let port = self.port();
         let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        let mut request = format!("GET {path} HTTP/1.1\r\nConnection: close\r\n");
+        let mut request = format!(
+            "{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+            body.len()
+        );
         if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
             request.push_str(&format!("Host: 127.0.0.1:{port}\r\n"));
         }
@@ -220,14 +223,27 @@ impl Sandbox {
             request.push_str(&format!("{k}: {v}\r\n"));
         }
         request.push_str("\r\n");
+        request.push_str(body);
         stream.write_all(request.as_bytes()).unwrap();
+        stream
+    }
+
+    /// A raw HTTP request; returns the status code and the whole response.
+    pub fn http(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
         let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        response
+        self.http_send(method, path, headers, body)
+            .read_to_string(&mut response)
+            .unwrap();
+        let status = response
             .split_whitespace()
             .nth(1)
             .and_then(|s| s.parse().ok())
-            .unwrap()
+            .unwrap();
+        (status, response)
+    }
+
+    pub fn http_status(&self, headers: &[(&str, &str)], path: &str) -> u16 {
+        self.http("GET", path, headers, "").0
     }
 }
 
