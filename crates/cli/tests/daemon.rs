@@ -463,7 +463,7 @@ fn logs_follow_shows_new_lines_as_they_come() {
     sb.wait_state("time", "running", START);
     let mut follower = sb
         .command()
-        .args(["logs", "-f", "-n", "0", "time"])
+        .args(["logs", "-f", "-n", "1", "time"])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -475,21 +475,23 @@ fn logs_follow_shows_new_lines_as_they_come() {
             let _ = tx.send(line);
         }
     });
-    // Wait until the follower is subscribed (the daemon answers its request), then act.
-    wait_until("the follower to connect", START, || {
-        let connected = descendants(std::process::id()).contains(&follower.id());
-        connected.then_some(())
-    });
     let mut seen = String::new();
-    wait_until("a restart note in the followed log", START, || {
-        if seen.is_empty() {
-            sb.ok(&["restart", "time"]);
-        }
+    let drain = |seen: &mut String| {
         while let Ok(line) = rx.try_recv() {
             seen.push_str(&line);
             seen.push('\n');
         }
-        seen.contains("running: mcp-time").then_some(())
+    };
+    // With `-n 1` the follower prints the newest line as soon as it is subscribed.
+    wait_until("the follower to print the tail", START, || {
+        drain(&mut seen);
+        (!seen.is_empty()).then_some(())
+    });
+    seen.clear();
+    sb.ok(&["restart", "time"]);
+    wait_until("the restart's notes in the followed log", START, || {
+        drain(&mut seen);
+        (seen.contains("stopped") && seen.contains("running: mcp-time")).then_some(())
     });
     let _ = follower.kill();
     let _ = follower.wait();
