@@ -454,7 +454,7 @@ impl Actor {
     async fn kill(&self, run: &mut Run) -> ExitCause {
         match run.process.as_mut() {
             Some(process) => {
-                process.kill();
+                process.kill_group();
                 process.wait().await
             }
             None => ExitCause::Unresponsive,
@@ -465,7 +465,7 @@ impl Actor {
     /// run's stderr tail.
     async fn finish(&self, run: &mut Run, cause: &ExitCause) -> String {
         if let Some(process) = run.process.take() {
-            process.kill_stragglers();
+            process.kill_group();
             self.shared.unwatch(process.pgid());
             self.note(format!("process {} {cause}", process.pid()));
         }

@@ -174,15 +174,9 @@ impl ServerProcess {
         }
     }
 
-    /// Ends whatever is left of the group after the leader exited on its own: grandchildren
-    /// that outlive their parent would otherwise keep ports and pipes open.
-    pub fn kill_stragglers(&self) {
-        signal_group(self.pgid(), Signal::SIGKILL);
-    }
-
-    /// Sends SIGKILL to the whole group, for a process that must go now (failed health checks,
-    /// handshake timeout).
-    pub fn kill(&self) {
+    /// SIGKILL to the whole group: for a server that must go now (hung, handshake timeout), and
+    /// after a leader's exit, for grandchildren that would otherwise keep ports and pipes open.
+    pub fn kill_group(&self) {
         signal_group(self.pgid(), Signal::SIGKILL);
     }
 
@@ -190,7 +184,7 @@ impl ServerProcess {
     /// stdio server to exit): SIGTERM to the group after `grace / 2`, SIGKILL after `grace` more.
     pub async fn stop(mut self, grace: Duration) -> ExitCause {
         if let Ok(cause) = tokio::time::timeout(grace / 2, self.wait()).await {
-            self.kill_stragglers();
+            self.kill_group();
             return cause;
         }
         signal_group(self.pgid(), Signal::SIGTERM);
@@ -201,7 +195,7 @@ impl ServerProcess {
                 self.wait().await
             }
         };
-        self.kill_stragglers();
+        self.kill_group();
         cause
     }
 }
