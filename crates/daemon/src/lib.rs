@@ -8,8 +8,10 @@
 pub mod api;
 pub mod control;
 pub mod daemon;
+pub mod jsonrpc;
 pub mod paths;
 pub mod store;
 pub mod supervisor;
 pub mod token;
+pub mod upstream;
 pub mod watchdog;

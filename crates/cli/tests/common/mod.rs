@@ -369,7 +369,7 @@ pub fn count_tools_directly(program: &str, args: &[&str]) -> u64 {
             }
         }
     };
-    let init = json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}});
+    let init = json!({"protocolVersion": "2025-06-18", "capabilities": {"roots": {"listChanged": true}, "sampling": {}, "elicitation": {"form": {}, "url": {}}}, "clientInfo": {"name": "test", "version": "1"}});
     send("initialize", Some(1), init);
     send("notifications/initialized", None, Value::Null);
     let mut count = 0;

@@ -22,9 +22,11 @@ use tokio::time::Instant;
 
 use super::Shared;
 use super::logs::{MAX_LOG_LINE, ServerLog, read_bounded_line};
-use super::mcp::{self, Handshake, HttpPeer, RpcError, StdioPeer};
+use super::mcp;
 use super::policy::{self, Decision, Exit};
 use super::process::{self, Pipes, ServerProcess, SpawnError};
+use crate::jsonrpc::Frame;
+use crate::upstream::{Upstream, link};
 
 /// Stderr lines kept as the reason a run failed.
 const STDERR_TAIL_LINES: usize = 20;
@@ -60,6 +62,10 @@ pub(super) struct Actor {
     pub log: Arc<ServerLog>,
     pub restarts: Arc<AtomicU32>,
     pub history: RestartLog,
+    /// The running server's connection, for the gateway; `None` unless running.
+    pub upstream: watch::Sender<Option<Arc<Upstream>>>,
+    /// Where each run's upstream sends notifications that belong to no request.
+    pub notices: tokio::sync::broadcast::Sender<Frame>,
 }
 
 /// Restarts made since the server was last stable, for [`policy::decide`].
@@ -106,33 +112,6 @@ enum Interrupt {
     Shutdown(Option<Ack>),
 }
 
-/// The connection the supervisor uses to talk MCP with a server.
-enum Peer {
-    Stdio(Arc<StdioPeer>),
-    Http(Arc<HttpPeer>),
-}
-
-impl Peer {
-    async fn handshake(&self) -> Result<Handshake, RpcError> {
-        match self {
-            Self::Stdio(p) => mcp::handshake(&**p).await,
-            Self::Http(p) => mcp::handshake(&**p).await,
-        }
-    }
-    async fn ping(&self) -> Result<(), RpcError> {
-        match self {
-            Self::Stdio(p) => mcp::ping(&**p).await,
-            Self::Http(p) => mcp::ping(&**p).await,
-        }
-    }
-    async fn close(&self) {
-        match self {
-            Self::Stdio(p) => p.close_input(),
-            Self::Http(p) => p.close().await,
-        }
-    }
-}
-
 /// A spawned process and what the actor tracks of this run.
 struct Run {
     process: Option<ServerProcess>,
@@ -142,6 +121,8 @@ struct Run {
     stderr_task: Option<JoinHandle<()>>,
     /// A local HTTP server's stdin, kept open so it does not see EOF and exit.
     stdin: Option<ChildStdin>,
+    /// This run's connection, shut when the run ends so no client waits on a dead server.
+    peer: Option<Arc<Upstream>>,
 }
 
 impl Actor {
@@ -319,7 +300,16 @@ impl Actor {
 
         // Startup: the handshake races the process's exit, the deadline and commands.
         let startup_timeout = Duration::from_millis(self.spec.health.startup_timeout_ms);
-        let handshake = retry_until_listening(&peer, startup_timeout);
+        let listen_url = match &self.spec.transport {
+            Transport::LocalHttp { url, .. } => Some(url.clone()),
+            _ => None,
+        };
+        let handshake = async {
+            if let Some(url) = &listen_url {
+                wait_listening(url).await;
+            }
+            mcp::handshake(&peer).await
+        };
         tokio::pin!(handshake);
         let deadline = tokio::time::sleep(startup_timeout);
         tokio::pin!(deadline);
@@ -384,6 +374,7 @@ impl Actor {
             "running: {} {} ({} tools, protocol {})",
             handshake.info.name, handshake.info.version, handshake.tools, handshake.info.protocol_version
         ));
+        self.upstream.send_replace(Some(Arc::clone(&peer)));
         self.set(ServerState::Running {
             pid: run.process.as_ref().map(ServerProcess::pid),
             since_ms: now_millis(),
@@ -437,8 +428,9 @@ impl Actor {
     }
 
     /// The stop sequence for a run the user (or the daemon) ends.
-    async fn stop_run(&mut self, mut run: Run, peer: &Peer, interrupt: Interrupt) -> RunEnd {
-        peer.close().await;
+    async fn stop_run(&mut self, mut run: Run, peer: &Upstream, interrupt: Interrupt) -> RunEnd {
+        self.upstream.send_replace(None);
+        peer.shutdown();
         run.stdin = None;
         if let Some(process) = run.process.take() {
             let pgid = process.pgid();
@@ -464,6 +456,10 @@ impl Actor {
     /// Cleans up after the leader exited: stragglers, watchdog, stderr, history. Returns the
     /// run's stderr tail.
     async fn finish(&self, run: &mut Run, cause: &ExitCause) -> String {
+        self.upstream.send_replace(None);
+        if let Some(peer) = run.peer.take() {
+            peer.shutdown();
+        }
         if let Some(process) = run.process.take() {
             process.kill_group();
             self.shared.unwatch(process.pgid());
@@ -482,12 +478,19 @@ impl Actor {
     }
 
     /// Starts the transport: spawns the process (if any) and connects the peer.
-    async fn transport_start(&self, is_restart: bool) -> Result<(Run, Peer), RunEnd> {
+    async fn transport_start(&self, is_restart: bool) -> Result<(Run, Arc<Upstream>), RunEnd> {
+        let (mut run, (out, incoming)) = self.connect(is_restart).await?;
+        let peer = Upstream::start(self.spec.name.clone(), out, incoming, self.notices.clone());
+        run.peer = Some(Arc::clone(&peer));
+        Ok((run, peer))
+    }
+
+    /// Spawns the process (if any) and opens the link to it.
+    async fn connect(&self, is_restart: bool) -> Result<(Run, link::Channels), RunEnd> {
         match self.spec.transport.clone() {
             Transport::Stdio(launch) => {
                 let (run, stdin, stdout) = self.spawn(&launch, is_restart).await?;
-                let peer = StdioPeer::start(stdin, stdout, Arc::clone(&self.log));
-                Ok((run, Peer::Stdio(peer)))
+                Ok((run, link::stdio(stdin, stdout, Arc::clone(&self.log))))
             }
             Transport::LocalHttp { launch, url } => {
                 if let Some(port) = port_taken(&url).await {
@@ -496,8 +499,13 @@ impl Actor {
                 let (mut run, stdin, stdout) = self.spawn(&launch, is_restart).await?;
                 run.stdin = Some(stdin);
                 tokio::spawn(forward_lines(stdout, Arc::clone(&self.log), LogStream::Stdout));
-                let peer = HttpPeer::new(self.shared.http.clone(), url, Default::default());
-                Ok((run, Peer::Http(Arc::new(peer))))
+                let link = link::http(
+                    self.shared.http.clone(),
+                    url,
+                    Default::default(),
+                    Arc::clone(&self.log),
+                );
+                Ok((run, link))
             }
             Transport::RemoteHttp { url, headers } => {
                 let headers = header_map(&headers).map_err(RunEnd::Unstartable)?;
@@ -509,11 +517,10 @@ impl Actor {
                     stderr_from: self.log.next_seq(),
                     stderr_task: None,
                     stdin: None,
+                    peer: None,
                 };
-                Ok((
-                    run,
-                    Peer::Http(Arc::new(HttpPeer::new(self.shared.http.clone(), url, headers))),
-                ))
+                let link = link::http(self.shared.http.clone(), url, headers, Arc::clone(&self.log));
+                Ok((run, link))
             }
         }
     }
@@ -553,6 +560,7 @@ impl Actor {
             stderr_from,
             stderr_task: Some(stderr_task),
             stdin: None,
+            peer: None,
         };
         Ok((run, stdin, stdout))
     }
@@ -574,12 +582,12 @@ impl Actor {
 }
 
 /// Completes when the server has missed enough pings in a row to count as hung.
-async fn health(settings: Health, peer: &Peer) {
+async fn health(settings: Health, peer: &Upstream) {
     let mut misses = 0;
     loop {
         tokio::time::sleep(Duration::from_millis(settings.ping_interval_ms)).await;
-        match tokio::time::timeout(Duration::from_millis(settings.ping_timeout_ms), peer.ping()).await {
-            Ok(Ok(())) => misses = 0,
+        match tokio::time::timeout(Duration::from_millis(settings.ping_timeout_ms), mcp::ping(peer)).await {
+            Ok(Ok(_)) => misses = 0,
             Ok(Err(_)) | Err(_) => misses += 1,
         }
         if misses >= settings.ping_retries {
@@ -588,16 +596,10 @@ async fn health(settings: Health, peer: &Peer) {
     }
 }
 
-/// The handshake; for HTTP servers, retried while the server is not yet listening.
-async fn retry_until_listening(peer: &Peer, patience: Duration) -> Result<Handshake, RpcError> {
-    let give_up = Instant::now() + patience;
-    loop {
-        match peer.handshake().await {
-            Err(RpcError::Connect { .. }) if Instant::now() < give_up => {
-                tokio::time::sleep(Duration::from_millis(25)).await;
-            }
-            other => return other,
-        }
+/// Waits until a local HTTP server accepts connections; the startup deadline bounds it.
+async fn wait_listening(url: &str) {
+    while port_taken(url).await.is_none() {
+        tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
 

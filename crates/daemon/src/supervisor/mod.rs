@@ -27,8 +27,10 @@ pub use actor::{Ack, Command};
 use actor::{Actor, RestartLog};
 use logs::ServerLog;
 
+use crate::jsonrpc::Frame;
 use crate::paths::DataDir;
 use crate::store::Store;
+use crate::upstream::Upstream;
 use crate::watchdog::Watchdog;
 
 /// Daemon-wide timing of supervision. Health checks are per server, in its spec.
@@ -78,6 +80,8 @@ struct Handle {
     state: watch::Receiver<ServerState>,
     log: Arc<ServerLog>,
     restarts: Arc<AtomicU32>,
+    upstream: watch::Receiver<Option<Arc<Upstream>>>,
+    notices: broadcast::Sender<Frame>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -135,6 +139,8 @@ impl Supervisor {
         let (state_tx, state) = watch::channel(ServerState::Stopped);
         let log = Arc::new(ServerLog::new(self.shared.data.server_log(&spec.name)));
         let restarts = Arc::new(AtomicU32::new(0));
+        let (upstream_tx, upstream) = watch::channel(None);
+        let (notices, _) = broadcast::channel(256);
         let name = spec.name.clone();
         let actor = Actor {
             spec,
@@ -144,6 +150,8 @@ impl Supervisor {
             log: Arc::clone(&log),
             restarts: Arc::clone(&restarts),
             history: RestartLog::default(),
+            upstream: upstream_tx,
+            notices: notices.clone(),
         };
         tokio::spawn(actor.run());
         self.servers().insert(
@@ -153,6 +161,8 @@ impl Supervisor {
                 state,
                 log,
                 restarts,
+                upstream,
+                notices,
             },
         );
     }
@@ -207,5 +217,15 @@ impl Supervisor {
     /// A receiver that sees every state change of `name` from now on.
     pub fn watch_state(&self, name: &ServerName) -> Option<watch::Receiver<ServerState>> {
         self.servers().get(name).map(|h| h.state.clone())
+    }
+
+    /// The server's connection while it runs, and every replacement after a restart.
+    pub fn upstream(&self, name: &ServerName) -> Option<watch::Receiver<Option<Arc<Upstream>>>> {
+        self.servers().get(name).map(|h| h.upstream.clone())
+    }
+
+    /// Notifications the server sends outside any request, across all its runs.
+    pub fn notices(&self, name: &ServerName) -> Option<broadcast::Receiver<Frame>> {
+        self.servers().get(name).map(|h| h.notices.subscribe())
     }
 }

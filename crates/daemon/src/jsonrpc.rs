@@ -1,0 +1,369 @@
+//! JSON-RPC messages as the gateway sees them: bytes it routes without re-serialising.
+//!
+//! A [`Frame`] is one message, kept as the bytes that arrived. Routing needs only its head
+//! (id, method, whether it is a response), which [`Frame::head`] reads by borrowing from those
+//! bytes. Where the gateway must change a message (a remapped id, a remapped progress token)
+//! it splices the new value into the original bytes at the old value's span, so params,
+//! results and any field the gateway does not know pass through byte for byte.
+//! What the messages *mean* (sessions, routing tables) is the gateway's and upstream's.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+/// JSON-RPC error codes the gateway itself answers with.
+pub mod code {
+    pub const PARSE_ERROR: i64 = -32700;
+    pub const INVALID_REQUEST: i64 = -32600;
+    pub const METHOD_NOT_FOUND: i64 = -32601;
+    pub const INVALID_PARAMS: i64 = -32602;
+    pub const INTERNAL: i64 = -32603;
+    /// Implementation-defined: the server behind the gateway is not available.
+    pub const SERVER_UNAVAILABLE: i64 = -32001;
+    /// 2026-07-28: headers and body disagree, or a required header is missing.
+    pub const HEADER_MISMATCH: i64 = -32020;
+    /// 2026-07-28: the requested protocol version is not supported.
+    pub const UNSUPPORTED_PROTOCOL_VERSION: i64 = -32022;
+}
+
+/// One JSON-RPC message, as received.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frame(Bytes);
+
+/// The routing-relevant part of a message, borrowed from its bytes.
+#[derive(Debug, Deserialize)]
+pub struct Head<'a> {
+    #[serde(borrow, default)]
+    pub id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub method: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub params: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub result: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub error: Option<&'a RawValue>,
+}
+
+/// What kind of message a frame is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Request,
+    Notification,
+    Response,
+}
+
+impl Head<'_> {
+    pub fn kind(&self) -> Kind {
+        match (&self.method, &self.id) {
+            (Some(_), Some(_)) => Kind::Request,
+            (Some(_), None) => Kind::Notification,
+            (None, _) => Kind::Response,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    #[error("not valid JSON: {0}")]
+    Parse(serde_json::Error),
+    #[error("not a JSON-RPC message: {0}")]
+    Invalid(&'static str),
+}
+
+impl FrameError {
+    /// The JSON-RPC error code this failure is answered with.
+    pub fn code(&self) -> i64 {
+        match self {
+            Self::Parse(_) => code::PARSE_ERROR,
+            Self::Invalid(_) => code::INVALID_REQUEST,
+        }
+    }
+}
+
+/// `_meta.progressToken` of a request's params, borrowed.
+#[derive(Deserialize)]
+struct ParamsMeta<'a> {
+    #[serde(rename = "_meta", borrow, default)]
+    meta: Option<MetaFields<'a>>,
+}
+
+#[derive(Deserialize)]
+struct MetaFields<'a> {
+    #[serde(rename = "progressToken", borrow, default)]
+    progress_token: Option<&'a RawValue>,
+}
+
+/// Fields of params that name something: a tool, a prompt, a resource, a request.
+#[derive(Deserialize)]
+struct ParamsNames<'a> {
+    #[serde(borrow, default)]
+    name: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    uri: Option<&'a RawValue>,
+    #[serde(rename = "requestId", borrow, default)]
+    request_id: Option<&'a RawValue>,
+    #[serde(rename = "progressToken", borrow, default)]
+    progress_token: Option<&'a RawValue>,
+}
+
+impl Frame {
+    /// Checks that `bytes` hold one JSON object with a valid JSON-RPC shape.
+    pub fn parse(bytes: Bytes) -> Result<Self, FrameError> {
+        let frame = Self(bytes);
+        let head = serde_json::from_slice::<Head<'_>>(&frame.0).map_err(|e| {
+            if e.is_data() {
+                FrameError::Invalid("expected an object with jsonrpc, method or result/error")
+            } else {
+                FrameError::Parse(e)
+            }
+        })?;
+        if head.method.is_none() && head.result.is_none() && head.error.is_none() {
+            return Err(FrameError::Invalid("neither method nor result nor error"));
+        }
+        Ok(frame)
+    }
+
+    /// A frame the gateway built itself; it is trusted to be well formed.
+    pub fn from_value(value: &serde_json::Value) -> Self {
+        Self(Bytes::from(value.to_string()))
+    }
+
+    pub fn bytes(&self) -> &Bytes {
+        &self.0
+    }
+
+    pub fn into_bytes(self) -> Bytes {
+        self.0
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The routing head. Frames are validated on construction, so this does not fail.
+    pub fn head(&self) -> Head<'_> {
+        serde_json::from_slice(&self.0).unwrap_or(Head {
+            id: None,
+            method: None,
+            params: None,
+            result: None,
+            error: None,
+        })
+    }
+
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.0).unwrap_or_default()
+    }
+
+    /// This frame with its `id` replaced by `id` (raw JSON).
+    pub fn with_id(&self, id: &str) -> Frame {
+        match self.head().id {
+            Some(old) => self.splice(vec![(self.span(old.get()), id.to_owned())]),
+            None => self.clone(),
+        }
+    }
+
+    /// The raw `params._meta.progressToken`, if any.
+    pub fn progress_token(&self) -> Option<&str> {
+        let params = self.head().params?;
+        if !params.get().contains("progressToken") {
+            return None;
+        }
+        let parsed: ParamsMeta<'_> = serde_json::from_str(params.get()).ok()?;
+        parsed.meta?.progress_token.map(RawValue::get)
+    }
+
+    /// A raw string-or-number field of params: `name`, `uri`, `requestId` or `progressToken`.
+    pub fn param(&self, field: Param) -> Option<&str> {
+        let params = self.head().params?;
+        let parsed: ParamsNames<'_> = serde_json::from_str(params.get()).ok()?;
+        let raw = match field {
+            Param::Name => parsed.name,
+            Param::Uri => parsed.uri,
+            Param::RequestId => parsed.request_id,
+            Param::ProgressToken => parsed.progress_token,
+        }?;
+        Some(raw.get())
+    }
+
+    /// A string param (`name`, `uri`), unquoted.
+    pub fn param_str(&self, field: Param) -> Option<String> {
+        serde_json::from_str(self.param(field)?).ok()
+    }
+
+    /// Replaces `params._meta.progressToken` (in a request) with `token` (raw JSON).
+    pub fn with_progress_token(&self, token: &str) -> Frame {
+        match self.progress_token() {
+            Some(old) => self.splice(vec![(self.span(old), token.to_owned())]),
+            None => self.clone(),
+        }
+    }
+
+    /// Replaces the raw param `field` with `value` (raw JSON).
+    pub fn with_param(&self, field: Param, value: &str) -> Frame {
+        match self.param(field) {
+            Some(old) => self.splice(vec![(self.span(old), value.to_owned())]),
+            None => self.clone(),
+        }
+    }
+
+    /// Inserts `"key":value,` as the first member of the result object of a response.
+    pub fn with_result_member(&self, key: &str, value: &str) -> Frame {
+        let Some(result) = self.head().result else {
+            return self.clone();
+        };
+        let raw = result.get();
+        if !raw.starts_with('{') {
+            return self.clone();
+        }
+        let at = self.span(raw).start + 1;
+        let empty = raw[1..].trim_start().starts_with('}');
+        let member = format!("\"{key}\":{value}{}", if empty { "" } else { "," });
+        self.splice(vec![(at..at, member)])
+    }
+
+    /// The byte range of `part`, which must be a slice borrowed from this frame.
+    fn span(&self, part: &str) -> Range<usize> {
+        let start = part.as_ptr().addr() - self.0.as_ptr().addr();
+        start..start + part.len()
+    }
+
+    fn splice(&self, mut edits: Vec<(Range<usize>, String)>) -> Frame {
+        edits.sort_by_key(|(range, _)| range.start);
+        let mut out = Vec::with_capacity(self.0.len() + 32);
+        let mut at = 0;
+        for (range, text) in edits {
+            out.extend_from_slice(&self.0[at..range.start]);
+            out.extend_from_slice(text.as_bytes());
+            at = range.end;
+        }
+        out.extend_from_slice(&self.0[at..]);
+        Frame(Bytes::from(out))
+    }
+}
+
+/// A named field of a message's params.
+#[derive(Clone, Copy, Debug)]
+pub enum Param {
+    Name,
+    Uri,
+    RequestId,
+    ProgressToken,
+}
+
+/// A JSON-RPC error response; `id` is raw JSON (`null` when the request's id is unknown).
+pub fn error_response(id: &str, code: i64, message: &str) -> Frame {
+    let message = serde_json::Value::from(message);
+    Frame(Bytes::from(format!(
+        r#"{{"jsonrpc":"2.0","id":{id},"error":{{"code":{code},"message":{message}}}}}"#
+    )))
+}
+
+/// A JSON-RPC success response with a raw `result`.
+pub fn result_response(id: &str, result: &str) -> Frame {
+    Frame(Bytes::from(format!(
+        r#"{{"jsonrpc":"2.0","id":{id},"result":{result}}}"#
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(text: &str) -> Frame {
+        Frame::parse(Bytes::from(text.to_owned())).expect("valid frame")
+    }
+
+    #[test]
+    fn kinds_are_told_apart() {
+        let cases = [
+            (r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#, Kind::Request),
+            (
+                r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+                Kind::Notification,
+            ),
+            (r#"{"jsonrpc":"2.0","id":"a","result":{}}"#, Kind::Response),
+            (
+                r#"{"jsonrpc":"2.0","id":null,"error":{"code":1,"message":"x"}}"#,
+                Kind::Response,
+            ),
+        ];
+        for (text, kind) in cases {
+            assert_eq!(frame(text).head().kind(), kind, "{text}");
+        }
+    }
+
+    #[test]
+    fn malformed_input_is_refused_with_the_right_code() {
+        let cases = [
+            ("{not json", code::PARSE_ERROR),
+            ("[1,2]", code::INVALID_REQUEST),
+            ("42", code::INVALID_REQUEST),
+            (r#"{"jsonrpc":"2.0","id":1}"#, code::INVALID_REQUEST),
+        ];
+        for (text, expected) in cases {
+            let error = Frame::parse(Bytes::from(text)).expect_err(text);
+            assert_eq!(error.code(), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn id_splice_keeps_every_other_byte() {
+        let original =
+            r#"{"params": {"x" : [1, 2.50, "é"]},  "id" : "abc", "method":"tools/call", "zz": true}"#;
+        let out = frame(original).with_id("17");
+        assert_eq!(
+            std::str::from_utf8(out.bytes()).expect("utf-8"),
+            r#"{"params": {"x" : [1, 2.50, "é"]},  "id" : 17, "method":"tools/call", "zz": true}"#
+        );
+    }
+
+    #[test]
+    fn progress_token_is_found_and_replaced() {
+        let f = frame(
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t","_meta":{"progressToken":"p-1"}}}"#,
+        );
+        assert_eq!(f.progress_token(), Some(r#""p-1""#));
+        let out = f.with_progress_token("99");
+        assert_eq!(out.progress_token(), Some("99"));
+        assert_eq!(out.param_str(Param::Name).as_deref(), Some("t"));
+        assert_eq!(
+            frame(r#"{"jsonrpc":"2.0","id":1,"method":"x"}"#).progress_token(),
+            None
+        );
+    }
+
+    #[test]
+    fn result_member_is_inserted_first() {
+        let cases = [
+            (
+                r#"{"id":1,"result":{}}"#,
+                r#"{"id":1,"result":{"resultType":"complete"}}"#,
+            ),
+            (
+                r#"{"id":1,"result":{"a":1}}"#,
+                r#"{"id":1,"result":{"resultType":"complete","a":1}}"#,
+            ),
+        ];
+        for (input, expected) in cases {
+            let out = frame(input).with_result_member("resultType", r#""complete""#);
+            assert_eq!(std::str::from_utf8(out.bytes()).expect("utf-8"), expected);
+        }
+    }
+
+    #[test]
+    fn built_errors_are_valid_frames() {
+        let e = error_response("\"x\"", code::INTERNAL, "quote \" and newline \n");
+        let value = e.to_value();
+        assert_eq!(value["error"]["message"], "quote \" and newline \n");
+        assert_eq!(value["id"], "x");
+    }
+}

@@ -1,0 +1,343 @@
+//! Links: how frames reach a server and come back, whatever the transport.
+//!
+//! Each link is a pair of channels: frames to send, frames received. [`stdio`] writes one
+//! message per line to a process and reads its stdout. [`http`] speaks Streamable HTTP as a
+//! client (a POST per message, JSON or SSE answers, the session id, the GET stream), and falls
+//! back to the legacy HTTP+SSE transport when the server refuses the first POST. Routing is
+//! [`super::Upstream`]'s; a link only moves bytes and reports what it could not deliver.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
+use switchboard_model::api::LogStream;
+use switchboard_model::sse::SseDecoder;
+use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::process::{ChildStdin, ChildStdout};
+use tokio::sync::mpsc;
+
+use crate::jsonrpc::{self, Frame, Kind, code};
+use crate::supervisor::logs::{ServerLog, read_bounded_line};
+
+/// Largest JSON-RPC message accepted from a server.
+const MAX_MESSAGE: usize = 64 * 1024 * 1024;
+/// Frames queued towards a server before senders wait.
+const QUEUE: usize = 256;
+
+pub type Channels = (mpsc::Sender<Frame>, mpsc::Receiver<Frame>);
+
+/// JSON-RPC over a child's stdin and stdout, one message per line. Lines that are not JSON-RPC
+/// go to the server's log.
+pub fn stdio(stdin: ChildStdin, stdout: ChildStdout, log: Arc<ServerLog>) -> Channels {
+    let (out_tx, out_rx) = mpsc::channel(QUEUE);
+    let (in_tx, in_rx) = mpsc::channel(QUEUE);
+    tokio::spawn(write_lines(stdin, out_rx));
+    tokio::spawn(read_lines(stdout, in_tx, log));
+    (out_tx, in_rx)
+}
+
+async fn write_lines(mut stdin: ChildStdin, mut rx: mpsc::Receiver<Frame>) {
+    while let Some(frame) = rx.recv().await {
+        let ok = stdin.write_all(frame.bytes()).await.is_ok() && stdin.write_all(b"\n").await.is_ok();
+        // Flush only when nothing else is queued: a burst goes out in one write.
+        if !ok || (rx.is_empty() && stdin.flush().await.is_err()) {
+            break;
+        }
+    }
+}
+
+async fn read_lines(stdout: ChildStdout, incoming: mpsc::Sender<Frame>, log: Arc<ServerLog>) {
+    let mut reader = BufReader::with_capacity(64 * 1024, stdout);
+    let mut buf = Vec::new();
+    while let Ok(Some(cut)) = read_bounded_line(&mut reader, &mut buf, MAX_MESSAGE).await {
+        let frame = match cut {
+            true => None,
+            false => Frame::parse(Bytes::copy_from_slice(&buf)).ok(),
+        };
+        match frame {
+            Some(frame) => {
+                if incoming.send(frame).await.is_err() {
+                    return;
+                }
+            }
+            None => {
+                let text = String::from_utf8_lossy(&buf);
+                if !text.trim().is_empty() {
+                    log.push(LogStream::Stdout, text.into_owned());
+                }
+            }
+        }
+    }
+}
+
+/// The state an HTTP link shares between its POSTs.
+#[derive(Debug)]
+struct HttpState {
+    client: reqwest::Client,
+    url: String,
+    headers: HeaderMap,
+    session: Mutex<Option<HeaderValue>>,
+    protocol: Mutex<Option<HeaderValue>>,
+    incoming: mpsc::Sender<Frame>,
+    log: Arc<ServerLog>,
+}
+
+/// MCP over HTTP as a client, for local and remote HTTP servers.
+pub fn http(client: reqwest::Client, url: String, headers: HeaderMap, log: Arc<ServerLog>) -> Channels {
+    let (out_tx, out_rx) = mpsc::channel(QUEUE);
+    let (in_tx, in_rx) = mpsc::channel(QUEUE);
+    let state = Arc::new(HttpState {
+        client,
+        url,
+        headers,
+        session: Mutex::new(None),
+        protocol: Mutex::new(None),
+        incoming: in_tx,
+        log,
+    });
+    tokio::spawn(run_http(state, out_rx));
+    (out_tx, in_rx)
+}
+
+async fn run_http(state: Arc<HttpState>, mut out: mpsc::Receiver<Frame>) {
+    // The first frame is the handshake's initialize; how the server answers it decides the
+    // transport for the rest of the connection.
+    let Some(first) = out.recv().await else { return };
+    match post(&state, &first).await {
+        Posted::Done => {}
+        Posted::Refused(status) if matches!(status, 400 | 404 | 405) => {
+            state.log.push(
+                LogStream::Supervisor,
+                format!("POST answered {status}: trying the legacy HTTP+SSE transport"),
+            );
+            return run_legacy_sse(state, first, out).await;
+        }
+        Posted::Refused(_) | Posted::Failed => {}
+    }
+    let mut listening = false;
+    while let Some(frame) = out.recv().await {
+        let is_initialized = frame.head().method.as_deref() == Some("notifications/initialized");
+        let posting = Arc::clone(&state);
+        // Each POST runs on its own: a slow tool call must not hold up a ping.
+        tokio::spawn(async move { post(&posting, &frame).await });
+        if is_initialized && !listening {
+            listening = true;
+            tokio::spawn(listen(Arc::clone(&state)));
+        }
+    }
+    close_session(&state).await;
+}
+
+enum Posted {
+    Done,
+    Refused(u16),
+    Failed,
+}
+
+async fn post(state: &HttpState, frame: &Frame) -> Posted {
+    let head = frame.head();
+    let is_request = head.kind() == Kind::Request;
+    let is_initialize = head.method.as_deref() == Some("initialize");
+    let id = head.id.map(|id| id.get().to_owned());
+    let method = head.method.as_deref().unwrap_or("response").to_owned();
+    let mut request = state
+        .client
+        .post(&state.url)
+        .headers(state.headers.clone())
+        .header(ACCEPT, "application/json, text/event-stream")
+        .header(CONTENT_TYPE, "application/json")
+        .body(frame.bytes().clone());
+    if let Some(session) = lock(&state.session).clone() {
+        request = request.header("mcp-session-id", session);
+    }
+    if let Some(protocol) = lock(&state.protocol).clone() {
+        request = request.header("mcp-protocol-version", protocol);
+    }
+    let fail = |detail: String| async move {
+        if is_request && let Some(id) = &id {
+            let message = format!("{method} could not reach {}: {detail}", state.url);
+            let _ = state
+                .incoming
+                .send(jsonrpc::error_response(id, code::SERVER_UNAVAILABLE, &message))
+                .await;
+        }
+    };
+    let response = match request.send().await {
+        Ok(response) => response,
+        Err(e) => {
+            fail(e.to_string()).await;
+            return Posted::Failed;
+        }
+    };
+    let status = response.status();
+    if !status.is_success() {
+        if !(is_initialize && matches!(status.as_u16(), 400 | 404 | 405)) {
+            fail(format!("HTTP {status}")).await;
+        }
+        return Posted::Refused(status.as_u16());
+    }
+    if let Some(session) = response.headers().get("mcp-session-id") {
+        *lock(&state.session) = Some(session.clone());
+    }
+    let is_sse = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"));
+    if is_sse {
+        read_events(state, response, is_initialize).await;
+    } else if is_request {
+        match response.bytes().await {
+            Ok(body) => deliver(state, body, is_initialize).await,
+            Err(e) => fail(e.to_string()).await,
+        }
+    }
+    Posted::Done
+}
+
+/// Hands a received message to the upstream; remembers the protocol version it agreed.
+async fn deliver(state: &HttpState, body: Bytes, is_initialize: bool) {
+    let Ok(frame) = Frame::parse(body) else { return };
+    if is_initialize
+        && let Some(version) = frame.to_value()["result"]["protocolVersion"].as_str()
+        && let Ok(version) = HeaderValue::from_str(version)
+    {
+        *lock(&state.protocol) = Some(version);
+    }
+    let _ = state.incoming.send(frame).await;
+}
+
+async fn read_events(state: &HttpState, mut response: reqwest::Response, is_initialize: bool) {
+    let mut decoder = SseDecoder::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        for event in decoder.feed(&chunk) {
+            if !event.data.is_empty() {
+                deliver(state, Bytes::from(event.data), is_initialize).await;
+            }
+        }
+    }
+}
+
+/// The GET stream, for messages the server sends outside any request. Servers may refuse it.
+async fn listen(state: Arc<HttpState>) {
+    let mut request = state
+        .client
+        .get(&state.url)
+        .headers(state.headers.clone())
+        .header(ACCEPT, "text/event-stream");
+    if let Some(session) = lock(&state.session).clone() {
+        request = request.header("mcp-session-id", session);
+    }
+    if let Some(protocol) = lock(&state.protocol).clone() {
+        request = request.header("mcp-protocol-version", protocol);
+    }
+    if let Ok(response) = request.send().await
+        && response.status().is_success()
+    {
+        read_events(&state, response, false).await;
+    }
+}
+
+async fn close_session(state: &HttpState) {
+    let session = lock(&state.session).take();
+    if let Some(session) = session {
+        let _ = state
+            .client
+            .delete(&state.url)
+            .headers(state.headers.clone())
+            .header("mcp-session-id", session)
+            // Ending must not wait on a server that stopped answering.
+            .timeout(Duration::from_secs(2))
+            .send()
+            .await;
+    }
+}
+
+/// The 2024-11-05 transport: a GET stream whose first event names the URL to POST to.
+async fn run_legacy_sse(state: Arc<HttpState>, first: Frame, mut out: mpsc::Receiver<Frame>) {
+    let response = state
+        .client
+        .get(&state.url)
+        .headers(state.headers.clone())
+        .header(ACCEPT, "text/event-stream")
+        .send()
+        .await;
+    let mut response = match response {
+        Ok(r) if r.status().is_success() => r,
+        other => {
+            let detail = match other {
+                Ok(r) => format!("HTTP {}", r.status()),
+                Err(e) => e.to_string(),
+            };
+            state.log.push(
+                LogStream::Supervisor,
+                format!(
+                    "{} speaks neither Streamable HTTP nor HTTP+SSE: {detail}",
+                    state.url
+                ),
+            );
+            return;
+        }
+    };
+    let mut decoder = SseDecoder::new();
+    let mut endpoint = None;
+    let mut early = Vec::new();
+    while endpoint.is_none() {
+        let Ok(Some(chunk)) = response.chunk().await else {
+            return;
+        };
+        for event in decoder.feed(&chunk) {
+            if event.event == "endpoint" {
+                endpoint = reqwest::Url::parse(&state.url)
+                    .and_then(|base| base.join(event.data.trim()))
+                    .ok();
+            } else {
+                early.push(event.data);
+            }
+        }
+    }
+    let Some(endpoint) = endpoint else { return };
+    for data in early {
+        deliver(&state, Bytes::from(data), false).await;
+    }
+    let sender = {
+        let state = Arc::clone(&state);
+        tokio::spawn(async move {
+            let mut next = Some(first);
+            loop {
+                let frame = match next.take() {
+                    Some(frame) => frame,
+                    None => match out.recv().await {
+                        Some(frame) => frame,
+                        None => return,
+                    },
+                };
+                let posted = state
+                    .client
+                    .post(endpoint.clone())
+                    .headers(state.headers.clone())
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(frame.bytes().clone())
+                    .send()
+                    .await;
+                if !posted.is_ok_and(|r| r.status().is_success()) {
+                    return;
+                }
+            }
+        })
+    };
+    // Every answer comes on the stream.
+    while let Ok(Some(chunk)) = response.chunk().await {
+        for event in decoder.feed(&chunk) {
+            if !event.data.is_empty() {
+                deliver(&state, Bytes::from(event.data), false).await;
+            }
+        }
+    }
+    sender.abort();
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
