@@ -5,6 +5,7 @@
 //! 0 success, 1 failure, 2 bad usage or input, 3 daemon not running, 4 no such server.
 
 mod client;
+mod connect;
 mod render;
 
 use std::collections::BTreeMap;
@@ -14,7 +15,9 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use client::{CliError, Client};
-use switchboard_model::api::{AddServer, DaemonStatus, LogLine, RunRecord, ServerView};
+use switchboard_model::api::{
+    AddServer, CallRecord, ClientView, DaemonStatus, IssueToken, IssuedToken, LogLine, RunRecord, ServerView,
+};
 use switchboard_model::{
     DEFAULT_PORT, Health, Launch, RestartPolicy, ServerName, ServerSpec, ServerState, Transport, ValueSource,
 };
@@ -41,8 +44,35 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the daemon in the foreground: it owns the servers and serves the API.
-    Daemon,
+    /// Run the daemon in the foreground: it owns the servers and serves the API and gateway.
+    Daemon {
+        /// Keep tool-call arguments and results in the history (off: only names, sizes, times).
+        #[arg(long, env = "SWITCHBOARD_RECORD_PAYLOADS")]
+        record_payloads: bool,
+    },
+    /// Be a stdio MCP server that reaches a server (or, with --all, every server) through the
+    /// gateway. For clients that can only launch programs; reads SWITCHBOARD_TOKEN.
+    Connect {
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        server: Option<String>,
+        /// The aggregate of all enabled servers.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Manage the tokens clients present to the gateway.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Show recent tool calls through the gateway.
+    History {
+        /// Only calls to this server.
+        #[arg(long)]
+        server: Option<String>,
+        /// Only calls by this client.
+        #[arg(long)]
+        client: Option<String>,
+        #[arg(short = 'n', long, default_value_t = 50)]
+        limit: u32,
+    },
     /// Show whether the daemon runs, and a count of servers.
     Status,
     /// List servers with their state, tools and resource use.
@@ -81,6 +111,16 @@ enum Command {
     },
     #[command(name = "__watchdog", hide = true)]
     Watchdog { lock: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Issue a token for a client; it is printed once and stored only as a hash.
+    Create { client: String },
+    /// List clients that hold a token.
+    Ls,
+    /// Revoke a client's token and end its sessions.
+    Revoke { client: String },
 }
 
 #[derive(Debug, Args)]
@@ -168,7 +208,27 @@ async fn run(cli: Cli) -> Result<(), CliError> {
     let json = cli.json;
     let connect = || Client::connect(home()?, cli.port);
     match cli.command {
-        Command::Daemon => daemon(cli.port).await,
+        Command::Daemon { record_payloads } => daemon(cli.port, record_payloads).await,
+        Command::Connect { server, all: _ } => {
+            let server = server.map(|s| parse_name(&s)).transpose()?;
+            connect::run(home()?, cli.port, server.map(|s| s.to_string())).await
+        }
+        Command::Token(command) => token(json, connect()?, command).await,
+        Command::History { server, client, limit } => {
+            let mut query = format!("/history?limit={limit}");
+            if let Some(server) = server {
+                query.push_str(&format!("&server={}", parse_name(&server)?));
+            }
+            if let Some(client) = client {
+                query.push_str(&format!("&client={}", encode_query(&client)));
+            }
+            let calls: Vec<CallRecord> = connect()?.get(&query).await?;
+            if json {
+                return print_json(&calls);
+            }
+            render::calls(&calls);
+            Ok(())
+        }
         Command::Watchdog { .. } => Ok(()),
         Command::Status => {
             let status: DaemonStatus = connect()?.get("/status").await?;
@@ -241,7 +301,47 @@ async fn run(cli: Cli) -> Result<(), CliError> {
     }
 }
 
-async fn daemon(port: u16) -> Result<(), CliError> {
+async fn token(json: bool, client: Client, command: TokenCommand) -> Result<(), CliError> {
+    match command {
+        TokenCommand::Create { client: name } => {
+            let issued: IssuedToken = client.post("/clients", Some(&IssueToken { name })).await?;
+            if json {
+                return print_json(&issued);
+            }
+            eprintln!("Token for {} (shown once; keep it in that client's config):", issued.name);
+            println!("{}", issued.token);
+            Ok(())
+        }
+        TokenCommand::Ls => {
+            let clients: Vec<ClientView> = client.get("/clients").await?;
+            if json {
+                return print_json(&clients);
+            }
+            render::clients(&clients);
+            Ok(())
+        }
+        TokenCommand::Revoke { client: name } => {
+            client.delete(&format!("/clients/{}", encode_query(&name))).await?;
+            if json {
+                return print_json(&serde_json::json!({"revoked": name}));
+            }
+            println!("{name}: token revoked");
+            Ok(())
+        }
+    }
+}
+
+/// Client names are restricted to URL-safe characters; anything else is escaped anyway.
+fn encode_query(raw: &str) -> String {
+    raw.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'_' | b'-' => char::from(b).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+async fn daemon(port: u16, record_payloads: bool) -> Result<(), CliError> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
@@ -255,6 +355,7 @@ async fn daemon(port: u16) -> Result<(), CliError> {
         watchdog_program: std::env::current_exe()
             .map_err(|e| CliError::Other(format!("cannot find the switchboard binary itself: {e}")))?,
         supervisor: Default::default(),
+        gateway: switchboard_daemon::gateway::GatewayConfig { record_payloads },
     };
     switchboard_daemon::daemon::run(config, shutdown_signal())
         .await

@@ -1,6 +1,6 @@
 //! Human output: aligned tables and one-line summaries. `--json` bypasses all of this.
 
-use switchboard_model::api::{LogLine, LogStream, RunRecord, ServerView};
+use switchboard_model::api::{CallRecord, ClientView, LogLine, LogStream, RunRecord, ServerView};
 use switchboard_model::{ServerState, Transport, UnixMillis};
 
 /// Prints rows as columns separated by two spaces, the first row being the header.
@@ -132,6 +132,46 @@ pub fn log_line(line: &LogLine) {
         LogStream::Supervisor => "---",
     };
     println!("{} {stream} {}", clock(line.at_ms), line.line);
+}
+
+pub fn calls(calls: &[CallRecord]) {
+    let mut rows = vec![
+        ["TIME (UTC)", "CLIENT", "SERVER", "TOOL", "DURATION", "OUTCOME", "IN", "OUT"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for c in calls {
+        let outcome = match (&c.outcome, &c.error) {
+            (_, Some(error)) => format!("error: {error}"),
+            (outcome, None) => serde_json::to_value(outcome)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+        };
+        rows.push(vec![
+            clock(c.at_ms),
+            c.client.clone(),
+            c.server.clone(),
+            c.tool.clone(),
+            format!("{} ms", c.duration_ms),
+            outcome,
+            format!("{} B", c.request_bytes),
+            format!("{} B", c.response_bytes),
+        ]);
+    }
+    table(&rows);
+}
+
+pub fn clients(clients: &[ClientView]) {
+    let mut rows = vec![["CLIENT", "CREATED (UTC)", "LAST USED (UTC)"].map(String::from).to_vec()];
+    for c in clients {
+        rows.push(vec![
+            c.name.clone(),
+            clock(c.created_at_ms),
+            c.last_used_ms.map_or("never".into(), clock),
+        ]);
+    }
+    table(&rows);
 }
 
 pub fn runs(records: &[RunRecord]) {

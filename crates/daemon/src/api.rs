@@ -19,11 +19,15 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
-use switchboard_model::api::{AddServer, ApiError, ApiErrorBody, DaemonStatus, RunRecord, ServerView};
+use switchboard_model::api::{
+    AddServer, ApiError, ApiErrorBody, CallRecord, ClientView, DaemonStatus, IssueToken, IssuedToken, RunRecord,
+    ServerView,
+};
 use switchboard_model::{ServerName, ServerSpec};
 use tokio_stream::wrappers::BroadcastStream;
 
 use crate::control::{Control, ControlError};
+use crate::gateway::{AccessError, Gateway};
 use crate::store::StoreError;
 use crate::token::ControlToken;
 
@@ -40,9 +44,10 @@ pub struct Guard {
 #[derive(Clone, Debug)]
 struct AppState {
     control: Arc<Control>,
+    gateway: Arc<Gateway>,
 }
 
-pub fn router(control: Arc<Control>, guard: Guard) -> Router {
+pub fn router(control: Arc<Control>, gateway: Arc<Gateway>, guard: Guard) -> Router {
     let api = Router::new()
         .route("/status", get(status))
         .route("/servers", get(list).post(add))
@@ -55,8 +60,11 @@ pub fn router(control: Arc<Control>, guard: Guard) -> Router {
         .route("/servers/{name}/logs", get(logs))
         .route("/servers/{name}/runs", get(runs))
         .route("/events", get(events))
+        .route("/clients", get(clients).post(issue_token))
+        .route("/clients/{name}", axum::routing::delete(revoke_token))
+        .route("/history", get(history))
         .fallback(not_found)
-        .with_state(AppState { control });
+        .with_state(AppState { control, gateway });
     Router::new()
         .nest("/api/v1", api)
         .fallback(not_found)
@@ -115,6 +123,19 @@ impl From<ControlError> for Failure {
     }
 }
 
+impl From<AccessError> for Failure {
+    fn from(e: AccessError) -> Self {
+        let message = e.to_string();
+        let (status, code) = match &e {
+            AccessError::InvalidName(_) => (StatusCode::BAD_REQUEST, "invalid_name"),
+            AccessError::Store(StoreError::ClientExists(_)) => (StatusCode::CONFLICT, "client_exists"),
+            AccessError::Store(StoreError::ClientNotFound(_)) => (StatusCode::NOT_FOUND, "no_such_client"),
+            _ => (StatusCode::INTERNAL_SERVER_ERROR, "store_failed"),
+        };
+        Self::new(status, code, message)
+    }
+}
+
 type ApiResult<T> = Result<Json<T>, Failure>;
 
 async fn guard_layer(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {
@@ -125,28 +146,12 @@ async fn guard_layer(State(guard): State<Arc<Guard>>, request: Request, next: Ne
 }
 
 fn check(guard: &Guard, headers: &HeaderMap) -> Result<(), Failure> {
-    let port = guard.port;
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let allowed_hosts = [
-        format!("127.0.0.1:{port}"),
-        format!("localhost:{port}"),
-        format!("[::1]:{port}"),
-    ];
-    if !allowed_hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
-        return Err(Failure::new(
-            StatusCode::FORBIDDEN,
-            "bad_host",
-            format!("Host `{host}` is not this daemon's address; use http://127.0.0.1:{port}"),
-        ));
-    }
+    check_host(guard.port, headers)?;
     if let Some(origin) = headers.get(header::ORIGIN) {
         let origin = origin.to_str().unwrap_or_default();
         let own = [
-            format!("http://127.0.0.1:{port}"),
-            format!("http://localhost:{port}"),
+            format!("http://127.0.0.1:{}", guard.port),
+            format!("http://localhost:{}", guard.port),
         ];
         if !own.iter().any(|o| o.eq_ignore_ascii_case(origin)) {
             return Err(Failure::new(
@@ -168,6 +173,44 @@ fn check(guard: &Guard, headers: &HeaderMap) -> Result<(), Failure> {
             StatusCode::UNAUTHORIZED,
             "unauthorized",
             "missing or wrong control token; send `Authorization: Bearer <token>` with the token from control.token in the data directory",
+        ));
+    }
+    Ok(())
+}
+
+/// DNS rebinding protection for the gateway: the Host must name this listener and an Origin,
+/// if any, must be a loopback page (browser-based MCP tools run there).
+pub fn check_host_and_origin(port: u16, headers: &HeaderMap) -> Result<(), String> {
+    check_host(port, headers).map_err(|f| f.message)?;
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or_default();
+        let host = url::Url::parse(origin)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_ascii_lowercase));
+        if !matches!(host.as_deref(), Some("127.0.0.1" | "localhost" | "[::1]")) {
+            return Err(format!(
+                "requests from origin `{origin}` are not allowed; only pages on this machine may use the gateway"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_host(port: u16, headers: &HeaderMap) -> Result<(), Failure> {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let allowed_hosts = [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("[::1]:{port}"),
+    ];
+    if !allowed_hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
+        return Err(Failure::new(
+            StatusCode::FORBIDDEN,
+            "bad_host",
+            format!("Host `{host}` is not this daemon's address; use http://127.0.0.1:{port}"),
         ));
     }
     Ok(())
@@ -333,4 +376,44 @@ async fn events(State(s): State<AppState>) -> Sse<impl Stream<Item = Result<SseE
 fn sse<T: serde::Serialize>(kind: &str, value: &T) -> Result<SseEvent, Infallible> {
     let data = serde_json::to_string(value).unwrap_or_default();
     Ok(SseEvent::default().event(kind).data(data))
+}
+
+async fn clients(State(s): State<AppState>) -> ApiResult<Vec<ClientView>> {
+    Ok(Json(s.gateway.access.list().await?))
+}
+
+async fn issue_token(
+    State(s): State<AppState>,
+    request: Result<Json<IssueToken>, JsonRejection>,
+) -> Result<(StatusCode, Json<IssuedToken>), Failure> {
+    let request = body(request)?;
+    Ok((StatusCode::CREATED, Json(s.gateway.access.issue(&request.name).await?)))
+}
+
+async fn revoke_token(State(s): State<AppState>, Path(name): Path<String>) -> Result<StatusCode, Failure> {
+    s.gateway.access.revoke(&name).await?;
+    s.gateway.end_sessions_of(&name);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+struct HistoryQuery {
+    server: Option<String>,
+    client: Option<String>,
+    #[serde(default = "default_history_limit")]
+    limit: u32,
+}
+
+fn default_history_limit() -> u32 {
+    50
+}
+
+async fn history(State(s): State<AppState>, Query(q): Query<HistoryQuery>) -> ApiResult<Vec<CallRecord>> {
+    let calls = s
+        .control
+        .store()
+        .calls(q.server.as_deref(), q.client.as_deref(), q.limit.min(10_000))
+        .await
+        .map_err(ControlError::from)?;
+    Ok(Json(calls))
 }

@@ -87,6 +87,25 @@ impl Control {
         Ok(started)
     }
 
+    pub fn supervisor(&self) -> &Supervisor {
+        &self.supervisor
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Names of the enabled servers, in name order (the gateway's aggregate).
+    pub async fn enabled_servers(&self) -> Vec<ServerName> {
+        match self.store.servers().await {
+            Ok(servers) => servers.into_iter().filter(|s| s.enabled).map(|s| s.spec.name).collect(),
+            Err(e) => {
+                tracing::warn!("cannot list enabled servers: {e}");
+                Vec::new()
+            }
+        }
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.events.subscribe()
     }

@@ -15,6 +15,7 @@ use tokio::sync::broadcast;
 
 use crate::api::{self, Guard};
 use crate::control::{Control, ControlError, DaemonFacts};
+use crate::gateway::{self, Gateway, GatewayConfig};
 use crate::paths::{DataDir, PathsError};
 use crate::store::{Store, StoreError};
 use crate::supervisor::{Supervisor, SupervisorConfig};
@@ -29,6 +30,7 @@ pub struct DaemonConfig {
     /// The `switchboard` binary, run as `switchboard __watchdog`.
     pub watchdog_program: PathBuf,
     pub supervisor: SupervisorConfig,
+    pub gateway: GatewayConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -114,7 +116,9 @@ pub async fn run(config: DaemonConfig, shutdown: impl Future<Output = ()>) -> Re
         started_at_ms: now_millis(),
     };
     let control = Arc::new(Control::new(store, supervisor, events, facts));
-    let app = api::router(Arc::clone(&control), Guard { port, token });
+    let gateway = Gateway::start(Arc::clone(&control), config.gateway).await?;
+    let app = api::router(Arc::clone(&control), Arc::clone(&gateway), Guard { port, token })
+        .merge(gateway::http::router(Arc::clone(&gateway), port));
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
     write_info(&data, port)?;

@@ -8,6 +8,7 @@
 pub mod api;
 pub mod control;
 pub mod daemon;
+pub mod gateway;
 pub mod jsonrpc;
 pub mod paths;
 pub mod store;

@@ -10,11 +10,13 @@ use std::str::FromStr;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{Row, SqlitePool};
-use switchboard_model::api::RunRecord;
+use switchboard_model::api::{CallOutcome, CallRecord, ClientView, RunRecord};
 use switchboard_model::{ExitCause, ServerName, ServerSpec, UnixMillis, now_millis};
 
 /// Run rows kept per server; older ones are pruned as new runs start.
 const RUNS_KEPT_PER_SERVER: i64 = 200;
+/// Tool-call rows kept at most, whatever their age.
+const CALLS_KEPT: i64 = 100_000;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -34,6 +36,10 @@ pub enum StoreError {
         doing: &'static str,
         source: sqlx::Error,
     },
+    #[error("a client named {0} already has a token; revoke it first or pick another name")]
+    ClientExists(String),
+    #[error("no client named {0}; `switchboard token ls` lists them")]
+    ClientNotFound(String),
     #[error("the stored spec of server {server} is unreadable ({source}); remove and re-add it")]
     CorruptSpec {
         server: String,
@@ -241,6 +247,166 @@ impl Store {
                     .and_then(|e| serde_json::from_str(&e).ok()),
             })
             .collect())
+    }
+
+    pub async fn insert_client(&self, name: &str, token_sha256: &str) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO clients (name, token_sha256, created_at_ms) VALUES (?, ?, ?)")
+            .bind(name)
+            .bind(token_sha256)
+            .bind(now_millis())
+            .execute(&self.pool)
+            .await
+            .map_err(|e| match &e {
+                sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::ClientExists(name.to_owned()),
+                _ => StoreError::Query {
+                    doing: "issuing a client token",
+                    source: e,
+                },
+            })?;
+        Ok(())
+    }
+
+    pub async fn remove_client(&self, name: &str) -> Result<(), StoreError> {
+        let done = sqlx::query("DELETE FROM clients WHERE name = ?")
+            .bind(name)
+            .execute(&self.pool)
+            .await
+            .map_err(query_err("revoking a client token"))?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::ClientNotFound(name.to_owned()));
+        }
+        Ok(())
+    }
+
+    /// Every client with its token hash, for the gateway's in-memory check.
+    pub async fn client_hashes(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = sqlx::query("SELECT name, token_sha256 FROM clients")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query_err("reading client tokens"))?;
+        Ok(rows.iter().map(|r| (r.get("name"), r.get("token_sha256"))).collect())
+    }
+
+    pub async fn clients(&self) -> Result<Vec<ClientView>, StoreError> {
+        let rows = sqlx::query("SELECT name, created_at_ms, last_used_ms FROM clients ORDER BY name")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query_err("listing clients"))?;
+        Ok(rows
+            .iter()
+            .map(|r| ClientView {
+                name: r.get("name"),
+                created_at_ms: r.get("created_at_ms"),
+                last_used_ms: r.get("last_used_ms"),
+            })
+            .collect())
+    }
+
+    pub async fn touch_client(&self, name: &str, at_ms: UnixMillis) -> Result<(), StoreError> {
+        sqlx::query("UPDATE clients SET last_used_ms = ? WHERE name = ?")
+            .bind(at_ms)
+            .bind(name)
+            .execute(&self.pool)
+            .await
+            .map_err(query_err("recording a client's last use"))?;
+        Ok(())
+    }
+
+    /// Records tool calls in one transaction (the gateway batches them).
+    pub async fn insert_calls(&self, calls: &[CallRecord]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(query_err("recording tool calls"))?;
+        for call in calls {
+            sqlx::query(
+                "INSERT INTO calls (at_ms, client, server, tool, duration_ms, outcome, error,
+                 request_bytes, response_bytes, arguments, result)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(call.at_ms)
+            .bind(&call.client)
+            .bind(&call.server)
+            .bind(&call.tool)
+            .bind(i64::try_from(call.duration_ms).unwrap_or(i64::MAX))
+            .bind(outcome_name(call.outcome))
+            .bind(&call.error)
+            .bind(i64::try_from(call.request_bytes).unwrap_or(i64::MAX))
+            .bind(i64::try_from(call.response_bytes).unwrap_or(i64::MAX))
+            .bind(call.arguments.as_ref().map(|v| v.to_string()))
+            .bind(call.result.as_ref().map(|v| v.to_string()))
+            .execute(&mut *tx)
+            .await
+            .map_err(query_err("recording tool calls"))?;
+        }
+        tx.commit().await.map_err(query_err("recording tool calls"))
+    }
+
+    /// Deletes calls older than `before_ms`, and the oldest beyond the row cap.
+    pub async fn prune_calls(&self, before_ms: UnixMillis) -> Result<u64, StoreError> {
+        let old = sqlx::query("DELETE FROM calls WHERE at_ms < ?")
+            .bind(before_ms)
+            .execute(&self.pool)
+            .await
+            .map_err(query_err("pruning tool-call history"))?;
+        let over = sqlx::query("DELETE FROM calls WHERE id <= (SELECT MAX(id) FROM calls) - ?")
+            .bind(CALLS_KEPT)
+            .execute(&self.pool)
+            .await
+            .map_err(query_err("pruning tool-call history"))?;
+        Ok(old.rows_affected() + over.rows_affected())
+    }
+
+    /// The newest calls first, optionally for one server or client.
+    pub async fn calls(
+        &self,
+        server: Option<&str>,
+        client: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<CallRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM calls WHERE (?1 IS NULL OR server = ?1) AND (?2 IS NULL OR client = ?2)
+             ORDER BY id DESC LIMIT ?3",
+        )
+        .bind(server)
+        .bind(client)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query_err("reading tool-call history"))?;
+        let json = |text: Option<String>| text.and_then(|t| serde_json::from_str(&t).ok());
+        Ok(rows
+            .iter()
+            .map(|r| CallRecord {
+                id: r.get("id"),
+                at_ms: r.get("at_ms"),
+                client: r.get("client"),
+                server: r.get("server"),
+                tool: r.get("tool"),
+                duration_ms: u64::try_from(r.get::<i64, _>("duration_ms")).unwrap_or_default(),
+                outcome: outcome_from(r.get::<&str, _>("outcome")),
+                error: r.get("error"),
+                request_bytes: u64::try_from(r.get::<i64, _>("request_bytes")).unwrap_or_default(),
+                response_bytes: u64::try_from(r.get::<i64, _>("response_bytes")).unwrap_or_default(),
+                arguments: json(r.get("arguments")),
+                result: json(r.get("result")),
+            })
+            .collect())
+    }
+}
+
+fn outcome_name(outcome: CallOutcome) -> &'static str {
+    match outcome {
+        CallOutcome::Ok => "ok",
+        CallOutcome::ToolError => "tool_error",
+        CallOutcome::Error => "error",
+        CallOutcome::Cancelled => "cancelled",
+    }
+}
+
+fn outcome_from(name: &str) -> CallOutcome {
+    match name {
+        "ok" => CallOutcome::Ok,
+        "tool_error" => CallOutcome::ToolError,
+        "cancelled" => CallOutcome::Cancelled,
+        _ => CallOutcome::Error,
     }
 }
 

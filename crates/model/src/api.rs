@@ -150,3 +150,60 @@ impl Event {
         }
     }
 }
+
+/// A client allowed to use the gateway (`GET /api/v1/clients`). Its token is never shown again.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ClientView {
+    pub name: String,
+    pub created_at_ms: UnixMillis,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_used_ms: Option<UnixMillis>,
+}
+
+/// Body of `POST /api/v1/clients`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct IssueToken {
+    pub name: String,
+}
+
+/// Answer to `POST /api/v1/clients`: the only time a client token is shown.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct IssuedToken {
+    pub name: String,
+    pub token: String,
+}
+
+/// How a tool call ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallOutcome {
+    /// A result without `isError`.
+    Ok,
+    /// A result the tool marked `isError`.
+    ToolError,
+    /// A JSON-RPC error (unknown tool, bad arguments, server failure).
+    Error,
+    /// The client cancelled it or went away.
+    Cancelled,
+}
+
+/// One tool call through the gateway (`GET /api/v1/history`).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CallRecord {
+    pub id: i64,
+    pub at_ms: UnixMillis,
+    pub client: String,
+    pub server: String,
+    pub tool: String,
+    pub duration_ms: u64,
+    pub outcome: CallOutcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub request_bytes: u64,
+    pub response_bytes: u64,
+    /// Present only when payload recording is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arguments: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<serde_json::Value>,
+}

@@ -1,0 +1,267 @@
+//! `switchboard connect`: a stdio MCP server that is really the gateway, for clients that can
+//! only launch a program (Claude Desktop and others).
+//!
+//! Lines from stdin are POSTed to `/mcp/<server>` (or `/mcp`) with the client's token; answers
+//! (JSON or SSE) are written to stdout as lines, and the session's GET stream carries what the
+//! server sends on its own. When the daemon is down, requests get a JSON-RPC error naming the
+//! fix instead of the shim dying; when it is back, the shim opens a new session by replaying
+//! the client's `initialize`, so the client never notices beyond the failed calls.
+//! The gateway's behaviour is the daemon's; this is transport only.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use serde_json::{Value, json};
+use switchboard_model::api::DaemonInfo;
+use switchboard_model::sse::SseDecoder;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::sync::mpsc;
+
+use crate::client::CliError;
+
+/// Implementation-defined JSON-RPC error code for "the gateway cannot be reached".
+const UNREACHABLE: i64 = -32001;
+
+pub struct Shim {
+    http: reqwest::Client,
+    home: PathBuf,
+    port_hint: u16,
+    path: String,
+    token: String,
+    session: Mutex<Option<Session>>,
+    /// The client's initialize, replayed to open a new session after the daemon restarts.
+    initialize: Mutex<Option<Bytes>>,
+    out: mpsc::UnboundedSender<Bytes>,
+}
+
+#[derive(Clone)]
+struct Session {
+    id: HeaderValue,
+    protocol: Option<HeaderValue>,
+    base: String,
+}
+
+enum Failure {
+    /// The daemon is not there (not running, or restarting).
+    Unreachable(String),
+    /// The gateway does not know the session (the daemon restarted).
+    SessionGone,
+    Other(String),
+}
+
+pub async fn run(home: PathBuf, port_hint: u16, server: Option<String>) -> Result<(), CliError> {
+    let token = std::env::var("SWITCHBOARD_TOKEN").map_err(|_| {
+        CliError::Usage(
+            "set SWITCHBOARD_TOKEN to this client's token (`switchboard token create <client>` issues one)".into(),
+        )
+    })?;
+    let path = match server {
+        Some(name) => format!("/mcp/{name}"),
+        None => "/mcp".into(),
+    };
+    let (out, mut lines) = mpsc::unbounded_channel::<Bytes>();
+    let writer = tokio::spawn(async move {
+        let mut stdout = tokio::io::stdout();
+        while let Some(line) = lines.recv().await {
+            let ok = stdout.write_all(&line).await.is_ok() && stdout.write_all(b"\n").await.is_ok();
+            if !ok || (lines.is_empty() && stdout.flush().await.is_err()) {
+                return;
+            }
+        }
+    });
+    let shim = Arc::new(Shim {
+        http: reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .map_err(|e| CliError::Other(e.to_string()))?,
+        home,
+        port_hint,
+        path,
+        token,
+        session: Mutex::new(None),
+        initialize: Mutex::new(None),
+        out,
+    });
+    let mut stdin = BufReader::new(tokio::io::stdin()).lines();
+    while let Ok(Some(line)) = stdin.next_line().await {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let shim = Arc::clone(&shim);
+        // Requests run side by side: a long tool call must not hold up a cancellation.
+        tokio::spawn(async move { shim.handle(Bytes::from(line)).await });
+    }
+    drop(shim);
+    let _ = writer.await;
+    Ok(())
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Shim {
+    fn emit(&self, message: Bytes) {
+        let _ = self.out.send(message);
+    }
+
+    fn base(&self) -> String {
+        let port = std::fs::read(self.home.join("daemon.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<DaemonInfo>(&b).ok())
+            .map(|i| i.port)
+            .unwrap_or(self.port_hint);
+        format!("http://127.0.0.1:{port}")
+    }
+
+    async fn handle(self: Arc<Self>, line: Bytes) {
+        let message: Value = match serde_json::from_slice(&line) {
+            Ok(value) => value,
+            Err(e) => {
+                let error = json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32700, "message": format!("not valid JSON: {e}")}});
+                return self.emit(Bytes::from(error.to_string()));
+            }
+        };
+        let id = message.get("id").cloned();
+        let is_request = message.get("method").is_some() && id.is_some();
+        if message["method"] == "initialize" {
+            *lock(&self.initialize) = Some(line.clone());
+            *lock(&self.session) = None;
+        }
+        let mut result = self.send(&line).await;
+        if matches!(result, Err(Failure::SessionGone)) && self.reopen().await {
+            result = self.send(&line).await;
+        }
+        let message = match result {
+            Ok(()) => return,
+            Err(Failure::Unreachable(detail)) => format!(
+                "the Switchboard daemon is not reachable ({detail}); start it with `switchboard daemon` and retry"
+            ),
+            Err(Failure::SessionGone) => "the Switchboard daemon restarted and the session could not be reopened; retry".into(),
+            Err(Failure::Other(detail)) => detail,
+        };
+        if is_request {
+            let error = json!({"jsonrpc": "2.0", "id": id, "error": {"code": UNREACHABLE, "message": message}});
+            self.emit(Bytes::from(error.to_string()));
+        }
+    }
+
+    /// Opens a new session by replaying the client's initialize; its answer is not shown.
+    async fn reopen(self: &Arc<Self>) -> bool {
+        let Some(initialize) = lock(&self.initialize).clone() else {
+            return false;
+        };
+        *lock(&self.session) = None;
+        let quiet = self.post(&initialize, true).await.is_ok();
+        let initialized = Bytes::from_static(br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
+        quiet && self.post(&initialized, true).await.is_ok()
+    }
+
+    async fn send(self: &Arc<Self>, line: &Bytes) -> Result<(), Failure> {
+        self.post(line, false).await
+    }
+
+    async fn post(self: &Arc<Self>, body: &Bytes, quiet: bool) -> Result<(), Failure> {
+        let session = lock(&self.session).clone();
+        let base = session.as_ref().map(|s| s.base.clone()).unwrap_or_else(|| self.base());
+        let mut request = self
+            .http
+            .post(format!("{base}{}", self.path))
+            .header(AUTHORIZATION, format!("Bearer {}", self.token))
+            .header(ACCEPT, "application/json, text/event-stream")
+            .header(CONTENT_TYPE, "application/json")
+            .body(body.clone());
+        if let Some(session) = &session {
+            request = request.header("mcp-session-id", session.id.clone());
+            if let Some(protocol) = &session.protocol {
+                request = request.header("mcp-protocol-version", protocol.clone());
+            }
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| Failure::Unreachable(e.without_url().to_string()))?;
+        let status = response.status();
+        if status == reqwest::StatusCode::NOT_FOUND && session.is_some() {
+            return Err(Failure::SessionGone);
+        }
+        let new_session = response.headers().get("mcp-session-id").cloned();
+        let is_sse = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/event-stream"));
+        if !status.is_success() && !is_sse {
+            let text = response.text().await.unwrap_or_default();
+            // The gateway's refusals are JSON-RPC errors already; pass them on.
+            if !quiet && serde_json::from_str::<Value>(&text).is_ok_and(|v| v.get("error").is_some()) {
+                let mut value: Value = serde_json::from_str(&text).unwrap_or_default();
+                if let Ok(sent) = serde_json::from_slice::<Value>(body) {
+                    value["id"] = sent["id"].clone();
+                }
+                if !value["id"].is_null() {
+                    self.emit(Bytes::from(value.to_string()));
+                    return Ok(());
+                }
+            }
+            return Err(Failure::Other(format!("the gateway answered HTTP {status}: {text}")));
+        }
+        if is_sse {
+            let mut response = response;
+            let mut decoder = SseDecoder::new();
+            while let Ok(Some(chunk)) = response.chunk().await {
+                for event in decoder.feed(&chunk) {
+                    if !event.data.is_empty() && !quiet {
+                        self.emit(Bytes::from(event.data));
+                    }
+                }
+            }
+            return Ok(());
+        }
+        let bytes = response.bytes().await.map_err(|e| Failure::Other(e.to_string()))?;
+        if let Some(id) = new_session {
+            let protocol = serde_json::from_slice::<Value>(&bytes)
+                .ok()
+                .and_then(|v| v["result"]["protocolVersion"].as_str().map(str::to_owned))
+                .and_then(|v| HeaderValue::from_str(&v).ok());
+            *lock(&self.session) = Some(Session {
+                id,
+                protocol,
+                base: base.clone(),
+            });
+            tokio::spawn(Arc::clone(self).listen());
+        }
+        if !bytes.is_empty() && !quiet {
+            self.emit(bytes);
+        }
+        Ok(())
+    }
+
+    /// The session's GET stream, for what the server sends outside requests.
+    async fn listen(self: Arc<Self>) {
+        let Some(session) = lock(&self.session).clone() else { return };
+        let mut request = self
+            .http
+            .get(format!("{}{}", session.base, self.path))
+            .header(AUTHORIZATION, format!("Bearer {}", self.token))
+            .header(ACCEPT, "text/event-stream")
+            .header("mcp-session-id", session.id.clone());
+        if let Some(protocol) = &session.protocol {
+            request = request.header("mcp-protocol-version", protocol.clone());
+        }
+        let Ok(mut response) = request.send().await else { return };
+        if !response.status().is_success() {
+            return;
+        }
+        let mut decoder = SseDecoder::new();
+        while let Ok(Some(chunk)) = response.chunk().await {
+            for event in decoder.feed(&chunk) {
+                if !event.data.is_empty() {
+                    self.emit(Bytes::from(event.data));
+                }
+            }
+        }
+    }
+}

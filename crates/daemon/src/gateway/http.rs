@@ -1,0 +1,1060 @@
+//! The gateway's HTTP face: Streamable HTTP on `/mcp` and `/mcp/<server>`, the legacy
+//! HTTP+SSE transport on `/sse` and `/sse/<server>`.
+//!
+//! [`access`] runs first on every request: Host and Origin must be loopback (DNS rebinding),
+//! the bearer token must be a client's. Then a POST is parsed as one [`Frame`] and dispatched
+//! by kind: requests are answered locally (initialize, ping, server/discover, counted
+//! subscriptions, the aggregate's lists) or forwarded over the server's shared upstream;
+//! answers come back as one JSON body when the response is all there is, else as an SSE
+//! stream with event ids a client can resume from. Sessions and streams are [`super::session`]'s.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next as MiddlewareNext};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use switchboard_model::{ServerName, now_millis};
+use tokio::sync::broadcast;
+
+use super::aggregate::Kind as NameKind;
+use super::session::{CallStart, Mode, Next, Session, Stream, Target};
+use super::{Gateway, Unavailable};
+use crate::jsonrpc::{self, Frame, Kind, Param, code};
+use crate::upstream::{RpcError, Upstream};
+
+/// Largest request body accepted.
+pub const MAX_BODY: usize = 4 * 1024 * 1024;
+/// Revisions served with sessions, newest first.
+const SESSION_REVISIONS: [&str; 4] = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
+/// The stateless revision.
+const STATELESS_REVISION: &str = "2026-07-28";
+/// Time to read a request body: a client that trickles bytes is cut off.
+const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+/// A quiet SSE stream gets a comment this often, so idle timeouts of clients do not fire.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// The client a request was authorised as.
+#[derive(Clone, Debug)]
+struct Client(Arc<str>);
+
+#[derive(Clone, Debug)]
+struct Gate {
+    gateway: Arc<Gateway>,
+    port: u16,
+}
+
+pub fn router(gateway: Arc<Gateway>, port: u16) -> Router {
+    let gate = Gate { gateway, port };
+    Router::new()
+        .route("/mcp", post(post_aggregate).get(get_aggregate).delete(delete_aggregate))
+        .route("/mcp/{server}", post(post_server).get(get_server).delete(delete_server))
+        .route("/sse", get(legacy_aggregate))
+        .route("/sse/{server}", get(legacy_server))
+        .route("/messages", post(legacy_message))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn_with_state(gate.clone(), access))
+        .with_state(gate)
+}
+
+async fn access(State(gate): State<Gate>, mut request: Request, next: MiddlewareNext) -> Response {
+    if let Err(failure) = crate::api::check_host_and_origin(gate.port, request.headers()) {
+        return http_error(StatusCode::FORBIDDEN, failure);
+    }
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    let Some(client) = gate.gateway.access.client(presented) else {
+        let mut response = http_error(
+            StatusCode::UNAUTHORIZED,
+            "missing or unknown client token; issue one with `switchboard token create <client>` and \
+             send it as `Authorization: Bearer <token>`"
+                .into(),
+        );
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return response;
+    };
+    request.extensions_mut().insert(Client(client));
+    next.run(request).await
+}
+
+/// An HTTP-level refusal with a JSON-RPC error body without an id.
+fn http_error(status: StatusCode, message: String) -> Response {
+    let code = match status {
+        StatusCode::NOT_FOUND => code::SERVER_UNAVAILABLE,
+        StatusCode::PAYLOAD_TOO_LARGE | StatusCode::BAD_REQUEST => code::INVALID_REQUEST,
+        _ => code::SERVER_UNAVAILABLE,
+    };
+    rpc_error(status, "null", code, &message)
+}
+
+fn rpc_error(status: StatusCode, id: &str, code: i64, message: &str) -> Response {
+    json_response(status, jsonrpc::error_response(id, code, message).into_bytes())
+}
+
+fn json_response(status: StatusCode, body: Bytes) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+fn server_name(raw: &str) -> Result<ServerName, Response> {
+    ServerName::new(raw).map_err(|e| http_error(StatusCode::NOT_FOUND, e.to_string()))
+}
+
+async fn post_server(
+    State(gate): State<Gate>,
+    Extension(client): Extension<Client>,
+    Path(server): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    match server_name(&server) {
+        Ok(name) => on_post(gate, client, Target::Server(name), headers, body).await,
+        Err(response) => response,
+    }
+}
+
+async fn post_aggregate(
+    State(gate): State<Gate>,
+    Extension(client): Extension<Client>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    on_post(gate, client, Target::Aggregate, headers, body).await
+}
+
+async fn read_body(body: Body) -> Result<Bytes, Response> {
+    match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, MAX_BODY)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(e)) => {
+            let too_large = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+            Err(match too_large {
+                true => http_error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("request body over {MAX_BODY} bytes"),
+                ),
+                false => http_error(StatusCode::BAD_REQUEST, format!("cannot read the request body: {e}")),
+            })
+        }
+        Err(_) => Err(http_error(
+            StatusCode::REQUEST_TIMEOUT,
+            format!("the request body took over {}s to arrive", BODY_TIMEOUT.as_secs()),
+        )),
+    }
+}
+
+fn parse(bytes: Bytes) -> Result<Frame, Response> {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(rpc_error(
+            StatusCode::BAD_REQUEST,
+            "null",
+            code::INVALID_REQUEST,
+            "JSON-RPC batches are not supported; send one message per request",
+        ));
+    }
+    Frame::parse(bytes).map_err(|e| rpc_error(StatusCode::BAD_REQUEST, "null", e.code(), &e.to_string()))
+}
+
+fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+async fn on_post(gate: Gate, client: Client, target: Target, headers: HeaderMap, body: Body) -> Response {
+    let bytes = match read_body(body).await {
+        Ok(bytes) => bytes,
+        Err(response) => return response,
+    };
+    let frame = match parse(bytes) {
+        Ok(frame) => frame,
+        Err(response) => return response,
+    };
+    let head = frame.head();
+    let method = head.method.as_deref().map(str::to_owned);
+    let session = match header_str(&headers, "mcp-session-id") {
+        Some(id) => match gate.gateway.session(id) {
+            Some(session) if session.target == target && session.client() == client.0 => session,
+            _ => {
+                return http_error(
+                    StatusCode::NOT_FOUND,
+                    "unknown or ended session; start a new one with initialize".into(),
+                );
+            }
+        },
+        None if method.as_deref() == Some("initialize") => {
+            return initialize(&gate, client, target, &frame, Mode::Streamable).await;
+        }
+        None if is_stateless(&headers, &frame) => {
+            return stateless(&gate, client, target, &headers, frame).await;
+        }
+        None => {
+            return http_error(
+                StatusCode::BAD_REQUEST,
+                "no Mcp-Session-Id header; send initialize first (or use protocol revision 2026-07-28)".into(),
+            );
+        }
+    };
+    if let Some(version) = header_str(&headers, "mcp-protocol-version")
+        && !SESSION_REVISIONS.contains(&version)
+    {
+        return http_error(
+            StatusCode::BAD_REQUEST,
+            format!("unsupported MCP-Protocol-Version {version}; supported: {SESSION_REVISIONS:?}"),
+        );
+    }
+    session.touch();
+    match head.kind() {
+        Kind::Notification => {
+            on_notification(&gate, &session, frame).await;
+            StatusCode::ACCEPTED.into_response()
+        }
+        Kind::Response => {
+            session.answer(&frame).await;
+            StatusCode::ACCEPTED.into_response()
+        }
+        Kind::Request => {
+            let stream = session.open_stream();
+            on_request(&gate, &session, frame, Arc::clone(&stream), None).await;
+            respond(&session, stream, &headers).await
+        }
+    }
+}
+
+fn is_stateless(headers: &HeaderMap, frame: &Frame) -> bool {
+    header_str(headers, "mcp-protocol-version").is_some_and(|v| v > "2025-11-25")
+        || frame
+            .head()
+            .params
+            .is_some_and(|p| p.get().contains("io.modelcontextprotocol/protocolVersion"))
+}
+
+/// Answers a request whose events are on `stream`: one JSON body if the response is all
+/// there is, else SSE from the first event.
+async fn respond(session: &Arc<Session>, stream: Arc<Stream>, headers: &HeaderMap) -> Response {
+    stream.first().await;
+    let wants_sse_only = header_str(headers, "accept").is_some_and(|a| !a.contains("json") && a.contains("event-stream"));
+    if !wants_sse_only && let Some(single) = stream.single() {
+        session.drop_stream(stream.id);
+        return json_response(StatusCode::OK, single);
+    }
+    sse_response(Some(session), stream, 0)
+}
+
+fn sse_response(session: Option<&Arc<Session>>, stream: Arc<Stream>, after: u64) -> Response {
+    let session = session.map(Arc::downgrade);
+    let body = futures_util::stream::unfold((stream, after, false), move |(stream, after, done)| {
+        let session = session.clone();
+        async move {
+            if done {
+                return None;
+            }
+            match stream.next_after(after, KEEP_ALIVE).await {
+                Some(Next::Event(seq, data)) => {
+                    let mut event = Vec::with_capacity(data.len() + 40);
+                    event.extend_from_slice(format!("id: {}-{seq}\nevent: message\ndata: ", stream.id).as_bytes());
+                    event.extend_from_slice(&data);
+                    event.extend_from_slice(b"\n\n");
+                    Some((Ok::<_, Infallible>(Bytes::from(event)), (stream, seq, false)))
+                }
+                Some(Next::Finished) => {
+                    if let Some(session) = session.as_ref().and_then(std::sync::Weak::upgrade) {
+                        session.drop_stream(stream.id);
+                    }
+                    None
+                }
+                None => Some((Ok(Bytes::from_static(b": keep-alive\n\n")), (stream, after, false))),
+            }
+        }
+    });
+    sse_headers(Response::new(Body::from_stream(body)))
+}
+
+fn sse_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response
+}
+
+/// `initialize`: answered from the server's own handshake (or, for the aggregate, from
+/// Switchboard's), in the client's revision if the gateway speaks it.
+async fn initialize(gate: &Gate, client: Client, target: Target, frame: &Frame, mode: Mode) -> Response {
+    let id = frame.head().id.map(|id| id.get().to_owned()).unwrap_or_else(|| "null".into());
+    let params = frame.to_value()["params"].take();
+    let requested = params["protocolVersion"].as_str().unwrap_or_default();
+    let protocol = SESSION_REVISIONS
+        .iter()
+        .find(|v| **v == requested)
+        .copied()
+        .unwrap_or(SESSION_REVISIONS[0]);
+    let result = match &target {
+        Target::Server(name) => match gate.gateway.upstream(name).await {
+            Ok(upstream) => server_init(&upstream, protocol),
+            Err(e) => return unavailable(&id, &e),
+        },
+        Target::Aggregate => aggregate_init(&gate.gateway, protocol).await,
+    };
+    let session = Session::new(client.0, target, mode, protocol.to_owned(), &params["capabilities"]);
+    start_notices(&gate.gateway, &session).await;
+    gate.gateway.insert_session(Arc::clone(&session));
+    let body = jsonrpc::result_response(&id, &result.to_string()).into_bytes();
+    if mode == Mode::LegacySse {
+        session.standalone().push(body);
+        return StatusCode::ACCEPTED.into_response();
+    }
+    let mut response = json_response(StatusCode::OK, body);
+    if let Ok(value) = HeaderValue::from_str(&session.id()) {
+        response.headers_mut().insert("mcp-session-id", value);
+    }
+    response
+}
+
+fn unavailable(id: &str, e: &Unavailable) -> Response {
+    let status = match e {
+        Unavailable::Unknown(_) => StatusCode::NOT_FOUND,
+        Unavailable::NotRunning { .. } => StatusCode::OK,
+    };
+    rpc_error(status, id, code::SERVER_UNAVAILABLE, &e.to_string())
+}
+
+fn server_init(upstream: &Upstream, protocol: &str) -> Value {
+    let mut result = upstream.init().map(|i| i.result).unwrap_or_else(|| json!({}));
+    result["protocolVersion"] = Value::from(protocol);
+    result
+}
+
+async fn aggregate_init(gateway: &Gateway, protocol: &str) -> Value {
+    let mut instructions = Vec::new();
+    for name in gateway.aggregate_servers().await {
+        if let Some(text) = live_upstream(gateway, &name)
+            .and_then(|u| u.init())
+            .and_then(|i| i.result["instructions"].as_str().map(str::to_owned))
+        {
+            instructions.push(format!("## {name}\n{text}"));
+        }
+    }
+    let mut result = json!({
+        "protocolVersion": protocol,
+        "capabilities": {
+            "tools": {"listChanged": true},
+            "prompts": {"listChanged": true},
+            "resources": {"subscribe": true, "listChanged": true},
+            "logging": {},
+        },
+        "serverInfo": {"name": "switchboard", "title": "Switchboard", "version": env!("CARGO_PKG_VERSION")},
+    });
+    if !instructions.is_empty() {
+        result["instructions"] = Value::from(format!(
+            "Tools, prompts and resources of several servers; names start with the server's.\n\n{}",
+            instructions.join("\n\n")
+        ));
+    }
+    result
+}
+
+fn live_upstream(gateway: &Gateway, name: &ServerName) -> Option<Arc<Upstream>> {
+    let watch = gateway.control().supervisor().upstream(name)?;
+    let upstream = watch.borrow().clone();
+    upstream.filter(|u| !u.is_closed())
+}
+
+/// Forwards the server's unsolicited notifications to the session's standalone stream.
+async fn start_notices(gateway: &Arc<Gateway>, session: &Arc<Session>) {
+    if session.mode == Mode::Stateless {
+        return;
+    }
+    let servers = match &session.target {
+        Target::Server(name) => vec![name.clone()],
+        Target::Aggregate => gateway.aggregate_servers().await,
+    };
+    for name in servers {
+        if let Some(notices) = gateway.notices(&name) {
+            session.own_task(tokio::spawn(forward_notices(name, notices, Arc::downgrade(session))));
+        }
+    }
+    if session.target == Target::Aggregate {
+        let changes = gateway.aggregate_changes();
+        session.own_task(tokio::spawn(announce_aggregate_changes(
+            Arc::downgrade(gateway),
+            changes,
+            Arc::downgrade(session),
+        )));
+    }
+}
+
+async fn forward_notices(server: ServerName, mut notices: broadcast::Receiver<Frame>, session: std::sync::Weak<Session>) {
+    loop {
+        let frame = match notices.recv().await {
+            Ok(frame) => frame,
+            Err(broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        let Some(session) = session.upgrade() else { return };
+        let wanted = match frame.head().method.as_deref() {
+            Some("notifications/resources/updated") => frame
+                .param_str(Param::Uri)
+                .is_some_and(|uri| session.is_subscribed(&server, &uri)),
+            _ => true,
+        };
+        if wanted {
+            session.standalone().push(frame.into_bytes());
+        }
+    }
+}
+
+async fn announce_aggregate_changes(
+    gateway: std::sync::Weak<Gateway>,
+    mut changes: broadcast::Receiver<()>,
+    session: std::sync::Weak<Session>,
+) {
+    let mut known: Vec<ServerName> = match gateway.upgrade() {
+        Some(g) => g.aggregate_servers().await,
+        None => return,
+    };
+    loop {
+        if let Err(broadcast::error::RecvError::Closed) = changes.recv().await {
+            return;
+        }
+        let (Some(gateway), Some(session)) = (gateway.upgrade(), session.upgrade()) else {
+            return;
+        };
+        let now = gateway.aggregate_servers().await;
+        for joined in now.iter().filter(|n| !known.contains(n)) {
+            if let Some(notices) = gateway.notices(joined) {
+                session.own_task(tokio::spawn(forward_notices(
+                    joined.clone(),
+                    notices,
+                    Arc::downgrade(&session),
+                )));
+            }
+        }
+        known = now;
+        for method in [
+            "notifications/tools/list_changed",
+            "notifications/prompts/list_changed",
+            "notifications/resources/list_changed",
+        ] {
+            let frame = Frame::from_value(&json!({"jsonrpc": "2.0", "method": method}));
+            session.standalone().push(frame.into_bytes());
+        }
+    }
+}
+
+async fn on_notification(gate: &Gate, session: &Arc<Session>, frame: Frame) {
+    match frame.head().method.as_deref() {
+        Some("notifications/initialized") => {}
+        Some("notifications/cancelled") => session.cancel(&frame).await,
+        _ => {
+            for upstream in session_upstreams(gate, session).await {
+                let _ = upstream.pass(frame.clone()).await;
+            }
+        }
+    }
+}
+
+/// The live upstreams a session's notifications go to.
+async fn session_upstreams(gate: &Gate, session: &Session) -> Vec<Arc<Upstream>> {
+    let names = match &session.target {
+        Target::Server(name) => vec![name.clone()],
+        Target::Aggregate => gate.gateway.aggregate_servers().await,
+    };
+    names
+        .iter()
+        .filter_map(|n| live_upstream(&gate.gateway, n))
+        .collect()
+}
+
+/// Handles one request of a session; everything it produces goes to `stream`.
+async fn on_request(
+    gate: &Gate,
+    session: &Arc<Session>,
+    frame: Frame,
+    stream: Arc<Stream>,
+    rewrite: Option<fn(Frame) -> Frame>,
+) {
+    let head = frame.head();
+    let id = head.id.map(|id| id.get().to_owned()).unwrap_or_else(|| "null".into());
+    let method = head.method.as_deref().unwrap_or_default().to_owned();
+    let answer = |result: Value| {
+        let frame = jsonrpc::result_response(&id, &result.to_string());
+        let frame = match rewrite {
+            Some(rewrite) => rewrite(frame),
+            None => frame,
+        };
+        stream.push(frame.into_bytes());
+        stream.finish();
+    };
+    let fail = |code: i64, message: &str| {
+        stream.push(jsonrpc::error_response(&id, code, message).into_bytes());
+        stream.finish();
+    };
+    if method == "ping" {
+        return answer(json!({}));
+    }
+    if method == "initialize" {
+        return fail(code::INVALID_REQUEST, "this session is already initialized");
+    }
+    // Which server, and the request as that server must see it.
+    let (server, frame) = match &session.target {
+        Target::Server(name) => (name.clone(), frame),
+        Target::Aggregate => match aggregate_route(gate, session, &method, frame, &answer).await {
+            Routed::To(server, frame) => (server, frame),
+            Routed::Answered => return,
+            Routed::Failed(code, message) => return fail(code, &message),
+        },
+    };
+    let upstream = match gate.gateway.upstream(&server).await {
+        Ok(upstream) => upstream,
+        Err(e) => return fail(code::SERVER_UNAVAILABLE, &e.to_string()),
+    };
+    match method.as_str() {
+        "resources/subscribe" | "resources/unsubscribe" => {
+            let Some(uri) = frame.param_str(Param::Uri) else {
+                return fail(code::INVALID_PARAMS, "params.uri is required");
+            };
+            let must_forward = match method.as_str() {
+                "resources/subscribe" => session.subscribe(&upstream, &uri),
+                _ => session.unsubscribe(&upstream, &uri),
+            };
+            if !must_forward {
+                return answer(json!({}));
+            }
+        }
+        _ => {}
+    }
+    let call = (method == "tools/call").then(|| CallStart {
+        history: gate.gateway.history.clone(),
+        client: session.client(),
+        server: server.clone(),
+        tool: frame.param_str(Param::Name).unwrap_or_default(),
+        started: Instant::now(),
+        at_ms: now_millis(),
+        request_bytes: frame.len() as u64,
+        arguments: gate
+            .gateway
+            .history
+            .record_payloads
+            .then(|| frame.to_value()["params"]["arguments"].take()),
+    });
+    if let Err(e) = session
+        .forward(upstream, &frame, Arc::clone(&stream), call, rewrite)
+        .await
+    {
+        let message = match e {
+            RpcError::Closed => format!("server {server} stopped before the request could be sent; retry"),
+            other => other.to_string(),
+        };
+        fail(code::SERVER_UNAVAILABLE, &message);
+    }
+}
+
+enum Routed {
+    To(ServerName, Frame),
+    Answered,
+    Failed(i64, String),
+}
+
+/// Where an aggregate session's request goes, answering the aggregate's own methods.
+async fn aggregate_route(
+    gate: &Gate,
+    session: &Session,
+    method: &str,
+    frame: Frame,
+    answer: &impl Fn(Value),
+) -> Routed {
+    let list_key = match method {
+        "tools/list" => Some("tools"),
+        "prompts/list" => Some("prompts"),
+        "resources/list" => Some("resources"),
+        "resources/templates/list" => Some("resourceTemplates"),
+        _ => None,
+    };
+    if let Some(key) = list_key {
+        answer(aggregate_list(&gate.gateway, method, key).await);
+        return Routed::Answered;
+    }
+    match method {
+        "tools/call" | "prompts/get" => {
+            let kind = if method == "tools/call" { NameKind::Tool } else { NameKind::Prompt };
+            let Some(exposed) = frame.param_str(Param::Name) else {
+                return Routed::Failed(code::INVALID_PARAMS, "params.name is required".into());
+            };
+            let mut found = gate.gateway.catalog().resolve(kind, &exposed);
+            if found.is_none() {
+                // A client may call a name it listed before the daemon restarted.
+                let list = if kind == NameKind::Tool { "tools/list" } else { "prompts/list" };
+                let key = if kind == NameKind::Tool { "tools" } else { "prompts" };
+                aggregate_list(&gate.gateway, list, key).await;
+                found = gate.gateway.catalog().resolve(kind, &exposed);
+            }
+            match found {
+                Some((server, original)) => {
+                    let original = Value::from(original).to_string();
+                    Routed::To(server, frame.with_param(Param::Name, &original))
+                }
+                None => Routed::Failed(
+                    code::INVALID_PARAMS,
+                    format!("no tool or prompt named {exposed}; list them again"),
+                ),
+            }
+        }
+        "resources/read" | "resources/subscribe" | "resources/unsubscribe" => {
+            let Some(uri) = frame.param_str(Param::Uri) else {
+                return Routed::Failed(code::INVALID_PARAMS, "params.uri is required".into());
+            };
+            let mut found = gate.gateway.catalog().resource_server(&uri);
+            if found.is_none() {
+                aggregate_list(&gate.gateway, "resources/list", "resources").await;
+                aggregate_list(&gate.gateway, "resources/templates/list", "resourceTemplates").await;
+                found = gate.gateway.catalog().resource_server(&uri);
+            }
+            match found {
+                Some(server) => Routed::To(server, frame),
+                None => Routed::Failed(code::INVALID_PARAMS, format!("no server offers resource {uri}")),
+            }
+        }
+        "logging/setLevel" => {
+            for upstream in session_upstreams(gate, session).await {
+                let params = frame.to_value()["params"].take();
+                let _ = upstream.request("logging/setLevel", params).await;
+            }
+            answer(json!({}));
+            Routed::Answered
+        }
+        "completion/complete" => {
+            // Completions name a prompt or resource inside params.ref; route by it.
+            let mut value = frame.to_value();
+            let reference = value["params"]["ref"].clone();
+            let server = match reference["type"].as_str() {
+                Some("ref/prompt") => reference["name"]
+                    .as_str()
+                    .and_then(|n| gate.gateway.catalog().resolve(NameKind::Prompt, n)),
+                Some("ref/resource") => reference["uri"].as_str().and_then(|u| {
+                    gate.gateway
+                        .catalog()
+                        .resource_server(u)
+                        .map(|s| (s, u.to_owned()))
+                }),
+                _ => None,
+            };
+            match server {
+                Some((server, original)) => {
+                    if reference["type"] == "ref/prompt" {
+                        value["params"]["ref"]["name"] = Value::from(original);
+                    }
+                    Routed::To(server, Frame::from_value(&value))
+                }
+                None => {
+                    answer(json!({"completion": {"values": [], "hasMore": false}}));
+                    Routed::Answered
+                }
+            }
+        }
+        other => Routed::Failed(
+            code::METHOD_NOT_FOUND,
+            format!("the aggregate endpoint does not route {other}; use /mcp/<server>"),
+        ),
+    }
+}
+
+/// One list over every enabled, running server, renamed into the aggregate's namespace.
+async fn aggregate_list(gateway: &Gateway, method: &str, key: &str) -> Value {
+    let capability = match key {
+        "tools" => "tools",
+        "prompts" => "prompts",
+        _ => "resources",
+    };
+    let servers = gateway.aggregate_servers().await;
+    let fetches = servers.iter().filter_map(|name| {
+        let upstream = live_upstream(gateway, name)?;
+        let offers = upstream
+            .init()
+            .is_some_and(|i| i.capabilities().get(capability).is_some());
+        offers.then(|| async move { (name.clone(), list_all(&upstream, method, key).await) })
+    });
+    let pages = futures_util::future::join_all(fetches).await;
+    let mut all = Vec::new();
+    let mut catalog = gateway.catalog();
+    for (server, items) in pages {
+        match items {
+            Ok(mut items) => {
+                catalog.adopt(&server, key, &mut items);
+                all.extend(items);
+            }
+            Err(e) => tracing::warn!(%server, "{method} failed for the aggregate: {e}"),
+        }
+    }
+    json!({ key: all })
+}
+
+/// Every page of a list.
+async fn list_all(upstream: &Upstream, method: &str, key: &str) -> Result<Vec<Value>, RpcError> {
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..100 {
+        let params = match &cursor {
+            Some(c) => json!({"cursor": c}),
+            None => json!({}),
+        };
+        let mut page = upstream.request(method, params).await?;
+        if let Some(list) = page[key].as_array_mut() {
+            items.append(list);
+        }
+        match page["nextCursor"].as_str() {
+            Some(next) if !next.is_empty() => cursor = Some(next.to_owned()),
+            _ => break,
+        }
+    }
+    Ok(items)
+}
+
+async fn get_server(
+    State(gate): State<Gate>,
+    Extension(client): Extension<Client>,
+    Path(server): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    match server_name(&server) {
+        Ok(name) => on_get(gate, client, Target::Server(name), headers),
+        Err(response) => response,
+    }
+}
+
+async fn get_aggregate(State(gate): State<Gate>, Extension(client): Extension<Client>, headers: HeaderMap) -> Response {
+    on_get(gate, client, Target::Aggregate, headers)
+}
+
+/// The GET stream: server messages outside any request, or the rest of a stream the client
+/// lost, from `Last-Event-ID` on.
+fn on_get(gate: Gate, client: Client, target: Target, headers: HeaderMap) -> Response {
+    let Some(session) = header_str(&headers, "mcp-session-id").and_then(|id| gate.gateway.session(id)) else {
+        if header_str(&headers, "mcp-session-id").is_none() {
+            return http_error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "GET needs an Mcp-Session-Id (sessions start with a POSTed initialize)".into(),
+            );
+        }
+        return http_error(StatusCode::NOT_FOUND, "unknown or ended session".into());
+    };
+    if session.target != target || session.client() != client.0 {
+        return http_error(StatusCode::NOT_FOUND, "unknown or ended session".into());
+    }
+    session.touch();
+    let resume = header_str(&headers, "last-event-id").and_then(|id| {
+        let (stream, seq) = id.split_once('-')?;
+        Some((stream.parse::<u32>().ok()?, seq.parse::<u64>().ok()?))
+    });
+    match resume {
+        Some((stream_id, seq)) => match session.stream(stream_id) {
+            Some(stream) => sse_response(Some(&session), stream, seq),
+            None => http_error(StatusCode::NOT_FOUND, format!("no stream to resume for event id {stream_id}-{seq}")),
+        },
+        None => sse_response(Some(&session), session.standalone(), 0),
+    }
+}
+
+async fn delete_server(
+    State(gate): State<Gate>,
+    Extension(client): Extension<Client>,
+    Path(server): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    match server_name(&server) {
+        Ok(name) => on_delete(gate, client, Target::Server(name), headers).await,
+        Err(response) => response,
+    }
+}
+
+async fn delete_aggregate(
+    State(gate): State<Gate>,
+    Extension(client): Extension<Client>,
+    headers: HeaderMap,
+) -> Response {
+    on_delete(gate, client, Target::Aggregate, headers).await
+}
+
+async fn on_delete(gate: Gate, client: Client, target: Target, headers: HeaderMap) -> Response {
+    let session = header_str(&headers, "mcp-session-id").and_then(|id| gate.gateway.session(id));
+    match session {
+        Some(session) if session.target == target && session.client() == client.0 => {
+            gate.gateway.remove_session(&session.id());
+            StatusCode::NO_CONTENT.into_response()
+        }
+        _ => http_error(StatusCode::NOT_FOUND, "unknown or ended session".into()),
+    }
+}
+
+/// The stateless revision: each request stands alone, with its version and capabilities in
+/// `_meta`, checked against the mirrored headers.
+async fn stateless(gate: &Gate, client: Client, target: Target, headers: &HeaderMap, frame: Frame) -> Response {
+    let value = frame.to_value();
+    let id = frame.head().id.map(|id| id.get().to_owned()).unwrap_or_else(|| "null".into());
+    let meta = &value["params"]["_meta"];
+    let version = meta["io.modelcontextprotocol/protocolVersion"].as_str();
+    let header_version = header_str(headers, "mcp-protocol-version");
+    let method = value["method"].as_str().unwrap_or_default();
+    let mismatch = |what: String| rpc_error(StatusCode::BAD_REQUEST, &id, code::HEADER_MISMATCH, &what);
+    if header_version.is_none() || version.is_none() || header_version != version {
+        return mismatch(format!(
+            "MCP-Protocol-Version header {header_version:?} does not match _meta protocolVersion {version:?}"
+        ));
+    }
+    if header_str(headers, "mcp-method") != Some(method) {
+        return mismatch(format!("Mcp-Method header does not match method {method}"));
+    }
+    if matches!(method, "tools/call" | "prompts/get" | "resources/read") {
+        let name = value["params"]["name"].as_str().or(value["params"]["uri"].as_str());
+        let header = header_str(headers, "mcp-name").map(decode_header_value);
+        if header.as_deref() != name {
+            return mismatch(format!("Mcp-Name header does not match {}", name.unwrap_or("params")));
+        }
+    }
+    if version != Some(STATELESS_REVISION) {
+        let data = json!({"supported": [STATELESS_REVISION], "requested": version});
+        let body = json!({"jsonrpc": "2.0", "id": serde_json::from_str::<Value>(&id).unwrap_or_default(),
+            "error": {"code": code::UNSUPPORTED_PROTOCOL_VERSION, "message": "Unsupported protocol version", "data": data}});
+        return json_response(StatusCode::BAD_REQUEST, Bytes::from(body.to_string()));
+    }
+    if frame.head().kind() != Kind::Request {
+        return StatusCode::ACCEPTED.into_response();
+    }
+    if method == "server/discover" {
+        let init = match &target {
+            Target::Server(name) => match gate.gateway.upstream(name).await {
+                Ok(upstream) => server_init(&upstream, STATELESS_REVISION),
+                Err(e) => return unavailable(&id, &e),
+            },
+            Target::Aggregate => aggregate_init(&gate.gateway, STATELESS_REVISION).await,
+        };
+        let mut result = json!({
+            "resultType": "complete",
+            "supportedVersions": [STATELESS_REVISION],
+            "capabilities": init["capabilities"],
+            "_meta": {"io.modelcontextprotocol/serverInfo": init["serverInfo"]},
+        });
+        if let Some(text) = init["instructions"].as_str() {
+            result["instructions"] = Value::from(text);
+        }
+        return json_response(StatusCode::OK, jsonrpc::result_response(&id, &result.to_string()).into_bytes());
+    }
+    let session = Session::new(
+        client.0,
+        target,
+        Mode::Stateless,
+        STATELESS_REVISION.to_owned(),
+        &meta["io.modelcontextprotocol/clientCapabilities"],
+    );
+    let stream = session.open_stream();
+    on_request(gate, &session, frame, Arc::clone(&stream), Some(mark_complete)).await;
+    stream.first().await;
+    if let Some(single) = stream.single() {
+        let not_found = Frame::parse(single.clone())
+            .is_ok_and(|f| f.to_value()["error"]["code"] == code::METHOD_NOT_FOUND);
+        let status = if not_found { StatusCode::NOT_FOUND } else { StatusCode::OK };
+        return json_response(status, single);
+    }
+    // Closing this stream cancels the request: the guard tells the server if that happens.
+    let guard = AbandonGuard {
+        session: Arc::clone(&session),
+        id,
+        stream: Arc::clone(&stream),
+    };
+    let response = sse_response(Some(&session), stream, 0);
+    let (parts, body) = response.into_parts();
+    let body = Body::from_stream(futures_util::StreamExt::map(body.into_data_stream(), move |chunk| {
+        let _keep = &guard;
+        chunk
+    }));
+    Response::from_parts(parts, body)
+}
+
+/// Results of the stateless revision carry `resultType`; older servers do not send it.
+fn mark_complete(frame: Frame) -> Frame {
+    let has = frame.head().result.is_some_and(|r| r.get().contains("\"resultType\""));
+    if has { frame } else { frame.with_result_member("resultType", "\"complete\"") }
+}
+
+/// Undoes the `=?base64?…?=` encoding of mirrored header values.
+fn decode_header_value(raw: &str) -> String {
+    match raw.strip_prefix("=?base64?").and_then(|r| r.strip_suffix("?=")) {
+        Some(encoded) => base64_decode(encoded)
+            .and_then(|b| String::from_utf8(b).ok())
+            .unwrap_or_default(),
+        None => raw.to_owned(),
+    }
+}
+
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for byte in text.bytes().filter(|b| *b != b'=') {
+        let value = u32::try_from(ALPHABET.iter().position(|a| *a == byte)?).ok()?;
+        acc = (acc << 6) | value;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(u8::try_from((acc >> bits) & 0xff).ok()?);
+        }
+    }
+    Some(out)
+}
+
+struct AbandonGuard {
+    session: Arc<Session>,
+    id: String,
+    stream: Arc<Stream>,
+}
+
+impl Drop for AbandonGuard {
+    fn drop(&mut self) {
+        if self.stream.single().is_some() {
+            return;
+        }
+        let session = Arc::clone(&self.session);
+        let id = std::mem::take(&mut self.id);
+        tokio::spawn(async move { session.abandon(&id).await });
+    }
+}
+
+#[derive(Deserialize)]
+struct LegacyQuery {
+    #[serde(rename = "sessionId")]
+    session_id: String,
+}
+
+async fn legacy_server(
+    State(gate): State<Gate>,
+    Extension(client): Extension<Client>,
+    Path(server): Path<String>,
+) -> Response {
+    match server_name(&server) {
+        Ok(name) => legacy_open(gate, client, Target::Server(name)),
+        Err(response) => response,
+    }
+}
+
+async fn legacy_aggregate(State(gate): State<Gate>, Extension(client): Extension<Client>) -> Response {
+    legacy_open(gate, client, Target::Aggregate)
+}
+
+/// The 2024-11-05 transport: this GET stream carries everything; its first event names the
+/// URL to POST messages to. The session exists once the client POSTs initialize there.
+fn legacy_open(gate: Gate, client: Client, target: Target) -> Response {
+    let pending = Session::new(client.0, target, Mode::LegacySse, SESSION_REVISIONS[3].to_owned(), &json!({}));
+    let endpoint = format!("/messages?sessionId={}", pending.id());
+    gate.gateway.insert_session(Arc::clone(&pending));
+    let prefix = Bytes::from(format!("event: endpoint\ndata: {endpoint}\n\n"));
+    let stream = pending.standalone();
+    let gateway = Arc::clone(&gate.gateway);
+    let id = pending.id();
+    let events = futures_util::stream::unfold((stream, 0u64), |(stream, after)| async move {
+        match stream.next_after(after, KEEP_ALIVE).await {
+            Some(Next::Event(seq, data)) => {
+                let mut event = Vec::with_capacity(data.len() + 24);
+                event.extend_from_slice(b"event: message\ndata: ");
+                event.extend_from_slice(&data);
+                event.extend_from_slice(b"\n\n");
+                Some((Ok::<_, Infallible>(Bytes::from(event)), (stream, seq)))
+            }
+            Some(Next::Finished) => None,
+            None => Some((Ok(Bytes::from_static(b": keep-alive\n\n")), (stream, after))),
+        }
+    });
+    let guard = LegacyGuard { gateway, id };
+    let body = futures_util::StreamExt::chain(
+        futures_util::stream::once(async move { Ok::<_, Infallible>(prefix) }),
+        futures_util::StreamExt::map(events, move |chunk| {
+            let _keep = &guard;
+            chunk
+        }),
+    );
+    sse_headers(Response::new(Body::from_stream(body)))
+}
+
+/// Ends a legacy session when its stream closes: that transport has no DELETE.
+struct LegacyGuard {
+    gateway: Arc<Gateway>,
+    id: Arc<str>,
+}
+
+impl Drop for LegacyGuard {
+    fn drop(&mut self) {
+        self.gateway.remove_session(&self.id);
+    }
+}
+
+async fn legacy_message(
+    State(gate): State<Gate>,
+    Extension(client): Extension<Client>,
+    Query(query): Query<LegacyQuery>,
+    body: Body,
+) -> Response {
+    let bytes = match read_body(body).await {
+        Ok(bytes) => bytes,
+        Err(response) => return response,
+    };
+    let frame = match parse(bytes) {
+        Ok(frame) => frame,
+        Err(response) => return response,
+    };
+    let Some(session) = gate.gateway.session(&query.session_id) else {
+        return http_error(StatusCode::NOT_FOUND, "unknown or ended session".into());
+    };
+    if session.client() != client.0 || session.mode != Mode::LegacySse {
+        return http_error(StatusCode::NOT_FOUND, "unknown or ended session".into());
+    }
+    session.touch();
+    if frame.head().method.as_deref() == Some("initialize") {
+        return legacy_initialize(&gate, session, &frame).await;
+    }
+    match frame.head().kind() {
+        Kind::Notification => on_notification(&gate, &session, frame).await,
+        Kind::Response => session.answer(&frame).await,
+        Kind::Request => on_request(&gate, &session, frame, session.standalone(), None).await,
+    }
+    StatusCode::ACCEPTED.into_response()
+}
+
+/// initialize on the legacy transport: the session opened with the stream learns the client's
+/// capabilities now.
+async fn legacy_initialize(gate: &Gate, session: Arc<Session>, frame: &Frame) -> Response {
+    let id = frame.head().id.map(|id| id.get().to_owned()).unwrap_or_else(|| "null".into());
+    let params = frame.to_value()["params"].take();
+    let requested = params["protocolVersion"].as_str().unwrap_or_default();
+    let protocol = SESSION_REVISIONS
+        .iter()
+        .find(|v| **v == requested)
+        .copied()
+        .unwrap_or(SESSION_REVISIONS[3]);
+    let result = match &session.target {
+        Target::Server(name) => match gate.gateway.upstream(name).await {
+            Ok(upstream) => server_init(&upstream, protocol),
+            Err(e) => {
+                session
+                    .standalone()
+                    .push(jsonrpc::error_response(&id, code::SERVER_UNAVAILABLE, &e.to_string()).into_bytes());
+                return StatusCode::ACCEPTED.into_response();
+            }
+        },
+        Target::Aggregate => aggregate_init(&gate.gateway, protocol).await,
+    };
+    session.set_capabilities(&params["capabilities"]);
+    start_notices(&gate.gateway, &session).await;
+    session
+        .standalone()
+        .push(jsonrpc::result_response(&id, &result.to_string()).into_bytes());
+    StatusCode::ACCEPTED.into_response()
+}

@@ -1,0 +1,389 @@
+//! The gateway: one MCP endpoint per server (`/mcp/<server>`) and one for all of them (`/mcp`).
+//!
+//! Clients speak Streamable HTTP ([`http`]: sessions of 2025-03-26 to 2025-11-25, the stateless
+//! 2026-07-28 revision, and the legacy HTTP+SSE transport). Each client session is a
+//! [`session::Session`]; its requests travel over the server's shared [`Upstream`], which the
+//! supervisor keeps running. The aggregate ([`aggregate`]) joins the servers' tools, prompts
+//! and resources under stable namespaced names.
+//!
+//! This module also owns who may call it ([`Access`], per-client tokens kept as hashes) and
+//! what was called ([`History`], tool calls in SQLite with retention). Spawning, restarting and
+//! the control API are elsewhere.
+
+pub mod aggregate;
+pub mod http;
+pub mod session;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use switchboard_model::api::{CallRecord, ClientView, IssuedToken};
+use switchboard_model::{ServerName, ServerState, UnixMillis, now_millis};
+use tokio::sync::{broadcast, mpsc, watch};
+
+use crate::control::Control;
+use crate::jsonrpc::Frame;
+use crate::store::{Store, StoreError};
+use crate::upstream::Upstream;
+use session::Session;
+
+/// How long a request waits for its server to reach running before it is answered with an error.
+const START_PATIENCE: Duration = Duration::from_secs(30);
+/// Tool-call history is kept this long.
+const HISTORY_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AccessError {
+    #[error(
+        "client names are 1 to 64 characters of letters, digits, `.`, `_` and `-`; `{0}` is not one"
+    )]
+    InvalidName(String),
+    #[error("cannot get random bytes for a client token: {0}")]
+    Random(getrandom::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Gateway options the daemon is started with.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GatewayConfig {
+    /// Keep tool-call arguments and results in the history (off by default: they may be private).
+    pub record_payloads: bool,
+}
+
+/// Per-client bearer tokens. Only SHA-256 hashes are kept, in SQLite and in memory.
+#[derive(Debug)]
+pub struct Access {
+    store: Store,
+    by_hash: RwLock<HashMap<[u8; 32], Arc<str>>>,
+    /// Last-use times waiting to be written, so the hot path never waits on SQLite.
+    seen: Mutex<HashMap<Arc<str>, UnixMillis>>,
+}
+
+fn sha256(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Access {
+    async fn load(store: Store) -> Result<Self, StoreError> {
+        let mut by_hash = HashMap::new();
+        for (name, hash) in store.client_hashes().await? {
+            let mut bytes = [0u8; 32];
+            for (i, byte) in bytes.iter_mut().enumerate() {
+                *byte = hash
+                    .get(i * 2..i * 2 + 2)
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .unwrap_or_default();
+            }
+            by_hash.insert(bytes, Arc::from(name));
+        }
+        Ok(Self {
+            store,
+            by_hash: RwLock::new(by_hash),
+            seen: Mutex::default(),
+        })
+    }
+
+    /// The client a bearer token belongs to.
+    pub fn client(&self, token: &str) -> Option<Arc<str>> {
+        let hash = sha256(token);
+        let client = self
+            .by_hash
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&hash)
+            .cloned()?;
+        self.seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(Arc::clone(&client), now_millis());
+        Some(client)
+    }
+
+    /// Issues a token for a new client; it is returned this once and stored only as a hash.
+    pub async fn issue(&self, name: &str) -> Result<IssuedToken, AccessError> {
+        let valid = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        if !valid {
+            return Err(AccessError::InvalidName(name.to_owned()));
+        }
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(AccessError::Random)?;
+        let token = format!("sbc_{}", hex(&bytes));
+        let hash = sha256(&token);
+        self.store.insert_client(name, &hex(&hash)).await?;
+        self.by_hash
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(hash, Arc::from(name));
+        Ok(IssuedToken {
+            name: name.to_owned(),
+            token,
+        })
+    }
+
+    /// Revokes a client's token; its open sessions are ended by the caller.
+    pub async fn revoke(&self, name: &str) -> Result<(), AccessError> {
+        self.store.remove_client(name).await?;
+        self.by_hash
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|_, client| &**client != name);
+        Ok(())
+    }
+
+    pub async fn list(&self) -> Result<Vec<ClientView>, AccessError> {
+        self.flush_seen().await;
+        Ok(self.store.clients().await?)
+    }
+
+    async fn flush_seen(&self) {
+        let seen = std::mem::take(&mut *self.seen.lock().unwrap_or_else(|p| p.into_inner()));
+        for (client, at) in seen {
+            if let Err(e) = self.store.touch_client(&client, at).await {
+                tracing::warn!("cannot record last use of client {client}: {e}");
+            }
+        }
+    }
+}
+
+/// Tool calls on their way to SQLite: recorded off the hot path, written in batches.
+#[derive(Debug, Clone)]
+pub struct History {
+    tx: mpsc::UnboundedSender<CallRecord>,
+    pub record_payloads: bool,
+}
+
+impl History {
+    fn start(store: Store, record_payloads: bool) -> Self {
+        let (tx, mut rx) = mpsc::unbounded_channel::<CallRecord>();
+        tokio::spawn(async move {
+            let mut prune = tokio::time::interval(Duration::from_secs(3600));
+            loop {
+                tokio::select! {
+                    first = rx.recv() => {
+                        let Some(first) = first else { return };
+                        let mut batch = vec![first];
+                        while let Ok(more) = rx.try_recv() {
+                            batch.push(more);
+                        }
+                        if let Err(e) = store.insert_calls(&batch).await {
+                            tracing::warn!("cannot record {} tool calls: {e}", batch.len());
+                        }
+                    }
+                    _ = prune.tick() => {
+                        let cutoff = now_millis() - i64::try_from(HISTORY_RETENTION.as_millis()).unwrap_or(i64::MAX);
+                        if let Err(e) = store.prune_calls(cutoff).await {
+                            tracing::warn!("cannot prune tool-call history: {e}");
+                        }
+                    }
+                }
+            }
+        });
+        Self { tx, record_payloads }
+    }
+
+    pub fn record(&self, call: CallRecord) {
+        let _ = self.tx.send(call);
+    }
+}
+
+/// Why a request could not reach its server.
+#[derive(Debug, thiserror::Error)]
+pub enum Unavailable {
+    #[error("no server named {0}; `switchboard ls` lists them")]
+    Unknown(ServerName),
+    #[error("server {name} is not running ({state}); start it with `switchboard start {name}`")]
+    NotRunning { name: ServerName, state: String },
+}
+
+/// Everything the gateway's handlers share.
+#[derive(Debug)]
+pub struct Gateway {
+    control: Arc<Control>,
+    pub access: Access,
+    pub history: History,
+    sessions: Mutex<HashMap<Arc<str>, Arc<Session>>>,
+    /// Pinged whenever the set of servers in the aggregate may have changed.
+    aggregate_changed: broadcast::Sender<()>,
+    catalog: Mutex<aggregate::Catalog>,
+}
+
+impl Gateway {
+    pub async fn start(control: Arc<Control>, config: GatewayConfig) -> Result<Arc<Self>, StoreError> {
+        let store = control.store().clone();
+        let access = Access::load(store.clone()).await?;
+        let history = History::start(store, config.record_payloads);
+        let (aggregate_changed, _) = broadcast::channel(16);
+        let gateway = Arc::new(Self {
+            control,
+            access,
+            history,
+            sessions: Mutex::default(),
+            aggregate_changed,
+            catalog: Mutex::default(),
+        });
+        tokio::spawn(watch_aggregate(Arc::downgrade(&gateway)));
+        Ok(gateway)
+    }
+
+    pub fn catalog(&self) -> std::sync::MutexGuard<'_, aggregate::Catalog> {
+        self.catalog.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn control(&self) -> &Control {
+        &self.control
+    }
+
+    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, Arc<Session>>> {
+        self.sessions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn session(&self, id: &str) -> Option<Arc<Session>> {
+        self.sessions().get(id).cloned()
+    }
+
+    pub fn insert_session(&self, session: Arc<Session>) {
+        self.sessions().insert(session.id(), session);
+    }
+
+    /// Ends a session: its streams close and its resource subscriptions are released upstream.
+    pub fn remove_session(&self, id: &str) -> Option<Arc<Session>> {
+        let session = self.sessions().remove(id)?;
+        session.end();
+        let released: Vec<(Arc<Upstream>, String)> = session
+            .take_subscriptions()
+            .into_iter()
+            .filter_map(|(server, uri)| {
+                let upstream = self.control.supervisor().upstream(&server)?.borrow().clone()?;
+                upstream.unsubscribe(&uri).then_some((upstream, uri))
+            })
+            .collect();
+        if !released.is_empty() {
+            tokio::spawn(async move {
+                for (upstream, uri) in released {
+                    let _ = upstream
+                        .request("resources/unsubscribe", serde_json::json!({"uri": uri}))
+                        .await;
+                }
+            });
+        }
+        Some(session)
+    }
+
+    /// Ends every session of a client whose token was revoked.
+    pub fn end_sessions_of(&self, client: &str) {
+        let ids: Vec<Arc<str>> = self
+            .sessions()
+            .values()
+            .filter(|s| &*s.client() == client)
+            .map(|s| s.id())
+            .collect();
+        for id in ids {
+            self.remove_session(&id);
+        }
+    }
+
+    pub fn session_count(&self) -> usize {
+        self.sessions().len()
+    }
+
+    /// The running server's connection, waiting (bounded) while it starts or restarts.
+    pub async fn upstream(&self, name: &ServerName) -> Result<Arc<Upstream>, Unavailable> {
+        let supervisor = self.control.supervisor();
+        let mut watch = supervisor
+            .upstream(name)
+            .ok_or_else(|| Unavailable::Unknown(name.clone()))?;
+        if let Some(up) = live(&watch) {
+            return Ok(up);
+        }
+        let mut state = supervisor
+            .watch_state(name)
+            .ok_or_else(|| Unavailable::Unknown(name.clone()))?;
+        let deadline = tokio::time::Instant::now() + START_PATIENCE;
+        loop {
+            // Only a server on its way up is worth waiting for.
+            let current = state.borrow_and_update().clone();
+            let coming = matches!(
+                current,
+                ServerState::Starting { .. } | ServerState::BackingOff { .. } | ServerState::Running { .. }
+            );
+            if !coming {
+                return Err(Unavailable::NotRunning {
+                    name: name.clone(),
+                    state: describe(&current),
+                });
+            }
+            tokio::select! {
+                changed = watch.changed() => if changed.is_err() { return Err(Unavailable::Unknown(name.clone())) },
+                changed = state.changed() => if changed.is_err() { return Err(Unavailable::Unknown(name.clone())) },
+                () = tokio::time::sleep_until(deadline) => {
+                    return Err(Unavailable::NotRunning { name: name.clone(), state: describe(&state.borrow()) });
+                }
+            }
+            if let Some(up) = live(&watch) {
+                return Ok(up);
+            }
+        }
+    }
+
+    /// Servers in the aggregate: the enabled ones, in name order.
+    pub async fn aggregate_servers(&self) -> Vec<ServerName> {
+        self.control.enabled_servers().await
+    }
+
+    pub fn notices(&self, name: &ServerName) -> Option<broadcast::Receiver<Frame>> {
+        self.control.supervisor().notices(name)
+    }
+
+    pub fn aggregate_changes(&self) -> broadcast::Receiver<()> {
+        self.aggregate_changed.subscribe()
+    }
+}
+
+fn live(watch: &watch::Receiver<Option<Arc<Upstream>>>) -> Option<Arc<Upstream>> {
+    watch.borrow().as_ref().filter(|u| !u.is_closed()).cloned()
+}
+
+fn describe(state: &ServerState) -> String {
+    serde_json::to_value(state)
+        .ok()
+        .and_then(|v| v["state"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Tells aggregate sessions when a server joins or leaves (enable, disable, start, stop, add,
+/// remove): their tool lists changed.
+async fn watch_aggregate(gateway: std::sync::Weak<Gateway>) {
+    let Some(mut events) = gateway.upgrade().map(|g| g.control.subscribe()) else {
+        return;
+    };
+    loop {
+        let event = match events.recv().await {
+            Ok(event) => event,
+            Err(broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        let Some(gateway) = gateway.upgrade() else { return };
+        use switchboard_model::api::Event;
+        let relevant = match &event {
+            Event::StateChanged { status, .. } => {
+                matches!(status, ServerState::Running { .. } | ServerState::Stopped)
+            }
+            _ => true,
+        };
+        if relevant {
+            let _ = gateway.aggregate_changed.send(());
+        }
+    }
+}

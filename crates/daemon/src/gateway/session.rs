@@ -1,0 +1,510 @@
+//! One downstream client's session, and the event streams it reads.
+//!
+//! A [`Session`] is what an `initialize` creates (or, for the stateless 2026-07-28 revision,
+//! what one request lives in). It remembers the client's capabilities (to decide which server
+//! requests it can answer), its requests in flight (to cancel them upstream), the server
+//! requests it was sent (to route its answers back), and its resource subscriptions (counted
+//! on the shared upstream, released when the session ends).
+//!
+//! Everything sent to the client goes through a [`Stream`]: numbered events kept until they
+//! are delivered, so a client that reconnects with `Last-Event-ID` gets what it missed.
+//! HTTP framing is [`super::http`]'s; routing upstream is [`Upstream`]'s.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use serde_json::Value;
+use switchboard_model::api::{CallOutcome, CallRecord};
+use switchboard_model::{ServerName, now_millis};
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use super::History;
+use crate::jsonrpc::{Frame, Param};
+use crate::upstream::{Delivery, Sink, Upstream};
+
+/// Events the standalone stream keeps for a client that reconnects.
+const STANDALONE_KEPT: usize = 64;
+/// Undelivered request streams a session keeps for resumption before dropping the oldest.
+const DETACHED_KEPT: usize = 32;
+
+/// What a session talks to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    Server(ServerName),
+    Aggregate,
+}
+
+/// Which server-to-client requests the client said it can answer.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ClientCaps {
+    pub sampling: bool,
+    pub elicitation: bool,
+    pub roots: bool,
+}
+
+impl ClientCaps {
+    pub fn from_capabilities(capabilities: &Value) -> Self {
+        Self {
+            sampling: capabilities.get("sampling").is_some(),
+            elicitation: capabilities.get("elicitation").is_some(),
+            roots: capabilities.get("roots").is_some(),
+        }
+    }
+
+    fn accepts(self, method: &str) -> bool {
+        match method {
+            "sampling/createMessage" => self.sampling,
+            "elicitation/create" => self.elicitation,
+            "roots/list" => self.roots,
+            _ => true,
+        }
+    }
+}
+
+/// How the session's client is connected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Streamable HTTP with a session id (2025-03-26 to 2025-11-25).
+    Streamable,
+    /// One request, no session (2026-07-28): no server requests can reach the client.
+    Stateless,
+    /// The 2024-11-05 HTTP+SSE transport: everything goes out on the one GET stream.
+    LegacySse,
+}
+
+struct InFlight {
+    upstream: Arc<Upstream>,
+    upstream_id: u64,
+}
+
+/// A downstream client session.
+pub struct Session {
+    id: Arc<str>,
+    client: Arc<str>,
+    pub target: Target,
+    pub mode: Mode,
+    pub protocol: String,
+    caps: Mutex<ClientCaps>,
+    next_stream: AtomicU32,
+    streams: Mutex<HashMap<u32, Arc<Stream>>>,
+    /// The standalone stream (the GET stream, or the legacy transport's only stream).
+    standalone: Arc<Stream>,
+    inflight: Mutex<HashMap<String, InFlight>>,
+    server_requests: Mutex<HashMap<u64, Arc<Upstream>>>,
+    subscriptions: Mutex<HashSet<(ServerName, String)>>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+    last_active: Mutex<Instant>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("id", &self.id)
+            .field("client", &self.client)
+            .field("target", &self.target)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A random session id: visible ASCII, unguessable.
+pub fn new_session_id() -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        // Uniqueness is all a session id needs from this process; time and address suffice then.
+        let fallback = now_millis().to_le_bytes();
+        bytes[..8].copy_from_slice(&fallback);
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Session {
+    pub fn new(client: Arc<str>, target: Target, mode: Mode, protocol: String, capabilities: &Value) -> Arc<Self> {
+        Arc::new(Self {
+            id: Arc::from(new_session_id()),
+            client,
+            target,
+            mode,
+            protocol,
+            caps: Mutex::new(ClientCaps::from_capabilities(capabilities)),
+            next_stream: AtomicU32::new(1),
+            streams: Mutex::default(),
+            standalone: Stream::new(0, STANDALONE_KEPT),
+            inflight: Mutex::default(),
+            server_requests: Mutex::default(),
+            subscriptions: Mutex::default(),
+            tasks: Mutex::default(),
+            last_active: Mutex::new(Instant::now()),
+        })
+    }
+
+    pub fn id(&self) -> Arc<str> {
+        Arc::clone(&self.id)
+    }
+
+    pub fn client(&self) -> Arc<str> {
+        Arc::clone(&self.client)
+    }
+
+    pub fn touch(&self) {
+        *lock(&self.last_active) = Instant::now();
+    }
+
+    pub fn idle_for(&self) -> Duration {
+        lock(&self.last_active).elapsed()
+    }
+
+    pub fn standalone(&self) -> Arc<Stream> {
+        Arc::clone(&self.standalone)
+    }
+
+    /// Keeps `task` (a notice forwarder) alive exactly as long as the session.
+    pub fn own_task(&self, task: JoinHandle<()>) {
+        lock(&self.tasks).push(task);
+    }
+
+    /// A new stream for one request's response. Legacy sessions answer on their one stream.
+    pub fn open_stream(&self) -> Arc<Stream> {
+        if self.mode == Mode::LegacySse {
+            return self.standalone();
+        }
+        let id = self.next_stream.fetch_add(1, Ordering::Relaxed);
+        let stream = Stream::new(id, usize::MAX);
+        let mut streams = lock(&self.streams);
+        if streams.len() >= DETACHED_KEPT
+            && let Some(oldest) = streams.keys().min().copied()
+        {
+            streams.remove(&oldest);
+        }
+        streams.insert(id, Arc::clone(&stream));
+        stream
+    }
+
+    /// The stream an event id belongs to, for resumption.
+    pub fn stream(&self, id: u32) -> Option<Arc<Stream>> {
+        if id == 0 {
+            return Some(self.standalone());
+        }
+        lock(&self.streams).get(&id).cloned()
+    }
+
+    pub fn drop_stream(&self, id: u32) {
+        lock(&self.streams).remove(&id);
+    }
+
+    /// Forwards a request; what comes back is written to `stream`, its response passed through
+    /// `rewrite` if the client's revision needs it changed.
+    pub async fn forward(
+        self: &Arc<Self>,
+        upstream: Arc<Upstream>,
+        request: &Frame,
+        stream: Arc<Stream>,
+        call: Option<CallStart>,
+        rewrite: Option<fn(Frame) -> Frame>,
+    ) -> Result<(), crate::upstream::RpcError> {
+        let id = request.head().id.map(|id| id.get().to_owned()).unwrap_or_default();
+        let exchange = Arc::new(Exchange {
+            session: Arc::downgrade(self),
+            upstream: Arc::clone(&upstream),
+            stream,
+            id: id.clone(),
+            call: Mutex::new(call),
+            rewrite,
+        });
+        let upstream_id = upstream.forward(request, exchange).await?;
+        lock(&self.inflight).insert(id, InFlight { upstream, upstream_id });
+        Ok(())
+    }
+
+    /// The client's `notifications/cancelled`: passed to the server that has the request.
+    pub async fn cancel(&self, notification: &Frame) {
+        let Some(id) = notification.param(Param::RequestId).map(str::to_owned) else {
+            return;
+        };
+        let found = lock(&self.inflight).remove(&id);
+        if let Some(InFlight { upstream, upstream_id }) = found {
+            upstream.cancel(upstream_id, Some(notification)).await;
+        }
+    }
+
+    /// Cancels a request whose client went away (stateless revision: closing is cancelling).
+    pub async fn abandon(&self, id: &str) {
+        let found = lock(&self.inflight).remove(id);
+        if let Some(InFlight { upstream, upstream_id }) = found {
+            upstream.cancel(upstream_id, None).await;
+        }
+    }
+
+    /// The client's answer to a server request.
+    pub async fn answer(&self, response: &Frame) {
+        let Some(id) = response.head().id.and_then(|id| id.get().parse::<u64>().ok()) else {
+            return;
+        };
+        let upstream = lock(&self.server_requests).remove(&id);
+        if let Some(upstream) = upstream {
+            let _ = upstream.reply(id, response).await;
+        }
+    }
+
+    /// Records a subscription; true if the server must be told (first on the shared upstream).
+    pub fn subscribe(&self, upstream: &Upstream, uri: &str) -> bool {
+        let new = lock(&self.subscriptions).insert((upstream.server().clone(), uri.to_owned()));
+        new && upstream.subscribe(uri)
+    }
+
+    /// Forgets a subscription; true if the server must be told (last on the shared upstream).
+    pub fn unsubscribe(&self, upstream: &Upstream, uri: &str) -> bool {
+        let had = lock(&self.subscriptions).remove(&(upstream.server().clone(), uri.to_owned()));
+        had && upstream.unsubscribe(uri)
+    }
+
+    pub fn is_subscribed(&self, server: &ServerName, uri: &str) -> bool {
+        lock(&self.subscriptions).contains(&(server.clone(), uri.to_owned()))
+    }
+
+    /// Takes every subscription, for release when the session ends.
+    pub fn take_subscriptions(&self) -> Vec<(ServerName, String)> {
+        lock(&self.subscriptions).drain().collect()
+    }
+
+    /// Ends the session: streams close, background tasks stop.
+    pub fn end(&self) {
+        for task in lock(&self.tasks).drain(..) {
+            task.abort();
+        }
+        self.standalone.finish();
+        for stream in lock(&self.streams).drain().map(|(_, s)| s) {
+            stream.finish();
+        }
+    }
+
+    fn accepts(&self, method: &str) -> bool {
+        self.mode != Mode::Stateless && lock(&self.caps).accepts(method)
+    }
+
+    /// The legacy transport opens a session before its initialize says what the client can do.
+    pub fn set_capabilities(&self, capabilities: &Value) {
+        *lock(&self.caps) = ClientCaps::from_capabilities(capabilities);
+    }
+}
+
+/// What the history needs to know of a tool call when it starts.
+#[derive(Debug)]
+pub struct CallStart {
+    pub history: History,
+    pub client: Arc<str>,
+    pub server: ServerName,
+    pub tool: String,
+    pub started: Instant,
+    pub at_ms: i64,
+    pub request_bytes: u64,
+    pub arguments: Option<Value>,
+}
+
+impl CallStart {
+    pub fn finish(self, response: &Frame) {
+        let value = response.to_value();
+        let (outcome, error) = if let Some(error) = value.get("error") {
+            (CallOutcome::Error, error["message"].as_str().map(str::to_owned))
+        } else if value["result"]["isError"] == Value::Bool(true) {
+            (CallOutcome::ToolError, None)
+        } else {
+            (CallOutcome::Ok, None)
+        };
+        let result = match (self.history.record_payloads, outcome) {
+            (true, CallOutcome::Error) => None,
+            (true, _) => Some(value["result"].clone()),
+            (false, _) => None,
+        };
+        self.record(outcome, error, response.len() as u64, result);
+    }
+
+    pub fn cancelled(self) {
+        self.record(CallOutcome::Cancelled, None, 0, None);
+    }
+
+    fn record(self, outcome: CallOutcome, error: Option<String>, response_bytes: u64, result: Option<Value>) {
+        let duration_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.history.record(CallRecord {
+            id: 0,
+            at_ms: self.at_ms,
+            client: self.client.to_string(),
+            server: self.server.to_string(),
+            tool: self.tool,
+            duration_ms,
+            outcome,
+            error,
+            request_bytes: self.request_bytes,
+            response_bytes,
+            arguments: self.arguments,
+            result,
+        });
+    }
+}
+
+/// One forwarded request: where its progress, server requests and response go.
+struct Exchange {
+    session: Weak<Session>,
+    upstream: Arc<Upstream>,
+    stream: Arc<Stream>,
+    id: String,
+    call: Mutex<Option<CallStart>>,
+    rewrite: Option<fn(Frame) -> Frame>,
+}
+
+impl Sink for Exchange {
+    fn deliver(&self, delivery: Delivery) {
+        match delivery {
+            Delivery::Notification(frame) => self.stream.push(frame.into_bytes()),
+            Delivery::Request { frame, id } => {
+                if let Some(session) = self.session.upgrade() {
+                    lock(&session.server_requests).insert(id, Arc::clone(&self.upstream));
+                }
+                self.stream.push(frame.into_bytes());
+            }
+            Delivery::Response(frame) => {
+                if let Some(session) = self.session.upgrade() {
+                    lock(&session.inflight).remove(&self.id);
+                }
+                if let Some(call) = lock(&self.call).take() {
+                    call.finish(&frame);
+                }
+                let frame = match self.rewrite {
+                    Some(rewrite) => rewrite(frame),
+                    None => frame,
+                };
+                self.stream.push(frame.into_bytes());
+                // The legacy transport's one stream outlives every request.
+                if self.stream.id != 0 {
+                    self.stream.finish();
+                }
+            }
+        }
+    }
+
+    fn accepts(&self, method: &str) -> bool {
+        self.session.upgrade().is_some_and(|s| s.accepts(method))
+    }
+}
+
+impl Drop for Exchange {
+    fn drop(&mut self) {
+        // Dropped without a response: cancelled by the client, or its session ended.
+        if let Some(call) = lock(&self.call).take() {
+            call.cancelled();
+        }
+    }
+}
+
+/// Numbered events on their way to a client; event ids are `<stream>-<seq>`.
+#[derive(Debug)]
+pub struct Stream {
+    pub id: u32,
+    buf: Mutex<StreamBuf>,
+    wake: Notify,
+}
+
+#[derive(Debug)]
+struct StreamBuf {
+    events: VecDeque<(u64, Bytes)>,
+    next: u64,
+    finished: bool,
+    keep: usize,
+}
+
+/// What a reader finds at its position in a stream.
+#[derive(Debug)]
+pub enum Next {
+    Event(u64, Bytes),
+    Finished,
+}
+
+impl Stream {
+    pub fn new(id: u32, keep: usize) -> Arc<Self> {
+        Arc::new(Self {
+            id,
+            buf: Mutex::new(StreamBuf {
+                events: VecDeque::new(),
+                next: 1,
+                finished: false,
+                keep,
+            }),
+            wake: Notify::new(),
+        })
+    }
+
+    pub fn push(&self, event: Bytes) {
+        {
+            let mut buf = lock(&self.buf);
+            if buf.finished {
+                return;
+            }
+            let seq = buf.next;
+            buf.next += 1;
+            buf.events.push_back((seq, event));
+            if buf.events.len() > buf.keep {
+                buf.events.pop_front();
+            }
+        }
+        self.wake.notify_waiters();
+    }
+
+    pub fn finish(&self) {
+        lock(&self.buf).finished = true;
+        self.wake.notify_waiters();
+    }
+
+    /// The first event after `after`, waiting up to `patience` for one.
+    pub async fn next_after(&self, after: u64, patience: Duration) -> Option<Next> {
+        let deadline = tokio::time::Instant::now() + patience;
+        loop {
+            let notified = self.wake.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let buf = lock(&self.buf);
+                if let Some((seq, event)) = buf.events.iter().find(|(seq, _)| *seq > after) {
+                    return Some(Next::Event(*seq, event.clone()));
+                }
+                if buf.finished {
+                    return Some(Next::Finished);
+                }
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return None;
+            }
+        }
+    }
+
+    /// If the stream holds exactly one event and is finished: that event (a plain response).
+    pub fn single(&self) -> Option<Bytes> {
+        let buf = lock(&self.buf);
+        match (buf.finished, buf.events.len(), buf.events.front()) {
+            (true, 1, Some((_, event))) => Some(event.clone()),
+            _ => None,
+        }
+    }
+
+    /// Waits until the stream has an event or is finished.
+    pub async fn first(&self) {
+        loop {
+            let notified = self.wake.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let buf = lock(&self.buf);
+                if !buf.events.is_empty() || buf.finished {
+                    return;
+                }
+            }
+            notified.await;
+        }
+    }
+}

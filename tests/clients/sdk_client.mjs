@@ -1,0 +1,83 @@
+// Drives the gateway with the official MCP TypeScript SDK and prints what it saw as JSON.
+// Usage: node sdk_client.mjs SCENARIO BASE_URL   (token from SWITCHBOARD_TOKEN)
+// Scenarios: everything (tools, echo, sampling, elicitation, progress, subscription),
+// time, aggregate.
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import {
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  ResourceUpdatedNotificationSchema,
+} from "@modelcontextprotocol/sdk/types.js";
+
+const [scenario, base] = process.argv.slice(2);
+const headers = { Authorization: `Bearer ${process.env.SWITCHBOARD_TOKEN}` };
+
+async function connect(path, capabilities = {}) {
+  const client = new Client({ name: "ts-sdk-test", version: "1.0.0" }, { capabilities });
+  const transport = new StreamableHTTPClientTransport(new URL(base + path), { requestInit: { headers } });
+  await client.connect(transport);
+  return client;
+}
+
+const text = (result) => result.content.filter((c) => c.type === "text").map((c) => c.text).join(" ");
+
+async function everything() {
+  const client = await connect("/mcp/everything", { sampling: {}, elicitation: {} });
+  client.setRequestHandler(CreateMessageRequestSchema, async () => ({
+    role: "assistant",
+    content: { type: "text", text: "sampled-by-typescript" },
+    model: "test-model",
+    stopReason: "endTurn",
+  }));
+  client.setRequestHandler(ElicitRequestSchema, async () => ({ action: "accept", content: { name: "Grace", check: true } }));
+  const updates = [];
+  client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => updates.push(n.params.uri));
+  const out = { server: client.getServerVersion().name };
+  out.tools = (await client.listTools()).tools.map((t) => t.name).sort();
+  out.echo = text(await client.callTool({ name: "echo", arguments: { message: "hello" } }));
+  out.sampling = text(await client.callTool({ name: "trigger-sampling-request", arguments: { prompt: "hi", maxTokens: 10 } }));
+  out.elicitation = text(await client.callTool({ name: "trigger-elicitation-request", arguments: {} }));
+  const progress = [];
+  await client.callTool(
+    { name: "trigger-long-running-operation", arguments: { duration: 1, steps: 4 } },
+    undefined,
+    { onprogress: (p) => progress.push(p.progress) },
+  );
+  out.progress = progress;
+  const uri = (await client.listResources()).resources[0].uri;
+  await client.subscribeResource({ uri });
+  await client.callTool({ name: "toggle-subscriber-updates", arguments: {} });
+  const deadline = Date.now() + 30000;
+  while (!updates.includes(uri) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  out.updated = updates.includes(uri) ? uri : null;
+  await client.callTool({ name: "toggle-subscriber-updates", arguments: {} });
+  await client.close();
+  return out;
+}
+
+async function time() {
+  const client = await connect("/mcp/time");
+  const out = {
+    server: client.getServerVersion().name,
+    tools: (await client.listTools()).tools.map((t) => t.name).sort(),
+    time: JSON.parse(text(await client.callTool({ name: "get_current_time", arguments: { timezone: "UTC" } }))).timezone,
+  };
+  await client.close();
+  return out;
+}
+
+async function aggregate() {
+  const client = await connect("/mcp");
+  const out = {
+    tools: (await client.listTools()).tools.map((t) => t.name).sort(),
+    echo: text(await client.callTool({ name: "everything__echo", arguments: { message: "via aggregate" } })),
+    time: JSON.parse(text(await client.callTool({ name: "time__get_current_time", arguments: { timezone: "UTC" } }))).timezone,
+  };
+  await client.close();
+  return out;
+}
+
+const scenarios = { everything, time, aggregate };
+console.log(JSON.stringify(await scenarios[scenario]()));
+process.exit(0);

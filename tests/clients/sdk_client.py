@@ -1,0 +1,176 @@
+"""Drives the gateway with the official MCP Python SDK and prints what it saw as JSON.
+
+Usage: sdk_client.py SCENARIO BASE_URL   (the token comes from SWITCHBOARD_TOKEN)
+
+Scenarios:
+  everything  /mcp/everything: tools, echo, sampling, elicitation, progress, subscription
+  time        /mcp/time: list and call
+  aggregate   /mcp: list and call tools of both servers
+  long ID     /mcp/everything: a long-running call with progress; prints its own progress
+  stdio CMD.. the same checks as `time`, through a stdio server started as CMD (the shim)
+"""
+
+import asyncio
+import json
+import os
+import sys
+
+import anyio
+import httpx2
+from mcp import ClientSession, types
+from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.client.streamable_http import streamable_http_client
+
+
+def http_client():
+    token = os.environ["SWITCHBOARD_TOKEN"]
+    return httpx2.AsyncClient(
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=httpx2.Timeout(30, read=300),
+    )
+
+
+async def sampling(context, params):
+    return types.CreateMessageResult(
+        role="assistant",
+        content=types.TextContent(type="text", text="sampled-by-python"),
+        model="test-model",
+        stop_reason="endTurn",
+    )
+
+
+async def elicitation(context, params):
+    return types.ElicitResult(action="accept", content={"name": "Ada", "check": True})
+
+
+def text_of(result):
+    return " ".join(c.text for c in result.content if getattr(c, "type", "") == "text")
+
+
+async def open_session(url, **callbacks):
+    return streamable_http_client(url, http_client=http_client())
+
+
+async def everything(base):
+    out = {}
+    updates = []
+
+    async def on_message(message):
+        if isinstance(message, types.ServerNotification):
+            root = message.root if hasattr(message, "root") else message
+            if isinstance(root, types.ResourceUpdatedNotification):
+                updates.append(str(root.params.uri))
+
+    async with streamable_http_client(f"{base}/mcp/everything", http_client=http_client()) as (read, write, *_):
+        async with ClientSession(
+            read,
+            write,
+            sampling_callback=sampling,
+            elicitation_callback=elicitation,
+            message_handler=on_message,
+        ) as session:
+            init = await session.initialize()
+            out["server"] = init.server_info.name
+            tools = await session.list_tools()
+            out["tools"] = sorted(t.name for t in tools.tools)
+            out["echo"] = text_of(await session.call_tool("echo", {"message": "hello"}))
+            out["sampling"] = text_of(
+                await session.call_tool("trigger-sampling-request", {"prompt": "hi", "maxTokens": 10})
+            )
+            out["elicitation"] = text_of(await session.call_tool("trigger-elicitation-request", {}))
+            progress = []
+
+            async def on_progress(p, total, message):
+                progress.append(p)
+
+            await session.call_tool(
+                "trigger-long-running-operation",
+                {"duration": 1, "steps": 4},
+                progress_callback=on_progress,
+            )
+            out["progress"] = progress
+            resources = await session.list_resources()
+            uri = str(resources.resources[0].uri)
+            await session.subscribe_resource(uri)
+            await session.call_tool("toggle-subscriber-updates", {})
+            with anyio.fail_after(30):
+                while uri not in updates:
+                    await anyio.sleep(0.1)
+            out["updated"] = uri
+            await session.call_tool("toggle-subscriber-updates", {})
+    return out
+
+
+async def time_server(base):
+    async with streamable_http_client(f"{base}/mcp/time", http_client=http_client()) as (read, write, *_):
+        async with ClientSession(read, write) as session:
+            return await time_checks(session)
+
+
+async def time_checks(session):
+    init = await session.initialize()
+    tools = await session.list_tools()
+    result = await session.call_tool("get_current_time", {"timezone": "UTC"})
+    return {
+        "server": init.server_info.name,
+        "tools": sorted(t.name for t in tools.tools),
+        "time": json.loads(text_of(result))["timezone"],
+    }
+
+
+async def aggregate(base):
+    async with streamable_http_client(f"{base}/mcp", http_client=http_client()) as (read, write, *_):
+        async with ClientSession(read, write) as session:
+            await session.initialize()
+            tools = await session.list_tools()
+            echo = await session.call_tool("everything__echo", {"message": "via aggregate"})
+            now = await session.call_tool("time__get_current_time", {"timezone": "UTC"})
+            return {
+                "tools": sorted(t.name for t in tools.tools),
+                "echo": text_of(echo),
+                "time": json.loads(text_of(now))["timezone"],
+            }
+
+
+async def long_call(base, tag):
+    """Starts a long call, printing each progress event as a line, then the result."""
+    async with streamable_http_client(f"{base}/mcp/everything", http_client=http_client()) as (read, write, *_):
+        async with ClientSession(read, write) as session:
+            await session.initialize()
+
+            async def on_progress(p, total, message):
+                print(json.dumps({"tag": tag, "progress": p}), flush=True)
+
+            result = await session.call_tool(
+                "trigger-long-running-operation",
+                {"duration": 3, "steps": 6},
+                progress_callback=on_progress,
+            )
+            return {"tag": tag, "result": text_of(result)}
+
+
+async def via_stdio(command):
+    params = StdioServerParameters(command=command[0], args=command[1:], env=dict(os.environ))
+    async with stdio_client(params) as (read, write, *_):
+        async with ClientSession(read, write) as session:
+            return await time_checks(session)
+
+
+async def main():
+    scenario, rest = sys.argv[1], sys.argv[2:]
+    if scenario == "everything":
+        out = await everything(rest[0])
+    elif scenario == "time":
+        out = await time_server(rest[0])
+    elif scenario == "aggregate":
+        out = await aggregate(rest[0])
+    elif scenario == "long":
+        out = await long_call(rest[0], rest[1])
+    elif scenario == "stdio":
+        out = await via_stdio(rest)
+    else:
+        raise SystemExit(f"unknown scenario {scenario}")
+    print(json.dumps(out), flush=True)
+
+
+asyncio.run(main())
