@@ -6,14 +6,17 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools="${SWITCHBOARD_TEST_TOOLS:-$root/.cache/test-tools}"
 mkdir -p "$tools"
 
-if [ ! -x "$tools/venv/bin/mcp-server-time" ]; then
-  echo "installing mcp-server-time (PyPI) into $tools/venv"
+# mcp-server-time and the official Python SDK (its client drives the gateway in tests).
+if [ ! -x "$tools/venv/bin/mcp-server-time" ] || ! "$tools/venv/bin/python" -c "import mcp.client.streamable_http" 2>/dev/null; then
+  echo "installing mcp-server-time and the MCP Python SDK (PyPI) into $tools/venv"
   python3 -m venv "$tools/venv"
-  "$tools/venv/bin/pip" install --quiet --disable-pip-version-check mcp-server-time
+  "$tools/venv/bin/pip" install --quiet --disable-pip-version-check mcp-server-time "mcp==2.3.0"
 fi
 
-if [ ! -x "$tools/npm/node_modules/.bin/mcp-server-everything" ]; then
-  echo "installing @modelcontextprotocol/server-everything (npm) into $tools/npm"
+# server-everything and the official TypeScript SDK (its client drives the gateway in tests).
+if [ ! -x "$tools/npm/node_modules/.bin/mcp-server-everything" ] || [ ! -d "$tools/npm/node_modules/@modelcontextprotocol/sdk" ]; then
+  echo "installing server-everything and the MCP TypeScript SDK (npm) into $tools/npm"
   mkdir -p "$tools/npm"
-  npm install --silent --no-audit --no-fund --prefix "$tools/npm" @modelcontextprotocol/server-everything
+  npm install --silent --no-audit --no-fund --prefix "$tools/npm" \
+    @modelcontextprotocol/server-everything @modelcontextprotocol/sdk@1.32.2
 fi

@@ -54,7 +54,8 @@ enum Failure {
 pub async fn run(home: PathBuf, port_hint: u16, server: Option<String>) -> Result<(), CliError> {
     let token = std::env::var("SWITCHBOARD_TOKEN").map_err(|_| {
         CliError::Usage(
-            "set SWITCHBOARD_TOKEN to this client's token (`switchboard token create <client>` issues one)".into(),
+            "set SWITCHBOARD_TOKEN to this client's token (`switchboard token create <client>` issues one)"
+                .into(),
         )
     })?;
     let path = match server {
@@ -139,11 +140,14 @@ impl Shim {
             Err(Failure::Unreachable(detail)) => format!(
                 "the Switchboard daemon is not reachable ({detail}); start it with `switchboard daemon` and retry"
             ),
-            Err(Failure::SessionGone) => "the Switchboard daemon restarted and the session could not be reopened; retry".into(),
+            Err(Failure::SessionGone) => {
+                "the Switchboard daemon restarted and the session could not be reopened; retry".into()
+            }
             Err(Failure::Other(detail)) => detail,
         };
         if is_request {
-            let error = json!({"jsonrpc": "2.0", "id": id, "error": {"code": UNREACHABLE, "message": message}});
+            let error =
+                json!({"jsonrpc": "2.0", "id": id, "error": {"code": UNREACHABLE, "message": message}});
             self.emit(Bytes::from(error.to_string()));
         }
     }
@@ -165,7 +169,10 @@ impl Shim {
 
     async fn post(self: &Arc<Self>, body: &Bytes, quiet: bool) -> Result<(), Failure> {
         let session = lock(&self.session).clone();
-        let base = session.as_ref().map(|s| s.base.clone()).unwrap_or_else(|| self.base());
+        let base = session
+            .as_ref()
+            .map(|s| s.base.clone())
+            .unwrap_or_else(|| self.base());
         let mut request = self
             .http
             .post(format!("{base}{}", self.path))
@@ -206,7 +213,9 @@ impl Shim {
                     return Ok(());
                 }
             }
-            return Err(Failure::Other(format!("the gateway answered HTTP {status}: {text}")));
+            return Err(Failure::Other(format!(
+                "the gateway answered HTTP {status}: {text}"
+            )));
         }
         if is_sse {
             let mut response = response;
@@ -220,7 +229,10 @@ impl Shim {
             }
             return Ok(());
         }
-        let bytes = response.bytes().await.map_err(|e| Failure::Other(e.to_string()))?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| Failure::Other(e.to_string()))?;
         if let Some(id) = new_session {
             let protocol = serde_json::from_slice::<Value>(&bytes)
                 .ok()
@@ -241,7 +253,9 @@ impl Shim {
 
     /// The session's GET stream, for what the server sends outside requests.
     async fn listen(self: Arc<Self>) {
-        let Some(session) = lock(&self.session).clone() else { return };
+        let Some(session) = lock(&self.session).clone() else {
+            return;
+        };
         let mut request = self
             .http
             .get(format!("{}{}", session.base, self.path))
@@ -251,7 +265,9 @@ impl Shim {
         if let Some(protocol) = &session.protocol {
             request = request.header("mcp-protocol-version", protocol.clone());
         }
-        let Ok(mut response) = request.send().await else { return };
+        let Ok(mut response) = request.send().await else {
+            return;
+        };
         if !response.status().is_success() {
             return;
         }

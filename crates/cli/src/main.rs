@@ -214,7 +214,11 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             connect::run(home()?, cli.port, server.map(|s| s.to_string())).await
         }
         Command::Token(command) => token(json, connect()?, command).await,
-        Command::History { server, client, limit } => {
+        Command::History {
+            server,
+            client,
+            limit,
+        } => {
             let mut query = format!("/history?limit={limit}");
             if let Some(server) = server {
                 query.push_str(&format!("&server={}", parse_name(&server)?));
@@ -308,7 +312,10 @@ async fn token(json: bool, client: Client, command: TokenCommand) -> Result<(), 
             if json {
                 return print_json(&issued);
             }
-            eprintln!("Token for {} (shown once; keep it in that client's config):", issued.name);
+            eprintln!(
+                "Token for {} (shown once; keep it in that client's config):",
+                issued.name
+            );
             println!("{}", issued.token);
             Ok(())
         }
@@ -321,7 +328,9 @@ async fn token(json: bool, client: Client, command: TokenCommand) -> Result<(), 
             Ok(())
         }
         TokenCommand::Revoke { client: name } => {
-            client.delete(&format!("/clients/{}", encode_query(&name))).await?;
+            client
+                .delete(&format!("/clients/{}", encode_query(&name)))
+                .await?;
             if json {
                 return print_json(&serde_json::json!({"revoked": name}));
             }

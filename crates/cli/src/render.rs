@@ -136,9 +136,18 @@ pub fn log_line(line: &LogLine) {
 
 pub fn calls(calls: &[CallRecord]) {
     let mut rows = vec![
-        ["TIME (UTC)", "CLIENT", "SERVER", "TOOL", "DURATION", "OUTCOME", "IN", "OUT"]
-            .map(String::from)
-            .to_vec(),
+        [
+            "TIME (UTC)",
+            "CLIENT",
+            "SERVER",
+            "TOOL",
+            "DURATION",
+            "OUTCOME",
+            "IN",
+            "OUT",
+        ]
+        .map(String::from)
+        .to_vec(),
     ];
     for c in calls {
         let outcome = match (&c.outcome, &c.error) {
@@ -163,7 +172,11 @@ pub fn calls(calls: &[CallRecord]) {
 }
 
 pub fn clients(clients: &[ClientView]) {
-    let mut rows = vec![["CLIENT", "CREATED (UTC)", "LAST USED (UTC)"].map(String::from).to_vec()];
+    let mut rows = vec![
+        ["CLIENT", "CREATED (UTC)", "LAST USED (UTC)"]
+            .map(String::from)
+            .to_vec(),
+    ];
     for c in clients {
         rows.push(vec![
             c.name.clone(),

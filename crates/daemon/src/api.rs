@@ -20,8 +20,8 @@ use axum::{Json, Router};
 use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 use switchboard_model::api::{
-    AddServer, ApiError, ApiErrorBody, CallRecord, ClientView, DaemonStatus, IssueToken, IssuedToken, RunRecord,
-    ServerView,
+    AddServer, ApiError, ApiErrorBody, CallRecord, ClientView, DaemonStatus, IssueToken, IssuedToken,
+    RunRecord, ServerView,
 };
 use switchboard_model::{ServerName, ServerSpec};
 use tokio_stream::wrappers::BroadcastStream;
@@ -387,7 +387,10 @@ async fn issue_token(
     request: Result<Json<IssueToken>, JsonRejection>,
 ) -> Result<(StatusCode, Json<IssuedToken>), Failure> {
     let request = body(request)?;
-    Ok((StatusCode::CREATED, Json(s.gateway.access.issue(&request.name).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(s.gateway.access.issue(&request.name).await?),
+    ))
 }
 
 async fn revoke_token(State(s): State<AppState>, Path(name): Path<String>) -> Result<StatusCode, Failure> {

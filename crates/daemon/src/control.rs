@@ -98,7 +98,11 @@ impl Control {
     /// Names of the enabled servers, in name order (the gateway's aggregate).
     pub async fn enabled_servers(&self) -> Vec<ServerName> {
         match self.store.servers().await {
-            Ok(servers) => servers.into_iter().filter(|s| s.enabled).map(|s| s.spec.name).collect(),
+            Ok(servers) => servers
+                .into_iter()
+                .filter(|s| s.enabled)
+                .map(|s| s.spec.name)
+                .collect(),
             Err(e) => {
                 tracing::warn!("cannot list enabled servers: {e}");
                 Vec::new()

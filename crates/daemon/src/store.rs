@@ -257,7 +257,9 @@ impl Store {
             .execute(&self.pool)
             .await
             .map_err(|e| match &e {
-                sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::ClientExists(name.to_owned()),
+                sqlx::Error::Database(db) if db.is_unique_violation() => {
+                    StoreError::ClientExists(name.to_owned())
+                }
                 _ => StoreError::Query {
                     doing: "issuing a client token",
                     source: e,
@@ -284,7 +286,10 @@ impl Store {
             .fetch_all(&self.pool)
             .await
             .map_err(query_err("reading client tokens"))?;
-        Ok(rows.iter().map(|r| (r.get("name"), r.get("token_sha256"))).collect())
+        Ok(rows
+            .iter()
+            .map(|r| (r.get("name"), r.get("token_sha256")))
+            .collect())
     }
 
     pub async fn clients(&self) -> Result<Vec<ClientView>, StoreError> {
@@ -314,7 +319,11 @@ impl Store {
 
     /// Records tool calls in one transaction (the gateway batches them).
     pub async fn insert_calls(&self, calls: &[CallRecord]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(query_err("recording tool calls"))?;
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(query_err("recording tool calls"))?;
         for call in calls {
             sqlx::query(
                 "INSERT INTO calls (at_ms, client, server, tool, duration_ms, outcome, error,

@@ -113,7 +113,11 @@ impl Catalog {
         for item in items {
             match list_key {
                 "tools" | "prompts" => {
-                    let kind = if list_key == "tools" { Kind::Tool } else { Kind::Prompt };
+                    let kind = if list_key == "tools" {
+                        Kind::Tool
+                    } else {
+                        Kind::Prompt
+                    };
                     if let Some(original) = item["name"].as_str().map(str::to_owned) {
                         item["name"] = Value::from(self.name(kind, server, &original));
                     }
@@ -164,11 +168,17 @@ mod tests {
             assert!(name.starts_with(expected), "{name} for {original}");
             assert!(name.len() <= MAX_NAME);
             assert_eq!(catalog.name(Kind::Tool, &server(s), original), name, "stable");
-            assert_eq!(catalog.resolve(Kind::Tool, &name), Some((server(s), original.to_owned())));
+            assert_eq!(
+                catalog.resolve(Kind::Tool, &name),
+                Some((server(s), original.to_owned()))
+            );
         }
         let cut = catalog.name(Kind::Tool, &server("a-long-server-name-of-thirty-two"), &long);
         assert!(cut.len() <= MAX_NAME, "{cut} is {} long", cut.len());
-        assert_eq!(cut, exposed_name(&server("a-long-server-name-of-thirty-two"), &long, 0));
+        assert_eq!(
+            cut,
+            exposed_name(&server("a-long-server-name-of-thirty-two"), &long, 0)
+        );
     }
 
     #[test]
@@ -183,7 +193,10 @@ mod tests {
         let unique: std::collections::HashSet<&String> = names.iter().collect();
         assert_eq!(unique.len(), names.len(), "{names:?}");
         for ((s, t), name) in pairs.iter().zip(&names) {
-            assert_eq!(catalog.resolve(Kind::Tool, name), Some((server(s), (*t).to_owned())));
+            assert_eq!(
+                catalog.resolve(Kind::Tool, name),
+                Some((server(s), (*t).to_owned()))
+            );
         }
     }
 

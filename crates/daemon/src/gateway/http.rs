@@ -8,6 +8,9 @@
 //! answers come back as one JSON body when the response is all there is, else as an SSE
 //! stream with event ids a client can resume from. Sessions and streams are [`super::session`]'s.
 
+// Helpers return the refusal itself as their error: it is the response, built once per request.
+#![allow(clippy::result_large_err)]
+
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -54,8 +57,14 @@ struct Gate {
 pub fn router(gateway: Arc<Gateway>, port: u16) -> Router {
     let gate = Gate { gateway, port };
     Router::new()
-        .route("/mcp", post(post_aggregate).get(get_aggregate).delete(delete_aggregate))
-        .route("/mcp/{server}", post(post_server).get(get_server).delete(delete_server))
+        .route(
+            "/mcp",
+            post(post_aggregate).get(get_aggregate).delete(delete_aggregate),
+        )
+        .route(
+            "/mcp/{server}",
+            post(post_server).get(get_server).delete(delete_server),
+        )
         .route("/sse", get(legacy_aggregate))
         .route("/sse/{server}", get(legacy_server))
         .route("/messages", post(legacy_message))
@@ -138,14 +147,17 @@ async fn read_body(body: Body) -> Result<Bytes, Response> {
     match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, MAX_BODY)).await {
         Ok(Ok(bytes)) => Ok(bytes),
         Ok(Err(e)) => {
-            let too_large = std::error::Error::source(&e)
-                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+            let too_large =
+                std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
             Err(match too_large {
                 true => http_error(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     format!("request body over {MAX_BODY} bytes"),
                 ),
-                false => http_error(StatusCode::BAD_REQUEST, format!("cannot read the request body: {e}")),
+                false => http_error(
+                    StatusCode::BAD_REQUEST,
+                    format!("cannot read the request body: {e}"),
+                ),
             })
         }
         Err(_) => Err(http_error(
@@ -201,7 +213,8 @@ async fn on_post(gate: Gate, client: Client, target: Target, headers: HeaderMap,
         None => {
             return http_error(
                 StatusCode::BAD_REQUEST,
-                "no Mcp-Session-Id header; send initialize first (or use protocol revision 2026-07-28)".into(),
+                "no Mcp-Session-Id header; send initialize first (or use protocol revision 2026-07-28)"
+                    .into(),
             );
         }
     };
@@ -243,7 +256,8 @@ fn is_stateless(headers: &HeaderMap, frame: &Frame) -> bool {
 /// there is, else SSE from the first event.
 async fn respond(session: &Arc<Session>, stream: Arc<Stream>, headers: &HeaderMap) -> Response {
     stream.first().await;
-    let wants_sse_only = header_str(headers, "accept").is_some_and(|a| !a.contains("json") && a.contains("event-stream"));
+    let wants_sse_only =
+        header_str(headers, "accept").is_some_and(|a| !a.contains("json") && a.contains("event-stream"));
     if !wants_sse_only && let Some(single) = stream.single() {
         session.drop_stream(stream.id);
         return json_response(StatusCode::OK, single);
@@ -262,7 +276,9 @@ fn sse_response(session: Option<&Arc<Session>>, stream: Arc<Stream>, after: u64)
             match stream.next_after(after, KEEP_ALIVE).await {
                 Some(Next::Event(seq, data)) => {
                     let mut event = Vec::with_capacity(data.len() + 40);
-                    event.extend_from_slice(format!("id: {}-{seq}\nevent: message\ndata: ", stream.id).as_bytes());
+                    event.extend_from_slice(
+                        format!("id: {}-{seq}\nevent: message\ndata: ", stream.id).as_bytes(),
+                    );
                     event.extend_from_slice(&data);
                     event.extend_from_slice(b"\n\n");
                     Some((Ok::<_, Infallible>(Bytes::from(event)), (stream, seq, false)))
@@ -273,7 +289,10 @@ fn sse_response(session: Option<&Arc<Session>>, stream: Arc<Stream>, after: u64)
                     }
                     None
                 }
-                None => Some((Ok(Bytes::from_static(b": keep-alive\n\n")), (stream, after, false))),
+                None => Some((
+                    Ok(Bytes::from_static(b": keep-alive\n\n")),
+                    (stream, after, false),
+                )),
             }
         }
     });
@@ -282,7 +301,10 @@ fn sse_response(session: Option<&Arc<Session>>, stream: Arc<Stream>, after: u64)
 
 fn sse_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
     response
@@ -291,7 +313,11 @@ fn sse_headers(mut response: Response) -> Response {
 /// `initialize`: answered from the server's own handshake (or, for the aggregate, from
 /// Switchboard's), in the client's revision if the gateway speaks it.
 async fn initialize(gate: &Gate, client: Client, target: Target, frame: &Frame, mode: Mode) -> Response {
-    let id = frame.head().id.map(|id| id.get().to_owned()).unwrap_or_else(|| "null".into());
+    let id = frame
+        .head()
+        .id
+        .map(|id| id.get().to_owned())
+        .unwrap_or_else(|| "null".into());
     let params = frame.to_value()["params"].take();
     let requested = params["protocolVersion"].as_str().unwrap_or_default();
     let protocol = SESSION_REVISIONS
@@ -306,7 +332,13 @@ async fn initialize(gate: &Gate, client: Client, target: Target, frame: &Frame, 
         },
         Target::Aggregate => aggregate_init(&gate.gateway, protocol).await,
     };
-    let session = Session::new(client.0, target, mode, protocol.to_owned(), &params["capabilities"]);
+    let session = Session::new(
+        client.0,
+        target,
+        mode,
+        protocol.to_owned(),
+        &params["capabilities"],
+    );
     start_notices(&gate.gateway, &session).await;
     gate.gateway.insert_session(Arc::clone(&session));
     let body = jsonrpc::result_response(&id, &result.to_string()).into_bytes();
@@ -381,7 +413,11 @@ async fn start_notices(gateway: &Arc<Gateway>, session: &Arc<Session>) {
     };
     for name in servers {
         if let Some(notices) = gateway.notices(&name) {
-            session.own_task(tokio::spawn(forward_notices(name, notices, Arc::downgrade(session))));
+            session.own_task(tokio::spawn(forward_notices(
+                name,
+                notices,
+                Arc::downgrade(session),
+            )));
         }
     }
     if session.target == Target::Aggregate {
@@ -394,7 +430,11 @@ async fn start_notices(gateway: &Arc<Gateway>, session: &Arc<Session>) {
     }
 }
 
-async fn forward_notices(server: ServerName, mut notices: broadcast::Receiver<Frame>, session: std::sync::Weak<Session>) {
+async fn forward_notices(
+    server: ServerName,
+    mut notices: broadcast::Receiver<Frame>,
+    session: std::sync::Weak<Session>,
+) {
     loop {
         let frame = match notices.recv().await {
             Ok(frame) => frame,
@@ -485,7 +525,10 @@ async fn on_request(
     rewrite: Option<fn(Frame) -> Frame>,
 ) {
     let head = frame.head();
-    let id = head.id.map(|id| id.get().to_owned()).unwrap_or_else(|| "null".into());
+    let id = head
+        .id
+        .map(|id| id.get().to_owned())
+        .unwrap_or_else(|| "null".into());
     let method = head.method.as_deref().unwrap_or_default().to_owned();
     let answer = |result: Value| {
         let frame = jsonrpc::result_response(&id, &result.to_string());
@@ -587,15 +630,27 @@ async fn aggregate_route(
     }
     match method {
         "tools/call" | "prompts/get" => {
-            let kind = if method == "tools/call" { NameKind::Tool } else { NameKind::Prompt };
+            let kind = if method == "tools/call" {
+                NameKind::Tool
+            } else {
+                NameKind::Prompt
+            };
             let Some(exposed) = frame.param_str(Param::Name) else {
                 return Routed::Failed(code::INVALID_PARAMS, "params.name is required".into());
             };
             let mut found = gate.gateway.catalog().resolve(kind, &exposed);
             if found.is_none() {
                 // A client may call a name it listed before the daemon restarted.
-                let list = if kind == NameKind::Tool { "tools/list" } else { "prompts/list" };
-                let key = if kind == NameKind::Tool { "tools" } else { "prompts" };
+                let list = if kind == NameKind::Tool {
+                    "tools/list"
+                } else {
+                    "prompts/list"
+                };
+                let key = if kind == NameKind::Tool {
+                    "tools"
+                } else {
+                    "prompts"
+                };
                 aggregate_list(&gate.gateway, list, key).await;
                 found = gate.gateway.catalog().resolve(kind, &exposed);
             }
@@ -682,7 +737,7 @@ async fn aggregate_list(gateway: &Gateway, method: &str, key: &str) -> Value {
         let offers = upstream
             .init()
             .is_some_and(|i| i.capabilities().get(capability).is_some());
-        offers.then(|| async move { (name.clone(), list_all(&upstream, method, key).await) })
+        offers.then_some(async move { (name.clone(), list_all(&upstream, method, key).await) })
     });
     let pages = futures_util::future::join_all(fetches).await;
     let mut all = Vec::new();
@@ -732,7 +787,11 @@ async fn get_server(
     }
 }
 
-async fn get_aggregate(State(gate): State<Gate>, Extension(client): Extension<Client>, headers: HeaderMap) -> Response {
+async fn get_aggregate(
+    State(gate): State<Gate>,
+    Extension(client): Extension<Client>,
+    headers: HeaderMap,
+) -> Response {
     on_get(gate, client, Target::Aggregate, headers)
 }
 
@@ -759,7 +818,10 @@ fn on_get(gate: Gate, client: Client, target: Target, headers: HeaderMap) -> Res
     match resume {
         Some((stream_id, seq)) => match session.stream(stream_id) {
             Some(stream) => sse_response(Some(&session), stream, seq),
-            None => http_error(StatusCode::NOT_FOUND, format!("no stream to resume for event id {stream_id}-{seq}")),
+            None => http_error(
+                StatusCode::NOT_FOUND,
+                format!("no stream to resume for event id {stream_id}-{seq}"),
+            ),
         },
         None => sse_response(Some(&session), session.standalone(), 0),
     }
@@ -798,9 +860,19 @@ async fn on_delete(gate: Gate, client: Client, target: Target, headers: HeaderMa
 
 /// The stateless revision: each request stands alone, with its version and capabilities in
 /// `_meta`, checked against the mirrored headers.
-async fn stateless(gate: &Gate, client: Client, target: Target, headers: &HeaderMap, frame: Frame) -> Response {
+async fn stateless(
+    gate: &Gate,
+    client: Client,
+    target: Target,
+    headers: &HeaderMap,
+    frame: Frame,
+) -> Response {
     let value = frame.to_value();
-    let id = frame.head().id.map(|id| id.get().to_owned()).unwrap_or_else(|| "null".into());
+    let id = frame
+        .head()
+        .id
+        .map(|id| id.get().to_owned())
+        .unwrap_or_else(|| "null".into());
     let meta = &value["params"]["_meta"];
     let version = meta["io.modelcontextprotocol/protocolVersion"].as_str();
     let header_version = header_str(headers, "mcp-protocol-version");
@@ -815,10 +887,15 @@ async fn stateless(gate: &Gate, client: Client, target: Target, headers: &Header
         return mismatch(format!("Mcp-Method header does not match method {method}"));
     }
     if matches!(method, "tools/call" | "prompts/get" | "resources/read") {
-        let name = value["params"]["name"].as_str().or(value["params"]["uri"].as_str());
+        let name = value["params"]["name"]
+            .as_str()
+            .or(value["params"]["uri"].as_str());
         let header = header_str(headers, "mcp-name").map(decode_header_value);
         if header.as_deref() != name {
-            return mismatch(format!("Mcp-Name header does not match {}", name.unwrap_or("params")));
+            return mismatch(format!(
+                "Mcp-Name header does not match {}",
+                name.unwrap_or("params")
+            ));
         }
     }
     if version != Some(STATELESS_REVISION) {
@@ -847,7 +924,10 @@ async fn stateless(gate: &Gate, client: Client, target: Target, headers: &Header
         if let Some(text) = init["instructions"].as_str() {
             result["instructions"] = Value::from(text);
         }
-        return json_response(StatusCode::OK, jsonrpc::result_response(&id, &result.to_string()).into_bytes());
+        return json_response(
+            StatusCode::OK,
+            jsonrpc::result_response(&id, &result.to_string()).into_bytes(),
+        );
     }
     let session = Session::new(
         client.0,
@@ -862,7 +942,11 @@ async fn stateless(gate: &Gate, client: Client, target: Target, headers: &Header
     if let Some(single) = stream.single() {
         let not_found = Frame::parse(single.clone())
             .is_ok_and(|f| f.to_value()["error"]["code"] == code::METHOD_NOT_FOUND);
-        let status = if not_found { StatusCode::NOT_FOUND } else { StatusCode::OK };
+        let status = if not_found {
+            StatusCode::NOT_FOUND
+        } else {
+            StatusCode::OK
+        };
         return json_response(status, single);
     }
     // Closing this stream cancels the request: the guard tells the server if that happens.
@@ -873,17 +957,27 @@ async fn stateless(gate: &Gate, client: Client, target: Target, headers: &Header
     };
     let response = sse_response(Some(&session), stream, 0);
     let (parts, body) = response.into_parts();
-    let body = Body::from_stream(futures_util::StreamExt::map(body.into_data_stream(), move |chunk| {
-        let _keep = &guard;
-        chunk
-    }));
+    let body = Body::from_stream(futures_util::StreamExt::map(
+        body.into_data_stream(),
+        move |chunk| {
+            let _keep = &guard;
+            chunk
+        },
+    ));
     Response::from_parts(parts, body)
 }
 
 /// Results of the stateless revision carry `resultType`; older servers do not send it.
 fn mark_complete(frame: Frame) -> Frame {
-    let has = frame.head().result.is_some_and(|r| r.get().contains("\"resultType\""));
-    if has { frame } else { frame.with_result_member("resultType", "\"complete\"") }
+    let has = frame
+        .head()
+        .result
+        .is_some_and(|r| r.get().contains("\"resultType\""));
+    if has {
+        frame
+    } else {
+        frame.with_result_member("resultType", "\"complete\"")
+    }
 }
 
 /// Undoes the `=?base64?…?=` encoding of mirrored header values.
@@ -953,7 +1047,13 @@ async fn legacy_aggregate(State(gate): State<Gate>, Extension(client): Extension
 /// The 2024-11-05 transport: this GET stream carries everything; its first event names the
 /// URL to POST messages to. The session exists once the client POSTs initialize there.
 fn legacy_open(gate: Gate, client: Client, target: Target) -> Response {
-    let pending = Session::new(client.0, target, Mode::LegacySse, SESSION_REVISIONS[3].to_owned(), &json!({}));
+    let pending = Session::new(
+        client.0,
+        target,
+        Mode::LegacySse,
+        SESSION_REVISIONS[3].to_owned(),
+        &json!({}),
+    );
     let endpoint = format!("/messages?sessionId={}", pending.id());
     gate.gateway.insert_session(Arc::clone(&pending));
     let prefix = Bytes::from(format!("event: endpoint\ndata: {endpoint}\n\n"));
@@ -1031,7 +1131,11 @@ async fn legacy_message(
 /// initialize on the legacy transport: the session opened with the stream learns the client's
 /// capabilities now.
 async fn legacy_initialize(gate: &Gate, session: Arc<Session>, frame: &Frame) -> Response {
-    let id = frame.head().id.map(|id| id.get().to_owned()).unwrap_or_else(|| "null".into());
+    let id = frame
+        .head()
+        .id
+        .map(|id| id.get().to_owned())
+        .unwrap_or_else(|| "null".into());
     let params = frame.to_value()["params"].take();
     let requested = params["protocolVersion"].as_str().unwrap_or_default();
     let protocol = SESSION_REVISIONS
@@ -1043,9 +1147,9 @@ async fn legacy_initialize(gate: &Gate, session: Arc<Session>, frame: &Frame) ->
         Target::Server(name) => match gate.gateway.upstream(name).await {
             Ok(upstream) => server_init(&upstream, protocol),
             Err(e) => {
-                session
-                    .standalone()
-                    .push(jsonrpc::error_response(&id, code::SERVER_UNAVAILABLE, &e.to_string()).into_bytes());
+                session.standalone().push(
+                    jsonrpc::error_response(&id, code::SERVER_UNAVAILABLE, &e.to_string()).into_bytes(),
+                );
                 return StatusCode::ACCEPTED.into_response();
             }
         },

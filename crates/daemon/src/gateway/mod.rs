@@ -37,9 +37,7 @@ const HISTORY_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AccessError {
-    #[error(
-        "client names are 1 to 64 characters of letters, digits, `.`, `_` and `-`; `{0}` is not one"
-    )]
+    #[error("client names are 1 to 64 characters of letters, digits, `.`, `_` and `-`; `{0}` is not one")]
     InvalidName(String),
     #[error("cannot get random bytes for a client token: {0}")]
     Random(getrandom::Error),

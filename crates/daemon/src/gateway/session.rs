@@ -79,6 +79,7 @@ pub enum Mode {
 struct InFlight {
     upstream: Arc<Upstream>,
     upstream_id: u64,
+    stream: Arc<Stream>,
 }
 
 /// A downstream client session.
@@ -126,7 +127,13 @@ pub fn new_session_id() -> String {
 }
 
 impl Session {
-    pub fn new(client: Arc<str>, target: Target, mode: Mode, protocol: String, capabilities: &Value) -> Arc<Self> {
+    pub fn new(
+        client: Arc<str>,
+        target: Target,
+        mode: Mode,
+        protocol: String,
+        capabilities: &Value,
+    ) -> Arc<Self> {
         Arc::new(Self {
             id: Arc::from(new_session_id()),
             client,
@@ -209,17 +216,28 @@ impl Session {
         call: Option<CallStart>,
         rewrite: Option<fn(Frame) -> Frame>,
     ) -> Result<(), crate::upstream::RpcError> {
-        let id = request.head().id.map(|id| id.get().to_owned()).unwrap_or_default();
+        let id = request
+            .head()
+            .id
+            .map(|id| id.get().to_owned())
+            .unwrap_or_default();
         let exchange = Arc::new(Exchange {
             session: Arc::downgrade(self),
             upstream: Arc::clone(&upstream),
-            stream,
+            stream: Arc::clone(&stream),
             id: id.clone(),
             call: Mutex::new(call),
             rewrite,
         });
         let upstream_id = upstream.forward(request, exchange).await?;
-        lock(&self.inflight).insert(id, InFlight { upstream, upstream_id });
+        lock(&self.inflight).insert(
+            id,
+            InFlight {
+                upstream,
+                upstream_id,
+                stream,
+            },
+        );
         Ok(())
     }
 
@@ -229,15 +247,29 @@ impl Session {
             return;
         };
         let found = lock(&self.inflight).remove(&id);
-        if let Some(InFlight { upstream, upstream_id }) = found {
+        if let Some(InFlight {
+            upstream,
+            upstream_id,
+            stream,
+        }) = found
+        {
             upstream.cancel(upstream_id, Some(notification)).await;
+            // No response follows a cancellation; the request's stream ends here.
+            if stream.id != 0 {
+                stream.finish();
+            }
         }
     }
 
     /// Cancels a request whose client went away (stateless revision: closing is cancelling).
     pub async fn abandon(&self, id: &str) {
         let found = lock(&self.inflight).remove(id);
-        if let Some(InFlight { upstream, upstream_id }) = found {
+        if let Some(InFlight {
+            upstream,
+            upstream_id,
+            ..
+        }) = found
+        {
             upstream.cancel(upstream_id, None).await;
         }
     }

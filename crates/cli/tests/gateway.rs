@@ -1,0 +1,441 @@
+//! End to end: the gateway, reached by the official Python and TypeScript MCP SDK clients and
+//! by raw HTTP, in front of real servers (server-everything from npm, mcp-server-time from
+//! PyPI) that the daemon supervises.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::{Sandbox, descendants, everything_server, signal, time_server, tools_dir, wait_until};
+use serde_json::{Value, json};
+
+const START: Duration = Duration::from_secs(60);
+
+fn clients_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients")
+}
+
+/// A daemon running both real servers, and a token for a client named `tester`.
+fn gateway() -> (Sandbox, String) {
+    let sb = Sandbox::with_daemon();
+    sb.ok(&["add", "time", "--", &time_server()]);
+    sb.ok(&["add", "everything", "--", &everything_server()]);
+    sb.wait_state("time", "running", START);
+    sb.wait_state("everything", "running", START);
+    let token = sb.ok(&["token", "create", "tester"]).trim().to_owned();
+    assert!(token.starts_with("sbc_"), "{token}");
+    (sb, token)
+}
+
+fn base(sb: &Sandbox) -> String {
+    format!("http://127.0.0.1:{}", sb.port())
+}
+
+fn run_client(mut command: Command, token: &str) -> Value {
+    let out = command
+        .env("SWITCHBOARD_TOKEN", token)
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "client failed: {stdout}");
+    serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap()
+}
+
+fn python(args: &[&str], token: &str) -> Value {
+    let mut command = Command::new(tools_dir().join("venv/bin/python"));
+    command.arg(clients_dir().join("sdk_client.py")).args(args);
+    run_client(command, token)
+}
+
+fn typescript(args: &[&str], token: &str) -> Value {
+    // ESM resolves packages next to the script, so it runs from the tools' node_modules.
+    let unique = format!("sdk_client-{}-{}.mjs", std::process::id(), args.join("-").len());
+    let script = tools_dir().join("npm").join(unique);
+    std::fs::copy(clients_dir().join("sdk_client.mjs"), &script).unwrap();
+    let mut command = Command::new("node");
+    command.arg(&script).args(args);
+    let value = run_client(command, token);
+    let _ = std::fs::remove_file(script);
+    value
+}
+
+fn check_everything(seen: &Value, sampled: &str) {
+    assert_eq!(seen["server"], "mcp-servers/everything");
+    assert!(
+        seen["tools"].as_array().unwrap().iter().any(|t| t == "echo"),
+        "{seen}"
+    );
+    assert_eq!(seen["echo"], "Echo: hello");
+    assert!(seen["sampling"].as_str().unwrap().contains(sampled), "{seen}");
+    assert!(seen["elicitation"].as_str().unwrap().contains("accept"), "{seen}");
+    let progress: Vec<f64> = seen["progress"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_f64)
+        .collect();
+    assert_eq!(progress, [1.0, 2.0, 3.0, 4.0]);
+    assert!(seen["updated"].as_str().is_some_and(|u| !u.is_empty()), "{seen}");
+}
+
+fn check_aggregate(seen: &Value) {
+    let tools = seen["tools"].as_array().unwrap();
+    assert!(tools.iter().any(|t| t == "time__get_current_time"), "{seen}");
+    assert!(tools.iter().any(|t| t == "everything__echo"), "{seen}");
+    assert!(tools.iter().all(|t| t.as_str().unwrap().len() <= 60));
+    assert_eq!(seen["echo"], "Echo: via aggregate");
+    assert_eq!(seen["time"], "UTC");
+}
+
+#[test]
+fn python_sdk_client_uses_every_feature_through_the_gateway() {
+    let (sb, token) = gateway();
+    let url = base(&sb);
+    check_everything(&python(&["everything", &url], &token), "sampled-by-python");
+    let time = python(&["time", &url], &token);
+    assert_eq!(time["tools"], json!(["convert_time", "get_current_time"]));
+    assert_eq!(time["time"], "UTC");
+    check_aggregate(&python(&["aggregate", &url], &token));
+}
+
+#[test]
+fn typescript_sdk_client_uses_every_feature_through_the_gateway() {
+    let (sb, token) = gateway();
+    let url = base(&sb);
+    check_everything(
+        &typescript(&["everything", &url], &token),
+        "sampled-by-typescript",
+    );
+    let time = typescript(&["time", &url], &token);
+    assert_eq!(time["tools"], json!(["convert_time", "get_current_time"]));
+    check_aggregate(&typescript(&["aggregate", &url], &token));
+}
+
+/// A raw Streamable HTTP client, to see exactly what goes over the wire.
+struct Raw<'a> {
+    sb: &'a Sandbox,
+    path: String,
+    token: String,
+    session: String,
+}
+
+impl<'a> Raw<'a> {
+    fn open(sb: &'a Sandbox, path: &str, token: &str) -> Self {
+        let init = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}"#;
+        let auth = format!("Bearer {token}");
+        let (status, response) = sb.http("POST", path, &headers(&auth, None), init);
+        assert_eq!(status, 200, "{response}");
+        let session = response
+            .lines()
+            .find_map(|l| l.strip_prefix("mcp-session-id: "))
+            .unwrap()
+            .trim()
+            .to_owned();
+        Self {
+            sb,
+            path: path.into(),
+            token: token.into(),
+            session,
+        }
+    }
+
+    /// Sends a notification and waits for its 202.
+    fn notify(&self, body: &str) {
+        let auth = format!("Bearer {}", self.token);
+        let (status, response) = self
+            .sb
+            .http("POST", &self.path, &headers(&auth, Some(&self.session)), body);
+        assert_eq!(status, 202, "{response}");
+    }
+
+    fn send(&self, body: &str) -> TcpStream {
+        let auth = format!("Bearer {}", self.token);
+        self.sb
+            .http_send("POST", &self.path, &headers(&auth, Some(&self.session)), body)
+    }
+}
+
+fn headers<'h>(auth: &'h str, session: Option<&'h str>) -> Vec<(&'h str, &'h str)> {
+    let mut h = vec![
+        ("Authorization", auth),
+        ("Content-Type", "application/json"),
+        ("Accept", "application/json, text/event-stream"),
+    ];
+    if let Some(session) = session {
+        h.push(("Mcp-Session-Id", session));
+    }
+    h
+}
+
+/// Reads JSON-RPC messages (JSON body or SSE events) from a response as they arrive.
+fn messages(stream: TcpStream) -> mpsc::Receiver<Value> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { return };
+            let data = line.strip_prefix("data: ").unwrap_or(&line);
+            if let Ok(value) = serde_json::from_str::<Value>(data)
+                && value.is_object()
+                && tx.send(value).is_err()
+            {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+fn long_call(id: &str, token: &str, seconds: u32) -> String {
+    format!(
+        r#"{{"jsonrpc":"2.0","id":"{id}","method":"tools/call","params":{{"name":"trigger-long-running-operation","arguments":{{"duration":{seconds},"steps":6}},"_meta":{{"progressToken":"{token}"}}}}}}"#
+    )
+}
+
+#[test]
+fn two_sessions_share_one_process_see_only_their_own_progress_and_cancel_independently() {
+    let (sb, token) = gateway();
+    let pid = sb.server("everything")["status"]["pid"].as_u64().unwrap() as u32;
+    let a = Raw::open(&sb, "/mcp/everything", &token);
+    let b = Raw::open(&sb, "/mcp/everything", &token);
+    // Both pick the same request id and progress token: the gateway must keep them apart.
+    let from_a = messages(a.send(&long_call("same", "tok", 3)));
+    let from_b = messages(b.send(&long_call("same", "tok", 3)));
+    let first_a = from_a.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(first_a["method"], "notifications/progress", "{first_a}");
+    assert_eq!(first_a["params"]["progressToken"], "tok");
+    a.notify(r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"same","reason":"test"}}"#);
+
+    let mut progress_b = 0;
+    let result_b = loop {
+        let message = from_b.recv_timeout(Duration::from_secs(15)).unwrap();
+        if message["method"] == "notifications/progress" {
+            assert_eq!(message["params"]["progressToken"], "tok");
+            progress_b += 1;
+        } else {
+            break message;
+        }
+    };
+    assert_eq!(result_b["id"], "same");
+    assert!(
+        result_b["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("completed"),
+        "{result_b}"
+    );
+    assert_eq!(progress_b, 6, "B saw exactly its own six steps");
+    // A's stream ends without a response once cancelled.
+    let rest_a: Vec<Value> = from_a.iter().collect();
+    assert!(rest_a.iter().all(|m| m.get("result").is_none()), "{rest_a:?}");
+    assert!(rest_a.len() < 6, "A stopped receiving progress: {rest_a:?}");
+
+    // One process served both sessions.
+    let servers: Vec<u32> = descendants(sb.daemon_pid())
+        .into_iter()
+        .filter(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/cmdline"))
+                .is_ok_and(|c| c.contains("mcp-server-everything"))
+        })
+        .collect();
+    assert!(servers.contains(&pid), "{servers:?}");
+    assert_eq!(
+        sb.server("everything")["status"]["pid"].as_u64(),
+        Some(u64::from(pid))
+    );
+    assert_eq!(sb.runs("everything").len(), 1);
+}
+
+#[test]
+fn access_and_malformed_requests_are_refused_clearly() {
+    let (sb, token) = gateway();
+    let auth = format!("Bearer {token}");
+    let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"x","version":"1"}}}"#;
+    let h = headers(&auth, None);
+    let cases: Vec<(&str, Vec<(&str, &str)>, String, u16, Option<i64>)> = vec![
+        ("no token", h[1..].to_vec(), init.into(), 401, None),
+        (
+            "wrong token",
+            [h[1..].to_vec(), vec![("Authorization", "Bearer sbc_nope")]].concat(),
+            init.into(),
+            401,
+            None,
+        ),
+        (
+            "foreign host",
+            [h.clone(), vec![("Host", "evil.example:80")]].concat(),
+            init.into(),
+            403,
+            None,
+        ),
+        (
+            "foreign origin",
+            [h.clone(), vec![("Origin", "http://evil.example")]].concat(),
+            init.into(),
+            403,
+            None,
+        ),
+        (
+            "oversized body",
+            h.clone(),
+            format!("{{\"pad\":\"{}\"}}", "x".repeat(5 * 1024 * 1024)),
+            413,
+            None,
+        ),
+        (
+            "malformed JSON",
+            h.clone(),
+            "{\"jsonrpc\":".into(),
+            400,
+            Some(-32700),
+        ),
+        (
+            "unknown session",
+            [h.clone(), vec![("Mcp-Session-Id", "nope")]].concat(),
+            r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#.into(),
+            404,
+            None,
+        ),
+        (
+            "no session",
+            h.clone(),
+            r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#.into(),
+            400,
+            None,
+        ),
+    ];
+    for (what, headers, body, status, rpc_code) in cases {
+        let (got, response) = sb.http("POST", "/mcp/time", &headers, &body);
+        assert_eq!(got, status, "{what}: {response}");
+        if let Some(expected) = rpc_code {
+            let json: Value = serde_json::from_str(response.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+            assert_eq!(json["error"]["code"], expected, "{what}: {response}");
+        }
+    }
+    // A browser page on this machine may call it (the MCP Inspector, for one).
+    let local = [h.clone(), vec![("Origin", "http://localhost:6274")]].concat();
+    assert_eq!(sb.http("POST", "/mcp/time", &local, init).0, 200);
+    // A revoked token stops working at once.
+    sb.ok(&["token", "revoke", "tester"]);
+    assert_eq!(sb.http("POST", "/mcp/time", &h, init).0, 401);
+}
+
+#[test]
+fn a_server_dying_mid_call_fails_the_call_promptly_and_the_next_call_works() {
+    let (sb, token) = gateway();
+    let session = Raw::open(&sb, "/mcp/everything", &token);
+    let pid = sb.server("everything")["status"]["pid"].as_u64().unwrap() as u32;
+    let call = messages(session.send(&long_call("doomed", "p", 30)));
+    assert_eq!(
+        call.recv_timeout(Duration::from_secs(10)).unwrap()["method"],
+        "notifications/progress"
+    );
+    let killed = Instant::now();
+    signal(pid, 9);
+    let answer = loop {
+        let message = call
+            .recv_timeout(Duration::from_secs(5))
+            .expect("an answer within 5 s");
+        if message.get("method").is_none() {
+            break message;
+        }
+    };
+    assert!(killed.elapsed() < Duration::from_secs(5));
+    assert_eq!(answer["id"], "doomed");
+    assert!(
+        answer["error"]["message"].as_str().unwrap().contains("stopped"),
+        "{answer}"
+    );
+
+    // The supervisor restarts it; the same session carries on.
+    wait_until("a new everything process", START, || {
+        let view = sb.server("everything");
+        (view["status"]["state"] == "running" && view["status"]["pid"].as_u64() != Some(u64::from(pid)))
+            .then_some(())
+    });
+    let echo = messages(session.send(r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo","arguments":{"message":"again"}}}"#));
+    let answer = echo.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert_eq!(answer["result"]["content"][0]["text"], "Echo: again", "{answer}");
+}
+
+#[test]
+fn tool_calls_are_recorded_without_their_payloads() {
+    let (sb, token) = gateway();
+    python(&["time", &base(&sb)], &token);
+    let calls = wait_until("the call in the history", Duration::from_secs(10), || {
+        let calls = sb.json(&["history"]);
+        (!calls.as_array().unwrap().is_empty()).then_some(calls)
+    });
+    let call = &calls[0];
+    assert_eq!(call["client"], "tester");
+    assert_eq!(call["server"], "time");
+    assert_eq!(call["tool"], "get_current_time");
+    assert_eq!(call["outcome"], "ok");
+    assert!(call["response_bytes"].as_u64().unwrap() > 0);
+    assert!(
+        call.get("arguments").is_none() && call.get("result").is_none(),
+        "{call}"
+    );
+    let table = sb.ok(&["history", "--server", "time"]);
+    assert!(
+        table.contains("get_current_time") && table.contains("tester"),
+        "{table}"
+    );
+    let clients = sb.json(&["token", "ls"]);
+    assert!(clients[0]["last_used_ms"].as_i64().is_some(), "{clients}");
+}
+
+#[test]
+fn connect_is_a_stdio_server_for_the_python_sdk_and_answers_errors_when_the_daemon_is_down() {
+    let (mut sb, token) = gateway();
+    let bin = common::BIN;
+    let home = sb.home().display().to_string();
+    let seen = {
+        let mut command = Command::new(tools_dir().join("venv/bin/python"));
+        command
+            .arg(clients_dir().join("sdk_client.py"))
+            .args(["stdio", bin, "connect", "time"])
+            .env("SWITCHBOARD_HOME", &home);
+        run_client(command, &token)
+    };
+    assert_eq!(seen["server"], "mcp-time");
+    assert_eq!(seen["time"], "UTC");
+
+    sb.stop_daemon();
+    let mut shim = Command::new(bin)
+        .args(["connect", "time"])
+        .env("SWITCHBOARD_HOME", &home)
+        .env("SWITCHBOARD_TOKEN", &token)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = shim.stdin.take().unwrap();
+    use std::io::Write;
+    writeln!(stdin, r#"{{"jsonrpc":"2.0","id":1,"method":"initialize","params":{{"protocolVersion":"2025-06-18","capabilities":{{}},"clientInfo":{{"name":"x","version":"1"}}}}}}"#).unwrap();
+    let mut line = String::new();
+    BufReader::new(shim.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let answer: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(answer["id"], 1);
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("switchboard daemon"),
+        "{answer}"
+    );
+    assert!(shim.try_wait().unwrap().is_none(), "the shim keeps running");
+    drop(stdin);
+    assert!(
+        shim.wait().unwrap().success(),
+        "stdin closed: the shim ends cleanly"
+    );
+}
