@@ -439,3 +439,59 @@ fn connect_is_a_stdio_server_for_the_python_sdk_and_answers_errors_when_the_daem
         "stdin closed: the shim ends cleanly"
     );
 }
+
+#[test]
+fn stateless_revision_requests_stand_alone_and_are_checked_against_their_headers() {
+    let (sb, token) = gateway();
+    let auth = format!("Bearer {token}");
+    let meta = r#""_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}"#;
+    let modern = |method: &'static str, name: Option<&'static str>| {
+        let mut h = headers(&auth, None);
+        h.push(("MCP-Protocol-Version", "2026-07-28"));
+        h.push(("Mcp-Method", method));
+        if let Some(name) = name {
+            h.push(("Mcp-Name", name));
+        }
+        h
+    };
+    let body_of = |response: &str| -> Value {
+        serde_json::from_str(response.split("\r\n\r\n").nth(1).unwrap()).unwrap()
+    };
+
+    let discover = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"server/discover","params":{{{meta}}}}}"#);
+    let (status, response) = sb.http("POST", "/mcp/time", &modern("server/discover", None), &discover);
+    assert_eq!(status, 200, "{response}");
+    let result = &body_of(&response)["result"];
+    assert_eq!(result["supportedVersions"], json!(["2026-07-28"]));
+    assert_eq!(
+        result["_meta"]["io.modelcontextprotocol/serverInfo"]["name"],
+        "mcp-time"
+    );
+
+    let call = format!(
+        r#"{{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{{"name":"get_current_time","arguments":{{"timezone":"UTC"}},{meta}}}}}"#
+    );
+    let (status, response) = sb.http(
+        "POST",
+        "/mcp/time",
+        &modern("tools/call", Some("get_current_time")),
+        &call,
+    );
+    assert_eq!(status, 200, "{response}");
+    let result = &body_of(&response)["result"];
+    assert_eq!(result["resultType"], "complete", "{response}");
+    assert!(
+        !response.to_ascii_lowercase().contains("mcp-session-id"),
+        "no session is minted"
+    );
+
+    let (status, response) = sb.http("POST", "/mcp/time", &modern("tools/list", None), &call);
+    assert_eq!(status, 400, "{response}");
+    assert_eq!(body_of(&response)["error"]["code"], -32020);
+    let old = call.replace("2026-07-28", "1900-01-01");
+    let mut h = modern("tools/call", Some("get_current_time"));
+    h[3].1 = "1900-01-01";
+    let (status, response) = sb.http("POST", "/mcp/time", &h, &old);
+    assert_eq!(status, 400, "{response}");
+    assert_eq!(body_of(&response)["error"]["code"], -32022);
+}

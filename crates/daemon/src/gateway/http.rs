@@ -937,7 +937,14 @@ async fn stateless(
         &meta["io.modelcontextprotocol/clientCapabilities"],
     );
     let stream = session.open_stream();
-    on_request(gate, &session, frame, Arc::clone(&stream), Some(mark_complete)).await;
+    on_request(
+        gate,
+        &session,
+        to_handshake_era(value),
+        Arc::clone(&stream),
+        Some(mark_complete),
+    )
+    .await;
     stream.first().await;
     if let Some(single) = stream.single() {
         let not_found = Frame::parse(single.clone())
@@ -965,6 +972,28 @@ async fn stateless(
         },
     ));
     Response::from_parts(parts, body)
+}
+
+/// A stateless request as a handshake-era server expects it: the upstream connection was
+/// initialized once, and dual-era servers refuse per-request era keys on such a connection.
+fn to_handshake_era(mut request: Value) -> Frame {
+    if let Some(meta) = request["params"]["_meta"].as_object_mut() {
+        meta.retain(|key, _| {
+            !matches!(
+                key.as_str(),
+                "io.modelcontextprotocol/protocolVersion"
+                    | "io.modelcontextprotocol/clientCapabilities"
+                    | "io.modelcontextprotocol/clientInfo"
+                    | "io.modelcontextprotocol/logLevel"
+            )
+        });
+        if meta.is_empty()
+            && let Some(params) = request["params"].as_object_mut()
+        {
+            params.remove("_meta");
+        }
+    }
+    Frame::from_value(&request)
 }
 
 /// Results of the stateless revision carry `resultType`; older servers do not send it.
