@@ -159,6 +159,13 @@ impl Frame {
         })
     }
 
+    /// The id as raw JSON, `null` if it has none (what an error answer to it must carry).
+    pub fn raw_id(&self) -> String {
+        self.head()
+            .id
+            .map_or_else(|| "null".to_owned(), |id| id.get().to_owned())
+    }
+
     pub fn to_value(&self) -> serde_json::Value {
         serde_json::from_slice(&self.0).unwrap_or_default()
     }

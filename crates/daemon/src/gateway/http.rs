@@ -57,16 +57,10 @@ struct Gate {
 pub fn router(gateway: Arc<Gateway>, port: u16) -> Router {
     let gate = Gate { gateway, port };
     Router::new()
-        .route(
-            "/mcp",
-            post(post_aggregate).get(get_aggregate).delete(delete_aggregate),
-        )
-        .route(
-            "/mcp/{server}",
-            post(post_server).get(get_server).delete(delete_server),
-        )
-        .route("/sse", get(legacy_aggregate))
-        .route("/sse/{server}", get(legacy_server))
+        .route("/mcp", post(post_mcp).get(get_mcp).delete(delete_mcp))
+        .route("/mcp/{server}", post(post_mcp).get(get_mcp).delete(delete_mcp))
+        .route("/sse", get(legacy_sse))
+        .route("/sse/{server}", get(legacy_sse))
         .route("/messages", post(legacy_message))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn_with_state(gate.clone(), access))
@@ -117,30 +111,62 @@ fn json_response(status: StatusCode, body: Bytes) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-fn server_name(raw: &str) -> Result<ServerName, Response> {
-    ServerName::new(raw).map_err(|e| http_error(StatusCode::NOT_FOUND, e.to_string()))
+/// What a path names: `/mcp/<server>` one server, `/mcp` the aggregate.
+fn target(server: Option<Path<String>>) -> Result<Target, Response> {
+    match server {
+        Some(Path(raw)) => ServerName::new(&raw)
+            .map(Target::Server)
+            .map_err(|e| http_error(StatusCode::NOT_FOUND, e.to_string())),
+        None => Ok(Target::Aggregate),
+    }
 }
 
-async fn post_server(
+async fn post_mcp(
     State(gate): State<Gate>,
     Extension(client): Extension<Client>,
-    Path(server): Path<String>,
+    server: Option<Path<String>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    match server_name(&server) {
-        Ok(name) => on_post(gate, client, Target::Server(name), headers, body).await,
+    match target(server) {
+        Ok(target) => on_post(gate, client, target, headers, body).await,
         Err(response) => response,
     }
 }
 
-async fn post_aggregate(
+async fn get_mcp(
     State(gate): State<Gate>,
     Extension(client): Extension<Client>,
+    server: Option<Path<String>>,
     headers: HeaderMap,
-    body: Body,
 ) -> Response {
-    on_post(gate, client, Target::Aggregate, headers, body).await
+    match target(server) {
+        Ok(target) => on_get(gate, client, target, headers),
+        Err(response) => response,
+    }
+}
+
+async fn delete_mcp(
+    State(gate): State<Gate>,
+    Extension(client): Extension<Client>,
+    server: Option<Path<String>>,
+    headers: HeaderMap,
+) -> Response {
+    match target(server) {
+        Ok(target) => on_delete(gate, client, target, headers).await,
+        Err(response) => response,
+    }
+}
+
+async fn legacy_sse(
+    State(gate): State<Gate>,
+    Extension(client): Extension<Client>,
+    server: Option<Path<String>>,
+) -> Response {
+    match target(server) {
+        Ok(target) => legacy_open(gate, client, target),
+        Err(response) => response,
+    }
 }
 
 async fn read_body(body: Body) -> Result<Bytes, Response> {
@@ -196,7 +222,7 @@ async fn on_post(gate: Gate, client: Client, target: Target, headers: HeaderMap,
     let method = head.method.as_deref().map(str::to_owned);
     let session = match header_str(&headers, "mcp-session-id") {
         Some(id) => match gate.gateway.session(id) {
-            Some(session) if session.target == target && session.client() == client.0 => session,
+            Some(session) if session.belongs_to(&target, &client.0) => session,
             _ => {
                 return http_error(
                     StatusCode::NOT_FOUND,
@@ -205,7 +231,7 @@ async fn on_post(gate: Gate, client: Client, target: Target, headers: HeaderMap,
             }
         },
         None if method.as_deref() == Some("initialize") => {
-            return initialize(&gate, client, target, &frame, Mode::Streamable).await;
+            return initialize(&gate, client, target, &frame).await;
         }
         None if is_stateless(&headers, &frame) => {
             return stateless(&gate, client, target, &headers, frame).await;
@@ -265,23 +291,29 @@ async fn respond(session: &Arc<Session>, stream: Arc<Stream>, headers: &HeaderMa
     sse_response(Some(session), stream, 0)
 }
 
+/// One SSE `message` event carrying `data`, with an id if the stream is resumable.
+fn sse_event(id: Option<String>, data: &[u8]) -> Bytes {
+    let mut event = Vec::with_capacity(data.len() + 48);
+    if let Some(id) = id {
+        event.extend_from_slice(format!("id: {id}\n").as_bytes());
+    }
+    event.extend_from_slice(b"event: message\ndata: ");
+    event.extend_from_slice(data);
+    event.extend_from_slice(b"\n\n");
+    Bytes::from(event)
+}
+
+const KEEP_ALIVE_COMMENT: &[u8] = b": keep-alive\n\n";
+
 fn sse_response(session: Option<&Arc<Session>>, stream: Arc<Stream>, after: u64) -> Response {
     let session = session.map(Arc::downgrade);
-    let body = futures_util::stream::unfold((stream, after, false), move |(stream, after, done)| {
+    let body = futures_util::stream::unfold((stream, after), move |(stream, after)| {
         let session = session.clone();
         async move {
-            if done {
-                return None;
-            }
             match stream.next_after(after, KEEP_ALIVE).await {
                 Some(Next::Event(seq, data)) => {
-                    let mut event = Vec::with_capacity(data.len() + 40);
-                    event.extend_from_slice(
-                        format!("id: {}-{seq}\nevent: message\ndata: ", stream.id).as_bytes(),
-                    );
-                    event.extend_from_slice(&data);
-                    event.extend_from_slice(b"\n\n");
-                    Some((Ok::<_, Infallible>(Bytes::from(event)), (stream, seq, false)))
+                    let event = sse_event(Some(format!("{}-{seq}", stream.id)), &data);
+                    Some((Ok::<_, Infallible>(event), (stream, seq)))
                 }
                 Some(Next::Finished) => {
                     if let Some(session) = session.as_ref().and_then(std::sync::Weak::upgrade) {
@@ -289,10 +321,7 @@ fn sse_response(session: Option<&Arc<Session>>, stream: Arc<Stream>, after: u64)
                     }
                     None
                 }
-                None => Some((
-                    Ok(Bytes::from_static(b": keep-alive\n\n")),
-                    (stream, after, false),
-                )),
+                None => Some((Ok(Bytes::from_static(KEEP_ALIVE_COMMENT)), (stream, after))),
             }
         }
     });
@@ -310,42 +339,44 @@ fn sse_headers(mut response: Response) -> Response {
     response
 }
 
-/// `initialize`: answered from the server's own handshake (or, for the aggregate, from
-/// Switchboard's), in the client's revision if the gateway speaks it.
-async fn initialize(gate: &Gate, client: Client, target: Target, frame: &Frame, mode: Mode) -> Response {
-    let id = frame
-        .head()
-        .id
-        .map(|id| id.get().to_owned())
-        .unwrap_or_else(|| "null".into());
-    let params = frame.to_value()["params"].take();
+/// The revision a session speaks: the client's, if the gateway speaks it, else `fallback`.
+fn negotiate(params: &Value, fallback: &'static str) -> &'static str {
     let requested = params["protocolVersion"].as_str().unwrap_or_default();
-    let protocol = SESSION_REVISIONS
+    SESSION_REVISIONS
         .iter()
         .find(|v| **v == requested)
         .copied()
-        .unwrap_or(SESSION_REVISIONS[0]);
-    let result = match &target {
-        Target::Server(name) => match gate.gateway.upstream(name).await {
-            Ok(upstream) => server_init(&upstream, protocol),
-            Err(e) => return unavailable(&id, &e),
-        },
-        Target::Aggregate => aggregate_init(&gate.gateway, protocol).await,
+        .unwrap_or(fallback)
+}
+
+/// What `initialize` (and `server/discover`) answer with: the server's own handshake result,
+/// or for the aggregate Switchboard's, in `protocol`.
+async fn init_result(gateway: &Gateway, target: &Target, protocol: &str) -> Result<Value, Unavailable> {
+    match target {
+        Target::Server(name) => Ok(server_init(&*gateway.upstream(name).await?, protocol)),
+        Target::Aggregate => Ok(aggregate_init(gateway, protocol).await),
+    }
+}
+
+/// `initialize` without a session: opens one.
+async fn initialize(gate: &Gate, client: Client, target: Target, frame: &Frame) -> Response {
+    let id = frame.raw_id();
+    let params = frame.to_value()["params"].take();
+    let protocol = negotiate(&params, SESSION_REVISIONS[0]);
+    let result = match init_result(&gate.gateway, &target, protocol).await {
+        Ok(result) => result,
+        Err(e) => return unavailable(&id, &e),
     };
     let session = Session::new(
         client.0,
         target,
-        mode,
+        Mode::Streamable,
         protocol.to_owned(),
         &params["capabilities"],
     );
     start_notices(&gate.gateway, &session).await;
     gate.gateway.insert_session(Arc::clone(&session));
     let body = jsonrpc::result_response(&id, &result.to_string()).into_bytes();
-    if mode == Mode::LegacySse {
-        session.standalone().push(body);
-        return StatusCode::ACCEPTED.into_response();
-    }
     let mut response = json_response(StatusCode::OK, body);
     if let Ok(value) = HeaderValue::from_str(&session.id()) {
         response.headers_mut().insert("mcp-session-id", value);
@@ -524,12 +555,8 @@ async fn on_request(
     stream: Arc<Stream>,
     rewrite: Option<fn(Frame) -> Frame>,
 ) {
-    let head = frame.head();
-    let id = head
-        .id
-        .map(|id| id.get().to_owned())
-        .unwrap_or_else(|| "null".into());
-    let method = head.method.as_deref().unwrap_or_default().to_owned();
+    let id = frame.raw_id();
+    let method = frame.head().method.as_deref().unwrap_or_default().to_owned();
     let answer = |result: Value| {
         let frame = jsonrpc::result_response(&id, &result.to_string());
         let frame = match rewrite {
@@ -775,26 +802,6 @@ async fn list_all(upstream: &Upstream, method: &str, key: &str) -> Result<Vec<Va
     Ok(items)
 }
 
-async fn get_server(
-    State(gate): State<Gate>,
-    Extension(client): Extension<Client>,
-    Path(server): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    match server_name(&server) {
-        Ok(name) => on_get(gate, client, Target::Server(name), headers),
-        Err(response) => response,
-    }
-}
-
-async fn get_aggregate(
-    State(gate): State<Gate>,
-    Extension(client): Extension<Client>,
-    headers: HeaderMap,
-) -> Response {
-    on_get(gate, client, Target::Aggregate, headers)
-}
-
 /// The GET stream: server messages outside any request, or the rest of a stream the client
 /// lost, from `Last-Event-ID` on.
 fn on_get(gate: Gate, client: Client, target: Target, headers: HeaderMap) -> Response {
@@ -807,7 +814,7 @@ fn on_get(gate: Gate, client: Client, target: Target, headers: HeaderMap) -> Res
         }
         return http_error(StatusCode::NOT_FOUND, "unknown or ended session".into());
     };
-    if session.target != target || session.client() != client.0 {
+    if !session.belongs_to(&target, &client.0) {
         return http_error(StatusCode::NOT_FOUND, "unknown or ended session".into());
     }
     session.touch();
@@ -827,30 +834,10 @@ fn on_get(gate: Gate, client: Client, target: Target, headers: HeaderMap) -> Res
     }
 }
 
-async fn delete_server(
-    State(gate): State<Gate>,
-    Extension(client): Extension<Client>,
-    Path(server): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    match server_name(&server) {
-        Ok(name) => on_delete(gate, client, Target::Server(name), headers).await,
-        Err(response) => response,
-    }
-}
-
-async fn delete_aggregate(
-    State(gate): State<Gate>,
-    Extension(client): Extension<Client>,
-    headers: HeaderMap,
-) -> Response {
-    on_delete(gate, client, Target::Aggregate, headers).await
-}
-
 async fn on_delete(gate: Gate, client: Client, target: Target, headers: HeaderMap) -> Response {
     let session = header_str(&headers, "mcp-session-id").and_then(|id| gate.gateway.session(id));
     match session {
-        Some(session) if session.target == target && session.client() == client.0 => {
+        Some(session) if session.belongs_to(&target, &client.0) => {
             gate.gateway.remove_session(&session.id());
             StatusCode::NO_CONTENT.into_response()
         }
@@ -868,11 +855,7 @@ async fn stateless(
     frame: Frame,
 ) -> Response {
     let value = frame.to_value();
-    let id = frame
-        .head()
-        .id
-        .map(|id| id.get().to_owned())
-        .unwrap_or_else(|| "null".into());
+    let id = frame.raw_id();
     let meta = &value["params"]["_meta"];
     let version = meta["io.modelcontextprotocol/protocolVersion"].as_str();
     let header_version = header_str(headers, "mcp-protocol-version");
@@ -908,12 +891,9 @@ async fn stateless(
         return StatusCode::ACCEPTED.into_response();
     }
     if method == "server/discover" {
-        let init = match &target {
-            Target::Server(name) => match gate.gateway.upstream(name).await {
-                Ok(upstream) => server_init(&upstream, STATELESS_REVISION),
-                Err(e) => return unavailable(&id, &e),
-            },
-            Target::Aggregate => aggregate_init(&gate.gateway, STATELESS_REVISION).await,
+        let init = match init_result(&gate.gateway, &target, STATELESS_REVISION).await {
+            Ok(init) => init,
+            Err(e) => return unavailable(&id, &e),
         };
         let mut result = json!({
             "resultType": "complete",
@@ -1058,21 +1038,6 @@ struct LegacyQuery {
     session_id: String,
 }
 
-async fn legacy_server(
-    State(gate): State<Gate>,
-    Extension(client): Extension<Client>,
-    Path(server): Path<String>,
-) -> Response {
-    match server_name(&server) {
-        Ok(name) => legacy_open(gate, client, Target::Server(name)),
-        Err(response) => response,
-    }
-}
-
-async fn legacy_aggregate(State(gate): State<Gate>, Extension(client): Extension<Client>) -> Response {
-    legacy_open(gate, client, Target::Aggregate)
-}
-
 /// The 2024-11-05 transport: this GET stream carries everything; its first event names the
 /// URL to POST messages to. The session exists once the client POSTs initialize there.
 fn legacy_open(gate: Gate, client: Client, target: Target) -> Response {
@@ -1092,14 +1057,10 @@ fn legacy_open(gate: Gate, client: Client, target: Target) -> Response {
     let events = futures_util::stream::unfold((stream, 0u64), |(stream, after)| async move {
         match stream.next_after(after, KEEP_ALIVE).await {
             Some(Next::Event(seq, data)) => {
-                let mut event = Vec::with_capacity(data.len() + 24);
-                event.extend_from_slice(b"event: message\ndata: ");
-                event.extend_from_slice(&data);
-                event.extend_from_slice(b"\n\n");
-                Some((Ok::<_, Infallible>(Bytes::from(event)), (stream, seq)))
+                Some((Ok::<_, Infallible>(sse_event(None, &data)), (stream, seq)))
             }
             Some(Next::Finished) => None,
-            None => Some((Ok(Bytes::from_static(b": keep-alive\n\n")), (stream, after))),
+            None => Some((Ok(Bytes::from_static(KEEP_ALIVE_COMMENT)), (stream, after))),
         }
     });
     let guard = LegacyGuard { gateway, id };
@@ -1160,34 +1121,17 @@ async fn legacy_message(
 /// initialize on the legacy transport: the session opened with the stream learns the client's
 /// capabilities now.
 async fn legacy_initialize(gate: &Gate, session: Arc<Session>, frame: &Frame) -> Response {
-    let id = frame
-        .head()
-        .id
-        .map(|id| id.get().to_owned())
-        .unwrap_or_else(|| "null".into());
+    let id = frame.raw_id();
     let params = frame.to_value()["params"].take();
-    let requested = params["protocolVersion"].as_str().unwrap_or_default();
-    let protocol = SESSION_REVISIONS
-        .iter()
-        .find(|v| **v == requested)
-        .copied()
-        .unwrap_or(SESSION_REVISIONS[3]);
-    let result = match &session.target {
-        Target::Server(name) => match gate.gateway.upstream(name).await {
-            Ok(upstream) => server_init(&upstream, protocol),
-            Err(e) => {
-                session.standalone().push(
-                    jsonrpc::error_response(&id, code::SERVER_UNAVAILABLE, &e.to_string()).into_bytes(),
-                );
-                return StatusCode::ACCEPTED.into_response();
-            }
-        },
-        Target::Aggregate => aggregate_init(&gate.gateway, protocol).await,
+    let protocol = negotiate(&params, SESSION_REVISIONS[3]);
+    let answer = match init_result(&gate.gateway, &session.target, protocol).await {
+        Ok(result) => {
+            session.set_capabilities(&params["capabilities"]);
+            start_notices(&gate.gateway, &session).await;
+            jsonrpc::result_response(&id, &result.to_string())
+        }
+        Err(e) => jsonrpc::error_response(&id, code::SERVER_UNAVAILABLE, &e.to_string()),
     };
-    session.set_capabilities(&params["capabilities"]);
-    start_notices(&gate.gateway, &session).await;
-    session
-        .standalone()
-        .push(jsonrpc::result_response(&id, &result.to_string()).into_bytes());
+    session.standalone().push(answer.into_bytes());
     StatusCode::ACCEPTED.into_response()
 }

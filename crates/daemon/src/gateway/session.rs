@@ -160,6 +160,11 @@ impl Session {
         Arc::clone(&self.client)
     }
 
+    /// Whether a request on `target` by `client` may use this session.
+    pub fn belongs_to(&self, target: &Target, client: &str) -> bool {
+        self.target == *target && *self.client == *client
+    }
+
     pub fn touch(&self) {
         *lock(&self.last_active) = Instant::now();
     }
