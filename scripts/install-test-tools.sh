@@ -20,3 +20,11 @@ if [ ! -x "$tools/npm/node_modules/.bin/mcp-server-everything" ] || [ ! -d "$too
   npm install --silent --no-audit --no-fund --prefix "$tools/npm" \
     @modelcontextprotocol/server-everything @modelcontextprotocol/sdk@1.32.2
 fi
+
+# The MCP conformance suite, and the Node 22 it needs (npm ships Node itself as node@22).
+if [ ! -x "$tools/conformance/node_modules/.bin/node" ] || [ ! -f "$tools/conformance/node_modules/@modelcontextprotocol/conformance/dist/index.js" ]; then
+  echo "installing the MCP conformance suite and Node 22 (npm) into $tools/conformance"
+  mkdir -p "$tools/conformance"
+  npm install --silent --no-audit --no-fund --prefix "$tools/conformance" \
+    @modelcontextprotocol/conformance@0.1.16 node@22
+fi

@@ -12,7 +12,9 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{Sandbox, descendants, everything_server, signal, time_server, tools_dir, wait_until};
+use common::{
+    Sandbox, descendants, everything_server, node_script, signal, time_server, tools_dir, wait_until,
+};
 use serde_json::{Value, json};
 
 const START: Duration = Duration::from_secs(60);
@@ -55,15 +57,10 @@ fn python(args: &[&str], token: &str) -> Value {
 }
 
 fn typescript(args: &[&str], token: &str) -> Value {
-    // ESM resolves packages next to the script, so it runs from the tools' node_modules.
-    let unique = format!("sdk_client-{}-{}.mjs", std::process::id(), args.join("-").len());
-    let script = tools_dir().join("npm").join(unique);
-    std::fs::copy(clients_dir().join("sdk_client.mjs"), &script).unwrap();
+    let script = node_script("clients/sdk_client.mjs");
     let mut command = Command::new("node");
-    command.arg(&script).args(args);
-    let value = run_client(command, token);
-    let _ = std::fs::remove_file(script);
-    value
+    command.arg(&script.0).args(args);
+    run_client(command, token)
 }
 
 fn check_everything(seen: &Value, sampled: &str) {

@@ -6,6 +6,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -38,6 +39,27 @@ pub fn everything_server() -> String {
         .join("npm/node_modules/.bin/mcp-server-everything")
         .display()
         .to_string()
+}
+
+/// A copy of the repository's `tests/<relative>` script beside the tools' node_modules, since
+/// ESM resolves packages next to the script. Removed when the returned guard drops.
+pub fn node_script(relative: &str) -> TempScript {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests").join(relative);
+    let name = Path::new(relative).file_name().unwrap().to_string_lossy().into_owned();
+    let unique = format!("{}-{}-{name}", std::process::id(), NEXT_SCRIPT.fetch_add(1, Ordering::Relaxed));
+    let path = tools_dir().join("npm").join(unique);
+    std::fs::copy(source, &path).unwrap();
+    TempScript(path)
+}
+
+static NEXT_SCRIPT: AtomicU32 = AtomicU32::new(0);
+
+pub struct TempScript(pub PathBuf);
+
+impl Drop for TempScript {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 /// Polls `probe` until it gives a value, failing the test after `timeout`.

@@ -22,6 +22,7 @@ use axum::middleware::{self, Next as MiddlewareNext};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
+use futures_util::StreamExt as _;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use switchboard_model::{ServerName, now_millis};
@@ -265,7 +266,7 @@ async fn on_post(gate: Gate, client: Client, target: Target, headers: HeaderMap,
         Kind::Request => {
             let stream = session.open_stream();
             on_request(&gate, &session, frame, Arc::clone(&stream), None).await;
-            respond(&session, stream, &headers).await
+            respond(&session, stream, &headers, method.as_deref().unwrap_or_default()).await
         }
     }
 }
@@ -279,16 +280,34 @@ fn is_stateless(headers: &HeaderMap, frame: &Frame) -> bool {
 }
 
 /// Answers a request whose events are on `stream`: one JSON body if the response is all
-/// there is, else SSE from the first event.
-async fn respond(session: &Arc<Session>, stream: Arc<Stream>, headers: &HeaderMap) -> Response {
+/// there is, else SSE from the first event. Tool calls of 2025-11-25 sessions are always SSE
+/// and open with a priming event, so a client that loses the connection during a long call can
+/// resume it with `Last-Event-ID`.
+async fn respond(session: &Arc<Session>, stream: Arc<Stream>, headers: &HeaderMap, method: &str) -> Response {
+    let accept = header_str(headers, "accept").unwrap_or_default();
+    let takes_sse = accept.contains("event-stream") || accept.contains("*/*");
+    let takes_json = accept.contains("json") || accept.contains("*/*") || !takes_sse;
+    if takes_sse && method == "tools/call" && session.protocol.as_str() >= RESUMABLE_REVISION {
+        return sse_response(Some(session), stream, 0, Priming::Send);
+    }
     stream.first().await;
-    let wants_sse_only =
-        header_str(headers, "accept").is_some_and(|a| !a.contains("json") && a.contains("event-stream"));
-    if !wants_sse_only && let Some(single) = stream.single() {
+    if takes_json && let Some(single) = stream.single() {
         session.drop_stream(stream.id);
         return json_response(StatusCode::OK, single);
     }
-    sse_response(Some(session), stream, 0)
+    sse_response(Some(session), stream, 0, Priming::Skip)
+}
+
+/// The first revision whose clients expect priming events (an id and empty data) on SSE.
+const RESUMABLE_REVISION: &str = "2025-11-25";
+
+/// How long a client should wait before reconnecting to a stream it lost, in milliseconds.
+const RECONNECT_AFTER_MS: u32 = 1000;
+
+#[derive(Clone, Copy, PartialEq)]
+enum Priming {
+    Send,
+    Skip,
 }
 
 /// One SSE `message` event carrying `data`, with an id if the stream is resumable.
@@ -305,15 +324,27 @@ fn sse_event(id: Option<String>, data: &[u8]) -> Bytes {
 
 const KEEP_ALIVE_COMMENT: &[u8] = b": keep-alive\n\n";
 
-fn sse_response(session: Option<&Arc<Session>>, stream: Arc<Stream>, after: u64) -> Response {
+fn sse_response(
+    session: Option<&Arc<Session>>,
+    stream: Arc<Stream>,
+    after: u64,
+    priming: Priming,
+) -> Response {
+    // Sequence numbers start at 1, so `<stream>-0` names the position before every event.
+    let priming = (priming == Priming::Send).then(|| {
+        Bytes::from(format!(
+            "id: {}-0\nretry: {RECONNECT_AFTER_MS}\ndata: \n\n",
+            stream.id
+        ))
+    });
     let session = session.map(Arc::downgrade);
-    let body = futures_util::stream::unfold((stream, after), move |(stream, after)| {
+    let events = futures_util::stream::unfold((stream, after), move |(stream, after)| {
         let session = session.clone();
         async move {
             match stream.next_after(after, KEEP_ALIVE).await {
                 Some(Next::Event(seq, data)) => {
                     let event = sse_event(Some(format!("{}-{seq}", stream.id)), &data);
-                    Some((Ok::<_, Infallible>(event), (stream, seq)))
+                    Some((event, (stream, seq)))
                 }
                 Some(Next::Finished) => {
                     if let Some(session) = session.as_ref().and_then(std::sync::Weak::upgrade) {
@@ -321,10 +352,13 @@ fn sse_response(session: Option<&Arc<Session>>, stream: Arc<Stream>, after: u64)
                     }
                     None
                 }
-                None => Some((Ok(Bytes::from_static(KEEP_ALIVE_COMMENT)), (stream, after))),
+                None => Some((Bytes::from_static(KEEP_ALIVE_COMMENT), (stream, after))),
             }
         }
     });
+    let body = futures_util::stream::iter(priming)
+        .chain(events)
+        .map(Ok::<_, Infallible>);
     sse_headers(Response::new(Body::from_stream(body)))
 }
 
@@ -824,13 +858,13 @@ fn on_get(gate: Gate, client: Client, target: Target, headers: HeaderMap) -> Res
     });
     match resume {
         Some((stream_id, seq)) => match session.stream(stream_id) {
-            Some(stream) => sse_response(Some(&session), stream, seq),
+            Some(stream) => sse_response(Some(&session), stream, seq, Priming::Skip),
             None => http_error(
                 StatusCode::NOT_FOUND,
                 format!("no stream to resume for event id {stream_id}-{seq}"),
             ),
         },
-        None => sse_response(Some(&session), session.standalone(), 0),
+        None => sse_response(Some(&session), session.standalone(), 0, Priming::Skip),
     }
 }
 
@@ -942,15 +976,12 @@ async fn stateless(
         id,
         stream: Arc::clone(&stream),
     };
-    let response = sse_response(Some(&session), stream, 0);
+    let response = sse_response(Some(&session), stream, 0, Priming::Skip);
     let (parts, body) = response.into_parts();
-    let body = Body::from_stream(futures_util::StreamExt::map(
-        body.into_data_stream(),
-        move |chunk| {
-            let _keep = &guard;
-            chunk
-        },
-    ));
+    let body = Body::from_stream(body.into_data_stream().map(move |chunk| {
+        let _keep = &guard;
+        chunk
+    }));
     Response::from_parts(parts, body)
 }
 
@@ -1064,13 +1095,12 @@ fn legacy_open(gate: Gate, client: Client, target: Target) -> Response {
         }
     });
     let guard = LegacyGuard { gateway, id };
-    let body = futures_util::StreamExt::chain(
-        futures_util::stream::once(async move { Ok::<_, Infallible>(prefix) }),
-        futures_util::StreamExt::map(events, move |chunk| {
+    let body = futures_util::stream::once(async move { Ok::<_, Infallible>(prefix) }).chain(events.map(
+        move |chunk| {
             let _keep = &guard;
             chunk
-        }),
-    );
+        },
+    ));
     sse_headers(Response::new(Body::from_stream(body)))
 }
 

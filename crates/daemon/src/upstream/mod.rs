@@ -435,10 +435,32 @@ impl Upstream {
                         ));
                     }
                 }
+                Some("notifications/message") => match self.only_exchange() {
+                    Some(sink) => sink.deliver(Delivery::Notification(frame)),
+                    None => {
+                        let _ = self.notices.send(frame);
+                    }
+                },
                 _ => {
                     let _ = self.notices.send(frame);
                 }
             },
+        }
+    }
+
+    /// The one downstream exchange in flight, if there is exactly one. Over stdio a log message
+    /// does not say which request it comes from; with one exchange in flight it can only be
+    /// that one, and it then reaches the client on the request's own stream (the only stream
+    /// a stateless client has). Otherwise it goes to every session.
+    fn only_exchange(&self) -> Option<Arc<dyn Sink>> {
+        let routes = self.routes();
+        let mut exchanges = routes.pending.values().filter_map(|waiter| match waiter {
+            Waiter::Downstream { sink, .. } => Some(sink),
+            Waiter::Internal(_) => None,
+        });
+        match (exchanges.next(), exchanges.next()) {
+            (Some(sink), None) => Some(Arc::clone(sink)),
+            _ => None,
         }
     }
 
