@@ -3,7 +3,9 @@
 Usage: sdk_client.py SCENARIO BASE_URL   (the token comes from SWITCHBOARD_TOKEN)
 
 Scenarios:
-  everything  /mcp/everything: tools, echo, sampling, elicitation, progress, subscription
+  everything [PATH] [sse]  PATH (default /mcp/everything) over Streamable HTTP, or over the
+              legacy HTTP+SSE transport with `sse`: tools, echo, sampling, elicitation,
+              progress, subscription
   time        /mcp/time: list and call
   aggregate   /mcp: list and call tools of both servers
   long ID     /mcp/everything: a long-running call with progress; prints its own progress
@@ -18,6 +20,7 @@ import sys
 import anyio
 import httpx2
 from mcp import ClientSession, types
+from mcp.client.sse import sse_client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
@@ -47,11 +50,14 @@ def text_of(result):
     return " ".join(c.text for c in result.content if getattr(c, "type", "") == "text")
 
 
-async def open_session(url, **callbacks):
+def transport(url, legacy_sse):
+    if legacy_sse:
+        token = os.environ["SWITCHBOARD_TOKEN"]
+        return sse_client(url, headers={"Authorization": f"Bearer {token}"}, sse_read_timeout=300)
     return streamable_http_client(url, http_client=http_client())
 
 
-async def everything(base):
+async def everything(url, legacy_sse):
     out = {}
     updates = []
 
@@ -61,7 +67,7 @@ async def everything(base):
             if isinstance(root, types.ResourceUpdatedNotification):
                 updates.append(str(root.params.uri))
 
-    async with streamable_http_client(f"{base}/mcp/everything", http_client=http_client()) as (read, write, *_):
+    async with transport(url, legacy_sse) as (read, write, *_):
         async with ClientSession(
             read,
             write,
@@ -159,7 +165,8 @@ async def via_stdio(command):
 async def main():
     scenario, rest = sys.argv[1], sys.argv[2:]
     if scenario == "everything":
-        out = await everything(rest[0])
+        path = rest[1] if len(rest) > 1 else "/mcp/everything"
+        out = await everything(rest[0] + path, rest[2:] == ["sse"])
     elif scenario == "time":
         out = await time_server(rest[0])
     elif scenario == "aggregate":

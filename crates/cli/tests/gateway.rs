@@ -115,6 +115,56 @@ fn typescript_sdk_client_uses_every_feature_through_the_gateway() {
     check_aggregate(&typescript(&["aggregate", &url], &token));
 }
 
+/// A server outside Switchboard's supervision, killed with the test.
+struct Outside(std::process::Child);
+
+impl Drop for Outside {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn legacy_sse_clients_and_remote_legacy_sse_servers_work_through_the_gateway() {
+    let (sb, token) = gateway();
+    let url = base(&sb);
+
+    // A remote server that speaks only the legacy HTTP+SSE transport: the gateway's first POST
+    // is refused, so it falls back to the SSE stream.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _remote = Outside(
+        Command::new(everything_server())
+            .arg("sse")
+            .env("PORT", port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_until("the remote server to listen", START, || {
+        TcpStream::connect(("127.0.0.1", port)).ok()
+    });
+    sb.ok(&["add", "remote", "--url", &format!("http://127.0.0.1:{port}/sse")]);
+    sb.wait_state("remote", "running", START);
+    check_everything(
+        &python(&["everything", &url, "/mcp/remote"], &token),
+        "sampled-by-python",
+    );
+
+    // A client that speaks only the legacy transport, to a stdio server and to the remote one.
+    for path in ["/sse/everything", "/sse/remote"] {
+        check_everything(
+            &python(&["everything", &url, path, "sse"], &token),
+            "sampled-by-python",
+        );
+    }
+}
+
 /// A raw Streamable HTTP client, to see exactly what goes over the wire.
 struct Raw<'a> {
     sb: &'a Sandbox,
