@@ -19,7 +19,8 @@ use switchboard_model::api::{
     AddServer, CallRecord, ClientView, DaemonStatus, IssueToken, IssuedToken, LogLine, RunRecord, ServerView,
 };
 use switchboard_model::{
-    DEFAULT_PORT, Health, Launch, RestartPolicy, ServerName, ServerSpec, ServerState, Transport, ValueSource,
+    DEFAULT_PORT, Health, Launch, RestartPolicy, ServerName, ServerSpec, ServerState, Sharing, Transport,
+    ValueSource,
 };
 
 /// How long commands that start a server wait for it to settle, unless told otherwise.
@@ -161,6 +162,9 @@ struct AddArgs {
     /// Missed pings in a row after which it is ended as hung (default 3).
     #[arg(long, value_name = "N")]
     ping_retries: Option<u32>,
+    /// Give each client session a process of its own instead of sharing one (stdio servers).
+    #[arg(long)]
+    per_session: bool,
     /// Add it without starting it, now or with the daemon.
     #[arg(long)]
     disabled: bool,
@@ -516,6 +520,11 @@ fn add_request(args: AddArgs) -> Result<AddServer, CliError> {
         transport,
         restart: args.restart,
         health,
+        sharing: if args.per_session {
+            Sharing::PerSession
+        } else {
+            Sharing::Shared
+        },
     };
     spec.validate().map_err(|e| CliError::Usage(e.to_string()))?;
     Ok(AddServer {

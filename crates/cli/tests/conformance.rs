@@ -70,7 +70,13 @@ fn checks_by_scenario(out: &Path, scenarios: &[String]) -> BTreeMap<String, Vec<
 fn the_gateway_passes_every_server_scenario_of_the_mcp_conformance_suite() {
     let sb = Sandbox::with_daemon();
     let server = node_script("servers/conformance_server.mjs");
-    sb.ok(&["add", "conformance", "--", "node", &server.0.display().to_string()]);
+    sb.ok(&[
+        "add",
+        "conformance",
+        "--",
+        "node",
+        &server.0.display().to_string(),
+    ]);
     sb.wait_state("conformance", "running", Duration::from_secs(60));
     let token = sb.ok(&["token", "create", "conformance-suite"]).trim().to_owned();
 
@@ -91,7 +97,10 @@ fn the_gateway_passes_every_server_scenario_of_the_mcp_conformance_suite() {
     let url = format!("http://127.0.0.1:{}/mcp/conformance", port.trim());
 
     let scenarios = server_scenarios();
-    assert!(scenarios.len() >= 30, "too few server scenarios listed: {scenarios:?}");
+    assert!(
+        scenarios.len() >= 30,
+        "too few server scenarios listed: {scenarios:?}"
+    );
     let out = tempfile::tempdir().unwrap();
     let mut run = Killed(
         conformance()
@@ -101,9 +110,11 @@ fn the_gateway_passes_every_server_scenario_of_the_mcp_conformance_suite() {
             .spawn()
             .unwrap(),
     );
-    let status = wait_until("the conformance suite to finish", Duration::from_secs(300), || {
-        run.0.try_wait().unwrap()
-    });
+    let status = wait_until(
+        "the conformance suite to finish",
+        Duration::from_secs(300),
+        || run.0.try_wait().unwrap(),
+    );
 
     let checks = checks_by_scenario(out.path(), &scenarios);
     let missing: Vec<_> = scenarios.iter().filter(|s| !checks.contains_key(*s)).collect();
@@ -114,7 +125,11 @@ fn the_gateway_passes_every_server_scenario_of_the_mcp_conformance_suite() {
         .filter(|(_, c)| matches!(c["status"].as_str(), Some("FAILURE" | "WARNING")))
         .map(|(scenario, c)| format!("{scenario}: {} {} {}", c["status"], c["id"], c["errorMessage"]))
         .collect();
-    assert!(not_passed.is_empty(), "checks that did not pass:\n{}", not_passed.join("\n"));
+    assert!(
+        not_passed.is_empty(),
+        "checks that did not pass:\n{}",
+        not_passed.join("\n")
+    );
     assert!(status.success(), "the suite exited with {status}");
 
     // The checks that show the gateway's own SSE behaviour for 2025-11-25 clients.

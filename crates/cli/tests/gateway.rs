@@ -202,6 +202,14 @@ impl<'a> Raw<'a> {
         assert_eq!(status, 202, "{response}");
     }
 
+    fn delete(&self) {
+        let auth = format!("Bearer {}", self.token);
+        let (status, response) = self
+            .sb
+            .http("DELETE", &self.path, &headers(&auth, Some(&self.session)), "");
+        assert_eq!(status, 204, "{response}");
+    }
+
     fn send(&self, body: &str) -> TcpStream {
         let auth = format!("Bearer {}", self.token);
         self.sb
@@ -237,6 +245,17 @@ fn messages(stream: TcpStream) -> mpsc::Receiver<Value> {
         }
     });
     rx
+}
+
+/// The daemon's descendants that run server-everything.
+fn everything_processes(sb: &Sandbox) -> Vec<u32> {
+    descendants(sb.daemon_pid())
+        .into_iter()
+        .filter(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/cmdline"))
+                .is_ok_and(|c| c.contains("mcp-server-everything"))
+        })
+        .collect()
 }
 
 fn long_call(id: &str, token: &str, seconds: u32) -> String {
@@ -284,19 +303,53 @@ fn two_sessions_share_one_process_see_only_their_own_progress_and_cancel_indepen
     assert!(rest_a.len() < 6, "A stopped receiving progress: {rest_a:?}");
 
     // One process served both sessions.
-    let servers: Vec<u32> = descendants(sb.daemon_pid())
-        .into_iter()
-        .filter(|p| {
-            std::fs::read_to_string(format!("/proc/{p}/cmdline"))
-                .is_ok_and(|c| c.contains("mcp-server-everything"))
-        })
-        .collect();
+    let servers = everything_processes(&sb);
     assert!(servers.contains(&pid), "{servers:?}");
     assert_eq!(
         sb.server("everything")["status"]["pid"].as_u64(),
         Some(u64::from(pid))
     );
     assert_eq!(sb.runs("everything").len(), 1);
+}
+
+#[test]
+fn a_per_session_server_gives_each_session_its_own_process_which_ends_with_the_session() {
+    let sb = Sandbox::with_daemon();
+    sb.ok(&["add", "everything", "--per-session", "--", &everything_server()]);
+    sb.wait_state("everything", "running", START);
+    let token = sb.ok(&["token", "create", "tester"]).trim().to_owned();
+    let supervised = sb.server("everything")["status"]["pid"].as_u64().unwrap() as u32;
+    let a = Raw::open(&sb, "/mcp/everything", &token);
+    let b = Raw::open(&sb, "/mcp/everything", &token);
+    for (session, word) in [(&a, "from-a"), (&b, "from-b"), (&a, "again-a")] {
+        let echo = format!(
+            r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"echo","arguments":{{"message":"{word}"}}}}}}"#
+        );
+        let answer = messages(session.send(&echo)).recv_timeout(START).unwrap();
+        assert_eq!(
+            answer["result"]["content"][0]["text"],
+            format!("Echo: {word}"),
+            "{answer}"
+        );
+    }
+    // The supervised process, and one for each session (A's second call reused A's).
+    let running = everything_processes(&sb);
+    assert_eq!(running.len(), 3, "{running:?}");
+    assert!(running.contains(&supervised));
+
+    a.delete();
+    let left = wait_until("A's process to end with its session", START, || {
+        let left = everything_processes(&sb);
+        (left.len() == 2).then_some(left)
+    });
+    assert!(left.contains(&supervised), "{left:?}");
+    let b_process = left.iter().find(|p| **p != supervised).copied().unwrap();
+    assert!(running.contains(&b_process), "B kept its own process");
+    assert_eq!(
+        sb.runs("everything").len(),
+        1,
+        "session processes are not supervised runs"
+    );
 }
 
 #[test]

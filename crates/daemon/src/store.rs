@@ -464,6 +464,7 @@ mod tests {
             }),
             restart: RestartPolicy::Always,
             health: Default::default(),
+            sharing: Default::default(),
         }
     }
 

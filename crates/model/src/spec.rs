@@ -19,6 +19,26 @@ pub struct ServerSpec {
     pub restart: RestartPolicy,
     #[serde(default, skip_serializing_if = "Health::is_default")]
     pub health: Health,
+    #[serde(default, skip_serializing_if = "Sharing::is_default")]
+    pub sharing: Sharing,
+}
+
+/// Whether the gateway's client sessions share one process of a stdio server.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Sharing {
+    /// One process serves every session: requests are multiplexed over it.
+    #[default]
+    Shared,
+    /// Each session gets a process of its own, ended with the session: for servers that keep
+    /// per-client state (a browser, a login, a working directory) or must not mix clients.
+    PerSession,
+}
+
+impl Sharing {
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 /// How the supervisor decides a server is up and still answering.
@@ -163,6 +183,10 @@ pub enum SpecError {
     },
     #[error("server {server}: ping retries must be at least 1")]
     NoPingRetries { server: ServerName },
+    #[error(
+        "server {server}: only stdio servers can run one process per session; an HTTP server serves its sessions itself"
+    )]
+    PerSessionNeedsStdio { server: ServerName },
 }
 
 impl ServerSpec {
@@ -185,6 +209,11 @@ impl ServerSpec {
         }
         if h.ping_retries == 0 {
             return Err(SpecError::NoPingRetries {
+                server: server.clone(),
+            });
+        }
+        if self.sharing == Sharing::PerSession && !matches!(self.transport, Transport::Stdio(_)) {
+            return Err(SpecError::PerSessionNeedsStdio {
                 server: server.clone(),
             });
         }
@@ -319,6 +348,7 @@ mod tests {
             }),
             restart: RestartPolicy::default(),
             health: Health::default(),
+            sharing: Sharing::default(),
         }
     }
 
@@ -344,6 +374,7 @@ mod tests {
             transport,
             restart: RestartPolicy::default(),
             health: Health::default(),
+            sharing: Sharing::default(),
         }
     }
 
@@ -406,6 +437,20 @@ mod tests {
                     ..stdio("x", &[])
                 },
                 Some(|e| matches!(e, SpecError::NoPingRetries { .. })),
+            ),
+            (
+                ServerSpec {
+                    sharing: Sharing::PerSession,
+                    ..stdio("x", &[])
+                },
+                None,
+            ),
+            (
+                ServerSpec {
+                    sharing: Sharing::PerSession,
+                    ..http(true, "http://127.0.0.1:3001/mcp")
+                },
+                Some(|e| matches!(e, SpecError::PerSessionNeedsStdio { .. })),
             ),
         ];
         for (spec, expected) in cases {

@@ -44,9 +44,19 @@ pub fn everything_server() -> String {
 /// A copy of the repository's `tests/<relative>` script beside the tools' node_modules, since
 /// ESM resolves packages next to the script. Removed when the returned guard drops.
 pub fn node_script(relative: &str) -> TempScript {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests").join(relative);
-    let name = Path::new(relative).file_name().unwrap().to_string_lossy().into_owned();
-    let unique = format!("{}-{}-{name}", std::process::id(), NEXT_SCRIPT.fetch_add(1, Ordering::Relaxed));
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests")
+        .join(relative);
+    let name = Path::new(relative)
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let unique = format!(
+        "{}-{}-{name}",
+        std::process::id(),
+        NEXT_SCRIPT.fetch_add(1, Ordering::Relaxed)
+    );
     let path = tools_dir().join("npm").join(unique);
     std::fs::copy(source, &path).unwrap();
     TempScript(path)

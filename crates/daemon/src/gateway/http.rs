@@ -421,7 +421,7 @@ async fn initialize(gate: &Gate, client: Client, target: Target, frame: &Frame) 
 fn unavailable(id: &str, e: &Unavailable) -> Response {
     let status = match e {
         Unavailable::Unknown(_) => StatusCode::NOT_FOUND,
-        Unavailable::NotRunning { .. } => StatusCode::OK,
+        Unavailable::NotRunning { .. } | Unavailable::Isolated(_) => StatusCode::OK,
     };
     rpc_error(status, id, code::SERVER_UNAVAILABLE, &e.to_string())
 }
@@ -477,6 +477,10 @@ async fn start_notices(gateway: &Arc<Gateway>, session: &Arc<Session>) {
         Target::Aggregate => gateway.aggregate_servers().await,
     };
     for name in servers {
+        // A per-session server's notices come from the session's own process.
+        if gateway.is_per_session(&name) {
+            continue;
+        }
         if let Some(notices) = gateway.notices(&name) {
             session.own_task(tokio::spawn(forward_notices(
                 name,
@@ -577,8 +581,35 @@ async fn session_upstreams(gate: &Gate, session: &Session) -> Vec<Arc<Upstream>>
     };
     names
         .iter()
-        .filter_map(|n| live_upstream(&gate.gateway, n))
+        .filter_map(|n| {
+            session
+                .isolated_upstream(n)
+                .or_else(|| live_upstream(&gate.gateway, n))
+        })
         .collect()
+}
+
+/// The connection that serves `session`'s requests to `server`: the server's shared one or,
+/// for a per-session server, the session's own process, started on first use.
+async fn upstream_for(
+    gateway: &Gateway,
+    session: &Arc<Session>,
+    server: &ServerName,
+) -> Result<Arc<Upstream>, Unavailable> {
+    let shared = gateway.upstream(server).await?;
+    if session.mode == Mode::Stateless || !gateway.is_per_session(server) {
+        return Ok(shared);
+    }
+    let start = async {
+        let isolated = gateway.control().supervisor().start_isolated(server).await?;
+        session.own_task(tokio::spawn(forward_notices(
+            server.clone(),
+            isolated.notices(),
+            Arc::downgrade(session),
+        )));
+        Ok::<_, Unavailable>(isolated)
+    };
+    session.isolated_or_start(server, start).await
 }
 
 /// Handles one request of a session; everything it produces goes to `stream`.
@@ -619,7 +650,7 @@ async fn on_request(
             Routed::Failed(code, message) => return fail(code, &message),
         },
     };
-    let upstream = match gate.gateway.upstream(&server).await {
+    let upstream = match upstream_for(&gate.gateway, session, &server).await {
         Ok(upstream) => upstream,
         Err(e) => return fail(code::SERVER_UNAVAILABLE, &e.to_string()),
     };

@@ -20,12 +20,13 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use switchboard_model::api::{CallRecord, ClientView, IssuedToken};
-use switchboard_model::{ServerName, ServerState, UnixMillis, now_millis};
+use switchboard_model::{ServerName, ServerState, Sharing, UnixMillis, now_millis};
 use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::control::Control;
 use crate::jsonrpc::Frame;
 use crate::store::{Store, StoreError};
+use crate::supervisor::isolated::IsolatedError;
 use crate::upstream::Upstream;
 use session::Session;
 
@@ -203,6 +204,8 @@ pub enum Unavailable {
     Unknown(ServerName),
     #[error("server {name} is not running ({state}); start it with `switchboard start {name}`")]
     NotRunning { name: ServerName, state: String },
+    #[error(transparent)]
+    Isolated(#[from] IsolatedError),
 }
 
 /// Everything the gateway's handlers share.
@@ -258,9 +261,9 @@ impl Gateway {
     /// Ends a session: its streams close and its resource subscriptions are released upstream.
     pub fn remove_session(&self, id: &str) -> Option<Arc<Session>> {
         let session = self.sessions().remove(id)?;
+        let subscriptions = session.take_subscriptions();
         session.end();
-        let released: Vec<(Arc<Upstream>, String)> = session
-            .take_subscriptions()
+        let released: Vec<(Arc<Upstream>, String)> = subscriptions
             .into_iter()
             .filter_map(|(server, uri)| {
                 let upstream = self.control.supervisor().upstream(&server)?.borrow().clone()?;
@@ -333,6 +336,11 @@ impl Gateway {
                 return Ok(up);
             }
         }
+    }
+
+    /// Whether each session gets its own process of `name` (sessionless requests never do).
+    pub fn is_per_session(&self, name: &ServerName) -> bool {
+        self.control.supervisor().sharing(name) == Some(Sharing::PerSession)
     }
 
     /// Servers in the aggregate: the enabled ones, in name order.

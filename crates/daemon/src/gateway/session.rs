@@ -4,7 +4,8 @@
 //! what one request lives in). It remembers the client's capabilities (to decide which server
 //! requests it can answer), its requests in flight (to cancel them upstream), the server
 //! requests it was sent (to route its answers back), and its resource subscriptions (counted
-//! on the shared upstream, released when the session ends).
+//! on the shared upstream, released when the session ends). For servers that run one process
+//! per session it also holds those processes, which end with it.
 //!
 //! Everything sent to the client goes through a [`Stream`]: numbered events kept until they
 //! are delivered, so a client that reconnects with `Last-Event-ID` gets what it missed.
@@ -24,6 +25,7 @@ use tokio::task::JoinHandle;
 
 use super::History;
 use crate::jsonrpc::{Frame, Param};
+use crate::supervisor::isolated::Isolated;
 use crate::upstream::{Delivery, Sink, Upstream};
 
 /// Events the standalone stream keeps for a client that reconnects.
@@ -97,6 +99,10 @@ pub struct Session {
     inflight: Mutex<HashMap<String, InFlight>>,
     server_requests: Mutex<HashMap<u64, Arc<Upstream>>>,
     subscriptions: Mutex<HashSet<(ServerName, String)>>,
+    /// The session's own processes of per-session servers; they end with it.
+    isolated: Mutex<HashMap<ServerName, Isolated>>,
+    /// Held while one of them starts, so concurrent requests start only one.
+    isolating: tokio::sync::Mutex<()>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     last_active: Mutex<Instant>,
 }
@@ -147,6 +153,8 @@ impl Session {
             inflight: Mutex::default(),
             server_requests: Mutex::default(),
             subscriptions: Mutex::default(),
+            isolated: Mutex::default(),
+            isolating: tokio::sync::Mutex::default(),
             tasks: Mutex::default(),
             last_active: Mutex::new(Instant::now()),
         })
@@ -307,15 +315,45 @@ impl Session {
     }
 
     /// Takes every subscription, for release when the session ends.
+    /// Subscriptions held on shared upstreams, which must be released there.
     pub fn take_subscriptions(&self) -> Vec<(ServerName, String)> {
-        lock(&self.subscriptions).drain().collect()
+        let isolated = lock(&self.isolated);
+        lock(&self.subscriptions)
+            .drain()
+            .filter(|(server, _)| !isolated.contains_key(server))
+            .collect()
     }
 
-    /// Ends the session: streams close, background tasks stop.
+    /// The live connection to this session's own process of `server`, if it has one.
+    pub fn isolated_upstream(&self, server: &ServerName) -> Option<Arc<Upstream>> {
+        lock(&self.isolated)
+            .get(server)
+            .map(|i| Arc::clone(i.upstream()))
+            .filter(|u| !u.is_closed())
+    }
+
+    /// This session's own process of `server`, started by `start` unless a live one exists.
+    pub async fn isolated_or_start<F, E>(&self, server: &ServerName, start: F) -> Result<Arc<Upstream>, E>
+    where
+        F: Future<Output = Result<Isolated, E>>,
+    {
+        let _one_at_a_time = self.isolating.lock().await;
+        if let Some(upstream) = self.isolated_upstream(server) {
+            return Ok(upstream);
+        }
+        let isolated = start.await?;
+        let upstream = Arc::clone(isolated.upstream());
+        // A dead predecessor is replaced here, which stops what is left of it.
+        lock(&self.isolated).insert(server.clone(), isolated);
+        Ok(upstream)
+    }
+
+    /// Ends the session: streams close, background tasks stop, its own processes end.
     pub fn end(&self) {
         for task in lock(&self.tasks).drain(..) {
             task.abort();
         }
+        lock(&self.isolated).clear();
         self.standalone.finish();
         for stream in lock(&self.streams).drain().map(|(_, s)| s) {
             stream.finish();

@@ -66,6 +66,8 @@ pub(super) struct Actor {
     pub upstream: watch::Sender<Option<Arc<Upstream>>>,
     /// Where each run's upstream sends notifications that belong to no request.
     pub notices: tokio::sync::broadcast::Sender<Frame>,
+    /// The spec in force, for those who start processes of this server outside its runs.
+    pub published: watch::Sender<ServerSpec>,
 }
 
 /// Restarts made since the server was last stable, for [`policy::decide`].
@@ -150,6 +152,11 @@ impl Actor {
         });
     }
 
+    fn adopt(&mut self, spec: ServerSpec) {
+        self.published.send_replace(spec.clone());
+        self.spec = spec;
+    }
+
     fn note(&self, line: String) {
         self.log.push(LogStream::Supervisor, line);
     }
@@ -170,7 +177,7 @@ impl Actor {
                 Next::Idle
             }
             Some(Command::Replace(spec, ack)) => {
-                self.spec = spec;
+                self.adopt(spec);
                 let _ = ack.send(());
                 Next::Idle
             }
@@ -196,7 +203,7 @@ impl Actor {
                         return Next::Idle;
                     }
                     Some(Command::Replace(spec, ack)) => {
-                        self.spec = spec;
+                        self.adopt(spec);
                         let _ = ack.send(());
                     }
                     Some(Command::Shutdown(ack)) => {
@@ -420,7 +427,7 @@ impl Actor {
             Some(Command::Stop(ack)) => Some(Interrupt::Stop(Some(ack))),
             Some(Command::Restart(ack)) => Some(Interrupt::Restart(Some(ack))),
             Some(Command::Replace(spec, ack)) => {
-                self.spec = spec;
+                self.adopt(spec);
                 Some(Interrupt::Restart(Some(ack)))
             }
             Some(Command::Shutdown(ack)) => Some(Interrupt::Shutdown(Some(ack))),
@@ -640,7 +647,11 @@ async fn port_taken(url: &str) -> Option<u16> {
     }
 }
 
-async fn forward_lines<R: tokio::io::AsyncRead + Unpin>(pipe: R, log: Arc<ServerLog>, stream: LogStream) {
+pub(super) async fn forward_lines<R: tokio::io::AsyncRead + Unpin>(
+    pipe: R,
+    log: Arc<ServerLog>,
+    stream: LogStream,
+) {
     let mut reader = BufReader::new(pipe);
     let mut buf = Vec::new();
     while let Ok(Some(_)) = read_bounded_line(&mut reader, &mut buf, MAX_LOG_LINE).await {
@@ -648,7 +659,9 @@ async fn forward_lines<R: tokio::io::AsyncRead + Unpin>(pipe: R, log: Arc<Server
     }
 }
 
-fn resolve_env(env: &BTreeMap<String, ValueSource>) -> Result<BTreeMap<String, String>, FailureReason> {
+pub(super) fn resolve_env(
+    env: &BTreeMap<String, ValueSource>,
+) -> Result<BTreeMap<String, String>, FailureReason> {
     env.iter()
         .map(|(key, value)| match value {
             ValueSource::Literal(v) => Ok((key.clone(), v.clone())),

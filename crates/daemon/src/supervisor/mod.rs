@@ -8,6 +8,7 @@
 //! is told to run.
 
 mod actor;
+pub mod isolated;
 pub mod logs;
 pub mod mcp;
 pub mod policy;
@@ -20,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use switchboard_model::api::Event;
-use switchboard_model::{ServerName, ServerSpec, ServerState};
+use switchboard_model::{ServerName, ServerSpec, ServerState, Sharing};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 pub use actor::{Ack, Command};
@@ -82,6 +83,7 @@ struct Handle {
     restarts: Arc<AtomicU32>,
     upstream: watch::Receiver<Option<Arc<Upstream>>>,
     notices: broadcast::Sender<Frame>,
+    spec: watch::Receiver<ServerSpec>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -141,6 +143,7 @@ impl Supervisor {
         let restarts = Arc::new(AtomicU32::new(0));
         let (upstream_tx, upstream) = watch::channel(None);
         let (notices, _) = broadcast::channel(256);
+        let (published, spec_rx) = watch::channel(spec.clone());
         let name = spec.name.clone();
         let actor = Actor {
             spec,
@@ -152,6 +155,7 @@ impl Supervisor {
             history: RestartLog::default(),
             upstream: upstream_tx,
             notices: notices.clone(),
+            published,
         };
         tokio::spawn(actor.run());
         self.servers().insert(
@@ -163,6 +167,7 @@ impl Supervisor {
                 restarts,
                 upstream,
                 notices,
+                spec: spec_rx,
             },
         );
     }
@@ -222,6 +227,16 @@ impl Supervisor {
     /// The server's connection while it runs, and every replacement after a restart.
     pub fn upstream(&self, name: &ServerName) -> Option<watch::Receiver<Option<Arc<Upstream>>>> {
         self.servers().get(name).map(|h| h.upstream.clone())
+    }
+
+    /// The server's spec as its actor currently applies it.
+    pub fn spec(&self, name: &ServerName) -> Option<ServerSpec> {
+        self.servers().get(name).map(|h| h.spec.borrow().clone())
+    }
+
+    /// How the server's sessions share it (without copying the whole spec: this is per request).
+    pub fn sharing(&self, name: &ServerName) -> Option<Sharing> {
+        self.servers().get(name).map(|h| h.spec.borrow().sharing)
     }
 
     /// Notifications the server sends outside any request, across all its runs.

@@ -1,0 +1,142 @@
+//! Processes of a stdio server that belong to one client session (`sharing: per-session`).
+//!
+//! An [`Isolated`] is a private copy of a supervised server: spawned from the spec its actor
+//! currently applies, handshaken like a supervised run, its stderr in the server's log and its
+//! process group under the watchdog. It lives exactly as long as the value: dropping it closes
+//! the server's stdin and stops its process group. It is never restarted; the gateway starts a
+//! new one when a session's process has died.
+//!
+//! It does not decide when a session needs one (the gateway does) and keeps no run history:
+//! the server's state and runs are those of its supervised process.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use switchboard_model::api::LogStream;
+use switchboard_model::{ServerName, Sharing, Transport};
+use tokio::sync::broadcast;
+
+use super::actor::{forward_lines, resolve_env};
+use super::process::{self, Pipes, ServerProcess, SpawnError};
+use super::{Shared, Supervisor, mcp};
+use crate::jsonrpc::Frame;
+use crate::upstream::{RpcError, Upstream, link};
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IsolatedError {
+    #[error("no server named {0} is supervised; `switchboard ls` lists them")]
+    Unknown(ServerName),
+    #[error("server {0} is shared by its sessions; it has no per-session processes")]
+    Shared(ServerName),
+    #[error("cannot start a process of {server} for this session: {reason}")]
+    Spawn { server: ServerName, reason: String },
+    #[error("the process of {server} started for this session did not complete its handshake: {source}")]
+    Handshake {
+        server: ServerName,
+        #[source]
+        source: RpcError,
+    },
+    #[error(
+        "the process of {server} started for this session took over {after:?} to answer; raise its startup timeout"
+    )]
+    Timeout { server: ServerName, after: Duration },
+}
+
+/// One session's own process of a server, and the connection to it.
+#[derive(Debug)]
+pub struct Isolated {
+    upstream: Arc<Upstream>,
+    notices: broadcast::Sender<Frame>,
+    process: Option<ServerProcess>,
+    shared: Arc<Shared>,
+}
+
+impl Isolated {
+    pub fn upstream(&self) -> &Arc<Upstream> {
+        &self.upstream
+    }
+
+    /// Notifications this process sends outside any request.
+    pub fn notices(&self) -> broadcast::Receiver<Frame> {
+        self.notices.subscribe()
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.process.as_ref().map(ServerProcess::pid)
+    }
+}
+
+impl Drop for Isolated {
+    fn drop(&mut self) {
+        self.upstream.shutdown();
+        if let Some(process) = self.process.take() {
+            let shared = Arc::clone(&self.shared);
+            let pgid = process.pgid();
+            // Stopping waits out a grace period; the session that dropped this does not.
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move {
+                    process.stop(shared.config.stop_grace).await;
+                    shared.unwatch(pgid);
+                });
+            } else {
+                process.kill_group();
+            }
+        }
+    }
+}
+
+impl Supervisor {
+    /// Starts a private process of `name` for one session and completes its handshake.
+    pub async fn start_isolated(&self, name: &ServerName) -> Result<Isolated, IsolatedError> {
+        let spec = self
+            .spec(name)
+            .ok_or_else(|| IsolatedError::Unknown(name.clone()))?;
+        let launch = match (&spec.transport, spec.sharing) {
+            (Transport::Stdio(launch), Sharing::PerSession) => launch,
+            _ => return Err(IsolatedError::Shared(name.clone())),
+        };
+        let log = self
+            .log(name)
+            .ok_or_else(|| IsolatedError::Unknown(name.clone()))?;
+        let spawn_failed = |reason: String| IsolatedError::Spawn {
+            server: name.clone(),
+            reason,
+        };
+        let env = resolve_env(&launch.env).map_err(|r| spawn_failed(r.to_string()))?;
+        let (
+            process,
+            Pipes {
+                stdin,
+                stdout,
+                stderr,
+            },
+        ) = process::spawn(launch, &env).map_err(|e: SpawnError| spawn_failed(e.to_string()))?;
+        self.shared.watch(process.pgid());
+        log.push(
+            LogStream::Supervisor,
+            format!("started pid {} for one session", process.pid()),
+        );
+        tokio::spawn(forward_lines(stderr, Arc::clone(&log), LogStream::Stderr));
+        let (out, incoming) = link::stdio(stdin, stdout, log);
+        let (notices, _) = broadcast::channel(256);
+        let isolated = Isolated {
+            upstream: Upstream::start(name.clone(), out, incoming, notices.clone()),
+            notices,
+            process: Some(process),
+            shared: Arc::clone(&self.shared),
+        };
+        let after = Duration::from_millis(spec.health.startup_timeout_ms);
+        match tokio::time::timeout(after, mcp::handshake(&isolated.upstream)).await {
+            Ok(Ok(_)) => Ok(isolated),
+            Ok(Err(source)) => Err(IsolatedError::Handshake {
+                server: name.clone(),
+                source,
+            }),
+            Err(_) => Err(IsolatedError::Timeout {
+                server: name.clone(),
+                after,
+            }),
+        }
+    }
+}
