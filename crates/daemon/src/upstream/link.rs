@@ -37,7 +37,10 @@ pub fn stdio(stdin: ChildStdin, stdout: ChildStdout, log: Arc<ServerLog>) -> Cha
     (out_tx, in_rx)
 }
 
-async fn write_lines(mut stdin: ChildStdin, mut rx: mpsc::Receiver<Frame>) {
+async fn write_lines(stdin: ChildStdin, mut rx: mpsc::Receiver<Frame>) {
+    // A pipe is unbuffered: without this, a message and its newline would be two writes, and
+    // the server would wake for the first only to wait for the second.
+    let mut stdin = tokio::io::BufWriter::with_capacity(64 * 1024, stdin);
     while let Some(frame) = rx.recv().await {
         let ok = stdin.write_all(frame.bytes()).await.is_ok() && stdin.write_all(b"\n").await.is_ok();
         // Flush only when nothing else is queued: a burst goes out in one write.
