@@ -50,6 +50,10 @@ enum Command {
         /// Keep tool-call arguments and results in the history (off: only names, sizes, times).
         #[arg(long, env = "SWITCHBOARD_RECORD_PAYLOADS")]
         record_payloads: bool,
+        /// End a gateway session after this long without requests or a listening client (and
+        /// with it any process it had of its own).
+        #[arg(long, value_name = "DURATION", value_parser = millis, default_value = "30m")]
+        session_idle: u64,
     },
     /// Be a stdio MCP server that reaches a server (or, with --all, every server) through the
     /// gateway. For clients that can only launch programs; reads SWITCHBOARD_TOKEN.
@@ -212,7 +216,16 @@ async fn run(cli: Cli) -> Result<(), CliError> {
     let json = cli.json;
     let connect = || Client::connect(home()?, cli.port);
     match cli.command {
-        Command::Daemon { record_payloads } => daemon(cli.port, record_payloads).await,
+        Command::Daemon {
+            record_payloads,
+            session_idle,
+        } => {
+            let gateway = switchboard_daemon::gateway::GatewayConfig {
+                record_payloads,
+                session_idle: std::time::Duration::from_millis(session_idle),
+            };
+            daemon(cli.port, gateway).await
+        }
         Command::Connect { server, all: _ } => {
             let server = server.map(|s| parse_name(&s)).transpose()?;
             connect::run(home()?, cli.port, server.map(|s| s.to_string())).await
@@ -354,7 +367,7 @@ fn encode_query(raw: &str) -> String {
         .collect()
 }
 
-async fn daemon(port: u16, record_payloads: bool) -> Result<(), CliError> {
+async fn daemon(port: u16, gateway: switchboard_daemon::gateway::GatewayConfig) -> Result<(), CliError> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
@@ -368,7 +381,7 @@ async fn daemon(port: u16, record_payloads: bool) -> Result<(), CliError> {
         watchdog_program: std::env::current_exe()
             .map_err(|e| CliError::Other(format!("cannot find the switchboard binary itself: {e}")))?,
         supervisor: Default::default(),
-        gateway: switchboard_daemon::gateway::GatewayConfig { record_payloads },
+        gateway,
     };
     switchboard_daemon::daemon::run(config, shutdown_signal())
         .await

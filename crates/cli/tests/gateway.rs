@@ -210,6 +210,20 @@ impl<'a> Raw<'a> {
         assert_eq!(status, 204, "{response}");
     }
 
+    /// Opens the session's standalone (GET) stream; it stays open while the stream lives.
+    fn listen(&self) -> TcpStream {
+        let auth = format!("Bearer {}", self.token);
+        self.sb
+            .http_send("GET", &self.path, &headers(&auth, Some(&self.session)), "")
+    }
+
+    fn echo(&self, word: &str) -> Value {
+        let echo = format!(
+            r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"echo","arguments":{{"message":"{word}"}}}}}}"#
+        );
+        messages(self.send(&echo)).recv_timeout(START).unwrap()
+    }
+
     fn send(&self, body: &str) -> TcpStream {
         let auth = format!("Bearer {}", self.token);
         self.sb
@@ -322,10 +336,7 @@ fn a_per_session_server_gives_each_session_its_own_process_which_ends_with_the_s
     let a = Raw::open(&sb, "/mcp/everything", &token);
     let b = Raw::open(&sb, "/mcp/everything", &token);
     for (session, word) in [(&a, "from-a"), (&b, "from-b"), (&a, "again-a")] {
-        let echo = format!(
-            r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"echo","arguments":{{"message":"{word}"}}}}}}"#
-        );
-        let answer = messages(session.send(&echo)).recv_timeout(START).unwrap();
+        let answer = session.echo(word);
         assert_eq!(
             answer["result"]["content"][0]["text"],
             format!("Echo: {word}"),
@@ -349,6 +360,39 @@ fn a_per_session_server_gives_each_session_its_own_process_which_ends_with_the_s
         sb.runs("everything").len(),
         1,
         "session processes are not supervised runs"
+    );
+}
+
+#[test]
+fn idle_sessions_end_with_their_own_processes_but_a_listening_client_keeps_its_session() {
+    let mut sb = Sandbox::new();
+    sb.start_daemon_with(&["--session-idle", "2s"]);
+    sb.ok(&["add", "everything", "--per-session", "--", &everything_server()]);
+    sb.wait_state("everything", "running", START);
+    let token = sb.ok(&["token", "create", "tester"]).trim().to_owned();
+    let gone = Raw::open(&sb, "/mcp/everything", &token);
+    let listening = Raw::open(&sb, "/mcp/everything", &token);
+    let _stream = listening.listen();
+    listening.echo("listening");
+    gone.echo("soon idle");
+    assert_eq!(everything_processes(&sb).len(), 3, "each session started its own");
+
+    // The abandoned session ends, and its process with it; the listening one stays.
+    wait_until("the idle session's process to end", START, || {
+        (everything_processes(&sb).len() == 2).then_some(())
+    });
+    let auth = format!("Bearer {token}");
+    let (status, _) = sb.http(
+        "POST",
+        "/mcp/everything",
+        &headers(&auth, Some(&gone.session)),
+        r#"{"jsonrpc":"2.0","id":2,"method":"ping"}"#,
+    );
+    assert_eq!(status, 404, "an expired session is unknown");
+    let answer = listening.echo("still here");
+    assert_eq!(
+        answer["result"]["content"][0]["text"], "Echo: still here",
+        "{answer}"
     );
 }
 

@@ -122,6 +122,11 @@ impl Sandbox {
     }
 
     pub fn start_daemon(&mut self) {
+        self.start_daemon_with(&[]);
+    }
+
+    /// Starts the daemon with extra `switchboard daemon` flags.
+    pub fn start_daemon_with(&mut self, flags: &[&str]) {
         assert!(
             self.daemon.is_none(),
             "a daemon is already running in this sandbox"
@@ -135,6 +140,7 @@ impl Sandbox {
         let child = self
             .command()
             .arg("daemon")
+            .args(flags)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)

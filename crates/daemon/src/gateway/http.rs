@@ -895,7 +895,16 @@ fn on_get(gate: Gate, client: Client, target: Target, headers: HeaderMap) -> Res
                 format!("no stream to resume for event id {stream_id}-{seq}"),
             ),
         },
-        None => sse_response(Some(&session), session.standalone(), 0, Priming::Skip),
+        None => {
+            let listening = session.listen();
+            let response = sse_response(Some(&session), session.standalone(), 0, Priming::Skip);
+            let (parts, body) = response.into_parts();
+            let body = Body::from_stream(body.into_data_stream().map(move |chunk| {
+                let _keep = &listening;
+                chunk
+            }));
+            Response::from_parts(parts, body)
+        }
     }
 }
 
@@ -1125,7 +1134,7 @@ fn legacy_open(gate: Gate, client: Client, target: Target) -> Response {
             None => Some((Ok(Bytes::from_static(KEEP_ALIVE_COMMENT)), (stream, after))),
         }
     });
-    let guard = LegacyGuard { gateway, id };
+    let guard = (LegacyGuard { gateway, id }, pending.listen());
     let body = futures_util::stream::once(async move { Ok::<_, Infallible>(prefix) }).chain(events.map(
         move |chunk| {
             let _keep = &guard;

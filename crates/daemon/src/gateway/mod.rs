@@ -47,10 +47,23 @@ pub enum AccessError {
 }
 
 /// Gateway options the daemon is started with.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct GatewayConfig {
     /// Keep tool-call arguments and results in the history (off by default: they may be private).
     pub record_payloads: bool,
+    /// A session with no request in flight, no client listening and no request for this long
+    /// is ended: clients that vanish without DELETE would otherwise keep it (and any process of
+    /// its own) forever.
+    pub session_idle: Duration,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self {
+            record_payloads: false,
+            session_idle: Duration::from_secs(30 * 60),
+        }
+    }
 }
 
 /// Per-client bearer tokens. Only SHA-256 hashes are kept, in SQLite and in memory.
@@ -235,6 +248,7 @@ impl Gateway {
             catalog: Mutex::default(),
         });
         tokio::spawn(watch_aggregate(Arc::downgrade(&gateway)));
+        tokio::spawn(expire_sessions(Arc::downgrade(&gateway), config.session_idle));
         Ok(gateway)
     }
 
@@ -354,6 +368,25 @@ impl Gateway {
 
     pub fn aggregate_changes(&self) -> broadcast::Receiver<()> {
         self.aggregate_changed.subscribe()
+    }
+}
+
+/// Ends sessions left idle for `idle`, checking a few times per `idle` (at least once a minute).
+async fn expire_sessions(gateway: std::sync::Weak<Gateway>, idle: Duration) {
+    let every = (idle / 4).clamp(Duration::from_millis(100), Duration::from_secs(60));
+    loop {
+        tokio::time::sleep(every).await;
+        let Some(gateway) = gateway.upgrade() else { return };
+        let abandoned: Vec<Arc<str>> = gateway
+            .sessions()
+            .values()
+            .filter(|s| s.is_abandoned(idle))
+            .map(|s| s.id())
+            .collect();
+        for id in abandoned {
+            tracing::info!(session = %id, "ending a session idle for over {idle:?}");
+            gateway.remove_session(&id);
+        }
     }
 }
 

@@ -12,7 +12,7 @@
 //! HTTP framing is [`super::http`]'s; routing upstream is [`Upstream`]'s.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -105,6 +105,20 @@ pub struct Session {
     isolating: tokio::sync::Mutex<()>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     last_active: Mutex<Instant>,
+    /// Clients reading the standalone stream right now.
+    listeners: AtomicUsize,
+}
+
+/// A client reading a session's standalone stream; see [`Session::listen`].
+#[derive(Debug)]
+pub struct Listening(Arc<Session>);
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        self.0.listeners.fetch_sub(1, Ordering::Relaxed);
+        // Idle time counts from when the client stopped listening.
+        self.0.touch();
+    }
 }
 
 impl std::fmt::Debug for Session {
@@ -157,6 +171,7 @@ impl Session {
             isolating: tokio::sync::Mutex::default(),
             tasks: Mutex::default(),
             last_active: Mutex::new(Instant::now()),
+            listeners: AtomicUsize::new(0),
         })
     }
 
@@ -177,8 +192,18 @@ impl Session {
         *lock(&self.last_active) = Instant::now();
     }
 
-    pub fn idle_for(&self) -> Duration {
-        lock(&self.last_active).elapsed()
+    /// Whether nothing has used the session for `idle`: no request, none in flight, and no
+    /// client reading its standalone stream.
+    pub fn is_abandoned(&self, idle: Duration) -> bool {
+        self.listeners.load(Ordering::Relaxed) == 0
+            && lock(&self.inflight).is_empty()
+            && lock(&self.last_active).elapsed() >= idle
+    }
+
+    /// Marks a client as reading the standalone stream until the guard drops.
+    pub fn listen(self: &Arc<Self>) -> Listening {
+        self.listeners.fetch_add(1, Ordering::Relaxed);
+        Listening(Arc::clone(self))
     }
 
     pub fn standalone(&self) -> Arc<Stream> {
@@ -447,6 +472,7 @@ impl Sink for Exchange {
             Delivery::Response(frame) => {
                 if let Some(session) = self.session.upgrade() {
                     lock(&session.inflight).remove(&self.id);
+                    session.touch();
                 }
                 if let Some(call) = lock(&self.call).take() {
                     call.finish(&frame);
