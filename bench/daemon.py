@@ -12,32 +12,19 @@ Run with scripts/bench.sh (it builds a release binary and installs the servers f
 
 import json
 import os
-import re
 import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = ROOT / "target" / "release" / "switchboard"
+from common import BIN, ROOT, Daemon, rss_kib, wait_for, write_section
+
 TOOLS = Path(os.environ.get("SWITCHBOARD_TEST_TOOLS", ROOT / ".cache" / "test-tools"))
 SERVER = [str(TOOLS / "venv" / "bin" / "mcp-server-time")]
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
 CONFIGURED = 20
-
-
-def wait_for(what, timeout, probe):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            sys.exit(f"timed out waiting for {what}")
-        time.sleep(0.005)
 
 
 def cold_start_ms(command):
@@ -66,29 +53,6 @@ def cold_start_ms(command):
     proc.kill()
     proc.wait()
     return elapsed
-
-
-class Daemon:
-    def __init__(self):
-        self.home = tempfile.mkdtemp(prefix="switchboard-bench-")
-        self.env = dict(os.environ, SWITCHBOARD_HOME=self.home, SWITCHBOARD_PORT="0", SWITCHBOARD_LOG="warn")
-        self.proc = subprocess.Popen([str(BIN), "daemon"], env=self.env, stderr=subprocess.DEVNULL)
-        wait_for("the daemon", 20, lambda: os.path.exists(os.path.join(self.home, "daemon.json")))
-
-    def cli(self, *args):
-        out = subprocess.run([str(BIN), "--json", *args], env=self.env, capture_output=True, text=True)
-        if out.returncode != 0:
-            sys.exit(f"switchboard {' '.join(args)} failed: {out.stderr}\n{out.stdout}")
-        return json.loads(out.stdout) if out.stdout.strip() else None
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(timeout=60)
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as status:
-        return int(re.search(r"VmRSS:\s+(\d+)", status.read()).group(1))
 
 
 def watchdog_pid(daemon_pid):
@@ -147,7 +111,7 @@ def write_report(cold, restarts, respawns, handshakes, empty_rss, rss, watchdog_
     cold_p50, restart_p50 = statistics.median(cold), statistics.median(restarts)
     added = restart_p50 - cold_p50
     mb = lambda kib: f"{kib / 1024:.1f} MB"
-    section = f"""<!-- daemon:begin -->
+    section = f"""
 ## Daemon: first restart and idle memory
 
 Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores by `scripts/bench.sh` (bench/daemon.py),
@@ -169,15 +133,8 @@ policy says restart now (the first restart has no delay) → spawn → initializ
 The cold start is timed by a separate Python client and varies by tens of milliseconds between
 runs, so the "added" row can even come out negative; the "kill → new process spawned" row is
 Switchboard's own share of a restart, measured directly (wall clock, millisecond resolution).
-<!-- daemon:end -->"""
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n\nFigures are written by the benchmark scripts; each section names its command.\n"
-    if "<!-- daemon:begin -->" in text:
-        text = re.sub(r"<!-- daemon:begin -->.*?<!-- daemon:end -->", lambda _: section, text, flags=re.S)
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    path.write_text(text)
-    print(section)
+"""
+    write_section("daemon", section)
 
 
 def main():

@@ -5,5 +5,24 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 scripts/install-deps.sh
 scripts/install-test-tools.sh
-cargo build --release --locked -p switchboard
+
+# The gateway's peers and the load generator, beside the test tools.
+bench_tools="${SWITCHBOARD_BENCH_TOOLS:-$PWD/.cache/bench-tools}"
+mkdir -p "$bench_tools"
+if [ ! -x "$bench_tools/oha/bin/oha" ]; then
+  echo "installing oha (crates.io) into $bench_tools/oha"
+  cargo install --quiet --locked oha --root "$bench_tools/oha"
+fi
+if [ ! -x "$bench_tools/npm/node_modules/.bin/supergateway" ] || [ ! -x "$bench_tools/npm/node_modules/.bin/mcp-remote" ]; then
+  echo "installing supergateway and mcp-remote (npm) into $bench_tools/npm"
+  npm install --silent --no-audit --no-fund --prefix "$bench_tools/npm" supergateway mcp-remote
+fi
+if [ ! -x "$bench_tools/venv/bin/mcp-proxy" ] || ! "$bench_tools/venv/bin/python" -c "import psutil, httpx" 2>/dev/null; then
+  echo "installing mcp-proxy (PyPI) into $bench_tools/venv"
+  python3 -m venv "$bench_tools/venv"
+  "$bench_tools/venv/bin/pip" install --quiet --disable-pip-version-check mcp-proxy psutil httpx
+fi
+
+cargo build --release --locked -p switchboard -p switchboard-bench
 python3 bench/daemon.py
+SWITCHBOARD_BENCH_TOOLS="$bench_tools" "$bench_tools/venv/bin/python" bench/gateway.py
