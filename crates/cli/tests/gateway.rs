@@ -221,7 +221,18 @@ impl<'a> Raw<'a> {
         let echo = format!(
             r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"echo","arguments":{{"message":"{word}"}}}}}}"#
         );
-        messages(self.send(&echo)).recv_timeout(START).unwrap()
+        self.request(&echo)
+    }
+
+    /// Sends a request and returns its response, skipping what comes before it.
+    fn request(&self, body: &str) -> Value {
+        let answers = messages(self.send(body));
+        loop {
+            let message = answers.recv_timeout(START).unwrap();
+            if message.get("result").is_some() || message.get("error").is_some() {
+                return message;
+            }
+        }
     }
 
     fn send(&self, body: &str) -> TcpStream {
@@ -394,6 +405,41 @@ fn idle_sessions_end_with_their_own_processes_but_a_listening_client_keeps_its_s
         answer["result"]["content"][0]["text"], "Echo: still here",
         "{answer}"
     );
+}
+
+#[test]
+fn resource_subscriptions_are_renewed_when_the_server_restarts() {
+    let (sb, token) = gateway();
+    let session = Raw::open(&sb, "/mcp/everything", &token);
+    let notices = messages(session.listen());
+    let listed = session.request(r#"{"jsonrpc":"2.0","id":1,"method":"resources/list","params":{}}"#);
+    let uri = listed["result"]["resources"][0]["uri"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let subscribe =
+        json!({"jsonrpc": "2.0", "id": 2, "method": "resources/subscribe", "params": {"uri": uri}});
+    assert!(session.request(&subscribe.to_string())["result"].is_object());
+
+    let old = sb.server("everything")["status"]["pid"].as_u64().unwrap();
+    signal(old as u32, 9);
+    wait_until("everything to run again under a new pid", START, || {
+        let status = &sb.server("everything")["status"];
+        (status["state"] == "running" && status["pid"].as_u64() != Some(old)).then_some(())
+    });
+    // The new process starts sending updates for what it was subscribed to.
+    let toggle = r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"toggle-subscriber-updates","arguments":{}}}"#;
+    assert!(session.request(toggle)["result"].is_object());
+    let deadline = Instant::now() + START;
+    loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let notice = notices
+            .recv_timeout(remaining)
+            .expect("an update for the subscribed resource after the restart");
+        if notice["method"] == "notifications/resources/updated" && notice["params"]["uri"] == uri.as_str() {
+            break;
+        }
+    }
 }
 
 #[test]

@@ -247,7 +247,7 @@ impl Gateway {
             aggregate_changed,
             catalog: Mutex::default(),
         });
-        tokio::spawn(watch_aggregate(Arc::downgrade(&gateway)));
+        tokio::spawn(watch_servers(Arc::downgrade(&gateway)));
         tokio::spawn(expire_sessions(Arc::downgrade(&gateway), config.session_idle));
         Ok(gateway)
     }
@@ -294,6 +294,33 @@ impl Gateway {
             });
         }
         Some(session)
+    }
+
+    /// Subscribes a (re)started server's new connection to every URI its sessions had
+    /// subscribed to on the one before: a restarted server remembers none of them.
+    async fn resubscribe(&self, server: &ServerName) {
+        let Some(upstream) = self
+            .control
+            .supervisor()
+            .upstream(server)
+            .and_then(|w| w.borrow().clone())
+        else {
+            return;
+        };
+        let sessions: Vec<Arc<Session>> = self.sessions().values().cloned().collect();
+        let uris: Vec<String> = sessions
+            .iter()
+            .flat_map(|s| s.shared_subscriptions(server))
+            .filter(|uri| upstream.subscribe(uri))
+            .collect();
+        for uri in uris {
+            if let Err(e) = upstream
+                .request("resources/subscribe", serde_json::json!({"uri": uri}))
+                .await
+            {
+                tracing::warn!(%server, %uri, "cannot renew a resource subscription after a restart: {e}");
+            }
+        }
     }
 
     /// Ends every session of a client whose token was revoked.
@@ -401,9 +428,10 @@ fn describe(state: &ServerState) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// Tells aggregate sessions when a server joins or leaves (enable, disable, start, stop, add,
-/// remove): their tool lists changed.
-async fn watch_aggregate(gateway: std::sync::Weak<Gateway>) {
+/// Follows server changes: tells aggregate sessions when a server joins or leaves (enable,
+/// disable, start, stop, add, remove), since their lists changed, and renews resource
+/// subscriptions on a server that has (re)started.
+async fn watch_servers(gateway: std::sync::Weak<Gateway>) {
     let Some(mut events) = gateway.upgrade().map(|g| g.control.subscribe()) else {
         return;
     };
@@ -423,6 +451,14 @@ async fn watch_aggregate(gateway: std::sync::Weak<Gateway>) {
         };
         if relevant {
             let _ = gateway.aggregate_changed.send(());
+        }
+        if let Event::StateChanged {
+            name,
+            status: ServerState::Running { .. },
+            ..
+        } = &event
+        {
+            gateway.resubscribe(name).await;
         }
     }
 }

@@ -340,6 +340,18 @@ impl Session {
     }
 
     /// Takes every subscription, for release when the session ends.
+    /// The URIs of `server` this session is subscribed to on its shared upstream.
+    pub fn shared_subscriptions(&self, server: &ServerName) -> Vec<String> {
+        if lock(&self.isolated).contains_key(server) {
+            return Vec::new();
+        }
+        lock(&self.subscriptions)
+            .iter()
+            .filter(|(s, _)| s == server)
+            .map(|(_, uri)| uri.clone())
+            .collect()
+    }
+
     /// Subscriptions held on shared upstreams, which must be released there.
     pub fn take_subscriptions(&self) -> Vec<(ServerName, String)> {
         let isolated = lock(&self.isolated);
