@@ -2,8 +2,10 @@
 //! that only Switchboard's entries change.
 //!
 //! [`jsonc`] edits JSON and JSON-with-comments files in place: comments, order, whitespace,
-//! trailing commas, CRLF and a BOM stay as they were, byte for byte. The per-client adapters
-//! (paths, root keys, entry shapes), the TOML and YAML editors and the safe writer are not
-//! written yet. Nothing here touches the file system or the network.
+//! trailing commas, CRLF and a BOM stay as they were, byte for byte. [`write`] replaces a file
+//! only if it still holds what was read, atomically, keeping its mode and symlinks, and waits
+//! for clients' lock directories. The per-client adapters (paths, root keys, entry shapes) and
+//! the TOML and YAML editors are not written yet. Nothing here uses the network.
 
 pub mod jsonc;
+pub mod write;
