@@ -538,38 +538,24 @@ impl Actor {
         launch: &Launch,
         is_restart: bool,
     ) -> Result<(Run, ChildStdin, ChildStdout), RunEnd> {
-        let env = resolve_env(&launch.env).map_err(RunEnd::Unstartable)?;
         let stderr_from = self.log.next_seq();
-        let (
-            process,
-            Pipes {
-                stdin,
-                stdout,
-                stderr,
-            },
-        ) = process::spawn(launch, &env).map_err(|e| {
-            RunEnd::Unstartable(match e {
-                SpawnError::ProgramNotFound { program } => FailureReason::ProgramNotFound { program },
-                other => FailureReason::SpawnFailed {
-                    message: other.to_string(),
-                },
-            })
-        })?;
-        self.shared.watch(process.pgid());
-        self.note(format!("started `{}` as pid {}", launch.command, process.pid()));
-        let log = Arc::clone(&self.log);
-        let stderr_task = tokio::spawn(forward_lines(stderr, log, LogStream::Stderr));
-        let id = self.record_start(Some(process.pid()), is_restart).await;
+        let spawned = spawn_watched(&self.shared, launch, &self.log).map_err(RunEnd::Unstartable)?;
+        self.note(format!(
+            "started `{}` as pid {}",
+            launch.command,
+            spawned.process.pid()
+        ));
+        let id = self.record_start(Some(spawned.process.pid()), is_restart).await;
         let run = Run {
-            process: Some(process),
+            process: Some(spawned.process),
             id,
             started: Instant::now(),
             stderr_from,
-            stderr_task: Some(stderr_task),
+            stderr_task: Some(spawned.stderr_task),
             stdin: None,
             peer: None,
         };
-        Ok((run, stdin, stdout))
+        Ok((run, spawned.stdin, spawned.stdout))
     }
 
     async fn record_start(&self, pid: Option<u32>, is_restart: bool) -> Option<i64> {
@@ -647,11 +633,46 @@ async fn port_taken(url: &str) -> Option<u16> {
     }
 }
 
-pub(super) async fn forward_lines<R: tokio::io::AsyncRead + Unpin>(
-    pipe: R,
-    log: Arc<ServerLog>,
-    stream: LogStream,
-) {
+/// A process spawned under the watchdog, its stderr going to its server's log.
+pub(super) struct Spawned {
+    pub process: ServerProcess,
+    pub stdin: ChildStdin,
+    pub stdout: ChildStdout,
+    pub stderr_task: JoinHandle<()>,
+}
+
+/// Spawns `launch` with its environment resolved, registers its process group with the
+/// watchdog and forwards its stderr to `log`: the start of every process of a server.
+pub(super) fn spawn_watched(
+    shared: &Shared,
+    launch: &Launch,
+    log: &Arc<ServerLog>,
+) -> Result<Spawned, FailureReason> {
+    let env = resolve_env(&launch.env)?;
+    let (
+        process,
+        Pipes {
+            stdin,
+            stdout,
+            stderr,
+        },
+    ) = process::spawn(launch, &env).map_err(|e| match e {
+        SpawnError::ProgramNotFound { program } => FailureReason::ProgramNotFound { program },
+        other => FailureReason::SpawnFailed {
+            message: other.to_string(),
+        },
+    })?;
+    shared.watch(process.pgid());
+    let stderr_task = tokio::spawn(forward_lines(stderr, Arc::clone(log), LogStream::Stderr));
+    Ok(Spawned {
+        process,
+        stdin,
+        stdout,
+        stderr_task,
+    })
+}
+
+async fn forward_lines<R: tokio::io::AsyncRead + Unpin>(pipe: R, log: Arc<ServerLog>, stream: LogStream) {
     let mut reader = BufReader::new(pipe);
     let mut buf = Vec::new();
     while let Ok(Some(_)) = read_bounded_line(&mut reader, &mut buf, MAX_LOG_LINE).await {

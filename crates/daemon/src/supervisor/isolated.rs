@@ -16,8 +16,8 @@ use switchboard_model::api::LogStream;
 use switchboard_model::{ServerName, Sharing, Transport};
 use tokio::sync::broadcast;
 
-use super::actor::{forward_lines, resolve_env};
-use super::process::{self, Pipes, ServerProcess, SpawnError};
+use super::actor::spawn_watched;
+use super::process::ServerProcess;
 use super::{Shared, Supervisor, mcp};
 use crate::jsonrpc::Frame;
 use crate::upstream::{RpcError, Upstream, link};
@@ -99,25 +99,15 @@ impl Supervisor {
         let log = self
             .log(name)
             .ok_or_else(|| IsolatedError::Unknown(name.clone()))?;
-        let spawn_failed = |reason: String| IsolatedError::Spawn {
+        let spawned = spawn_watched(&self.shared, launch, &log).map_err(|reason| IsolatedError::Spawn {
             server: name.clone(),
-            reason,
-        };
-        let env = resolve_env(&launch.env).map_err(|r| spawn_failed(r.to_string()))?;
-        let (
-            process,
-            Pipes {
-                stdin,
-                stdout,
-                stderr,
-            },
-        ) = process::spawn(launch, &env).map_err(|e: SpawnError| spawn_failed(e.to_string()))?;
-        self.shared.watch(process.pgid());
+            reason: reason.to_string(),
+        })?;
         log.push(
             LogStream::Supervisor,
-            format!("started pid {} for one session", process.pid()),
+            format!("started pid {} for one session", spawned.process.pid()),
         );
-        tokio::spawn(forward_lines(stderr, Arc::clone(&log), LogStream::Stderr));
+        let (process, stdin, stdout) = (spawned.process, spawned.stdin, spawned.stdout);
         let (out, incoming) = link::stdio(stdin, stdout, log);
         let (notices, _) = broadcast::channel(256);
         let isolated = Isolated {
