@@ -11,26 +11,7 @@
 
 use serde_json::Value;
 
-/// Why a text is not a JSONC document; `line` and `column` count from 1.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("line {line}, column {column}: {message}")]
-pub struct ParseError {
-    pub line: usize,
-    pub column: usize,
-    pub message: String,
-}
-
-/// Why an edit cannot be made.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum EditError {
-    #[error("the document is not an object at its top level, so it has no member `{key}`")]
-    RootNotObject { key: String },
-    #[error("`{path}` is not an object, so a member cannot be set inside it; fix or remove it by hand")]
-    NotAnObject { path: String },
-    #[error("an edit needs a key path; none was given")]
-    EmptyPath,
-}
+use crate::{EditError, ParseError};
 
 /// Where one JSON value sits in the text.
 #[derive(Debug, Clone)]
@@ -84,8 +65,11 @@ impl Document {
         &self.text
     }
 
-    /// The value at `path` (keys of nested objects), parsed, if there is one.
+    /// The value at `path` (keys of nested objects; none for the whole document), if any.
     pub fn get(&self, path: &[&str]) -> Option<Value> {
+        if path.is_empty() {
+            return Some(to_value(&self.text, &self.root));
+        }
         let (start, end) = self.find(path)?.value.span();
         json_value(&self.text[start..end])
     }
@@ -660,7 +644,7 @@ mod tests {
         let connected = round_trip("{\r\n\t\"mcpServers\": {\r\n\t\t\"time\": {},\r\n\t},\r\n}\r\n");
         assert!(
             connected.contains(
-                "\t\t\"time\": {},\r\n\t\t\"switchboard\": {\r\n\t\t\t\"args\": [\r\n\t\t\t\t\"connect\","
+                "\t\t\"time\": {},\r\n\t\t\"switchboard\": {\r\n\t\t\t\"command\": \"/opt/switchboard/bin/switchboard\",\r\n\t\t\t\"args\": [\r\n\t\t\t\t\"connect\","
             ),
             "{connected:?}"
         );

@@ -8,7 +8,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use switchboard_model::ServerName;
+use switchboard_model::{Os, ServerName};
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -19,26 +19,6 @@ pub enum PathsError {
     NoHome { missing: &'static str },
     #[error("cannot create the data directory {path}: {source}; check permissions or set SWITCHBOARD_HOME")]
     Create { path: PathBuf, source: std::io::Error },
-}
-
-/// The operating systems whose conventions [`data_dir_for`] knows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Os {
-    Linux,
-    MacOs,
-    Windows,
-}
-
-impl Os {
-    pub fn current() -> Self {
-        if cfg!(target_os = "macos") {
-            Self::MacOs
-        } else if cfg!(windows) {
-            Self::Windows
-        } else {
-            Self::Linux
-        }
-    }
 }
 
 /// The data directory for this process's environment.

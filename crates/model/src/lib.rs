@@ -15,6 +15,28 @@ pub use name::{NameError, ServerName};
 pub use spec::{Health, Launch, RestartPolicy, ServerSpec, Sharing, SpecError, Transport, ValueSource};
 pub use state::{ExitCause, FailureReason, PeerInfo, ServerState};
 
+/// The operating systems whose file-location conventions Switchboard knows. Path rules take
+/// it as a parameter, so every OS's rule is tested on any host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Os {
+    Linux,
+    MacOs,
+    Windows,
+}
+
+impl Os {
+    pub fn current() -> Self {
+        if cfg!(target_os = "macos") {
+            Self::MacOs
+        } else if cfg!(windows) {
+            Self::Windows
+        } else {
+            Self::Linux
+        }
+    }
+}
+
 /// The control API's default loopback port; `--port` or `SWITCHBOARD_PORT` override it.
 pub const DEFAULT_PORT: u16 = 7349;
 

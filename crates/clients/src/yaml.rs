@@ -1,0 +1,787 @@
+//! Format-preserving edits of YAML documents (Goose's `config.yaml`, Continue's).
+//!
+//! The document is parsed for validation and reading, and edited as lines: an entry is a
+//! block of lines under a top-level key, either a member of a block mapping (Goose's
+//! `extensions:`) or an item of a block sequence whose `name` identifies it (Continue's
+//! `mcpServers:`). Only those lines change; comments, anchors, quoting, indentation and CRLF
+//! elsewhere are never re-emitted. New blocks follow the file's indent unit and newline, and
+//! adding a block then removing it gives back the original bytes.
+//!
+//! What it does not edit: a root written in flow style (`{a: 1}` with members), documents in
+//! a multi-document stream, or anything but a top-level key's block. Those are refused with a
+//! reason rather than rewritten.
+
+use serde_json::Value;
+
+use crate::{EditError, ParseError};
+
+const BOM: char = '\u{feff}';
+
+#[derive(Debug, Clone)]
+pub struct Document {
+    text: String,
+    value: Value,
+}
+
+/// One line of the text, with its line end.
+#[derive(Debug, Clone, Copy)]
+struct Line<'t> {
+    start: usize,
+    /// Without the line end.
+    body: &'t str,
+    /// Just after the line end.
+    end: usize,
+}
+
+impl Line<'_> {
+    fn indent(&self) -> usize {
+        self.body.len() - self.body.trim_start_matches(' ').len()
+    }
+
+    /// Blank, or only a comment: lines that belong to no value.
+    fn is_trivia(&self) -> bool {
+        let trimmed = self.body.trim_start();
+        trimmed.is_empty() || trimmed.starts_with('#')
+    }
+}
+
+fn lines(text: &str) -> Vec<Line<'_>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < text.len() {
+        let end = text[start..].find('\n').map_or(text.len(), |i| start + i + 1);
+        let body = text[start..end].trim_end_matches('\n').trim_end_matches('\r');
+        out.push(Line { start, body, end });
+        start = end;
+    }
+    out
+}
+
+/// Where a top-level key's value sits.
+struct Root {
+    /// Index of the `key:` line.
+    line: usize,
+    /// One past the last line of the block (trailing trivia excluded).
+    block_end: usize,
+    /// The inline value after the colon (`{}`, `[]`, `null`), if any; byte range in the text.
+    inline: Option<(usize, usize)>,
+}
+
+impl Document {
+    pub fn parse(text: &str) -> Result<Self, ParseError> {
+        let body = text.strip_prefix(BOM).unwrap_or(text);
+        let value = if body.trim().is_empty() {
+            Value::Null
+        } else {
+            serde_yaml_ng::from_str::<Value>(body).map_err(|e| {
+                let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+                ParseError {
+                    line,
+                    column,
+                    message: e
+                        .to_string()
+                        .split(" at line ")
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned(),
+                }
+            })?
+        };
+        Ok(Self {
+            text: text.to_owned(),
+            value,
+        })
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The value at `path` (keys of nested mappings).
+    pub fn get(&self, path: &[&str]) -> Option<Value> {
+        path.iter().try_fold(&self.value, |v, k| v.get(k)).cloned()
+    }
+
+    /// Sets member `name` of the mapping under top-level `root` to `value`, creating `root`.
+    pub fn set_member(&mut self, root: &str, name: &str, value: &Value) -> Result<(), EditError> {
+        self.set_block(root, Slot::Member(name), value)
+    }
+
+    /// Sets the item of the sequence under `root` whose `name_key` is `name`, or appends one.
+    pub fn set_item(
+        &mut self,
+        root: &str,
+        name_key: &str,
+        name: &str,
+        value: &Value,
+    ) -> Result<(), EditError> {
+        self.set_block(root, Slot::Item { name_key, name }, value)
+    }
+
+    /// Removes member `name` of the mapping under `root`; false if there is none.
+    pub fn remove_member(&mut self, root: &str, name: &str) -> Result<bool, EditError> {
+        self.remove_block(root, Slot::Member(name))
+    }
+
+    /// Removes the item named `name` of the sequence under `root`; false if there is none.
+    pub fn remove_item(&mut self, root: &str, name_key: &str, name: &str) -> Result<bool, EditError> {
+        self.remove_block(root, Slot::Item { name_key, name })
+    }
+
+    /// Removes a top-level key and its block; false if there is none.
+    pub fn remove_root(&mut self, root: &str) -> Result<bool, EditError> {
+        let Some(found) = self.find_root(root)? else {
+            return Ok(false);
+        };
+        let lines = lines(&self.text);
+        let start = lines[found.line].start;
+        let end = lines.get(found.block_end - 1).map_or(self.text.len(), |l| l.end);
+        // A block appended to a file without a final newline took one before it; give it back.
+        let (start, end) = if end == self.text.len() && !self.text.ends_with('\n') && start > 0 {
+            let newline = if self.text[..start].ends_with("\r\n") {
+                2
+            } else {
+                1
+            };
+            (start - newline, end)
+        } else {
+            (start, end)
+        };
+        self.splice(start, end, "")?;
+        Ok(true)
+    }
+
+    fn set_block(&mut self, root: &str, slot: Slot<'_>, value: &Value) -> Result<(), EditError> {
+        let fits = match (slot, self.value.get(root)) {
+            (_, None | Some(Value::Null)) => true,
+            (Slot::Member(_), Some(existing)) => existing.is_object(),
+            (Slot::Item { .. }, Some(existing)) => existing.is_array(),
+        };
+        if !fits {
+            return Err(EditError::NotAnObject {
+                path: root.to_owned(),
+            });
+        }
+        let style = Style::of(&self.text);
+        let Some(found) = self.find_root(root)? else {
+            // A new top-level key at the end of the file.
+            let block = render_slot(&style, slot, style.unit, value);
+            let mut insert = String::new();
+            let body = self.text.strip_prefix(BOM).unwrap_or(&self.text);
+            let missing_newline = !body.is_empty() && !self.text.ends_with('\n');
+            if missing_newline {
+                insert.push_str(style.newline);
+            }
+            insert.push_str(&format!("{}:{}", key_text(root), style.newline));
+            insert.push_str(&block);
+            if missing_newline {
+                // Keep the file's lack of a final newline.
+                insert.truncate(insert.len() - style.newline.len());
+            }
+            let at = self.text.len();
+            return self.splice(at, at, &insert);
+        };
+        let lines = lines(&self.text);
+        let blocks = blocks(&lines, &found, slot);
+        let existing = self.locate(root, slot, &blocks);
+        let indent = blocks.first().map_or(style.unit, |b| b.indent);
+        let rendered = render_slot(&style, slot, indent, value);
+        if let Some(block) = existing {
+            let start = lines[block.first].start;
+            let end = lines[block.last].end;
+            let rendered = fit_end(&rendered, &self.text[start..end], style.newline);
+            return self.splice(start, end, &rendered);
+        }
+        match (blocks.last(), found.inline) {
+            (Some(last), _) => {
+                let at = lines[last.last].end;
+                let rendered = after_unterminated(&self.text, at, rendered, style.newline);
+                self.splice(at, at, &rendered)
+            }
+            // `root: {}` or `root:` with nothing under it: the value becomes the block.
+            (None, inline) => {
+                let key_line = lines[found.line];
+                let (cut_start, cut_end) = inline.unwrap_or((key_line.start + key_line.body.len(), 0));
+                let cut_end = if inline.is_some() { cut_end } else { cut_start };
+                // Drop the space before the inline value too, so removal can restore it.
+                let cut_start = if inline.is_some() && self.text[..cut_start].ends_with(' ') {
+                    cut_start - 1
+                } else {
+                    cut_start
+                };
+                let at = key_line.end;
+                let rendered = after_unterminated(&self.text, at, rendered, style.newline);
+                let text = [
+                    &self.text[..cut_start],
+                    &self.text[cut_end..at],
+                    &rendered,
+                    &self.text[at..],
+                ]
+                .concat();
+                self.commit(text)
+            }
+        }
+    }
+
+    fn remove_block(&mut self, root: &str, slot: Slot<'_>) -> Result<bool, EditError> {
+        let Some(found) = self.find_root(root)? else {
+            return Ok(false);
+        };
+        let lines = lines(&self.text);
+        let blocks = blocks(&lines, &found, slot);
+        let Some(block) = self.locate(root, slot, &blocks) else {
+            return Ok(false);
+        };
+        let start = lines[block.first].start;
+        let mut end = lines[block.last].end;
+        let mut removed_newline_before = false;
+        if end == self.text.len() && !self.text.ends_with('\n') && start > 0 {
+            // The last block of a file without a final newline: take the newline before it.
+            removed_newline_before = true;
+        }
+        let only = blocks.len() == 1;
+        if only {
+            // The root is left empty: it goes back to the inline form it had before.
+            let key_line = lines[found.line];
+            let empty = match slot {
+                Slot::Member(_) => "{}",
+                Slot::Item { .. } => "[]",
+            };
+            let key_end = key_line.start + key_line.body.len();
+            let comment = key_line.body.find(" #").map(|i| key_line.start + i);
+            let insert_at = comment.unwrap_or(key_end);
+            if removed_newline_before {
+                end = self.text.len();
+                let newline = if self.text[..start].ends_with("\r\n") {
+                    2
+                } else {
+                    1
+                };
+                self.splice(start - newline, end, "")?;
+            } else {
+                self.splice(start, end, "")?;
+            }
+            self.splice(insert_at, insert_at, &format!(" {empty}"))?;
+            return Ok(true);
+        }
+        if removed_newline_before {
+            let newline = if self.text[..start].ends_with("\r\n") {
+                2
+            } else {
+                1
+            };
+            self.splice(start - newline, end, "")?;
+        } else {
+            end = end.min(self.text.len());
+            self.splice(start, end, "")?;
+        }
+        Ok(true)
+    }
+
+    /// The block of an existing member or named item.
+    fn locate(&self, root: &str, slot: Slot<'_>, blocks: &[Block]) -> Option<Block> {
+        match slot {
+            Slot::Member(name) => blocks.iter().find(|b| b.key.as_deref() == Some(name)).cloned(),
+            Slot::Item { name_key, name } => {
+                let items = self.value.get(root)?.as_array()?;
+                let index = items
+                    .iter()
+                    .position(|item| item.get(name_key).and_then(Value::as_str) == Some(name))?;
+                blocks.get(index).cloned()
+            }
+        }
+    }
+
+    fn find_root(&self, root: &str) -> Result<Option<Root>, EditError> {
+        match &self.value {
+            Value::Object(_) | Value::Null => {}
+            _ => {
+                return Err(EditError::RootNotObject { key: root.to_owned() });
+            }
+        }
+        let lines = lines(&self.text);
+        for (index, line) in lines.iter().enumerate() {
+            let body = line.body.strip_prefix(BOM).unwrap_or(line.body);
+            // Document markers and directives; a second document was refused by the parser.
+            let marker = body.starts_with("---") || body.starts_with("...") || body.starts_with('%');
+            if marker || line.is_trivia() || body.starts_with([' ', '\t']) {
+                continue;
+            }
+            let Some((key, rest)) = split_key(body) else {
+                continue;
+            };
+            if key != root {
+                continue;
+            }
+            let value_text = rest.split(" #").next().unwrap_or_default().trim();
+            let inline = match value_text {
+                "" => None,
+                "{}" | "[]" | "null" | "~" => {
+                    let offset =
+                        line.start + (line.body.len() - rest.len()) + (rest.len() - rest.trim_start().len());
+                    Some((offset, offset + value_text.len()))
+                }
+                v if v.starts_with('{') || v.starts_with('[') => {
+                    return Err(EditError::Unsupported {
+                        path: root.to_owned(),
+                        why: "a flow-style collection",
+                    });
+                }
+                _ => {
+                    return Err(EditError::NotAnObject {
+                        path: root.to_owned(),
+                    });
+                }
+            };
+            let mut block_end = index + 1;
+            for (next, candidate) in lines.iter().enumerate().skip(index + 1) {
+                if candidate.is_trivia() {
+                    continue;
+                }
+                let compact_item = candidate.body.starts_with("- ") || candidate.body == "-";
+                if candidate.indent() == 0 && !compact_item {
+                    break;
+                }
+                block_end = next + 1;
+            }
+            return Ok(Some(Root {
+                line: index,
+                block_end,
+                inline,
+            }));
+        }
+        Ok(None)
+    }
+
+    /// Replaces a range of the text, keeping the edit only if the result still parses.
+    fn splice(&mut self, start: usize, end: usize, insert: &str) -> Result<(), EditError> {
+        let mut text = self.text.clone();
+        text.replace_range(start..end, insert);
+        self.commit(text)
+    }
+
+    fn commit(&mut self, text: String) -> Result<(), EditError> {
+        let body = text.strip_prefix(BOM).unwrap_or(&text);
+        self.value = if body.trim().is_empty() {
+            Value::Null
+        } else {
+            serde_yaml_ng::from_str(body).map_err(|_| EditError::Unsupported {
+                path: String::new(),
+                why: "the file's layout is one this editor cannot extend safely",
+            })?
+        };
+        self.text = text;
+        Ok(())
+    }
+}
+
+/// Which child of the root an edit is about.
+#[derive(Debug, Clone, Copy)]
+enum Slot<'a> {
+    Member(&'a str),
+    Item { name_key: &'a str, name: &'a str },
+}
+
+/// A child of the root: its lines (inclusive) and indent; `key` for mapping members.
+#[derive(Debug, Clone)]
+struct Block {
+    first: usize,
+    last: usize,
+    indent: usize,
+    key: Option<String>,
+}
+
+/// The root's children: lines at the first child's indent start one, deeper lines continue it.
+fn blocks(lines: &[Line<'_>], root: &Root, slot: Slot<'_>) -> Vec<Block> {
+    let is_item = matches!(slot, Slot::Item { .. });
+    let mut out: Vec<Block> = Vec::new();
+    let mut child_indent = None;
+    for (index, line) in lines.iter().enumerate().take(root.block_end).skip(root.line + 1) {
+        if line.is_trivia() {
+            continue;
+        }
+        let indent = line.indent();
+        let child = *child_indent.get_or_insert(indent);
+        let rest = &line.body[indent..];
+        let starts = indent == child
+            && if is_item {
+                rest.starts_with("- ") || rest == "-"
+            } else {
+                !rest.starts_with("- ")
+            };
+        if starts {
+            let key = (!is_item).then(|| split_key(rest).map(|(k, _)| k)).flatten();
+            out.push(Block {
+                first: index,
+                last: index,
+                indent,
+                key,
+            });
+        } else if let Some(current) = out.last_mut() {
+            current.last = index;
+        }
+    }
+    out
+}
+
+/// A mapping key at the start of `text` and what follows its colon.
+fn split_key(text: &str) -> Option<(String, &str)> {
+    let (key, rest) = if let Some(quote) = text.chars().next().filter(|c| *c == '"' || *c == '\'') {
+        let close = text[1..].find(quote)? + 1;
+        let raw = &text[1..close];
+        let key = if quote == '"' {
+            serde_json::from_str::<String>(&text[..=close]).unwrap_or_else(|_| raw.to_owned())
+        } else {
+            raw.replace("''", "'")
+        };
+        (key, &text[close + 1..])
+    } else {
+        let colon = text
+            .match_indices(':')
+            .find(|(i, _)| text[i + 1..].is_empty() || text[i + 1..].starts_with([' ', '\t']))?
+            .0;
+        (text[..colon].trim_end().to_owned(), &text[colon..])
+    };
+    let rest = rest.trim_start_matches([' ', '\t']).strip_prefix(':')?;
+    Some((key, rest))
+}
+
+/// The file's newline and indent unit.
+struct Style {
+    newline: &'static str,
+    unit: usize,
+}
+
+impl Style {
+    fn of(text: &str) -> Self {
+        let newline = if text.contains("\r\n") { "\r\n" } else { "\n" };
+        let unit = lines(text)
+            .iter()
+            .filter(|l| !l.is_trivia())
+            .map(Line::indent)
+            .filter(|i| *i > 0)
+            .min()
+            .unwrap_or(2);
+        Self { newline, unit }
+    }
+}
+
+fn render_slot(style: &Style, slot: Slot<'_>, indent: usize, value: &Value) -> String {
+    let mut out = String::new();
+    match slot {
+        Slot::Member(name) => {
+            out.push_str(&format!("{}{}:", " ".repeat(indent), key_text(name)));
+            render_value(&mut out, style, indent, value);
+        }
+        Slot::Item { .. } => {
+            // `- first: x` then the other members two columns in, under `first`.
+            let pad = " ".repeat(indent);
+            let inner = indent + 2;
+            match value.as_object() {
+                Some(members) if !members.is_empty() => {
+                    for (i, (k, v)) in members.iter().enumerate() {
+                        if i == 0 {
+                            out.push_str(&format!("{pad}- {}:", key_text(k)));
+                        } else {
+                            out.push_str(&format!("{}{}:", " ".repeat(inner), key_text(k)));
+                        }
+                        render_value(&mut out, style, inner, v);
+                    }
+                }
+                _ => {
+                    out.push_str(&format!("{pad}- {}{}", scalar_text(value), style.newline));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Writes the value of a key already written at `indent` (after its colon), with its line end.
+fn render_value(out: &mut String, style: &Style, indent: usize, value: &Value) {
+    let nl = style.newline;
+    match value {
+        Value::Object(members) if !members.is_empty() => {
+            out.push_str(nl);
+            let pad = " ".repeat(indent + style.unit);
+            for (k, v) in members {
+                out.push_str(&format!("{pad}{}:", key_text(k)));
+                render_value(out, style, indent + style.unit, v);
+            }
+        }
+        Value::Array(items) if !items.is_empty() => {
+            out.push_str(nl);
+            // Compact form: the dashes at the key's own indent, as Goose and Continue write.
+            let pad = " ".repeat(indent);
+            for item in items {
+                match item {
+                    Value::Object(_) | Value::Array(_) => {
+                        out.push_str(&format!(
+                            "{pad}- {}{nl}",
+                            serde_json::to_string(item).unwrap_or_default()
+                        ));
+                    }
+                    scalar => out.push_str(&format!("{pad}- {}{nl}", scalar_text(scalar))),
+                }
+            }
+        }
+        Value::Object(_) => out.push_str(&format!(" {{}}{nl}")),
+        Value::Array(_) => out.push_str(&format!(" []{nl}")),
+        scalar => out.push_str(&format!(" {}{nl}", scalar_text(scalar))),
+    }
+}
+
+fn scalar_text(value: &Value) -> String {
+    match value {
+        Value::String(s) if is_plain(s) => s.clone(),
+        // JSON's escapes are valid in a YAML double-quoted scalar.
+        other => serde_json::to_string(other).unwrap_or_default(),
+    }
+}
+
+fn key_text(key: &str) -> String {
+    if is_plain(key) {
+        key.to_owned()
+    } else {
+        serde_json::to_string(key).unwrap_or_default()
+    }
+}
+
+/// Whether a string can be written unquoted and still read back as the same string.
+fn is_plain(s: &str) -> bool {
+    const WORDS: &[&str] = &["true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"];
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/'))
+        && !s.starts_with(['-', '.'])
+        && !WORDS.contains(&s.to_ascii_lowercase().as_str())
+        && s.parse::<f64>().is_err()
+        && !s.starts_with(|c: char| c.is_ascii_digit())
+}
+
+/// `rendered` ends with a newline; if the text at `at` ends without one (the last line of a
+/// file with no final newline), move that newline to the front instead.
+fn after_unterminated(text: &str, at: usize, rendered: String, newline: &str) -> String {
+    if at == text.len() && !text.is_empty() && !text.ends_with('\n') {
+        let body = rendered.strip_suffix(newline).unwrap_or(&rendered);
+        format!("{newline}{body}")
+    } else {
+        rendered
+    }
+}
+
+/// A replacement for the block `old` keeps whether `old` ended with a newline.
+fn fit_end(rendered: &str, old: &str, newline: &str) -> String {
+    if old.ends_with('\n') {
+        rendered.to_owned()
+    } else {
+        rendered.strip_suffix(newline).unwrap_or(rendered).to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn goose_entry() -> Value {
+        json!({"name": "switchboard", "type": "streamable_http", "uri": "http://127.0.0.1:7349/mcp",
+               "headers": {"Authorization": "Bearer t"}, "enabled": true, "timeout": 300})
+    }
+
+    fn continue_entry() -> Value {
+        json!({"name": "switchboard", "type": "stdio", "command": "/opt/sb/switchboard",
+               "args": ["connect", "--all"], "env": {"SWITCHBOARD_TOKEN": "t"}})
+    }
+
+    const GOOSE: &[&str] = &[
+        "",
+        "GOOSE_PROVIDER: openai\n",
+        "GOOSE_PROVIDER: openai",
+        "extensions: {}\n",
+        "# goose\nGOOSE_MODEL: gpt-4o # model\nextensions:\n  developer:\n    bundled: true\n    enabled: true\n    name: developer\n    timeout: 300\n    type: builtin\n\n# trailing note\nGOOSE_MODE: auto\n",
+        "extensions:\r\n    time:\r\n        cmd: uvx\r\n        args:\r\n        - mcp-server-time\r\n        enabled: true\r\n        type: stdio\r\n",
+        "\u{feff}extensions:\n  'quoted key':\n    cmd: x\n    args: []\n    envs: {}\n    type: stdio\n",
+        "---\nextensions:\n  a:\n    cmd: a # the a\n    type: stdio\n...\n",
+    ];
+
+    const CONTINUE: &[&str] = &[
+        "name: Local\nversion: 1.0.0\nschema: v1\nmodels: []\n",
+        "name: Local\nmcpServers:\n  - name: time\n    command: uvx\n    args:\n      - mcp-server-time\nrules:\n- be brief\n",
+        "mcpServers:\n- name: a\n  command: a\n",
+        "mcpServers: []\nmodels:\n  - name: m\n    provider: ollama\n",
+    ];
+
+    fn round_trip(
+        original: &str,
+        set: impl Fn(&mut Document),
+        remove: impl Fn(&mut Document) -> bool,
+        root: &str,
+    ) {
+        let mut doc = Document::parse(original).expect("corpus parses");
+        let had_root = doc.get(&[root]).is_some();
+        set(&mut doc);
+        let connected = doc.text().to_owned();
+        Document::parse(&connected).unwrap_or_else(|e| panic!("output parses: {e}\n{connected}"));
+        set(&mut doc);
+        assert_eq!(doc.text(), connected, "setting twice changes nothing");
+        assert!(remove(&mut doc), "{connected}");
+        if !had_root {
+            assert!(doc.remove_root(root).expect("remove root"));
+        }
+        assert_eq!(doc.text(), original, "connected was:\n{connected}");
+    }
+
+    #[test]
+    fn goose_corpus_round_trips_byte_for_byte() {
+        for original in GOOSE {
+            round_trip(
+                original,
+                |d| {
+                    d.set_member("extensions", "switchboard", &goose_entry())
+                        .expect("set")
+                },
+                |d| d.remove_member("extensions", "switchboard").expect("remove"),
+                "extensions",
+            );
+            let mut doc = Document::parse(original).expect("parses");
+            doc.set_member("extensions", "switchboard", &goose_entry())
+                .expect("set");
+            let reread = Document::parse(doc.text()).expect("parses");
+            assert_eq!(
+                reread.get(&["extensions", "switchboard"]),
+                Some(goose_entry()),
+                "{}",
+                doc.text()
+            );
+        }
+    }
+
+    #[test]
+    fn continue_corpus_round_trips_byte_for_byte() {
+        for original in CONTINUE {
+            round_trip(
+                original,
+                |d| {
+                    d.set_item("mcpServers", "name", "switchboard", &continue_entry())
+                        .expect("set")
+                },
+                |d| {
+                    d.remove_item("mcpServers", "name", "switchboard")
+                        .expect("remove")
+                },
+                "mcpServers",
+            );
+            let mut doc = Document::parse(original).expect("parses");
+            doc.set_item("mcpServers", "name", "switchboard", &continue_entry())
+                .expect("set");
+            let reread = Document::parse(doc.text()).expect("parses");
+            let items = reread.get(&["mcpServers"]).expect("list");
+            assert!(
+                items.as_array().expect("list").contains(&continue_entry()),
+                "{}",
+                doc.text()
+            );
+        }
+    }
+
+    #[test]
+    fn new_blocks_follow_the_files_indent_and_replace_in_place() {
+        let original =
+            "extensions:\r\n    time:\r\n        cmd: uvx\r\n        type: stdio\r\nGOOSE_MODE: auto\r\n";
+        let mut doc = Document::parse(original).expect("parses");
+        doc.set_member("extensions", "time", &json!({"cmd": "x", "args": ["a b", "2"]}))
+            .expect("set");
+        assert_eq!(
+            doc.text(),
+            "extensions:\r\n    time:\r\n        cmd: x\r\n        args:\r\n        - \"a b\"\r\n        - \"2\"\r\nGOOSE_MODE: auto\r\n"
+        );
+    }
+
+    #[test]
+    fn bad_yaml_and_unsupported_layouts_are_refused() {
+        let error = Document::parse("extensions:\n  a: [1, 2\n").expect_err("invalid");
+        assert!(error.line >= 2, "{error}");
+        let mut doc = Document::parse("extensions: {a: {cmd: x}}\n").expect("parses");
+        assert!(matches!(
+            doc.set_member("extensions", "b", &goose_entry()),
+            Err(EditError::Unsupported { .. })
+        ));
+        let mut doc = Document::parse("extensions: 3\n").expect("parses");
+        assert!(matches!(
+            doc.set_member("extensions", "b", &goose_entry()),
+            Err(EditError::NotAnObject { .. })
+        ));
+        let mut doc = Document::parse("- a\n- b\n").expect("parses");
+        assert!(matches!(
+            doc.set_member("extensions", "b", &goose_entry()),
+            Err(EditError::RootNotObject { .. })
+        ));
+    }
+
+    fn yaml_key() -> impl Strategy<Value = String> {
+        "[a-z][a-z0-9_]{0,6}"
+    }
+
+    fn yaml_scalar() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            any::<bool>().prop_map(Value::from),
+            any::<i32>().prop_map(Value::from),
+            "[ -~]{0,12}".prop_map(Value::from),
+        ]
+    }
+
+    /// A block-style document as tools write them: scalars and maps of scalars and lists.
+    fn yaml_document() -> impl Strategy<Value = String> {
+        let inner = prop::collection::btree_map(
+            yaml_key(),
+            prop_oneof![
+                yaml_scalar(),
+                prop::collection::vec(yaml_scalar(), 0..3).prop_map(Value::from)
+            ],
+            0..4,
+        );
+        (
+            prop::collection::btree_map(
+                yaml_key(),
+                prop_oneof![yaml_scalar(), inner.prop_map(|m| json!(m))],
+                0..5,
+            ),
+            any::<bool>(),
+            1usize..5,
+        )
+            .prop_map(|(top, crlf, unit)| {
+                let style = Style {
+                    newline: if crlf { "\r\n" } else { "\n" },
+                    unit,
+                };
+                let mut out = format!("# generated{}", style.newline);
+                for (k, v) in &top {
+                    out.push_str(&format!("{}:", key_text(k)));
+                    render_value(&mut out, &style, 0, v);
+                }
+                out
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn any_document_keeps_everything_else(original in yaml_document(), name in yaml_key()) {
+            let mut doc = Document::parse(&original).expect("generated YAML parses");
+            prop_assume!(doc.get(&["extensions"]).is_none());
+            let as_map = |v: Value| if v.is_null() { json!({}) } else { v };
+            let before = as_map(doc.get(&[]).expect("root"));
+            doc.set_member("extensions", &name, &goose_entry()).expect("set");
+            let edited = Document::parse(doc.text()).expect("output parses");
+            prop_assert_eq!(edited.get(&["extensions", &name]), Some(goose_entry()));
+            let mut after = edited.get(&[]).expect("root");
+            after.as_object_mut().expect("map").remove("extensions");
+            prop_assert_eq!(after, before);
+            let mut doc = edited;
+            prop_assert!(doc.remove_member("extensions", &name).expect("remove"));
+            prop_assert!(doc.remove_root("extensions").expect("remove root"));
+            prop_assert_eq!(doc.text(), original);
+        }
+    }
+}
