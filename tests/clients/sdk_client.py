@@ -10,6 +10,8 @@ Scenarios:
   aggregate   /mcp: list and call tools of both servers
   long ID     /mcp/everything: a long-running call with progress; prints its own progress
   stdio CMD.. the same checks as `time`, through a stdio server started as CMD (the shim)
+  entry FILE  connects as an AI client would from its config entry (JSON in FILE): a program
+              with its args and env, or a URL with its headers; lists the tools
 """
 
 import asyncio
@@ -162,6 +164,25 @@ async def via_stdio(command):
             return await time_checks(session)
 
 
+async def via_entry(entry_file):
+    with open(entry_file) as f:
+        entry = json.load(f)
+    if "url" in entry:
+        client = httpx2.AsyncClient(headers=entry.get("headers", {}), timeout=httpx2.Timeout(30))
+        connection = streamable_http_client(entry["url"], http_client=client)
+    else:
+        # Only what the entry gives; the token must come from the entry, not from this test.
+        env = {k: v for k, v in os.environ.items() if k != "SWITCHBOARD_TOKEN"}
+        env.update(entry.get("env", {}))
+        params = StdioServerParameters(command=entry["command"], args=entry.get("args", []), env=env)
+        connection = stdio_client(params)
+    async with connection as (read, write, *_):
+        async with ClientSession(read, write) as session:
+            init = await session.initialize()
+            tools = await session.list_tools()
+            return {"server": init.server_info.name, "tools": sorted(t.name for t in tools.tools)}
+
+
 async def main():
     scenario, rest = sys.argv[1], sys.argv[2:]
     if scenario == "everything":
@@ -175,6 +196,8 @@ async def main():
         out = await long_call(rest[0], rest[1])
     elif scenario == "stdio":
         out = await via_stdio(rest)
+    elif scenario == "entry":
+        out = await via_entry(rest[0])
     else:
         raise SystemExit(f"unknown scenario {scenario}")
     print(json.dumps(out), flush=True)

@@ -16,7 +16,9 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use client::{CliError, Client};
 use switchboard_model::api::{
-    AddServer, CallRecord, ClientView, DaemonStatus, IssueToken, IssuedToken, LogLine, RunRecord, ServerView,
+    AddServer, AppClient, CallRecord, ClientChange, ConnectClient, DaemonStatus, DisconnectClient,
+    ImportClients, ImportReport, IssueToken, IssuedToken, LogLine, RunRecord, ServerView, TokenView,
+    UndoClients,
 };
 use switchboard_model::{
     DEFAULT_PORT, Health, Launch, RestartPolicy, ServerName, ServerSpec, ServerState, Sharing, Transport,
@@ -63,6 +65,11 @@ enum Command {
         /// The aggregate of all enabled servers.
         #[arg(long)]
         all: bool,
+    },
+    /// See the AI clients on this machine and wire them to the gateway (default: list them).
+    Clients {
+        #[command(subcommand)]
+        command: Option<ClientsCommand>,
     },
     /// Manage the tokens clients present to the gateway.
     #[command(subcommand)]
@@ -116,6 +123,52 @@ enum Command {
     },
     #[command(name = "__watchdog", hide = true)]
     Watchdog { lock: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+enum ClientsCommand {
+    /// List clients: installed, running, connected, and any drift in their files.
+    Ls,
+    /// Point a client at the gateway: one entry for every enabled server, or one per server.
+    Connect {
+        /// A client id from `switchboard clients`, e.g. claude-desktop, cursor, vscode.
+        client: String,
+        /// One entry per server named (comma-separated) instead of one for all.
+        #[arg(long, value_delimiter = ',', conflicts_with = "all")]
+        servers: Option<Vec<String>>,
+        /// One entry reaching every enabled server (the default).
+        #[arg(long)]
+        all: bool,
+        /// Overwrite Switchboard's entries even where you edited them.
+        #[arg(long)]
+        force: bool,
+        /// Show the change as a diff; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write the entries back whenever the client (or anyone) removes them.
+        #[arg(long)]
+        keep: bool,
+    },
+    /// Remove Switchboard's entries from a client (never your own).
+    Disconnect {
+        client: String,
+        /// Remove them even where you edited them.
+        #[arg(long)]
+        force: bool,
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Adopt the servers configured in clients (all, or those named) into Switchboard.
+    Import {
+        clients: Vec<String>,
+        /// Then point each client's entry at the gateway instead.
+        #[arg(long)]
+        replace: bool,
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Undo the last change Switchboard made to a client's files (or to any client's).
+    Undo { client: Option<String> },
 }
 
 #[derive(Debug, Subcommand)]
@@ -230,6 +283,9 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             let server = server.map(|s| parse_name(&s)).transpose()?;
             connect::run(home()?, cli.port, server.map(|s| s.to_string())).await
         }
+        Command::Clients { command } => {
+            clients(json, connect()?, command.unwrap_or(ClientsCommand::Ls)).await
+        }
         Command::Token(command) => token(json, connect()?, command).await,
         Command::History {
             server,
@@ -322,10 +378,77 @@ async fn run(cli: Cli) -> Result<(), CliError> {
     }
 }
 
+async fn clients(json: bool, client: Client, command: ClientsCommand) -> Result<(), CliError> {
+    let change = match command {
+        ClientsCommand::Ls => {
+            let clients: Vec<AppClient> = client.get("/clients").await?;
+            if json {
+                return print_json(&clients);
+            }
+            render::app_clients(&clients);
+            return Ok(());
+        }
+        ClientsCommand::Connect {
+            client: id,
+            servers,
+            all: _,
+            force,
+            dry_run,
+            keep,
+        } => {
+            let request = ConnectClient {
+                servers,
+                force,
+                dry_run,
+                reapply: keep,
+            };
+            let path = format!("/clients/{}/connect", encode_query(&id));
+            client.post::<ClientChange>(&path, Some(&request)).await?
+        }
+        ClientsCommand::Disconnect {
+            client: id,
+            force,
+            dry_run,
+        } => {
+            let path = format!("/clients/{}/disconnect", encode_query(&id));
+            client
+                .post::<ClientChange>(&path, Some(&DisconnectClient { force, dry_run }))
+                .await?
+        }
+        ClientsCommand::Import {
+            clients,
+            replace,
+            dry_run,
+        } => {
+            let request = ImportClients {
+                clients,
+                replace,
+                dry_run,
+            };
+            let report: ImportReport = client.post("/clients/import", Some(&request)).await?;
+            if json {
+                return print_json(&report);
+            }
+            render::import(&report);
+            return Ok(());
+        }
+        ClientsCommand::Undo { client: id } => {
+            client
+                .post::<ClientChange>("/clients/undo", Some(&UndoClients { client: id }))
+                .await?
+        }
+    };
+    if json {
+        return print_json(&change);
+    }
+    render::client_change(&change);
+    Ok(())
+}
+
 async fn token(json: bool, client: Client, command: TokenCommand) -> Result<(), CliError> {
     match command {
         TokenCommand::Create { client: name } => {
-            let issued: IssuedToken = client.post("/clients", Some(&IssueToken { name })).await?;
+            let issued: IssuedToken = client.post("/tokens", Some(&IssueToken { name })).await?;
             if json {
                 return print_json(&issued);
             }
@@ -337,17 +460,15 @@ async fn token(json: bool, client: Client, command: TokenCommand) -> Result<(), 
             Ok(())
         }
         TokenCommand::Ls => {
-            let clients: Vec<ClientView> = client.get("/clients").await?;
+            let clients: Vec<TokenView> = client.get("/tokens").await?;
             if json {
                 return print_json(&clients);
             }
-            render::clients(&clients);
+            render::tokens(&clients);
             Ok(())
         }
         TokenCommand::Revoke { client: name } => {
-            client
-                .delete(&format!("/clients/{}", encode_query(&name)))
-                .await?;
+            client.delete(&format!("/tokens/{}", encode_query(&name))).await?;
             if json {
                 return print_json(&serde_json::json!({"revoked": name}));
             }
@@ -378,7 +499,7 @@ async fn daemon(port: u16, gateway: switchboard_daemon::gateway::GatewayConfig) 
     let config = switchboard_daemon::daemon::DaemonConfig {
         data_dir: home()?,
         port,
-        watchdog_program: std::env::current_exe()
+        program: std::env::current_exe()
             .map_err(|e| CliError::Other(format!("cannot find the switchboard binary itself: {e}")))?,
         supervisor: Default::default(),
         gateway,

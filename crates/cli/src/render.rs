@@ -1,6 +1,8 @@
 //! Human output: aligned tables and one-line summaries. `--json` bypasses all of this.
 
-use switchboard_model::api::{CallRecord, ClientView, LogLine, LogStream, RunRecord, ServerView};
+use switchboard_model::api::{
+    AppClient, CallRecord, ClientChange, ImportReport, LogLine, LogStream, RunRecord, ServerView, TokenView,
+};
 use switchboard_model::{ServerState, Transport, UnixMillis};
 
 /// Prints rows as columns separated by two spaces, the first row being the header.
@@ -171,7 +173,7 @@ pub fn calls(calls: &[CallRecord]) {
     table(&rows);
 }
 
-pub fn clients(clients: &[ClientView]) {
+pub fn tokens(clients: &[TokenView]) {
     let mut rows = vec![
         ["CLIENT", "CREATED (UTC)", "LAST USED (UTC)"]
             .map(String::from)
@@ -228,4 +230,111 @@ fn clock(at_ms: UnixMillis) -> String {
         ms / 1000 % 60,
         ms % 1000
     )
+}
+
+pub fn app_clients(clients: &[AppClient]) {
+    let mut rows = vec![
+        ["CLIENT", "INSTALLED", "RUNNING", "CONNECTED", "FILES"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for c in clients {
+        let connected = match &c.wiring {
+            None => "-".to_owned(),
+            Some(w) => {
+                let servers = w
+                    .servers
+                    .as_ref()
+                    .map_or("all servers".to_owned(), |s| s.join(","));
+                if w.reapply {
+                    format!("{servers} (kept)")
+                } else {
+                    servers
+                }
+            }
+        };
+        let files = c
+            .files
+            .iter()
+            .map(|f| {
+                let state = if let Some(error) = &f.error {
+                    format!("unreadable: {error}")
+                } else if !f.drifted.is_empty() {
+                    format!("drifted: {}", f.drifted.join(","))
+                } else if !f.exists {
+                    "no file yet".to_owned()
+                } else if f.foreign.is_empty() {
+                    "ok".to_owned()
+                } else {
+                    format!("ok, {} of yours", f.foreign.len())
+                };
+                format!("{} ({state})", f.path)
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        let installed = if c.installed.is_some() { "yes" } else { "-" };
+        let name = match &c.deprecated {
+            Some(_) => format!("{} (retired)", c.id),
+            None => c.id.clone(),
+        };
+        rows.push(vec![
+            name,
+            installed.to_owned(),
+            if c.running { "yes" } else { "-" }.to_owned(),
+            connected,
+            files,
+        ]);
+    }
+    table(&rows);
+}
+
+pub fn client_change(change: &ClientChange) {
+    for file in &change.files {
+        if let Some(diff) = file.diff.as_deref().filter(|d| !d.is_empty()) {
+            print!("{diff}");
+        }
+        let verb = match (change.dry_run, file.changed) {
+            (_, false) => "unchanged",
+            (true, true) => "would change",
+            (false, true) => "changed",
+        };
+        println!("{}: {verb}", file.path);
+        for entry in &file.entries {
+            let note = match entry.change.as_str() {
+                "kept-foreign" => "kept: an entry of yours has this name".to_owned(),
+                "kept-edited" => "kept: you edited it (--force overwrites)".to_owned(),
+                other => other.to_owned(),
+            };
+            println!("  {}: {note}", entry.entry);
+        }
+    }
+    if let Some(next) = &change.next_step {
+        println!("Next: {next}");
+    }
+}
+
+pub fn import(report: &ImportReport) {
+    let verb = if report.dry_run { "would adopt" } else { "adopted" };
+    for adopted in &report.adopted {
+        let how = if adopted.existing {
+            "already in Switchboard"
+        } else {
+            verb
+        };
+        println!("{}: {how} (from {})", adopted.server, adopted.found_in.join(", "));
+    }
+    for skipped in &report.skipped {
+        let entry = if skipped.entry.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", skipped.entry)
+        };
+        println!("{}{entry}: skipped: {}", skipped.client, skipped.reason);
+    }
+    if report.adopted.is_empty() && report.skipped.is_empty() {
+        println!("no servers found in any client's config");
+    }
+    for change in &report.replaced {
+        client_change(change);
+    }
 }

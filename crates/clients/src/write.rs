@@ -106,8 +106,9 @@ fn real_path(path: &Path) -> std::io::Result<PathBuf> {
     Err(std::io::Error::other("too many levels of symbolic links"))
 }
 
-/// Replaces the file behind `snapshot` with `new`, if it still holds what the snapshot saw.
-pub fn replace(snapshot: &Snapshot, new: &[u8], lock: ClientLock) -> Result<(), WriteError> {
+/// Replaces the file behind `snapshot` with `new` (`None`: deletes it), if it still holds
+/// what the snapshot saw.
+pub fn replace(snapshot: &Snapshot, new: Option<&[u8]>, lock: ClientLock) -> Result<(), WriteError> {
     let path = &snapshot.real;
     let _held = match lock {
         ClientLock::LockDirectory => Some(LockDir::acquire(path)?),
@@ -126,7 +127,14 @@ pub fn replace(snapshot: &Snapshot, new: &[u8], lock: ClientLock) -> Result<(), 
     if now != snapshot.bytes {
         return Err(WriteError::Changed { path: path.clone() });
     }
-    write_atomically(path, new).map_err(|source| WriteError::Write {
+    let result = match new {
+        Some(bytes) => write_atomically(path, bytes),
+        None => std::fs::remove_file(path).or_else(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Ok(()),
+            _ => Err(e),
+        }),
+    };
+    result.map_err(|source| WriteError::Write {
         path: path.clone(),
         source,
     })
@@ -135,14 +143,17 @@ pub fn replace(snapshot: &Snapshot, new: &[u8], lock: ClientLock) -> Result<(), 
 /// What [`update`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Updated {
-    /// The file now holds `after`; it held `before` (`None`: it did not exist).
-    Written { before: Option<Vec<u8>>, after: Vec<u8> },
-    /// The edit asked for no change.
+    /// The file now holds `after`; it held `before` (`None`: it did not, or does not, exist).
+    Written {
+        before: Option<Vec<u8>>,
+        after: Option<Vec<u8>>,
+    },
+    /// The edit asked for what was already there.
     Unchanged,
 }
 
-/// Reads `path`, asks `edit` for the new content (`None`: leave it), and writes it unless the
-/// file changed meanwhile, in which case it starts over with what is there now.
+/// Reads `path`, asks `edit` what the file should hold (`None`: no file), and writes that
+/// unless the file changed meanwhile, in which case it starts over with what is there now.
 pub fn update<E>(
     path: &Path,
     lock: ClientLock,
@@ -150,13 +161,11 @@ pub fn update<E>(
 ) -> Result<Updated, UpdateError<E>> {
     for _ in 0..ATTEMPTS {
         let snapshot = read(path)?;
-        let Some(new) = edit(snapshot.bytes.as_deref()).map_err(UpdateError::Edit)? else {
-            return Ok(Updated::Unchanged);
-        };
-        if snapshot.bytes.as_deref() == Some(new.as_slice()) {
+        let new = edit(snapshot.bytes.as_deref()).map_err(UpdateError::Edit)?;
+        if snapshot.bytes == new {
             return Ok(Updated::Unchanged);
         }
-        match replace(&snapshot, &new, lock) {
+        match replace(&snapshot, new.as_deref(), lock) {
             Ok(()) => {
                 return Ok(Updated::Written {
                     before: snapshot.bytes,
@@ -319,7 +328,7 @@ mod tests {
             done,
             Updated::Written {
                 before: None,
-                after: b"{}".to_vec()
+                after: Some(b"{}".to_vec())
             }
         );
         assert_eq!(std::fs::read(&new).unwrap(), b"{}");
@@ -357,7 +366,7 @@ mod tests {
         std::fs::write(&path, "a").unwrap();
         let seen = read(&path).unwrap();
         std::fs::write(&path, "a+theirs").unwrap();
-        let error = replace(&seen, b"a+ours", ClientLock::None).unwrap_err();
+        let error = replace(&seen, Some(b"a+ours"), ClientLock::None).unwrap_err();
         assert!(matches!(error, WriteError::Changed { .. }), "{error}");
         assert_eq!(std::fs::read(&path).unwrap(), b"a+theirs");
 

@@ -19,13 +19,16 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
+use switchboard_clients::write::WriteError;
 use switchboard_model::api::{
-    AddServer, ApiError, ApiErrorBody, CallRecord, ClientView, DaemonStatus, IssueToken, IssuedToken,
-    RunRecord, ServerView,
+    AddServer, ApiError, ApiErrorBody, AppClient, CallRecord, ClientChange, ConnectClient, DaemonStatus,
+    DisconnectClient, ImportClients, ImportReport, IssueToken, IssuedToken, RunRecord, ServerView, TokenView,
+    UndoClients,
 };
 use switchboard_model::{ServerName, ServerSpec};
 use tokio_stream::wrappers::BroadcastStream;
 
+use crate::client_config::{ClientConfigError, ClientConfigs};
 use crate::control::{Control, ControlError};
 use crate::gateway::{AccessError, Gateway};
 use crate::store::StoreError;
@@ -45,9 +48,15 @@ pub struct Guard {
 struct AppState {
     control: Arc<Control>,
     gateway: Arc<Gateway>,
+    client_configs: Arc<ClientConfigs>,
 }
 
-pub fn router(control: Arc<Control>, gateway: Arc<Gateway>, guard: Guard) -> Router {
+pub fn router(
+    control: Arc<Control>,
+    gateway: Arc<Gateway>,
+    client_configs: Arc<ClientConfigs>,
+    guard: Guard,
+) -> Router {
     let api = Router::new()
         .route("/status", get(status))
         .route("/servers", get(list).post(add))
@@ -60,11 +69,20 @@ pub fn router(control: Arc<Control>, gateway: Arc<Gateway>, guard: Guard) -> Rou
         .route("/servers/{name}/logs", get(logs))
         .route("/servers/{name}/runs", get(runs))
         .route("/events", get(events))
-        .route("/clients", get(clients).post(issue_token))
-        .route("/clients/{name}", axum::routing::delete(revoke_token))
+        .route("/clients", get(list_clients))
+        .route("/clients/import", post(import_clients))
+        .route("/clients/undo", post(undo_clients))
+        .route("/clients/{id}/connect", post(connect_client))
+        .route("/clients/{id}/disconnect", post(disconnect_client))
+        .route("/tokens", get(tokens).post(issue_token))
+        .route("/tokens/{name}", axum::routing::delete(revoke_token))
         .route("/history", get(history))
         .fallback(not_found)
-        .with_state(AppState { control, gateway });
+        .with_state(AppState {
+            control,
+            gateway,
+            client_configs,
+        });
     Router::new()
         .nest("/api/v1", api)
         .fallback(not_found)
@@ -132,6 +150,34 @@ impl From<AccessError> for Failure {
             AccessError::Store(StoreError::ClientNotFound(_)) => (StatusCode::NOT_FOUND, "no_such_client"),
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "store_failed"),
         };
+        Self::new(status, code, message)
+    }
+}
+
+impl From<ClientConfigError> for Failure {
+    fn from(e: ClientConfigError) -> Self {
+        let message = e.to_string();
+        let (status, code) = match &e {
+            ClientConfigError::UnknownClient(_) => (StatusCode::NOT_FOUND, "no_such_client"),
+            ClientConfigError::UnknownServer(_) => (StatusCode::NOT_FOUND, "no_such_server"),
+            ClientConfigError::NoFileHere { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "no_config_here"),
+            ClientConfigError::Unparseable { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "unparseable_config"),
+            ClientConfigError::NotText { .. } | ClientConfigError::Edit { .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "uneditable_config")
+            }
+            ClientConfigError::Write(
+                WriteError::Changed { .. } | WriteError::KeepsChanging { .. } | WriteError::Locked { .. },
+            ) => (StatusCode::CONFLICT, "config_busy"),
+            ClientConfigError::NothingToUndo { .. } => (StatusCode::NOT_FOUND, "nothing_to_undo"),
+            ClientConfigError::ChangedSince { .. } => (StatusCode::CONFLICT, "changed_since"),
+            ClientConfigError::Control(_) | ClientConfigError::Access(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "import_failed")
+            }
+            _ => (StatusCode::INTERNAL_SERVER_ERROR, "client_config_failed"),
+        };
+        if status.is_server_error() {
+            tracing::error!("{message}");
+        }
         Self::new(status, code, message)
     }
 }
@@ -378,7 +424,41 @@ fn sse<T: serde::Serialize>(kind: &str, value: &T) -> Result<SseEvent, Infallibl
     Ok(SseEvent::default().event(kind).data(data))
 }
 
-async fn clients(State(s): State<AppState>) -> ApiResult<Vec<ClientView>> {
+async fn list_clients(State(s): State<AppState>) -> ApiResult<Vec<AppClient>> {
+    Ok(Json(s.client_configs.list().await?))
+}
+
+async fn connect_client(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    request: Result<Json<ConnectClient>, JsonRejection>,
+) -> ApiResult<ClientChange> {
+    Ok(Json(s.client_configs.connect(&id, body(request)?).await?))
+}
+
+async fn disconnect_client(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    request: Result<Json<DisconnectClient>, JsonRejection>,
+) -> ApiResult<ClientChange> {
+    Ok(Json(s.client_configs.disconnect(&id, body(request)?).await?))
+}
+
+async fn import_clients(
+    State(s): State<AppState>,
+    request: Result<Json<ImportClients>, JsonRejection>,
+) -> ApiResult<ImportReport> {
+    Ok(Json(s.client_configs.import(body(request)?).await?))
+}
+
+async fn undo_clients(
+    State(s): State<AppState>,
+    request: Result<Json<UndoClients>, JsonRejection>,
+) -> ApiResult<ClientChange> {
+    Ok(Json(s.client_configs.undo(body(request)?).await?))
+}
+
+async fn tokens(State(s): State<AppState>) -> ApiResult<Vec<TokenView>> {
     Ok(Json(s.gateway.access.list().await?))
 }
 

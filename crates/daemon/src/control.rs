@@ -114,7 +114,8 @@ impl Control {
         self.events.subscribe()
     }
 
-    fn announce(&self, event: Event) {
+    /// Sends an event to every subscriber (the API's event stream, the gateway).
+    pub fn announce(&self, event: Event) {
         let _ = self.events.send(event);
     }
 

@@ -14,6 +14,7 @@ use switchboard_model::now_millis;
 use tokio::sync::broadcast;
 
 use crate::api::{self, Guard};
+use crate::client_config::{ClientConfigError, ClientConfigs};
 use crate::control::{Control, ControlError, DaemonFacts};
 use crate::gateway::{self, Gateway, GatewayConfig};
 use crate::paths::{DataDir, PathsError};
@@ -27,8 +28,9 @@ pub struct DaemonConfig {
     pub data_dir: PathBuf,
     /// 0 picks a free port (tests); clients find it in `daemon.json`.
     pub port: u16,
-    /// The `switchboard` binary, run as `switchboard __watchdog`.
-    pub watchdog_program: PathBuf,
+    /// The `switchboard` binary: run as `switchboard __watchdog`, and written into clients'
+    /// configs as the `switchboard connect` shim.
+    pub program: PathBuf,
     pub supervisor: SupervisorConfig,
     pub gateway: GatewayConfig,
 }
@@ -58,6 +60,8 @@ pub enum DaemonError {
     Bind { port: u16, source: std::io::Error },
     #[error("cannot write {path}: {source}; check free space and permissions")]
     WriteInfo { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    ClientConfigs(#[from] ClientConfigError),
     #[error("cannot restore servers: {0}")]
     Restore(#[from] ControlError),
 }
@@ -68,7 +72,7 @@ pub async fn run(config: DaemonConfig, shutdown: impl Future<Output = ()>) -> Re
     let _lock = lock(&data)?;
 
     let watchdog = {
-        let (program, lock) = (config.watchdog_program.clone(), data.watchdog_lock());
+        let (program, lock) = (config.program.clone(), data.watchdog_lock());
         tokio::task::spawn_blocking(move || Watchdog::start(&program, &lock))
             .await
             .map_err(|e| WatchdogError::NotReady {
@@ -117,8 +121,22 @@ pub async fn run(config: DaemonConfig, shutdown: impl Future<Output = ()>) -> Re
     };
     let control = Arc::new(Control::new(store, supervisor, events, facts));
     let gateway = Gateway::start(Arc::clone(&control), config.gateway).await?;
-    let app = api::router(Arc::clone(&control), Arc::clone(&gateway), Guard { port, token })
-        .merge(gateway::http::router(Arc::clone(&gateway), port));
+    let client_configs = ClientConfigs::new(
+        Arc::clone(&control),
+        Arc::clone(&gateway),
+        port,
+        &config.program,
+        data.root(),
+        data.journal(),
+    )?;
+    client_configs.watch_drift();
+    let app = api::router(
+        Arc::clone(&control),
+        Arc::clone(&gateway),
+        client_configs,
+        Guard { port, token },
+    )
+    .merge(gateway::http::router(Arc::clone(&gateway), port));
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
     write_info(&data, port)?;

@@ -100,6 +100,10 @@ impl DataDir {
     pub fn daemon_info(&self) -> PathBuf {
         self.root.join("daemon.json")
     }
+    /// The bytes of client config files before and after each write Switchboard made.
+    pub fn journal(&self) -> PathBuf {
+        self.root.join("journal")
+    }
     pub fn server_log(&self, server: &ServerName) -> PathBuf {
         self.root.join("logs").join(format!("{server}.log"))
     }

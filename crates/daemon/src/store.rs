@@ -10,7 +10,8 @@ use std::str::FromStr;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{Row, SqlitePool};
-use switchboard_model::api::{CallOutcome, CallRecord, ClientView, RunRecord};
+use switchboard_clients::plan::Ownership;
+use switchboard_model::api::{CallOutcome, CallRecord, RunRecord, TokenView, Wiring};
 use switchboard_model::{ExitCause, ServerName, ServerSpec, UnixMillis, now_millis};
 
 /// Run rows kept per server; older ones are pruned as new runs start.
@@ -45,6 +46,22 @@ pub enum StoreError {
         server: String,
         source: serde_json::Error,
     },
+}
+
+/// One file write in the client-config journal. The bytes live in files named by `id`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JournalEntry {
+    pub id: i64,
+    pub operation: i64,
+    pub at_ms: UnixMillis,
+    pub client: String,
+    pub path: String,
+    /// `connect`, `disconnect`, `import` or `reapply`.
+    pub action: String,
+    pub before_sha256: Option<String>,
+    pub after_sha256: Option<String>,
+    /// What Switchboard owned in the file before the write, restored by undo.
+    pub ownership_before: Ownership,
 }
 
 /// A server as stored: spec plus desired state.
@@ -292,14 +309,14 @@ impl Store {
             .collect())
     }
 
-    pub async fn clients(&self) -> Result<Vec<ClientView>, StoreError> {
+    pub async fn clients(&self) -> Result<Vec<TokenView>, StoreError> {
         let rows = sqlx::query("SELECT name, created_at_ms, last_used_ms FROM clients ORDER BY name")
             .fetch_all(&self.pool)
             .await
             .map_err(query_err("listing clients"))?;
         Ok(rows
             .iter()
-            .map(|r| ClientView {
+            .map(|r| TokenView {
                 name: r.get("name"),
                 created_at_ms: r.get("created_at_ms"),
                 last_used_ms: r.get("last_used_ms"),
@@ -314,6 +331,167 @@ impl Store {
             .execute(&self.pool)
             .await
             .map_err(query_err("recording a client's last use"))?;
+        Ok(())
+    }
+
+    /// Every connected client and what it was asked to get.
+    pub async fn wirings(&self) -> Result<Vec<(String, Wiring)>, StoreError> {
+        let rows = sqlx::query("SELECT client, servers, reapply FROM client_wiring ORDER BY client")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query_err("reading connected clients"))?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let servers: Option<String> = r.get("servers");
+                let wiring = Wiring {
+                    servers: servers.and_then(|s| serde_json::from_str(&s).ok()),
+                    reapply: r.get::<i64, _>("reapply") != 0,
+                };
+                (r.get("client"), wiring)
+            })
+            .collect())
+    }
+
+    pub async fn set_wiring(&self, client: &str, wiring: &Wiring) -> Result<(), StoreError> {
+        let servers = wiring
+            .servers
+            .as_ref()
+            .map(|s| serde_json::to_string(s).unwrap_or_default());
+        sqlx::query(
+            "INSERT INTO client_wiring (client, servers, reapply, connected_at_ms) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (client) DO UPDATE SET servers = excluded.servers, reapply = excluded.reapply",
+        )
+        .bind(client)
+        .bind(servers)
+        .bind(i64::from(wiring.reapply))
+        .bind(now_millis())
+        .execute(&self.pool)
+        .await
+        .map_err(query_err("recording a connected client"))?;
+        Ok(())
+    }
+
+    pub async fn remove_wiring(&self, client: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM client_wiring WHERE client = ?")
+            .bind(client)
+            .execute(&self.pool)
+            .await
+            .map_err(query_err("forgetting a connected client"))?;
+        Ok(())
+    }
+
+    /// What Switchboard wrote into each of a client's files.
+    pub async fn owned_files(&self, client: &str) -> Result<Vec<(String, Ownership)>, StoreError> {
+        let rows = sqlx::query("SELECT path, ownership FROM client_files WHERE client = ? ORDER BY path")
+            .bind(client)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query_err("reading a client's files"))?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let ownership: String = r.get("ownership");
+                (
+                    r.get("path"),
+                    serde_json::from_str(&ownership).unwrap_or_default(),
+                )
+            })
+            .collect())
+    }
+
+    /// Records what Switchboard owns in a file; nothing owned removes the record.
+    pub async fn set_ownership(
+        &self,
+        client: &str,
+        path: &str,
+        ownership: &Ownership,
+    ) -> Result<(), StoreError> {
+        let query = if *ownership == Ownership::default() {
+            sqlx::query("DELETE FROM client_files WHERE client = ? AND path = ?")
+                .bind(client)
+                .bind(path)
+        } else {
+            sqlx::query(
+                "INSERT INTO client_files (client, path, ownership) VALUES (?, ?, ?) \
+                 ON CONFLICT (client, path) DO UPDATE SET ownership = excluded.ownership",
+            )
+            .bind(client)
+            .bind(path)
+            .bind(serde_json::to_string(ownership).unwrap_or_default())
+        };
+        query
+            .execute(&self.pool)
+            .await
+            .map_err(query_err("recording a client file's entries"))?;
+        Ok(())
+    }
+
+    /// A number for a new journal operation.
+    pub async fn next_operation(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COALESCE(MAX(operation), 0) + 1 AS next FROM client_journal")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(query_err("numbering a journal entry"))?;
+        Ok(row.get("next"))
+    }
+
+    /// Journals one file write; returns the entry's id (which names its content files).
+    pub async fn journal(&self, entry: &JournalEntry) -> Result<i64, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO client_journal (operation, at_ms, client, path, action, before_sha256, after_sha256, ownership_before) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(entry.operation)
+        .bind(entry.at_ms)
+        .bind(&entry.client)
+        .bind(&entry.path)
+        .bind(&entry.action)
+        .bind(&entry.before_sha256)
+        .bind(&entry.after_sha256)
+        .bind(serde_json::to_string(&entry.ownership_before).unwrap_or_default())
+        .execute(&self.pool)
+        .await
+        .map_err(query_err("journaling a client file write"))?;
+        Ok(done.last_insert_rowid())
+    }
+
+    /// The files of the latest operation not yet undone (of one client, or of any).
+    pub async fn last_operation(&self, client: Option<&str>) -> Result<Vec<JournalEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM client_journal WHERE operation = (\
+               SELECT MAX(operation) FROM client_journal WHERE undone = 0 AND (?1 IS NULL OR client = ?1)\
+             ) ORDER BY id",
+        )
+        .bind(client)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query_err("reading the journal"))?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let ownership: String = r.get("ownership_before");
+                JournalEntry {
+                    id: r.get("id"),
+                    operation: r.get("operation"),
+                    at_ms: r.get("at_ms"),
+                    client: r.get("client"),
+                    path: r.get("path"),
+                    action: r.get("action"),
+                    before_sha256: r.get("before_sha256"),
+                    after_sha256: r.get("after_sha256"),
+                    ownership_before: serde_json::from_str(&ownership).unwrap_or_default(),
+                }
+            })
+            .collect())
+    }
+
+    pub async fn mark_undone(&self, operation: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE client_journal SET undone = 1 WHERE operation = ?")
+            .bind(operation)
+            .execute(&self.pool)
+            .await
+            .map_err(query_err("marking a journal entry undone"))?;
         Ok(())
     }
 

@@ -91,6 +91,8 @@ pub fn wait_until<T>(what: &str, timeout: Duration, mut probe: impl FnMut() -> O
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
     daemon: Option<Child>,
+    /// A home directory of its own for the daemon, where AI clients' config files live.
+    user_home: Option<PathBuf>,
 }
 
 impl Sandbox {
@@ -98,7 +100,23 @@ impl Sandbox {
         Self {
             dir: tempfile::tempdir().unwrap(),
             daemon: None,
+            user_home: None,
         }
+    }
+
+    /// A sandbox whose daemon sees `<sandbox>/user` as the home directory (and no variables
+    /// that move clients' files), so client config tests never touch the real user's files.
+    pub fn with_user_home() -> Self {
+        let mut sandbox = Self::new();
+        let home = sandbox.home().join("user");
+        std::fs::create_dir_all(&home).unwrap();
+        sandbox.user_home = Some(home);
+        sandbox.start_daemon();
+        sandbox
+    }
+
+    pub fn user_home(&self) -> &Path {
+        self.user_home.as_deref().expect("a sandbox made with_user_home")
     }
 
     /// A sandbox with a daemon up and answering.
@@ -118,6 +136,27 @@ impl Sandbox {
             .env("SWITCHBOARD_HOME", self.home())
             .env("SWITCHBOARD_PORT", "0")
             .env_remove("SWITCHBOARD_LOG");
+        if let Some(home) = &self.user_home {
+            command.env("HOME", home);
+            for moved in [
+                "XDG_CONFIG_HOME",
+                "XDG_DATA_HOME",
+                "CLAUDE_CONFIG_DIR",
+                "CURSOR_CONFIG_DIR",
+                "CODEX_HOME",
+                "GEMINI_CLI_HOME",
+                "CLINE_MCP_SETTINGS_PATH",
+                "CLINE_DATA_DIR",
+                "CLINE_DIR",
+                "GOOSE_PATH_ROOT",
+                "OPENCODE_CONFIG",
+                "OPENCODE_CONFIG_DIR",
+                "COPILOT_HOME",
+                "FLATPAK_XDG_CONFIG_HOME",
+            ] {
+                command.env_remove(moved);
+            }
+        }
         command
     }
 

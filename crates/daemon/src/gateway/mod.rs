@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use switchboard_model::api::{CallRecord, ClientView, IssuedToken};
+use switchboard_model::api::{CallRecord, IssuedToken, TokenView};
 use switchboard_model::{ServerName, ServerState, Sharing, UnixMillis, now_millis};
 use tokio::sync::{broadcast, mpsc, watch};
 
@@ -144,6 +144,22 @@ impl Access {
         })
     }
 
+    /// Accepts `token` for client `name` again (undoing a change to a client's config brings
+    /// back the token written in it); any other token of that client is revoked.
+    pub async fn reinstate(&self, name: &str, token: &str) -> Result<(), AccessError> {
+        match self.revoke(name).await {
+            Ok(()) | Err(AccessError::Store(StoreError::ClientNotFound(_))) => {}
+            Err(e) => return Err(e),
+        }
+        let hash = sha256(token);
+        self.store.insert_client(name, &hex(&hash)).await?;
+        self.by_hash
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(hash, Arc::from(name));
+        Ok(())
+    }
+
     /// Revokes a client's token; its open sessions are ended by the caller.
     pub async fn revoke(&self, name: &str) -> Result<(), AccessError> {
         self.store.remove_client(name).await?;
@@ -154,7 +170,7 @@ impl Access {
         Ok(())
     }
 
-    pub async fn list(&self) -> Result<Vec<ClientView>, AccessError> {
+    pub async fn list(&self) -> Result<Vec<TokenView>, AccessError> {
         self.flush_seen().await;
         Ok(self.store.clients().await?)
     }

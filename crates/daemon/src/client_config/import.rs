@@ -1,0 +1,311 @@
+//! Import: the servers already configured in clients' files, adopted into Switchboard.
+//!
+//! Entries are read in any client's spelling, de-duplicated against the servers Switchboard
+//! has and against each other (same program, arguments and environment, or same URL and
+//! headers), and added under the entry's name (made unique). An entry holding a credential is
+//! left where it is, with the reason: credentials belong in the keychain store, and a value in
+//! a client's own variable syntax means nothing outside that client.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+use switchboard_clients::catalog::{self, Client};
+use switchboard_clients::config::Config;
+use switchboard_clients::entry::{self, Foreign, Route};
+use switchboard_clients::plan::{self, OwnedEntry};
+use switchboard_model::api::{
+    AddServer, AdoptedServer, ClientChange, ImportClients, ImportReport, SkippedEntry, Wiring,
+};
+use switchboard_model::{Launch, ServerName, ServerSpec, Transport, ValueSource};
+
+use super::{ClientConfigError, ClientConfigs, parse, read_file};
+
+impl ClientConfigs {
+    /// Adopts the servers configured in clients' files into Switchboard.
+    pub async fn import(&self, request: ImportClients) -> Result<ImportReport, ClientConfigError> {
+        let clients: Vec<&'static Client> = if request.clients.is_empty() {
+            catalog::all().iter().collect()
+        } else {
+            request
+                .clients
+                .iter()
+                .map(|id| Self::client(id))
+                .collect::<Result<_, _>>()?
+        };
+        let mut known: Vec<ServerSpec> = self.control.list().await?.into_iter().map(|s| s.spec).collect();
+        let mut report = ImportReport {
+            dry_run: request.dry_run,
+            ..ImportReport::default()
+        };
+        // Per client: entry name -> adopted server, for replacing entries afterwards.
+        let mut replaced: BTreeMap<&'static str, BTreeMap<String, String>> = BTreeMap::new();
+        for client in clients {
+            for (path, ownership) in self.files_of(client).await? {
+                let Some(bytes) = read_file(&path).await? else {
+                    continue;
+                };
+                let config = match parse(client, &path, Some(&bytes)) {
+                    Ok(config) => config,
+                    Err(e) => {
+                        report.skipped.push(SkippedEntry {
+                            client: client.id.to_owned(),
+                            entry: String::new(),
+                            reason: e.to_string(),
+                        });
+                        continue;
+                    }
+                };
+                for (name, value) in config.entries(client) {
+                    let ours = ownership.entries.iter().any(|o| o.name == name)
+                        || self.entries.is_ours(client, &value);
+                    if ours {
+                        continue;
+                    }
+                    let skip = |reason: String| SkippedEntry {
+                        client: client.id.to_owned(),
+                        entry: name.clone(),
+                        reason,
+                    };
+                    let transport = match entry::read(client, &value)
+                        .ok_or_else(|| "it names neither a program nor a URL".to_owned())
+                        .and_then(adoptable)
+                    {
+                        Ok(transport) => transport,
+                        Err(reason) => {
+                            report.skipped.push(skip(reason));
+                            continue;
+                        }
+                    };
+                    let found = format!("{}: {name}", client.id);
+                    let server = match known.iter().find(|s| s.transport == transport) {
+                        Some(existing) => existing.name.to_string(),
+                        None => {
+                            let Some(server_name) = free_name(&name, &known) else {
+                                report
+                                    .skipped
+                                    .push(skip("its name cannot be made a server name".into()));
+                                continue;
+                            };
+                            let spec = ServerSpec {
+                                name: server_name.clone(),
+                                transport: transport.clone(),
+                                restart: Default::default(),
+                                health: Default::default(),
+                                sharing: Default::default(),
+                            };
+                            if !request.dry_run {
+                                let added = self
+                                    .control
+                                    .add(AddServer {
+                                        spec: spec.clone(),
+                                        enabled: true,
+                                    })
+                                    .await;
+                                if let Err(e) = added {
+                                    report.skipped.push(skip(e.to_string()));
+                                    continue;
+                                }
+                            }
+                            known.push(spec);
+                            report.adopted.push(AdoptedServer {
+                                server: server_name.to_string(),
+                                found_in: Vec::new(),
+                                existing: false,
+                            });
+                            server_name.to_string()
+                        }
+                    };
+                    match report.adopted.iter_mut().find(|a| a.server == server) {
+                        Some(adopted) => adopted.found_in.push(found),
+                        None => report.adopted.push(AdoptedServer {
+                            server: server.clone(),
+                            found_in: vec![found],
+                            existing: true,
+                        }),
+                    }
+                    replaced.entry(client.id).or_default().insert(name, server);
+                }
+            }
+        }
+        if request.replace {
+            for (id, entries) in replaced {
+                report
+                    .replaced
+                    .push(self.replace_entries(id, &entries, request.dry_run).await?);
+            }
+        }
+        Ok(report)
+    }
+
+    /// Replaces a client's own entries (entry name -> adopted server) by the gateway's.
+    async fn replace_entries(
+        &self,
+        id: &str,
+        entries: &BTreeMap<String, String>,
+        dry_run: bool,
+    ) -> Result<ClientChange, ClientConfigError> {
+        let client = Self::client(id)?;
+        let wirings: HashMap<String, Wiring> = self.control.store().wirings().await?.into_iter().collect();
+        let wiring = wirings.get(id);
+        let mut routes: Vec<Route> = match wiring.map(|w| &w.servers) {
+            Some(Some(servers)) => servers.iter().map(|s| Route::Server(s.clone())).collect(),
+            Some(None) => vec![Route::Aggregate],
+            None => Vec::new(),
+        };
+        for server in entries.values() {
+            let route = Route::Server(server.clone());
+            if !routes.contains(&route) {
+                routes.push(route);
+            }
+        }
+        // The user's entries become ours for this write: claimed at their current content.
+        let claimed: Vec<String> = entries.keys().cloned().collect();
+        let gateway_entries = self.entries.clone();
+        let _busy = self.busy.lock().await;
+        let change = self
+            .apply(client, "import", dry_run, move |before, owned, token| {
+                let mut owned = owned.clone();
+                if let Ok(config) = Config::parse(client.format, before) {
+                    for name in &claimed {
+                        if let Some(value) = config.entry(client, name) {
+                            owned.entries.retain(|e| &e.name != name);
+                            owned.entries.push(OwnedEntry {
+                                name: name.clone(),
+                                sha256: plan::entry_hash(&value),
+                            });
+                        }
+                    }
+                }
+                plan::connect(client, before, &owned, &gateway_entries, &routes, token, false)
+            })
+            .await?;
+        Ok(change)
+    }
+}
+
+/// Variable names that hold credentials by the usual conventions.
+fn looks_secret(name: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "KEY",
+        "TOKEN",
+        "SECRET",
+        "PASSWORD",
+        "PASSWD",
+        "CREDENTIAL",
+        "CREDENTIALS",
+        "AUTH",
+        "AUTHORIZATION",
+        "COOKIE",
+        "PAT",
+    ];
+    // Run-together forms: APIKEY, ACCESSTOKEN, PRIVATEKEY.
+    const PREFIXES: &[&str] = &[
+        "API", "ACCESS", "PRIVATE", "SECRET", "AUTH", "BEARER", "SESSION", "CLIENT",
+    ];
+    let upper = name.to_ascii_uppercase();
+    upper.split(|c: char| !c.is_ascii_alphanumeric()).any(|part| {
+        WORDS.iter().any(|word| {
+            part == *word
+                || (part.len() > word.len()
+                    && part.ends_with(word)
+                    && PREFIXES.iter().any(|p| part.starts_with(p)))
+        })
+    })
+}
+
+/// A client's entry as a server spec, or why it cannot be adopted as it is.
+fn adoptable(foreign: Foreign) -> Result<Transport, String> {
+    let no_credentials = |what: &str, names: Vec<&String>| -> Result<(), String> {
+        match names.into_iter().find(|n| looks_secret(n)) {
+            Some(name) => Err(format!(
+                "its {what} {name} holds a credential, and this version of Switchboard has no keychain store to move it into; add the server with `switchboard add` and set {name} there"
+            )),
+            None => Ok(()),
+        }
+    };
+    let no_references = |values: Vec<&String>| -> Result<(), String> {
+        match values.into_iter().any(|v| v.contains("${") || v.starts_with("$")) {
+            true => Err(
+                "it uses the client's own variable syntax (`${...}`), which only that client expands".into(),
+            ),
+            false => Ok(()),
+        }
+    };
+    match foreign {
+        Foreign::Local {
+            command,
+            args,
+            env,
+            cwd,
+        } => {
+            no_credentials("variable", env.keys().collect())?;
+            no_references(env.values().chain(args.iter()).chain([&command]).collect())?;
+            Ok(Transport::Stdio(Launch {
+                command,
+                args,
+                cwd: cwd.map(PathBuf::from),
+                env: env
+                    .into_iter()
+                    .map(|(k, v)| (k, ValueSource::Literal(v)))
+                    .collect(),
+            }))
+        }
+        Foreign::Remote { url, headers, .. } => {
+            no_credentials("header", headers.keys().collect())?;
+            no_references(headers.values().chain([&url]).collect())?;
+            Ok(Transport::RemoteHttp {
+                url,
+                headers: headers
+                    .into_iter()
+                    .map(|(k, v)| (k, ValueSource::Literal(v)))
+                    .collect(),
+            })
+        }
+    }
+}
+
+/// A server name for an imported entry, made unique among `known`.
+fn free_name(entry: &str, known: &[ServerSpec]) -> Option<ServerName> {
+    let base: String = entry
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let base = base.trim_matches('-').to_owned();
+    (1..100).find_map(|n| {
+        let candidate = if n == 1 {
+            base.clone()
+        } else {
+            format!("{base}-{n}")
+        };
+        let name = ServerName::new(candidate).ok()?;
+        known.iter().all(|s| s.name != name).then_some(name)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_recognised_by_their_names() {
+        for name in [
+            "GITHUB_TOKEN",
+            "OPENAI_API_KEY",
+            "Authorization",
+            "DB_PASSWORD",
+            "GITHUB_PERSONAL_ACCESS_TOKEN",
+            "x-api-key",
+        ] {
+            assert!(looks_secret(name), "{name}");
+        }
+        for name in ["DEBUG", "LOG_LEVEL", "TZ", "PATH", "HOME", "MONKEY_MODE"] {
+            assert!(!looks_secret(name), "{name}");
+        }
+    }
+}

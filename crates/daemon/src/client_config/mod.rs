@@ -1,0 +1,634 @@
+//! Wiring AI clients to the gateway: connect, disconnect, import and undo on their config
+//! files, the journal of every write, and drift watching.
+//!
+//! This module owns the decisions around a write: which token a client presents (its own,
+//! kept across reconnects), which entries it gets, what Switchboard owns in each file (names
+//! and hashes in SQLite), the journal (bytes before and after each write, as owner-only files
+//! beside the database, never in it, since a client's file may hold the user's credentials),
+//! and noticing when a client or the user removes Switchboard's entries. Where the files are
+//! and how they are edited is `switchboard_clients`'; nothing here parses a config format.
+//!
+//! Operations on client files run one at a time. File I/O is blocking and runs on the
+//! blocking pool.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use sha2::{Digest, Sha256};
+use switchboard_clients::catalog::{self, Client, Reload};
+use switchboard_clients::config::Config;
+use switchboard_clients::entry::{Gateway as Entries, Route};
+use switchboard_clients::env::Env;
+use switchboard_clients::plan::{self, Change, Ownership, Plan, PlanError};
+use switchboard_clients::write::{self, UpdateError, Updated, WriteError};
+use switchboard_model::api::{
+    AppClient, AppClientFile, ClientChange, ConnectClient, DisconnectClient, EntryChange, FileChange, Wiring,
+};
+use switchboard_model::{ServerName, now_millis};
+use tokio::sync::mpsc;
+
+use crate::control::{Control, ControlError};
+use crate::gateway::{AccessError, Gateway};
+use crate::store::{JournalEntry, StoreError};
+
+mod drift;
+mod import;
+mod journal;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientConfigError {
+    #[error("no client called {0}; `switchboard clients` lists the ids")]
+    UnknownClient(String),
+    #[error("{client} has no config file on this operating system, so it cannot be connected")]
+    NoFileHere { client: String },
+    #[error("no server named {0}; `switchboard ls` lists them")]
+    UnknownServer(String),
+    #[error("cannot find a home directory to look for clients' files in; set HOME (USERPROFILE on Windows)")]
+    NoHome,
+    #[error(
+        "{path}: line {line}, column {column}: {message}; fix the file (or move it aside) and try again; it was not changed"
+    )]
+    Unparseable {
+        path: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{path} is not UTF-8 text; it was not changed")]
+    NotText { path: String },
+    #[error("{path}: {source}; it was not changed")]
+    Edit {
+        path: String,
+        source: switchboard_clients::EditError,
+    },
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    #[error("cannot keep the journal in {path}: {source}; check free space and permissions")]
+    Journal { path: PathBuf, source: std::io::Error },
+    #[error("nothing to undo{}", .client.as_ref().map(|c| format!(" for {c}")).unwrap_or_default())]
+    NothingToUndo { client: Option<String> },
+    #[error(
+        "{path} changed since Switchboard wrote it, so undoing would lose those changes; nothing was restored"
+    )]
+    ChangedSince { path: String },
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Control(#[from] ControlError),
+    #[error("a file operation stopped unexpectedly: {0}")]
+    Task(String),
+}
+
+/// What the daemon knows to write entries: where the gateway is and how to reach it.
+#[derive(Debug)]
+pub struct ClientConfigs {
+    control: Arc<Control>,
+    gateway: Arc<Gateway>,
+    env: Env,
+    entries: Entries,
+    journal_dir: PathBuf,
+    /// One operation on client files at a time.
+    busy: tokio::sync::Mutex<()>,
+    /// Tells the drift watcher to look at a new set of files.
+    rewatch: mpsc::UnboundedSender<()>,
+    rewatch_rx: Mutex<Option<mpsc::UnboundedReceiver<()>>>,
+}
+
+impl ClientConfigs {
+    /// `program` is the `switchboard` executable (the stdio shim), `data_dir` the daemon's.
+    pub fn new(
+        control: Arc<Control>,
+        gateway: Arc<Gateway>,
+        port: u16,
+        program: &Path,
+        data_dir: &Path,
+        journal_dir: PathBuf,
+    ) -> Result<Arc<Self>, ClientConfigError> {
+        let env = Env::current().ok_or(ClientConfigError::NoHome)?;
+        let entries = Entries {
+            base_url: format!("http://127.0.0.1:{port}"),
+            shim_program: program.display().to_string(),
+            // GUI clients start the shim with their own environment; it must still find us.
+            shim_env: BTreeMap::from([("SWITCHBOARD_HOME".to_owned(), data_dir.display().to_string())]),
+        };
+        let (rewatch, rewatch_rx) = mpsc::unbounded_channel();
+        Ok(Arc::new(Self {
+            control,
+            gateway,
+            env,
+            entries,
+            journal_dir,
+            busy: tokio::sync::Mutex::new(()),
+            rewatch,
+            rewatch_rx: Mutex::new(Some(rewatch_rx)),
+        }))
+    }
+
+    fn client(id: &str) -> Result<&'static Client, ClientConfigError> {
+        catalog::find(id).ok_or_else(|| ClientConfigError::UnknownClient(id.to_owned()))
+    }
+
+    /// The files of `client` to write: those it reads here, and any Switchboard wrote before.
+    async fn files_of(&self, client: &Client) -> Result<Vec<(PathBuf, Ownership)>, ClientConfigError> {
+        let mut owned: BTreeMap<String, Ownership> = self
+            .control
+            .store()
+            .owned_files(client.id)
+            .await?
+            .into_iter()
+            .collect();
+        let mut files: Vec<(PathBuf, Ownership)> = client
+            .files(&self.env)
+            .into_iter()
+            .map(|p| {
+                let ownership = owned.remove(p.as_str()).unwrap_or_default();
+                (p.to_path_buf(), ownership)
+            })
+            .collect();
+        files.extend(owned.into_iter().map(|(p, o)| (PathBuf::from(p), o)));
+        Ok(files)
+    }
+
+    /// Every known client, whether it is installed and running, and the state of its files.
+    pub async fn list(&self) -> Result<Vec<AppClient>, ClientConfigError> {
+        let wirings: HashMap<String, Wiring> = self.control.store().wirings().await?.into_iter().collect();
+        let running = tokio::task::spawn_blocking(running_processes)
+            .await
+            .map_err(|e| ClientConfigError::Task(e.to_string()))?;
+        let mut out = Vec::new();
+        for client in catalog::all() {
+            let files = self.files_of(client).await?;
+            let mut views = Vec::new();
+            for (path, ownership) in files {
+                views.push(self.inspect(client, &path, &ownership).await?);
+            }
+            let installed = client.detect(&self.env).map(|evidence| match evidence {
+                catalog::Evidence::Program(p) => format!("program {p}"),
+                catalog::Evidence::App(p) => format!("app {p}"),
+                catalog::Evidence::Config(p) => format!("config {p}"),
+            });
+            out.push(AppClient {
+                id: client.id.to_owned(),
+                name: client.name.to_owned(),
+                installed,
+                running: client.processes.iter().any(|p| running.contains(*p)),
+                http_native: client.http_native(),
+                reload: reload_word(client.reload).to_owned(),
+                deprecated: client.deprecated.map(str::to_owned),
+                wiring: wirings.get(client.id).cloned(),
+                files: views,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn inspect(
+        &self,
+        client: &'static Client,
+        path: &Path,
+        ownership: &Ownership,
+    ) -> Result<AppClientFile, ClientConfigError> {
+        let bytes = read_file(path).await?;
+        let mut view = AppClientFile {
+            path: path.display().to_string(),
+            exists: bytes.is_some(),
+            entries: Vec::new(),
+            drifted: Vec::new(),
+            foreign: Vec::new(),
+            error: None,
+        };
+        let config = match parse(client, path, bytes.as_deref()) {
+            Ok(config) => config,
+            Err(e) => {
+                view.error = Some(e.to_string());
+                return Ok(view);
+            }
+        };
+        let present: BTreeMap<String, serde_json::Value> = config.entries(client).into_iter().collect();
+        for owned in &ownership.entries {
+            match present.get(&owned.name) {
+                Some(value) if plan::entry_hash(value) == owned.sha256 => {
+                    view.entries.push(owned.name.clone())
+                }
+                _ => view.drifted.push(owned.name.clone()),
+            }
+        }
+        view.foreign = present
+            .iter()
+            .filter(|(name, value)| {
+                ownership.entries.iter().all(|o| &o.name != *name) && !self.entries.is_ours(client, value)
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        Ok(view)
+    }
+
+    /// Points a client at the gateway: one entry per server, or the aggregate.
+    pub async fn connect(&self, id: &str, request: ConnectClient) -> Result<ClientChange, ClientConfigError> {
+        let client = Self::client(id)?;
+        let routes = self.routes(request.servers.as_deref()).await?;
+        let _busy = self.busy.lock().await;
+        let (entries, force) = (self.entries.clone(), request.force);
+        let change = self
+            .apply(client, "connect", request.dry_run, move |before, owned, token| {
+                plan::connect(client, before, owned, &entries, &routes, token, force)
+            })
+            .await?;
+        if !request.dry_run {
+            let wiring = Wiring {
+                servers: request.servers,
+                reapply: request.reapply,
+            };
+            self.control.store().set_wiring(client.id, &wiring).await?;
+            let _ = self.rewatch.send(());
+        }
+        Ok(change)
+    }
+
+    /// Removes Switchboard's entries from a client's files (never the user's own).
+    pub async fn disconnect(
+        &self,
+        id: &str,
+        request: DisconnectClient,
+    ) -> Result<ClientChange, ClientConfigError> {
+        let client = Self::client(id)?;
+        let force = request.force;
+        let _busy = self.busy.lock().await;
+        let change = self
+            .apply(client, "disconnect", request.dry_run, move |before, owned, _| {
+                plan::disconnect(client, before, owned, force)
+            })
+            .await?;
+        if !request.dry_run {
+            let still_owned = self
+                .control
+                .store()
+                .owned_files(client.id)
+                .await?
+                .iter()
+                .any(|(_, o)| !o.is_empty());
+            if !still_owned {
+                self.control.store().remove_wiring(client.id).await?;
+                // Its token has nothing left to open; a later connect issues a new one.
+                self.revoke(client.id).await?;
+            }
+            let _ = self.rewatch.send(());
+        }
+        Ok(change)
+    }
+
+    async fn routes(&self, servers: Option<&[String]>) -> Result<Vec<Route>, ClientConfigError> {
+        let Some(names) = servers else {
+            return Ok(vec![Route::Aggregate]);
+        };
+        let known: Vec<ServerName> = self
+            .control
+            .list()
+            .await?
+            .into_iter()
+            .map(|s| s.spec.name)
+            .collect();
+        if let Some(missing) = names
+            .iter()
+            .find(|n| !known.iter().any(|k| k.as_str() == n.as_str()))
+        {
+            return Err(ClientConfigError::UnknownServer(missing.clone()));
+        }
+        Ok(names.iter().map(|n| Route::Server(n.clone())).collect())
+    }
+
+    /// The token a client presents: the one already in its files if the gateway still knows
+    /// it, else a new one (a dry run does not issue one).
+    async fn token(&self, client: &'static Client, dry_run: bool) -> Result<String, ClientConfigError> {
+        for (path, ownership) in self.files_of(client).await? {
+            let Ok(config) = parse(client, &path, read_file(&path).await?.as_deref()) else {
+                continue;
+            };
+            for owned in &ownership.entries {
+                let Some(value) = config.entry(client, &owned.name) else {
+                    continue;
+                };
+                if let Some(token) = self.entries.token_in(client, &value)
+                    && self.gateway.access.client(&token).as_deref() == Some(client.id)
+                {
+                    return Ok(token);
+                }
+            }
+        }
+        if dry_run {
+            return Ok("<new token>".to_owned());
+        }
+        self.revoke(client.id).await?;
+        Ok(self.gateway.access.issue(client.id).await?.token)
+    }
+
+    /// Revokes a client's token, if it has one, and ends its sessions.
+    async fn revoke(&self, id: &str) -> Result<(), ClientConfigError> {
+        match self.gateway.access.revoke(id).await {
+            Ok(()) => {
+                self.gateway.end_sessions_of(id);
+                Ok(())
+            }
+            Err(AccessError::Store(StoreError::ClientNotFound(_))) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Plans every file of `client`, then (unless dry) writes, journals and records ownership.
+    /// A failure part-way restores the files this operation already wrote.
+    async fn apply(
+        &self,
+        client: &'static Client,
+        action: &str,
+        dry_run: bool,
+        planner: impl Fn(Option<&str>, &Ownership, &str) -> Result<Plan, PlanError>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    ) -> Result<ClientChange, ClientConfigError> {
+        let files = self.files_of(client).await?;
+        if files.is_empty() {
+            return Err(ClientConfigError::NoFileHere {
+                client: client.name.to_owned(),
+            });
+        }
+        let token = if action == "disconnect" {
+            String::new()
+        } else {
+            self.token(client, dry_run).await?
+        };
+        let operation = self.control.store().next_operation().await?;
+        let mut written: Vec<JournalEntry> = Vec::new();
+        let mut reports = Vec::new();
+        for (path, owned) in files {
+            let result = if dry_run {
+                self.preview(&path, &owned, &token, planner.clone()).await
+            } else {
+                self.write_file(client, action, operation, &path, &owned, &token, planner.clone())
+                    .await
+                    .map(|(report, journal)| {
+                        written.extend(journal);
+                        report
+                    })
+            };
+            match result {
+                Ok(report) => reports.push(report),
+                Err(e) => {
+                    // Leave no half-done operation behind.
+                    if let Err(undo) = self.restore(&written).await {
+                        tracing::warn!("cannot roll back {action} of {}: {undo}", client.id);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        let changed = reports.iter().any(|f| f.changed);
+        let running = tokio::task::spawn_blocking(running_processes)
+            .await
+            .map(|names| client.processes.iter().any(|p| names.contains(*p)))
+            .unwrap_or(false);
+        Ok(ClientChange {
+            client: client.id.to_owned(),
+            dry_run,
+            files: reports,
+            next_step: changed.then(|| next_step(client, running)).flatten(),
+        })
+    }
+
+    async fn preview(
+        &self,
+        path: &Path,
+        owned: &Ownership,
+        token: &str,
+        planner: impl Fn(Option<&str>, &Ownership, &str) -> Result<Plan, PlanError>,
+    ) -> Result<FileChange, ClientConfigError> {
+        let bytes = read_file(path).await?;
+        let before = text_of(path, bytes.as_deref())?;
+        let plan = planner(before, owned, token).map_err(|e| plan_error(path, e))?;
+        let diff = similar::TextDiff::from_lines(
+            before.unwrap_or_default(),
+            plan.after.as_deref().unwrap_or_default(),
+        )
+        .unified_diff()
+        .header(&path.display().to_string(), &path.display().to_string())
+        .to_string();
+        Ok(FileChange {
+            path: path.display().to_string(),
+            entries: entry_changes(&plan.changes),
+            changed: plan.changes_file(before),
+            diff: Some(mask_tokens(&diff)),
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn write_file(
+        &self,
+        client: &'static Client,
+        action: &str,
+        operation: i64,
+        path: &Path,
+        owned: &Ownership,
+        token: &str,
+        planner: impl Fn(Option<&str>, &Ownership, &str) -> Result<Plan, PlanError> + Send + 'static,
+    ) -> Result<(FileChange, Option<JournalEntry>), ClientConfigError> {
+        let (path_buf, owned_for_task, token) = (path.to_owned(), owned.clone(), token.to_owned());
+        let task = tokio::task::spawn_blocking(move || {
+            let mut last: Option<Plan> = None;
+            let updated = write::update(&path_buf, client.lock, |bytes| {
+                let before = text_of(&path_buf, bytes)?;
+                let plan = planner(before, &owned_for_task, &token).map_err(|e| plan_error(&path_buf, e))?;
+                let after = plan.after.clone().map(String::into_bytes);
+                last = Some(plan);
+                Ok::<_, ClientConfigError>(after)
+            });
+            (updated, last)
+        });
+        let (updated, plan) = task.await.map_err(|e| ClientConfigError::Task(e.to_string()))?;
+        let updated = updated.map_err(|e| match e {
+            UpdateError::Write(w) => ClientConfigError::Write(w),
+            UpdateError::Edit(e) => e,
+        })?;
+        let plan = plan.ok_or_else(|| ClientConfigError::Task("no plan was made".into()))?;
+        let path_text = path.display().to_string();
+        let journal = match &updated {
+            Updated::Written { before, after } => {
+                let entry = JournalEntry {
+                    id: 0,
+                    operation,
+                    at_ms: now_millis(),
+                    client: client.id.to_owned(),
+                    path: path_text.clone(),
+                    action: action.to_owned(),
+                    before_sha256: before.as_deref().map(sha256),
+                    after_sha256: after.as_deref().map(sha256),
+                    ownership_before: owned.clone(),
+                };
+                let id = self.control.store().journal(&entry).await?;
+                self.keep_bytes(id, before.as_deref(), after.as_deref())?;
+                Some(JournalEntry { id, ..entry })
+            }
+            Updated::Unchanged => None,
+        };
+        self.control
+            .store()
+            .set_ownership(client.id, &path_text, &plan.ownership)
+            .await?;
+        Ok((
+            FileChange {
+                path: path_text,
+                entries: entry_changes(&plan.changes),
+                changed: journal.is_some(),
+                diff: None,
+            },
+            journal,
+        ))
+    }
+}
+
+async fn read_file(path: &Path) -> Result<Option<Vec<u8>>, ClientConfigError> {
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || write::read(&path).map(|s| s.bytes))
+        .await
+        .map_err(|e| ClientConfigError::Task(e.to_string()))?
+        .map_err(ClientConfigError::Write)
+}
+
+fn text_of<'b>(path: &Path, bytes: Option<&'b [u8]>) -> Result<Option<&'b str>, ClientConfigError> {
+    bytes
+        .map(|b| std::str::from_utf8(b))
+        .transpose()
+        .map_err(|_| ClientConfigError::NotText {
+            path: path.display().to_string(),
+        })
+}
+
+fn parse(client: &Client, path: &Path, bytes: Option<&[u8]>) -> Result<Config, ClientConfigError> {
+    let text = text_of(path, bytes)?;
+    Config::parse(client.format, text).map_err(|e| ClientConfigError::Unparseable {
+        path: path.display().to_string(),
+        line: e.line,
+        column: e.column,
+        message: e.message,
+    })
+}
+
+fn plan_error(path: &Path, error: PlanError) -> ClientConfigError {
+    let path = path.display().to_string();
+    match error {
+        PlanError::Parse(e) => ClientConfigError::Unparseable {
+            path,
+            line: e.line,
+            column: e.column,
+            message: e.message,
+        },
+        PlanError::Edit(source) => ClientConfigError::Edit { path, source },
+        other => ClientConfigError::Task(other.to_string()),
+    }
+}
+
+fn entry_changes(changes: &[Change]) -> Vec<EntryChange> {
+    changes
+        .iter()
+        .map(|change| {
+            let (entry, word) = match change {
+                Change::Added(e) => (e, "added"),
+                Change::Updated(e) => (e, "updated"),
+                Change::Unchanged(e) => (e, "unchanged"),
+                Change::Removed(e) => (e, "removed"),
+                Change::KeptForeign(e) => (e, "kept-foreign"),
+                Change::KeptEdited(e) => (e, "kept-edited"),
+            };
+            EntryChange {
+                entry: entry.clone(),
+                change: word.to_owned(),
+            }
+        })
+        .collect()
+}
+
+/// Replaces client tokens (`sbc_` and 64 hex digits) in text shown to people.
+fn mask_tokens(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("sbc_") {
+        let after = &rest[at + 4..];
+        let hex = after.bytes().take_while(u8::is_ascii_hexdigit).count();
+        out.push_str(&rest[..at + 4]);
+        if hex >= 64 {
+            out.push('…');
+            rest = &after[hex..];
+        } else {
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn reload_word(reload: Reload) -> &'static str {
+    match reload {
+        Reload::Live => "live",
+        Reload::Refresh => "refresh",
+        Reload::Restart => "restart",
+        Reload::NewSession => "new-session",
+    }
+}
+
+/// What the user must do for the client to load a changed config.
+fn next_step(client: &Client, running: bool) -> Option<String> {
+    let name = client.name;
+    match client.reload {
+        Reload::Live => None,
+        Reload::Refresh => Some(format!(
+            "press refresh in {name}'s MCP settings to load the change"
+        )),
+        Reload::Restart if running => Some(format!(
+            "{name} is running: quit it completely and start it again to load the change"
+        )),
+        Reload::Restart => Some(format!("{name} loads the change when it next starts")),
+        Reload::NewSession => Some(format!(
+            "new {name} sessions use the change; running ones keep their servers"
+        )),
+    }
+}
+
+/// The names of the processes running now.
+fn running_processes() -> BTreeSet<String> {
+    let Ok(mut system) = sysinfo::System::new() else {
+        return BTreeSet::new();
+    };
+    system.refresh_processes_specifics(
+        sysinfo::ProcessesToUpdate::All,
+        true,
+        sysinfo::ProcessRefreshKind::nothing(),
+    );
+    system
+        .processes()
+        .values()
+        .map(|p| p.name().to_string_lossy().into_owned())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_masked_in_diffs() {
+        let token = format!("sbc_{}", "ab12".repeat(16));
+        let text = format!("+ \"Authorization\": \"Bearer {token}\"\n- sbc_short");
+        assert_eq!(
+            mask_tokens(&text),
+            "+ \"Authorization\": \"Bearer sbc_…\"\n- sbc_short"
+        );
+    }
+}
