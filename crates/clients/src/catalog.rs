@@ -2,9 +2,10 @@
 //! format and root key, the shape of its entries, how to tell it is installed, and what it
 //! takes for the client to notice a change.
 //!
-//! The facts come from the clients' own sources and docs (see `docs/clients.md` for the
-//! table, with pitfalls). Paths are computed from an [`Env`], honouring the variables each
-//! client honours, so they are tested for every OS on any host. This module only describes;
+//! The facts come from the clients' own sources and docs; `tests/golden/` shows the result for
+//! every client and OS and is the place to review a change. Paths are computed from an
+//! [`Env`], honouring the variables each client honours, so they are tested for every OS on
+//! any host. This module only describes;
 //! rendering entries is [`crate::entry`]'s job and editing files is [`crate::config`]'s.
 
 use crate::env::{Env, OsPath};

@@ -386,6 +386,26 @@ mod tests {
     }
 
     #[test]
+    fn an_edit_asking_for_no_file_deletes_it_if_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        std::fs::write(&path, "ours").unwrap();
+        let done = update(&path, ClientLock::None, |_| Ok::<_, ()>(None)).unwrap();
+        assert_eq!(
+            done,
+            Updated::Written {
+                before: Some(b"ours".to_vec()),
+                after: None
+            }
+        );
+        assert!(!path.exists());
+        assert_eq!(
+            update(&path, ClientLock::None, |_| Ok::<_, ()>(None)).unwrap(),
+            Updated::Unchanged
+        );
+    }
+
+    #[test]
     fn a_file_that_never_settles_is_left_alone() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.json");

@@ -783,5 +783,38 @@ mod tests {
             prop_assert!(doc.remove_root("extensions").expect("remove root"));
             prop_assert_eq!(doc.text(), original);
         }
+
+        #[test]
+        fn any_document_keeps_everything_else_around_a_named_list(
+            original in yaml_document(),
+            names in prop::collection::btree_set(yaml_key(), 0..3),
+        ) {
+            // A list of the user's own servers first, then ours appended and removed.
+            let mut doc = Document::parse(&original).expect("generated YAML parses");
+            prop_assume!(doc.get(&["mcpServers"]).is_none());
+            for name in &names {
+                doc.set_item("mcpServers", "name", name, &json!({"name": name, "command": "x"})).expect("theirs");
+            }
+            let theirs = doc.text().to_owned();
+            let as_map = |v: Value| if v.is_null() { json!({}) } else { v };
+            let before = as_map(doc.get(&[]).expect("root"));
+            doc.set_item("mcpServers", "name", "switchboard", &continue_entry()).expect("set");
+            let edited = Document::parse(doc.text()).expect("output parses");
+            let items = edited.get(&["mcpServers"]).expect("list");
+            prop_assert_eq!(items.as_array().expect("list").last(), Some(&continue_entry()));
+            let mut after = edited.get(&[]).expect("root");
+            let list = after["mcpServers"].as_array_mut().expect("list");
+            list.pop();
+            if list.is_empty() && names.is_empty() {
+                after.as_object_mut().expect("map").remove("mcpServers");
+            }
+            prop_assert_eq!(after, before);
+            let mut doc = edited;
+            prop_assert!(doc.remove_item("mcpServers", "name", "switchboard").expect("remove"));
+            if names.is_empty() {
+                prop_assert!(doc.remove_root("mcpServers").expect("remove root"));
+            }
+            prop_assert_eq!(doc.text(), theirs);
+        }
     }
 }
