@@ -113,13 +113,6 @@ impl Env {
         }
     }
 
-    /// The same machine with the host's file system: for tests that simulate variables but
-    /// write real files (the home and variables then name real directories).
-    pub fn with_host_files(mut self) -> Self {
-        self.files = Files::Host;
-        self
-    }
-
     pub fn os(&self) -> Os {
         self.os
     }

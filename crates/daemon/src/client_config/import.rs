@@ -18,7 +18,7 @@ use switchboard_model::api::{
 };
 use switchboard_model::{Launch, ServerName, ServerSpec, Transport, ValueSource};
 
-use super::{ClientConfigError, ClientConfigs, parse, read_file};
+use super::{Action, ClientConfigError, ClientConfigs, parse, read_file};
 
 impl ClientConfigs {
     /// Adopts the servers configured in clients' files into Switchboard.
@@ -163,7 +163,7 @@ impl ClientConfigs {
         let gateway_entries = self.entries.clone();
         let _busy = self.busy.lock().await;
         let change = self
-            .apply(client, "import", dry_run, move |before, owned, token| {
+            .apply(client, Action::Import, dry_run, move |before, owned, token| {
                 let mut owned = owned.clone();
                 if let Ok(config) = Config::parse(client.format, before) {
                     for name in &claimed {

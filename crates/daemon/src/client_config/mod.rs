@@ -83,12 +83,33 @@ pub enum ClientConfigError {
     Task(String),
 }
 
-/// What the daemon knows to write entries: where the gateway is and how to reach it.
+/// What an operation on a client's files is, as the journal records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Connect,
+    Disconnect,
+    /// Replacing the user's entries by the gateway's after adopting their servers.
+    Import,
+}
+
+impl Action {
+    fn as_str(self) -> &'static str {
+        match self {
+            Action::Connect => "connect",
+            Action::Disconnect => "disconnect",
+            Action::Import => "import",
+        }
+    }
+}
+
+/// The AI clients of the machine the daemon runs on, and the operations on their files.
 #[derive(Debug)]
 pub struct ClientConfigs {
     control: Arc<Control>,
     gateway: Arc<Gateway>,
+    /// The machine (home, variables) whose clients are wired.
     env: Env,
+    /// How entries reach this daemon's gateway.
     entries: Entries,
     journal_dir: PathBuf,
     /// One operation on client files at a time.
@@ -234,9 +255,14 @@ impl ClientConfigs {
         let _busy = self.busy.lock().await;
         let (entries, force) = (self.entries.clone(), request.force);
         let change = self
-            .apply(client, "connect", request.dry_run, move |before, owned, token| {
-                plan::connect(client, before, owned, &entries, &routes, token, force)
-            })
+            .apply(
+                client,
+                Action::Connect,
+                request.dry_run,
+                move |before, owned, token| {
+                    plan::connect(client, before, owned, &entries, &routes, token, force)
+                },
+            )
             .await?;
         if !request.dry_run {
             let wiring = Wiring {
@@ -259,9 +285,12 @@ impl ClientConfigs {
         let force = request.force;
         let _busy = self.busy.lock().await;
         let change = self
-            .apply(client, "disconnect", request.dry_run, move |before, owned, _| {
-                plan::disconnect(client, before, owned, force)
-            })
+            .apply(
+                client,
+                Action::Disconnect,
+                request.dry_run,
+                move |before, owned, _| plan::disconnect(client, before, owned, force),
+            )
             .await?;
         if !request.dry_run {
             let still_owned = self
@@ -343,7 +372,7 @@ impl ClientConfigs {
     async fn apply(
         &self,
         client: &'static Client,
-        action: &str,
+        action: Action,
         dry_run: bool,
         planner: impl Fn(Option<&str>, &Ownership, &str) -> Result<Plan, PlanError>
         + Clone
@@ -357,7 +386,7 @@ impl ClientConfigs {
                 client: client.name.to_owned(),
             });
         }
-        let token = if action == "disconnect" {
+        let token = if action == Action::Disconnect {
             String::new()
         } else {
             self.token(client, dry_run).await?
@@ -381,7 +410,7 @@ impl ClientConfigs {
                 Err(e) => {
                     // Leave no half-done operation behind.
                     if let Err(undo) = self.restore(&written).await {
-                        tracing::warn!("cannot roll back {action} of {}: {undo}", client.id);
+                        tracing::warn!("cannot roll back {} of {}: {undo}", action.as_str(), client.id);
                     }
                     return Err(e);
                 }
@@ -429,7 +458,7 @@ impl ClientConfigs {
     async fn write_file(
         &self,
         client: &'static Client,
-        action: &str,
+        action: Action,
         operation: i64,
         path: &Path,
         owned: &Ownership,
@@ -463,7 +492,7 @@ impl ClientConfigs {
                     at_ms: now_millis(),
                     client: client.id.to_owned(),
                     path: path_text.clone(),
-                    action: action.to_owned(),
+                    action: action.as_str().to_owned(),
                     before_sha256: before.as_deref().map(sha256),
                     after_sha256: after.as_deref().map(sha256),
                     ownership_before: owned.clone(),
