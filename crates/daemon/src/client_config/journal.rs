@@ -9,10 +9,10 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use switchboard_clients::entry;
-use switchboard_clients::write::{self, UpdateError};
+use switchboard_clients::write;
 use switchboard_model::api::{ClientChange, FileChange, UndoClients, Wiring};
 
-use super::{ClientConfigError, ClientConfigs, next_step, parse, read_file, sha256};
+use super::{ClientConfigError, ClientConfigs, next_step, read_file, sha256};
 use crate::store::JournalEntry;
 
 impl ClientConfigs {
@@ -31,7 +31,7 @@ impl ClientConfigs {
             path: self.journal_dir.clone(),
             source,
         };
-        create_private_dir(&self.journal_dir).map_err(failed)?;
+        write::create_private_dir(&self.journal_dir).map_err(failed)?;
         for (side, bytes) in [("before", before), ("after", after)] {
             if let Some(bytes) = bytes {
                 write_private(&self.journal_file(id, side), bytes).map_err(failed)?;
@@ -70,16 +70,8 @@ impl ClientConfigs {
         // Entries brought back present the token they were written with.
         for entry in &entries {
             let path = Path::new(&entry.path);
-            let Ok(config) = parse(client, path, read_file(path).await?.as_deref()) else {
-                continue;
-            };
-            for owned in &entry.ownership_before.entries {
-                let Some(value) = config.entry(client, &owned.name) else {
-                    continue;
-                };
-                if let Some(token) = self.entries.token_in(client, &value)
-                    && self.gateway.access.client(&token).is_none()
-                {
+            for token in self.tokens_in(client, path, &entry.ownership_before).await? {
+                if self.gateway.access.client(&token).is_none() {
                     self.gateway.access.reinstate(client.id, &token).await?;
                 }
             }
@@ -150,11 +142,7 @@ impl ClientConfigs {
                 })
             })
             .await
-            .map_err(|e| ClientConfigError::Task(e.to_string()))?
-            .map_err(|e| match e {
-                UpdateError::Write(w) => ClientConfigError::Write(w),
-                UpdateError::Edit(e) => e,
-            })?;
+            .map_err(|e| ClientConfigError::Task(e.to_string()))??;
             self.control
                 .store()
                 .set_ownership(&entry.client, &entry.path, &entry.ownership_before)
@@ -162,17 +150,6 @@ impl ClientConfigs {
         }
         Ok(())
     }
-}
-
-#[cfg(unix)]
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
-}
-
-#[cfg(not(unix))]
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

@@ -102,6 +102,15 @@ impl Action {
     }
 }
 
+impl From<UpdateError<ClientConfigError>> for ClientConfigError {
+    fn from(error: UpdateError<ClientConfigError>) -> Self {
+        match error {
+            UpdateError::Write(w) => Self::Write(w),
+            UpdateError::Edit(e) => e,
+        }
+    }
+}
+
 /// The AI clients of the machine the daemon runs on, and the operations on their files.
 #[derive(Debug)]
 pub struct ClientConfigs {
@@ -334,16 +343,8 @@ impl ClientConfigs {
     /// it, else a new one (a dry run does not issue one).
     async fn token(&self, client: &'static Client, dry_run: bool) -> Result<String, ClientConfigError> {
         for (path, ownership) in self.files_of(client).await? {
-            let Ok(config) = parse(client, &path, read_file(&path).await?.as_deref()) else {
-                continue;
-            };
-            for owned in &ownership.entries {
-                let Some(value) = config.entry(client, &owned.name) else {
-                    continue;
-                };
-                if let Some(token) = self.entries.token_in(client, &value)
-                    && self.gateway.access.client(&token).as_deref() == Some(client.id)
-                {
+            for token in self.tokens_in(client, &path, &ownership).await? {
+                if self.gateway.access.client(&token).as_deref() == Some(client.id) {
                     return Ok(token);
                 }
             }
@@ -353,6 +354,24 @@ impl ClientConfigs {
         }
         self.revoke(client.id).await?;
         Ok(self.gateway.access.issue(client.id).await?.token)
+    }
+
+    /// The tokens in the entries of `path` that `ownership` says are ours (a file that cannot
+    /// be read as config has none).
+    async fn tokens_in(
+        &self,
+        client: &'static Client,
+        path: &Path,
+        ownership: &Ownership,
+    ) -> Result<Vec<String>, ClientConfigError> {
+        let Ok(config) = parse(client, path, read_file(path).await?.as_deref()) else {
+            return Ok(Vec::new());
+        };
+        Ok(ownership
+            .entries
+            .iter()
+            .filter_map(|owned| self.entries.token_in(client, &config.entry(client, &owned.name)?))
+            .collect())
     }
 
     /// Revokes a client's token, if it has one, and ends its sessions.
@@ -478,10 +497,7 @@ impl ClientConfigs {
             (updated, last)
         });
         let (updated, plan) = task.await.map_err(|e| ClientConfigError::Task(e.to_string()))?;
-        let updated = updated.map_err(|e| match e {
-            UpdateError::Write(w) => ClientConfigError::Write(w),
-            UpdateError::Edit(e) => e,
-        })?;
+        let updated = updated?;
         let plan = plan.ok_or_else(|| ClientConfigError::Task("no plan was made".into()))?;
         let path_text = path.display().to_string();
         let journal = match &updated {
