@@ -1,0 +1,921 @@
+//! From a valid [`ServerJson`] to what must be fetched and how the server is then run.
+//!
+//! Planning happens in three steps, each pure: [`sources`] lists the ways a document offers to
+//! run the server (its packages and remotes), [`form`] lists the inputs one of them needs
+//! (typed fields a CLI prompts for and a UI renders), and [`plan`] resolves the user's values
+//! into arguments, environment and headers. Values are never joined into a shell line: each
+//! argument stays one argv element.
+//!
+//! Runtimes are asked about through a predicate, and fetching, absolute paths and the keychain
+//! are the daemon's: a [`Plan`] says which outputs hold a secret, and the daemon moves those
+//! into the secrets store.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::server_json::{
+    Argument, Input, InputFormat, KeyValueInput, LocalTransport, RemoteKind, ServerJson,
+};
+
+/// A way a document offers to run its server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SourceKind {
+    Npm,
+    Pypi,
+    Oci,
+    Nuget,
+    Mcpb,
+    /// A remote server over Streamable HTTP.
+    StreamableHttp,
+    /// A remote server over the legacy HTTP+SSE transport.
+    Sse,
+}
+
+impl SourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Npm => "npm",
+            Self::Pypi => "pypi",
+            Self::Oci => "oci",
+            Self::Nuget => "nuget",
+            Self::Mcpb => "mcpb",
+            Self::StreamableHttp => "streamable-http",
+            Self::Sse => "sse",
+        }
+    }
+
+    fn of_package(registry_type: &str) -> Option<Self> {
+        Some(match registry_type {
+            "npm" => Self::Npm,
+            "pypi" => Self::Pypi,
+            "oci" => Self::Oci,
+            "nuget" => Self::Nuget,
+            "mcpb" => Self::Mcpb,
+            _ => return None,
+        })
+    }
+
+    /// Runtimes of which at least one must be present to fetch and run this kind.
+    pub fn needs(self) -> &'static [Runtime] {
+        match self {
+            Self::Npm => &[Runtime::Node],
+            Self::Pypi => &[Runtime::Uv, Runtime::Python],
+            Self::Oci => &[Runtime::Docker, Runtime::Podman],
+            Self::Nuget => &[Runtime::Dnx],
+            // A bundle's manifest names its runtime; it is known only once unpacked.
+            Self::Mcpb | Self::StreamableHttp | Self::Sse => &[],
+        }
+    }
+}
+
+impl std::fmt::Display for SourceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for SourceKind {
+    type Err = PlanError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::of_package(s)
+            .or(match s {
+                "streamable-http" | "remote" => Some(Self::StreamableHttp),
+                "sse" => Some(Self::Sse),
+                _ => None,
+            })
+            .ok_or_else(|| PlanError::UnknownSourceKind { given: s.to_owned() })
+    }
+}
+
+/// Programs that run packages; the daemon finds them by absolute path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Runtime {
+    Node,
+    Npm,
+    Uv,
+    Python,
+    Docker,
+    Podman,
+    Dnx,
+}
+
+impl Runtime {
+    pub const ALL: [Self; 7] = [
+        Self::Node,
+        Self::Npm,
+        Self::Uv,
+        Self::Python,
+        Self::Docker,
+        Self::Podman,
+        Self::Dnx,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Node => "node",
+            Self::Npm => "npm",
+            Self::Uv => "uv",
+            Self::Python => "python",
+            Self::Docker => "docker",
+            Self::Podman => "podman",
+            Self::Dnx => "dnx",
+        }
+    }
+
+    /// How to get it, in one line.
+    pub fn install_hint(self) -> &'static str {
+        match self {
+            Self::Node | Self::Npm => {
+                "install Node.js 20 or later from https://nodejs.org (or with nvm, fnm, volta or Homebrew)"
+            }
+            Self::Uv => "install uv: https://docs.astral.sh/uv/getting-started/installation/",
+            Self::Python => {
+                "install Python 3.10 or later from https://python.org (or uv, which brings its own)"
+            }
+            Self::Docker => "install Docker Desktop or Docker Engine: https://docs.docker.com/get-docker/",
+            Self::Podman => "install Podman: https://podman.io/docs/installation",
+            Self::Dnx => "install the .NET 10 SDK, which provides dnx: https://dotnet.microsoft.com/download",
+        }
+    }
+}
+
+impl std::fmt::Display for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One way to run the server: a package or a remote, by its position in the document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    pub kind: SourceKind,
+    /// Index into `packages` (package kinds) or `remotes` (remote kinds).
+    pub index: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlanError {
+    #[error("{server} offers no package and no remote, so there is nothing to install")]
+    NothingToRun { server: String },
+    #[error(
+        "{server} offers only package types this version cannot run ({types}); look for a newer Switchboard"
+    )]
+    UnsupportedPackageType { server: String, types: String },
+    #[error(
+        "{server} needs {runtime}, which was not found on this machine: {hint}; `switchboard doctor` shows what was searched"
+    )]
+    RuntimeMissing {
+        server: String,
+        runtime: Runtime,
+        hint: &'static str,
+    },
+    #[error("{server} has no {kind} source; it offers: {offered}")]
+    NoSuchSource {
+        server: String,
+        kind: SourceKind,
+        offered: String,
+    },
+    #[error("unknown source `{given}`; use npm, pypi, oci, nuget, mcpb, streamable-http or sse")]
+    UnknownSourceKind { given: String },
+    #[error("missing required inputs: {}; give them with --set KEY=VALUE", keys.join(", "))]
+    MissingInputs { keys: Vec<String> },
+    #[error("input `{key}` is `{given}`, which is not one of: {}", choices.join(", "))]
+    NotAChoice {
+        key: String,
+        given: String,
+        choices: Vec<String>,
+    },
+    #[error("input `{key}` must be {format}, not `{given}`")]
+    WrongFormat {
+        key: String,
+        format: &'static str,
+        given: String,
+    },
+    #[error("input `{key}` takes one value, but {count} were given")]
+    NotRepeatable { key: String, count: usize },
+    #[error("no input is named `{key}`; this server's inputs are: {known}")]
+    UnknownInput { key: String, known: String },
+    #[error(
+        "input `{key}` is secret but goes on the command line, where any local user could read it with `ps`; Switchboard will not install it this way"
+    )]
+    SecretArgument { key: String },
+}
+
+/// Where a field's value ends up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Place {
+    Env,
+    Header,
+    Argument,
+    /// Part of another value: a `{variable}` in an argument, header or URL.
+    Variable,
+}
+
+/// One input the user gives: the form a CLI prompts through and a UI renders.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Field {
+    pub key: String,
+    pub place: Place,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub required: bool,
+    pub secret: bool,
+    pub format: InputFormat,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub placeholder: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub choices: Vec<String>,
+    pub repeated: bool,
+}
+
+/// A resolved output value, flagged when it holds a secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resolved {
+    pub text: String,
+    pub secret: bool,
+}
+
+/// What to download before the first start; versions are exact once the daemon pins them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Fetch {
+    Npm {
+        package: String,
+        version: Option<String>,
+    },
+    Pypi {
+        package: String,
+        version: Option<String>,
+    },
+    Oci {
+        image: String,
+    },
+    Nuget {
+        package: String,
+        version: Option<String>,
+    },
+    Mcpb {
+        url: String,
+        sha256: String,
+    },
+    Nothing,
+}
+
+/// How the server is reached once fetched.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    Stdio,
+    /// The package serves HTTP itself at this URL.
+    LocalHttp {
+        url: String,
+    },
+    Remote {
+        url: String,
+        headers: BTreeMap<String, Resolved>,
+        kind: RemoteKind,
+    },
+}
+
+/// Everything needed to install one version of a server from one of its sources.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    pub server: String,
+    pub version: String,
+    pub source: Source,
+    pub fetch: Fetch,
+    /// Arguments for the container runtime (oci only; npx- and uvx-style runtime arguments do
+    /// not apply because the daemon runs installed packages directly).
+    pub runtime_args: Vec<String>,
+    pub package_args: Vec<String>,
+    pub env: BTreeMap<String, Resolved>,
+    pub endpoint: Endpoint,
+    /// The non-secret values used, by field key: kept so an update can reuse them.
+    pub inputs: BTreeMap<String, Vec<String>>,
+    /// Things the user should know that do not stop the install.
+    pub warnings: Vec<String>,
+}
+
+/// Values the user gave, by field key; repeated fields take several.
+pub type Values = BTreeMap<String, Vec<String>>;
+
+/// The document's sources in its own order.
+pub fn sources(server: &ServerJson) -> Vec<Source> {
+    let packages = server.packages.iter().enumerate().filter_map(|(index, package)| {
+        SourceKind::of_package(&package.registry_type).map(|kind| Source { kind, index })
+    });
+    let remotes = server.remotes.iter().enumerate().map(|(index, remote)| Source {
+        kind: match remote.kind {
+            RemoteKind::StreamableHttp => SourceKind::StreamableHttp,
+            RemoteKind::Sse => SourceKind::Sse,
+        },
+        index,
+    });
+    packages.chain(remotes).collect()
+}
+
+/// Picks the source to install: the first of kind `prefer` if given, otherwise the first whose
+/// runtime `has` reports present (packages before remotes, in document order).
+pub fn select(
+    server: &ServerJson,
+    prefer: Option<SourceKind>,
+    has: impl Fn(Runtime) -> bool,
+) -> Result<Source, PlanError> {
+    let all = sources(server);
+    let runnable = |source: &Source| {
+        let needs = source.kind.needs();
+        needs.is_empty() || needs.iter().any(|runtime| has(*runtime))
+    };
+    let missing = |source: &Source| {
+        let runtime = source.kind.needs()[0];
+        PlanError::RuntimeMissing {
+            server: server.name.clone(),
+            runtime,
+            hint: runtime.install_hint(),
+        }
+    };
+    if let Some(kind) = prefer {
+        let source =
+            all.iter()
+                .find(|source| source.kind == kind)
+                .ok_or_else(|| PlanError::NoSuchSource {
+                    server: server.name.clone(),
+                    kind,
+                    offered: offered(&all),
+                })?;
+        return if runnable(source) {
+            Ok(*source)
+        } else {
+            Err(missing(source))
+        };
+    }
+    if let Some(source) = all.iter().find(|source| runnable(source)) {
+        return Ok(*source);
+    }
+    match all.first() {
+        Some(first) => Err(missing(first)),
+        None if server.packages.is_empty() => Err(PlanError::NothingToRun {
+            server: server.name.clone(),
+        }),
+        None => Err(PlanError::UnsupportedPackageType {
+            server: server.name.clone(),
+            types: server
+                .packages
+                .iter()
+                .map(|package| package.registry_type.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
+    }
+}
+
+fn offered(all: &[Source]) -> String {
+    if all.is_empty() {
+        return "nothing".to_owned();
+    }
+    all.iter()
+        .map(|source| source.kind.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The parts of the document that carry inputs for `source`, in the order they are applied.
+struct Parts<'a> {
+    runtime_args: &'a [Argument],
+    package_args: &'a [Argument],
+    env: &'a [KeyValueInput],
+    headers: &'a [KeyValueInput],
+    url: Option<&'a str>,
+    url_variables: Option<&'a BTreeMap<String, Input>>,
+}
+
+fn parts(server: &ServerJson, source: Source) -> Parts<'_> {
+    match source.kind {
+        SourceKind::StreamableHttp | SourceKind::Sse => {
+            let remote = &server.remotes[source.index];
+            Parts {
+                runtime_args: &[],
+                package_args: &[],
+                env: &[],
+                headers: &remote.headers,
+                url: Some(&remote.url),
+                url_variables: Some(&remote.variables),
+            }
+        }
+        _ => {
+            let package = &server.packages[source.index];
+            let (url, headers) = match &package.transport {
+                LocalTransport::Stdio => (None, &[][..]),
+                LocalTransport::StreamableHttp { url, headers } | LocalTransport::Sse { url, headers } => {
+                    (Some(url.as_str()), headers.as_slice())
+                }
+            };
+            Parts {
+                // Only a container runtime's arguments survive running the package directly.
+                runtime_args: if source.kind == SourceKind::Oci {
+                    &package.runtime_arguments
+                } else {
+                    &[]
+                },
+                package_args: &package.package_arguments,
+                env: &package.environment_variables,
+                headers,
+                url,
+                url_variables: None,
+            }
+        }
+    }
+}
+
+/// The inputs `source` needs, each once (a key used in several places shares one value).
+pub fn form(server: &ServerJson, source: Source) -> Vec<Field> {
+    let parts = parts(server, source);
+    let mut fields: Vec<Field> = Vec::new();
+    let mut add = |field: Field| {
+        if !fields.iter().any(|known| known.key == field.key) {
+            fields.push(field);
+        }
+    };
+    for argument in parts.runtime_args.iter().chain(parts.package_args) {
+        input_fields(
+            &argument_key(argument),
+            argument.input(),
+            Place::Argument,
+            argument.is_repeated(),
+            &mut add,
+        );
+    }
+    for item in parts.env {
+        input_fields(&item.name, &item.input, Place::Env, false, &mut add);
+    }
+    for item in parts.headers {
+        input_fields(&item.name, &item.input, Place::Header, false, &mut add);
+    }
+    if let Some(url) = parts.url {
+        for name in placeholders(url) {
+            let input = parts
+                .url_variables
+                .and_then(|variables| variables.get(name))
+                .cloned()
+                // A package's URL names one of its own inputs, or a value the user must say
+                // (typically the port the package listens on).
+                .unwrap_or(Input {
+                    is_required: true,
+                    ..Input::default()
+                });
+            input_fields(name, &input, Place::Variable, false, &mut add);
+        }
+    }
+    fields
+}
+
+fn argument_key(argument: &Argument) -> String {
+    match argument {
+        Argument::Named { name, .. } => name.clone(),
+        Argument::Positional {
+            value_hint, input, ..
+        } => value_hint
+            .clone()
+            .or_else(|| input.value.clone())
+            .unwrap_or_default(),
+    }
+}
+
+/// A fixed `value` asks only for the variables it names; otherwise the input is itself a field.
+fn input_fields(key: &str, input: &Input, place: Place, repeated: bool, add: &mut impl FnMut(Field)) {
+    match &input.value {
+        Some(value) => {
+            for name in placeholders(value) {
+                if let Some(variable) = input.variables.get(name) {
+                    add(field(name, variable, Place::Variable, false));
+                }
+            }
+        }
+        None => add(field(key, input, place, repeated)),
+    }
+}
+
+fn field(key: &str, input: &Input, place: Place, repeated: bool) -> Field {
+    Field {
+        key: key.to_owned(),
+        place,
+        description: input.description.clone(),
+        required: input.is_required,
+        secret: input.is_secret,
+        format: input.format,
+        default: input.default.clone(),
+        placeholder: input.placeholder.clone(),
+        choices: input.choices.clone(),
+        repeated,
+    }
+}
+
+/// The `{name}`s in a template, in order.
+fn placeholders(template: &str) -> Vec<&str> {
+    let mut names = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else { break };
+        let name = &after[..close];
+        if !name.is_empty() && !name.contains(char::is_whitespace) {
+            names.push(name);
+        }
+        rest = &after[close + 1..];
+    }
+    names
+}
+
+/// Resolves `values` against `source`'s form into a [`Plan`].
+pub fn plan(server: &ServerJson, source: Source, values: &Values) -> Result<Plan, PlanError> {
+    let fields = form(server, source);
+    for key in values.keys() {
+        if !fields.iter().any(|field| &field.key == key) {
+            return Err(PlanError::UnknownInput {
+                key: key.clone(),
+                known: if fields.is_empty() {
+                    "(none)".to_owned()
+                } else {
+                    fields
+                        .iter()
+                        .map(|field| field.key.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
+            });
+        }
+    }
+    // Every field's value, checked, or the list of required ones that have none.
+    let mut resolved: BTreeMap<&str, (Vec<String>, bool)> = BTreeMap::new();
+    let mut missing = Vec::new();
+    for field in &fields {
+        let given = values.get(&field.key).filter(|given| !given.is_empty());
+        let chosen = match (given, &field.default) {
+            (Some(given), _) => given.clone(),
+            (None, Some(default)) => vec![default.clone()],
+            (None, None) if field.required => {
+                missing.push(field.key.clone());
+                continue;
+            }
+            (None, None) => continue,
+        };
+        check_value(field, &chosen)?;
+        resolved.insert(&field.key, (chosen, field.secret));
+    }
+    if !missing.is_empty() {
+        return Err(PlanError::MissingInputs { keys: missing });
+    }
+
+    let parts = parts(server, source);
+    let mut warnings = Vec::new();
+    let runtime_args = arguments(parts.runtime_args, &resolved)?;
+    let package_args = arguments(parts.package_args, &resolved)?;
+    let mut env = BTreeMap::new();
+    for item in parts.env {
+        if let Some(value) = key_value(&item.name, &item.input, &resolved) {
+            env.insert(item.name.clone(), value);
+        }
+    }
+    let mut headers = BTreeMap::new();
+    for item in parts.headers {
+        if let Some(value) = key_value(&item.name, &item.input, &resolved) {
+            headers.insert(item.name.clone(), value);
+        }
+    }
+    let url = parts.url.map(|url| substitute(url, &resolved).text);
+
+    let (fetch, endpoint) = match source.kind {
+        SourceKind::StreamableHttp | SourceKind::Sse => (
+            Fetch::Nothing,
+            Endpoint::Remote {
+                url: url.unwrap_or_default(),
+                headers,
+                kind: server.remotes[source.index].kind,
+            },
+        ),
+        kind => {
+            let package = &server.packages[source.index];
+            if !package.runtime_arguments.is_empty() && kind != SourceKind::Oci {
+                warnings.push(format!(
+                    "the package's runtime arguments are for {}, which Switchboard does not use: it runs the installed package directly",
+                    package.runtime_hint.as_deref().unwrap_or("its launcher")
+                ));
+            }
+            let endpoint = match url {
+                None => Endpoint::Stdio,
+                Some(url) => {
+                    if !headers.is_empty() {
+                        warnings.push("headers for a local HTTP package are not sent".to_owned());
+                    }
+                    Endpoint::LocalHttp { url }
+                }
+            };
+            (fetch_of(kind, package), endpoint)
+        }
+    };
+    let inputs = resolved
+        .iter()
+        .filter(|(_, (_, secret))| !secret)
+        .map(|(key, (values, _))| ((*key).to_owned(), values.clone()))
+        .collect();
+    Ok(Plan {
+        server: server.name.clone(),
+        version: server.version.clone(),
+        source,
+        fetch,
+        runtime_args,
+        package_args,
+        env,
+        endpoint,
+        inputs,
+        warnings,
+    })
+}
+
+fn fetch_of(kind: SourceKind, package: &crate::server_json::Package) -> Fetch {
+    let package_name = package.identifier.clone();
+    let version = package.version.clone();
+    match kind {
+        SourceKind::Npm => Fetch::Npm {
+            package: package_name,
+            version,
+        },
+        SourceKind::Pypi => Fetch::Pypi {
+            package: package_name,
+            version,
+        },
+        SourceKind::Nuget => Fetch::Nuget {
+            package: package_name,
+            version,
+        },
+        SourceKind::Oci => {
+            // Current documents put the tag in the identifier; older ones used `version`.
+            let tagged = package_name
+                .rsplit('/')
+                .next()
+                .is_some_and(|last| last.contains(':'))
+                || package_name.contains('@');
+            Fetch::Oci {
+                image: match version {
+                    Some(version) if !tagged => format!("{package_name}:{version}"),
+                    _ => package_name,
+                },
+            }
+        }
+        SourceKind::Mcpb => Fetch::Mcpb {
+            url: package_name,
+            sha256: package.file_sha256.clone().unwrap_or_default(),
+        },
+        SourceKind::StreamableHttp | SourceKind::Sse => Fetch::Nothing,
+    }
+}
+
+fn check_value(field: &Field, values: &[String]) -> Result<(), PlanError> {
+    if values.len() > 1 && !field.repeated {
+        return Err(PlanError::NotRepeatable {
+            key: field.key.clone(),
+            count: values.len(),
+        });
+    }
+    for value in values {
+        if !field.choices.is_empty() && !field.choices.contains(value) {
+            return Err(PlanError::NotAChoice {
+                key: field.key.clone(),
+                given: value.clone(),
+                choices: field.choices.clone(),
+            });
+        }
+        let format_ok = match field.format {
+            InputFormat::Number => value.parse::<f64>().is_ok_and(f64::is_finite),
+            InputFormat::Boolean => value == "true" || value == "false",
+            InputFormat::String | InputFormat::Filepath => true,
+        };
+        if !format_ok {
+            return Err(PlanError::WrongFormat {
+                key: field.key.clone(),
+                format: match field.format {
+                    InputFormat::Number => "a number",
+                    _ => "true or false",
+                },
+                given: value.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+type Chosen<'a> = BTreeMap<&'a str, (Vec<String>, bool)>;
+
+/// Replaces each `{name}` that has a value; the result is secret if any part was.
+fn substitute(template: &str, chosen: &Chosen<'_>) -> Resolved {
+    let mut text = template.to_owned();
+    let mut secret = false;
+    for name in placeholders(template) {
+        if let Some((values, is_secret)) = chosen.get(name)
+            && let Some(value) = values.first()
+        {
+            text = text.replace(&format!("{{{name}}}"), value);
+            secret |= is_secret;
+        }
+    }
+    Resolved { text, secret }
+}
+
+/// The value of an env var or header: its fixed text with variables filled, or the field's.
+fn key_value(key: &str, input: &Input, chosen: &Chosen<'_>) -> Option<Resolved> {
+    match &input.value {
+        Some(value) => Some(substitute(value, chosen)),
+        None => chosen.get(key).and_then(|(values, secret)| {
+            values.first().map(|text| Resolved {
+                text: text.clone(),
+                secret: *secret,
+            })
+        }),
+    }
+}
+
+fn arguments(arguments: &[Argument], chosen: &Chosen<'_>) -> Result<Vec<String>, PlanError> {
+    let mut argv = Vec::new();
+    for argument in arguments {
+        let key = argument_key(argument);
+        let input = argument.input();
+        let values: Vec<Resolved> = match &input.value {
+            Some(value) => vec![substitute(value, chosen)],
+            None => match chosen.get(key.as_str()) {
+                Some((values, secret)) => values
+                    .iter()
+                    .map(|text| Resolved {
+                        text: text.clone(),
+                        secret: *secret,
+                    })
+                    .collect(),
+                None => continue,
+            },
+        };
+        for value in values {
+            if value.secret {
+                return Err(PlanError::SecretArgument { key: key.clone() });
+            }
+            match argument {
+                Argument::Named { name, .. } => {
+                    argv.push(name.clone());
+                    if !value.text.is_empty() {
+                        argv.push(value.text);
+                    }
+                }
+                Argument::Positional { .. } => argv.push(value.text),
+            }
+        }
+    }
+    Ok(argv)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn document(extra: serde_json::Value) -> ServerJson {
+        let mut value = json!({"name": "io.github.example/demo", "description": "Demo.", "version": "1.0.0"});
+        for (key, field) in extra.as_object().expect("object") {
+            value[key] = field.clone();
+        }
+        crate::validate::parse(&value).expect("valid document")
+    }
+
+    fn values(pairs: &[(&str, &str)]) -> Values {
+        let mut values = Values::new();
+        for (key, value) in pairs {
+            values
+                .entry((*key).to_owned())
+                .or_default()
+                .push((*value).to_owned());
+        }
+        values
+    }
+
+    #[test]
+    fn named_positional_repeated_and_defaults_become_argv() {
+        let server = document(json!({"packages": [{
+            "registryType": "npm", "identifier": "demo", "version": "1.0.0", "transport": {"type": "stdio"},
+            "packageArguments": [
+                {"type": "positional", "value": "serve"},
+                {"type": "named", "name": "--mode", "default": "local", "choices": ["local", "proxy"]},
+                {"type": "named", "name": "--port", "format": "number"},
+                {"type": "positional", "valueHint": "dir", "isRequired": true, "isRepeated": true}
+            ]
+        }]}));
+        let source = select(&server, None, |_| true).expect("npm");
+        let plan = plan(&server, source, &values(&[("dir", "/a"), ("dir", "/b b")])).expect("plan");
+        assert_eq!(plan.package_args, ["serve", "--mode", "local", "/a", "/b b"]);
+        assert_eq!(
+            plan.fetch,
+            Fetch::Npm {
+                package: "demo".into(),
+                version: Some("1.0.0".into())
+            }
+        );
+    }
+
+    #[test]
+    fn inputs_are_checked() {
+        let server = document(json!({"packages": [{
+            "registryType": "pypi", "identifier": "demo", "transport": {"type": "stdio"},
+            "packageArguments": [{"type": "named", "name": "--port", "format": "number", "isRequired": true}],
+            "environmentVariables": [{"name": "MODE", "choices": ["a", "b"]}]
+        }]}));
+        let source = sources(&server)[0];
+        let err = |pairs: &[(&str, &str)]| plan(&server, source, &values(pairs)).expect_err("refused");
+        assert!(matches!(err(&[]), PlanError::MissingInputs { keys } if keys == ["--port"]));
+        assert!(matches!(err(&[("--port", "x")]), PlanError::WrongFormat { .. }));
+        assert!(matches!(
+            err(&[("--port", "1"), ("--port", "2")]),
+            PlanError::NotRepeatable { .. }
+        ));
+        assert!(matches!(
+            err(&[("--port", "1"), ("MODE", "c")]),
+            PlanError::NotAChoice { .. }
+        ));
+        assert!(matches!(
+            err(&[("--port", "1"), ("NOPE", "c")]),
+            PlanError::UnknownInput { .. }
+        ));
+    }
+
+    #[test]
+    fn variables_fill_templates_and_secrets_are_flagged() {
+        let server = document(json!({"remotes": [{
+            "type": "streamable-http", "url": "https://example.com/mcp/{tenant}",
+            "variables": {"tenant": {"isRequired": true}},
+            "headers": [
+                {"name": "Authorization", "value": "Bearer {token}", "variables": {"token": {"isSecret": true, "isRequired": true}}},
+                {"name": "X-Region", "default": "eu"}
+            ]
+        }]}));
+        let source = select(&server, None, |_| false).expect("remote needs no runtime");
+        let plan = plan(&server, source, &values(&[("tenant", "t1"), ("token", "s3cr3t")])).expect("plan");
+        let Endpoint::Remote { url, headers, .. } = &plan.endpoint else {
+            panic!("remote endpoint")
+        };
+        assert_eq!(url, "https://example.com/mcp/t1");
+        assert_eq!(
+            headers["Authorization"],
+            Resolved {
+                text: "Bearer s3cr3t".into(),
+                secret: true
+            }
+        );
+        assert!(!headers["X-Region"].secret);
+        assert!(
+            !plan.inputs.contains_key("token"),
+            "secret values are not kept as inputs"
+        );
+    }
+
+    #[test]
+    fn secrets_never_go_on_the_command_line() {
+        let server = document(json!({"packages": [{
+            "registryType": "npm", "identifier": "demo", "transport": {"type": "stdio"},
+            "packageArguments": [{"type": "named", "name": "--api-key", "isSecret": true, "isRequired": true}]
+        }]}));
+        let err = plan(&server, sources(&server)[0], &values(&[("--api-key", "k")])).expect_err("refused");
+        assert!(matches!(err, PlanError::SecretArgument { .. }));
+    }
+
+    #[test]
+    fn selection_follows_runtimes() {
+        let server = document(json!({"packages": [
+            {"registryType": "oci", "identifier": "docker.io/x/y:1", "transport": {"type": "stdio"}},
+            {"registryType": "npm", "identifier": "y", "transport": {"type": "stdio"}}
+        ]}));
+        let only_node = |runtime| runtime == Runtime::Node;
+        assert_eq!(
+            select(&server, None, only_node).expect("npm").kind,
+            SourceKind::Npm
+        );
+        assert!(matches!(
+            select(&server, Some(SourceKind::Oci), only_node),
+            Err(PlanError::RuntimeMissing {
+                runtime: Runtime::Docker,
+                ..
+            })
+        ));
+        assert!(matches!(
+            select(&server, None, |_| false),
+            Err(PlanError::RuntimeMissing {
+                runtime: Runtime::Docker,
+                ..
+            })
+        ));
+        assert!(matches!(
+            select(&server, Some(SourceKind::Sse), |_| true),
+            Err(PlanError::NoSuchSource { .. })
+        ));
+    }
+}
