@@ -659,6 +659,7 @@ fn add_request(args: AddArgs) -> Result<AddServer, CliError> {
         } else {
             Sharing::Shared
         },
+        origin: None,
     };
     spec.validate().map_err(|e| CliError::Usage(e.to_string()))?;
     Ok(AddServer {

@@ -643,6 +643,7 @@ mod tests {
             restart: RestartPolicy::Always,
             health: Default::default(),
             sharing: Default::default(),
+            origin: None,
         }
     }
 

@@ -21,6 +21,30 @@ pub struct ServerSpec {
     pub health: Health,
     #[serde(default, skip_serializing_if = "Sharing::is_default")]
     pub sharing: Sharing,
+    /// The registry version it was installed from, if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
+}
+
+/// The registry version a server was installed from: what `update` starts from.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Origin {
+    /// The registry's base URL.
+    pub registry: String,
+    /// The registry name, e.g. `io.github.modelcontextprotocol/server-time`.
+    pub name: String,
+    pub version: String,
+    /// `npm`, `pypi`, `oci`, `nuget`, `mcpb`, `streamable-http` or `sse`.
+    pub source: String,
+    /// The package version pinned by the install, when it differs from `version`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package_version: Option<String>,
+    /// Non-secret input values by field key, reused by updates.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub inputs: BTreeMap<String, Vec<String>>,
+    /// Where the pinned package lives (none for remotes and images).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package_dir: Option<PathBuf>,
 }
 
 /// Whether the gateway's client sessions share one process of a stdio server.
@@ -349,6 +373,7 @@ mod tests {
             restart: RestartPolicy::default(),
             health: Health::default(),
             sharing: Sharing::default(),
+            origin: None,
         }
     }
 
@@ -375,6 +400,7 @@ mod tests {
             restart: RestartPolicy::default(),
             health: Health::default(),
             sharing: Sharing::default(),
+            origin: None,
         }
     }
 

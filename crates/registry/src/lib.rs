@@ -17,7 +17,7 @@ pub mod validate;
 
 pub use client::{ListQuery, Registry, RegistryError};
 pub use plan::{
-    Endpoint, Fetch, Field, Place, Plan, PlanError, Resolved, Runtime, Source, SourceKind, Values,
+    Endpoint, Fetch, Plan, PlanError, Resolved, Runtime, Source, SourceKind, Values,
 };
 pub use server_json::{Entry, Official, ServerJson, Status};
 pub use validate::SchemaViolation;

@@ -11,8 +11,9 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::plan::{Field, Place, Resolved, Values};
-use crate::server_json::InputFormat;
+use switchboard_model::api::{InputField, InputFormat, InputPlace};
+
+use crate::plan::{Resolved, Values};
 
 #[derive(Clone, Debug, Deserialize)]
 pub struct Manifest {
@@ -101,12 +102,12 @@ impl Manifest {
     }
 
     /// The settings the user gives, as form fields.
-    pub fn fields(&self) -> Vec<Field> {
+    pub fn fields(&self) -> Vec<InputField> {
         self.user_config
             .iter()
-            .map(|(key, setting)| Field {
+            .map(|(key, setting)| InputField {
                 key: key.clone(),
-                place: Place::Variable,
+                place: InputPlace::Variable,
                 description: setting.description.clone().or_else(|| setting.title.clone()),
                 required: setting.required,
                 secret: setting.sensitive,

@@ -14,9 +14,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::server_json::{
-    Argument, Input, InputFormat, KeyValueInput, LocalTransport, RemoteKind, ServerJson,
-};
+use switchboard_model::api::{InputField, InputFormat, InputPlace};
+
+use crate::server_json::{Argument, Input, KeyValueInput, LocalTransport, RemoteKind, ServerJson};
 
 /// A way a document offers to run its server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -203,36 +203,6 @@ pub enum PlanError {
         "input `{key}` is secret but goes on the command line, where any local user could read it with `ps`; Switchboard will not install it this way"
     )]
     SecretArgument { key: String },
-}
-
-/// Where a field's value ends up.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Place {
-    Env,
-    Header,
-    Argument,
-    /// Part of another value: a `{variable}` in an argument, header or URL.
-    Variable,
-}
-
-/// One input the user gives: the form a CLI prompts through and a UI renders.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Field {
-    pub key: String,
-    pub place: Place,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    pub required: bool,
-    pub secret: bool,
-    pub format: InputFormat,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub default: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub placeholder: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub choices: Vec<String>,
-    pub repeated: bool,
 }
 
 /// A resolved output value, flagged when it holds a secret.
@@ -434,10 +404,10 @@ fn parts(server: &ServerJson, source: Source) -> Parts<'_> {
 }
 
 /// The inputs `source` needs, each once (a key used in several places shares one value).
-pub fn form(server: &ServerJson, source: Source) -> Vec<Field> {
+pub fn form(server: &ServerJson, source: Source) -> Vec<InputField> {
     let parts = parts(server, source);
-    let mut fields: Vec<Field> = Vec::new();
-    let mut add = |field: Field| {
+    let mut fields: Vec<InputField> = Vec::new();
+    let mut add = |field: InputField| {
         if !fields.iter().any(|known| known.key == field.key) {
             fields.push(field);
         }
@@ -446,16 +416,16 @@ pub fn form(server: &ServerJson, source: Source) -> Vec<Field> {
         input_fields(
             &argument_key(argument),
             argument.input(),
-            Place::Argument,
+            InputPlace::Argument,
             argument.is_repeated(),
             &mut add,
         );
     }
     for item in parts.env {
-        input_fields(&item.name, &item.input, Place::Env, false, &mut add);
+        input_fields(&item.name, &item.input, InputPlace::Env, false, &mut add);
     }
     for item in parts.headers {
-        input_fields(&item.name, &item.input, Place::Header, false, &mut add);
+        input_fields(&item.name, &item.input, InputPlace::Header, false, &mut add);
     }
     if let Some(url) = parts.url {
         for name in placeholders(url) {
@@ -469,7 +439,7 @@ pub fn form(server: &ServerJson, source: Source) -> Vec<Field> {
                     is_required: true,
                     ..Input::default()
                 });
-            input_fields(name, &input, Place::Variable, false, &mut add);
+            input_fields(name, &input, InputPlace::Variable, false, &mut add);
         }
     }
     fields
@@ -488,12 +458,12 @@ fn argument_key(argument: &Argument) -> String {
 }
 
 /// A fixed `value` asks only for the variables it names; otherwise the input is itself a field.
-fn input_fields(key: &str, input: &Input, place: Place, repeated: bool, add: &mut impl FnMut(Field)) {
+fn input_fields(key: &str, input: &Input, place: InputPlace, repeated: bool, add: &mut impl FnMut(InputField)) {
     match &input.value {
         Some(value) => {
             for name in placeholders(value) {
                 if let Some(variable) = input.variables.get(name) {
-                    add(field(name, variable, Place::Variable, false));
+                    add(field(name, variable, InputPlace::Variable, false));
                 }
             }
         }
@@ -501,8 +471,8 @@ fn input_fields(key: &str, input: &Input, place: Place, repeated: bool, add: &mu
     }
 }
 
-fn field(key: &str, input: &Input, place: Place, repeated: bool) -> Field {
-    Field {
+fn field(key: &str, input: &Input, place: InputPlace, repeated: bool) -> InputField {
+    InputField {
         key: key.to_owned(),
         place,
         description: input.description.clone(),
@@ -676,7 +646,7 @@ fn fetch_of(kind: SourceKind, package: &crate::server_json::Package) -> Fetch {
     }
 }
 
-fn check_value(field: &Field, values: &[String]) -> Result<(), PlanError> {
+fn check_value(field: &InputField, values: &[String]) -> Result<(), PlanError> {
     if values.len() > 1 && !field.repeated {
         return Err(PlanError::NotRepeatable {
             key: field.key.clone(),

@@ -36,8 +36,8 @@ fn outcome(entry: &serde_json::Value, has: impl Fn(Runtime) -> bool + Copy, fill
         {
             let sample = match field.format {
                 _ if !field.choices.is_empty() => field.choices[0].clone(),
-                switchboard_registry::server_json::InputFormat::Number => "8080".to_owned(),
-                switchboard_registry::server_json::InputFormat::Boolean => "true".to_owned(),
+                switchboard_model::api::InputFormat::Number => "8080".to_owned(),
+                switchboard_model::api::InputFormat::Boolean => "true".to_owned(),
                 _ => format!("<{}>", field.key),
             };
             values.insert(field.key, vec![sample]);

@@ -92,6 +92,7 @@ impl ClientConfigs {
                                 restart: Default::default(),
                                 health: Default::default(),
                                 sharing: Default::default(),
+                                origin: None,
                             };
                             if !request.dry_run {
                                 let added = self
