@@ -6,6 +6,7 @@
 
 mod client;
 mod connect;
+mod registry;
 mod render;
 
 use std::collections::BTreeMap;
@@ -26,7 +27,7 @@ use switchboard_model::{
 };
 
 /// How long commands that start a server wait for it to settle, unless told otherwise.
-const DEFAULT_WAIT_SECS: u64 = 60;
+pub(crate) const DEFAULT_WAIT_SECS: u64 = 60;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -56,6 +57,9 @@ enum Command {
         /// with it any process it had of its own).
         #[arg(long, value_name = "DURATION", value_parser = millis, default_value = "30m")]
         session_idle: u64,
+        /// The MCP registry installs come from (a private one serves the same API).
+        #[arg(long, value_name = "URL", env = "SWITCHBOARD_REGISTRY", default_value = switchboard_registry::client::OFFICIAL)]
+        registry: String,
     },
     /// Be a stdio MCP server that reaches a server (or, with --all, every server) through the
     /// gateway. For clients that can only launch programs; reads SWITCHBOARD_TOKEN.
@@ -120,6 +124,30 @@ enum Command {
         name: String,
         #[arg(short = 'n', long, default_value_t = 20)]
         limit: u32,
+    },
+    /// Search the MCP registry (served from the cached copy when it cannot be reached).
+    Search {
+        /// Part of a server's name, title or description; empty lists everything.
+        #[arg(default_value = "")]
+        term: String,
+        /// Read the registry now, even if the cached copy is fresh.
+        #[arg(long)]
+        refresh: bool,
+    },
+    /// Show a registry server: description, versions, and each way to install it with its inputs.
+    Info {
+        /// `io.github.owner/server[@VERSION]`.
+        name: String,
+    },
+    /// Install a server from the registry: fetch and pin its package, then add and start it.
+    Install(registry::InstallArgs),
+    /// Update servers installed from the registry, with a health check and rollback.
+    Update(registry::UpdateArgs),
+    /// Check the runtimes installs need (node, uv, docker…) and the registry.
+    Doctor {
+        /// Search for runtimes again (after installing one).
+        #[arg(long)]
+        refresh: bool,
     },
     #[command(name = "__watchdog", hide = true)]
     Watchdog { lock: PathBuf },
@@ -272,12 +300,13 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Daemon {
             record_payloads,
             session_idle,
+            registry,
         } => {
             let gateway = switchboard_daemon::gateway::GatewayConfig {
                 record_payloads,
                 session_idle: std::time::Duration::from_millis(session_idle),
             };
-            daemon(cli.port, gateway).await
+            daemon(cli.port, gateway, registry).await
         }
         Command::Connect { server, all: _ } => {
             let server = server.map(|s| parse_name(&s)).transpose()?;
@@ -306,6 +335,11 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             render::calls(&calls);
             Ok(())
         }
+        Command::Search { term, refresh } => registry::search(json, connect()?, &term, refresh).await,
+        Command::Info { name } => registry::info(json, connect()?, &name).await,
+        Command::Install(args) => registry::install(json, connect()?, args).await,
+        Command::Update(args) => registry::update(json, connect()?, args).await,
+        Command::Doctor { refresh } => registry::doctor(json, connect()?, refresh).await,
         Command::Watchdog { .. } => Ok(()),
         Command::Status => {
             let status: DaemonStatus = connect()?.get("/status").await?;
@@ -479,7 +513,7 @@ async fn token(json: bool, client: Client, command: TokenCommand) -> Result<(), 
 }
 
 /// Client names are restricted to URL-safe characters; anything else is escaped anyway.
-fn encode_query(raw: &str) -> String {
+pub(crate) fn encode_query(raw: &str) -> String {
     raw.bytes()
         .map(|b| match b {
             b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'_' | b'-' => char::from(b).to_string(),
@@ -488,7 +522,11 @@ fn encode_query(raw: &str) -> String {
         .collect()
 }
 
-async fn daemon(port: u16, gateway: switchboard_daemon::gateway::GatewayConfig) -> Result<(), CliError> {
+async fn daemon(
+    port: u16,
+    gateway: switchboard_daemon::gateway::GatewayConfig,
+    registry: String,
+) -> Result<(), CliError> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
@@ -503,6 +541,7 @@ async fn daemon(port: u16, gateway: switchboard_daemon::gateway::GatewayConfig) 
             .map_err(|e| CliError::Other(format!("cannot find the switchboard binary itself: {e}")))?,
         supervisor: Default::default(),
         gateway,
+        registry,
     };
     switchboard_daemon::daemon::run(config, shutdown_signal())
         .await
@@ -539,7 +578,7 @@ async fn act(json: bool, client: Client, verb: &str, target: Target) -> Result<(
 }
 
 /// Prints where the server stands; a server that ended up failed makes the command fail.
-fn report(json: bool, view: &ServerView) -> Result<(), CliError> {
+pub(crate) fn report(json: bool, view: &ServerView) -> Result<(), CliError> {
     if json {
         print_json(view)?;
     } else {
@@ -702,18 +741,18 @@ fn pairs(flag: &str, raw: &[String]) -> Result<BTreeMap<String, ValueSource>, Cl
         .collect()
 }
 
-fn parse_name(raw: &str) -> Result<ServerName, CliError> {
+pub(crate) fn parse_name(raw: &str) -> Result<ServerName, CliError> {
     ServerName::new(raw).map_err(|e| CliError::Usage(e.to_string()))
 }
 
-fn print_json(value: &impl serde::Serialize) -> Result<(), CliError> {
+pub(crate) fn print_json(value: &impl serde::Serialize) -> Result<(), CliError> {
     let text = serde_json::to_string_pretty(value).map_err(|e| CliError::Other(e.to_string()))?;
     println!("{text}");
     Ok(())
 }
 
 /// A note on stderr while a long request runs, only when a person is watching.
-fn progress(waiting: bool, message: &str) {
+pub(crate) fn progress(waiting: bool, message: &str) {
     if waiting && std::io::stderr().is_terminal() {
         eprintln!("{message}");
     }

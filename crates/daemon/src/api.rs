@@ -22,15 +22,19 @@ use serde::Deserialize;
 use switchboard_clients::write::WriteError;
 use switchboard_model::api::{
     AddServer, ApiError, ApiErrorBody, AppClient, CallRecord, ClientChange, ConnectClient, DaemonStatus,
-    DisconnectClient, ImportClients, ImportReport, IssueToken, IssuedToken, RunRecord, ServerView, TokenView,
-    UndoClients,
+    DisconnectClient, DoctorReport, ImportClients, ImportReport, InstallReport, InstallServer, IssueToken,
+    IssuedToken, RegistryDetail, RegistrySearch, RunRecord, ServerView, TokenView, UndoClients, UpdateReport,
+    UpdateServer,
 };
 use switchboard_model::{ServerName, ServerSpec};
+use switchboard_registry::{PlanError, RegistryError};
 use tokio_stream::wrappers::BroadcastStream;
 
 use crate::client_config::{ClientConfigError, ClientConfigs};
 use crate::control::{Control, ControlError};
 use crate::gateway::{AccessError, Gateway};
+use crate::install::{InstallError, Installer};
+use crate::registry_cache::{self, RegistryCacheError};
 use crate::store::StoreError;
 use crate::token::ControlToken;
 
@@ -44,19 +48,18 @@ pub struct Guard {
     pub token: ControlToken,
 }
 
+/// The daemon's parts the API drives.
 #[derive(Clone, Debug)]
-struct AppState {
-    control: Arc<Control>,
-    gateway: Arc<Gateway>,
-    client_configs: Arc<ClientConfigs>,
+pub struct Services {
+    pub control: Arc<Control>,
+    pub gateway: Arc<Gateway>,
+    pub client_configs: Arc<ClientConfigs>,
+    pub installer: Arc<Installer>,
 }
 
-pub fn router(
-    control: Arc<Control>,
-    gateway: Arc<Gateway>,
-    client_configs: Arc<ClientConfigs>,
-    guard: Guard,
-) -> Router {
+type AppState = Services;
+
+pub fn router(services: Services, guard: Guard) -> Router {
     let api = Router::new()
         .route("/status", get(status))
         .route("/servers", get(list).post(add))
@@ -77,12 +80,13 @@ pub fn router(
         .route("/tokens", get(tokens).post(issue_token))
         .route("/tokens/{name}", axum::routing::delete(revoke_token))
         .route("/history", get(history))
+        .route("/registry/servers", get(search_registry))
+        .route("/registry/servers/{name}", get(registry_detail))
+        .route("/install", post(install))
+        .route("/servers/{name}/update", post(update_server))
+        .route("/doctor", get(doctor))
         .fallback(not_found)
-        .with_state(AppState {
-            control,
-            gateway,
-            client_configs,
-        });
+        .with_state(services);
     Router::new()
         .nest("/api/v1", api)
         .fallback(not_found)
@@ -123,7 +127,13 @@ impl IntoResponse for Failure {
 impl From<ControlError> for Failure {
     fn from(e: ControlError) -> Self {
         let message = e.to_string();
-        let (status, code) = match &e {
+        Self::from_control(&e, message)
+    }
+}
+
+impl Failure {
+    fn from_control(e: &ControlError, message: String) -> Self {
+        let (status, code) = match e {
             ControlError::Store(StoreError::Exists(_)) => (StatusCode::CONFLICT, "server_exists"),
             ControlError::Store(StoreError::NotFound(_)) => (StatusCode::NOT_FOUND, "no_such_server"),
             ControlError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "store_failed"),
@@ -150,6 +160,47 @@ impl From<AccessError> for Failure {
             AccessError::Store(StoreError::ClientNotFound(_)) => (StatusCode::NOT_FOUND, "no_such_client"),
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "store_failed"),
         };
+        Self::new(status, code, message)
+    }
+}
+
+impl From<InstallError> for Failure {
+    fn from(e: InstallError) -> Self {
+        let message = e.to_string();
+        let (status, code) = match &e {
+            InstallError::Registry(RegistryCacheError::Registry(RegistryError::NotFound { .. })) => {
+                (StatusCode::NOT_FOUND, "not_in_registry")
+            }
+            InstallError::Registry(RegistryCacheError::Store(_)) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "store_failed")
+            }
+            InstallError::Registry(_) => (StatusCode::BAD_GATEWAY, "registry_unavailable"),
+            InstallError::Schema { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_server_json"),
+            InstallError::Plan(PlanError::MissingInputs { .. }) => {
+                (StatusCode::BAD_REQUEST, "missing_inputs")
+            }
+            InstallError::Plan(PlanError::RuntimeMissing { .. }) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "runtime_missing")
+            }
+            InstallError::Plan(_) | InstallError::NoLocalName { .. } => {
+                (StatusCode::BAD_REQUEST, "invalid_input")
+            }
+            InstallError::Manifest { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_bundle"),
+            InstallError::Deleted { .. } => (StatusCode::GONE, "deleted_in_registry"),
+            InstallError::AlreadyInstalled { .. } => (StatusCode::CONFLICT, "already_installed"),
+            InstallError::NotFromRegistry(_) => (StatusCode::CONFLICT, "not_from_registry"),
+            InstallError::SecretsUnavailable { .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "secrets_unsupported")
+            }
+            InstallError::Fetch { .. } => (StatusCode::BAD_GATEWAY, "fetch_failed"),
+            InstallError::Checksum { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "checksum_mismatch"),
+            InstallError::UpdateFailed { .. } => (StatusCode::CONFLICT, "update_rolled_back"),
+            InstallError::Control(control) => return Self::from_control(control, message),
+            _ => (StatusCode::INTERNAL_SERVER_ERROR, "install_failed"),
+        };
+        if status.is_server_error() {
+            tracing::error!("{message}");
+        }
         Self::new(status, code, message)
     }
 }
@@ -474,6 +525,98 @@ async fn revoke_token(State(s): State<AppState>, Path(name): Path<String>) -> Re
     s.gateway.access.revoke(&name).await?;
     s.gateway.end_sessions_of(&name);
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+struct SearchQuery {
+    #[serde(default)]
+    search: String,
+    /// Read the registry now even if the copy is fresh.
+    #[serde(default)]
+    refresh: bool,
+}
+
+async fn search_registry(
+    State(s): State<AppState>,
+    Query(q): Query<SearchQuery>,
+) -> ApiResult<RegistrySearch> {
+    let cache = s.installer.cache();
+    let read = cache
+        .search(&q.search, q.refresh)
+        .await
+        .map_err(InstallError::from)?;
+    let installed = s.installer.installed().await?;
+    let check = cache.check().await;
+    Ok(Json(RegistrySearch {
+        registry: cache.url().to_owned(),
+        servers: read
+            .value
+            .iter()
+            .map(|v| registry_cache::summary(v, installed.get(&v.name).cloned().unwrap_or_default()))
+            .collect(),
+        synced_at_ms: check.synced_at_ms,
+        offline: read.offline,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+struct VersionQuery {
+    version: Option<String>,
+}
+
+async fn registry_detail(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    Query(q): Query<VersionQuery>,
+) -> ApiResult<RegistryDetail> {
+    Ok(Json(s.installer.detail(&name, q.version.as_deref()).await?))
+}
+
+async fn install(
+    State(s): State<AppState>,
+    Query(q): Query<WaitQuery>,
+    request: Result<Json<InstallServer>, JsonRejection>,
+) -> Result<(StatusCode, Json<InstallReport>), Failure> {
+    let mut report = s.installer.install(body(request)?).await?;
+    if let Some(view) = report.server.take() {
+        report.server = Some(settled(&s, view, &q).await?);
+    }
+    let status = if report.dry_run {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(report)))
+}
+
+async fn update_server(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    request: Result<Json<UpdateServer>, JsonRejection>,
+) -> ApiResult<UpdateReport> {
+    Ok(Json(
+        s.installer.update(&server_name(&name)?, body(request)?).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+struct DoctorQuery {
+    /// Search for runtimes again instead of using the daemon's first search.
+    #[serde(default)]
+    refresh: bool,
+}
+
+async fn doctor(State(s): State<AppState>, Query(q): Query<DoctorQuery>) -> ApiResult<DoctorReport> {
+    let runtimes = if q.refresh {
+        s.installer.rediscover().await
+    } else {
+        s.installer.runtimes().await
+    };
+    Ok(Json(DoctorReport {
+        runtimes: runtimes.checks(),
+        login_shell: runtimes.shell(),
+        registry: s.installer.cache().check().await,
+    }))
 }
 
 #[derive(Debug, Deserialize)]

@@ -227,7 +227,8 @@ impl Control {
         let _guard = self.changes.lock().await;
         Self::check(&spec)?;
         self.store.update_spec(&spec).await?;
-        self.command(name, |ack| Command::Replace(spec, ack)).await?;
+        self.command(name, |ack| Command::Replace(Box::new(spec), ack))
+            .await?;
         self.announce(Event::ServerChanged { name: name.clone() });
         self.get(name).await
     }

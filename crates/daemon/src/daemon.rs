@@ -11,13 +11,16 @@ use std::sync::Arc;
 
 use switchboard_model::api::DaemonInfo;
 use switchboard_model::now_millis;
+use switchboard_registry::{Registry, RegistryError};
 use tokio::sync::broadcast;
 
 use crate::api::{self, Guard};
 use crate::client_config::{ClientConfigError, ClientConfigs};
 use crate::control::{Control, ControlError, DaemonFacts};
 use crate::gateway::{self, Gateway, GatewayConfig};
+use crate::install::Installer;
 use crate::paths::{DataDir, PathsError};
+use crate::registry_cache::RegistryCache;
 use crate::store::{Store, StoreError};
 use crate::supervisor::{Supervisor, SupervisorConfig};
 use crate::token::{ControlToken, TokenError};
@@ -33,6 +36,8 @@ pub struct DaemonConfig {
     pub program: PathBuf,
     pub supervisor: SupervisorConfig,
     pub gateway: GatewayConfig,
+    /// Base URL of the MCP registry installs come from.
+    pub registry: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +57,8 @@ pub enum DaemonError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Token(#[from] TokenError),
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
     #[error(
         "port {port} on 127.0.0.1 is already in use; stop what uses it, or start with --port or SWITCHBOARD_PORT set to another port"
     )]
@@ -130,10 +137,21 @@ pub async fn run(config: DaemonConfig, shutdown: impl Future<Output = ()>) -> Re
         data.journal(),
     )?;
     client_configs.watch_drift();
+    let registry = Registry::new(&config.registry)?;
+    let cache = Arc::new(RegistryCache::new(registry, control.store().clone()));
+    let installer = Arc::new(Installer::new(Arc::clone(&control), cache, data.packages()));
+    // Runtimes are searched now, in the background, so the first install does not wait.
+    tokio::spawn({
+        let installer = Arc::clone(&installer);
+        async move { installer.runtimes().await }
+    });
     let app = api::router(
-        Arc::clone(&control),
-        Arc::clone(&gateway),
-        client_configs,
+        api::Services {
+            control: Arc::clone(&control),
+            gateway: Arc::clone(&gateway),
+            client_configs,
+            installer,
+        },
         Guard { port, token },
     )
     .merge(gateway::http::router(Arc::clone(&gateway), port));

@@ -104,6 +104,10 @@ impl DataDir {
     pub fn journal(&self) -> PathBuf {
         self.root.join("journal")
     }
+    /// Packages fetched by installs, one directory per server and version.
+    pub fn packages(&self) -> PathBuf {
+        self.root.join("packages")
+    }
     pub fn server_log(&self, server: &ServerName) -> PathBuf {
         self.root.join("logs").join(format!("{server}.log"))
     }

@@ -12,7 +12,9 @@ pub mod sse;
 mod state;
 
 pub use name::{NameError, ServerName};
-pub use spec::{Health, Launch, Origin, RestartPolicy, ServerSpec, Sharing, SpecError, Transport, ValueSource};
+pub use spec::{
+    Health, Launch, Origin, RestartPolicy, ServerSpec, Sharing, SpecError, Transport, ValueSource,
+};
 pub use state::{ExitCause, FailureReason, PeerInfo, ServerState};
 
 /// The operating systems whose file-location conventions Switchboard knows. Path rules take

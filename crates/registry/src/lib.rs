@@ -16,8 +16,6 @@ pub mod server_json;
 pub mod validate;
 
 pub use client::{ListQuery, Registry, RegistryError};
-pub use plan::{
-    Endpoint, Fetch, Plan, PlanError, Resolved, Runtime, Source, SourceKind, Values,
-};
+pub use plan::{Endpoint, Fetch, Plan, PlanError, Resolved, Runtime, Source, SourceKind, Values};
 pub use server_json::{Entry, Official, ServerJson, Status};
 pub use validate::SchemaViolation;

@@ -458,7 +458,13 @@ fn argument_key(argument: &Argument) -> String {
 }
 
 /// A fixed `value` asks only for the variables it names; otherwise the input is itself a field.
-fn input_fields(key: &str, input: &Input, place: InputPlace, repeated: bool, add: &mut impl FnMut(InputField)) {
+fn input_fields(
+    key: &str,
+    input: &Input,
+    place: InputPlace,
+    repeated: bool,
+    add: &mut impl FnMut(InputField),
+) {
     match &input.value {
         Some(value) => {
             for name in placeholders(value) {

@@ -43,7 +43,7 @@ pub enum Command {
     Stop(Ack),
     Restart(Ack),
     /// Use this spec from now on, restarting if it is running.
-    Replace(ServerSpec, Ack),
+    Replace(Box<ServerSpec>, Ack),
     /// Stop and end the actor (server removed, or daemon shutting down).
     Shutdown(Ack),
 }
@@ -177,7 +177,7 @@ impl Actor {
                 Next::Idle
             }
             Some(Command::Replace(spec, ack)) => {
-                self.adopt(spec);
+                self.adopt(*spec);
                 let _ = ack.send(());
                 Next::Idle
             }
@@ -203,7 +203,7 @@ impl Actor {
                         return Next::Idle;
                     }
                     Some(Command::Replace(spec, ack)) => {
-                        self.adopt(spec);
+                        self.adopt(*spec);
                         let _ = ack.send(());
                     }
                     Some(Command::Shutdown(ack)) => {
@@ -427,7 +427,7 @@ impl Actor {
             Some(Command::Stop(ack)) => Some(Interrupt::Stop(Some(ack))),
             Some(Command::Restart(ack)) => Some(Interrupt::Restart(Some(ack))),
             Some(Command::Replace(spec, ack)) => {
-                self.adopt(spec);
+                self.adopt(*spec);
                 Some(Interrupt::Restart(Some(ack)))
             }
             Some(Command::Shutdown(ack)) => Some(Interrupt::Shutdown(Some(ack))),

@@ -7,13 +7,14 @@
 //! new one when a session's process has died.
 //!
 //! It does not decide when a session needs one (the gateway does) and keeps no run history:
-//! the server's state and runs are those of its supervised process.
+//! the server's state and runs are those of its supervised process. The same machinery
+//! health-checks a candidate spec (a new version) before an update switches to it.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use switchboard_model::api::LogStream;
-use switchboard_model::{ServerName, Sharing, Transport};
+use switchboard_model::{Launch, ServerName, ServerSpec, Sharing, Transport};
 use tokio::sync::broadcast;
 
 use super::actor::spawn_watched;
@@ -29,17 +30,17 @@ pub enum IsolatedError {
     Unknown(ServerName),
     #[error("server {0} is shared by its sessions; it has no per-session processes")]
     Shared(ServerName),
-    #[error("cannot start a process of {server} for this session: {reason}")]
+    #[error("server {0} is not a stdio server, so it cannot be run beside its supervised process")]
+    NotStdio(ServerName),
+    #[error("cannot start a process of {server}: {reason}")]
     Spawn { server: ServerName, reason: String },
-    #[error("the process of {server} started for this session did not complete its handshake: {source}")]
+    #[error("the process of {server} did not complete its handshake: {source}")]
     Handshake {
         server: ServerName,
         #[source]
         source: RpcError,
     },
-    #[error(
-        "the process of {server} started for this session took over {after:?} to answer; raise its startup timeout"
-    )]
+    #[error("the process of {server} took over {after:?} to answer; raise its startup timeout")]
     Timeout { server: ServerName, after: Duration },
 }
 
@@ -92,10 +93,35 @@ impl Supervisor {
         let spec = self
             .spec(name)
             .ok_or_else(|| IsolatedError::Unknown(name.clone()))?;
-        let launch = match (&spec.transport, spec.sharing) {
-            (Transport::Stdio(launch), Sharing::PerSession) => launch,
-            _ => return Err(IsolatedError::Shared(name.clone())),
+        match (&spec.transport, spec.sharing) {
+            (Transport::Stdio(launch), Sharing::PerSession) => {
+                let after = Duration::from_millis(spec.health.startup_timeout_ms);
+                let (isolated, _) = self.open(name, launch, after, "for one session").await?;
+                Ok(isolated)
+            }
+            _ => Err(IsolatedError::Shared(name.clone())),
+        }
+    }
+
+    /// Runs `spec` (a candidate for supervised server `name`, such as a new version) once
+    /// beside the running process: spawn, handshake and tools/list, then stop. Returns the
+    /// number of tools it listed.
+    pub async fn probe(&self, spec: &ServerSpec) -> Result<u32, IsolatedError> {
+        let Transport::Stdio(launch) = &spec.transport else {
+            return Err(IsolatedError::NotStdio(spec.name.clone()));
         };
+        let after = Duration::from_millis(spec.health.startup_timeout_ms);
+        let (_isolated, handshake) = self.open(&spec.name, launch, after, "as a health check").await?;
+        Ok(handshake.tools)
+    }
+
+    async fn open(
+        &self,
+        name: &ServerName,
+        launch: &Launch,
+        after: Duration,
+        purpose: &str,
+    ) -> Result<(Isolated, mcp::Handshake), IsolatedError> {
         let log = self
             .log(name)
             .ok_or_else(|| IsolatedError::Unknown(name.clone()))?;
@@ -105,7 +131,7 @@ impl Supervisor {
         })?;
         log.push(
             LogStream::Supervisor,
-            format!("started pid {} for one session", spawned.process.pid()),
+            format!("started pid {} {purpose}", spawned.process.pid()),
         );
         let (process, stdin, stdout) = (spawned.process, spawned.stdin, spawned.stdout);
         let (out, incoming) = link::stdio(stdin, stdout, log);
@@ -116,9 +142,8 @@ impl Supervisor {
             process: Some(process),
             shared: Arc::clone(&self.shared),
         };
-        let after = Duration::from_millis(spec.health.startup_timeout_ms);
         match tokio::time::timeout(after, mcp::handshake(&isolated.upstream)).await {
-            Ok(Ok(_)) => Ok(isolated),
+            Ok(Ok(handshake)) => Ok((isolated, handshake)),
             Ok(Err(source)) => Err(IsolatedError::Handshake {
                 server: name.clone(),
                 source,
