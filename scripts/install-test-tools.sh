@@ -21,6 +21,27 @@ if [ ! -x "$tools/npm/node_modules/.bin/mcp-server-everything" ] || [ ! -d "$too
     @modelcontextprotocol/server-everything @modelcontextprotocol/sdk@1.32.2
 fi
 
+# For registry installs, which tests run offline: uv, a wheelhouse with the PyPI versions they
+# install, and an npm cache holding the npm version with all its dependencies.
+if [ ! -x "$tools/uv/bin/uv" ]; then
+  echo "installing uv (PyPI) into $tools/uv"
+  python3 -m venv "$tools/uv"
+  "$tools/uv/bin/pip" install --quiet --disable-pip-version-check "uv==0.13.9"
+fi
+time_versions="2026.8.18 2026.10.19"
+if [ ! -f "$tools/wheelhouse/.complete-${time_versions// /-}" ]; then
+  echo "downloading mcp-server-time $time_versions with their dependencies into $tools/wheelhouse"
+  for version in $time_versions; do
+    "$tools/venv/bin/pip" download --quiet --disable-pip-version-check --dest "$tools/wheelhouse" "mcp-server-time==$version"
+  done
+  touch "$tools/wheelhouse/.complete-${time_versions// /-}"
+fi
+if [ ! -f "$tools/npm-offline/node_modules/@modelcontextprotocol/server-everything/package.json" ]; then
+  echo "caching @modelcontextprotocol/server-everything@2026.8.31 and its dependencies in $tools/npm-cache"
+  npm install --silent --no-audit --no-fund --prefix "$tools/npm-offline" --cache "$tools/npm-cache" \
+    @modelcontextprotocol/server-everything@2026.8.31
+fi
+
 # The MCP conformance suite, and the Node 22 it needs (npm ships Node itself as node@22).
 if [ ! -x "$tools/conformance/node_modules/.bin/node" ] || [ ! -f "$tools/conformance/node_modules/@modelcontextprotocol/conformance/dist/index.js" ]; then
   echo "installing the MCP conformance suite and Node 22 (npm) into $tools/conformance"

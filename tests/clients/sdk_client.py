@@ -183,6 +183,15 @@ async def via_entry(entry_file):
             return {"server": init.server_info.name, "tools": sorted(t.name for t in tools.tools)}
 
 
+async def list_tools(url):
+    """Initializes through the gateway and lists the server's tools."""
+    async with streamable_http_client(url, http_client=http_client()) as (read, write, *_):
+        async with ClientSession(read, write) as session:
+            init = await session.initialize()
+            tools = await session.list_tools()
+            return {"server": init.server_info.name, "tools": sorted(t.name for t in tools.tools)}
+
+
 async def main():
     scenario, rest = sys.argv[1], sys.argv[2:]
     if scenario == "everything":
@@ -196,6 +205,8 @@ async def main():
         out = await long_call(rest[0], rest[1])
     elif scenario == "stdio":
         out = await via_stdio(rest)
+    elif scenario == "list":
+        out = await list_tools(rest[0])
     elif scenario == "entry":
         out = await via_entry(rest[0])
     else:

@@ -93,6 +93,8 @@ pub struct Sandbox {
     daemon: Option<Child>,
     /// A home directory of its own for the daemon, where AI clients' config files live.
     user_home: Option<PathBuf>,
+    /// Variables set for every command run in this sandbox, the daemon included.
+    env: Vec<(String, String)>,
 }
 
 impl Sandbox {
@@ -101,7 +103,19 @@ impl Sandbox {
             dir: tempfile::tempdir().unwrap(),
             daemon: None,
             user_home: None,
+            env: Vec::new(),
         }
+    }
+
+    /// A sandbox whose commands (the daemon included) also get `vars`; the daemon is not
+    /// started, so a test can prepare first.
+    pub fn with_env(vars: &[(&str, &str)]) -> Self {
+        let mut sandbox = Self::new();
+        sandbox.env = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        sandbox
     }
 
     /// A sandbox whose daemon sees `<sandbox>/user` as the home directory (and no variables
@@ -135,7 +149,8 @@ impl Sandbox {
         command
             .env("SWITCHBOARD_HOME", self.home())
             .env("SWITCHBOARD_PORT", "0")
-            .env_remove("SWITCHBOARD_LOG");
+            .env_remove("SWITCHBOARD_LOG")
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
         if let Some(home) = &self.user_home {
             command.env("HOME", home);
             for moved in [
