@@ -1,6 +1,7 @@
 //! Registry installs, end to end: a local registry serving the real fixture data
 //! (tests/registry/serve.py), the real binary, real packages from npm and PyPI fetched
 //! offline from caches the test setup filled, and the official Python SDK through the gateway.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
