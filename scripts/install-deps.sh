@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing Switchboard needs on Debian/Ubuntu beyond a Rust toolchain:
 # a C compiler (bundled SQLite), Python with venv and Node with npm (the real MCP servers the
-# tests run), and cargo-nextest. Skips what is already there; safe to run again.
+# tests run), and with --test D-Bus, GNOME Keyring and cargo-nextest. Skips what is already
+# there; safe to run again.
 set -euo pipefail
 
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -12,6 +13,11 @@ command -v pkg-config >/dev/null || missing+=(pkg-config)
 command -v python3 >/dev/null || missing+=(python3)
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 command -v npm >/dev/null || missing+=(nodejs npm)
+if [ "${1:-}" = "--test" ]; then
+  # The tests' keychain: GNOME Keyring's Secret Service on a private D-Bus session.
+  command -v dbus-run-session >/dev/null || missing+=(dbus)
+  command -v gnome-keyring-daemon >/dev/null || missing+=(gnome-keyring)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"
   sudo_if_needed apt-get update -qq

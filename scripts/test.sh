@@ -9,4 +9,5 @@ scripts/install-test-tools.sh
 
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
-cargo nextest run --workspace --locked --no-fail-fast
+# Under a real keychain of its own: the secrets tests use it, and no test touches the user's.
+scripts/with-keychain.sh cargo nextest run --workspace --locked --no-fail-fast

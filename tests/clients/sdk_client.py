@@ -192,6 +192,15 @@ async def list_tools(url):
             return {"server": init.server_info.name, "tools": sorted(t.name for t in tools.tools)}
 
 
+async def call_tool(url, tool):
+    """Initializes through the gateway and calls one tool without arguments."""
+    async with streamable_http_client(url, http_client=http_client()) as (read, write, *_):
+        async with ClientSession(read, write) as session:
+            await session.initialize()
+            result = await session.call_tool(tool, {})
+            return {"text": text_of(result)}
+
+
 async def main():
     scenario, rest = sys.argv[1], sys.argv[2:]
     if scenario == "everything":
@@ -205,6 +214,8 @@ async def main():
         out = await long_call(rest[0], rest[1])
     elif scenario == "stdio":
         out = await via_stdio(rest)
+    elif scenario == "call":
+        out = await call_tool(rest[0], rest[1])
     elif scenario == "list":
         out = await list_tools(rest[0])
     elif scenario == "entry":

@@ -148,6 +148,15 @@ impl Client {
         self.json(request).await
     }
 
+    pub async fn put<T: DeserializeOwned>(&self, path: &str, body: &impl Serialize) -> Result<T, CliError> {
+        self.json(self.http.put(self.url(path)).json(body)).await
+    }
+
+    /// A DELETE whose answer has a body.
+    pub async fn delete_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, CliError> {
+        self.json(self.http.delete(self.url(path))).await
+    }
+
     pub async fn delete(&self, path: &str) -> Result<(), CliError> {
         self.send(self.http.delete(self.url(path))).await.map(drop)
     }

@@ -8,6 +8,7 @@ mod client;
 mod connect;
 mod registry;
 mod render;
+mod secrets;
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -60,6 +61,10 @@ enum Command {
         /// The MCP registry installs come from (a private one serves the same API).
         #[arg(long, value_name = "URL", env = "SWITCHBOARD_REGISTRY", default_value = switchboard_registry::client::OFFICIAL)]
         registry: String,
+        /// Where secret values live: the OS keychain, or (an explicit opt-in for headless
+        /// machines without one) `secrets.json` in the data directory, readable only by you.
+        #[arg(long, value_name = "STORE", env = "SWITCHBOARD_SECRETS", default_value = "keychain", value_parser = ["keychain", "file"])]
+        secrets: String,
     },
     /// Be a stdio MCP server that reaches a server (or, with --all, every server) through the
     /// gateway. For clients that can only launch programs; reads SWITCHBOARD_TOKEN.
@@ -143,6 +148,9 @@ enum Command {
     Install(registry::InstallArgs),
     /// Update servers installed from the registry, with a health check and rollback.
     Update(registry::UpdateArgs),
+    /// Manage a server's secret values, kept in the OS keychain.
+    #[command(subcommand)]
+    Secrets(secrets::SecretsCommand),
     /// Check the runtimes installs need (node, uv, docker…) and the registry.
     Doctor {
         /// Search for runtimes again (after installing one).
@@ -301,12 +309,13 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             record_payloads,
             session_idle,
             registry,
+            secrets,
         } => {
             let gateway = switchboard_daemon::gateway::GatewayConfig {
                 record_payloads,
                 session_idle: std::time::Duration::from_millis(session_idle),
             };
-            daemon(cli.port, gateway, registry).await
+            daemon(cli.port, gateway, registry, secrets == "file").await
         }
         Command::Connect { server, all: _ } => {
             let server = server.map(|s| parse_name(&s)).transpose()?;
@@ -339,6 +348,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Info { name } => registry::info(json, connect()?, &name).await,
         Command::Install(args) => registry::install(json, connect()?, args).await,
         Command::Update(args) => registry::update(json, connect()?, args).await,
+        Command::Secrets(command) => secrets::run(json, connect()?, command).await,
         Command::Doctor { refresh } => registry::doctor(json, connect()?, refresh).await,
         Command::Watchdog { .. } => Ok(()),
         Command::Status => {
@@ -526,6 +536,7 @@ async fn daemon(
     port: u16,
     gateway: switchboard_daemon::gateway::GatewayConfig,
     registry: String,
+    secrets_in_file: bool,
 ) -> Result<(), CliError> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -542,6 +553,7 @@ async fn daemon(
         supervisor: Default::default(),
         gateway,
         registry,
+        secrets_in_file,
     };
     switchboard_daemon::daemon::run(config, shutdown_signal())
         .await

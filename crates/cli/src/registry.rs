@@ -29,6 +29,10 @@ pub struct InstallArgs {
     /// An input value; repeat for several inputs, or several values of a repeated one.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
+    /// A secret input, its value read from stdin (one line per --secret, in order) or a
+    /// hidden prompt, never from the command line.
+    #[arg(long = "secret", value_name = "KEY")]
+    secret: Vec<String>,
     /// Add it stopped.
     #[arg(long)]
     disabled: bool,
@@ -203,6 +207,13 @@ fn describe_field(field: &InputField) -> String {
 pub async fn install(json: bool, client: Client, args: InstallArgs) -> Result<(), CliError> {
     let (name, version) = split_version(&args.name);
     let mut values = parse_sets(&args.set)?;
+    for (key, value) in args
+        .secret
+        .iter()
+        .zip(crate::secrets::read_secret_lines(&args.secret)?)
+    {
+        values.insert(key.clone(), vec![value]);
+    }
     let as_name = args.as_name.as_deref().map(parse_name).transpose()?;
     if std::io::stdin().is_terminal() && !json {
         let detail: RegistryDetail = client.get(&detail_path(&name, version.as_deref())).await?;
@@ -285,7 +296,7 @@ fn prompt_missing(fields: &[InputField], values: &mut BTreeMap<String, Vec<Strin
             .flush()
             .map_err(|e| CliError::Other(e.to_string()))?;
         let line = if field.secret {
-            read_hidden(&stdin)?
+            crate::secrets::read_hidden(&stdin)?
         } else {
             let mut line = String::new();
             stdin
@@ -300,29 +311,6 @@ fn prompt_missing(fields: &[InputField], values: &mut BTreeMap<String, Vec<Strin
         }
     }
     Ok(())
-}
-
-/// Reads a line with the terminal's echo off, so a secret does not show on screen.
-fn read_hidden(stdin: &std::io::Stdin) -> Result<String, CliError> {
-    let mut line = String::new();
-    #[cfg(unix)]
-    {
-        use nix::sys::termios::{LocalFlags, SetArg, tcgetattr, tcsetattr};
-        let saved = tcgetattr(stdin).map_err(|e| CliError::Other(e.to_string()))?;
-        let mut quiet = saved.clone();
-        quiet.local_flags.remove(LocalFlags::ECHO);
-        tcsetattr(stdin, SetArg::TCSANOW, &quiet).map_err(|e| CliError::Other(e.to_string()))?;
-        let read = stdin.lock().read_line(&mut line);
-        let _ = tcsetattr(stdin, SetArg::TCSANOW, &saved);
-        eprintln!();
-        read.map_err(|e| CliError::Other(e.to_string()))?;
-    }
-    #[cfg(not(unix))]
-    stdin
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| CliError::Other(e.to_string()))?;
-    Ok(line)
 }
 
 pub async fn update(json: bool, client: Client, args: UpdateArgs) -> Result<(), CliError> {
@@ -440,6 +428,10 @@ pub async fn doctor(json: bool, client: Client, refresh: bool) -> Result<(), Cli
             name.as_deref().unwrap_or("(none)")
         ),
         (None, None) => {}
+    }
+    match &report.secrets.error {
+        None => println!("secrets: {}", report.secrets.store),
+        Some(error) => println!("secrets: {} cannot be used: {error}", report.secrets.store),
     }
     let registry = &report.registry;
     println!(

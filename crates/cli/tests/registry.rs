@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{Sandbox, everything_server, tools_dir, wait_until};
+use common::{Sandbox, assert_no_leak, call_tool, everything_server, tools_dir, wait_until};
 use serde_json::{Value, json};
 
 const START: Duration = Duration::from_secs(60);
@@ -415,19 +415,33 @@ fn entries_that_cannot_be_installed_say_why_and_change_nothing() {
         "{stderr}"
     );
 
-    let (code, stderr) = fails(
-        &sb,
-        &[
+    // A secret input is read from stdin; the package is not in the offline cache, so the fetch
+    // fails, and neither the value nor anything else is left behind.
+    let out = sb
+        .command()
+        .args([
             "install",
             "io.github.domdomegg/airtable-mcp-server@1.7.3",
-            "--set",
-            "AIRTABLE_API_KEY=pat.secret",
-        ],
-    );
-    assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("AIRTABLE_API_KEY is secret"), "{stderr}");
+            "--secret",
+            "AIRTABLE_API_KEY",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            child.stdin.take().unwrap().write_all(b"pat.secret-value\n")?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        !stderr.contains("pat.secret"),
+        stderr.contains("npm install airtable-mcp-server@1.7.3 failed"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("pat.secret-value"),
         "the value is never echoed: {stderr}"
     );
 
@@ -539,7 +553,20 @@ fn a_bundle_runs_only_with_its_published_sha256() {
             .display()
             .to_string()
     );
-    assert_eq!(spec["env"]["GREETING"], "hello from a bundle");
+    // The greeting is a sensitive setting: it went to the keychain, and the spec names it.
+    assert_eq!(spec["env"]["GREETING"], json!({"secret": "bundle-demo/GREETING"}));
+    let secrets = sb.json(&["secrets", "ls", "bundle-demo"]);
+    assert_eq!(
+        secrets,
+        json!([{"name": "GREETING", "key": "bundle-demo/GREETING", "set": true}])
+    );
+    // The value reached the process at spawn: its tool says it.
+    let token = sb.ok(&["token", "create", "tester"]).trim().to_owned();
+    assert_eq!(
+        call_tool(&sb, "bundle-demo", "greet", &token),
+        "hello from a bundle"
+    );
+    assert_no_leak(&sb, "hello from a bundle");
 }
 
 #[test]

@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
@@ -23,8 +23,8 @@ use switchboard_clients::write::WriteError;
 use switchboard_model::api::{
     AddServer, ApiError, ApiErrorBody, AppClient, CallRecord, ClientChange, ConnectClient, DaemonStatus,
     DisconnectClient, DoctorReport, ImportClients, ImportReport, InstallReport, InstallServer, IssueToken,
-    IssuedToken, RegistryDetail, RegistrySearch, RunRecord, ServerView, TokenView, UndoClients, UpdateReport,
-    UpdateServer,
+    IssuedToken, RegistryDetail, RegistrySearch, RunRecord, SecretView, ServerView, SetSecret, TokenView,
+    UndoClients, UpdateReport, UpdateServer,
 };
 use switchboard_model::{ServerName, ServerSpec};
 use switchboard_registry::{PlanError, RegistryError};
@@ -35,6 +35,7 @@ use crate::control::{Control, ControlError};
 use crate::gateway::{AccessError, Gateway};
 use crate::install::{InstallError, Installer};
 use crate::registry_cache::{self, RegistryCacheError};
+use crate::secrets::SecretsError;
 use crate::store::StoreError;
 use crate::token::ControlToken;
 
@@ -84,6 +85,11 @@ pub fn router(services: Services, guard: Guard) -> Router {
         .route("/registry/servers/{name}", get(registry_detail))
         .route("/install", post(install))
         .route("/servers/{name}/update", post(update_server))
+        .route("/servers/{name}/secrets", get(server_secrets))
+        .route(
+            "/servers/{name}/secrets/{secret}",
+            put(set_secret).delete(unset_secret),
+        )
         .route("/doctor", get(doctor))
         .fallback(not_found)
         .with_state(services);
@@ -139,10 +145,9 @@ impl Failure {
             ControlError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "store_failed"),
             ControlError::Spec(_) => (StatusCode::BAD_REQUEST, "invalid_spec"),
             ControlError::ProgramNotFound { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "program_not_found"),
-            ControlError::SecretsUnsupported { .. } => {
-                (StatusCode::UNPROCESSABLE_ENTITY, "secrets_unsupported")
-            }
             ControlError::NameMismatch { .. } => (StatusCode::BAD_REQUEST, "name_mismatch"),
+            ControlError::Secrets(error) => secrets_status(error),
+            ControlError::NoSuchSecret { .. } => (StatusCode::NOT_FOUND, "no_such_secret"),
         };
         if status.is_server_error() {
             tracing::error!("{message}");
@@ -161,6 +166,14 @@ impl From<AccessError> for Failure {
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "store_failed"),
         };
         Self::new(status, code, message)
+    }
+}
+
+fn secrets_status(error: &SecretsError) -> (StatusCode, &'static str) {
+    match error {
+        SecretsError::BadKey { .. } => (StatusCode::BAD_REQUEST, "invalid_name"),
+        SecretsError::Missing { .. } => (StatusCode::NOT_FOUND, "no_such_secret"),
+        _ => (StatusCode::SERVICE_UNAVAILABLE, "keychain_unavailable"),
     }
 }
 
@@ -189,9 +202,7 @@ impl From<InstallError> for Failure {
             InstallError::Deleted { .. } => (StatusCode::GONE, "deleted_in_registry"),
             InstallError::AlreadyInstalled { .. } => (StatusCode::CONFLICT, "already_installed"),
             InstallError::NotFromRegistry(_) => (StatusCode::CONFLICT, "not_from_registry"),
-            InstallError::SecretsUnavailable { .. } => {
-                (StatusCode::UNPROCESSABLE_ENTITY, "secrets_unsupported")
-            }
+            InstallError::Secrets(error) => secrets_status(error),
             InstallError::Fetch { .. } => (StatusCode::BAD_GATEWAY, "fetch_failed"),
             InstallError::Checksum { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "checksum_mismatch"),
             InstallError::UpdateFailed { .. } => (StatusCode::CONFLICT, "update_rolled_back"),
@@ -527,6 +538,31 @@ async fn revoke_token(State(s): State<AppState>, Path(name): Path<String>) -> Re
     Ok(StatusCode::NO_CONTENT)
 }
 
+async fn server_secrets(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult<Vec<SecretView>> {
+    Ok(Json(s.control.secrets(&server_name(&name)?).await?))
+}
+
+async fn set_secret(
+    State(s): State<AppState>,
+    Path((name, secret)): Path<(String, String)>,
+    Query(q): Query<WaitQuery>,
+    request: Result<Json<SetSecret>, JsonRejection>,
+) -> ApiResult<ServerView> {
+    let value = body(request)?.value;
+    let view = s
+        .control
+        .set_secret(&server_name(&name)?, &secret, &value)
+        .await?;
+    Ok(Json(settled(&s, view, &q).await?))
+}
+
+async fn unset_secret(
+    State(s): State<AppState>,
+    Path((name, secret)): Path<(String, String)>,
+) -> ApiResult<ServerView> {
+    Ok(Json(s.control.unset_secret(&server_name(&name)?, &secret).await?))
+}
+
 #[derive(Debug, Deserialize)]
 struct SearchQuery {
     #[serde(default)]
@@ -616,6 +652,7 @@ async fn doctor(State(s): State<AppState>, Query(q): Query<DoctorQuery>) -> ApiR
         runtimes: runtimes.checks(),
         login_shell: runtimes.shell(),
         registry: s.installer.cache().check().await,
+        secrets: s.installer.secrets_check().await,
     }))
 }
 

@@ -8,10 +8,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use switchboard_model::api::{AddServer, DaemonStatus, Event, LogLine, RunRecord, ServerCounts, ServerView};
-use switchboard_model::{ServerName, ServerSpec, ServerState, SpecError, UnixMillis, ValueSource};
+use switchboard_model::api::{
+    AddServer, DaemonStatus, Event, LogLine, RunRecord, SecretView, ServerCounts, ServerView,
+};
+use switchboard_model::{ServerName, ServerSpec, ServerState, SpecError, Transport, UnixMillis, ValueSource};
 use tokio::sync::broadcast;
 
+use crate::secrets::{self, SecretsError};
 use crate::store::{Store, StoreError, StoredServer};
 use crate::supervisor::usage::UsageSampler;
 use crate::supervisor::{Ack, Command, Supervisor, process};
@@ -27,12 +30,35 @@ pub enum ControlError {
         "cannot find `{program}` for server {server} on the daemon's PATH; install it, or give its absolute path"
     )]
     ProgramNotFound { server: ServerName, program: String },
-    #[error(
-        "server {server} refers to secret `{key}`, but this daemon has no keychain backend yet; give the value literally"
-    )]
-    SecretsUnsupported { server: ServerName, key: String },
     #[error("the spec names server {body}, but the request is for {path}; renaming is not supported")]
     NameMismatch { path: ServerName, body: ServerName },
+    #[error(transparent)]
+    Secrets(#[from] SecretsError),
+    #[error("server {server} has no secret {name}; `switchboard secrets ls {server}` lists them")]
+    NoSuchSecret { server: ServerName, name: String },
+}
+
+/// A spec's env vars (headers, for a remote server): where a secret can be referred to.
+fn named_values(spec: &mut ServerSpec) -> &mut std::collections::BTreeMap<String, ValueSource> {
+    match &mut spec.transport {
+        Transport::Stdio(launch) | Transport::LocalHttp { launch, .. } => &mut launch.env,
+        Transport::RemoteHttp { headers, .. } => headers,
+    }
+}
+
+/// Each (env var or header, keychain name) the spec refers to.
+fn secret_refs(spec: &ServerSpec) -> Vec<(String, String)> {
+    let values = match &spec.transport {
+        Transport::Stdio(launch) | Transport::LocalHttp { launch, .. } => &launch.env,
+        Transport::RemoteHttp { headers, .. } => headers,
+    };
+    values
+        .iter()
+        .filter_map(|(field, value)| match value {
+            ValueSource::Secret { secret } => Some((field.clone(), secret.clone())),
+            ValueSource::Literal(_) => None,
+        })
+        .collect()
 }
 
 /// Facts about the running daemon, for `status`.
@@ -173,22 +199,6 @@ impl Control {
     /// Checks what can be checked before anything is written.
     fn check(spec: &ServerSpec) -> Result<(), ControlError> {
         spec.validate()?;
-        let secret_refs = spec.launch().into_iter().flat_map(|l| l.env.values()).chain(
-            match &spec.transport {
-                switchboard_model::Transport::RemoteHttp { headers, .. } => Some(headers.values()),
-                _ => None,
-            }
-            .into_iter()
-            .flatten(),
-        );
-        for value in secret_refs {
-            if let ValueSource::Secret { secret } = value {
-                return Err(ControlError::SecretsUnsupported {
-                    server: spec.name.clone(),
-                    key: secret.clone(),
-                });
-            }
-        }
         if let Some(launch) = spec.launch() {
             let path = match launch.env.get("PATH") {
                 Some(ValueSource::Literal(p)) => Some(std::ffi::OsString::from(p)),
@@ -235,11 +245,80 @@ impl Control {
 
     pub async fn remove(&self, name: &ServerName) -> Result<(), ControlError> {
         let _guard = self.changes.lock().await;
+        let spec = self.supervisor.spec(name);
         self.store.remove_server(name).await?;
         // Gone from the store, so it cannot come back; now end what runs.
         let _ = self.supervisor.remove(name).await;
+        for (_, key) in spec.iter().flat_map(secret_refs) {
+            if let Err(error) = self.supervisor.secrets().delete(&key).await {
+                tracing::warn!(%key, %error, "could not delete a removed server's secret");
+            }
+        }
         self.announce(Event::ServerRemoved { name: name.clone() });
         Ok(())
+    }
+
+    /// The secrets `name`'s spec refers to, and whether each has a value.
+    pub async fn secrets(&self, name: &ServerName) -> Result<Vec<SecretView>, ControlError> {
+        let spec = self.get(name).await?.spec;
+        let mut views = Vec::new();
+        for (field, key) in secret_refs(&spec) {
+            let set = self.supervisor.secrets().get(&key).await?.is_some();
+            views.push(SecretView {
+                name: field,
+                key,
+                set,
+            });
+        }
+        Ok(views)
+    }
+
+    /// Stores `value` as secret `field` of `name` and points the spec's env var (or, for a
+    /// remote server, header) of that name at it; a running server restarts to see it.
+    pub async fn set_secret(
+        &self,
+        name: &ServerName,
+        field: &str,
+        value: &str,
+    ) -> Result<ServerView, ControlError> {
+        let mut spec = self.get(name).await?.spec;
+        let key = secrets::key(name, field);
+        let reference = ValueSource::Secret { secret: key.clone() };
+        let values = named_values(&mut spec);
+        let unchanged = values.get(field) == Some(&reference);
+        values.insert(field.to_owned(), reference);
+        spec.validate()?;
+        self.supervisor.secrets().set(&key, value).await?;
+        if unchanged {
+            let view = self.get(name).await?;
+            return match view.status {
+                ServerState::Stopped | ServerState::Failed { .. } => Ok(view),
+                _ => self.restart(name).await,
+            };
+        }
+        self.update(name, spec).await
+    }
+
+    /// Deletes secret `field` of `name` and the spec's reference to it.
+    pub async fn unset_secret(&self, name: &ServerName, field: &str) -> Result<ServerView, ControlError> {
+        let mut spec = self.get(name).await?.spec;
+        let key = secrets::key(name, field);
+        let referenced = matches!(
+            named_values(&mut spec).get(field),
+            Some(ValueSource::Secret { .. })
+        );
+        let deleted = self.supervisor.secrets().delete(&key).await?;
+        if !referenced && !deleted {
+            return Err(ControlError::NoSuchSecret {
+                server: name.clone(),
+                name: field.to_owned(),
+            });
+        }
+        if referenced {
+            named_values(&mut spec).remove(field);
+            return self.update(name, spec).await;
+        }
+        self.get(name).await
     }
 
     pub async fn start(&self, name: &ServerName) -> Result<ServerView, ControlError> {

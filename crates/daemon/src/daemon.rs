@@ -21,6 +21,7 @@ use crate::gateway::{self, Gateway, GatewayConfig};
 use crate::install::Installer;
 use crate::paths::{DataDir, PathsError};
 use crate::registry_cache::RegistryCache;
+use crate::secrets::{self, Secrets};
 use crate::store::{Store, StoreError};
 use crate::supervisor::{Supervisor, SupervisorConfig};
 use crate::token::{ControlToken, TokenError};
@@ -38,6 +39,9 @@ pub struct DaemonConfig {
     pub gateway: GatewayConfig,
     /// Base URL of the MCP registry installs come from.
     pub registry: String,
+    /// Keep secrets in a 0600 file in the data directory instead of the OS keychain: the
+    /// explicit opt-in for machines that have none.
+    pub secrets_in_file: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -113,12 +117,18 @@ pub async fn run(config: DaemonConfig, shutdown: impl Future<Output = ()>) -> Re
         .port();
 
     let (events, _) = broadcast::channel(1024);
+    let secrets = if config.secrets_in_file {
+        Secrets::file(data.root().join("secrets.json"))
+    } else {
+        Secrets::keychain(keychain_service(data.root()))
+    };
     let supervisor = Supervisor::new(
         config.supervisor,
         store.clone(),
         events.clone(),
         Some(Arc::clone(&watchdog)),
         data.clone(),
+        secrets.clone(),
     );
     let facts = DaemonFacts {
         pid: std::process::id(),
@@ -139,7 +149,12 @@ pub async fn run(config: DaemonConfig, shutdown: impl Future<Output = ()>) -> Re
     client_configs.watch_drift();
     let registry = Registry::new(&config.registry)?;
     let cache = Arc::new(RegistryCache::new(registry, control.store().clone()));
-    let installer = Arc::new(Installer::new(Arc::clone(&control), cache, data.packages()));
+    let installer = Arc::new(Installer::new(
+        Arc::clone(&control),
+        cache,
+        secrets,
+        data.packages(),
+    ));
     // Runtimes are searched now, in the background, so the first install does not wait.
     tokio::spawn({
         let installer = Arc::clone(&installer);
@@ -173,6 +188,20 @@ pub async fn run(config: DaemonConfig, shutdown: impl Future<Output = ()>) -> Re
     let _ = std::fs::remove_file(data.daemon_info());
     watchdog.release();
     Ok(())
+}
+
+/// One keychain service per data directory, so two daemons' secrets never mix; the default
+/// directory's is plainly `switchboard`.
+fn keychain_service(root: &std::path::Path) -> String {
+    let default = crate::paths::data_dir_for(switchboard_model::Os::current(), |key| {
+        (key != "SWITCHBOARD_HOME")
+            .then(|| std::env::var_os(key))
+            .flatten()
+    });
+    match default {
+        Ok(default) if default == root => secrets::SERVICE.to_owned(),
+        _ => format!("{}@{}", secrets::SERVICE, root.display()),
+    }
 }
 
 fn lock(data: &DataDir) -> Result<File, DaemonError> {

@@ -21,8 +21,8 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use switchboard_model::api::{
-    AddServer, InputChanges, InputField, InstallReport, InstallServer, InstallSource, RegistryDetail,
-    ServerView, UpdateOutcome, UpdateReport, UpdateServer,
+    AddServer, InputChanges, InputField, InputPlace, InstallReport, InstallServer, InstallSource,
+    RegistryDetail, SecretsCheck, ServerView, UpdateOutcome, UpdateReport, UpdateServer,
 };
 use switchboard_model::{
     Health, Launch, Origin, ServerName, ServerSpec, ServerState, Transport, ValueSource,
@@ -38,7 +38,22 @@ use tokio::sync::Mutex;
 use crate::control::{Control, ControlError};
 use crate::registry_cache::{self, RegistryCache, RegistryCacheError};
 use crate::runtime::{Runtimes, prepend_path};
+use crate::secrets::{self, Secrets, SecretsError};
 use crate::store::CachedVersion;
+
+/// A secret an install or update wrote, and what it replaced.
+#[derive(Debug)]
+struct Kept {
+    key: String,
+    before: Option<String>,
+}
+
+/// Why a switch to a new version did not happen.
+enum Switch {
+    /// The new version failed its health check or did not come up; the old one runs.
+    Failed(String),
+    Error(InstallError),
+}
 
 /// Longest a package manager may take to fetch one package.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(600);
@@ -80,11 +95,8 @@ pub enum InstallError {
         "server {0} was not installed from a registry, so it has nothing to update from; remove and install it"
     )]
     NotFromRegistry(ServerName),
-    #[error(
-        "input{} {} {} secret; storing secrets in the OS keychain is not available in this build, and Switchboard will not write them anywhere else",
-        if keys.len() == 1 { "" } else { "s" }, keys.join(", "), if keys.len() == 1 { "is" } else { "are" }
-    )]
-    SecretsUnavailable { keys: Vec<String> },
+    #[error(transparent)]
+    Secrets(#[from] SecretsError),
     #[error("{what} failed: {detail}")]
     Fetch { what: String, detail: String },
     #[error(
@@ -126,13 +138,17 @@ pub struct Installer {
     cache: Arc<RegistryCache>,
     /// Searched on first use (reading the login shell takes a moment), again on `doctor`.
     runtimes: Mutex<Option<Arc<Runtimes>>>,
+    secrets: Secrets,
     packages: PathBuf,
     http: reqwest::Client,
 }
 
 /// A package fetched into its directory, and the command that runs it.
 struct Fetched {
+    /// The command, its environment not yet filled in (see `env`).
     launch: Launch,
+    /// The environment, secret values included until they are moved to the keychain.
+    env: BTreeMap<String, Resolved>,
     dir: Option<PathBuf>,
     /// The exact package version, when the plan did not name one.
     package_version: Option<String>,
@@ -140,10 +156,16 @@ struct Fetched {
 }
 
 impl Installer {
-    pub fn new(control: Arc<Control>, cache: Arc<RegistryCache>, packages: PathBuf) -> Self {
+    pub fn new(
+        control: Arc<Control>,
+        cache: Arc<RegistryCache>,
+        secrets: Secrets,
+        packages: PathBuf,
+    ) -> Self {
         Self {
             control,
             cache,
+            secrets,
             runtimes: Mutex::new(None),
             packages,
             http: reqwest::Client::builder()
@@ -156,6 +178,19 @@ impl Installer {
 
     pub fn cache(&self) -> &RegistryCache {
         &self.cache
+    }
+
+    /// Whether secret values can be stored now: a read of a name nobody uses.
+    pub async fn secrets_check(&self) -> SecretsCheck {
+        SecretsCheck {
+            store: self.secrets.describe(),
+            error: self
+                .secrets
+                .get("switchboard/doctor-probe")
+                .await
+                .err()
+                .map(|e| e.to_string()),
+        }
     }
 
     pub async fn runtimes(&self) -> Arc<Runtimes> {
@@ -263,7 +298,6 @@ impl Installer {
         let source = plan::select(&server, prefer, |r| runtimes.has(r))?;
         let (plan_values, bundle_values) = split_values(&server, source, &request.values);
         let plan = plan::plan(&server, source, &plan_values)?;
-        refuse_secrets(plan.env.iter().chain(remote_headers(&plan)))?;
 
         let mut warnings = plan.warnings.clone();
         if cached.status == "deprecated" {
@@ -290,19 +324,27 @@ impl Installer {
         let fetched = self
             .fetch(&local, &server, &plan, &bundle_values, &runtimes)
             .await?;
-        let spec = spec_for(&local, &self.cache, &server, &plan, &fetched, None);
-        let added = self
-            .control
-            .add(AddServer {
-                spec,
-                enabled: !request.disabled,
-            })
-            .await;
+        let mut kept = Vec::new();
+        let added = match self
+            .spec_for(&local, &server, &plan, &fetched, None, &mut kept)
+            .await
+        {
+            Ok(spec) => self
+                .control
+                .add(AddServer {
+                    spec,
+                    enabled: !request.disabled,
+                })
+                .await
+                .map_err(InstallError::from),
+            Err(error) => Err(error),
+        };
         let view = match added {
             Ok(view) => view,
             Err(error) => {
+                self.restore(kept).await;
                 remove_dir(fetched.dir.as_deref()).await;
-                return Err(error.into());
+                return Err(error);
             }
         };
         Ok(InstallReport {
@@ -384,9 +426,18 @@ impl Installer {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         values.extend(request.values.clone());
+        // Secret env vars and headers keep their values from the keychain unless given anew.
+        for field in &new_form {
+            let whole_value = matches!(field.place, InputPlace::Env | InputPlace::Header);
+            if field.secret && whole_value && !values.contains_key(&field.key) {
+                let stored = self.secrets.get(&secrets::key(name, &field.key)).await?;
+                if let Some(value) = stored {
+                    values.insert(field.key.clone(), vec![value]);
+                }
+            }
+        }
         let (plan_values, bundle_values) = split_values(&server, source, &values);
         let plan = plan::plan(&server, source, &plan_values)?;
-        refuse_secrets(plan.env.iter().chain(remote_headers(&plan)))?;
         warnings.extend(plan.warnings.iter().cloned());
         if request.dry_run {
             return Ok(report(UpdateOutcome::Available, changes, None, warnings));
@@ -395,40 +446,167 @@ impl Installer {
         let fetched = self
             .fetch(name, &server, &plan, &bundle_values, &runtimes)
             .await?;
-        let new_spec = spec_for(name, &self.cache, &server, &plan, &fetched, Some(&old_spec));
-        let failed = |reason: String| InstallError::UpdateFailed {
-            server: name.clone(),
-            version: target.version.clone(),
-            kept: origin.version.clone(),
-            reason,
+        let mut kept = Vec::new();
+        let switched = self
+            .switch(name, &current, &server, &plan, &fetched, &mut kept)
+            .await;
+        let tools = match switched {
+            Ok(tools) => tools,
+            Err(error) => {
+                self.restore(kept).await;
+                remove_dir(fetched.dir.as_deref()).await;
+                return Err(match error {
+                    Switch::Failed(reason) => InstallError::UpdateFailed {
+                        server: name.clone(),
+                        version: target.version.clone(),
+                        kept: origin.version.clone(),
+                        reason,
+                    },
+                    Switch::Error(error) => error,
+                });
+            }
         };
+        if origin.package_dir != fetched.dir {
+            remove_dir(origin.package_dir.as_deref()).await;
+        }
+        Ok(report(UpdateOutcome::Updated, changes, tools, warnings))
+    }
+
+    /// Health-checks the new version beside the running one, then switches the spec to it and
+    /// back again if the server does not come up. Returns the tools the check listed.
+    async fn switch(
+        &self,
+        name: &ServerName,
+        current: &ServerView,
+        server: &ServerJson,
+        plan: &Plan,
+        fetched: &Fetched,
+        kept: &mut Vec<Kept>,
+    ) -> Result<Option<u32>, Switch> {
+        let old_spec = current.spec.clone();
+        let new_spec = self
+            .spec_for(name, server, plan, fetched, Some(&old_spec), kept)
+            .await
+            .map_err(Switch::Error)?;
         let tools = match &new_spec.transport {
-            Transport::Stdio(_) => match self.control.supervisor().probe(&new_spec).await {
-                Ok(tools) => Some(tools),
-                Err(error) => {
-                    remove_dir(fetched.dir.as_deref()).await;
-                    return Err(failed(error.to_string()));
-                }
-            },
+            Transport::Stdio(_) => Some(
+                self.control
+                    .supervisor()
+                    .probe(&new_spec)
+                    .await
+                    .map_err(|e| Switch::Failed(e.to_string()))?,
+            ),
             _ => None,
         };
         let was_running = matches!(
             current.status,
             ServerState::Running { .. } | ServerState::Starting { .. }
         );
-        self.control.update(name, new_spec).await?;
+        let control_error = |e: ControlError| Switch::Error(e.into());
+        self.control.update(name, new_spec).await.map_err(control_error)?;
         if was_running {
-            let after = self.control.settle(name, SWITCH_PATIENCE).await?;
+            let after = self
+                .control
+                .settle(name, SWITCH_PATIENCE)
+                .await
+                .map_err(control_error)?;
             if !matches!(after.status, ServerState::Running { .. }) {
-                self.control.update(name, old_spec).await?;
-                remove_dir(fetched.dir.as_deref()).await;
-                return Err(failed(format!("after the switch it was {}", state_word(&after))));
+                self.control.update(name, old_spec).await.map_err(control_error)?;
+                return Err(Switch::Failed(format!(
+                    "after the switch it was {}",
+                    state_word(&after)
+                )));
             }
         }
-        if origin.package_dir != fetched.dir {
-            remove_dir(origin.package_dir.as_deref()).await;
+        Ok(tools)
+    }
+
+    /// The spec for `plan`, its secret values moved into the keychain (recorded in `kept`, so
+    /// a failure can put back what was there).
+    async fn spec_for(
+        &self,
+        local: &ServerName,
+        server: &ServerJson,
+        plan: &Plan,
+        fetched: &Fetched,
+        previous: Option<&ServerSpec>,
+        kept: &mut Vec<Kept>,
+    ) -> Result<ServerSpec, InstallError> {
+        let mut launch = fetched.launch.clone();
+        launch.env = self.keep(local, &fetched.env, kept).await?;
+        let transport = match &plan.endpoint {
+            Endpoint::Stdio => Transport::Stdio(launch),
+            Endpoint::LocalHttp { url } => Transport::LocalHttp {
+                launch,
+                url: url.clone(),
+            },
+            Endpoint::Remote { url, headers, .. } => Transport::RemoteHttp {
+                url: url.clone(),
+                headers: self.keep(local, headers, kept).await?,
+            },
+        };
+        let mut health = previous.map(|p| p.health).unwrap_or_default();
+        if previous.is_none() && plan.source.kind == SourceKind::Oci {
+            // A container's first start may pull layers the install did not.
+            health.startup_timeout_ms = health
+                .startup_timeout_ms
+                .max(Health::default().startup_timeout_ms * 2);
         }
-        Ok(report(UpdateOutcome::Updated, changes, tools, warnings))
+        Ok(ServerSpec {
+            name: local.clone(),
+            transport,
+            restart: previous.map(|p| p.restart).unwrap_or_default(),
+            health,
+            sharing: previous.map(|p| p.sharing).unwrap_or_default(),
+            origin: Some(Origin {
+                registry: self.cache.url().to_owned(),
+                name: server.name.clone(),
+                version: server.version.clone(),
+                source: plan.source.kind.to_string(),
+                package_version: fetched.package_version.clone(),
+                inputs: plan.inputs.clone(),
+                package_dir: fetched.dir.clone(),
+            }),
+        })
+    }
+
+    /// Literal values as they are; secret ones stored under `<server>/<NAME>` and referred to.
+    async fn keep(
+        &self,
+        server: &ServerName,
+        values: &BTreeMap<String, Resolved>,
+        kept: &mut Vec<Kept>,
+    ) -> Result<BTreeMap<String, ValueSource>, InstallError> {
+        let mut sources = BTreeMap::new();
+        for (name, value) in values {
+            let source = if value.secret {
+                let key = secrets::key(server, name);
+                let before = self.secrets.get(&key).await?;
+                self.secrets.set(&key, &value.text).await?;
+                kept.push(Kept {
+                    key: key.clone(),
+                    before,
+                });
+                ValueSource::Secret { secret: key }
+            } else {
+                ValueSource::Literal(value.text.clone())
+            };
+            sources.insert(name.clone(), source);
+        }
+        Ok(sources)
+    }
+
+    /// Puts back the secrets `keep` replaced, after a failed install or update.
+    async fn restore(&self, kept: Vec<Kept>) {
+        for Kept { key, before } in kept.into_iter().rev() {
+            let restored = match before {
+                Some(value) => self.secrets.set(&key, &value).await,
+                None => self.secrets.delete(&key).await.map(drop),
+            };
+            if let Err(error) = restored {
+                tracing::warn!(%key, %error, "could not put back a secret after a failed change");
+            }
+        }
     }
 
     async fn fetch(
@@ -439,13 +617,11 @@ impl Installer {
         bundle_values: &Values,
         runtimes: &Runtimes,
     ) -> Result<Fetched, InstallError> {
-        let label = match &plan.fetch {
-            Fetch::Npm { version, .. } | Fetch::Pypi { version, .. } | Fetch::Nuget { version, .. } => {
-                version.clone().unwrap_or_else(|| server.version.clone())
-            }
-            _ => server.version.clone(),
-        };
-        let dir = self.packages.join(local.as_str()).join(safe_segment(&label));
+        // By registry version: unique per update even when the package version is not.
+        let dir = self
+            .packages
+            .join(local.as_str())
+            .join(safe_segment(&server.version));
         let needs_dir = matches!(
             plan.fetch,
             Fetch::Npm { .. } | Fetch::Pypi { .. } | Fetch::Mcpb { .. }
@@ -494,9 +670,10 @@ impl Installer {
                     })
                 })
         };
-        let env = literal_env(&plan.env);
+        let env = plan.env.clone();
         let fetched = |launch: Launch, package_version: Option<String>, described: String| Fetched {
             launch,
+            env: env.clone(),
             dir: None,
             package_version,
             described,
@@ -520,7 +697,7 @@ impl Installer {
                 let mut args = vec![bin.display().to_string()];
                 args.extend(plan.package_args.iter().cloned());
                 Ok(fetched(
-                    launch(node, args, env),
+                    launch(node, args),
                     version.is_none().then(|| installed.clone()),
                     format!("npm {package}@{installed} into {}", dir.display()),
                 ))
@@ -558,7 +735,7 @@ impl Installer {
                 }
                 let (script, installed) = console_script(&venv, package)?;
                 Ok(fetched(
-                    launch(script, plan.package_args.clone(), env),
+                    launch(script, plan.package_args.clone()),
                     version.is_none().then(|| installed.clone()),
                     format!("PyPI {package}=={installed} into {}", venv.display()),
                 ))
@@ -577,7 +754,7 @@ impl Installer {
                 args.push(image.clone());
                 args.extend(plan.package_args.iter().cloned());
                 Ok(fetched(
-                    launch(tool, args, env),
+                    launch(tool, args),
                     None,
                     format!("image {image} with {runtime}"),
                 ))
@@ -591,7 +768,7 @@ impl Installer {
                 let mut args = vec![spec.clone(), "--yes".to_owned(), "--".to_owned()];
                 args.extend(plan.package_args.iter().cloned());
                 Ok(fetched(
-                    launch(dnx, args, env),
+                    launch(dnx, args),
                     None,
                     format!("NuGet {spec}, which dnx fetches on its first start"),
                 ))
@@ -634,17 +811,14 @@ impl Installer {
                 let command = manifest
                     .command(&root, platform(), &home, bundle_values)
                     .map_err(manifest_error)?;
-                refuse_secrets(command.env.iter())?;
                 let program = match command.program.as_str() {
                     "node" => need(&[Runtime::Node])?.1,
                     "python" | "python3" => need(&[Runtime::Python])?.1,
                     "uv" => need(&[Runtime::Uv])?.1,
                     other => PathBuf::from(other),
                 };
-                let mut env = env;
-                env.extend(literal_env(&command.env));
-                Ok(fetched(
-                    launch(program, command.args, env),
+                let mut done = fetched(
+                    launch(program, command.args),
                     None,
                     format!(
                         "bundle {} {} (SHA-256 verified) into {}",
@@ -652,10 +826,12 @@ impl Installer {
                         manifest.version,
                         root.display()
                     ),
-                ))
+                );
+                done.env.extend(command.env);
+                Ok(done)
             }
             Fetch::Nothing => Ok(fetched(
-                launch(PathBuf::new(), Vec::new(), env),
+                launch(PathBuf::new(), Vec::new()),
                 None,
                 "nothing (a remote server)".to_owned(),
             )),
@@ -777,80 +953,12 @@ fn check_bundle_values(manifest: &Manifest, values: &Values) -> Result<(), Insta
     Ok(())
 }
 
-fn remote_headers(plan: &Plan) -> impl Iterator<Item = (&String, &Resolved)> {
-    match &plan.endpoint {
-        Endpoint::Remote { headers, .. } => Some(headers.iter()),
-        _ => None,
-    }
-    .into_iter()
-    .flatten()
-}
-
-fn refuse_secrets<'a>(values: impl Iterator<Item = (&'a String, &'a Resolved)>) -> Result<(), InstallError> {
-    let keys: Vec<String> = values.filter(|(_, v)| v.secret).map(|(k, _)| k.clone()).collect();
-    if keys.is_empty() {
-        Ok(())
-    } else {
-        Err(InstallError::SecretsUnavailable { keys })
-    }
-}
-
-fn literal_env(env: &BTreeMap<String, Resolved>) -> BTreeMap<String, ValueSource> {
-    env.iter()
-        .map(|(k, v)| (k.clone(), ValueSource::Literal(v.text.clone())))
-        .collect()
-}
-
-fn launch(program: PathBuf, args: Vec<String>, env: BTreeMap<String, ValueSource>) -> Launch {
+fn launch(program: PathBuf, args: Vec<String>) -> Launch {
     Launch {
         command: program.display().to_string(),
         args,
         cwd: None,
-        env,
-    }
-}
-
-fn spec_for(
-    local: &ServerName,
-    cache: &RegistryCache,
-    server: &ServerJson,
-    plan: &Plan,
-    fetched: &Fetched,
-    previous: Option<&ServerSpec>,
-) -> ServerSpec {
-    let transport = match &plan.endpoint {
-        Endpoint::Stdio => Transport::Stdio(fetched.launch.clone()),
-        Endpoint::LocalHttp { url } => Transport::LocalHttp {
-            launch: fetched.launch.clone(),
-            url: url.clone(),
-        },
-        Endpoint::Remote { url, headers, .. } => Transport::RemoteHttp {
-            url: url.clone(),
-            headers: literal_env(headers),
-        },
-    };
-    let mut health = previous.map(|p| p.health).unwrap_or_default();
-    if previous.is_none() && plan.source.kind == SourceKind::Oci {
-        // A container's first start may pull layers the install did not.
-        health.startup_timeout_ms = health
-            .startup_timeout_ms
-            .max(Health::default().startup_timeout_ms * 2);
-    }
-    ServerSpec {
-        name: local.clone(),
-        transport,
-        restart: previous.map(|p| p.restart).unwrap_or_default(),
-        health,
-        sharing: previous.map(|p| p.sharing).unwrap_or_default(),
-        origin: Some(Origin {
-            registry: cache.url().to_owned(),
-            name: server.name.clone(),
-            version: server.version.clone(),
-            source: plan.source.kind.to_string(),
-            package_version: fetched.package_version.clone(),
-            inputs: plan.inputs.clone(),
-            package_dir: fetched.dir.clone(),
-        }),
+        env: BTreeMap::new(),
     }
 }
 

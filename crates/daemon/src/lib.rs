@@ -15,6 +15,7 @@ pub mod jsonrpc;
 pub mod paths;
 pub mod registry_cache;
 pub mod runtime;
+pub mod secrets;
 pub mod store;
 pub mod supervisor;
 pub mod token;

@@ -363,6 +363,29 @@ pub struct UndoClients {
     pub client: Option<String>,
 }
 
+/// A secret a server's spec refers to (`GET /api/v1/servers/{name}/secrets`): never its value.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SecretView {
+    /// The env var (or header, for a remote server) it fills.
+    pub name: String,
+    /// Its name in the keychain.
+    pub key: String,
+    /// Whether the keychain has a value for it.
+    pub set: bool,
+}
+
+/// Body of `PUT /api/v1/servers/{name}/secrets/{secret}`.
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SetSecret {
+    pub value: String,
+}
+
+impl std::fmt::Debug for SetSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SetSecret { value: <redacted> }")
+    }
+}
+
 /// One input a server needs: the form the CLI prompts through and the UI renders.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct InputField {
@@ -563,6 +586,16 @@ pub struct DoctorReport {
     pub runtimes: Vec<RuntimeCheck>,
     pub login_shell: ShellCheck,
     pub registry: RegistryCheck,
+    pub secrets: SecretsCheck,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SecretsCheck {
+    /// Where secret values live, in words.
+    pub store: String,
+    /// Why it cannot be used now, if it cannot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

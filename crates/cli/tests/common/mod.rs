@@ -483,3 +483,49 @@ pub fn count_tools_directly(program: &str, args: &[&str]) -> u64 {
     let _ = child.wait();
     count
 }
+
+/// Calls `tool` (without arguments) of `server` through the gateway with the official Python
+/// SDK, and returns the text it answered.
+pub fn call_tool(sb: &Sandbox, server: &str, tool: &str, token: &str) -> String {
+    let out = Command::new(tools_dir().join("venv/bin/python"))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients/sdk_client.py"))
+        .args([
+            "call",
+            &format!("http://127.0.0.1:{}/mcp/{server}", sb.port()),
+            tool,
+        ])
+        .env("SWITCHBOARD_TOKEN", token)
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "the SDK client failed");
+    let seen: Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
+    seen["text"].as_str().unwrap().to_owned()
+}
+
+/// `secret` appears in no file of the data directory, no process's command line and no answer
+/// of the control API.
+pub fn assert_no_leak(sb: &Sandbox, secret: &str) {
+    let mut stack = vec![sb.home().to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(bytes) = std::fs::read(&path) {
+                let found = bytes.windows(secret.len()).any(|w| w == secret.as_bytes());
+                assert!(!found, "the secret is in {}", path.display());
+            }
+        }
+    }
+    let ps = Command::new("ps").args(["-eo", "args"]).output().unwrap();
+    assert!(
+        !String::from_utf8_lossy(&ps.stdout).contains(secret),
+        "the secret is on a command line"
+    );
+    for args in [&["ls"][..], &["status"], &["doctor"]] {
+        let answer = sb.ok(&[args, &["--json"]].concat());
+        assert!(!answer.contains(secret), "the secret is in `{args:?}`");
+    }
+}

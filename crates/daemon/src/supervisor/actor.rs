@@ -26,6 +26,7 @@ use super::mcp;
 use super::policy::{self, Decision, Exit};
 use super::process::{self, Pipes, ServerProcess, SpawnError};
 use crate::jsonrpc::Frame;
+use crate::secrets::SecretsError;
 use crate::upstream::{Upstream, link};
 
 /// Stderr lines kept as the reason a run failed.
@@ -515,7 +516,9 @@ impl Actor {
                 Ok((run, link))
             }
             Transport::RemoteHttp { url, headers } => {
-                let headers = header_map(&headers).map_err(RunEnd::Unstartable)?;
+                let headers = header_map(&self.shared, &headers)
+                    .await
+                    .map_err(RunEnd::Unstartable)?;
                 let id = self.record_start(None, is_restart).await;
                 let run = Run {
                     process: None,
@@ -539,7 +542,9 @@ impl Actor {
         is_restart: bool,
     ) -> Result<(Run, ChildStdin, ChildStdout), RunEnd> {
         let stderr_from = self.log.next_seq();
-        let spawned = spawn_watched(&self.shared, launch, &self.log).map_err(RunEnd::Unstartable)?;
+        let spawned = spawn_watched(&self.shared, launch, &self.log)
+            .await
+            .map_err(RunEnd::Unstartable)?;
         self.note(format!(
             "started `{}` as pid {}",
             launch.command,
@@ -643,12 +648,16 @@ pub(super) struct Spawned {
 
 /// Spawns `launch` with its environment resolved, registers its process group with the
 /// watchdog and forwards its stderr to `log`: the start of every process of a server.
-pub(super) fn spawn_watched(
+pub(super) async fn spawn_watched(
     shared: &Shared,
     launch: &Launch,
     log: &Arc<ServerLog>,
 ) -> Result<Spawned, FailureReason> {
-    let env = resolve_env(&launch.env)?;
+    let env = shared
+        .secrets
+        .resolve(&launch.env)
+        .await
+        .map_err(secret_failure)?;
     let (
         process,
         Pipes {
@@ -680,26 +689,13 @@ async fn forward_lines<R: tokio::io::AsyncRead + Unpin>(pipe: R, log: Arc<Server
     }
 }
 
-pub(super) fn resolve_env(
-    env: &BTreeMap<String, ValueSource>,
-) -> Result<BTreeMap<String, String>, FailureReason> {
-    env.iter()
-        .map(|(key, value)| match value {
-            ValueSource::Literal(v) => Ok((key.clone(), v.clone())),
-            ValueSource::Secret { secret } => Err(unsupported_secret(secret)),
-        })
-        .collect()
-}
-
-fn header_map(headers: &BTreeMap<String, ValueSource>) -> Result<reqwest::header::HeaderMap, FailureReason> {
+async fn header_map(
+    shared: &Shared,
+    headers: &BTreeMap<String, ValueSource>,
+) -> Result<reqwest::header::HeaderMap, FailureReason> {
+    let headers = shared.secrets.resolve(headers).await.map_err(secret_failure)?;
     let mut map = reqwest::header::HeaderMap::new();
-    for (name, value) in headers {
-        let ValueSource::Literal(value) = value else {
-            let ValueSource::Secret { secret } = value else {
-                continue;
-            };
-            return Err(unsupported_secret(secret));
-        };
+    for (name, value) in &headers {
         let bad = |what: &str| FailureReason::SpawnFailed {
             message: format!("header {name}: invalid {what}"),
         };
@@ -710,10 +706,16 @@ fn header_map(headers: &BTreeMap<String, ValueSource>) -> Result<reqwest::header
     Ok(map)
 }
 
-fn unsupported_secret(key: &str) -> FailureReason {
+fn secret_failure(error: SecretsError) -> FailureReason {
+    let key = match &error {
+        SecretsError::Missing { key } | SecretsError::Denied { key, .. } | SecretsError::BadKey { key } => {
+            key.clone()
+        }
+        _ => String::new(),
+    };
     FailureReason::SecretUnavailable {
-        key: key.to_owned(),
-        message: "this daemon has no keychain backend yet; give the value literally".into(),
+        key,
+        message: error.to_string(),
     }
 }
 

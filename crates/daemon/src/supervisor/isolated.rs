@@ -125,10 +125,12 @@ impl Supervisor {
         let log = self
             .log(name)
             .ok_or_else(|| IsolatedError::Unknown(name.clone()))?;
-        let spawned = spawn_watched(&self.shared, launch, &log).map_err(|reason| IsolatedError::Spawn {
-            server: name.clone(),
-            reason: reason.to_string(),
-        })?;
+        let spawned = spawn_watched(&self.shared, launch, &log)
+            .await
+            .map_err(|reason| IsolatedError::Spawn {
+                server: name.clone(),
+                reason: reason.to_string(),
+            })?;
         log.push(
             LogStream::Supervisor,
             format!("started pid {} {purpose}", spawned.process.pid()),

@@ -30,6 +30,7 @@ use logs::ServerLog;
 
 use crate::jsonrpc::Frame;
 use crate::paths::DataDir;
+use crate::secrets::Secrets;
 use crate::store::Store;
 use crate::upstream::Upstream;
 use crate::watchdog::Watchdog;
@@ -60,6 +61,7 @@ pub(crate) struct Shared {
     watchdog: Option<Arc<Watchdog>>,
     data: DataDir,
     http: reqwest::Client,
+    secrets: Secrets,
 }
 
 impl Shared {
@@ -113,6 +115,7 @@ impl Supervisor {
         events: broadcast::Sender<Event>,
         watchdog: Option<Arc<Watchdog>>,
         data: DataDir,
+        secrets: Secrets,
     ) -> Self {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
@@ -126,6 +129,7 @@ impl Supervisor {
                 watchdog,
                 data,
                 http,
+                secrets,
             }),
             servers: Mutex::default(),
         }
@@ -227,6 +231,11 @@ impl Supervisor {
     /// The server's connection while it runs, and every replacement after a restart.
     pub fn upstream(&self, name: &ServerName) -> Option<watch::Receiver<Option<Arc<Upstream>>>> {
         self.servers().get(name).map(|h| h.upstream.clone())
+    }
+
+    /// Where secret values are read from at spawn.
+    pub fn secrets(&self) -> &Secrets {
+        &self.shared.secrets
     }
 
     /// The server's spec as its actor currently applies it.

@@ -1,0 +1,140 @@
+//! `switchboard secrets ls|set|unset`: secret values of a server, kept in the OS keychain.
+//!
+//! Values are read from the terminal with echo off, or from stdin when it is piped, and never
+//! from the command line, where any local user could read them with `ps`.
+
+use std::io::{BufRead, IsTerminal, Read, Write};
+
+use clap::Subcommand;
+use switchboard_model::api::{SecretView, ServerView, SetSecret};
+
+use crate::client::{CliError, Client};
+use crate::{DEFAULT_WAIT_SECS, encode_query, parse_name, print_json, render, report};
+
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// List the secrets a server's spec refers to, and whether each is set.
+    Ls { server: String },
+    /// Set a secret env var (a header, for a remote server) from stdin or a hidden prompt;
+    /// the server restarts to see it.
+    Set { server: String, name: String },
+    /// Delete a secret and the server's reference to it.
+    Unset { server: String, name: String },
+}
+
+pub async fn run(json: bool, client: Client, command: SecretsCommand) -> Result<(), CliError> {
+    match command {
+        SecretsCommand::Ls { server } => {
+            let server = parse_name(&server)?;
+            let secrets: Vec<SecretView> = client.get(&format!("/servers/{server}/secrets")).await?;
+            if json {
+                return print_json(&secrets);
+            }
+            if secrets.is_empty() {
+                println!("{server} refers to no secrets.");
+                return Ok(());
+            }
+            let mut rows = vec![vec![
+                "NAME".to_owned(),
+                "KEYCHAIN NAME".to_owned(),
+                "VALUE".to_owned(),
+            ]];
+            for secret in &secrets {
+                let state = if secret.set { "set" } else { "missing" };
+                rows.push(vec![secret.name.clone(), secret.key.clone(), state.to_owned()]);
+            }
+            render::table(&rows);
+            Ok(())
+        }
+        SecretsCommand::Set { server, name } => {
+            let server = parse_name(&server)?;
+            let value = read_secret(&format!("{name} for {server}"))?;
+            if value.is_empty() {
+                return Err(CliError::Usage("the value is empty; nothing was set".to_owned()));
+            }
+            let path = format!(
+                "/servers/{server}/secrets/{}?wait={DEFAULT_WAIT_SECS}",
+                encode_query(&name)
+            );
+            let view: ServerView = client.put(&path, &SetSecret { value }).await?;
+            report(json, &view)
+        }
+        SecretsCommand::Unset { server, name } => {
+            let server = parse_name(&server)?;
+            let path = format!("/servers/{server}/secrets/{}", encode_query(&name));
+            let view: ServerView = client.delete_json(&path).await?;
+            report(json, &view)
+        }
+    }
+}
+
+/// One secret: typed at a hidden prompt, or all of piped stdin without its final newline.
+pub fn read_secret(label: &str) -> Result<String, CliError> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("{label}: ");
+        std::io::stderr()
+            .flush()
+            .map_err(|e| CliError::Other(e.to_string()))?;
+        let line = read_hidden(&stdin)?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_owned());
+    }
+    let mut text = String::new();
+    stdin
+        .lock()
+        .read_to_string(&mut text)
+        .map_err(|e| CliError::Other(format!("cannot read the value from stdin: {e}")))?;
+    let text = text.strip_suffix('\n').unwrap_or(&text);
+    Ok(text.strip_suffix('\r').unwrap_or(text).to_owned())
+}
+
+/// Secrets for `keys`, one per line of piped stdin in order, or each at a hidden prompt.
+pub fn read_secret_lines(keys: &[String]) -> Result<Vec<String>, CliError> {
+    let stdin = std::io::stdin();
+    let mut values = Vec::new();
+    for key in keys {
+        let line = if stdin.is_terminal() {
+            eprint!("{key}: ");
+            std::io::stderr()
+                .flush()
+                .map_err(|e| CliError::Other(e.to_string()))?;
+            read_hidden(&stdin)?
+        } else {
+            let mut line = String::new();
+            stdin
+                .lock()
+                .read_line(&mut line)
+                .map_err(|e| CliError::Other(e.to_string()))?;
+            line
+        };
+        let value = line.trim_end_matches(['\r', '\n']).to_owned();
+        if value.is_empty() {
+            return Err(CliError::Usage(format!("no value for secret {key} on stdin")));
+        }
+        values.push(value);
+    }
+    Ok(values)
+}
+
+/// Reads a line with the terminal's echo off, so a secret does not show on screen.
+pub fn read_hidden(stdin: &std::io::Stdin) -> Result<String, CliError> {
+    let mut line = String::new();
+    #[cfg(unix)]
+    {
+        use nix::sys::termios::{LocalFlags, SetArg, tcgetattr, tcsetattr};
+        let saved = tcgetattr(stdin).map_err(|e| CliError::Other(e.to_string()))?;
+        let mut quiet = saved.clone();
+        quiet.local_flags.remove(LocalFlags::ECHO);
+        tcsetattr(stdin, SetArg::TCSANOW, &quiet).map_err(|e| CliError::Other(e.to_string()))?;
+        let read = stdin.lock().read_line(&mut line);
+        let _ = tcsetattr(stdin, SetArg::TCSANOW, &saved);
+        eprintln!();
+        read.map_err(|e| CliError::Other(e.to_string()))?;
+    }
+    #[cfg(not(unix))]
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| CliError::Other(e.to_string()))?;
+    Ok(line)
+}

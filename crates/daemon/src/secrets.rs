@@ -1,0 +1,282 @@
+//! The one home of secret values: the OS keychain (Secret Service on Linux, Keychain on macOS,
+//! Credential Manager on Windows), through the keyring crate. No other module touches it.
+//!
+//! Secrets are named `<server>/<NAME>` (an env var or header of that server) under one
+//! keychain service per data directory. Specs, the database, logs and API answers hold only
+//! these names; values are read here at the moment a process is spawned or a request sent.
+//!
+//! When no keychain can be reached every call fails with what to do about it; nothing falls
+//! back on its own. A headless machine with no keychain may opt in to a file instead
+//! (`SWITCHBOARD_SECRETS=file`): `secrets.json` in the data directory, readable by its owner
+//! only, and as safe as that account.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use switchboard_model::{ServerName, ValueSource};
+
+/// The keychain service of the default data directory.
+pub const SERVICE: &str = "switchboard";
+
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum SecretsError {
+    #[error(
+        "no keychain can be reached ({detail}); on Linux start a Secret Service (GNOME Keyring, KWallet or KeePassXC) in your session, or on a headless machine set SWITCHBOARD_SECRETS=file for the daemon"
+    )]
+    Unavailable { detail: String },
+    #[error("the keychain refused access to secret {key} ({detail}); unlock it and try again")]
+    Denied { key: String, detail: String },
+    #[error("secret {key} is not set; set it with `switchboard secrets set {}`", key.replacen('/', " ", 1))]
+    Missing { key: String },
+    #[error("secret name `{key}` is invalid: use SERVER/NAME")]
+    BadKey { key: String },
+    #[error("the secrets file {path} cannot be used: {detail}")]
+    File { path: PathBuf, detail: String },
+}
+
+/// Where secret values live.
+#[derive(Clone, Debug)]
+enum Backend {
+    Keychain {
+        service: String,
+    },
+    /// The explicit opt-in for machines without a keychain.
+    File {
+        path: PathBuf,
+    },
+}
+
+/// Reads and writes secret values.
+#[derive(Clone, Debug)]
+pub struct Secrets {
+    backend: Backend,
+    /// Serialises read-modify-write of the file backend.
+    file_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
+}
+
+/// The name of secret `name` (an env var or header) of `server`.
+pub fn key(server: &ServerName, name: &str) -> String {
+    format!("{server}/{name}")
+}
+
+fn check_key(key: &str) -> Result<(), SecretsError> {
+    match key.split_once('/') {
+        Some((server, name))
+            if ServerName::new(server).is_ok() && !name.is_empty() && !name.contains(char::is_control) =>
+        {
+            Ok(())
+        }
+        _ => Err(SecretsError::BadKey { key: key.to_owned() }),
+    }
+}
+
+impl Secrets {
+    /// The keychain, under `service`.
+    pub fn keychain(service: impl Into<String>) -> Self {
+        Self {
+            backend: Backend::Keychain {
+                service: service.into(),
+            },
+            file_lock: Default::default(),
+        }
+    }
+
+    /// A 0600 JSON file: only when the user opts in.
+    pub fn file(path: PathBuf) -> Self {
+        Self {
+            backend: Backend::File { path },
+            file_lock: Default::default(),
+        }
+    }
+
+    /// Where values go, in words, for `doctor`.
+    pub fn describe(&self) -> String {
+        match &self.backend {
+            Backend::Keychain { service } => format!("the OS keychain, service `{service}`"),
+            Backend::File { path } => format!("the file {} (SWITCHBOARD_SECRETS=file)", path.display()),
+        }
+    }
+
+    pub async fn set(&self, key: &str, value: &str) -> Result<(), SecretsError> {
+        check_key(key)?;
+        match &self.backend {
+            Backend::Keychain { service } => {
+                let (service, key, value) = (service.clone(), key.to_owned(), value.to_owned());
+                blocking(move || {
+                    entry(&service, &key)?
+                        .set_password(&value)
+                        .map_err(|e| classify(&key, e))
+                })
+                .await
+            }
+            Backend::File { path } => {
+                let _guard = self.file_lock.lock().await;
+                let mut all = read_file(path)?;
+                all.insert(key.to_owned(), value.to_owned());
+                write_file(path, &all)
+            }
+        }
+    }
+
+    pub async fn get(&self, key: &str) -> Result<Option<String>, SecretsError> {
+        check_key(key)?;
+        match &self.backend {
+            Backend::Keychain { service } => {
+                let (service, key) = (service.clone(), key.to_owned());
+                blocking(move || match entry(&service, &key)?.get_password() {
+                    Ok(value) => Ok(Some(value)),
+                    Err(keyring::Error::NoEntry) => Ok(None),
+                    Err(e) => Err(classify(&key, e)),
+                })
+                .await
+            }
+            Backend::File { path } => Ok(read_file(path)?.remove(key)),
+        }
+    }
+
+    /// Removes a secret; `false` if there was none.
+    pub async fn delete(&self, key: &str) -> Result<bool, SecretsError> {
+        check_key(key)?;
+        match &self.backend {
+            Backend::Keychain { service } => {
+                let (service, key) = (service.clone(), key.to_owned());
+                blocking(move || match entry(&service, &key)?.delete_credential() {
+                    Ok(()) => Ok(true),
+                    Err(keyring::Error::NoEntry) => Ok(false),
+                    Err(e) => Err(classify(&key, e)),
+                })
+                .await
+            }
+            Backend::File { path } => {
+                let _guard = self.file_lock.lock().await;
+                let mut all = read_file(path)?;
+                let had = all.remove(key).is_some();
+                write_file(path, &all)?;
+                Ok(had)
+            }
+        }
+    }
+
+    /// Literal values as they are, references read now; a reference with no value is an error.
+    pub async fn resolve(
+        &self,
+        values: &BTreeMap<String, ValueSource>,
+    ) -> Result<BTreeMap<String, String>, SecretsError> {
+        let mut resolved = BTreeMap::new();
+        for (name, value) in values {
+            let text = match value {
+                ValueSource::Literal(text) => text.clone(),
+                ValueSource::Secret { secret } => self
+                    .get(secret)
+                    .await?
+                    .ok_or_else(|| SecretsError::Missing { key: secret.clone() })?,
+            };
+            resolved.insert(name.clone(), text);
+        }
+        Ok(resolved)
+    }
+}
+
+fn entry(service: &str, key: &str) -> Result<keyring::Entry, SecretsError> {
+    keyring::Entry::new(service, key).map_err(|e| classify(key, e))
+}
+
+fn classify(key: &str, error: keyring::Error) -> SecretsError {
+    match error {
+        keyring::Error::NoStorageAccess(detail) => SecretsError::Denied {
+            key: key.to_owned(),
+            detail: detail.to_string(),
+        },
+        keyring::Error::PlatformFailure(detail) => SecretsError::Unavailable {
+            detail: detail.to_string(),
+        },
+        keyring::Error::NoEntry => SecretsError::Missing { key: key.to_owned() },
+        other => SecretsError::Unavailable {
+            detail: other.to_string(),
+        },
+    }
+}
+
+/// The keyring crate blocks on D-Bus or the OS; keep that off the runtime's workers.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, SecretsError> + Send + 'static,
+) -> Result<T, SecretsError> {
+    tokio::task::spawn_blocking(work).await.unwrap_or_else(|e| {
+        Err(SecretsError::Unavailable {
+            detail: e.to_string(),
+        })
+    })
+}
+
+fn read_file(path: &PathBuf) -> Result<BTreeMap<String, String>, SecretsError> {
+    let failed = |detail: String| SecretsError::File {
+        path: path.clone(),
+        detail,
+    };
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map_err(|e| failed(format!("it is not valid JSON ({e}); fix or remove it"))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
+        Err(e) => Err(failed(e.to_string())),
+    }
+}
+
+fn write_file(path: &PathBuf, all: &BTreeMap<String, String>) -> Result<(), SecretsError> {
+    let failed = |detail: String| SecretsError::File {
+        path: path.clone(),
+        detail,
+    };
+    let bytes = serde_json::to_vec_pretty(all).map_err(|e| failed(e.to_string()))?;
+    let temp = path.with_extension("json.tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&temp).map_err(|e| failed(e.to_string()))?;
+    std::io::Write::write_all(&mut file, &bytes).map_err(|e| failed(e.to_string()))?;
+    file.sync_all().map_err(|e| failed(e.to_string()))?;
+    std::fs::rename(&temp, path).map_err(|e| failed(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_file_backend_round_trips_privately() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("secrets.json");
+        let secrets = Secrets::file(path.clone());
+        secrets.set("time/API_KEY", "s3cret").await.expect("set");
+        assert_eq!(
+            secrets.get("time/API_KEY").await.expect("get").as_deref(),
+            Some("s3cret")
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+        let mut env = BTreeMap::new();
+        env.insert(
+            "KEY".to_owned(),
+            ValueSource::Secret {
+                secret: "time/API_KEY".into(),
+            },
+        );
+        env.insert("MODE".to_owned(), ValueSource::Literal("fast".into()));
+        let resolved = secrets.resolve(&env).await.expect("resolve");
+        assert_eq!(resolved["KEY"], "s3cret");
+        assert!(secrets.delete("time/API_KEY").await.expect("delete"));
+        assert!(matches!(
+            secrets.resolve(&env).await,
+            Err(SecretsError::Missing { .. })
+        ));
+        assert!(matches!(
+            secrets.set("no-slash", "x").await,
+            Err(SecretsError::BadKey { .. })
+        ));
+    }
+}
