@@ -322,6 +322,9 @@ pub fn import(report: &ImportReport) {
             verb
         };
         println!("{}: {how} (from {})", adopted.server, adopted.found_in.join(", "));
+        if !adopted.secrets.is_empty() {
+            println!("  moved into the keychain: {}", adopted.secrets.join(", "));
+        }
     }
     for skipped in &report.skipped {
         let entry = if skipped.entry.is_empty() {

@@ -323,7 +323,7 @@ fn the_users_entries_and_edits_survive_and_undo_restores_the_file() {
 }
 
 #[test]
-fn importing_a_cursor_file_adopts_both_servers() {
+fn importing_adopts_each_server_once_and_moves_credentials_into_the_keychain() {
     let sb = Sandbox::with_user_home();
     let cursor = sb.user_home().join(".cursor/mcp.json");
     let time = time_server();
@@ -331,7 +331,8 @@ fn importing_a_cursor_file_adopts_both_servers() {
     let file = json!({"mcpServers": {
         "time": {"command": time, "args": []},
         "everything": {"command": everything, "env": {"DEBUG": "0"}},
-        "github": {"url": "https://api.example.test/mcp", "headers": {"Authorization": "Bearer ghp_x"}},
+        "github": {"url": "http://127.0.0.1:9/mcp", "headers": {"Authorization": "Bearer ghp_planted"}},
+        "scripted": {"command": time, "env": {"TZ": "${env:TZ}"}},
     }});
     put(&cursor, serde_json::to_string_pretty(&file).unwrap().as_bytes());
     // The same time server in another client is the same server, adopted once.
@@ -349,18 +350,33 @@ fn importing_a_cursor_file_adopts_both_servers() {
         .iter()
         .map(|a| a["server"].as_str().unwrap())
         .collect();
-    assert_eq!(adopted, ["time", "everything"], "{report}");
+    assert_eq!(adopted, ["time", "everything", "github"], "{report}");
     assert_eq!(
         report["adopted"][0]["found_in"],
         json!(["cursor: time", "windsurf: clock"]),
         "{report}"
     );
-    let skipped = &report["skipped"][0];
-    assert_eq!(skipped["entry"], "github");
-    assert!(
-        skipped["reason"].as_str().unwrap().contains("Authorization"),
+    // A credential moves into the keychain; the spec names it.
+    assert_eq!(
+        report["adopted"][2]["secrets"],
+        json!(["Authorization"]),
         "{report}"
     );
+    assert_eq!(
+        sb.server("github")["transport"]["headers"]["Authorization"],
+        json!({"secret": "github/Authorization"})
+    );
+    assert_eq!(sb.json(&["secrets", "ls", "github"])[0]["set"], true);
+    let database = std::fs::read(sb.home().join("switchboard.db")).unwrap();
+    assert!(
+        !database.windows(11).any(|w| w == b"ghp_planted"),
+        "not in the database"
+    );
+    assert!(!sb.ok(&["ls", "--json"]).contains("ghp_planted"));
+    // A value in the client's own variable syntax only means something to that client.
+    let skipped = &report["skipped"][0];
+    assert_eq!(skipped["entry"], "scripted");
+    assert!(skipped["reason"].as_str().unwrap().contains("${...}"), "{report}");
 
     sb.wait_state("time", "running", START);
     sb.wait_state("everything", "running", START);
@@ -377,8 +393,14 @@ fn importing_a_cursor_file_adopts_both_servers() {
         format!("http://127.0.0.1:{}/mcp/time", sb.port())
     );
     assert_eq!(
-        config["mcpServers"]["github"], file["mcpServers"]["github"],
+        config["mcpServers"]["scripted"], file["mcpServers"]["scripted"],
         "skipped entries are left alone"
+    );
+    assert!(
+        config["mcpServers"]["github"]["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/mcp/github")
     );
     let seen = use_entry(&config["mcpServers"]["time"]);
     assert_eq!(seen["server"], "mcp-time", "{seen}");

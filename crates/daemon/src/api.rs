@@ -232,6 +232,7 @@ impl From<ClientConfigError> for Failure {
             ) => (StatusCode::CONFLICT, "config_busy"),
             ClientConfigError::NothingToUndo { .. } => (StatusCode::NOT_FOUND, "nothing_to_undo"),
             ClientConfigError::ChangedSince { .. } => (StatusCode::CONFLICT, "changed_since"),
+            ClientConfigError::Secrets(error) => secrets_status(error),
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "client_config_failed"),
         };
         if status.is_server_error() {

@@ -346,6 +346,9 @@ pub struct AdoptedServer {
     pub found_in: Vec<String>,
     /// It matched a server Switchboard already had, so nothing was added.
     pub existing: bool,
+    /// Credential-named variables or headers whose values moved into the keychain.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -2,9 +2,10 @@
 //!
 //! Entries are read in any client's spelling, de-duplicated against the servers Switchboard
 //! has and against each other (same program, arguments and environment, or same URL and
-//! headers), and added under the entry's name (made unique). An entry holding a credential is
-//! left where it is, with the reason: credentials belong in the keychain store, and a value in
-//! a client's own variable syntax means nothing outside that client.
+//! headers, credentials aside), and added under the entry's name (made unique). Values of
+//! variables and headers named like credentials move into the keychain and the spec refers to
+//! them. An entry using a client's own variable syntax is left where it is, with the reason:
+//! it means nothing outside that client.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -19,6 +20,7 @@ use switchboard_model::api::{
 use switchboard_model::{Launch, ServerName, ServerSpec, Transport, ValueSource};
 
 use super::{Action, ClientConfigError, ClientConfigs, parse, read_file};
+use crate::secrets;
 
 impl ClientConfigs {
     /// Adopts the servers configured in clients' files into Switchboard.
@@ -77,7 +79,8 @@ impl ClientConfigs {
                         }
                     };
                     let found = format!("{}: {name}", client.id);
-                    let server = match known.iter().find(|s| s.transport == transport) {
+                    let same = fingerprint(&transport);
+                    let server = match known.iter().find(|s| fingerprint(&s.transport) == same) {
                         Some(existing) => existing.name.to_string(),
                         None => {
                             let Some(server_name) = free_name(&name, &known) else {
@@ -86,9 +89,17 @@ impl ClientConfigs {
                                     .push(skip("its name cannot be made a server name".into()));
                                 continue;
                             };
+                            let (transport, moved) =
+                                match self.move_secrets(&server_name, transport, request.dry_run).await {
+                                    Ok(moved) => moved,
+                                    Err(e) => {
+                                        report.skipped.push(skip(e.to_string()));
+                                        continue;
+                                    }
+                                };
                             let spec = ServerSpec {
                                 name: server_name.clone(),
-                                transport: transport.clone(),
+                                transport,
                                 restart: Default::default(),
                                 health: Default::default(),
                                 sharing: Default::default(),
@@ -112,6 +123,7 @@ impl ClientConfigs {
                                 server: server_name.to_string(),
                                 found_in: Vec::new(),
                                 existing: false,
+                                secrets: moved,
                             });
                             server_name.to_string()
                         }
@@ -122,6 +134,7 @@ impl ClientConfigs {
                             server: server.clone(),
                             found_in: vec![found],
                             existing: true,
+                            secrets: Vec::new(),
                         }),
                     }
                     replaced.entry(client.id).or_default().insert(name, server);
@@ -136,6 +149,37 @@ impl ClientConfigs {
             }
         }
         Ok(report)
+    }
+
+    /// Moves the values of credential-named variables (headers, for a remote) of an adopted
+    /// server into the keychain, leaving references; returns the names moved. A dry run only
+    /// names them.
+    async fn move_secrets(
+        &self,
+        server: &ServerName,
+        mut transport: Transport,
+        dry_run: bool,
+    ) -> Result<(Transport, Vec<String>), ClientConfigError> {
+        let values = match &mut transport {
+            Transport::Stdio(launch) | Transport::LocalHttp { launch, .. } => &mut launch.env,
+            Transport::RemoteHttp { headers, .. } => headers,
+        };
+        let mut moved = Vec::new();
+        for (name, value) in values.iter_mut() {
+            let ValueSource::Literal(text) = value else {
+                continue;
+            };
+            if !looks_secret(name) {
+                continue;
+            }
+            let key = secrets::key(server, name);
+            if !dry_run {
+                self.control.supervisor().secrets().set(&key, text).await?;
+            }
+            *value = ValueSource::Secret { secret: key };
+            moved.push(name.clone());
+        }
+        Ok((transport, moved))
     }
 
     /// Replaces a client's own entries (entry name -> adopted server) by the gateway's.
@@ -214,16 +258,24 @@ fn looks_secret(name: &str) -> bool {
     })
 }
 
+/// What two entries must share to be one server: everything but credential values (a
+/// credential-named literal and a keychain reference of the same name compare equal).
+fn fingerprint(transport: &Transport) -> Transport {
+    let mut masked = transport.clone();
+    let values = match &mut masked {
+        Transport::Stdio(launch) | Transport::LocalHttp { launch, .. } => &mut launch.env,
+        Transport::RemoteHttp { headers, .. } => headers,
+    };
+    for (name, value) in values.iter_mut() {
+        if matches!(value, ValueSource::Secret { .. }) || looks_secret(name) {
+            *value = ValueSource::Secret { secret: name.clone() };
+        }
+    }
+    masked
+}
+
 /// A client's entry as a server spec, or why it cannot be adopted as it is.
 fn adoptable(foreign: Foreign) -> Result<Transport, String> {
-    let no_credentials = |what: &str, names: Vec<&String>| -> Result<(), String> {
-        match names.into_iter().find(|n| looks_secret(n)) {
-            Some(name) => Err(format!(
-                "its {what} {name} holds a credential, and this version of Switchboard has no keychain store to move it into; add the server with `switchboard add` and set {name} there"
-            )),
-            None => Ok(()),
-        }
-    };
     let no_references = |values: Vec<&String>| -> Result<(), String> {
         match values.into_iter().any(|v| v.contains("${") || v.starts_with("$")) {
             true => Err(
@@ -239,7 +291,6 @@ fn adoptable(foreign: Foreign) -> Result<Transport, String> {
             env,
             cwd,
         } => {
-            no_credentials("variable", env.keys().collect())?;
             no_references(env.values().chain(args.iter()).chain([&command]).collect())?;
             Ok(Transport::Stdio(Launch {
                 command,
@@ -252,7 +303,6 @@ fn adoptable(foreign: Foreign) -> Result<Transport, String> {
             }))
         }
         Foreign::Remote { url, headers, .. } => {
-            no_credentials("header", headers.keys().collect())?;
             no_references(headers.values().chain([&url]).collect())?;
             Ok(Transport::RemoteHttp {
                 url,

@@ -79,6 +79,8 @@ pub enum ClientConfigError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Control(#[from] ControlError),
+    #[error(transparent)]
+    Secrets(#[from] crate::secrets::SecretsError),
     #[error("a file operation stopped unexpectedly: {0}")]
     Task(String),
 }
