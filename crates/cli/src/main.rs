@@ -148,6 +148,15 @@ enum Command {
     Install(registry::InstallArgs),
     /// Update servers installed from the registry, with a health check and rollback.
     Update(registry::UpdateArgs),
+    /// Sign in to a remote server that uses OAuth: opens the sign-in page and waits for it.
+    Login {
+        name: String,
+        /// Print the page's address instead of opening a browser.
+        #[arg(long)]
+        no_browser: bool,
+    },
+    /// Forget a remote server's OAuth tokens.
+    Logout { name: String },
     /// Manage a server's secret values, kept in the OS keychain.
     #[command(subcommand)]
     Secrets(secrets::SecretsCommand),
@@ -349,6 +358,15 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Install(args) => registry::install(json, connect()?, args).await,
         Command::Update(args) => registry::update(json, connect()?, args).await,
         Command::Secrets(command) => secrets::run(json, connect()?, command).await,
+        Command::Login { name, no_browser } => secrets::login(json, connect()?, &name, no_browser).await,
+        Command::Logout { name } => {
+            let name = parse_name(&name)?;
+            let view: ServerView = connect()?.delete_json(&format!("/servers/{name}/login")).await?;
+            if !json {
+                println!("{name}: signed out");
+            }
+            report(json, &view)
+        }
         Command::Doctor { refresh } => registry::doctor(json, connect()?, refresh).await,
         Command::Watchdog { .. } => Ok(()),
         Command::Status => {

@@ -1,4 +1,5 @@
-//! `switchboard secrets ls|set|unset`: secret values of a server, kept in the OS keychain.
+//! `switchboard secrets ls|set|unset`: secret values of a server, kept in the OS keychain; and
+//! `switchboard login`, which gets a remote server's OAuth tokens into it.
 //!
 //! Values are read from the terminal with echo off, or from stdin when it is piped, and never
 //! from the command line, where any local user could read them with `ps`.
@@ -6,7 +7,7 @@
 use std::io::{BufRead, IsTerminal, Read, Write};
 
 use clap::Subcommand;
-use switchboard_model::api::{SecretView, ServerView, SetSecret};
+use switchboard_model::api::{LoginStarted, SecretView, ServerView, SetSecret};
 
 use crate::client::{CliError, Client};
 use crate::{DEFAULT_WAIT_SECS, encode_query, parse_name, print_json, render, report};
@@ -66,6 +67,50 @@ pub async fn run(json: bool, client: Client, command: SecretsCommand) -> Result<
             report(json, &view)
         }
     }
+}
+
+/// `switchboard login`: the daemon finds the server's authorization server and registers
+/// itself; the person signs in in a browser, which comes back to the daemon.
+pub async fn login(json: bool, client: Client, name: &str, no_browser: bool) -> Result<(), CliError> {
+    let name = parse_name(name)?;
+    let started: LoginStarted = client
+        .post(&format!("/servers/{name}/login"), None::<&()>)
+        .await?;
+    let url = &started.authorization_url;
+    let opened = !no_browser && open_browser(url);
+    if opened {
+        eprintln!("Sign in to {name} in the browser window that opened. If none did, open:\n{url}");
+    } else {
+        eprintln!("Open this page to sign in to {name}:\n{url}");
+    }
+    let view: ServerView = client
+        .post(
+            &format!("/servers/{name}/login/wait?wait={DEFAULT_WAIT_SECS}"),
+            None::<&()>,
+        )
+        .await?;
+    if !json {
+        println!("{name}: signed in");
+    }
+    report(json, &view)
+}
+
+/// Opens `url` in the desktop's browser; false when there is no way to.
+fn open_browser(url: &str) -> bool {
+    let opener: &[&str] = if cfg!(target_os = "macos") {
+        &["open"]
+    } else if cfg!(windows) {
+        &["rundll32", "url.dll,FileProtocolHandler"]
+    } else {
+        &["xdg-open"]
+    };
+    std::process::Command::new(opener[0])
+        .args(&opener[1..])
+        .arg(url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
 }
 
 /// One secret: typed at a hidden prompt, or all of piped stdin without its final newline.

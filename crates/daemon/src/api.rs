@@ -23,8 +23,8 @@ use switchboard_clients::write::WriteError;
 use switchboard_model::api::{
     AddServer, ApiError, ApiErrorBody, AppClient, CallRecord, ClientChange, ConnectClient, DaemonStatus,
     DisconnectClient, DoctorReport, ImportClients, ImportReport, InstallReport, InstallServer, IssueToken,
-    IssuedToken, RegistryDetail, RegistrySearch, RunRecord, SecretView, ServerView, SetSecret, TokenView,
-    UndoClients, UpdateReport, UpdateServer,
+    IssuedToken, LoginStarted, RegistryDetail, RegistrySearch, RunRecord, SecretView, ServerView, SetSecret,
+    TokenView, UndoClients, UpdateReport, UpdateServer,
 };
 use switchboard_model::{ServerName, ServerSpec};
 use switchboard_registry::{PlanError, RegistryError};
@@ -34,6 +34,7 @@ use crate::client_config::{ClientConfigError, ClientConfigs};
 use crate::control::{Control, ControlError};
 use crate::gateway::{AccessError, Gateway};
 use crate::install::{InstallError, Installer};
+use crate::oauth::OAuthError;
 use crate::registry_cache::{self, RegistryCacheError};
 use crate::secrets::SecretsError;
 use crate::store::StoreError;
@@ -85,6 +86,8 @@ pub fn router(services: Services, guard: Guard) -> Router {
         .route("/registry/servers/{name}", get(registry_detail))
         .route("/install", post(install))
         .route("/servers/{name}/update", post(update_server))
+        .route("/servers/{name}/login", post(login).delete(logout))
+        .route("/servers/{name}/login/wait", post(finish_login))
         .route("/servers/{name}/secrets", get(server_secrets))
         .route(
             "/servers/{name}/secrets/{secret}",
@@ -148,6 +151,16 @@ impl Failure {
             ControlError::NameMismatch { .. } => (StatusCode::BAD_REQUEST, "name_mismatch"),
             ControlError::Secrets(error) => secrets_status(error),
             ControlError::NoSuchSecret { .. } => (StatusCode::NOT_FOUND, "no_such_secret"),
+            ControlError::NotRemote(_) => (StatusCode::CONFLICT, "not_remote"),
+            ControlError::OAuth(error) => match error {
+                OAuthError::Secrets(error) => secrets_status(error),
+                OAuthError::NotProtected { .. } => (StatusCode::CONFLICT, "not_protected"),
+                OAuthError::NoLogin { .. } => (StatusCode::NOT_FOUND, "no_login"),
+                OAuthError::Discovery { .. } | OAuthError::Registration { .. } => {
+                    (StatusCode::BAD_GATEWAY, "authorization_server_failed")
+                }
+                _ => (StatusCode::UNAUTHORIZED, "login_failed"),
+            },
         };
         if status.is_server_error() {
             tracing::error!("{message}");
@@ -537,6 +550,23 @@ async fn revoke_token(State(s): State<AppState>, Path(name): Path<String>) -> Re
     s.gateway.access.revoke(&name).await?;
     s.gateway.end_sessions_of(&name);
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn login(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult<LoginStarted> {
+    Ok(Json(s.control.login(&server_name(&name)?).await?))
+}
+
+async fn finish_login(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    Query(q): Query<WaitQuery>,
+) -> ApiResult<ServerView> {
+    let view = s.control.finish_login(&server_name(&name)?).await?;
+    Ok(Json(settled(&s, view, &q).await?))
+}
+
+async fn logout(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult<ServerView> {
+    Ok(Json(s.control.logout(&server_name(&name)?).await?))
 }
 
 async fn server_secrets(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult<Vec<SecretView>> {

@@ -9,11 +9,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use switchboard_model::api::{
-    AddServer, DaemonStatus, Event, LogLine, RunRecord, SecretView, ServerCounts, ServerView,
+    AddServer, DaemonStatus, Event, LogLine, LoginStarted, RunRecord, SecretView, ServerCounts, ServerView,
 };
 use switchboard_model::{ServerName, ServerSpec, ServerState, SpecError, Transport, UnixMillis, ValueSource};
 use tokio::sync::broadcast;
 
+use crate::oauth::OAuthError;
 use crate::secrets::{self, SecretsError};
 use crate::store::{Store, StoreError, StoredServer};
 use crate::supervisor::usage::UsageSampler;
@@ -36,6 +37,10 @@ pub enum ControlError {
     Secrets(#[from] SecretsError),
     #[error("server {server} has no secret {name}; `switchboard secrets ls {server}` lists them")]
     NoSuchSecret { server: ServerName, name: String },
+    #[error(transparent)]
+    OAuth(#[from] OAuthError),
+    #[error("server {0} is not a remote server; only remote servers sign in with OAuth")]
+    NotRemote(ServerName),
 }
 
 /// A spec's env vars (headers, for a remote server): where a secret can be referred to.
@@ -256,6 +261,36 @@ impl Control {
         }
         self.announce(Event::ServerRemoved { name: name.clone() });
         Ok(())
+    }
+
+    /// Starts an OAuth login for remote server `name`; the answer is the page to open.
+    pub async fn login(&self, name: &ServerName) -> Result<LoginStarted, ControlError> {
+        let spec = self.get(name).await?.spec;
+        let Transport::RemoteHttp { url, .. } = &spec.transport else {
+            return Err(ControlError::NotRemote(name.clone()));
+        };
+        let login = self.supervisor.oauth().begin(name, url).await?;
+        Ok(LoginStarted {
+            authorization_url: login.authorization_url,
+        })
+    }
+
+    /// Waits for the login `login` started, then restarts the server with its new token.
+    pub async fn finish_login(&self, name: &ServerName) -> Result<ServerView, ControlError> {
+        self.supervisor.oauth().wait(name).await?;
+        self.restart(name).await
+    }
+
+    /// Forgets `name`'s OAuth tokens and restarts it without them.
+    pub async fn logout(&self, name: &ServerName) -> Result<ServerView, ControlError> {
+        if !self.supervisor.oauth().logout(name).await? {
+            return Err(ControlError::OAuth(OAuthError::NoLogin { server: name.clone() }));
+        }
+        let view = self.get(name).await?;
+        match view.status {
+            ServerState::Stopped => Ok(view),
+            _ => self.restart(name).await,
+        }
     }
 
     /// The secrets `name`'s spec refers to, and whether each has a value.

@@ -23,6 +23,8 @@ pub mod code {
     pub const INTERNAL: i64 = -32603;
     /// Implementation-defined: the server behind the gateway is not available.
     pub const SERVER_UNAVAILABLE: i64 = -32001;
+    /// Switchboard's own: an HTTP server answered 401, so it needs a (new) login.
+    pub const UNAUTHORIZED: i64 = -32041;
     /// 2026-07-28: headers and body disagree, or a required header is missing.
     pub const HEADER_MISMATCH: i64 = -32020;
     /// 2026-07-28: the requested protocol version is not supported.

@@ -12,6 +12,7 @@ pub mod daemon;
 pub mod gateway;
 pub mod install;
 pub mod jsonrpc;
+pub mod oauth;
 pub mod paths;
 pub mod registry_cache;
 pub mod runtime;

@@ -366,6 +366,13 @@ pub struct UndoClients {
     pub client: Option<String>,
 }
 
+/// Answer of `POST /api/v1/servers/{name}/login`: the page to sign in at. The daemon waits for
+/// the browser's redirect on a loopback port of its own.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LoginStarted {
+    pub authorization_url: String,
+}
+
 /// A secret a server's spec refers to (`GET /api/v1/servers/{name}/secrets`): never its value.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SecretView {

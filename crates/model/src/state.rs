@@ -148,6 +148,10 @@ pub enum FailureReason {
         key: String,
         message: String,
     },
+    /// A remote server refused its credentials (HTTP 401): it needs `switchboard login`.
+    NeedsLogin {
+        message: String,
+    },
 }
 
 impl FailureReason {
@@ -183,6 +187,7 @@ impl fmt::Display for FailureReason {
             Self::SecretUnavailable { key, message } => {
                 write!(f, "secret `{key}` is unavailable: {message}")
             }
+            Self::NeedsLogin { message } => write!(f, "needs a login: {message}"),
         }?;
         match self.stderr_tail() {
             Some(tail) if !tail.is_empty() => write!(f, "\n{tail}"),

@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use switchboard_model::api::{Event, LogStream};
 use switchboard_model::{
-    ExitCause, FailureReason, Health, Launch, ServerSpec, ServerState, Transport, ValueSource, now_millis,
+    ExitCause, FailureReason, Health, Launch, ServerName, ServerSpec, ServerState, Transport, ValueSource,
+    now_millis,
 };
 use tokio::io::BufReader;
 use tokio::process::{ChildStdin, ChildStdout};
@@ -25,9 +26,10 @@ use super::logs::{MAX_LOG_LINE, ServerLog, read_bounded_line};
 use super::mcp;
 use super::policy::{self, Decision, Exit};
 use super::process::{self, Pipes, ServerProcess, SpawnError};
-use crate::jsonrpc::Frame;
+use crate::jsonrpc::{Frame, code};
+use crate::oauth::OAuthError;
 use crate::secrets::SecretsError;
-use crate::upstream::{Upstream, link};
+use crate::upstream::{RpcError, Upstream, link};
 
 /// Stderr lines kept as the reason a run failed.
 const STDERR_TAIL_LINES: usize = 20;
@@ -359,6 +361,17 @@ impl Actor {
                     None => (self.kill(&mut run).await, false),
                 };
                 let stderr_tail = self.finish(&mut run, &cause).await;
+                if let RpcError::Remote {
+                    code: code::UNAUTHORIZED,
+                    ..
+                } = &error
+                {
+                    // Retrying cannot help until someone logs in.
+                    let name = &self.spec.name;
+                    return RunEnd::Unstartable(FailureReason::NeedsLogin {
+                        message: format!("{error}; run `switchboard login {name}`"),
+                    });
+                }
                 let reason = match exited {
                     true => startup_exit_reason(&self.spec, cause, stderr_tail),
                     false => FailureReason::HandshakeFailed {
@@ -516,7 +529,7 @@ impl Actor {
                 Ok((run, link))
             }
             Transport::RemoteHttp { url, headers } => {
-                let headers = header_map(&self.shared, &headers)
+                let headers = header_map(&self.shared, &self.spec.name, &headers)
                     .await
                     .map_err(RunEnd::Unstartable)?;
                 let id = self.record_start(None, is_restart).await;
@@ -691,9 +704,29 @@ async fn forward_lines<R: tokio::io::AsyncRead + Unpin>(pipe: R, log: Arc<Server
 
 async fn header_map(
     shared: &Shared,
+    server: &ServerName,
     headers: &BTreeMap<String, ValueSource>,
 ) -> Result<reqwest::header::HeaderMap, FailureReason> {
-    let headers = shared.secrets.resolve(headers).await.map_err(secret_failure)?;
+    let mut headers = shared.secrets.resolve(headers).await.map_err(secret_failure)?;
+    // A login's access token, unless the spec sets the header itself.
+    if !headers
+        .keys()
+        .any(|name| name.eq_ignore_ascii_case("authorization"))
+    {
+        let token = shared
+            .oauth
+            .access_token(server)
+            .await
+            .map_err(|error| match error {
+                OAuthError::Secrets(error) => secret_failure(error),
+                other => FailureReason::NeedsLogin {
+                    message: other.to_string(),
+                },
+            })?;
+        if let Some(token) = token {
+            headers.insert("Authorization".to_owned(), format!("Bearer {token}"));
+        }
+    }
     let mut map = reqwest::header::HeaderMap::new();
     for (name, value) in &headers {
         let bad = |what: &str| FailureReason::SpawnFailed {

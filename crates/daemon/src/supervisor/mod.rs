@@ -29,6 +29,7 @@ use actor::{Actor, RestartLog};
 use logs::ServerLog;
 
 use crate::jsonrpc::Frame;
+use crate::oauth::OAuth;
 use crate::paths::DataDir;
 use crate::secrets::Secrets;
 use crate::store::Store;
@@ -62,6 +63,7 @@ pub(crate) struct Shared {
     data: DataDir,
     http: reqwest::Client,
     secrets: Secrets,
+    oauth: Arc<OAuth>,
 }
 
 impl Shared {
@@ -129,6 +131,7 @@ impl Supervisor {
                 watchdog,
                 data,
                 http,
+                oauth: Arc::new(OAuth::new(secrets.clone())),
                 secrets,
             }),
             servers: Mutex::default(),
@@ -236,6 +239,11 @@ impl Supervisor {
     /// Where secret values are read from at spawn.
     pub fn secrets(&self) -> &Secrets {
         &self.shared.secrets
+    }
+
+    /// The owner of remote servers' OAuth tokens.
+    pub fn oauth(&self) -> &OAuth {
+        &self.shared.oauth
     }
 
     /// The server's spec as its actor currently applies it.

@@ -157,26 +157,30 @@ async fn post(state: &HttpState, frame: &Frame) -> Posted {
     if let Some(protocol) = lock(&state.protocol).clone() {
         request = request.header("mcp-protocol-version", protocol);
     }
-    let fail = |detail: String| async move {
+    let fail = |detail: String, error_code: i64| async move {
         if is_request && let Some(id) = &id {
             let message = format!("{method} could not reach {}: {detail}", state.url);
             let _ = state
                 .incoming
-                .send(jsonrpc::error_response(id, code::SERVER_UNAVAILABLE, &message))
+                .send(jsonrpc::error_response(id, error_code, &message))
                 .await;
         }
     };
     let response = match request.send().await {
         Ok(response) => response,
         Err(e) => {
-            fail(e.to_string()).await;
+            fail(e.to_string(), code::SERVER_UNAVAILABLE).await;
             return Posted::Failed;
         }
     };
     let status = response.status();
     if !status.is_success() {
         if !(is_initialize && matches!(status.as_u16(), 400 | 404 | 405)) {
-            fail(format!("HTTP {status}")).await;
+            let error_code = match status {
+                reqwest::StatusCode::UNAUTHORIZED => code::UNAUTHORIZED,
+                _ => code::SERVER_UNAVAILABLE,
+            };
+            fail(format!("HTTP {status}"), error_code).await;
         }
         return Posted::Refused(status.as_u16());
     }
@@ -193,7 +197,7 @@ async fn post(state: &HttpState, frame: &Frame) -> Posted {
     } else if is_request {
         match response.bytes().await {
             Ok(body) => deliver(state, body, is_initialize).await,
-            Err(e) => fail(e.to_string()).await,
+            Err(e) => fail(e.to_string(), code::SERVER_UNAVAILABLE).await,
         }
     }
     Posted::Done

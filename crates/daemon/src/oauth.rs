@@ -1,0 +1,622 @@
+//! OAuth 2.1 for remote MCP servers: the one owner of each server's tokens.
+//!
+//! A login discovers the server's authorization server (the 401's `resource_metadata`, RFC
+//! 9728; then RFC 8414 metadata, or OpenID discovery), registers Switchboard as a public client
+//! (RFC 7591), and runs the authorization-code flow with PKCE S256 and the resource indicator
+//! (RFC 8707) through a redirect to a loopback port of its own. The grant (client, endpoints,
+//! tokens) is kept in the keychain under `<server>/oauth`, never elsewhere. Before each
+//! connection the access token is refreshed if it is about to expire, one refresh at a time
+//! per server, so a rotating refresh token is used once.
+//!
+//! Opening the browser is the caller's (the CLI's or the desktop shell's): this module hands
+//! out the URL and waits for the redirect.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::WWW_AUTHENTICATE;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use switchboard_model::{ServerName, UnixMillis, now_millis};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::sync::{Mutex, oneshot};
+
+use crate::secrets::{self, Secrets, SecretsError};
+
+/// How long a login waits for the browser to come back.
+const LOGIN_TIMEOUT: Duration = Duration::from_secs(600);
+/// An access token this close to expiry is refreshed before use.
+const REFRESH_MARGIN_MS: UnixMillis = 60_000;
+
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum OAuthError {
+    #[error("{server} does not ask for OAuth (it answered without a 401); give it a header instead")]
+    NotProtected { server: ServerName },
+    #[error("cannot discover how {server} is authorized: {detail}")]
+    Discovery { server: ServerName, detail: String },
+    #[error("the authorization server of {server} refused to register Switchboard: {detail}")]
+    Registration { server: ServerName, detail: String },
+    #[error("the login for {server} failed: {detail}; run `switchboard login {server}` again")]
+    Login { server: ServerName, detail: String },
+    #[error("no login for {server} is in progress; start one with `switchboard login {server}`")]
+    NoLogin { server: ServerName },
+    #[error("the login for {server} was not completed within {} minutes; run `switchboard login {server}` again", LOGIN_TIMEOUT.as_secs() / 60)]
+    TimedOut { server: ServerName },
+    #[error("{server} needs a new login ({detail}); run `switchboard login {server}`")]
+    NeedsLogin { server: ServerName, detail: String },
+    #[error(transparent)]
+    Secrets(#[from] SecretsError),
+}
+
+/// What is kept for one server: how to refresh, and the current tokens.
+#[derive(Clone, Serialize, Deserialize)]
+struct Grant {
+    token_endpoint: String,
+    client_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    client_secret: Option<String>,
+    resource: String,
+    access_token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_at_ms: Option<UnixMillis>,
+}
+
+/// A login waiting for the browser.
+struct Pending {
+    done: oneshot::Receiver<Result<(), OAuthError>>,
+}
+
+/// The start of a login: the URL the user opens.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Login {
+    pub authorization_url: String,
+}
+
+/// Tokens of every OAuth server, and the logins under way.
+pub struct OAuth {
+    http: reqwest::Client,
+    secrets: Secrets,
+    pending: Mutex<HashMap<ServerName, Pending>>,
+    /// One lock per server: refreshes of one server never overlap.
+    refreshing: Mutex<HashMap<ServerName, Arc<Mutex<()>>>>,
+}
+
+impl std::fmt::Debug for OAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuth").finish_non_exhaustive()
+    }
+}
+
+fn key(server: &ServerName) -> String {
+    secrets::key(server, "oauth")
+}
+
+fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
+        for i in 0..=chunk.len() {
+            out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+        }
+    }
+    out
+}
+
+fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    // getrandom fails only without an OS random source; a zero buffer would still be unique
+    // enough to fail PKCE checks loudly rather than silently.
+    let _ = getrandom::fill(&mut bytes);
+    base64url(&bytes)
+}
+
+/// Parameter `name` (`resource_metadata`, `scope`) of a `WWW-Authenticate: Bearer …` header.
+fn challenge_param(header: &str, name: &str) -> Option<String> {
+    let start = header
+        .match_indices(&format!("{name}="))
+        .find(|(at, _)| *at == 0 || header[..*at].ends_with([' ', ',']))?
+        .0
+        + name.len()
+        + 1;
+    let rest = &header[start..];
+    let value = match rest.strip_prefix('"') {
+        Some(quoted) => &quoted[..quoted.find('"')?],
+        None => rest.split([',', ' ']).next()?,
+    };
+    Some(value.to_owned())
+}
+
+/// Where RFC 8414 and OpenID discovery put an issuer's metadata, in the order to try.
+fn metadata_urls(issuer: &str) -> Vec<String> {
+    let issuer = issuer.trim_end_matches('/');
+    let (origin, path) = match issuer
+        .find("://")
+        .and_then(|s| issuer[s + 3..].find('/').map(|p| s + 3 + p))
+    {
+        Some(split) => (&issuer[..split], &issuer[split..]),
+        None => (issuer, ""),
+    };
+    vec![
+        format!("{origin}/.well-known/oauth-authorization-server{path}"),
+        format!("{origin}/.well-known/openid-configuration{path}"),
+        format!("{issuer}/.well-known/openid-configuration"),
+    ]
+}
+
+impl OAuth {
+    pub fn new(secrets: Secrets) -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")))
+                .connect_timeout(Duration::from_secs(10))
+                .timeout(Duration::from_secs(30))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap_or_default(),
+            secrets,
+            pending: Mutex::default(),
+            refreshing: Mutex::default(),
+        }
+    }
+
+    /// Starts a login for remote server `server` at `url`; the returned URL is for the
+    /// browser. The login finishes in the background when the browser is redirected back.
+    pub async fn begin(&self, server: &ServerName, url: &str) -> Result<Login, OAuthError> {
+        let discovery = |detail: String| OAuthError::Discovery {
+            server: server.clone(),
+            detail,
+        };
+        // The server's 401 names its metadata; RFC 9728's well-known path is the fallback.
+        let probe = self
+            .http
+            .post(url)
+            .header("accept", "application/json, text/event-stream")
+            .json(
+                &json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+                "protocolVersion": "2025-06-18", "capabilities": {},
+                "clientInfo": {"name": "switchboard", "version": env!("CARGO_PKG_VERSION")}}}),
+            )
+            .send()
+            .await
+            .map_err(|e| discovery(e.to_string()))?;
+        if probe.status() != reqwest::StatusCode::UNAUTHORIZED {
+            return Err(OAuthError::NotProtected {
+                server: server.clone(),
+            });
+        }
+        let parsed = url::Url::parse(url).map_err(|e| discovery(e.to_string()))?;
+        let challenge = probe
+            .headers()
+            .get(WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let metadata_url = challenge_param(&challenge, "resource_metadata").unwrap_or_else(|| {
+            format!(
+                "{}/.well-known/oauth-protected-resource{}",
+                parsed.origin().ascii_serialization(),
+                parsed.path().trim_end_matches('/')
+            )
+        });
+        let protected = self.json(&metadata_url).await.map_err(discovery)?;
+        let resource = protected["resource"].as_str().unwrap_or(url).to_owned();
+        let issuer = protected["authorization_servers"][0]
+            .as_str()
+            .ok_or_else(|| discovery(format!("{metadata_url} names no authorization server")))?;
+        let mut metadata = None;
+        for candidate in metadata_urls(issuer) {
+            if let Ok(found) = self.json(&candidate).await {
+                metadata = Some(found);
+                break;
+            }
+        }
+        let metadata = metadata
+            .ok_or_else(|| discovery(format!("{issuer} publishes no authorization server metadata")))?;
+        let endpoint = |name: &str| {
+            metadata[name]
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| discovery(format!("{issuer}'s metadata has no {name}")))
+        };
+        let (authorize, token_endpoint) = (endpoint("authorization_endpoint")?, endpoint("token_endpoint")?);
+        let s256 = metadata["code_challenge_methods_supported"]
+            .as_array()
+            .is_none_or(|methods| methods.iter().any(|m| m == "S256"));
+        if !s256 {
+            return Err(discovery(format!("{issuer} does not support PKCE with S256")));
+        }
+
+        let listener = TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .map_err(|e| discovery(format!("cannot open a loopback port for the redirect: {e}")))?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| discovery(e.to_string()))?
+            .port();
+        let redirect_uri = format!("http://127.0.0.1:{port}/callback");
+
+        let registration = endpoint("registration_endpoint").map_err(|_| OAuthError::Registration {
+            server: server.clone(),
+            detail: format!(
+                "{issuer} offers no dynamic client registration, and no client is configured for it"
+            ),
+        })?;
+        let registered: Value = self
+            .http
+            .post(&registration)
+            .json(&json!({
+                "client_name": "Switchboard",
+                "redirect_uris": [redirect_uri],
+                "grant_types": ["authorization_code", "refresh_token"],
+                "response_types": ["code"],
+                "token_endpoint_auth_method": "none",
+            }))
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(|e| OAuthError::Registration {
+                server: server.clone(),
+                detail: e.to_string(),
+            })?
+            .json()
+            .await
+            .map_err(|e| OAuthError::Registration {
+                server: server.clone(),
+                detail: e.to_string(),
+            })?;
+        let client_id = registered["client_id"]
+            .as_str()
+            .ok_or_else(|| OAuthError::Registration {
+                server: server.clone(),
+                detail: "its answer has no client_id".to_owned(),
+            })?
+            .to_owned();
+        let client_secret = registered["client_secret"].as_str().map(str::to_owned);
+
+        let verifier = random_token();
+        let state = random_token();
+        let code_challenge = base64url(&Sha256::digest(verifier.as_bytes()));
+        let mut authorization_url = url::Url::parse(&authorize).map_err(|e| discovery(e.to_string()))?;
+        {
+            let mut query = authorization_url.query_pairs_mut();
+            query
+                .append_pair("response_type", "code")
+                .append_pair("client_id", &client_id)
+                .append_pair("redirect_uri", &redirect_uri)
+                .append_pair("state", &state)
+                .append_pair("code_challenge", &code_challenge)
+                .append_pair("code_challenge_method", "S256")
+                .append_pair("resource", &resource);
+            // The scope the 401 asked for, else every scope the resource lists, else none.
+            let listed = protected["scopes_supported"].as_array().map(|scopes| {
+                scopes
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            });
+            if let Some(scope) = challenge_param(&challenge, "scope")
+                .or(listed)
+                .filter(|s| !s.is_empty())
+            {
+                query.append_pair("scope", &scope);
+            }
+        }
+
+        let (done_tx, done_rx) = oneshot::channel();
+        let finish = Finish {
+            http: self.http.clone(),
+            secrets: self.secrets.clone(),
+            server: server.clone(),
+            grant: Grant {
+                token_endpoint,
+                client_id,
+                client_secret,
+                resource,
+                access_token: String::new(),
+                refresh_token: None,
+                expires_at_ms: None,
+            },
+            verifier,
+            state,
+            redirect_uri,
+        };
+        let name = server.clone();
+        tokio::spawn(async move {
+            let result = match tokio::time::timeout(LOGIN_TIMEOUT, finish.serve(listener)).await {
+                Ok(result) => result,
+                Err(_) => Err(OAuthError::TimedOut { server: name }),
+            };
+            let _ = done_tx.send(result);
+        });
+        self.pending
+            .lock()
+            .await
+            .insert(server.clone(), Pending { done: done_rx });
+        Ok(Login {
+            authorization_url: authorization_url.to_string(),
+        })
+    }
+
+    /// Waits for the login `begin` started to finish.
+    pub async fn wait(&self, server: &ServerName) -> Result<(), OAuthError> {
+        let pending = self
+            .pending
+            .lock()
+            .await
+            .remove(server)
+            .ok_or_else(|| OAuthError::NoLogin {
+                server: server.clone(),
+            })?;
+        pending.done.await.unwrap_or_else(|_| {
+            Err(OAuthError::Login {
+                server: server.clone(),
+                detail: "the daemon stopped waiting".to_owned(),
+            })
+        })
+    }
+
+    /// Forgets `server`'s tokens; `false` if it had none.
+    pub async fn logout(&self, server: &ServerName) -> Result<bool, OAuthError> {
+        Ok(self.secrets.delete(&key(server)).await?)
+    }
+
+    /// A current access token for `server`, refreshed first when it is about to expire; `None`
+    /// if the server has no login.
+    pub async fn access_token(&self, server: &ServerName) -> Result<Option<String>, OAuthError> {
+        let lock = Arc::clone(self.refreshing.lock().await.entry(server.clone()).or_default());
+        let _one_refresh_at_a_time = lock.lock().await;
+        let Some(stored) = self.secrets.get(&key(server)).await? else {
+            return Ok(None);
+        };
+        let mut grant: Grant = serde_json::from_str(&stored).map_err(|e| OAuthError::NeedsLogin {
+            server: server.clone(),
+            detail: format!("its stored grant is unreadable: {e}"),
+        })?;
+        let fresh = grant
+            .expires_at_ms
+            .is_none_or(|at| at - now_millis() > REFRESH_MARGIN_MS);
+        if fresh {
+            return Ok(Some(grant.access_token));
+        }
+        let Some(refresh_token) = grant.refresh_token.clone() else {
+            return Err(OAuthError::NeedsLogin {
+                server: server.clone(),
+                detail: "the access token expired and no refresh token was issued".to_owned(),
+            });
+        };
+        let mut form = vec![
+            ("grant_type", "refresh_token".to_owned()),
+            ("refresh_token", refresh_token),
+            ("client_id", grant.client_id.clone()),
+            ("resource", grant.resource.clone()),
+        ];
+        if let Some(secret) = &grant.client_secret {
+            form.push(("client_secret", secret.clone()));
+        }
+        let answer = token_request(&self.http, &grant.token_endpoint, &form)
+            .await
+            .map_err(|detail| OAuthError::NeedsLogin {
+                server: server.clone(),
+                detail,
+            })?;
+        apply(&mut grant, &answer);
+        self.store(server, &grant).await?;
+        Ok(Some(grant.access_token))
+    }
+
+    async fn store(&self, server: &ServerName, grant: &Grant) -> Result<(), OAuthError> {
+        let text = serde_json::to_string(grant).map_err(|e| OAuthError::Login {
+            server: server.clone(),
+            detail: e.to_string(),
+        })?;
+        Ok(self.secrets.set(&key(server), &text).await?)
+    }
+
+    async fn json(&self, url: &str) -> Result<Value, String> {
+        self.http
+            .get(url)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(|e| format!("{url}: {e}"))?
+            .json()
+            .await
+            .map_err(|e| format!("{url}: {e}"))
+    }
+}
+
+/// The second half of a login: the redirect, the code exchange, the stored grant.
+struct Finish {
+    http: reqwest::Client,
+    secrets: Secrets,
+    server: ServerName,
+    grant: Grant,
+    verifier: String,
+    state: String,
+    redirect_uri: String,
+}
+
+impl Finish {
+    async fn serve(mut self, listener: TcpListener) -> Result<(), OAuthError> {
+        let failed = |detail: String| OAuthError::Login {
+            server: self.server.clone(),
+            detail,
+        };
+        loop {
+            let (mut socket, _) = listener.accept().await.map_err(|e| failed(e.to_string()))?;
+            let mut buffer = vec![0u8; 8192];
+            let read = socket.read(&mut buffer).await.unwrap_or(0);
+            let request = String::from_utf8_lossy(&buffer[..read]);
+            let target = request.split_whitespace().nth(1).unwrap_or("/").to_owned();
+            let Some(query) = target.strip_prefix("/callback?") else {
+                let _ = socket
+                    .write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")
+                    .await;
+                continue;
+            };
+            let params: HashMap<String, String> = url::form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect();
+            let outcome = self.complete(&params).await;
+            let page = match &outcome {
+                Ok(()) => "Switchboard is signed in. You can close this window.".to_owned(),
+                Err(error) => format!("Switchboard could not sign in: {error}"),
+            };
+            let body = format!(
+                "<!doctype html><meta charset=utf-8><title>Switchboard</title><p>{}</p>",
+                html_escape(&page)
+            );
+            let response = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = socket.write_all(response.as_bytes()).await;
+            return outcome;
+        }
+    }
+
+    async fn complete(&mut self, params: &HashMap<String, String>) -> Result<(), OAuthError> {
+        let failed = |detail: String| OAuthError::Login {
+            server: self.server.clone(),
+            detail,
+        };
+        if let Some(error) = params.get("error") {
+            let description = params.get("error_description").map(String::as_str).unwrap_or("");
+            return Err(failed(format!(
+                "the authorization server answered {error} {description}"
+            )));
+        }
+        if params.get("state") != Some(&self.state) {
+            return Err(failed(
+                "the redirect's state does not match this login".to_owned(),
+            ));
+        }
+        let code = params
+            .get("code")
+            .ok_or_else(|| failed("the redirect has no code".to_owned()))?;
+        let mut form = vec![
+            ("grant_type", "authorization_code".to_owned()),
+            ("code", code.clone()),
+            ("redirect_uri", self.redirect_uri.clone()),
+            ("client_id", self.grant.client_id.clone()),
+            ("code_verifier", self.verifier.clone()),
+            ("resource", self.grant.resource.clone()),
+        ];
+        if let Some(secret) = &self.grant.client_secret {
+            form.push(("client_secret", secret.clone()));
+        }
+        let answer = token_request(&self.http, &self.grant.token_endpoint, &form)
+            .await
+            .map_err(failed)?;
+        apply(&mut self.grant, &answer);
+        let text = serde_json::to_string(&self.grant).map_err(|e| failed(e.to_string()))?;
+        self.secrets.set(&key(&self.server), &text).await?;
+        Ok(())
+    }
+}
+
+/// The innermost cause of an error, which says what actually went wrong.
+fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut source = error;
+    while let Some(next) = source.source() {
+        source = next;
+    }
+    source.to_string()
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// A token endpoint request; its error says what the server said, never a token.
+async fn token_request(
+    http: &reqwest::Client,
+    endpoint: &str,
+    form: &[(&str, String)],
+) -> Result<Value, String> {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form.iter().map(|(k, v)| (*k, v.as_str())))
+        .finish();
+    let response = http
+        .post(endpoint)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "application/json")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| format!("cannot reach the token endpoint: {}", innermost(&e)))?;
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    if !status.is_success() || body["access_token"].as_str().is_none() {
+        let error = body["error"].as_str().unwrap_or("no access token");
+        let description = body["error_description"].as_str().unwrap_or("");
+        return Err(
+            format!("the token endpoint answered {status}: {error} {description}")
+                .trim()
+                .to_owned(),
+        );
+    }
+    Ok(body)
+}
+
+fn apply(grant: &mut Grant, answer: &Value) {
+    if let Some(access) = answer["access_token"].as_str() {
+        access.clone_into(&mut grant.access_token);
+    }
+    // A rotated refresh token replaces the old one, which is now spent.
+    if let Some(refresh) = answer["refresh_token"].as_str() {
+        grant.refresh_token = Some(refresh.to_owned());
+    }
+    grant.expires_at_ms = answer["expires_in"]
+        .as_i64()
+        .map(|seconds| now_millis() + seconds * 1000);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkce_challenge_is_base64url_sha256() {
+        // RFC 7636, appendix B.
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        assert_eq!(
+            base64url(&Sha256::digest(verifier.as_bytes())),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+    }
+
+    #[test]
+    fn parameters_are_read_from_the_challenge() {
+        let header = r#"Bearer error="invalid_token", scope="mcp read", resource_metadata="http://127.0.0.1:1/.well-known/oauth-protected-resource/mcp""#;
+        assert_eq!(
+            challenge_param(header, "resource_metadata").as_deref(),
+            Some("http://127.0.0.1:1/.well-known/oauth-protected-resource/mcp")
+        );
+        assert_eq!(challenge_param(header, "scope").as_deref(), Some("mcp read"));
+        assert_eq!(challenge_param("Bearer realm=x", "scope"), None);
+    }
+
+    #[test]
+    fn metadata_locations_follow_rfc_8414_then_openid() {
+        assert_eq!(
+            metadata_urls("https://as.example/tenant"),
+            [
+                "https://as.example/.well-known/oauth-authorization-server/tenant",
+                "https://as.example/.well-known/openid-configuration/tenant",
+                "https://as.example/tenant/.well-known/openid-configuration",
+            ]
+        );
+    }
+}

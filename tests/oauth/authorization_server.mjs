@@ -1,0 +1,54 @@
+// A real OAuth 2.1 authorization server for tests: oidc-provider (npm), configured the way MCP
+// authorization needs it. Dynamic client registration (RFC 7591), PKCE S256 required, resource
+// indicators (RFC 8707) with JWT access tokens for the MCP server's URL as audience, refresh
+// tokens (rotated on use), revocation, and the package's development login pages (any user name
+// and password sign in), which a headless browser or plain HTTP client can fill in.
+//
+//   node authorization_server.mjs PORT RESOURCE_URL [ACCESS_TOKEN_TTL_SECONDS]
+//
+// Prints `READY <issuer>` once listening on 127.0.0.1:PORT.
+import Provider from "oidc-provider";
+
+const [port, resource, ttl = "3600"] = process.argv.slice(2);
+const issuer = `http://127.0.0.1:${port}`;
+
+const provider = new Provider(issuer, {
+  clients: [],
+  scopes: ["openid", "offline_access"],
+  clientDefaults: {
+    grant_types: ["authorization_code", "refresh_token"],
+    response_types: ["code"],
+    token_endpoint_auth_method: "none",
+  },
+  pkce: { required: () => true },
+  features: {
+    devInteractions: { enabled: true },
+    registration: { enabled: true },
+    revocation: { enabled: true },
+    resourceIndicators: {
+      enabled: true,
+      defaultResource: () => resource,
+      useGrantedResource: () => true,
+      getResourceServerInfo: (ctx, indicator) => {
+        if (indicator !== resource) throw new Error(`unknown resource ${indicator}`);
+        return { scope: "mcp", audience: resource, accessTokenTTL: Number(ttl), accessTokenFormat: "jwt" };
+      },
+    },
+  },
+  // Every login may refresh, whether or not the client asked for offline_access.
+  issueRefreshToken: () => true,
+  rotateRefreshToken: () => true,
+  findAccount: (ctx, id) => ({ accountId: id, claims: () => ({ sub: id }) }),
+  loadExistingGrant: async (ctx) => {
+    // Consent is implied for every client and scope: tests sign in, they do not click "allow".
+    const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client.clientId, accountId: ctx.oidc.session.accountId });
+    grant.addOIDCScope("openid offline_access");
+    grant.addResourceScope(resource, "mcp");
+    await grant.save();
+    return grant;
+  },
+});
+// Plain http on loopback is what a test can run; nothing leaves the machine.
+provider.proxy = false;
+
+provider.listen(Number(port), "127.0.0.1", () => console.log(`READY ${issuer}`));

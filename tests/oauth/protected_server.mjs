@@ -1,0 +1,60 @@
+// An MCP server that requires OAuth, built with the official TypeScript SDK: it publishes its
+// protected-resource metadata (RFC 9728), answers 401 with a WWW-Authenticate header that
+// points at it, and accepts only JWT access tokens from ISSUER whose audience is its own URL.
+// Its `whoami` tool says who the token belongs to and how many calls it has served.
+//
+//   node protected_server.mjs PORT ISSUER
+//
+// Prints `READY <url>` once listening on 127.0.0.1:PORT.
+import express from "express";
+import { createRemoteJWKSet, jwtVerify } from "jose";
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import { requireBearerAuth } from "@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js";
+import { mcpAuthMetadataRouter, getOAuthProtectedResourceMetadataUrl } from "@modelcontextprotocol/sdk/server/auth/router.js";
+
+const [port, issuer] = process.argv.slice(2);
+const resource = new URL(`http://127.0.0.1:${port}/mcp`);
+const oauthMetadata = await (await fetch(`${issuer}/.well-known/oauth-authorization-server`)).json();
+const jwks = createRemoteJWKSet(new URL(oauthMetadata.jwks_uri));
+let calls = 0;
+
+const verifier = {
+  async verifyAccessToken(token) {
+    const { payload } = await jwtVerify(token, jwks, { issuer, audience: resource.href });
+    return {
+      token,
+      clientId: payload.client_id,
+      scopes: String(payload.scope || "").split(" ").filter(Boolean),
+      expiresAt: payload.exp,
+      resource,
+      extra: { sub: payload.sub },
+    };
+  },
+};
+
+const app = express();
+app.use(express.json());
+app.use(mcpAuthMetadataRouter({ oauthMetadata, resourceServerUrl: resource }));
+const auth = requireBearerAuth({
+  verifier,
+  requiredScopes: ["mcp"],
+  resourceMetadataUrl: getOAuthProtectedResourceMetadataUrl(resource),
+});
+
+app.post("/mcp", auth, async (req, res) => {
+  const server = new McpServer({ name: "protected", version: "1.0.0" });
+  server.tool("whoami", "Who the access token belongs to", async (extra) => {
+    calls += 1;
+    return { content: [{ type: "text", text: JSON.stringify({ sub: extra.authInfo?.extra?.sub, calls }) }] };
+  });
+  const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+  res.on("close", () => transport.close());
+  await server.connect(transport);
+  await transport.handleRequest(req, res, req.body);
+});
+for (const method of ["get", "delete"]) {
+  app[method]("/mcp", auth, (req, res) => res.status(405).set("Allow", "POST").end());
+}
+
+app.listen(Number(port), "127.0.0.1", () => console.log(`READY ${resource.href}`));
