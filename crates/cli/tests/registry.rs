@@ -698,3 +698,56 @@ fn doctor_finds_runtimes_through_the_login_shell_and_says_what_is_missing() {
         "{text}"
     );
 }
+
+#[test]
+fn a_secret_input_of_server_json_goes_to_the_keychain_and_reaches_the_process() {
+    let registry = FakeRegistry::start(&[]);
+    let mut server = time_document("2026.10.19");
+    server["packages"][0]["environmentVariables"] = json!([
+        {"name": "TIME_API_KEY", "description": "A key the server is given", "isRequired": true, "isSecret": true},
+        {"name": "TIME_MODE", "default": "plain"}
+    ]);
+    registry.publish(server);
+    let sb = sandbox(&registry);
+
+    let detail = sb.json(&["info", "io.github.modelcontextprotocol/server-time"]);
+    let fields = &detail["sources"][0]["fields"];
+    assert_eq!(fields[0]["key"], "TIME_API_KEY", "{detail}");
+    assert_eq!(fields[0]["secret"], true, "the form marks it for masking");
+
+    let mut child = sb
+        .command()
+        .args([
+            "install",
+            "io.github.modelcontextprotocol/server-time",
+            "--secret",
+            "TIME_API_KEY",
+            "--json",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"tk-planted-4242\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let view = sb.wait_state("server-time", "running", START);
+    assert_eq!(
+        view["transport"]["env"]["TIME_API_KEY"],
+        json!({"secret": "server-time/TIME_API_KEY"})
+    );
+    assert_eq!(view["transport"]["env"]["TIME_MODE"], "plain");
+    let pid = view["status"]["pid"].as_u64().unwrap();
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    assert!(
+        String::from_utf8_lossy(&environ).contains("TIME_API_KEY=tk-planted-4242"),
+        "the value reached the process at spawn"
+    );
+    assert_no_leak(&sb, "tk-planted-4242");
+}
