@@ -201,6 +201,15 @@ async def call_tool(url, tool):
             return {"text": text_of(result)}
 
 
+async def call_many(url, tool, count):
+    """Calls one tool `count` times at once in one session; prints every answer's text."""
+    async with streamable_http_client(url, http_client=http_client()) as (read, write, *_):
+        async with ClientSession(read, write) as session:
+            await session.initialize()
+            results = await asyncio.gather(*(session.call_tool(tool, {}) for _ in range(count)))
+            return {"texts": [text_of(r) for r in results]}
+
+
 async def main():
     scenario, rest = sys.argv[1], sys.argv[2:]
     if scenario == "everything":
@@ -214,6 +223,8 @@ async def main():
         out = await long_call(rest[0], rest[1])
     elif scenario == "stdio":
         out = await via_stdio(rest)
+    elif scenario == "calls":
+        out = await call_many(rest[0], rest[1], int(rest[2]))
     elif scenario == "call":
         out = await call_tool(rest[0], rest[1])
     elif scenario == "list":

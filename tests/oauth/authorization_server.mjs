@@ -6,7 +6,9 @@
 //
 //   node authorization_server.mjs PORT RESOURCE_URL [ACCESS_TOKEN_TTL_SECONDS]
 //
-// Prints `READY <issuer>` once listening on 127.0.0.1:PORT.
+// Prints `READY <issuer>` once listening on 127.0.0.1:PORT. For tests, `GET /_test/stats`
+// counts the refresh-token grants it served, and `POST /_test/revoke` revokes every grant (so
+// their refresh tokens are refused, as when a user revokes an app).
 import Provider from "oidc-provider";
 
 const [port, resource, ttl = "3600"] = process.argv.slice(2);
@@ -50,5 +52,25 @@ const provider = new Provider(issuer, {
 });
 // Plain http on loopback is what a test can run; nothing leaves the machine.
 provider.proxy = false;
+
+const grants = new Set();
+let refreshes = 0;
+provider.on("refresh_token.saved", (token) => grants.add(token.grantId));
+provider.on("grant.success", (ctx) => {
+  if (ctx.oidc.params.grant_type === "refresh_token") refreshes += 1;
+});
+provider.use(async (ctx, next) => {
+  if (ctx.path === "/_test/stats") {
+    ctx.body = { refreshes };
+  } else if (ctx.path === "/_test/revoke" && ctx.method === "POST") {
+    for (const id of grants) {
+      const grant = await provider.Grant.find(id);
+      if (grant) await grant.destroy();
+    }
+    ctx.body = { revoked: grants.size };
+  } else {
+    await next();
+  }
+});
 
 provider.listen(Number(port), "127.0.0.1", () => console.log(`READY ${issuer}`));

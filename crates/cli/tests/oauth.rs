@@ -75,19 +75,59 @@ impl Drop for NodeServer {
     }
 }
 
-/// An authorization server and the MCP server it protects; the MCP server's URL.
-fn protected_server() -> (NodeServer, NodeServer, String) {
+/// An authorization server issuing access tokens that last `ttl_secs`, and the MCP server it
+/// protects; the MCP server's URL and the authorization server's.
+fn protected_server(ttl_secs: u32) -> (NodeServer, NodeServer, String, String) {
     let (as_port, mcp_port) = (free_port(), free_port());
     let resource = format!("http://127.0.0.1:{mcp_port}/mcp");
     let authorization = NodeServer::start(
         script("authorization_server.mjs"),
-        &[as_port.to_string(), resource.clone()],
+        &[as_port.to_string(), resource.clone(), ttl_secs.to_string()],
     );
     let mcp = NodeServer::start(
         script("protected_server.mjs"),
         &[mcp_port.to_string(), format!("http://127.0.0.1:{as_port}")],
     );
-    (authorization, mcp, resource)
+    (authorization, mcp, resource, format!("127.0.0.1:{as_port}"))
+}
+
+/// A test hook of the authorization server: its JSON answer.
+fn hook(authorization: &str, method: &str, path: &str) -> Value {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(authorization).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {authorization}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    serde_json::from_str(response.split_once("\r\n\r\n").unwrap().1).unwrap()
+}
+
+/// `count` simultaneous calls of `tool` in one gateway session; the texts, or None if the
+/// client failed.
+fn calls(sb: &Sandbox, server: &str, tool: &str, count: usize, token: &str) -> Option<Vec<String>> {
+    let out = Command::new(tools_dir().join("venv/bin/python"))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients/sdk_client.py"))
+        .args([
+            "calls",
+            &format!("http://127.0.0.1:{}/mcp/{server}", sb.port()),
+            tool,
+            &count.to_string(),
+        ])
+        .env("SWITCHBOARD_TOKEN", token)
+        .stderr(Stdio::null())
+        .output()
+        .unwrap();
+    let seen: Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last()?).ok()?;
+    Some(
+        seen["texts"]
+            .as_array()?
+            .iter()
+            .map(|t| t.as_str().unwrap_or_default().to_owned())
+            .collect(),
+    )
 }
 
 /// `switchboard login NAME`, signing in as `user` at the page it names.
@@ -128,7 +168,7 @@ fn login(sb: &Sandbox, name: &str, user: &str) -> Value {
 
 #[test]
 fn a_remote_server_behind_oauth_is_reached_after_login_and_not_after_logout() {
-    let (_authorization, _mcp, url) = protected_server();
+    let (_authorization, _mcp, url, _) = protected_server(3600);
     let sb = Sandbox::with_daemon();
     sb.ok(&["add", "protected", "--url", &url, "--no-wait"]);
     let failed = sb.wait_state("protected", "failed", START);
@@ -156,4 +196,52 @@ fn a_remote_server_behind_oauth_is_reached_after_login_and_not_after_logout() {
     assert_eq!(after["status"]["reason"]["kind"], "needs_login", "{after}");
     let out = sb.cli(&["logout", "protected"]);
     assert_eq!(out.status.code(), Some(4), "nothing left to forget");
+}
+
+#[test]
+fn an_expired_token_is_refreshed_once_for_many_calls_and_a_revoked_login_needs_a_new_one() {
+    const TTL: Duration = Duration::from_secs(4);
+    let (_authorization_server, _mcp, url, authorization) = protected_server(4);
+    let sb = Sandbox::with_daemon();
+    sb.ok(&["add", "protected", "--url", &url, "--no-wait"]);
+    sb.wait_state("protected", "failed", START);
+    login(&sb, "protected", "alice");
+    let signed_in = std::time::Instant::now();
+    let token = sb.ok(&["token", "create", "tester"]).trim().to_owned();
+    assert!(calls(&sb, "protected", "whoami", 1, &token).is_some());
+    assert_eq!(hook(&authorization, "GET", "/_test/stats")["refreshes"], 0);
+
+    // Past the access token's lifetime, ten calls at once: one refresh serves them all (the
+    // refresh token rotates, so a second refresh with the old one would fail).
+    common::wait_until("the access token to expire", TTL * 3, || {
+        (signed_in.elapsed() > TTL).then_some(())
+    });
+    let texts = calls(&sb, "protected", "whoami", 10, &token).expect("ten calls during expiry");
+    assert_eq!(texts.len(), 10);
+    for text in &texts {
+        let said: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(said["sub"], "alice", "{text}");
+    }
+    assert_eq!(hook(&authorization, "GET", "/_test/stats")["refreshes"], 1);
+    let refreshed = std::time::Instant::now();
+
+    // The user revokes Switchboard at the authorization server: the next refresh is refused,
+    // and the server is moved to needs-login with why.
+    assert!(
+        hook(&authorization, "POST", "/_test/revoke")["revoked"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
+    common::wait_until("the refreshed token to expire", TTL * 3, || {
+        (refreshed.elapsed() > TTL).then_some(())
+    });
+    let _ = calls(&sb, "protected", "whoami", 1, &token);
+    let lost = sb.wait_state("protected", "failed", START);
+    let reason = &lost["status"]["reason"];
+    assert_eq!(reason["kind"], "needs_login", "{lost}");
+    let message = reason["message"].as_str().unwrap();
+    assert!(message.contains("refused the refresh token"), "{message}");
+    assert!(message.contains("switchboard login protected"), "{message}");
+    assert_no_leak(&sb, JWT_PREFIX);
 }

@@ -4,9 +4,12 @@
 //! 9728; then RFC 8414 metadata, or OpenID discovery), registers Switchboard as a public client
 //! (RFC 7591), and runs the authorization-code flow with PKCE S256 and the resource indicator
 //! (RFC 8707) through a redirect to a loopback port of its own. The grant (client, endpoints,
-//! tokens) is kept in the keychain under `<server>/oauth`, never elsewhere. Before each
-//! connection the access token is refreshed if it is about to expire, one refresh at a time
-//! per server, so a rotating refresh token is used once.
+//! tokens) is kept in the keychain under `<server>/oauth` and, while the daemon runs, in
+//! memory. Links ask for the access token before each request ([`OAuth::bearer`]); it is
+//! refreshed when it is about to expire or a server refused it, one refresh at a time per
+//! server, so a rotating refresh token is used exactly once however many calls wait for it.
+//! A network failure, 429 or 5xx is retried with backoff; a refusal (`invalid_grant`) means
+//! the login is lost, which [`OAuth::lost`] tells the server's supervisor.
 //!
 //! Opening the browser is the caller's (the CLI's or the desktop shell's): this module hands
 //! out the URL and waits for the redirect.
@@ -22,14 +25,21 @@ use sha2::{Digest, Sha256};
 use switchboard_model::{ServerName, UnixMillis, now_millis};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tokio::sync::{Mutex, oneshot};
+use tokio::sync::{Mutex, oneshot, watch};
 
 use crate::secrets::{self, Secrets, SecretsError};
 
 /// How long a login waits for the browser to come back.
 const LOGIN_TIMEOUT: Duration = Duration::from_secs(600);
-/// An access token this close to expiry is refreshed before use.
+/// An access token this close to expiry is refreshed before use (a quarter of its lifetime,
+/// for short-lived ones).
 const REFRESH_MARGIN_MS: UnixMillis = 60_000;
+/// Waits between attempts at a refresh that failed for a passing reason.
+const REFRESH_BACKOFF: [Duration; 3] = [
+    Duration::from_millis(500),
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+];
 
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
@@ -65,6 +75,16 @@ struct Grant {
     refresh_token: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     expires_at_ms: Option<UnixMillis>,
+    /// Refresh this long before `expires_at_ms`.
+    #[serde(default)]
+    refresh_margin_ms: UnixMillis,
+}
+
+impl Grant {
+    fn needs_refresh(&self) -> bool {
+        self.expires_at_ms
+            .is_some_and(|at| at - now_millis() <= self.refresh_margin_ms)
+    }
 }
 
 /// A login waiting for the browser.
@@ -85,6 +105,10 @@ pub struct OAuth {
     pending: Mutex<HashMap<ServerName, Pending>>,
     /// One lock per server: refreshes of one server never overlap.
     refreshing: Mutex<HashMap<ServerName, Arc<Mutex<()>>>>,
+    /// Grants read or refreshed since the daemon started, so requests need not ask the keychain.
+    grants: std::sync::Mutex<HashMap<ServerName, Grant>>,
+    /// Why each server's login was lost, once it is.
+    lost: std::sync::Mutex<HashMap<ServerName, watch::Sender<Option<String>>>>,
 }
 
 impl std::fmt::Debug for OAuth {
@@ -163,7 +187,42 @@ impl OAuth {
             secrets,
             pending: Mutex::default(),
             refreshing: Mutex::default(),
+            grants: std::sync::Mutex::default(),
+            lost: std::sync::Mutex::default(),
         }
+    }
+
+    fn lost_sender(&self, server: &ServerName) -> watch::Sender<Option<String>> {
+        self.lost
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(server.clone())
+            .or_insert_with(|| watch::channel(None).0)
+            .clone()
+    }
+
+    /// Resolves once `server`'s login is lost (its refresh token refused), with why.
+    pub fn lost(&self, server: &ServerName) -> impl std::future::Future<Output = String> + Send + 'static {
+        let mut seen = self.lost_sender(server).subscribe();
+        async move {
+            loop {
+                if let Some(why) = seen.borrow_and_update().clone() {
+                    return why;
+                }
+                if seen.changed().await.is_err() {
+                    return std::future::pending().await;
+                }
+            }
+        }
+    }
+
+    /// Drops what is known of `server`'s login, after a new one or a logout.
+    fn forget(&self, server: &ServerName) {
+        self.grants
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(server);
+        self.lost_sender(server).send_replace(None);
     }
 
     /// Starts a login for remote server `server` at `url`; the returned URL is for the
@@ -323,6 +382,7 @@ impl OAuth {
                 access_token: String::new(),
                 refresh_token: None,
                 expires_at_ms: None,
+                refresh_margin_ms: 0,
             },
             verifier,
             state,
@@ -355,37 +415,94 @@ impl OAuth {
             .ok_or_else(|| OAuthError::NoLogin {
                 server: server.clone(),
             })?;
-        pending.done.await.unwrap_or_else(|_| {
+        let result = pending.done.await.unwrap_or_else(|_| {
             Err(OAuthError::Login {
                 server: server.clone(),
                 detail: "the daemon stopped waiting".to_owned(),
             })
-        })
+        });
+        if result.is_ok() {
+            self.forget(server);
+        }
+        result
     }
 
     /// Forgets `server`'s tokens; `false` if it had none.
     pub async fn logout(&self, server: &ServerName) -> Result<bool, OAuthError> {
+        self.forget(server);
         Ok(self.secrets.delete(&key(server)).await?)
     }
 
     /// A current access token for `server`, refreshed first when it is about to expire; `None`
     /// if the server has no login.
     pub async fn access_token(&self, server: &ServerName) -> Result<Option<String>, OAuthError> {
-        let lock = Arc::clone(self.refreshing.lock().await.entry(server.clone()).or_default());
-        let _one_refresh_at_a_time = lock.lock().await;
-        let Some(stored) = self.secrets.get(&key(server)).await? else {
-            return Ok(None);
-        };
-        let mut grant: Grant = serde_json::from_str(&stored).map_err(|e| OAuthError::NeedsLogin {
-            server: server.clone(),
-            detail: format!("its stored grant is unreadable: {e}"),
-        })?;
-        let fresh = grant
-            .expires_at_ms
-            .is_none_or(|at| at - now_millis() > REFRESH_MARGIN_MS);
-        if fresh {
+        self.token(server, None).await
+    }
+
+    /// The access token a request to `server` should carry; `refused` is one the server just
+    /// answered 401 to, which is then replaced unless another request already did. `None`
+    /// when there is no usable login (a lost one is reported through [`OAuth::lost`]).
+    pub async fn bearer(&self, server: &ServerName, refused: Option<String>) -> Option<String> {
+        self.token(server, refused.as_deref()).await.ok().flatten()
+    }
+
+    fn cached(&self, server: &ServerName) -> Option<Grant> {
+        self.grants
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(server)
+            .cloned()
+    }
+
+    async fn token(&self, server: &ServerName, refused: Option<&str>) -> Result<Option<String>, OAuthError> {
+        let usable = |grant: &Grant| !grant.needs_refresh() && refused != Some(grant.access_token.as_str());
+        // The common case, without a lock: a cached token that is neither old nor refused.
+        if let Some(grant) = self.cached(server).filter(usable) {
             return Ok(Some(grant.access_token));
         }
+        let lock = Arc::clone(self.refreshing.lock().await.entry(server.clone()).or_default());
+        let _one_refresh_at_a_time = lock.lock().await;
+        // Whoever held the lock before may have refreshed already.
+        let grant = match self.cached(server) {
+            Some(grant) => grant,
+            None => {
+                let Some(stored) = self.secrets.get(&key(server)).await? else {
+                    return Ok(None);
+                };
+                serde_json::from_str(&stored).map_err(|e| OAuthError::NeedsLogin {
+                    server: server.clone(),
+                    detail: format!("its stored grant is unreadable: {e}"),
+                })?
+            }
+        };
+        if usable(&grant) {
+            self.remember(server, &grant);
+            return Ok(Some(grant.access_token));
+        }
+        match self.refresh(server, grant).await {
+            Ok(token) => Ok(Some(token)),
+            Err(error) => {
+                if let OAuthError::NeedsLogin { .. } = &error {
+                    self.grants
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .remove(server);
+                    self.lost_sender(server).send_replace(Some(error.to_string()));
+                }
+                Err(error)
+            }
+        }
+    }
+
+    fn remember(&self, server: &ServerName, grant: &Grant) {
+        self.grants
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(server.clone(), grant.clone());
+    }
+
+    /// Trades the refresh token for new tokens, retrying passing failures with backoff.
+    async fn refresh(&self, server: &ServerName, mut grant: Grant) -> Result<String, OAuthError> {
         let Some(refresh_token) = grant.refresh_token.clone() else {
             return Err(OAuthError::NeedsLogin {
                 server: server.clone(),
@@ -401,15 +518,33 @@ impl OAuth {
         if let Some(secret) = &grant.client_secret {
             form.push(("client_secret", secret.clone()));
         }
-        let answer = token_request(&self.http, &grant.token_endpoint, &form)
-            .await
-            .map_err(|detail| OAuthError::NeedsLogin {
-                server: server.clone(),
-                detail,
-            })?;
+        let mut attempt = 0;
+        let answer = loop {
+            match token_request(&self.http, &grant.token_endpoint, &form).await {
+                Ok(answer) => break answer,
+                Err(TokenError::Passing(detail)) if attempt < REFRESH_BACKOFF.len() => {
+                    tracing::warn!(%server, "refreshing the access token failed ({detail}); trying again");
+                    tokio::time::sleep(REFRESH_BACKOFF[attempt]).await;
+                    attempt += 1;
+                }
+                Err(TokenError::Passing(detail)) => {
+                    return Err(OAuthError::Login {
+                        server: server.clone(),
+                        detail: format!("refreshing the access token keeps failing: {detail}"),
+                    });
+                }
+                Err(TokenError::Refused(detail)) => {
+                    return Err(OAuthError::NeedsLogin {
+                        server: server.clone(),
+                        detail: format!("the authorization server refused the refresh token: {detail}"),
+                    });
+                }
+            }
+        };
         apply(&mut grant, &answer);
         self.store(server, &grant).await?;
-        Ok(Some(grant.access_token))
+        self.remember(server, &grant);
+        Ok(grant.access_token)
     }
 
     async fn store(&self, server: &ServerName, grant: &Grant) -> Result<(), OAuthError> {
@@ -516,7 +651,7 @@ impl Finish {
         }
         let answer = token_request(&self.http, &self.grant.token_endpoint, &form)
             .await
-            .map_err(failed)?;
+            .map_err(|(TokenError::Passing(detail) | TokenError::Refused(detail))| failed(detail))?;
         apply(&mut self.grant, &answer);
         let text = serde_json::to_string(&self.grant).map_err(|e| failed(e.to_string()))?;
         self.secrets.set(&key(&self.server), &text).await?;
@@ -539,12 +674,18 @@ fn html_escape(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// Why a token request failed: for a passing reason (network, 5xx, 429), or refused.
+enum TokenError {
+    Passing(String),
+    Refused(String),
+}
+
 /// A token endpoint request; its error says what the server said, never a token.
 async fn token_request(
     http: &reqwest::Client,
     endpoint: &str,
     form: &[(&str, String)],
-) -> Result<Value, String> {
+) -> Result<Value, TokenError> {
     let body = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(form.iter().map(|(k, v)| (*k, v.as_str())))
         .finish();
@@ -555,17 +696,21 @@ async fn token_request(
         .body(body)
         .send()
         .await
-        .map_err(|e| format!("cannot reach the token endpoint: {}", innermost(&e)))?;
+        .map_err(|e| TokenError::Passing(format!("cannot reach the token endpoint: {}", innermost(&e))))?;
     let status = response.status();
     let body: Value = response.json().await.unwrap_or(Value::Null);
     if !status.is_success() || body["access_token"].as_str().is_none() {
         let error = body["error"].as_str().unwrap_or("no access token");
         let description = body["error_description"].as_str().unwrap_or("");
-        return Err(
-            format!("the token endpoint answered {status}: {error} {description}")
-                .trim()
-                .to_owned(),
-        );
+        let detail = format!("the token endpoint answered {status}: {error} {description}")
+            .trim()
+            .to_owned();
+        let passing = status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS;
+        return Err(if passing {
+            TokenError::Passing(detail)
+        } else {
+            TokenError::Refused(detail)
+        });
     }
     Ok(body)
 }
@@ -578,9 +723,9 @@ fn apply(grant: &mut Grant, answer: &Value) {
     if let Some(refresh) = answer["refresh_token"].as_str() {
         grant.refresh_token = Some(refresh.to_owned());
     }
-    grant.expires_at_ms = answer["expires_in"]
-        .as_i64()
-        .map(|seconds| now_millis() + seconds * 1000);
+    let lifetime_ms = answer["expires_in"].as_i64().map(|seconds| seconds * 1000);
+    grant.expires_at_ms = lifetime_ms.map(|ms| now_millis() + ms);
+    grant.refresh_margin_ms = lifetime_ms.map_or(0, |ms| REFRESH_MARGIN_MS.min(ms / 4));
 }
 
 #[cfg(test)]

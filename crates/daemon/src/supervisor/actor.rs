@@ -406,8 +406,18 @@ impl Actor {
         // Running: until it exits, stops answering pings, or a command interrupts.
         let health = health(self.spec.health, &peer);
         tokio::pin!(health);
+        let is_remote = matches!(self.spec.transport, Transport::RemoteHttp { .. });
+        let login_lost = self.shared.oauth.lost(&self.spec.name);
+        tokio::pin!(login_lost);
         loop {
             tokio::select! {
+                why = &mut login_lost, if is_remote => {
+                    // Its refresh token was refused: retrying cannot help until someone logs in.
+                    self.upstream.send_replace(None);
+                    peer.shutdown();
+                    self.finish(&mut run, &ExitCause::Stopped).await;
+                    return RunEnd::Unstartable(FailureReason::NeedsLogin { message: why });
+                }
                 cause = wait_exit(&mut run.process) => {
                     let stderr_tail = self.finish(&mut run, &cause).await;
                     let exit = if cause.is_success() { Exit::Clean } else { Exit::Failure };
@@ -524,6 +534,7 @@ impl Actor {
                     self.shared.http.clone(),
                     url,
                     Default::default(),
+                    None,
                     Arc::clone(&self.log),
                 );
                 Ok((run, link))
@@ -542,7 +553,23 @@ impl Actor {
                     stdin: None,
                     peer: None,
                 };
-                let link = link::http(self.shared.http.clone(), url, headers, Arc::clone(&self.log));
+                // A login's token, unless the spec sets the header itself.
+                let bearer = (!headers.contains_key(reqwest::header::AUTHORIZATION)).then(|| {
+                    let oauth = Arc::clone(&self.shared.oauth);
+                    let server = self.spec.name.clone();
+                    let bearer: link::Bearer = Arc::new(move |refused| {
+                        let (oauth, server) = (Arc::clone(&oauth), server.clone());
+                        Box::pin(async move { oauth.bearer(&server, refused).await })
+                    });
+                    bearer
+                });
+                let link = link::http(
+                    self.shared.http.clone(),
+                    url,
+                    headers,
+                    bearer,
+                    Arc::clone(&self.log),
+                );
                 Ok((run, link))
             }
         }
@@ -707,13 +734,13 @@ async fn header_map(
     server: &ServerName,
     headers: &BTreeMap<String, ValueSource>,
 ) -> Result<reqwest::header::HeaderMap, FailureReason> {
-    let mut headers = shared.secrets.resolve(headers).await.map_err(secret_failure)?;
-    // A login's access token, unless the spec sets the header itself.
+    let headers = shared.secrets.resolve(headers).await.map_err(secret_failure)?;
+    // A login whose refresh is refused ends here, with why, rather than as a bare 401.
     if !headers
         .keys()
         .any(|name| name.eq_ignore_ascii_case("authorization"))
     {
-        let token = shared
+        shared
             .oauth
             .access_token(server)
             .await
@@ -723,9 +750,6 @@ async fn header_map(
                     message: other.to_string(),
                 },
             })?;
-        if let Some(token) = token {
-            headers.insert("Authorization".to_owned(), format!("Bearer {token}"));
-        }
     }
     let mut map = reqwest::header::HeaderMap::new();
     for (name, value) in &headers {

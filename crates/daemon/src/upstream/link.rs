@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
+use futures_util::future::BoxFuture;
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
 use switchboard_model::api::LogStream;
 use switchboard_model::sse::SseDecoder;
 use tokio::io::{AsyncWriteExt, BufReader};
@@ -26,6 +27,10 @@ const MAX_MESSAGE: usize = 64 * 1024 * 1024;
 const QUEUE: usize = 256;
 
 pub type Channels = (mpsc::Sender<Frame>, mpsc::Receiver<Frame>);
+
+/// Where an HTTP link gets a bearer token before each request: given the token a server just
+/// answered 401 to (or none), the token to send now, if any.
+pub type Bearer = Arc<dyn Fn(Option<String>) -> BoxFuture<'static, Option<String>> + Send + Sync>;
 
 /// JSON-RPC over a child's stdin and stdout, one message per line. Lines that are not JSON-RPC
 /// go to the server's log.
@@ -75,25 +80,33 @@ async fn read_lines(stdout: ChildStdout, incoming: mpsc::Sender<Frame>, log: Arc
 }
 
 /// The state an HTTP link shares between its POSTs.
-#[derive(Debug)]
 struct HttpState {
     client: reqwest::Client,
     url: String,
     headers: HeaderMap,
+    bearer: Option<Bearer>,
     session: Mutex<Option<HeaderValue>>,
     protocol: Mutex<Option<HeaderValue>>,
     incoming: mpsc::Sender<Frame>,
     log: Arc<ServerLog>,
 }
 
-/// MCP over HTTP as a client, for local and remote HTTP servers.
-pub fn http(client: reqwest::Client, url: String, headers: HeaderMap, log: Arc<ServerLog>) -> Channels {
+/// MCP over HTTP as a client, for local and remote HTTP servers; `bearer`, when given, is asked
+/// for the `Authorization` of each request, and once more after a 401.
+pub fn http(
+    client: reqwest::Client,
+    url: String,
+    headers: HeaderMap,
+    bearer: Option<Bearer>,
+    log: Arc<ServerLog>,
+) -> Channels {
     let (out_tx, out_rx) = mpsc::channel(QUEUE);
     let (in_tx, in_rx) = mpsc::channel(QUEUE);
     let state = Arc::new(HttpState {
         client,
         url,
         headers,
+        bearer,
         session: Mutex::new(None),
         protocol: Mutex::new(None),
         incoming: in_tx,
@@ -138,25 +151,44 @@ enum Posted {
     Failed,
 }
 
+/// The headers of every request: the spec's, and the current bearer token. `refused` is a
+/// token the server just turned away. Returns the token sent, if any.
+async fn request_headers(state: &HttpState, refused: Option<String>) -> (HeaderMap, Option<String>) {
+    let mut headers = state.headers.clone();
+    let mut sent = None;
+    if let Some(bearer) = &state.bearer
+        && let Some(token) = bearer(refused).await
+        && let Ok(value) = HeaderValue::from_str(&format!("Bearer {token}"))
+    {
+        headers.insert(AUTHORIZATION, value);
+        sent = Some(token);
+    }
+    (headers, sent)
+}
+
 async fn post(state: &HttpState, frame: &Frame) -> Posted {
     let head = frame.head();
     let is_request = head.kind() == Kind::Request;
     let is_initialize = head.method.as_deref() == Some("initialize");
     let id = head.id.map(|id| id.get().to_owned());
     let method = head.method.as_deref().unwrap_or("response").to_owned();
-    let mut request = state
-        .client
-        .post(&state.url)
-        .headers(state.headers.clone())
-        .header(ACCEPT, "application/json, text/event-stream")
-        .header(CONTENT_TYPE, "application/json")
-        .body(frame.bytes().clone());
-    if let Some(session) = lock(&state.session).clone() {
-        request = request.header("mcp-session-id", session);
-    }
-    if let Some(protocol) = lock(&state.protocol).clone() {
-        request = request.header("mcp-protocol-version", protocol);
-    }
+    let send = |refused: Option<String>| async move {
+        let (headers, sent) = request_headers(state, refused).await;
+        let mut request = state
+            .client
+            .post(&state.url)
+            .headers(headers)
+            .header(ACCEPT, "application/json, text/event-stream")
+            .header(CONTENT_TYPE, "application/json")
+            .body(frame.bytes().clone());
+        if let Some(session) = lock(&state.session).clone() {
+            request = request.header("mcp-session-id", session);
+        }
+        if let Some(protocol) = lock(&state.protocol).clone() {
+            request = request.header("mcp-protocol-version", protocol);
+        }
+        (request.send().await, sent)
+    };
     let fail = |detail: String, error_code: i64| async move {
         if is_request && let Some(id) = &id {
             let message = format!("{method} could not reach {}: {detail}", state.url);
@@ -166,7 +198,15 @@ async fn post(state: &HttpState, frame: &Frame) -> Posted {
                 .await;
         }
     };
-    let response = match request.send().await {
+    let (mut result, sent) = send(None).await;
+    // A refused token is replaced (refreshed, or taken from whoever refreshed it) and the
+    // request sent once more.
+    if let (Ok(response), Some(token)) = (&result, sent)
+        && response.status() == reqwest::StatusCode::UNAUTHORIZED
+    {
+        result = send(Some(token)).await.0;
+    }
+    let response = match result {
         Ok(response) => response,
         Err(e) => {
             fail(e.to_string(), code::SERVER_UNAVAILABLE).await;
@@ -231,7 +271,7 @@ async fn listen(state: Arc<HttpState>) {
     let mut request = state
         .client
         .get(&state.url)
-        .headers(state.headers.clone())
+        .headers(request_headers(&state, None).await.0)
         .header(ACCEPT, "text/event-stream");
     if let Some(session) = lock(&state.session).clone() {
         request = request.header("mcp-session-id", session);
@@ -252,7 +292,7 @@ async fn close_session(state: &HttpState) {
         let _ = state
             .client
             .delete(&state.url)
-            .headers(state.headers.clone())
+            .headers(request_headers(state, None).await.0)
             .header("mcp-session-id", session)
             // Ending must not wait on a server that stopped answering.
             .timeout(Duration::from_secs(2))
@@ -266,7 +306,7 @@ async fn run_legacy_sse(state: Arc<HttpState>, first: Frame, mut out: mpsc::Rece
     let response = state
         .client
         .get(&state.url)
-        .headers(state.headers.clone())
+        .headers(request_headers(&state, None).await.0)
         .header(ACCEPT, "text/event-stream")
         .send()
         .await;
@@ -323,7 +363,7 @@ async fn run_legacy_sse(state: Arc<HttpState>, first: Frame, mut out: mpsc::Rece
                 let posted = state
                     .client
                     .post(endpoint.clone())
-                    .headers(state.headers.clone())
+                    .headers(request_headers(&state, None).await.0)
                     .header(CONTENT_TYPE, "application/json")
                     .body(frame.bytes().clone())
                     .send()
