@@ -42,12 +42,13 @@ if [ ! -f "$tools/npm-offline/node_modules/@modelcontextprotocol/server-everythi
     @modelcontextprotocol/server-everything@2026.8.31
 fi
 
-# OAuth tests: a real authorization server (oidc-provider) and the TypeScript SDK for the MCP
-# server it protects.
-if [ ! -f "$tools/oauth/node_modules/oidc-provider/package.json" ] || [ ! -d "$tools/oauth/node_modules/@modelcontextprotocol/sdk" ]; then
-  echo "installing oidc-provider and the MCP TypeScript SDK (npm) into $tools/oauth"
+# OAuth tests: a real authorization server (oidc-provider), the TypeScript SDK for the MCP
+# server it protects, and playwright-core to drive Debian's chromium through the sign-in.
+if [ ! -f "$tools/oauth/node_modules/oidc-provider/package.json" ] || [ ! -d "$tools/oauth/node_modules/@modelcontextprotocol/sdk" ] || [ ! -d "$tools/oauth/node_modules/playwright-core" ]; then
+  echo "installing oidc-provider, the MCP TypeScript SDK and playwright-core (npm) into $tools/oauth"
   mkdir -p "$tools/oauth"
-  npm install --silent --no-audit --no-fund --prefix "$tools/oauth" oidc-provider@9.13.3 @modelcontextprotocol/sdk@1.32.2
+  npm install --silent --no-audit --no-fund --prefix "$tools/oauth" \
+    oidc-provider@9.13.3 @modelcontextprotocol/sdk@1.32.2 playwright-core@1.65.1
 fi
 
 # The MCP conformance suite, and the Node 22 it needs (npm ships Node itself as node@22).

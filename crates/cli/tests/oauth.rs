@@ -1,7 +1,8 @@
 //! OAuth for remote servers, end to end: a real authorization server (oidc-provider from npm,
 //! with dynamic registration, PKCE and resource indicators) protecting an MCP server built with
 //! the official TypeScript SDK, the real daemon and CLI, and the official Python SDK through the
-//! gateway. The sign-in page is filled in by `tests/oauth/sign_in.py` over plain HTTP.
+//! gateway. The sign-in page is filled in by a real browser: Debian's chromium, headless,
+//! driven by playwright-core (`tests/oauth/sign_in.mjs`).
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -149,8 +150,9 @@ fn login(sb: &Sandbox, name: &str, user: &str) -> Value {
             "login printed no address"
         );
     }
-    let signed = Command::new(tools_dir().join("venv/bin/python"))
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/oauth/sign_in.py"))
+    let browser = script("sign_in.mjs");
+    let signed = Command::new(tools_dir().join("conformance/node_modules/.bin/node"))
+        .arg(&browser.0)
         .args([url.trim(), user])
         .output()
         .unwrap();
