@@ -7,8 +7,9 @@
 //   node authorization_server.mjs PORT RESOURCE_URL [ACCESS_TOKEN_TTL_SECONDS]
 //
 // Prints `READY <issuer>` once listening on 127.0.0.1:PORT. For tests, `GET /_test/stats`
-// counts the refresh-token grants it served, and `POST /_test/revoke` revokes every grant (so
-// their refresh tokens are refused, as when a user revokes an app).
+// counts the refresh-token grants it served, `POST /_test/revoke` revokes every grant (so
+// their refresh tokens are refused, as when a user revokes an app), and `POST /_test/flaky`
+// makes the next two refresh requests fail with 503, as an overloaded server would.
 import Provider from "oidc-provider";
 
 const [port, resource, ttl = "3600"] = process.argv.slice(2);
@@ -55,6 +56,7 @@ provider.proxy = false;
 
 const grants = new Set();
 let refreshes = 0;
+let flaky = 0;
 provider.on("refresh_token.saved", (token) => grants.add(token.grantId));
 provider.on("grant.success", (ctx) => {
   if (ctx.oidc.params.grant_type === "refresh_token") refreshes += 1;
@@ -62,6 +64,13 @@ provider.on("grant.success", (ctx) => {
 provider.use(async (ctx, next) => {
   if (ctx.path === "/_test/stats") {
     ctx.body = { refreshes };
+  } else if (ctx.path === "/_test/flaky" && ctx.method === "POST") {
+    flaky = 2;
+    ctx.body = { flaky };
+  } else if (ctx.path === "/token" && flaky > 0 && ctx.method === "POST") {
+    flaky -= 1;
+    ctx.status = 503;
+    ctx.body = { error: "temporarily_unavailable" };
   } else if (ctx.path === "/_test/revoke" && ctx.method === "POST") {
     for (const id of grants) {
       const grant = await provider.Grant.find(id);

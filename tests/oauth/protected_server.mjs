@@ -1,7 +1,8 @@
 // An MCP server that requires OAuth, built with the official TypeScript SDK: it publishes its
 // protected-resource metadata (RFC 9728), answers 401 with a WWW-Authenticate header that
 // points at it, and accepts only JWT access tokens from ISSUER whose audience is its own URL.
-// Its `whoami` tool says who the token belongs to and how many calls it has served.
+// Its `whoami` tool says who the token belongs to, how many calls it has served, and whether a
+// gateway client's own token ever reached it.
 //
 //   node protected_server.mjs PORT ISSUER
 //
@@ -18,6 +19,8 @@ const resource = new URL(`http://127.0.0.1:${port}/mcp`);
 const oauthMetadata = await (await fetch(`${issuer}/.well-known/oauth-authorization-server`)).json();
 const jwks = createRemoteJWKSet(new URL(oauthMetadata.jwks_uri));
 let calls = 0;
+// Whether a Switchboard client token (sbc_…) ever reached this server: it never should.
+let sawClientToken = false;
 
 const verifier = {
   async verifyAccessToken(token) {
@@ -35,6 +38,10 @@ const verifier = {
 
 const app = express();
 app.use(express.json());
+app.use((req, res, next) => {
+  if (JSON.stringify(req.headers).includes("sbc_")) sawClientToken = true;
+  next();
+});
 app.use(mcpAuthMetadataRouter({ oauthMetadata, resourceServerUrl: resource }));
 const auth = requireBearerAuth({
   verifier,
@@ -46,7 +53,7 @@ app.post("/mcp", auth, async (req, res) => {
   const server = new McpServer({ name: "protected", version: "1.0.0" });
   server.tool("whoami", "Who the access token belongs to", async (extra) => {
     calls += 1;
-    return { content: [{ type: "text", text: JSON.stringify({ sub: extra.authInfo?.extra?.sub, calls }) }] };
+    return { content: [{ type: "text", text: JSON.stringify({ sub: extra.authInfo?.extra?.sub, calls, sawClientToken }) }] };
   });
   const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
   res.on("close", () => transport.close());

@@ -189,6 +189,10 @@ fn a_remote_server_behind_oauth_is_reached_after_login_and_not_after_logout() {
     let token = sb.ok(&["token", "create", "tester"]).trim().to_owned();
     let said: Value = serde_json::from_str(&call_tool(&sb, "protected", "whoami", &token)).unwrap();
     assert_eq!(said["sub"], "alice", "the upstream saw the login's token: {said}");
+    assert_eq!(
+        said["sawClientToken"], false,
+        "the client's token is not passed upstream"
+    );
     // Upstream tokens stay in the keychain: not in the data directory, on a command line, or
     // in an API answer.
     assert_no_leak(&sb, JWT_PREFIX);
@@ -225,6 +229,17 @@ fn an_expired_token_is_refreshed_once_for_many_calls_and_a_revoked_login_needs_a
         assert_eq!(said["sub"], "alice", "{text}");
     }
     assert_eq!(hook(&authorization, "GET", "/_test/stats")["refreshes"], 1);
+
+    // A token endpoint failing for a moment (503 twice) is retried with backoff.
+    let refreshed = std::time::Instant::now();
+    hook(&authorization, "POST", "/_test/flaky");
+    common::wait_until("the refreshed token to expire", TTL * 3, || {
+        (refreshed.elapsed() > TTL).then_some(())
+    });
+    let texts = calls(&sb, "protected", "whoami", 1, &token).expect("a call after a flaky refresh");
+    assert!(texts[0].contains("alice"), "{texts:?}");
+    assert_eq!(hook(&authorization, "GET", "/_test/stats")["refreshes"], 2);
+    assert_eq!(sb.server("protected")["status"]["state"], "running");
     let refreshed = std::time::Instant::now();
 
     // The user revokes Switchboard at the authorization server: the next refresh is refused,
