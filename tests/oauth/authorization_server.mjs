@@ -34,7 +34,7 @@ const provider = new Provider(issuer, {
       useGrantedResource: () => true,
       getResourceServerInfo: (ctx, indicator) => {
         if (indicator !== resource) throw new Error(`unknown resource ${indicator}`);
-        return { scope: "mcp", audience: resource, accessTokenTTL: Number(ttl), accessTokenFormat: "jwt" };
+        return { scope: "mcp admin", audience: resource, accessTokenTTL: Number(ttl), accessTokenFormat: "jwt" };
       },
     },
   },
@@ -46,7 +46,7 @@ const provider = new Provider(issuer, {
     // Consent is implied for every client and scope: tests sign in, they do not click "allow".
     const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client.clientId, accountId: ctx.oidc.session.accountId });
     grant.addOIDCScope("openid offline_access");
-    grant.addResourceScope(resource, "mcp");
+    grant.addResourceScope(resource, "mcp admin");
     await grant.save();
     return grant;
   },

@@ -2,7 +2,8 @@
 // protected-resource metadata (RFC 9728), answers 401 with a WWW-Authenticate header that
 // points at it, and accepts only JWT access tokens from ISSUER whose audience is its own URL.
 // Its `whoami` tool says who the token belongs to, how many calls it has served, and whether a
-// gateway client's own token ever reached it.
+// gateway client's own token ever reached it. Its `admin` tool needs scope `admin` too: without
+// it the call is answered 403 `insufficient_scope` (the step-up challenge).
 //
 //   node protected_server.mjs PORT ISSUER
 //
@@ -49,12 +50,26 @@ const auth = requireBearerAuth({
   resourceMetadataUrl: getOAuthProtectedResourceMetadataUrl(resource),
 });
 
-app.post("/mcp", auth, async (req, res) => {
+const stepUp = (req, res, next) => {
+  const wantsAdmin = req.body?.method === "tools/call" && req.body?.params?.name === "admin";
+  if (wantsAdmin && !req.auth.scopes.includes("admin")) {
+    const metadata = getOAuthProtectedResourceMetadataUrl(resource);
+    res
+      .status(403)
+      .set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="mcp admin", resource_metadata="${metadata}"`)
+      .json({ error: "insufficient_scope" });
+    return;
+  }
+  next();
+};
+
+app.post("/mcp", auth, stepUp, async (req, res) => {
   const server = new McpServer({ name: "protected", version: "1.0.0" });
   server.tool("whoami", "Who the access token belongs to", async (extra) => {
     calls += 1;
     return { content: [{ type: "text", text: JSON.stringify({ sub: extra.authInfo?.extra?.sub, calls, sawClientToken }) }] };
   });
+  server.tool("admin", "Needs scope admin", async () => ({ content: [{ type: "text", text: "admin ok" }] }));
   const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
   res.on("close", () => transport.close());
   await server.connect(transport);

@@ -169,7 +169,7 @@ fn login(sb: &Sandbox, name: &str, user: &str) -> Value {
 }
 
 #[test]
-fn a_remote_server_behind_oauth_is_reached_after_login_and_not_after_logout() {
+fn a_remote_server_behind_oauth_works_after_login_steps_up_for_a_scope_and_stops_after_logout() {
     let (_authorization, _mcp, url, _) = protected_server(3600);
     let sb = Sandbox::with_daemon();
     sb.ok(&["add", "protected", "--url", &url, "--no-wait"]);
@@ -196,6 +196,16 @@ fn a_remote_server_behind_oauth_is_reached_after_login_and_not_after_logout() {
     // Upstream tokens stay in the keychain: not in the data directory, on a command line, or
     // in an API answer.
     assert_no_leak(&sb, JWT_PREFIX);
+
+    // Step-up: a tool needs a scope the login lacks. The call fails, the server waits for a new
+    // login, and that login asks for the scope too.
+    assert!(calls(&sb, "protected", "admin", 1, &token).is_none_or(|texts| !texts[0].contains("admin ok")));
+    let stepped = sb.wait_state("protected", "failed", START);
+    let message = stepped["status"]["reason"]["message"].as_str().unwrap();
+    assert!(message.contains("asks for scope `mcp admin`"), "{message}");
+    let view = login(&sb, "protected", "alice");
+    assert_eq!(view["status"]["state"], "running", "{view}");
+    assert_eq!(call_tool(&sb, "protected", "admin", &token), "admin ok");
 
     sb.ok(&["logout", "protected"]);
     let after = sb.wait_state("protected", "failed", START);

@@ -28,6 +28,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Mutex, oneshot, watch};
 
 use crate::secrets::{self, Secrets, SecretsError};
+use crate::upstream::link::Credentials;
 
 /// How long a login waits for the browser to come back.
 const LOGIN_TIMEOUT: Duration = Duration::from_secs(600);
@@ -109,6 +110,25 @@ pub struct OAuth {
     grants: std::sync::Mutex<HashMap<ServerName, Grant>>,
     /// Why each server's login was lost, once it is.
     lost: std::sync::Mutex<HashMap<ServerName, watch::Sender<Option<String>>>>,
+    /// Scopes servers asked for beyond their login's (step-up); the next login asks for them.
+    step_up: std::sync::Mutex<HashMap<ServerName, String>>,
+}
+
+/// One server's login, as an HTTP link's [`Credentials`].
+#[derive(Debug)]
+pub struct ServerLogin {
+    pub oauth: Arc<OAuth>,
+    pub server: ServerName,
+}
+
+impl Credentials for ServerLogin {
+    fn bearer(&self, refused: Option<String>) -> futures_util::future::BoxFuture<'_, Option<String>> {
+        Box::pin(self.oauth.bearer(&self.server, refused))
+    }
+
+    fn needs_scope(&self, scope: String) {
+        self.oauth.needs_scope(&self.server, &scope);
+    }
 }
 
 impl std::fmt::Debug for OAuth {
@@ -142,7 +162,7 @@ fn random_token() -> String {
 }
 
 /// Parameter `name` (`resource_metadata`, `scope`) of a `WWW-Authenticate: Bearer …` header.
-fn challenge_param(header: &str, name: &str) -> Option<String> {
+pub fn challenge_param(header: &str, name: &str) -> Option<String> {
     let start = header
         .match_indices(&format!("{name}="))
         .find(|(at, _)| *at == 0 || header[..*at].ends_with([' ', ',']))?
@@ -155,6 +175,17 @@ fn challenge_param(header: &str, name: &str) -> Option<String> {
         None => rest.split([',', ' ']).next()?,
     };
     Some(value.to_owned())
+}
+
+/// The scopes of `a` and then those of `b` not already there, space-separated.
+fn union_of_scopes(a: &str, b: &str) -> String {
+    let mut all: Vec<&str> = Vec::new();
+    for scope in a.split_whitespace().chain(b.split_whitespace()) {
+        if !all.contains(&scope) {
+            all.push(scope);
+        }
+    }
+    all.join(" ")
 }
 
 /// Where RFC 8414 and OpenID discovery put an issuer's metadata, in the order to try.
@@ -189,7 +220,22 @@ impl OAuth {
             refreshing: Mutex::default(),
             grants: std::sync::Mutex::default(),
             lost: std::sync::Mutex::default(),
+            step_up: std::sync::Mutex::default(),
         }
+    }
+
+    /// `server` wants `scope`, which its login lacks: the login is lost until a new one, which
+    /// asks for it too.
+    pub fn needs_scope(&self, server: &ServerName, scope: &str) {
+        self.step_up
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(server.clone(), scope.to_owned());
+        let why = OAuthError::NeedsLogin {
+            server: server.clone(),
+            detail: format!("it asks for scope `{scope}`, which the current login does not grant"),
+        };
+        self.lost_sender(server).send_replace(Some(why.to_string()));
     }
 
     fn lost_sender(&self, server: &ServerName) -> watch::Sender<Option<String>> {
@@ -361,10 +407,18 @@ impl OAuth {
                     .collect::<Vec<_>>()
                     .join(" ")
             });
-            if let Some(scope) = challenge_param(&challenge, "scope")
+            let stepped_up = self
+                .step_up
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(server)
+                .cloned()
+                .unwrap_or_default();
+            let asked = challenge_param(&challenge, "scope")
                 .or(listed)
-                .filter(|s| !s.is_empty())
-            {
+                .unwrap_or_default();
+            let scope = union_of_scopes(&asked, &stepped_up);
+            if !scope.is_empty() {
                 query.append_pair("scope", &scope);
             }
         }

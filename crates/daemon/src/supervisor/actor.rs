@@ -27,7 +27,7 @@ use super::mcp;
 use super::policy::{self, Decision, Exit};
 use super::process::{self, Pipes, ServerProcess, SpawnError};
 use crate::jsonrpc::{Frame, code};
-use crate::oauth::OAuthError;
+use crate::oauth::{OAuthError, ServerLogin};
 use crate::secrets::SecretsError;
 use crate::upstream::{RpcError, Upstream, link};
 
@@ -555,13 +555,11 @@ impl Actor {
                 };
                 // A login's token, unless the spec sets the header itself.
                 let bearer = (!headers.contains_key(reqwest::header::AUTHORIZATION)).then(|| {
-                    let oauth = Arc::clone(&self.shared.oauth);
-                    let server = self.spec.name.clone();
-                    let bearer: link::Bearer = Arc::new(move |refused| {
-                        let (oauth, server) = (Arc::clone(&oauth), server.clone());
-                        Box::pin(async move { oauth.bearer(&server, refused).await })
+                    let login: link::Bearer = Arc::new(ServerLogin {
+                        oauth: Arc::clone(&self.shared.oauth),
+                        server: self.spec.name.clone(),
                     });
-                    bearer
+                    login
                 });
                 let link = link::http(
                     self.shared.http.clone(),

@@ -28,9 +28,16 @@ const QUEUE: usize = 256;
 
 pub type Channels = (mpsc::Sender<Frame>, mpsc::Receiver<Frame>);
 
-/// Where an HTTP link gets a bearer token before each request: given the token a server just
-/// answered 401 to (or none), the token to send now, if any.
-pub type Bearer = Arc<dyn Fn(Option<String>) -> BoxFuture<'static, Option<String>> + Send + Sync>;
+/// Where an HTTP link gets its bearer token (a login's), and whom it tells when a server
+/// wants more access than the token grants.
+pub trait Credentials: Send + Sync {
+    /// The token to send now; `refused` is one the server just answered 401 to.
+    fn bearer(&self, refused: Option<String>) -> BoxFuture<'_, Option<String>>;
+    /// The server answered 403 `insufficient_scope`, asking for `scope`.
+    fn needs_scope(&self, scope: String);
+}
+
+pub type Bearer = Arc<dyn Credentials>;
 
 /// JSON-RPC over a child's stdin and stdout, one message per line. Lines that are not JSON-RPC
 /// go to the server's log.
@@ -157,7 +164,7 @@ async fn request_headers(state: &HttpState, refused: Option<String>) -> (HeaderM
     let mut headers = state.headers.clone();
     let mut sent = None;
     if let Some(bearer) = &state.bearer
-        && let Some(token) = bearer(refused).await
+        && let Some(token) = bearer.bearer(refused).await
         && let Ok(value) = HeaderValue::from_str(&format!("Bearer {token}"))
     {
         headers.insert(AUTHORIZATION, value);
@@ -215,6 +222,25 @@ async fn post(state: &HttpState, frame: &Frame) -> Posted {
     };
     let status = response.status();
     if !status.is_success() {
+        // Step-up: the token lacks a scope this request needs; only a new login can add it.
+        let challenge = response
+            .headers()
+            .get(reqwest::header::WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if status == reqwest::StatusCode::FORBIDDEN
+            && challenge.contains("insufficient_scope")
+            && let Some(bearer) = &state.bearer
+        {
+            let scope = crate::oauth::challenge_param(challenge, "scope").unwrap_or_default();
+            bearer.needs_scope(scope.clone());
+            fail(
+                format!("HTTP {status}: the login lacks scope `{scope}`"),
+                code::UNAUTHORIZED,
+            )
+            .await;
+            return Posted::Refused(status.as_u16());
+        }
         if !(is_initialize && matches!(status.as_u16(), 400 | 404 | 405)) {
             let error_code = match status {
                 reqwest::StatusCode::UNAUTHORIZED => code::UNAUTHORIZED,
