@@ -10,6 +10,7 @@
 // counts the refresh-token grants it served, `POST /_test/revoke` revokes every grant (so
 // their refresh tokens are refused, as when a user revokes an app), and `POST /_test/flaky`
 // makes the next two refresh requests fail with 503, as an overloaded server would.
+// `GET /_test/tokens` lists every access and refresh token issued, for leak scans.
 import Provider from "oidc-provider";
 
 const [port, resource, ttl = "3600"] = process.argv.slice(2);
@@ -57,6 +58,7 @@ provider.proxy = false;
 const grants = new Set();
 let refreshes = 0;
 let flaky = 0;
+const issued = [];
 provider.on("refresh_token.saved", (token) => grants.add(token.grantId));
 provider.on("grant.success", (ctx) => {
   if (ctx.oidc.params.grant_type === "refresh_token") refreshes += 1;
@@ -77,8 +79,15 @@ provider.use(async (ctx, next) => {
       if (grant) await grant.destroy();
     }
     ctx.body = { revoked: grants.size };
+  } else if (ctx.path === "/_test/tokens") {
+    ctx.body = { tokens: issued };
   } else {
     await next();
+    if (ctx.path === "/token" && ctx.body && typeof ctx.body === "object") {
+      for (const kind of ["access_token", "refresh_token"]) {
+        if (ctx.body[kind]) issued.push(ctx.body[kind]);
+      }
+    }
   }
 });
 

@@ -19,6 +19,7 @@ const START: Duration = Duration::from_secs(60);
 /// The start of every JWT access token oidc-provider signs (`{"alg":"RS256",`): what a leak of
 /// one would look like.
 const JWT_PREFIX: &str = "eyJhbGciOiJSUzI1NiIs";
+const PLANTED: &str = "planted-secret-5150";
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -218,11 +219,24 @@ fn a_remote_server_behind_oauth_works_after_login_steps_up_for_a_scope_and_stops
 fn an_expired_token_is_refreshed_once_for_many_calls_and_a_revoked_login_needs_a_new_one() {
     const TTL: Duration = Duration::from_secs(4);
     let (_authorization_server, _mcp, url, authorization) = protected_server(4);
-    let sb = Sandbox::with_daemon();
+    // A home of its own: a client is wired to the gateway, and its config file is scanned too.
+    let sb = Sandbox::with_user_home();
+    sb.ok(&["clients", "connect", "cursor"]);
     sb.ok(&["add", "protected", "--url", &url, "--no-wait"]);
     sb.wait_state("protected", "failed", START);
     login(&sb, "protected", "alice");
     let signed_in = std::time::Instant::now();
+    // A planted secret header as well, for the leak scan at the end.
+    let mut planting = sb
+        .command()
+        .args(["secrets", "set", "protected", "X-Planted"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut planting.stdin.take().unwrap(), PLANTED.as_bytes()).unwrap();
+    assert!(planting.wait().unwrap().success());
+    sb.wait_state("protected", "running", START);
     let token = sb.ok(&["token", "create", "tester"]).trim().to_owned();
     assert!(calls(&sb, "protected", "whoami", 1, &token).is_some());
     assert_eq!(hook(&authorization, "GET", "/_test/stats")["refreshes"], 0);
@@ -270,5 +284,17 @@ fn an_expired_token_is_refreshed_once_for_many_calls_and_a_revoked_login_needs_a
     let message = reason["message"].as_str().unwrap();
     assert!(message.contains("refused the refresh token"), "{message}");
     assert!(message.contains("switchboard login protected"), "{message}");
+
+    // After the whole scenario, no token the authorization server issued is anywhere.
+    let issued = hook(&authorization, "GET", "/_test/tokens");
+    let issued = issued["tokens"].as_array().unwrap();
+    assert!(
+        issued.len() >= 6,
+        "access and refresh tokens of three grants: {issued:?}"
+    );
+    for token in issued {
+        assert_no_leak(&sb, token.as_str().unwrap());
+    }
+    assert_no_leak(&sb, PLANTED);
     assert_no_leak(&sb, JWT_PREFIX);
 }

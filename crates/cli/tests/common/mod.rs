@@ -504,8 +504,9 @@ pub fn call_tool(sb: &Sandbox, server: &str, tool: &str, token: &str) -> String 
     seen["text"].as_str().unwrap().to_owned()
 }
 
-/// `secret` appears in no file of the data directory, no process's command line and no answer
-/// of the control API.
+/// `secret` appears in no file of the data directory (which holds the user home of a sandbox
+/// made `with_user_home`, and with it the clients' config files), no process's command line
+/// and no answer of the control API.
 pub fn assert_no_leak(sb: &Sandbox, secret: &str) {
     let mut stack = vec![sb.home().to_path_buf()];
     while let Some(dir) = stack.pop() {
@@ -524,7 +525,14 @@ pub fn assert_no_leak(sb: &Sandbox, secret: &str) {
         !String::from_utf8_lossy(&ps.stdout).contains(secret),
         "the secret is on a command line"
     );
-    for args in [&["ls"][..], &["status"], &["doctor"]] {
+    for args in [
+        &["ls"][..],
+        &["status"],
+        &["doctor"],
+        &["clients"],
+        &["token", "ls"],
+        &["history"],
+    ] {
         let answer = sb.ok(&[args, &["--json"]].concat());
         assert!(!answer.contains(secret), "the secret is in `{args:?}`");
     }
