@@ -153,12 +153,11 @@ fn base64url(bytes: &[u8]) -> String {
     out
 }
 
-fn random_token() -> String {
+/// 256 random bits, base64url: a PKCE verifier or a state. Never guessable, so no fallback.
+fn random_token() -> Result<String, String> {
     let mut bytes = [0u8; 32];
-    // getrandom fails only without an OS random source; a zero buffer would still be unique
-    // enough to fail PKCE checks loudly rather than silently.
-    let _ = getrandom::fill(&mut bytes);
-    base64url(&bytes)
+    getrandom::fill(&mut bytes).map_err(|e| format!("the OS gave no random bytes: {e}"))?;
+    Ok(base64url(&bytes))
 }
 
 /// Parameter `name` (`resource_metadata`, `scope`) of a `WWW-Authenticate: Bearer …` header.
@@ -385,8 +384,8 @@ impl OAuth {
             .to_owned();
         let client_secret = registered["client_secret"].as_str().map(str::to_owned);
 
-        let verifier = random_token();
-        let state = random_token();
+        let verifier = random_token().map_err(discovery)?;
+        let state = random_token().map_err(discovery)?;
         let code_challenge = base64url(&Sha256::digest(verifier.as_bytes()));
         let mut authorization_url = url::Url::parse(&authorize).map_err(|e| discovery(e.to_string()))?;
         {
