@@ -19,8 +19,8 @@ use clap::{Args, Parser, Subcommand};
 use client::{CliError, Client};
 use switchboard_model::api::{
     AddServer, AppClient, CallRecord, ClientChange, ConnectClient, DaemonStatus, DisconnectClient,
-    ImportClients, ImportReport, IssueToken, IssuedToken, LogLine, RunRecord, ServerView, TokenView,
-    UndoClients,
+    ImportClients, ImportReport, IssueToken, IssuedToken, LogLine, RunRecord, ServerView, TailnetStatus,
+    TokenView, UndoClients,
 };
 use switchboard_model::{
     DEFAULT_PORT, Health, Launch, RestartPolicy, ServerName, ServerSpec, ServerState, Sharing, Transport,
@@ -157,6 +157,9 @@ enum Command {
     },
     /// Forget a remote server's OAuth tokens.
     Logout { name: String },
+    /// Tailscale on this machine (exposing servers on the tailnet is to come).
+    #[command(subcommand)]
+    Tailnet(TailnetCommand),
     /// Manage a server's secret values, kept in the OS keychain.
     #[command(subcommand)]
     Secrets(secrets::SecretsCommand),
@@ -168,6 +171,12 @@ enum Command {
     },
     #[command(name = "__watchdog", hide = true)]
     Watchdog { lock: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+enum TailnetCommand {
+    /// Whether Tailscale runs and is logged in, this node's name and addresses.
+    Status,
 }
 
 #[derive(Debug, Subcommand)]
@@ -358,6 +367,14 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Install(args) => registry::install(json, connect()?, args).await,
         Command::Update(args) => registry::update(json, connect()?, args).await,
         Command::Secrets(command) => secrets::run(json, connect()?, command).await,
+        Command::Tailnet(TailnetCommand::Status) => {
+            let status: TailnetStatus = connect()?.get("/tailnet").await?;
+            if json {
+                return print_json(&status);
+            }
+            render::tailnet(&status);
+            Ok(())
+        }
         Command::Login { name, no_browser } => secrets::login(json, connect()?, &name, no_browser).await,
         Command::Logout { name } => {
             let name = parse_name(&name)?;

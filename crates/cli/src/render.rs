@@ -1,7 +1,8 @@
 //! Human output: aligned tables and one-line summaries. `--json` bypasses all of this.
 
 use switchboard_model::api::{
-    AppClient, CallRecord, ClientChange, ImportReport, LogLine, LogStream, RunRecord, ServerView, TokenView,
+    AppClient, CallRecord, ClientChange, ImportReport, LogLine, LogStream, RunRecord, ServerView,
+    TailnetState, TailnetStatus, TokenView,
 };
 use switchboard_model::{ServerState, Transport, UnixMillis};
 
@@ -339,5 +340,32 @@ pub fn import(report: &ImportReport) {
     }
     for change in &report.replaced {
         client_change(change);
+    }
+}
+
+pub fn tailnet(status: &TailnetStatus) {
+    match status.state {
+        TailnetState::Running => {
+            let name = status
+                .dns_name
+                .as_deref()
+                .or(status.host_name.as_deref())
+                .unwrap_or("this node");
+            println!("Tailscale: running as {name}, {}", status.addresses.join(", "));
+            if let Some(tailnet) = &status.tailnet {
+                println!("tailnet: {tailnet}");
+            }
+        }
+        state => {
+            let word = match state {
+                TailnetState::NeedsLogin => "logged out",
+                TailnetState::Stopped => "not connected",
+                _ => "not running",
+            };
+            println!("Tailscale: {word}");
+            if let Some(message) = &status.message {
+                println!("{message}");
+            }
+        }
     }
 }

@@ -24,7 +24,7 @@ use switchboard_model::api::{
     AddServer, ApiError, ApiErrorBody, AppClient, CallRecord, ClientChange, ConnectClient, DaemonStatus,
     DisconnectClient, DoctorReport, ImportClients, ImportReport, InstallReport, InstallServer, IssueToken,
     IssuedToken, LoginStarted, RegistryDetail, RegistrySearch, RunRecord, SecretView, ServerView, SetSecret,
-    TokenView, UndoClients, UpdateReport, UpdateServer,
+    TailnetStatus, TokenView, UndoClients, UpdateReport, UpdateServer,
 };
 use switchboard_model::{ServerName, ServerSpec};
 use switchboard_registry::{PlanError, RegistryError};
@@ -38,6 +38,7 @@ use crate::oauth::OAuthError;
 use crate::registry_cache::{self, RegistryCacheError};
 use crate::secrets::SecretsError;
 use crate::store::StoreError;
+use crate::tailnet::Tailnet;
 use crate::token::ControlToken;
 
 /// Largest request body the control API reads.
@@ -57,6 +58,7 @@ pub struct Services {
     pub gateway: Arc<Gateway>,
     pub client_configs: Arc<ClientConfigs>,
     pub installer: Arc<Installer>,
+    pub tailnet: Tailnet,
 }
 
 type AppState = Services;
@@ -94,6 +96,7 @@ pub fn router(services: Services, guard: Guard) -> Router {
             put(set_secret).delete(unset_secret),
         )
         .route("/doctor", get(doctor))
+        .route("/tailnet", get(tailnet_status))
         .fallback(not_found)
         .with_state(services);
     Router::new()
@@ -664,6 +667,10 @@ async fn update_server(
     Ok(Json(
         s.installer.update(&server_name(&name)?, body(request)?).await?,
     ))
+}
+
+async fn tailnet_status(State(s): State<AppState>) -> ApiResult<TailnetStatus> {
+    Ok(Json(s.tailnet.status().await))
 }
 
 #[derive(Debug, Deserialize)]

@@ -24,6 +24,7 @@ use crate::registry_cache::RegistryCache;
 use crate::secrets::{self, Secrets};
 use crate::store::{Store, StoreError};
 use crate::supervisor::{Supervisor, SupervisorConfig};
+use crate::tailnet::Tailnet;
 use crate::token::{ControlToken, TokenError};
 use crate::watchdog::{Watchdog, WatchdogError};
 
@@ -166,6 +167,7 @@ pub async fn run(config: DaemonConfig, shutdown: impl Future<Output = ()>) -> Re
             gateway: Arc::clone(&gateway),
             client_configs,
             installer,
+            tailnet: Tailnet::from_env(),
         },
         Guard { port, token },
     )

@@ -19,6 +19,7 @@ pub mod runtime;
 pub mod secrets;
 pub mod store;
 pub mod supervisor;
+pub mod tailnet;
 pub mod token;
 pub mod upstream;
 pub mod watchdog;

@@ -645,3 +645,33 @@ pub struct RegistryCheck {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
 }
+
+/// `GET /api/v1/tailnet`: this machine's Tailscale, as its LocalAPI reports it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TailnetStatus {
+    pub state: TailnetState,
+    /// The node's short name and full MagicDNS name, once logged in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_name: Option<String>,
+    pub addresses: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tailnet: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// What is wrong and how to fix it, when the state is not `running`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TailnetState {
+    Running,
+    NeedsLogin,
+    /// Logged in but switched off (`tailscale down`), starting, or waiting for an admin.
+    Stopped,
+    /// No tailscaled answers on its socket: not installed, or not running.
+    NotRunning,
+}

@@ -1,0 +1,72 @@
+//! `switchboard tailnet status` against the real tailscaled 1.96.4, logged out in a network
+//! namespace of its own, and against no tailscaled at all.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{Sandbox, tools_dir, wait_until};
+
+/// The real tailscaled, logged out, reaching nothing: its socket is all the test sees.
+struct Tailscaled(Child);
+
+impl Drop for Tailscaled {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn tailscaled(dir: &std::path::Path) -> Tailscaled {
+    let child = Command::new("unshare")
+        .args(["--net", "--"])
+        .arg(tools_dir().join("tailscale/tailscaled"))
+        .arg("--tun=userspace-networking")
+        .arg(format!("--socket={}", dir.join("ts.sock").display()))
+        .arg(format!("--statedir={}", dir.join("state").display()))
+        .arg("--no-logs-no-support")
+        .env("TS_LOGS_DIR", dir.join("logs"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    Tailscaled(child)
+}
+
+#[test]
+fn tailnet_status_says_whether_tailscale_runs_and_is_logged_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("ts.sock");
+    let mut sb = Sandbox::with_env(&[("SWITCHBOARD_TAILSCALE_SOCKET", socket.to_str().unwrap())]);
+    sb.start_daemon();
+
+    let absent = sb.json(&["tailnet", "status"]);
+    assert_eq!(absent["state"], "not_running", "{absent}");
+    assert!(
+        absent["message"]
+            .as_str()
+            .unwrap()
+            .contains("tailscale.com/download"),
+        "{absent}"
+    );
+
+    // Tailscale starts after the daemon: the next question sees it.
+    let _tailscaled = tailscaled(dir.path());
+    let status = wait_until("tailscaled to answer", Duration::from_secs(20), || {
+        let status = sb.json(&["tailnet", "status"]);
+        (status["state"] != "not_running").then_some(status)
+    });
+    assert_eq!(status["state"], "needs_login", "{status}");
+    assert!(
+        status["version"].as_str().unwrap().starts_with("1.96.4"),
+        "{status}"
+    );
+    assert_eq!(status["addresses"], serde_json::json!([]));
+    let text = sb.ok(&["tailnet", "status"]);
+    assert!(
+        text.contains("Tailscale: logged out") && text.contains("tailscale up"),
+        "{text}"
+    );
+}
