@@ -5,7 +5,7 @@
 //! that names it. Everything else is the daemon's: these commands only call the control API.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::IsTerminal;
 
 use clap::Args;
 use switchboard_model::api::{
@@ -279,7 +279,6 @@ fn failed_state(view: &ServerView) -> Result<(), CliError> {
 
 /// Asks for each required input that has no value and no default; secrets are not echoed.
 fn prompt_missing(fields: &[InputField], values: &mut BTreeMap<String, Vec<String>>) -> Result<(), CliError> {
-    let stdin = std::io::stdin();
     for field in fields {
         if !field.required || field.default.is_some() || values.contains_key(&field.key) {
             continue;
@@ -291,21 +290,7 @@ fn prompt_missing(fields: &[InputField], values: &mut BTreeMap<String, Vec<Strin
         if !field.choices.is_empty() {
             prompt.push_str(&format!(" [{}]", field.choices.join("/")));
         }
-        eprint!("{prompt}: ");
-        std::io::stderr()
-            .flush()
-            .map_err(|e| CliError::Other(e.to_string()))?;
-        let line = if field.secret {
-            crate::secrets::read_hidden(&stdin)?
-        } else {
-            let mut line = String::new();
-            stdin
-                .lock()
-                .read_line(&mut line)
-                .map_err(|e| CliError::Other(e.to_string()))?;
-            line
-        };
-        let value = line.trim_end_matches(['\r', '\n']).to_owned();
+        let value = crate::secrets::prompt(&prompt, field.secret)?;
         if !value.is_empty() {
             values.insert(field.key.clone(), vec![value]);
         }

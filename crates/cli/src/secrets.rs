@@ -117,12 +117,7 @@ fn open_browser(url: &str) -> bool {
 pub fn read_secret(label: &str) -> Result<String, CliError> {
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
-        eprint!("{label}: ");
-        std::io::stderr()
-            .flush()
-            .map_err(|e| CliError::Other(e.to_string()))?;
-        let line = read_hidden(&stdin)?;
-        return Ok(line.trim_end_matches(['\r', '\n']).to_owned());
+        return prompt(label, true);
     }
     let mut text = String::new();
     stdin
@@ -138,21 +133,11 @@ pub fn read_secret_lines(keys: &[String]) -> Result<Vec<String>, CliError> {
     let stdin = std::io::stdin();
     let mut values = Vec::new();
     for key in keys {
-        let line = if stdin.is_terminal() {
-            eprint!("{key}: ");
-            std::io::stderr()
-                .flush()
-                .map_err(|e| CliError::Other(e.to_string()))?;
-            read_hidden(&stdin)?
+        let value = if stdin.is_terminal() {
+            prompt(key, true)?
         } else {
-            let mut line = String::new();
-            stdin
-                .lock()
-                .read_line(&mut line)
-                .map_err(|e| CliError::Other(e.to_string()))?;
-            line
+            read_line(&stdin)?
         };
-        let value = line.trim_end_matches(['\r', '\n']).to_owned();
         if value.is_empty() {
             return Err(CliError::Usage(format!("no value for secret {key} on stdin")));
         }
@@ -161,8 +146,31 @@ pub fn read_secret_lines(keys: &[String]) -> Result<Vec<String>, CliError> {
     Ok(values)
 }
 
+/// Asks for `label` on stderr and reads one line, with the echo off when `hidden`.
+pub fn prompt(label: &str, hidden: bool) -> Result<String, CliError> {
+    eprint!("{label}: ");
+    std::io::stderr()
+        .flush()
+        .map_err(|e| CliError::Other(e.to_string()))?;
+    let stdin = std::io::stdin();
+    match hidden {
+        true => Ok(read_hidden(&stdin)?.trim_end_matches(['\r', '\n']).to_owned()),
+        false => read_line(&stdin),
+    }
+}
+
+/// One line of stdin without its line ending.
+fn read_line(stdin: &std::io::Stdin) -> Result<String, CliError> {
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| CliError::Other(e.to_string()))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
 /// Reads a line with the terminal's echo off, so a secret does not show on screen.
-pub fn read_hidden(stdin: &std::io::Stdin) -> Result<String, CliError> {
+fn read_hidden(stdin: &std::io::Stdin) -> Result<String, CliError> {
     let mut line = String::new();
     #[cfg(unix)]
     {

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{Sandbox, TempScript, assert_no_leak, call_tool, tools_dir};
+use common::{Sandbox, TempScript, assert_no_leak, call_tool, free_port, tools_dir};
 use serde_json::Value;
 
 const START: Duration = Duration::from_secs(60);
@@ -20,14 +20,6 @@ const START: Duration = Duration::from_secs(60);
 /// one would look like.
 const JWT_PREFIX: &str = "eyJhbGciOiJSUzI1NiIs";
 const PLANTED: &str = "planted-secret-5150";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A copy of `tests/oauth/<name>` beside the OAuth tools' node_modules, where ESM resolves them.
 fn script(name: &str) -> TempScript {

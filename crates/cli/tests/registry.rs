@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{Sandbox, assert_no_leak, call_tool, everything_server, tools_dir, wait_until};
+use common::{Sandbox, assert_no_leak, call_tool, everything_server, free_port, tools_dir, wait_until};
 use serde_json::{Value, json};
 
 const START: Duration = Duration::from_secs(60);
@@ -189,14 +189,6 @@ fn package_dirs(sb: &Sandbox) -> Vec<String> {
     }
     found.sort();
     found
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]

@@ -210,12 +210,13 @@ impl Installer {
     /// Local servers installed from each registry name.
     pub async fn installed(&self) -> Result<BTreeMap<String, Vec<String>>, ControlError> {
         let mut by_name: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for view in self.control.list().await? {
-            if let Some(origin) = &view.spec.origin {
+        // From the store: listing servers would also sample every process's CPU and memory.
+        for stored in self.control.store().servers().await? {
+            if let Some(origin) = &stored.spec.origin {
                 by_name
                     .entry(origin.name.clone())
                     .or_default()
-                    .push(view.spec.name.to_string());
+                    .push(stored.spec.name.to_string());
             }
         }
         Ok(by_name)

@@ -20,6 +20,8 @@ use switchboard_model::api::{RuntimeCheck, ShellCheck};
 use switchboard_registry::{Runtime, SourceKind};
 use tokio::process::Command;
 
+use crate::supervisor::process::is_executable;
+
 /// How long the login shell may take to print its PATH; slow start-up files are common.
 const SHELL_TIMEOUT: Duration = Duration::from_secs(5);
 const VERSION_TIMEOUT: Duration = Duration::from_secs(5);
@@ -202,21 +204,6 @@ fn executable_in(dir: &Path, name: &str) -> Option<PathBuf> {
         vec![dir.join(name)]
     };
     candidates.into_iter().find(|path| is_executable(path))
-}
-
-fn is_executable(path: &Path) -> bool {
-    let Ok(meta) = std::fs::metadata(path) else {
-        return false;
-    };
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        meta.is_file() && meta.permissions().mode() & 0o111 != 0
-    }
-    #[cfg(not(unix))]
-    {
-        meta.is_file()
-    }
 }
 
 /// Default directories of version managers and per-user installs, newest node first.

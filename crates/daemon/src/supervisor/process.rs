@@ -59,7 +59,8 @@ pub fn find_program(program: &str, path_var: Option<&OsStr>, cwd: Option<&Path>)
         .find(|candidate| is_executable(candidate))
 }
 
-fn is_executable(path: &Path) -> bool {
+/// Whether `path` is a regular file this user may execute.
+pub fn is_executable(path: &Path) -> bool {
     let Ok(meta) = std::fs::metadata(path) else {
         return false;
     };
