@@ -162,7 +162,8 @@ impl Failure {
                 OAuthError::Discovery { .. } | OAuthError::Registration { .. } => {
                     (StatusCode::BAD_GATEWAY, "authorization_server_failed")
                 }
-                _ => (StatusCode::UNAUTHORIZED, "login_failed"),
+                // Not 401: that status means the caller's own control token was refused.
+                _ => (StatusCode::CONFLICT, "login_failed"),
             },
         };
         if status.is_server_error() {
