@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing Switchboard needs on Debian/Ubuntu beyond a Rust toolchain:
 # a C compiler (bundled SQLite), Python with venv and Node with npm (the real MCP servers the
-# tests run), and with --test D-Bus, GNOME Keyring, Chromium and cargo-nextest. Skips what is already
+# tests run), and with --test D-Bus, GNOME Keyring, Chromium, iproute2 and cargo-nextest. Skips what is already
 # there; safe to run again.
 set -euo pipefail
 
@@ -19,6 +19,8 @@ if [ "${1:-}" = "--test" ]; then
   command -v gnome-keyring-daemon >/dev/null || missing+=(gnome-keyring)
   # The browser the OAuth sign-in test drives.
   command -v chromium >/dev/null || missing+=(chromium)
+  # Network namespaces, veth pairs and socket listings for the two-host tailnet test.
+  { command -v ip && command -v ss; } >/dev/null || missing+=(iproute2)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"

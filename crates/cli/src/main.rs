@@ -9,6 +9,7 @@ mod connect;
 mod registry;
 mod render;
 mod secrets;
+mod tailnet;
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -19,8 +20,8 @@ use clap::{Args, Parser, Subcommand};
 use client::{CliError, Client};
 use switchboard_model::api::{
     AddServer, AppClient, CallRecord, ClientChange, ConnectClient, DaemonStatus, DisconnectClient,
-    ImportClients, ImportReport, IssueToken, IssuedToken, LogLine, RunRecord, ServerView, TailnetStatus,
-    TokenView, UndoClients,
+    ImportClients, ImportReport, IssueToken, IssuedToken, LogLine, RunRecord, ServerView, TokenView,
+    UndoClients,
 };
 use switchboard_model::{
     DEFAULT_PORT, Health, Launch, RestartPolicy, ServerName, ServerSpec, ServerState, Sharing, Transport,
@@ -65,6 +66,10 @@ enum Command {
         /// machines without one) `secrets.json` in the data directory, readable only by you.
         #[arg(long, value_name = "STORE", env = "SWITCHBOARD_SECRETS", default_value = "keychain", value_parser = ["keychain", "file"])]
         secrets: String,
+        /// The port the tailnet listener opens on this node's Tailscale addresses, and looks
+        /// for on peers.
+        #[arg(long, value_name = "PORT", env = "SWITCHBOARD_TAILNET_PORT", default_value_t = switchboard_daemon::tailnet::DEFAULT_PORT)]
+        tailnet_port: u16,
     },
     /// Be a stdio MCP server that reaches a server (or, with --all, every server) through the
     /// gateway. For clients that can only launch programs; reads SWITCHBOARD_TOKEN.
@@ -157,9 +162,9 @@ enum Command {
     },
     /// Forget a remote server's OAuth tokens.
     Logout { name: String },
-    /// Tailscale on this machine (exposing servers on the tailnet is to come).
+    /// Tailscale: this node's state, servers exposed on the tailnet, and peers' servers.
     #[command(subcommand)]
-    Tailnet(TailnetCommand),
+    Tailnet(tailnet::TailnetCommand),
     /// Manage a server's secret values, kept in the OS keychain.
     #[command(subcommand)]
     Secrets(secrets::SecretsCommand),
@@ -171,12 +176,6 @@ enum Command {
     },
     #[command(name = "__watchdog", hide = true)]
     Watchdog { lock: PathBuf },
-}
-
-#[derive(Debug, Subcommand)]
-enum TailnetCommand {
-    /// Whether Tailscale runs and is logged in, this node's name and addresses.
-    Status,
 }
 
 #[derive(Debug, Subcommand)]
@@ -328,12 +327,13 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             session_idle,
             registry,
             secrets,
+            tailnet_port,
         } => {
             let gateway = switchboard_daemon::gateway::GatewayConfig {
                 record_payloads,
                 session_idle: std::time::Duration::from_millis(session_idle),
             };
-            daemon(cli.port, gateway, registry, secrets == "file").await
+            daemon(cli.port, gateway, registry, secrets == "file", tailnet_port).await
         }
         Command::Connect { server, all: _ } => {
             let server = server.map(|s| parse_name(&s)).transpose()?;
@@ -367,14 +367,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Install(args) => registry::install(json, connect()?, args).await,
         Command::Update(args) => registry::update(json, connect()?, args).await,
         Command::Secrets(command) => secrets::run(json, connect()?, command).await,
-        Command::Tailnet(TailnetCommand::Status) => {
-            let status: TailnetStatus = connect()?.get("/tailnet").await?;
-            if json {
-                return print_json(&status);
-            }
-            render::tailnet(&status);
-            Ok(())
-        }
+        Command::Tailnet(command) => tailnet::run(json, connect()?, command).await,
         Command::Login { name, no_browser } => secrets::login(json, connect()?, &name, no_browser).await,
         Command::Logout { name } => {
             let name = parse_name(&name)?;
@@ -572,6 +565,7 @@ async fn daemon(
     gateway: switchboard_daemon::gateway::GatewayConfig,
     registry: String,
     secrets_in_file: bool,
+    tailnet_port: u16,
 ) -> Result<(), CliError> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -589,6 +583,7 @@ async fn daemon(
         gateway,
         registry,
         secrets_in_file,
+        tailnet_port,
     };
     switchboard_daemon::daemon::run(config, shutdown_signal())
         .await

@@ -1,8 +1,8 @@
 //! Human output: aligned tables and one-line summaries. `--json` bypasses all of this.
 
 use switchboard_model::api::{
-    AppClient, CallRecord, ClientChange, ImportReport, LogLine, LogStream, RunRecord, ServerView,
-    TailnetState, TailnetStatus, TokenView,
+    AppClient, CallRecord, ClientChange, Exposure, ImportReport, LogLine, LogStream, RunRecord, ServerView,
+    TailnetPeer, TailnetState, TailnetStatus, TokenView,
 };
 use switchboard_model::{ServerState, Transport, UnixMillis};
 
@@ -363,9 +363,50 @@ pub fn tailnet(status: &TailnetStatus) {
                 _ => "not running",
             };
             println!("Tailscale: {word}");
-            if let Some(message) = &status.message {
-                println!("{message}");
-            }
+        }
+    }
+    if let Some(message) = &status.message {
+        println!("{message}");
+    }
+    if status.exposed.is_empty() {
+        println!("exposed: nothing (`switchboard tailnet expose NAME` shares a server with your devices)");
+        return;
+    }
+    if status.listening.is_empty() {
+        println!("exposed, but not listening until Tailscale runs:");
+    } else {
+        println!("exposed at {}:", status.listening.join(", "));
+    }
+    for exposure in &status.exposed {
+        println!("  {:<24} {}", exposure.server, audience(exposure));
+    }
+}
+
+/// Who may reach an exposed server, in words.
+pub fn audience(exposure: &Exposure) -> String {
+    if exposure.to.is_empty() {
+        "your devices".to_owned()
+    } else {
+        format!("your devices and {}", exposure.to.join(", "))
+    }
+}
+
+pub fn peers(peers: &[TailnetPeer]) {
+    if peers.is_empty() {
+        println!("No tailnet peer running Switchboard answered.");
+        return;
+    }
+    for peer in peers {
+        let name = peer.dns_name.as_deref().unwrap_or(&peer.host_name);
+        println!(
+            "{} ({name}, {}, {}, Switchboard {})",
+            peer.host_name, peer.address, peer.os, peer.switchboard
+        );
+        if peer.servers.is_empty() {
+            println!("  offers you nothing");
+        }
+        for server in &peer.servers {
+            println!("  {}/{}", peer.host_name, server.name);
         }
     }
 }

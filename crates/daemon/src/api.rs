@@ -21,10 +21,11 @@ use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 use switchboard_clients::write::WriteError;
 use switchboard_model::api::{
-    AddServer, ApiError, ApiErrorBody, AppClient, CallRecord, ClientChange, ConnectClient, DaemonStatus,
-    DisconnectClient, DoctorReport, ImportClients, ImportReport, InstallReport, InstallServer, IssueToken,
-    IssuedToken, LoginStarted, RegistryDetail, RegistrySearch, RunRecord, SecretView, ServerView, SetSecret,
-    TailnetStatus, TokenView, UndoClients, UpdateReport, UpdateServer,
+    AddRemote, AddServer, ApiError, ApiErrorBody, AppClient, CallRecord, ClientChange, ConnectClient,
+    DaemonStatus, DisconnectClient, DoctorReport, Expose, Exposure, ImportClients, ImportReport,
+    InstallReport, InstallServer, IssueToken, IssuedToken, LoginStarted, RegistryDetail, RegistrySearch,
+    RunRecord, SecretView, ServerView, SetSecret, TailnetPeer, TailnetStatus, TokenView, UndoClients,
+    UpdateReport, UpdateServer,
 };
 use switchboard_model::{ServerName, ServerSpec};
 use switchboard_registry::{PlanError, RegistryError};
@@ -38,7 +39,7 @@ use crate::oauth::OAuthError;
 use crate::registry_cache::{self, RegistryCacheError};
 use crate::secrets::SecretsError;
 use crate::store::StoreError;
-use crate::tailnet::Tailnet;
+use crate::tailnet::{Tailnet, TailnetError};
 use crate::token::ControlToken;
 
 /// Largest request body the control API reads.
@@ -58,7 +59,7 @@ pub struct Services {
     pub gateway: Arc<Gateway>,
     pub client_configs: Arc<ClientConfigs>,
     pub installer: Arc<Installer>,
-    pub tailnet: Tailnet,
+    pub tailnet: Arc<Tailnet>,
 }
 
 type AppState = Services;
@@ -97,6 +98,9 @@ pub fn router(services: Services, guard: Guard) -> Router {
         )
         .route("/doctor", get(doctor))
         .route("/tailnet", get(tailnet_status))
+        .route("/tailnet/peers", get(tailnet_peers))
+        .route("/tailnet/remotes", post(add_remote))
+        .route("/servers/{name}/exposure", put(expose).delete(unexpose))
         .fallback(not_found)
         .with_state(services);
     Router::new()
@@ -227,6 +231,31 @@ impl From<InstallError> for Failure {
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "install_failed"),
         };
         if status.is_server_error() {
+            tracing::error!("{message}");
+        }
+        Self::new(status, code, message)
+    }
+}
+
+impl From<TailnetError> for Failure {
+    fn from(e: TailnetError) -> Self {
+        use switchboard_tailnet::LocalApiError;
+        let message = e.to_string();
+        let (status, code) = match &e {
+            TailnetError::Control(control) => return Self::from_control(control, message),
+            TailnetError::Store(StoreError::NotFound(_)) => (StatusCode::NOT_FOUND, "no_such_server"),
+            TailnetError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "store_failed"),
+            TailnetError::BadPrincipal(_) => (StatusCode::BAD_REQUEST, "invalid_audience"),
+            TailnetError::NotExposed(_) => (StatusCode::NOT_FOUND, "not_exposed"),
+            TailnetError::UnknownPeer(_) => (StatusCode::NOT_FOUND, "no_such_peer"),
+            TailnetError::NotOffered { .. } => (StatusCode::NOT_FOUND, "not_offered"),
+            TailnetError::PeerUnreachable { .. } => (StatusCode::BAD_GATEWAY, "peer_unreachable"),
+            TailnetError::NotConnected(_) | TailnetError::LocalApi(LocalApiError::NotRunning { .. }) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "tailnet_down")
+            }
+            _ => (StatusCode::BAD_GATEWAY, "tailscale_failed"),
+        };
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!("{message}");
         }
         Self::new(status, code, message)
@@ -672,6 +701,33 @@ async fn update_server(
 
 async fn tailnet_status(State(s): State<AppState>) -> ApiResult<TailnetStatus> {
     Ok(Json(s.tailnet.status().await))
+}
+
+async fn expose(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    request: Result<Json<Expose>, JsonRejection>,
+) -> ApiResult<Exposure> {
+    let to = body(request)?.to;
+    Ok(Json(s.tailnet.expose(&server_name(&name)?, to).await?))
+}
+
+async fn unexpose(State(s): State<AppState>, Path(name): Path<String>) -> Result<StatusCode, Failure> {
+    s.tailnet.unexpose(&server_name(&name)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn tailnet_peers(State(s): State<AppState>) -> ApiResult<Vec<TailnetPeer>> {
+    Ok(Json(s.tailnet.peers().await?))
+}
+
+async fn add_remote(
+    State(s): State<AppState>,
+    Query(q): Query<WaitQuery>,
+    request: Result<Json<AddRemote>, JsonRejection>,
+) -> Result<(StatusCode, Json<ServerView>), Failure> {
+    let view = s.tailnet.add_remote(body(request)?).await?;
+    Ok((StatusCode::CREATED, Json(settled(&s, view, &q).await?)))
 }
 
 #[derive(Debug, Deserialize)]

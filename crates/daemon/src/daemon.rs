@@ -24,7 +24,7 @@ use crate::registry_cache::RegistryCache;
 use crate::secrets::{self, Secrets};
 use crate::store::{Store, StoreError};
 use crate::supervisor::{Supervisor, SupervisorConfig};
-use crate::tailnet::Tailnet;
+use crate::tailnet::{self, Tailnet, TailnetError};
 use crate::token::{ControlToken, TokenError};
 use crate::watchdog::{Watchdog, WatchdogError};
 
@@ -43,6 +43,8 @@ pub struct DaemonConfig {
     /// Keep secrets in a 0600 file in the data directory instead of the OS keychain: the
     /// explicit opt-in for machines that have none.
     pub secrets_in_file: bool,
+    /// The port of the tailnet listener on this node's Tailscale addresses.
+    pub tailnet_port: u16,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +76,8 @@ pub enum DaemonError {
     WriteInfo { path: PathBuf, source: std::io::Error },
     #[error(transparent)]
     ClientConfigs(#[from] ClientConfigError),
+    #[error(transparent)]
+    Tailnet(#[from] TailnetError),
     #[error("cannot restore servers: {0}")]
     Restore(#[from] ControlError),
 }
@@ -161,13 +165,19 @@ pub async fn run(config: DaemonConfig, shutdown: impl Future<Output = ()>) -> Re
         let installer = Arc::clone(&installer);
         async move { installer.runtimes().await }
     });
+    let tailnet = Tailnet::start(
+        tailnet::local_api_from_env(),
+        Arc::clone(&gateway),
+        config.tailnet_port,
+    )
+    .await?;
     let app = api::router(
         api::Services {
             control: Arc::clone(&control),
             gateway: Arc::clone(&gateway),
             client_configs,
             installer,
-            tailnet: Tailnet::from_env(),
+            tailnet,
         },
         Guard { port, token },
     )

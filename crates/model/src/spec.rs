@@ -257,7 +257,7 @@ impl ServerSpec {
             }
             Transport::RemoteHttp { url, headers } => {
                 let parsed = parse_http_url(server, url)?;
-                if parsed.scheme() == "http" && !is_loopback(&parsed) {
+                if parsed.scheme() == "http" && !is_loopback(&parsed) && !is_tailnet(&parsed) {
                     return Err(SpecError::InsecureRemote {
                         server: server.clone(),
                         url: url.clone(),
@@ -345,6 +345,18 @@ fn is_loopback(url: &url::Url) -> bool {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// A Tailscale address or MagicDNS name: WireGuard already encrypts the traffic, so plain
+/// http is fine there (Tailscale's own `serve` proxies to plain http too).
+fn is_tailnet(url: &url::Url) -> bool {
+    match url.host() {
+        // 100.64.0.0/10 and fd7a:115c:a1e0::/48 are the ranges Tailscale assigns from.
+        Some(url::Host::Ipv4(ip)) => ip.octets()[0] == 100 && ip.octets()[1] & 0xc0 == 64,
+        Some(url::Host::Ipv6(ip)) => ip.segments()[..3] == [0xfd7a, 0x115c, 0xa1e0],
+        Some(url::Host::Domain(d)) => d.to_ascii_lowercase().trim_end_matches('.').ends_with(".ts.net"),
         None => false,
     }
 }
@@ -442,6 +454,16 @@ mod tests {
             (http(false, "https://mcp.example.com/mcp"), None),
             (
                 http(false, "http://mcp.example.com/mcp"),
+                Some(|e| matches!(e, SpecError::InsecureRemote { .. })),
+            ),
+            (http(false, "http://100.64.0.1:7717/mcp/time"), None),
+            (http(false, "http://[fd7a:115c:a1e0::1]:7717/mcp/time"), None),
+            (
+                http(false, "http://homebox.tail4c1d2e.ts.net:7717/mcp/time"),
+                None,
+            ),
+            (
+                http(false, "http://100.128.0.1/mcp"),
                 Some(|e| matches!(e, SpecError::InsecureRemote { .. })),
             ),
             (

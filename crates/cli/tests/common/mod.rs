@@ -104,6 +104,8 @@ pub struct Sandbox {
     user_home: Option<PathBuf>,
     /// Variables set for every command run in this sandbox, the daemon included.
     env: Vec<(String, String)>,
+    /// A network namespace every command of this sandbox runs in, the daemon included.
+    netns: Option<String>,
 }
 
 impl Sandbox {
@@ -113,6 +115,25 @@ impl Sandbox {
             daemon: None,
             user_home: None,
             env: Vec::new(),
+            netns: None,
+        }
+    }
+
+    /// Runs every command of this sandbox (the daemon included) in network namespace `ns`.
+    pub fn in_netns(mut self, ns: &str) -> Self {
+        self.netns = Some(ns.to_owned());
+        self
+    }
+
+    /// `program`, run in this sandbox's network namespace if it has one.
+    pub fn program(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        match &self.netns {
+            Some(ns) => {
+                let mut command = Command::new("ip");
+                command.args(["netns", "exec", ns]).arg(program);
+                command
+            }
+            None => Command::new(program),
         }
     }
 
@@ -154,7 +175,7 @@ impl Sandbox {
     }
 
     pub fn command(&self) -> Command {
-        let mut command = Command::new(BIN);
+        let mut command = self.program(BIN);
         command
             .env("SWITCHBOARD_HOME", self.home())
             .env("SWITCHBOARD_PORT", "0")
@@ -214,6 +235,10 @@ impl Sandbox {
             let info = std::fs::read(self.home().join("daemon.json")).ok()?;
             let info: Value = serde_json::from_slice(&info).ok()?;
             let port = u16::try_from(info["port"].as_u64()?).ok()?;
+            if self.netns.is_some() {
+                // Its loopback is the namespace's: only a command run there reaches it.
+                return self.cli(&["status"]).status.success().then_some(());
+            }
             TcpStream::connect(("127.0.0.1", port)).ok().map(drop)
         });
     }
@@ -496,7 +521,8 @@ pub fn count_tools_directly(program: &str, args: &[&str]) -> u64 {
 /// Calls `tool` (without arguments) of `server` through the gateway with the official Python
 /// SDK, and returns the text it answered.
 pub fn call_tool(sb: &Sandbox, server: &str, tool: &str, token: &str) -> String {
-    let out = Command::new(tools_dir().join("venv/bin/python"))
+    let out = sb
+        .program(tools_dir().join("venv/bin/python"))
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients/sdk_client.py"))
         .args([
             "call",

@@ -45,57 +45,83 @@ const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 /// A quiet SSE stream gets a comment this often, so idle timeouts of clients do not fire.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
-/// The client a request was authorised as.
+/// The client a request was admitted as: the name of the token it carried, or on the tailnet
+/// listener the peer's identity. Shown in sessions and the tool-call history.
 #[derive(Clone, Debug)]
-struct Client(Arc<str>);
+pub struct Client(pub Arc<str>);
 
 #[derive(Clone, Debug)]
 struct Gate {
     gateway: Arc<Gateway>,
-    port: u16,
 }
 
+/// `/mcp/<server>`, the one route every door serves.
+fn server_route() -> Router<Gate> {
+    Router::new().route("/mcp/{server}", post(post_mcp).get(get_mcp).delete(delete_mcp))
+}
+
+/// Every endpoint, behind the loopback door: Host and Origin must be this listener's, and the
+/// bearer token a client's.
 pub fn router(gateway: Arc<Gateway>, port: u16) -> Router {
-    let gate = Gate { gateway, port };
-    Router::new()
+    let gate = Gate { gateway };
+    server_route()
         .route("/mcp", post(post_mcp).get(get_mcp).delete(delete_mcp))
-        .route("/mcp/{server}", post(post_mcp).get(get_mcp).delete(delete_mcp))
         .route("/sse", get(legacy_sse))
         .route("/sse/{server}", get(legacy_sse))
         .route("/messages", post(legacy_message))
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(middleware::from_fn_with_state(gate.clone(), access))
+        .layer(middleware::from_fn_with_state((gate.clone(), port), access))
         .with_state(gate)
 }
 
-async fn access(State(gate): State<Gate>, mut request: Request, next: MiddlewareNext) -> Response {
-    if let Err(failure) = crate::api::check_host_and_origin(gate.port, request.headers()) {
+/// One server's endpoint without a door: whoever serves it must admit each request and put
+/// the [`Client`] it admitted in the request's extensions first (the tailnet listener does).
+pub fn server_routes(gateway: Arc<Gateway>) -> Router {
+    server_route()
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(Gate { gateway })
+}
+
+async fn access(
+    State((gate, port)): State<(Gate, u16)>,
+    mut request: Request,
+    next: MiddlewareNext,
+) -> Response {
+    if let Err(failure) = crate::api::check_host_and_origin(port, request.headers()) {
         return http_error(StatusCode::FORBIDDEN, failure);
     }
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    let Some(client) = gate.gateway.access.client(presented) else {
-        let mut response = http_error(
-            StatusCode::UNAUTHORIZED,
-            "missing or unknown client token; issue one with `switchboard token create <client>` and \
-             send it as `Authorization: Bearer <token>`"
-                .into(),
-        );
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        return response;
+    let Some(client) = gate.gateway.access.client(bearer(request.headers())) else {
+        return unauthorized();
     };
     request.extensions_mut().insert(Client(client));
     next.run(request).await
 }
 
+/// The token of an `Authorization: Bearer` header, or "" (which is no client's).
+pub fn bearer(headers: &HeaderMap) -> &str {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default()
+}
+
+/// 401 for a request without a client token, saying how to get one.
+pub fn unauthorized() -> Response {
+    let mut response = http_error(
+        StatusCode::UNAUTHORIZED,
+        "missing or unknown client token; issue one with `switchboard token create <client>` and \
+         send it as `Authorization: Bearer <token>`"
+            .into(),
+    );
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    response
+}
+
 /// An HTTP-level refusal with a JSON-RPC error body without an id.
-fn http_error(status: StatusCode, message: String) -> Response {
+pub fn http_error(status: StatusCode, message: String) -> Response {
     let code = match status {
         StatusCode::NOT_FOUND => code::SERVER_UNAVAILABLE,
         StatusCode::PAYLOAD_TOO_LARGE | StatusCode::BAD_REQUEST => code::INVALID_REQUEST,
