@@ -1,19 +1,22 @@
-//! A client of tailscaled's LocalAPI over its Unix socket.
+//! A client of tailscaled's LocalAPI, wherever this OS keeps it.
 //!
-//! Requests are plain HTTP/1.0 (one request per connection, the body ends with it) with the
-//! `Host: local-tailscaled.sock` the daemon insists on and no Origin. Each answer other than
-//! 200 becomes the [`LocalApiError`] that says what it means: tailscaled not running, a
-//! permission it withholds (writing serve-config needs root or the operator), an ETag that no
-//! longer matches, an address no peer has, or a daemon that is logged out. The Windows named
-//! pipe and the macOS GUI apps' TCP port are not spoken yet.
+//! [`Endpoint`] says where: a Unix socket (Linux, the open-source macOS daemon), the Windows
+//! named pipe, or the macOS GUI apps' loopback TCP port with its same-user token, found the
+//! way the Tailscale CLI finds it. Requests are plain HTTP/1.0 (one request per connection,
+//! the body ends with it) with the `Host: local-tailscaled.sock` the daemon insists on and no
+//! Origin. Each answer other than 200 becomes the [`LocalApiError`] that says what it means:
+//! tailscaled not running, a permission it withholds (writing serve-config needs root or the
+//! operator), an ETag that no longer matches, an address no peer has, or a daemon that is
+//! logged out.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use base64::Engine as _;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::UnixStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::types::{Status, WhoIs};
 
@@ -27,9 +30,9 @@ const MAX_ANSWER: usize = 32 << 20;
 #[non_exhaustive]
 pub enum LocalApiError {
     #[error(
-        "tailscaled is not running, or not at {socket} ({detail}); start Tailscale, or install it from https://tailscale.com/download"
+        "tailscaled is not running, or not at {at} ({detail}); start Tailscale, or install it from https://tailscale.com/download"
     )]
-    NotRunning { socket: PathBuf, detail: String },
+    NotRunning { at: String, detail: String },
     #[error(
         "tailscaled refused: {detail}; changing what Tailscale serves needs root, or `sudo tailscale set --operator=$USER` once"
     )]
@@ -56,11 +59,106 @@ pub struct ServeConfig {
     pub etag: String,
 }
 
-/// tailscaled's LocalAPI at one socket.
+/// Where tailscaled's LocalAPI listens.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// A Unix socket: Linux, and the open-source daemon on macOS.
+    Unix(PathBuf),
+    /// The macOS GUI apps: loopback TCP, with a token proving the caller is the same user
+    /// (sent as the password of HTTP Basic auth).
+    Tcp { port: u16, token: String },
+    /// Windows: a named pipe.
+    NamedPipe(String),
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.to_string())
+    }
+}
+
+/// Names the place, never the token.
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unix(path) => write!(f, "{}", path.display()),
+            Self::Tcp { port, .. } => write!(f, "127.0.0.1:{port}"),
+            Self::NamedPipe(name) => f.write_str(name),
+        }
+    }
+}
+
+/// The Windows service's pipe.
+pub const WINDOWS_PIPE: &str = r"\\.\pipe\ProtectedPrefix\Administrators\Tailscale\tailscaled";
+/// Where the standalone macOS app keeps its port (a symlink to it) and token.
+const MACSYS_DIR: &str = "/Library/Tailscale";
+
+impl Endpoint {
+    /// Where tailscaled listens on this machine, looked for as the Tailscale CLI looks: the
+    /// pipe on Windows; on macOS the daemon's socket, else the standalone app's port file, else
+    /// the App Store app's (found with lsof); elsewhere the usual socket.
+    pub fn discover() -> Self {
+        if cfg!(windows) {
+            return Self::NamedPipe(WINDOWS_PIPE.to_owned());
+        }
+        if !cfg!(target_os = "macos") {
+            return Self::Unix(PathBuf::from("/var/run/tailscale/tailscaled.sock"));
+        }
+        let socket = PathBuf::from("/var/run/tailscaled.socket");
+        if socket.exists() {
+            return Self::Unix(socket);
+        }
+        macsys_port_and_token(Path::new(MACSYS_DIR))
+            .or_else(app_store_port_and_token)
+            .map(|(port, token)| Self::Tcp { port, token })
+            .unwrap_or(Self::Unix(socket))
+    }
+}
+
+/// The standalone macOS app's port and token: `ipnport` is a symlink whose target is the
+/// port, and `sameuserproof-<port>` holds the token.
+pub fn macsys_port_and_token(dir: &Path) -> Option<(u16, String)> {
+    let port = std::fs::read_link(dir.join("ipnport")).ok()?;
+    let port = port.to_str()?.to_owned();
+    let token = std::fs::read_to_string(dir.join(format!("sameuserproof-{port}"))).ok()?;
+    let token = token.trim();
+    (!token.is_empty()).then(|| Some((port.parse().ok()?, token.to_owned())))?
+}
+
+/// The App Store app's port and token, from the name of a file its extension holds open:
+/// `…/io.tailscale.ipn.macos/sameuserproof-<port>-<token>`.
+fn app_store_port_and_token() -> Option<(u16, String)> {
+    let uid = std::process::Command::new("id").arg("-u").output().ok()?;
+    let uid = String::from_utf8_lossy(&uid.stdout).trim().to_owned();
+    let lsof = std::process::Command::new("lsof")
+        .args(["-n", "-a", &format!("-u{uid}"), "-c", "IPNExtension", "-F"])
+        .output()
+        .ok()?;
+    port_and_token_in_lsof(&String::from_utf8_lossy(&lsof.stdout))
+}
+
+/// Reads lsof's machine-readable output for the same-user proof file's name.
+pub fn port_and_token_in_lsof(output: &str) -> Option<(u16, String)> {
+    const MARK: &str = ".tailscale.ipn.macos/sameuserproof-";
+    output.lines().find_map(|line| {
+        let rest = &line[line.find(MARK)? + MARK.len()..];
+        let (port, token) = rest.split_once('-')?;
+        Some((port.parse().ok()?, token.trim().to_owned())).filter(|(_, token)| !token.is_empty())
+    })
+}
+
+/// tailscaled's LocalAPI at one endpoint, or wherever discovery finds it.
 #[derive(Clone, Debug)]
 pub struct LocalApi {
-    socket: PathBuf,
+    endpoint: Arc<RwLock<Endpoint>>,
+    /// Found by [`Endpoint::discover`], so looked for again when it stops answering: the macOS
+    /// apps pick a new port each time they start.
+    discovered: bool,
 }
+
+/// A connection to the LocalAPI, whichever transport carries it.
+trait Connection: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Connection for T {}
 
 struct Answer {
     status: u16,
@@ -87,23 +185,27 @@ impl Answer {
 }
 
 impl LocalApi {
-    pub fn unix(socket: impl Into<PathBuf>) -> Self {
+    pub fn new(endpoint: Endpoint) -> Self {
         Self {
-            socket: socket.into(),
+            endpoint: Arc::new(RwLock::new(endpoint)),
+            discovered: false,
         }
     }
 
-    /// Where tailscaled puts its socket on this OS.
-    pub fn default_socket() -> PathBuf {
-        if cfg!(target_os = "macos") {
-            PathBuf::from("/var/run/tailscaled.socket")
-        } else {
-            PathBuf::from("/var/run/tailscale/tailscaled.sock")
+    pub fn unix(socket: impl Into<PathBuf>) -> Self {
+        Self::new(Endpoint::Unix(socket.into()))
+    }
+
+    /// The LocalAPI where [`Endpoint::discover`] finds it, now and after it moves.
+    pub fn discover() -> Self {
+        Self {
+            discovered: true,
+            ..Self::new(Endpoint::discover())
         }
     }
 
-    pub fn socket(&self) -> &Path {
-        &self.socket
+    pub fn endpoint(&self) -> Endpoint {
+        self.endpoint.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub async fn status(&self) -> Result<Status, LocalApiError> {
@@ -184,7 +286,7 @@ impl LocalApi {
             .await
             .unwrap_or_else(|_| {
                 Err(LocalApiError::NotRunning {
-                    socket: self.socket.clone(),
+                    at: self.endpoint().to_string(),
                     detail: format!("no answer within {TIMEOUT:?}"),
                 })
             })
@@ -197,12 +299,16 @@ impl LocalApi {
         headers: &[(&str, &str)],
         body: Option<&[u8]>,
     ) -> Result<Answer, LocalApiError> {
+        let (mut stream, endpoint) = self.connect().await?;
         let not_running = |e: std::io::Error| LocalApiError::NotRunning {
-            socket: self.socket.clone(),
+            at: endpoint.to_string(),
             detail: e.to_string(),
         };
-        let mut stream = UnixStream::connect(&self.socket).await.map_err(not_running)?;
         let mut request = format!("{method} {path} HTTP/1.0\r\nHost: {HOST}\r\n");
+        if let Endpoint::Tcp { token, .. } = &endpoint {
+            let credentials = base64::engine::general_purpose::STANDARD.encode(format!(":{token}"));
+            request.push_str(&format!("Authorization: Basic {credentials}\r\n"));
+        }
         for (name, value) in headers {
             request.push_str(&format!("{name}: {value}\r\n"));
         }
@@ -220,6 +326,67 @@ impl LocalApi {
             what: path.to_owned(),
             detail: "not an HTTP response".to_owned(),
         })
+    }
+}
+
+impl LocalApi {
+    /// A connection, and the endpoint it reached; a discovered endpoint that no longer
+    /// answers is looked for again, once.
+    async fn connect(&self) -> Result<(Box<dyn Connection>, Endpoint), LocalApiError> {
+        let endpoint = self.endpoint();
+        let error = match connect(&endpoint).await {
+            Ok(connection) => return Ok((connection, endpoint)),
+            Err(error) => error,
+        };
+        let not_running = |at: &Endpoint, e: std::io::Error| LocalApiError::NotRunning {
+            at: at.to_string(),
+            detail: e.to_string(),
+        };
+        if !self.discovered {
+            return Err(not_running(&endpoint, error));
+        }
+        let found = tokio::task::spawn_blocking(Endpoint::discover)
+            .await
+            .unwrap_or_else(|_| endpoint.clone());
+        if found == endpoint {
+            return Err(not_running(&endpoint, error));
+        }
+        *self.endpoint.write().unwrap_or_else(|p| p.into_inner()) = found.clone();
+        match connect(&found).await {
+            Ok(connection) => Ok((connection, found)),
+            Err(error) => Err(not_running(&found, error)),
+        }
+    }
+}
+
+async fn connect(endpoint: &Endpoint) -> std::io::Result<Box<dyn Connection>> {
+    match endpoint {
+        #[cfg(unix)]
+        Endpoint::Unix(path) => Ok(Box::new(tokio::net::UnixStream::connect(path).await?)),
+        Endpoint::Tcp { port, .. } => Ok(Box::new(
+            tokio::net::TcpStream::connect(("127.0.0.1", *port)).await?,
+        )),
+        #[cfg(windows)]
+        Endpoint::NamedPipe(name) => {
+            // A busy pipe (every instance taken) frees up quickly: retry briefly.
+            const ERROR_PIPE_BUSY: i32 = 231;
+            let mut tries = 0;
+            loop {
+                match tokio::net::windows::named_pipe::ClientOptions::new().open(name) {
+                    Ok(pipe) => return Ok(Box::new(pipe)),
+                    Err(e) if e.raw_os_error() == Some(ERROR_PIPE_BUSY) && tries < 20 => {
+                        tries += 1;
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        #[allow(unreachable_patterns)]
+        other => Err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            format!("{other} cannot be reached on this OS"),
+        )),
     }
 }
 

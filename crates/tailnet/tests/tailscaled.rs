@@ -68,21 +68,25 @@ impl Drop for Tailscaled {
     }
 }
 
-#[tokio::test]
-async fn a_logged_out_daemon_is_understood() {
-    let ts = Tailscaled::start();
-    let api = ts.api();
-    // The socket appears a moment before the daemon answers on it.
+/// The daemon's status, once it answers: the socket appears a moment before it does.
+async fn answering(api: &LocalApi) -> switchboard_tailnet::Status {
     let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
+    loop {
         match api.status().await {
-            Ok(status) => break status,
+            Ok(status) => return status,
             Err(error) => {
                 assert!(Instant::now() < deadline, "{error}");
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
-    };
+    }
+}
+
+#[tokio::test]
+async fn a_logged_out_daemon_is_understood() {
+    let ts = Tailscaled::start();
+    let api = ts.api();
+    let status = answering(&api).await;
     assert_eq!(status.backend_state, BackendState::NeedsLogin);
     assert!(status.version.starts_with("1.96.4"), "{}", status.version);
     assert!(status.tailscale_ips.is_empty());
@@ -105,6 +109,51 @@ async fn a_logged_out_daemon_is_understood() {
     );
     let bad = api.whois("nonsense").await.unwrap_err();
     assert!(matches!(bad, LocalApiError::BadRequest { .. }), "{bad}");
+}
+
+/// Run by [`a_user_who_is_not_root_or_operator_may_read_but_not_serve`] as that user: reads,
+/// then tries to serve, and prints what came of each.
+#[tokio::test]
+#[ignore = "run as another user by a_user_who_is_not_root_or_operator_may_read_but_not_serve"]
+async fn as_another_user() {
+    let api = LocalApi::unix(std::env::var_os("TAILSCALED_SOCKET").unwrap());
+    let status = api.status().await.unwrap();
+    let served = api.serve_config().await.unwrap();
+    let refused = api
+        .set_serve_config(&serde_json::json!({}), &served.etag)
+        .await
+        .unwrap_err();
+    println!("status={:?}", status.backend_state);
+    println!("refused={refused}");
+    assert!(matches!(refused, LocalApiError::Permission { .. }), "{refused}");
+}
+
+#[tokio::test]
+async fn a_user_who_is_not_root_or_operator_may_read_but_not_serve() {
+    use std::os::unix::fs::PermissionsExt;
+    let ts = Tailscaled::start();
+    answering(&ts.api()).await;
+    // The socket is rw for everyone; its directory must let them reach it.
+    std::fs::set_permissions(ts.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "as_another_user", "--nocapture"])
+        .env("TAILSCALED_SOCKET", ts.socket())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("status=NeedsLogin"), "reading is allowed: {said}");
+    assert!(
+        said.contains("refused=tailscaled refused: serve config denied")
+            && said.contains("sudo tailscale set --operator=$USER"),
+        "{said}"
+    );
 }
 
 #[tokio::test]

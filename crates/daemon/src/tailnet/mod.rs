@@ -89,13 +89,13 @@ pub struct Tailnet {
     http: reqwest::Client,
 }
 
-/// tailscaled's socket: its usual place, or where `SWITCHBOARD_TAILSCALE_SOCKET` says.
+/// tailscaled's LocalAPI where this OS keeps it, or at the Unix socket
+/// `SWITCHBOARD_TAILSCALE_SOCKET` names.
 pub fn local_api_from_env() -> LocalApi {
-    let socket = std::env::var_os("SWITCHBOARD_TAILSCALE_SOCKET")
-        .filter(|s| !s.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(LocalApi::default_socket);
-    LocalApi::unix(socket)
+    match std::env::var_os("SWITCHBOARD_TAILSCALE_SOCKET").filter(|s| !s.is_empty()) {
+        Some(socket) => LocalApi::unix(PathBuf::from(socket)),
+        None => LocalApi::discover(),
+    }
 }
 
 impl Tailnet {
