@@ -5,7 +5,9 @@ Usage: localapi_double.py SOCKET TAILNET.json
 A logged-in tailnet cannot run in the test machine, so this double stands in for tailscaled.
 Its answers are the synthetic captures in crates/tailnet/tests/fixtures (built from the
 1.96.4 Go structs) with the nodes' names, addresses and users put in; it insists on the Host
-header tailscaled insists on, and an unknown address gets the real daemon's 404 text.
+header tailscaled insists on, and an unknown address gets the real daemon's 404 text. The
+serve config is kept in TAILNET.json.serve (so a test can seed and read it), with the ETag
+(SHA-256 of the body) and If-Match (else 412) of the real daemon.
 
 TAILNET.json:
   {"self": NODE, "peers": [NODE, ...]}
@@ -110,12 +112,51 @@ class LocalApi(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self):
+    def serve_file(self):
+        return sys.argv[2] + ".serve"
+
+    def serve_config(self):
+        try:
+            with open(self.serve_file(), "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return b"null"
+
+    def refused(self):
         if self.headers.get("Host") != "local-tailscaled.sock" or self.headers.get("Origin"):
-            return self.answer(403, "invalid localapi request\n", "text/plain")
+            self.answer(403, "invalid localapi request\n", "text/plain")
+            return True
+        return False
+
+    def do_POST(self):
+        if self.refused():
+            return
+        if urllib.parse.urlparse(self.path).path != "/localapi/v0/serve-config":
+            return self.answer(404, "404 page not found\n", "text/plain")
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        etag = hashlib.sha256(self.serve_config()).hexdigest()
+        if self.headers.get("If-Match", etag).strip('"') != etag:
+            return self.answer(412, {"error": "etag mismatch"})
+        json.loads(body)
+        with open(self.serve_file(), "wb") as f:
+            f.write(body)
+        self.answer(200, "", "text/plain")
+
+    def do_GET(self):
+        if self.refused():
+            return
         with open(sys.argv[2]) as f:
             tailnet = json.load(f)
         url = urllib.parse.urlparse(self.path)
+        if url.path == "/localapi/v0/serve-config":
+            body = self.serve_config()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Etag", hashlib.sha256(body).hexdigest())
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         if url.path == "/localapi/v0/status":
             return self.answer(200, status(tailnet))
         if url.path == "/localapi/v0/whois":

@@ -377,6 +377,9 @@ pub fn tailnet(status: &TailnetStatus) {
     } else {
         println!("exposed at {}:", status.listening.join(", "));
     }
+    if let Some(url) = &status.https {
+        println!("and over HTTPS at {url}");
+    }
     for exposure in &status.exposed {
         println!("  {:<24} {}", exposure.server, audience(exposure));
     }

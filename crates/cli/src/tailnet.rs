@@ -3,7 +3,9 @@
 //! Everything is the daemon's; these commands only call the control API and print.
 
 use clap::Subcommand;
-use switchboard_model::api::{AddRemote, Expose, Exposure, ServerView, TailnetPeer, TailnetStatus};
+use switchboard_model::api::{
+    AddRemote, EnableHttps, Expose, Exposure, ServerView, TailnetPeer, TailnetStatus,
+};
 
 use crate::client::{CliError, Client};
 use crate::{DEFAULT_WAIT_SECS, parse_name, print_json, progress, render, report};
@@ -25,6 +27,15 @@ pub enum TailnetCommand {
     Unexpose { name: String },
     /// Tailnet peers that run Switchboard, and the servers each offers you.
     Peers,
+    /// Offer the exposed servers over HTTPS at this node's MagicDNS name, through Tailscale
+    /// Serve (never Funnel), or stop.
+    Https {
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+        /// The port of this node's name to serve on (with `on`).
+        #[arg(value_name = "PORT", default_value_t = 443)]
+        serve_port: u16,
+    },
     /// Use a peer's servers here.
     #[command(subcommand)]
     Remote(RemoteCommand),
@@ -85,6 +96,23 @@ pub async fn run(json: bool, client: Client, command: TailnetCommand) -> Result<
                 return print_json(&peers);
             }
             render::peers(&peers);
+            Ok(())
+        }
+        TailnetCommand::Https { state, serve_port } => {
+            let status: TailnetStatus = if state == "on" {
+                client
+                    .put("/tailnet/https", &EnableHttps { port: serve_port })
+                    .await?
+            } else {
+                client.delete_json("/tailnet/https").await?
+            };
+            if json {
+                return print_json(&status);
+            }
+            match &status.https {
+                Some(url) => println!("exposed servers are served at {url}/mcp/<server>"),
+                None => println!("exposed servers are not served over HTTPS"),
+            }
             Ok(())
         }
         TailnetCommand::Remote(RemoteCommand::Add {

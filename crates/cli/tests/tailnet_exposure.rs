@@ -179,6 +179,31 @@ print(response.read().decode())
     (status.parse().unwrap(), body.to_owned())
 }
 
+/// An MCP initialize sent as tailscaled's HTTPS proxy sends it: over the daemon's serve
+/// socket, with the caller's address in X-Forwarded-For.
+fn via_serve(socket: &Path, forwarded_for: Option<&str>) -> (u16, String) {
+    use std::io::{Read, Write};
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})
+    .to_string();
+    let forwarded = forwarded_for
+        .map(|ip| format!("X-Forwarded-For: {ip}\r\n"))
+        .unwrap_or_default();
+    let mut stream = std::os::unix::net::UnixStream::connect(socket).unwrap();
+    write!(
+        stream,
+        "POST /mcp/everything HTTP/1.1\r\nHost: homebox.tail4c1d2e.ts.net:9443\r\n{forwarded}\
+         Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n\
+         Connection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let code = answer.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (code, answer)
+}
+
 #[test]
 fn a_laptop_uses_a_server_exposed_on_its_owners_home_machine() {
     let hosts = Hosts::create();
@@ -317,6 +342,73 @@ fn a_laptop_uses_a_server_exposed_on_its_owners_home_machine() {
         serde_json::from_str::<Value>(&body).unwrap()["servers"],
         json!([])
     );
+    // HTTPS through Tailscale Serve: one entry beside what the user already serves.
+    let seeded = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tailnet/tests/fixtures/synthetic-serve-config-multi-with-funnel.json"),
+    )
+    .unwrap();
+    let serve_file = home_api.tailnet.with_extension("json.serve");
+    std::fs::write(&serve_file, &seeded).unwrap();
+    let taken = home.cli(&["tailnet", "https", "on"]);
+    assert!(
+        !taken.status.success(),
+        "{}",
+        String::from_utf8_lossy(&taken.stdout)
+    );
+    let said = String::from_utf8_lossy(&taken.stderr);
+    assert!(said.contains("port 443 of this node is already served"), "{said}");
+    let status = home.json(&["tailnet", "https", "on", "9443"]);
+    assert_eq!(
+        status["https"], "https://homebox.tail4c1d2e.ts.net:9443",
+        "{status}"
+    );
+    let served: Value = serde_json::from_str(&std::fs::read_to_string(&serve_file).unwrap()).unwrap();
+    let socket = home.home().join("tailnet-serve.sock");
+    assert_eq!(
+        served["Web"]["homebox.tail4c1d2e.ts.net:9443"],
+        json!({"Handlers": {"/": {"Proxy": format!("unix:{}", socket.display())}}})
+    );
+    assert_eq!(served["TCP"]["9443"], json!({"HTTPS": true}));
+    let seeded: Value = serde_json::from_str(&seeded).unwrap();
+    assert_eq!(
+        served["AllowFunnel"], seeded["AllowFunnel"],
+        "Funnel is never turned on"
+    );
+    assert_eq!(
+        served["Web"]["homebox.tail4c1d2e.ts.net:443"],
+        seeded["Web"]["homebox.tail4c1d2e.ts.net:443"]
+    );
+    // What tailscaled's proxy sends: the peer's address in X-Forwarded-For.
+    let (code, body) = via_serve(&socket, Some("100.64.0.2"));
+    assert_eq!(code, 200, "alice over HTTPS: {body}");
+    let (code, body) = via_serve(&socket, Some("100.64.0.3"));
+    assert_eq!(code, 403, "bob over HTTPS: {body}");
+    for unnamed in [None, Some("100.64.0.99")] {
+        assert_eq!(via_serve(&socket, unnamed).0, 403, "{unnamed:?}");
+    }
+    // Only tailscaled (root) and the daemon's own user can open that socket.
+    let other_user = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--",
+            "/usr/bin/python3",
+            "-c",
+        ])
+        .arg("import socket, sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])")
+        .arg(&socket)
+        .output()
+        .unwrap();
+    assert!(!other_user.status.success());
+    let said = String::from_utf8_lossy(&other_user.stderr);
+    assert!(said.contains("PermissionError"), "{said}");
+    let status = home.json(&["tailnet", "https", "off"]);
+    assert_eq!(status.get("https"), None);
+    let restored: Value = serde_json::from_str(&std::fs::read_to_string(&serve_file).unwrap()).unwrap();
+    assert_eq!(restored, seeded, "what the user served is as it was");
+
     // Listing bob lets him in; alice keeps her access.
     home.ok(&["tailnet", "expose", "everything", "--to", "bob@example.com"]);
     let (code, body) = request_from(

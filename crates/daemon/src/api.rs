@@ -22,7 +22,7 @@ use serde::Deserialize;
 use switchboard_clients::write::WriteError;
 use switchboard_model::api::{
     AddRemote, AddServer, ApiError, ApiErrorBody, AppClient, CallRecord, ClientChange, ConnectClient,
-    DaemonStatus, DisconnectClient, DoctorReport, Expose, Exposure, ImportClients, ImportReport,
+    DaemonStatus, DisconnectClient, DoctorReport, EnableHttps, Expose, Exposure, ImportClients, ImportReport,
     InstallReport, InstallServer, IssueToken, IssuedToken, LoginStarted, RegistryDetail, RegistrySearch,
     RunRecord, SecretView, ServerView, SetSecret, TailnetPeer, TailnetStatus, TokenView, UndoClients,
     UpdateReport, UpdateServer,
@@ -100,6 +100,7 @@ pub fn router(services: Services, guard: Guard) -> Router {
         .route("/tailnet", get(tailnet_status))
         .route("/tailnet/peers", get(tailnet_peers))
         .route("/tailnet/remotes", post(add_remote))
+        .route("/tailnet/https", put(enable_https).delete(disable_https))
         .route("/servers/{name}/exposure", put(expose).delete(unexpose))
         .fallback(not_found)
         .with_state(services);
@@ -249,6 +250,13 @@ impl From<TailnetError> for Failure {
             TailnetError::NotExposed(_) => (StatusCode::NOT_FOUND, "not_exposed"),
             TailnetError::UnknownPeer(_) => (StatusCode::NOT_FOUND, "no_such_peer"),
             TailnetError::NotOffered { .. } => (StatusCode::NOT_FOUND, "not_offered"),
+            TailnetError::ServePortTaken { .. } => (StatusCode::CONFLICT, "serve_port_taken"),
+            TailnetError::LocalApi(LocalApiError::Permission { .. }) => {
+                (StatusCode::FORBIDDEN, "tailscale_permission")
+            }
+            TailnetError::LocalApi(LocalApiError::LoggedOut { .. }) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "tailnet_down")
+            }
             TailnetError::PeerUnreachable { .. } => (StatusCode::BAD_GATEWAY, "peer_unreachable"),
             TailnetError::NotConnected(_) | TailnetError::LocalApi(LocalApiError::NotRunning { .. }) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "tailnet_down")
@@ -715,6 +723,19 @@ async fn expose(
 async fn unexpose(State(s): State<AppState>, Path(name): Path<String>) -> Result<StatusCode, Failure> {
     s.tailnet.unexpose(&server_name(&name)?).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn enable_https(
+    State(s): State<AppState>,
+    request: Result<Json<EnableHttps>, JsonRejection>,
+) -> ApiResult<TailnetStatus> {
+    s.tailnet.enable_https(body(request)?.port).await?;
+    Ok(Json(s.tailnet.status().await))
+}
+
+async fn disable_https(State(s): State<AppState>) -> ApiResult<TailnetStatus> {
+    s.tailnet.disable_https().await?;
+    Ok(Json(s.tailnet.status().await))
 }
 
 async fn tailnet_peers(State(s): State<AppState>) -> ApiResult<Vec<TailnetPeer>> {

@@ -169,6 +169,7 @@ pub async fn run(config: DaemonConfig, shutdown: impl Future<Output = ()>) -> Re
         tailnet::local_api_from_env(),
         Arc::clone(&gateway),
         config.tailnet_port,
+        data.serve_socket(),
     )
     .await?;
     let app = api::router(

@@ -104,6 +104,11 @@ impl DataDir {
     pub fn journal(&self) -> PathBuf {
         self.root.join("journal")
     }
+    /// The socket Tailscale Serve proxies HTTPS requests to (only tailscaled, running as root,
+    /// and this user can open it).
+    pub fn serve_socket(&self) -> PathBuf {
+        self.root.join("tailnet-serve.sock")
+    }
     /// Packages fetched by installs, one directory per server and version.
     pub fn packages(&self) -> PathBuf {
         self.root.join("packages")

@@ -669,7 +669,22 @@ pub struct TailnetStatus {
     /// Where the tailnet listener is open (`IP:PORT`): this node's Tailscale addresses while
     /// Tailscale runs and a server is exposed, else nowhere.
     pub listening: Vec<String>,
+    /// Where Tailscale Serve offers the exposed servers over HTTPS, when it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub https: Option<String>,
     pub exposed: Vec<Exposure>,
+}
+
+/// `PUT /api/v1/tailnet/https`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct EnableHttps {
+    /// The port of this node's MagicDNS name to serve on.
+    #[serde(default = "https_port")]
+    pub port: u16,
+}
+
+fn https_port() -> u16 {
+    443
 }
 
 /// A server reachable from the tailnet, and by whom. This node's owner may always reach it;

@@ -9,6 +9,7 @@
 //! Serving MCP is the gateway's; deciding when to listen is [`super`]'s.
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,7 +25,7 @@ use hyper_util::service::TowerToHyperService;
 use switchboard_model::ServerName;
 use switchboard_model::api::{OfferedServer, PeerOffer};
 use switchboard_tailnet::LocalApi;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpStream, UnixListener};
 use tokio::task::JoinSet;
 use tower::ServiceExt as _;
 
@@ -52,6 +53,9 @@ pub enum Caller {
     /// A process on this node, connected to its own Tailscale address.
     ThisNode,
     Peer(Peer),
+    /// tailscaled's HTTPS proxy (Tailscale Serve), which carries many callers' requests over
+    /// one connection: each request is named from the address it forwards.
+    Serve,
 }
 
 /// What the listener's requests share.
@@ -62,13 +66,24 @@ pub struct Door {
     pub gateway: Arc<Gateway>,
     pub node: ThisNode,
     pub port: u16,
+    /// Where Tailscale Serve's requests come in.
+    pub serve_socket: PathBuf,
 }
 
 /// Open sockets; dropping this closes them and ends every connection they accepted.
 #[derive(Debug)]
 pub struct Open {
     pub addresses: Vec<SocketAddr>,
+    serve_socket: Option<PathBuf>,
     _tasks: JoinSet<()>,
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        if let Some(socket) = &self.serve_socket {
+            let _ = std::fs::remove_file(socket);
+        }
+    }
 }
 
 /// Binds every Tailscale address of the node. Returns what opened, and why any did not.
@@ -99,11 +114,56 @@ pub async fn open(door: Door) -> (Option<Open>, Vec<String>) {
             )),
         }
     }
-    let open = (!addresses.is_empty()).then_some(Open {
+    if addresses.is_empty() {
+        return (None, failures);
+    }
+    let serve_socket = match bind_serve_socket(&door.serve_socket) {
+        Ok(listener) => {
+            tasks.spawn(accept_serve(listener, router));
+            Some(door.serve_socket.clone())
+        }
+        Err(e) => {
+            failures.push(format!(
+                "cannot open {} for Tailscale Serve: {e}; HTTPS will not reach exposed servers",
+                door.serve_socket.display()
+            ));
+            None
+        }
+    };
+    let open = Open {
         addresses,
+        serve_socket,
         _tasks: tasks,
-    });
-    (open, failures)
+    };
+    (Some(open), failures)
+}
+
+/// A Unix socket only this user (and root, which tailscaled runs as) may open.
+fn bind_serve_socket(path: &Path) -> std::io::Result<UnixListener> {
+    use std::os::unix::fs::PermissionsExt;
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let listener = UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(listener)
+}
+
+async fn accept_serve(listener: UnixListener, router: Router) {
+    let mut connections = JoinSet::new();
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                tracing::warn!("the Tailscale Serve socket cannot accept: {e}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+        };
+        while connections.try_join_next().is_some() {}
+        connections.spawn(serve_http(TokioIo::new(stream), Caller::Serve, router.clone()));
+    }
 }
 
 async fn accept(listener: TcpListener, door: Arc<Door>, router: Router) {
@@ -124,29 +184,36 @@ async fn accept(listener: TcpListener, door: Arc<Door>, router: Router) {
 }
 
 async fn serve(stream: TcpStream, remote: SocketAddr, door: Arc<Door>, router: Router) {
-    let Some(caller) = door.identify(remote).await else {
-        return;
-    };
+    if let Some(caller) = door.identify(remote.ip(), &remote.to_string()).await {
+        serve_http(TokioIo::new(stream), caller, router).await;
+    }
+}
+
+/// Serves HTTP on one connection, every request marked as coming from `caller`.
+async fn serve_http<S>(io: TokioIo<S>, caller: Caller, router: Router)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let service = router.map_request(move |mut request: Request<hyper::body::Incoming>| {
         request.extensions_mut().insert(caller.clone());
         request
     });
     let served = auto::Builder::new(TokioExecutor::new())
-        .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
+        .serve_connection_with_upgrades(io, TowerToHyperService::new(service))
         .await;
     if let Err(e) = served {
-        tracing::debug!(%remote, "tailnet connection ended: {e}");
+        tracing::debug!("tailnet connection ended: {e}");
     }
 }
 
 impl Door {
-    /// Names the peer behind `remote`, or `None` (and the connection is dropped) when whois
-    /// cannot: a connection nobody on the tailnet answers for is nobody's.
-    async fn identify(&self, remote: SocketAddr) -> Option<Caller> {
-        if self.node.addresses.contains(&remote.ip()) {
+    /// Names the peer at `ip` (whois is asked about `addr`: `IP:PORT`, or the IP alone), or
+    /// `None` when whois cannot: a connection nobody on the tailnet answers for is nobody's.
+    async fn identify(&self, ip: IpAddr, addr: &str) -> Option<Caller> {
+        if self.node.addresses.contains(&ip) {
             return Some(Caller::ThisNode);
         }
-        match self.api.whois(&remote.to_string()).await {
+        match self.api.whois(addr).await {
             Ok(whois) => {
                 let tagged = !whois.node.tags.is_empty();
                 let is_owner =
@@ -159,15 +226,19 @@ impl Door {
                 }))
             }
             Err(e) => {
-                tracing::warn!(%remote, "refusing a tailnet connection that whois cannot name: {e}");
+                tracing::warn!(%addr, "refusing a tailnet caller that whois cannot name: {e}");
                 None
             }
         }
     }
 
-    fn check_host_and_origin(&self, headers: &HeaderMap) -> Result<(), String> {
+    fn check_host_and_origin(&self, headers: &HeaderMap, caller: &Caller) -> Result<(), String> {
         if headers.contains_key(header::ORIGIN) {
             return Err("browsers may not use the tailnet listener; connect an MCP client instead".into());
+        }
+        if matches!(caller, Caller::Serve) {
+            // tailscaled checked the name when it chose the certificate.
+            return Ok(());
         }
         let host = headers
             .get(header::HOST)
@@ -204,13 +275,34 @@ fn router(door: Arc<Door>) -> Router {
 
 /// The door every request passes; see the module's documentation.
 async fn admit(State(door): State<Arc<Door>>, mut request: Request, next: Next) -> Response {
-    if let Err(message) = door.check_host_and_origin(request.headers()) {
-        return http::http_error(StatusCode::FORBIDDEN, message);
-    }
-    let Some(caller) = request.extensions().get::<Caller>().cloned() else {
+    let Some(mut caller) = request.extensions().get::<Caller>().cloned() else {
         return http::http_error(StatusCode::FORBIDDEN, "unidentified connection".into());
     };
+    if let Err(message) = door.check_host_and_origin(request.headers(), &caller) {
+        return http::http_error(StatusCode::FORBIDDEN, message);
+    }
+    if matches!(caller, Caller::Serve) {
+        // tailscaled sets X-Forwarded-For itself, replacing any the client sent.
+        let forwarded = request
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<IpAddr>().ok());
+        let named = match forwarded {
+            Some(ip) => door.identify(ip, &ip.to_string()).await,
+            None => None,
+        };
+        let Some(named) = named else {
+            return http::http_error(
+                StatusCode::FORBIDDEN,
+                "Tailscale Serve did not say which tailnet peer this request is from".into(),
+            );
+        };
+        request.extensions_mut().insert(named.clone());
+        caller = named;
+    }
     let client = match &caller {
+        Caller::Serve => return http::http_error(StatusCode::FORBIDDEN, "unidentified request".into()),
         Caller::ThisNode => match door.gateway.access.client(http::bearer(request.headers())) {
             Some(client) => client,
             None => return http::unauthorized(),
@@ -248,6 +340,7 @@ async fn offer(State(door): State<Arc<Door>>, Extension(caller): Extension<Calle
     let servers = match &caller {
         Caller::ThisNode => door.exposures.list().into_iter().map(|e| e.server).collect(),
         Caller::Peer(peer) => door.exposures.offered_to(peer),
+        Caller::Serve => Vec::new(),
     };
     Json(PeerOffer {
         switchboard: env!("CARGO_PKG_VERSION").to_owned(),

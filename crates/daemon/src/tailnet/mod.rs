@@ -10,6 +10,7 @@
 //! never touched.
 
 pub mod exposure;
+pub mod https;
 pub mod listener;
 pub mod peers;
 
@@ -65,6 +66,10 @@ pub enum TailnetError {
         server: ServerName,
         offered: String,
     },
+    #[error(
+        "port {port} of this node is already served by something else (see `tailscale serve status`); pick another port"
+    )]
+    ServePortTaken { port: u16 },
     #[error(transparent)]
     Control(#[from] ControlError),
 }
@@ -87,6 +92,8 @@ pub struct Tailnet {
     /// Woken when exposures change, so the listener opens or closes at once.
     changed: Arc<Notify>,
     http: reqwest::Client,
+    /// Where Tailscale Serve's HTTPS requests come in.
+    serve_socket: PathBuf,
 }
 
 /// tailscaled's LocalAPI where this OS keeps it, or at the Unix socket
@@ -100,7 +107,12 @@ pub fn local_api_from_env() -> LocalApi {
 
 impl Tailnet {
     /// Loads the exposures and starts following Tailscale.
-    pub async fn start(api: LocalApi, gateway: Arc<Gateway>, port: u16) -> Result<Arc<Self>, TailnetError> {
+    pub async fn start(
+        api: LocalApi,
+        gateway: Arc<Gateway>,
+        port: u16,
+        serve_socket: PathBuf,
+    ) -> Result<Arc<Self>, TailnetError> {
         let exposures =
             Exposures::load(gateway.control().store().clone(), gateway.control().subscribe()).await?;
         let http = reqwest::Client::builder()
@@ -117,6 +129,7 @@ impl Tailnet {
             listening: Mutex::default(),
             changed: Arc::default(),
             http,
+            serve_socket,
         });
         tokio::spawn(follow(Arc::downgrade(&tailnet), Arc::clone(&tailnet.changed)));
         Ok(tailnet)
@@ -141,6 +154,7 @@ impl Tailnet {
             message: None,
             port: self.port,
             listening,
+            https: None,
             exposed: self.exposures.list(),
         };
         let status = match self.api.status().await {
@@ -166,6 +180,7 @@ impl Tailnet {
         view.addresses = status.tailscale_ips.clone();
         view.tailnet = status.current_tailnet.map(|t| t.name);
         view.message = (!failures.is_empty()).then_some(failures);
+        view.https = self.https().await;
         view
     }
 
@@ -264,6 +279,7 @@ async fn follow(tailnet: Weak<Tailnet>, changed: Arc<Notify>) {
                     gateway: Arc::clone(&t.gateway),
                     node: node.clone(),
                     port: t.port,
+                    serve_socket: t.serve_socket.clone(),
                 };
                 let (opened, failures) = listener::open(door).await;
                 for failure in &failures {

@@ -52,9 +52,14 @@ async fn a_running_node_shows_its_name_addresses_and_tailnet() {
     let (_dir, socket) = local_api(std::fs::read_to_string(fixture).expect("fixture")).await;
     let data = tempfile::tempdir().expect("tempdir");
     let gateway = gateway(data.path()).await;
-    let tailnet = Tailnet::start(LocalApi::unix(socket), gateway, DEFAULT_PORT)
-        .await
-        .expect("start");
+    let tailnet = Tailnet::start(
+        LocalApi::unix(socket),
+        gateway,
+        DEFAULT_PORT,
+        data.path().join("serve.sock"),
+    )
+    .await
+    .expect("start");
     let view = tailnet.status().await;
     assert_eq!(view.state, TailnetState::Running);
     assert_eq!(view.dns_name.as_deref(), Some("homebox.tail4c1d2e.ts.net"));
