@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{Sandbox, call_tool, everything_server, time_server, wait_until};
+use common::{Sandbox, call_tool, everything_server, time_server, tools_dir, wait_until};
 use serde_json::{Value, json};
 
 const PORT: u16 = 7717;
@@ -264,7 +264,8 @@ fn a_laptop_uses_a_server_exposed_on_its_owners_home_machine() {
         "SWITCHBOARD_TAILSCALE_SOCKET",
         laptop_api.socket.to_str().unwrap(),
     )])
-    .in_netns(&hosts.laptop);
+    .in_netns(&hosts.laptop)
+    .own_user_home();
     laptop.start_daemon();
     let peers = laptop.json(&["tailnet", "peers"]);
     assert_eq!(
@@ -308,6 +309,33 @@ fn a_laptop_uses_a_server_exposed_on_its_owners_home_machine() {
         .to_owned();
     let env = call_tool(&laptop, "home-everything", "get-env", &token);
     assert!(env.contains("runs-on-homebox"), "the tool ran elsewhere: {env}");
+
+    // Claude Desktop on the laptop reaches it too, through the shim its config entry launches.
+    let claude = laptop
+        .user_home()
+        .join(".config/Claude/claude_desktop_config.json");
+    std::fs::create_dir_all(claude.parent().unwrap()).unwrap();
+    std::fs::write(&claude, "{}").unwrap();
+    laptop.ok(&[
+        "clients",
+        "connect",
+        "claude-desktop",
+        "--servers",
+        "home-everything",
+    ]);
+    let config: Value = serde_json::from_slice(&std::fs::read(&claude).unwrap()).unwrap();
+    let entry = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(entry.path(), config["mcpServers"]["home-everything"].to_string()).unwrap();
+    let out = laptop
+        .program(tools_dir().join("venv/bin/python"))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients/sdk_client.py"))
+        .arg("entry")
+        .arg(entry.path())
+        .env_remove("SWITCHBOARD_HOME")
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && listed.contains("\"get-env\""), "{listed}");
 
     // Home's history says which peer called what.
     let calls = home.json(&["history", "--server", "everything"]);

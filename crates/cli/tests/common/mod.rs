@@ -151,12 +151,18 @@ impl Sandbox {
     /// A sandbox whose daemon sees `<sandbox>/user` as the home directory (and no variables
     /// that move clients' files), so client config tests never touch the real user's files.
     pub fn with_user_home() -> Self {
-        let mut sandbox = Self::new();
-        let home = sandbox.home().join("user");
-        std::fs::create_dir_all(&home).unwrap();
-        sandbox.user_home = Some(home);
+        let mut sandbox = Self::new().own_user_home();
         sandbox.start_daemon();
         sandbox
+    }
+
+    /// This sandbox with `<sandbox>/user` as the daemon's home directory (see
+    /// [`Sandbox::with_user_home`]); the daemon is not started.
+    pub fn own_user_home(mut self) -> Self {
+        let home = self.home().join("user");
+        std::fs::create_dir_all(&home).unwrap();
+        self.user_home = Some(home);
+        self
     }
 
     pub fn user_home(&self) -> &Path {
