@@ -1,8 +1,9 @@
 //! The gateway's HTTP face: Streamable HTTP on `/mcp` and `/mcp/<server>`, the legacy
 //! HTTP+SSE transport on `/sse` and `/sse/<server>`.
 //!
-//! [`access`] runs first on every request: Host and Origin must be loopback (DNS rebinding),
-//! the bearer token must be a client's. Then a POST is parsed as one [`Frame`] and dispatched
+//! On loopback, [`access`] runs first on every request: Host and Origin must be loopback (DNS
+//! rebinding), the bearer token must be a client's. [`server_routes`] is `/mcp/<server>` without
+//! that door, for the tailnet listener, which admits requests its own way. Then a POST is parsed as one [`Frame`] and dispatched
 //! by kind: requests are answered locally (initialize, ping, server/discover, counted
 //! subscriptions, the aggregate's lists) or forwarded over the server's shared upstream;
 //! answers come back as one JSON body when the response is all there is, else as an SSE
