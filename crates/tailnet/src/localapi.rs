@@ -314,15 +314,19 @@ impl LocalApi {
         }
         let body = body.unwrap_or_default();
         request.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
-        stream.write_all(request.as_bytes()).await.map_err(not_running)?;
-        stream.write_all(body).await.map_err(not_running)?;
+        let mut written = stream.write_all(request.as_bytes()).await;
+        if written.is_ok() {
+            written = stream.write_all(body).await;
+        }
+        // A refusal can come before the body is read, and the connection close under the
+        // write: the answer is what matters, so it is read whatever the write did.
         let mut raw = Vec::new();
-        (&mut stream)
-            .take(MAX_ANSWER as u64)
-            .read_to_end(&mut raw)
-            .await
-            .map_err(not_running)?;
-        parse_answer(&raw).ok_or_else(|| LocalApiError::Malformed {
+        let read = (&mut stream).take(MAX_ANSWER as u64).read_to_end(&mut raw).await;
+        if let Some(answer) = parse_answer(&raw) {
+            return Ok(answer);
+        }
+        written.and(read).map_err(not_running)?;
+        Err(LocalApiError::Malformed {
             what: path.to_owned(),
             detail: "not an HTTP response".to_owned(),
         })
