@@ -86,7 +86,8 @@ impl Drop for Open {
     }
 }
 
-/// Binds every Tailscale address of the node. Returns what opened, and why any did not.
+/// Binds every Tailscale address of the node, and the socket Tailscale Serve proxies to.
+/// Returns what opened, and why anything did not.
 pub async fn open(door: Door) -> (Option<Open>, Vec<String>) {
     let door = Arc::new(door);
     let router = router(Arc::clone(&door));
@@ -108,15 +109,15 @@ pub async fn open(door: Door) -> (Option<Open>, Vec<String>) {
                         door.port
                     ),
                     _ => "Tailscale may run in userspace-networking mode, which gives this machine no \
-                          Tailscale address to listen on"
+                          Tailscale address to listen on (`switchboard tailnet https on` still serves \
+                          through Tailscale Serve)"
                         .to_owned(),
                 }
             )),
         }
     }
-    if addresses.is_empty() {
-        return (None, failures);
-    }
+    // Tailscale Serve needs no Tailscale address here: in userspace-networking mode, where
+    // none can be bound, HTTPS still reaches exposed servers this way.
     let serve_socket = match bind_serve_socket(&door.serve_socket) {
         Ok(listener) => {
             tasks.spawn(accept_serve(listener, router));
@@ -130,6 +131,9 @@ pub async fn open(door: Door) -> (Option<Open>, Vec<String>) {
             None
         }
     };
+    if addresses.is_empty() && serve_socket.is_none() {
+        return (None, failures);
+    }
     let open = Open {
         addresses,
         serve_socket,
