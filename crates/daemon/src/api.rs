@@ -785,6 +785,7 @@ fn default_history_limit() -> u32 {
 }
 
 async fn history(State(s): State<AppState>, Query(q): Query<HistoryQuery>) -> ApiResult<Vec<CallRecord>> {
+    s.gateway.history.flush().await;
     let calls = s
         .control
         .store()

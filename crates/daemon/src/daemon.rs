@@ -194,6 +194,7 @@ pub async fn run(config: DaemonConfig, shutdown: impl Future<Output = ()>) -> Re
     tracing::info!("started {started} enabled servers");
 
     shutdown.await;
+    gateway.history.flush().await;
     tracing::info!("shutting down: stopping servers");
     control.shutdown().await;
     // Event streams never end on their own, so the listener is dropped rather than drained.

@@ -501,31 +501,36 @@ impl Store {
 
     /// Records tool calls in one transaction (the gateway batches them).
     pub async fn insert_calls(&self, calls: &[CallRecord]) -> Result<(), StoreError> {
+        // Many rows per statement: each statement is a round trip to SQLite's thread.
+        const ROWS_PER_STATEMENT: usize = 500;
         let mut tx = self
             .pool
             .begin()
             .await
             .map_err(query_err("recording tool calls"))?;
-        for call in calls {
-            sqlx::query(
+        for chunk in calls.chunks(ROWS_PER_STATEMENT) {
+            let mut insert = sqlx::QueryBuilder::new(
                 "INSERT INTO calls (at_ms, client, server, tool, duration_ms, outcome, error,
-                 request_bytes, response_bytes, arguments, result)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(call.at_ms)
-            .bind(&call.client)
-            .bind(&call.server)
-            .bind(&call.tool)
-            .bind(i64::try_from(call.duration_ms).unwrap_or(i64::MAX))
-            .bind(outcome_name(call.outcome))
-            .bind(&call.error)
-            .bind(i64::try_from(call.request_bytes).unwrap_or(i64::MAX))
-            .bind(i64::try_from(call.response_bytes).unwrap_or(i64::MAX))
-            .bind(call.arguments.as_ref().map(|v| v.to_string()))
-            .bind(call.result.as_ref().map(|v| v.to_string()))
-            .execute(&mut *tx)
-            .await
-            .map_err(query_err("recording tool calls"))?;
+                 request_bytes, response_bytes, arguments, result) ",
+            );
+            insert.push_values(chunk, |mut row, call| {
+                row.push_bind(call.at_ms)
+                    .push_bind(call.client.clone())
+                    .push_bind(call.server.clone())
+                    .push_bind(call.tool.clone())
+                    .push_bind(i64::try_from(call.duration_ms).unwrap_or(i64::MAX))
+                    .push_bind(outcome_name(call.outcome))
+                    .push_bind(call.error.clone())
+                    .push_bind(i64::try_from(call.request_bytes).unwrap_or(i64::MAX))
+                    .push_bind(i64::try_from(call.response_bytes).unwrap_or(i64::MAX))
+                    .push_bind(call.arguments.as_ref().map(|v| v.to_string()))
+                    .push_bind(call.result.as_ref().map(|v| v.to_string()));
+            });
+            insert
+                .build()
+                .execute(&mut *tx)
+                .await
+                .map_err(query_err("recording tool calls"))?;
         }
         tx.commit().await.map_err(query_err("recording tool calls"))
     }
@@ -876,6 +881,39 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(&dir.path().join("t.db")).await.expect("opens");
         (dir, store)
+    }
+
+    #[tokio::test]
+    async fn a_large_batch_of_calls_is_written_whole() {
+        let (_dir, store) = store().await;
+        let calls: Vec<CallRecord> = (0..1203)
+            .map(|i| CallRecord {
+                id: 0,
+                at_ms: 1_000 + i,
+                client: "cursor".into(),
+                server: if i % 2 == 0 { "time" } else { "files" }.into(),
+                tool: format!("tool-{i}"),
+                duration_ms: 3,
+                outcome: CallOutcome::Ok,
+                error: None,
+                request_bytes: 10,
+                response_bytes: 20,
+                arguments: None,
+                result: None,
+            })
+            .collect();
+        store.insert_calls(&calls).await.expect("insert");
+        let newest = store.calls(None, None, 10_000).await.expect("read");
+        assert_eq!(newest.len(), 1203);
+        assert_eq!(newest[0].tool, "tool-1202", "newest first");
+        assert_eq!(
+            store
+                .calls(Some("files"), None, 10_000)
+                .await
+                .expect("read")
+                .len(),
+            601
+        );
     }
 
     #[tokio::test]

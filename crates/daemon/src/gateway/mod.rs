@@ -21,7 +21,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use switchboard_model::api::{CallRecord, IssuedToken, TokenView};
 use switchboard_model::{ServerName, ServerState, Sharing, UnixMillis, now_millis};
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::control::Control;
 use crate::jsonrpc::Frame;
@@ -34,6 +34,8 @@ use session::Session;
 const START_PATIENCE: Duration = Duration::from_secs(30);
 /// Tool-call history is kept this long.
 const HISTORY_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
+/// How long tool calls gather before they are written together.
+const HISTORY_BATCH: Duration = Duration::from_millis(100);
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -186,43 +188,82 @@ impl Access {
 }
 
 /// Tool calls on their way to SQLite: recorded off the hot path, written in batches.
+///
+/// A batch gathers for [`HISTORY_BATCH`] after its first call, without a wake-up per call, and
+/// goes in one transaction: a commit per call would cost every call a good part of its
+/// latency. Readers ask for a [`flush`](History::flush) first, so they never miss a call.
 #[derive(Debug, Clone)]
 pub struct History {
-    tx: mpsc::UnboundedSender<CallRecord>,
+    calls: mpsc::UnboundedSender<CallRecord>,
+    flushes: mpsc::UnboundedSender<oneshot::Sender<()>>,
     pub record_payloads: bool,
 }
 
 impl History {
     fn start(store: Store, record_payloads: bool) -> Self {
-        let (tx, mut rx) = mpsc::unbounded_channel::<CallRecord>();
-        tokio::spawn(async move {
-            let mut prune = tokio::time::interval(Duration::from_secs(3600));
-            loop {
-                tokio::select! {
-                    first = rx.recv() => {
-                        let Some(first) = first else { return };
-                        let mut batch = vec![first];
-                        while let Ok(more) = rx.try_recv() {
-                            batch.push(more);
-                        }
-                        if let Err(e) = store.insert_calls(&batch).await {
-                            tracing::warn!("cannot record {} tool calls: {e}", batch.len());
-                        }
-                    }
-                    _ = prune.tick() => {
-                        let cutoff = now_millis() - i64::try_from(HISTORY_RETENTION.as_millis()).unwrap_or(i64::MAX);
-                        if let Err(e) = store.prune_calls(cutoff).await {
-                            tracing::warn!("cannot prune tool-call history: {e}");
-                        }
-                    }
-                }
-            }
-        });
-        Self { tx, record_payloads }
+        let (calls, rx) = mpsc::unbounded_channel();
+        let (flushes, flush_rx) = mpsc::unbounded_channel();
+        tokio::spawn(write_history(store, rx, flush_rx));
+        Self {
+            calls,
+            flushes,
+            record_payloads,
+        }
     }
 
     pub fn record(&self, call: CallRecord) {
-        let _ = self.tx.send(call);
+        let _ = self.calls.send(call);
+    }
+
+    /// Returns once every call recorded so far is in SQLite.
+    pub async fn flush(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.flushes.send(done).is_ok() {
+            let _ = wait.await;
+        }
+    }
+}
+
+async fn write_history(
+    store: Store,
+    mut calls: mpsc::UnboundedReceiver<CallRecord>,
+    mut flushes: mpsc::UnboundedReceiver<oneshot::Sender<()>>,
+) {
+    let mut prune = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        let mut waiting = Vec::new();
+        tokio::select! {
+            first = calls.recv() => {
+                if first.is_none() {
+                    return;
+                }
+                // More calls gather meanwhile, unless a reader wants them now.
+                tokio::select! {
+                    () = tokio::time::sleep(HISTORY_BATCH) => {}
+                    Some(reader) = flushes.recv() => waiting.push(reader),
+                }
+                let batch: Vec<CallRecord> = first.into_iter().chain(std::iter::from_fn(|| calls.try_recv().ok())).collect();
+                if let Err(e) = store.insert_calls(&batch).await {
+                    tracing::warn!("cannot record {} tool calls: {e}", batch.len());
+                }
+            }
+            Some(reader) = flushes.recv() => {
+                waiting.push(reader);
+                let batch: Vec<CallRecord> = std::iter::from_fn(|| calls.try_recv().ok()).collect();
+                if !batch.is_empty() && let Err(e) = store.insert_calls(&batch).await {
+                    tracing::warn!("cannot record {} tool calls: {e}", batch.len());
+                }
+            }
+            _ = prune.tick() => {
+                let cutoff = now_millis() - i64::try_from(HISTORY_RETENTION.as_millis()).unwrap_or(i64::MAX);
+                if let Err(e) = store.prune_calls(cutoff).await {
+                    tracing::warn!("cannot prune tool-call history: {e}");
+                }
+            }
+        }
+        for reader in waiting {
+            let _ = reader.send(());
+        }
     }
 }
 

@@ -26,7 +26,34 @@ const MAX_MESSAGE: usize = 64 * 1024 * 1024;
 /// Frames queued towards a server before senders wait.
 const QUEUE: usize = 256;
 
-pub type Channels = (mpsc::Sender<Frame>, mpsc::Receiver<Frame>);
+/// Where a link's frames to the server go, and the frames it received.
+pub type Channels = (Outlet, mpsc::Receiver<Frame>);
+
+/// The sending side of a link.
+#[derive(Clone, Debug)]
+pub enum Outlet {
+    /// A process's stdin, written by the sender itself: a hop through a writer task would
+    /// cost every request a task wake-up, more than the write.
+    Stdin(Arc<tokio::sync::Mutex<tokio::io::BufWriter<ChildStdin>>>),
+    /// A link's own task, which decides how each frame travels.
+    Queue(mpsc::Sender<Frame>),
+}
+
+impl Outlet {
+    /// False once the link is gone.
+    pub async fn send(&self, frame: Frame) -> bool {
+        match self {
+            Self::Queue(queue) => queue.send(frame).await.is_ok(),
+            Self::Stdin(stdin) => {
+                let mut stdin = stdin.lock().await;
+                // Message and newline in one write: the server wakes once, with a whole line.
+                stdin.write_all(frame.bytes()).await.is_ok()
+                    && stdin.write_all(b"\n").await.is_ok()
+                    && stdin.flush().await.is_ok()
+            }
+        }
+    }
+}
 
 /// Where an HTTP link gets its bearer token (a login's), and whom it tells when a server
 /// wants more access than the token grants.
@@ -42,24 +69,11 @@ pub type Bearer = Arc<dyn Credentials>;
 /// JSON-RPC over a child's stdin and stdout, one message per line. Lines that are not JSON-RPC
 /// go to the server's log.
 pub fn stdio(stdin: ChildStdin, stdout: ChildStdout, log: Arc<ServerLog>) -> Channels {
-    let (out_tx, out_rx) = mpsc::channel(QUEUE);
     let (in_tx, in_rx) = mpsc::channel(QUEUE);
-    tokio::spawn(write_lines(stdin, out_rx));
     tokio::spawn(read_lines(stdout, in_tx, log));
-    (out_tx, in_rx)
-}
-
-async fn write_lines(stdin: ChildStdin, mut rx: mpsc::Receiver<Frame>) {
-    // A pipe is unbuffered: without this, a message and its newline would be two writes, and
-    // the server would wake for the first only to wait for the second.
-    let mut stdin = tokio::io::BufWriter::with_capacity(64 * 1024, stdin);
-    while let Some(frame) = rx.recv().await {
-        let ok = stdin.write_all(frame.bytes()).await.is_ok() && stdin.write_all(b"\n").await.is_ok();
-        // Flush only when nothing else is queued: a burst goes out in one write.
-        if !ok || (rx.is_empty() && stdin.flush().await.is_err()) {
-            break;
-        }
-    }
+    // A pipe is unbuffered: without a buffer, a message and its newline would be two writes.
+    let stdin = tokio::io::BufWriter::with_capacity(64 * 1024, stdin);
+    (Outlet::Stdin(Arc::new(tokio::sync::Mutex::new(stdin))), in_rx)
 }
 
 async fn read_lines(stdout: ChildStdout, incoming: mpsc::Sender<Frame>, log: Arc<ServerLog>) {
@@ -120,7 +134,7 @@ pub fn http(
         log,
     });
     tokio::spawn(run_http(state, out_rx));
-    (out_tx, in_rx)
+    (Outlet::Queue(out_tx), in_rx)
 }
 
 async fn run_http(state: Arc<HttpState>, mut out: mpsc::Receiver<Frame>) {

@@ -107,7 +107,7 @@ struct Routes {
 pub struct Upstream {
     server: ServerName,
     /// Taken on shutdown, which ends the link (closing a process's stdin, ending an HTTP session).
-    out: Mutex<Option<mpsc::Sender<Frame>>>,
+    out: Mutex<Option<link::Outlet>>,
     next_id: AtomicU64,
     routes: Mutex<Routes>,
     /// Server notifications that belong to no exchange (list changes, resource updates, logs).
@@ -137,7 +137,7 @@ impl Upstream {
     /// Starts routing `incoming` (what the link received); `out` is what the link sends.
     pub fn start(
         server: ServerName,
-        out: mpsc::Sender<Frame>,
+        out: link::Outlet,
         mut incoming: mpsc::Receiver<Frame>,
         notices: broadcast::Sender<Frame>,
     ) -> Arc<Self> {
@@ -225,8 +225,8 @@ impl Upstream {
     async fn send(&self, frame: Frame) -> Result<(), RpcError> {
         let out = self.out.lock().unwrap_or_else(|p| p.into_inner()).clone();
         match out {
-            Some(out) => out.send(frame).await.map_err(|_| RpcError::Closed),
-            None => Err(RpcError::Closed),
+            Some(out) if out.send(frame).await => Ok(()),
+            _ => Err(RpcError::Closed),
         }
     }
 
