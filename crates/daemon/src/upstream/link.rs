@@ -1,7 +1,7 @@
 //! Links: how frames reach a server and come back, whatever the transport.
 //!
-//! Each link is a pair of channels: frames to send, frames received. [`stdio`] writes one
-//! message per line to a process and reads its stdout. [`http`] speaks Streamable HTTP as a
+//! Each link is an [`Outlet`] for frames to send and a channel of frames received. [`stdio`]
+//! writes one message per line to a process, from the sender's own task, and reads its stdout. [`http`] speaks Streamable HTTP as a
 //! client (a POST per message, JSON or SSE answers, the session id, the GET stream), and falls
 //! back to the legacy HTTP+SSE transport when the server refuses the first POST. Routing is
 //! [`super::Upstream`]'s; a link only moves bytes and reports what it could not deliver.
