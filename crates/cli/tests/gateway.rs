@@ -685,3 +685,106 @@ fn stateless_revision_requests_stand_alone_and_are_checked_against_their_headers
     assert_eq!(status, 400, "{response}");
     assert_eq!(body_of(&response)["error"]["code"], -32022);
 }
+
+/// The JSON-RPC messages of a raw response: its JSON body (one message or a batch's array), or
+/// the `data:` lines of its SSE events.
+fn rpc_messages(response: &str) -> Vec<Value> {
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+    match serde_json::from_str::<Value>(body) {
+        Ok(Value::Array(all)) => all,
+        Ok(one) => vec![one],
+        Err(_) => response
+            .lines()
+            .filter_map(|l| l.strip_prefix("data: "))
+            .filter_map(|data| serde_json::from_str(data).ok())
+            .collect(),
+    }
+}
+
+#[test]
+fn sessions_of_revision_2025_03_26_may_send_batches_and_later_ones_are_told_they_may_not() {
+    let (sb, token) = gateway();
+    let auth = format!("Bearer {token}");
+    let open = |revision: &str| {
+        let init = format!(
+            r#"{{"jsonrpc":"2.0","id":0,"method":"initialize","params":{{"protocolVersion":"{revision}","capabilities":{{}},"clientInfo":{{"name":"raw","version":"1"}}}}}}"#
+        );
+        let (status, response) = sb.http("POST", "/mcp/time", &headers(&auth, None), &init);
+        assert_eq!(status, 200, "{response}");
+        response
+            .lines()
+            .find_map(|l| l.strip_prefix("mcp-session-id: "))
+            .unwrap()
+            .trim()
+            .to_owned()
+    };
+    let old = open("2025-03-26");
+    let batch = r#"[{"jsonrpc":"2.0","id":"list","method":"tools/list"},
+        {"jsonrpc":"2.0","method":"notifications/initialized"},
+        {"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"get_current_time","arguments":{"timezone":"UTC"}}}]"#;
+
+    // As SSE: both answers, each with its own id.
+    let (status, response) = sb.http("POST", "/mcp/time", &headers(&auth, Some(&old)), batch);
+    assert_eq!(status, 200, "{response}");
+    assert!(response.contains("text/event-stream"), "{response}");
+    let answers = rpc_messages(&response);
+    let by_id = |id: Value| {
+        answers
+            .iter()
+            .find(|m| m["id"] == id)
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert!(
+        by_id(json!("list"))["result"]["tools"]
+            .to_string()
+            .contains("get_current_time"),
+        "{answers:?}"
+    );
+    assert!(
+        by_id(json!(7))["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("UTC"),
+        "{answers:?}"
+    );
+
+    // As one JSON array, for a client that takes no SSE.
+    let json_only = [
+        &headers(&auth, Some(&old))[..2],
+        &[("Accept", "application/json"), ("Mcp-Session-Id", &old)],
+    ]
+    .concat();
+    let (status, response) = sb.http("POST", "/mcp/time", &json_only, batch);
+    assert_eq!(status, 200, "{response}");
+    let answers = rpc_messages(&response);
+    assert_eq!(answers.len(), 2, "{answers:?}");
+    assert_eq!(
+        answers.iter().map(|a| a["id"].clone()).collect::<Vec<_>>(),
+        [json!("list"), json!(7)]
+    );
+
+    // Only notifications: accepted, nothing to answer.
+    let (status, _) = sb.http(
+        "POST",
+        "/mcp/time",
+        &headers(&auth, Some(&old)),
+        r#"[{"jsonrpc":"2.0","method":"notifications/initialized"}]"#,
+    );
+    assert_eq!(status, 202);
+
+    // A later revision, or no session: refused, saying why.
+    let new = open("2025-06-18");
+    let (status, response) = sb.http("POST", "/mcp/time", &headers(&auth, Some(&new)), batch);
+    assert_eq!(status, 400, "{response}");
+    assert!(
+        response.contains("batches were dropped after revision 2025-03-26"),
+        "{response}"
+    );
+    let (status, response) = sb.http("POST", "/mcp/time", &headers(&auth, None), batch);
+    assert_eq!(status, 400, "{response}");
+    assert!(
+        response.contains("send initialize on its own first"),
+        "{response}"
+    );
+}

@@ -2,9 +2,10 @@
 //! HTTP+SSE transport on `/sse` and `/sse/<server>`.
 //!
 //! On loopback, [`access`] runs first on every request: Host and Origin must be loopback (DNS
-//! rebinding), the bearer token must be a client's. [`server_routes`] is `/mcp/<server>` without
-//! that door, for the tailnet listener, which admits requests its own way. Then a POST is parsed as one [`Frame`] and dispatched
-//! by kind: requests are answered locally (initialize, ping, server/discover, counted
+//! rebinding), the bearer token must be a client's. [`server_routes`] is `/mcp/<server>`
+//! without that door, for the tailnet listener, which admits requests its own way. Then a POST
+//! is parsed as one [`Frame`] (or, in a 2025-03-26 session, a batch of them) and dispatched by
+//! kind: requests are answered locally (initialize, ping, server/discover, counted
 //! subscriptions, the aggregate's lists) or forwarded over the server's shared upstream;
 //! answers come back as one JSON body when the response is all there is, else as an SSE
 //! stream with event ids a client can resume from. Sessions and streams are [`super::session`]'s.
@@ -222,15 +223,11 @@ async fn read_body(body: Body) -> Result<Bytes, Response> {
 }
 
 fn parse(bytes: Bytes) -> Result<Frame, Response> {
-    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
-        return Err(rpc_error(
-            StatusCode::BAD_REQUEST,
-            "null",
-            code::INVALID_REQUEST,
-            "JSON-RPC batches are not supported; send one message per request",
-        ));
-    }
     Frame::parse(bytes).map_err(|e| rpc_error(StatusCode::BAD_REQUEST, "null", e.code(), &e.to_string()))
+}
+
+fn is_batch(bytes: &[u8]) -> bool {
+    bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[')
 }
 
 fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
@@ -242,6 +239,9 @@ async fn on_post(gate: Gate, client: Client, target: Target, headers: HeaderMap,
         Ok(bytes) => bytes,
         Err(response) => return response,
     };
+    if is_batch(&bytes) {
+        return on_batch(gate, client, target, headers, bytes).await;
+    }
     let frame = match parse(bytes) {
         Ok(frame) => frame,
         Err(response) => return response,
@@ -296,6 +296,118 @@ async fn on_post(gate: Gate, client: Client, target: Target, headers: HeaderMap,
             respond(&session, stream, &headers, method.as_deref().unwrap_or_default()).await
         }
     }
+}
+
+/// The only revision with JSON-RPC batches: later ones dropped them.
+const BATCH_REVISION: &str = "2025-03-26";
+
+/// A JSON-RPC batch of a 2025-03-26 session. Each message is handled as if it came alone; the
+/// answers to its requests come back together: as one SSE stream whose event ids name each
+/// request's own stream (so each can be resumed), or, for a client that takes no SSE, as one
+/// JSON array once every request is answered.
+async fn on_batch(gate: Gate, client: Client, target: Target, headers: HeaderMap, bytes: Bytes) -> Response {
+    let session = match header_str(&headers, "mcp-session-id") {
+        Some(id) => match gate.gateway.session(id) {
+            Some(session) if session.belongs_to(&target, &client.0) => session,
+            _ => {
+                return http_error(
+                    StatusCode::NOT_FOUND,
+                    "unknown or ended session; start a new one with initialize".into(),
+                );
+            }
+        },
+        None => {
+            return rpc_error(
+                StatusCode::BAD_REQUEST,
+                "null",
+                code::INVALID_REQUEST,
+                "a JSON-RPC batch needs a session of revision 2025-03-26; send initialize on its own first",
+            );
+        }
+    };
+    if session.protocol != BATCH_REVISION {
+        return rpc_error(
+            StatusCode::BAD_REQUEST,
+            "null",
+            code::INVALID_REQUEST,
+            &format!(
+                "JSON-RPC batches were dropped after revision {BATCH_REVISION}; this session uses {}, so send one message per request",
+                session.protocol
+            ),
+        );
+    }
+    let messages: Vec<Box<serde_json::value::RawValue>> = match serde_json::from_slice(&bytes) {
+        Ok(messages) => messages,
+        Err(e) => return rpc_error(StatusCode::BAD_REQUEST, "null", code::PARSE_ERROR, &e.to_string()),
+    };
+    if messages.is_empty() {
+        return rpc_error(
+            StatusCode::BAD_REQUEST,
+            "null",
+            code::INVALID_REQUEST,
+            "the batch is empty",
+        );
+    }
+    session.touch();
+    let mut streams = Vec::new();
+    for message in messages {
+        let frame = match Frame::parse(Bytes::copy_from_slice(message.get().as_bytes())) {
+            Ok(frame) => frame,
+            Err(e) => {
+                let stream = session.open_stream();
+                stream.push(jsonrpc::error_response("null", e.code(), &e.to_string()).into_bytes());
+                stream.finish();
+                streams.push(stream);
+                continue;
+            }
+        };
+        match frame.head().kind() {
+            Kind::Notification => on_notification(&gate, &session, frame).await,
+            Kind::Response => session.answer(&frame).await,
+            Kind::Request => {
+                let stream = session.open_stream();
+                on_request(&gate, &session, frame, Arc::clone(&stream), None).await;
+                streams.push(stream);
+            }
+        }
+    }
+    if streams.is_empty() {
+        return StatusCode::ACCEPTED.into_response();
+    }
+    let accept = header_str(&headers, "accept").unwrap_or_default();
+    if accept.contains("event-stream") || accept.contains("*/*") {
+        let events = futures_util::stream::select_all(
+            streams
+                .into_iter()
+                .map(|stream| stream_events(Some(&session), stream, 0).boxed()),
+        );
+        return sse_headers(Response::new(Body::from_stream(events.map(Ok::<_, Infallible>))));
+    }
+    // JSON alone cannot carry progress or server requests: only each request's last message,
+    // its response, is kept.
+    let mut answers = Vec::with_capacity(streams.len());
+    for stream in streams {
+        let mut last = None;
+        let mut after = 0;
+        loop {
+            match stream.next_after(after, KEEP_ALIVE).await {
+                Some(Next::Event(seq, data)) => (after, last) = (seq, Some(data)),
+                Some(Next::Finished) => break,
+                None => {}
+            }
+        }
+        session.drop_stream(stream.id);
+        answers.extend(last);
+    }
+    let mut body = Vec::from(&b"["[..]);
+    for (i, answer) in answers.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(answer);
+    }
+    body.push(b']');
+    json_response(StatusCode::OK, Bytes::from(body))
 }
 
 fn is_stateless(headers: &HeaderMap, frame: &Frame) -> bool {
@@ -364,8 +476,22 @@ fn sse_response(
             stream.id
         ))
     });
+    let events = stream_events(session, stream, after);
+    let body = futures_util::stream::iter(priming)
+        .chain(events)
+        .map(Ok::<_, Infallible>);
+    sse_headers(Response::new(Body::from_stream(body)))
+}
+
+/// The SSE events of `stream` after sequence number `after`, with keep-alive comments while it
+/// is quiet; the session forgets the stream once it is finished and read.
+fn stream_events(
+    session: Option<&Arc<Session>>,
+    stream: Arc<Stream>,
+    after: u64,
+) -> impl futures_util::Stream<Item = Bytes> + Send + 'static {
     let session = session.map(Arc::downgrade);
-    let events = futures_util::stream::unfold((stream, after), move |(stream, after)| {
+    futures_util::stream::unfold((stream, after), move |(stream, after)| {
         let session = session.clone();
         async move {
             match stream.next_after(after, KEEP_ALIVE).await {
@@ -382,11 +508,7 @@ fn sse_response(
                 None => Some((Bytes::from_static(KEEP_ALIVE_COMMENT), (stream, after))),
             }
         }
-    });
-    let body = futures_util::stream::iter(priming)
-        .chain(events)
-        .map(Ok::<_, Infallible>);
-    sse_headers(Response::new(Body::from_stream(body)))
+    })
 }
 
 fn sse_headers(mut response: Response) -> Response {
