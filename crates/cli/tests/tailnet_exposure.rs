@@ -137,8 +137,8 @@ fn on_loopback_or_tailnet(address: &str) -> bool {
         .any(|prefix| address.starts_with(prefix))
 }
 
-/// A raw HTTP request from inside `sb`'s namespace, from `source`, to home's tailnet listener;
-/// returns the status and body.
+/// A raw HTTP request from inside `sb`'s namespace, from `source`, to home's tailnet listener
+/// (with `Host: 100.64.0.1:7717` unless `headers` name another); returns the status and body.
 fn request_from(
     sb: &Sandbox,
     source: &str,
@@ -349,22 +349,10 @@ fn a_laptop_uses_a_server_exposed_on_its_owners_home_machine() {
     );
 
     // Bob (a peer not on the list) is refused, and is offered nothing.
-    let (code, body) = request_from(
-        &laptop,
-        "100.64.0.3",
-        "POST",
-        "/mcp/everything",
-        &[("Host", "100.64.0.1:7717")],
-    );
+    let (code, body) = request_from(&laptop, "100.64.0.3", "POST", "/mcp/everything", &[]);
     assert_eq!(code, 403, "{body}");
     assert!(body.contains("bob@example.com may not reach"), "{body}");
-    let (code, body) = request_from(
-        &laptop,
-        "100.64.0.3",
-        "GET",
-        "/.well-known/switchboard",
-        &[("Host", "100.64.0.1:7717")],
-    );
+    let (code, body) = request_from(&laptop, "100.64.0.3", "GET", "/.well-known/switchboard", &[]);
     assert_eq!(code, 200, "{body}");
     assert_eq!(
         serde_json::from_str::<Value>(&body).unwrap()["servers"],
@@ -439,13 +427,7 @@ fn a_laptop_uses_a_server_exposed_on_its_owners_home_machine() {
 
     // Listing bob lets him in; alice keeps her access.
     home.ok(&["tailnet", "expose", "everything", "--to", "bob@example.com"]);
-    let (code, body) = request_from(
-        &laptop,
-        "100.64.0.3",
-        "POST",
-        "/mcp/everything",
-        &[("Host", "100.64.0.1:7717")],
-    );
+    let (code, body) = request_from(&laptop, "100.64.0.3", "POST", "/mcp/everything", &[]);
     assert_eq!(code, 200, "{body}");
 
     // A browser page (any Origin), or a name that is not home's (DNS rebinding), is refused.
@@ -454,7 +436,7 @@ fn a_laptop_uses_a_server_exposed_on_its_owners_home_machine() {
         "100.64.0.2",
         "POST",
         "/mcp/everything",
-        &[("Host", "100.64.0.1:7717"), ("Origin", "http://evil.example")],
+        &[("Origin", "http://evil.example")],
     );
     assert_eq!(code, 403);
     let (code, _) = request_from(
@@ -466,13 +448,7 @@ fn a_laptop_uses_a_server_exposed_on_its_owners_home_machine() {
     );
     assert_eq!(code, 403);
     // A process on home itself is local, not a peer: it needs a client token, as on loopback.
-    let (code, body) = request_from(
-        &home,
-        "100.64.0.1",
-        "POST",
-        "/mcp/everything",
-        &[("Host", "100.64.0.1:7717")],
-    );
+    let (code, body) = request_from(&home, "100.64.0.1", "POST", "/mcp/everything", &[]);
     assert_eq!(code, 401, "{body}");
 
     // Nothing listens anywhere but loopback and the tailnet, on either host.

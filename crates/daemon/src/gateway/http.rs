@@ -249,14 +249,9 @@ async fn on_post(gate: Gate, client: Client, target: Target, headers: HeaderMap,
     let head = frame.head();
     let method = head.method.as_deref().map(str::to_owned);
     let session = match header_str(&headers, "mcp-session-id") {
-        Some(id) => match gate.gateway.session(id) {
-            Some(session) if session.belongs_to(&target, &client.0) => session,
-            _ => {
-                return http_error(
-                    StatusCode::NOT_FOUND,
-                    "unknown or ended session; start a new one with initialize".into(),
-                );
-            }
+        Some(id) => match session_of(&gate, id, &target, &client) {
+            Ok(session) => session,
+            Err(response) => return response,
         },
         None if method.as_deref() == Some("initialize") => {
             return initialize(&gate, client, target, &frame).await;
@@ -298,6 +293,17 @@ async fn on_post(gate: Gate, client: Client, target: Target, headers: HeaderMap,
     }
 }
 
+/// The session `id` names, if it is this client's on this endpoint; else the 404 to answer.
+fn session_of(gate: &Gate, id: &str, target: &Target, client: &Client) -> Result<Arc<Session>, Response> {
+    match gate.gateway.session(id) {
+        Some(session) if session.belongs_to(target, &client.0) => Ok(session),
+        _ => Err(http_error(
+            StatusCode::NOT_FOUND,
+            "unknown or ended session; start a new one with initialize".into(),
+        )),
+    }
+}
+
 /// The only revision with JSON-RPC batches: later ones dropped them.
 const BATCH_REVISION: &str = "2025-03-26";
 
@@ -307,14 +313,9 @@ const BATCH_REVISION: &str = "2025-03-26";
 /// JSON array once every request is answered.
 async fn on_batch(gate: Gate, client: Client, target: Target, headers: HeaderMap, bytes: Bytes) -> Response {
     let session = match header_str(&headers, "mcp-session-id") {
-        Some(id) => match gate.gateway.session(id) {
-            Some(session) if session.belongs_to(&target, &client.0) => session,
-            _ => {
-                return http_error(
-                    StatusCode::NOT_FOUND,
-                    "unknown or ended session; start a new one with initialize".into(),
-                );
-            }
+        Some(id) => match session_of(&gate, id, &target, &client) {
+            Ok(session) => session,
+            Err(response) => return response,
         },
         None => {
             return rpc_error(
