@@ -20,8 +20,8 @@ use clap::{Args, Parser, Subcommand};
 use client::{CliError, Client};
 use switchboard_model::api::{
     AddServer, AppClient, CallRecord, ClientChange, ConnectClient, DaemonStatus, DisconnectClient,
-    ImportClients, ImportReport, IssueToken, IssuedToken, LogLine, RunRecord, ServerView, TokenView,
-    UndoClients,
+    ImportClients, ImportReport, IssueToken, IssuedToken, LogLine, RunRecord, ServerView, SignInCode,
+    TokenView, UndoClients,
 };
 use switchboard_model::{
     DEFAULT_PORT, Health, Launch, RestartPolicy, ServerName, ServerSpec, ServerState, Sharing, Transport,
@@ -101,6 +101,12 @@ enum Command {
     },
     /// Show whether the daemon runs, and a count of servers.
     Status,
+    /// Open the dashboard in your browser, signed in (the link works once, for a minute).
+    Open {
+        /// Print the link instead of starting a browser.
+        #[arg(long)]
+        no_browser: bool,
+    },
     /// List servers with their state, tools and resource use.
     #[command(alias = "list")]
     Ls,
@@ -379,6 +385,23 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Doctor { refresh } => registry::doctor(json, connect()?, refresh).await,
         Command::Watchdog { .. } => Ok(()),
+        Command::Open { no_browser } => {
+            let code: SignInCode = connect()?.post("/web/codes", None::<&()>).await?;
+            if json {
+                return print_json(&code);
+            }
+            if no_browser {
+                println!("{}", code.url);
+                return Ok(());
+            }
+            if !secrets::open_browser(&code.url) {
+                return Err(CliError::Other(
+                    "cannot start a browser here; run `switchboard open --no-browser` and open the link it prints".into(),
+                ));
+            }
+            println!("opened the dashboard in your browser");
+            Ok(())
+        }
         Command::Status => {
             let status: DaemonStatus = connect()?.get("/status").await?;
             if json {

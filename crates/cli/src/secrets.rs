@@ -96,7 +96,7 @@ pub async fn login(json: bool, client: Client, name: &str, no_browser: bool) -> 
 }
 
 /// Opens `url` in the desktop's browser; false when there is no way to.
-fn open_browser(url: &str) -> bool {
+pub(crate) fn open_browser(url: &str) -> bool {
     let opener: &[&str] = if cfg!(target_os = "macos") {
         &["open"]
     } else if cfg!(windows) {

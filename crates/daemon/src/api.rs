@@ -21,11 +21,11 @@ use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 use switchboard_clients::write::WriteError;
 use switchboard_model::api::{
-    AddRemote, AddServer, ApiError, ApiErrorBody, AppClient, CallRecord, ClientChange, ConnectClient,
-    DaemonStatus, DisconnectClient, DoctorReport, EnableHttps, Expose, Exposure, ImportClients, ImportReport,
-    InstallReport, InstallServer, IssueToken, IssuedToken, LoginStarted, RegistryDetail, RegistrySearch,
-    RunRecord, SecretView, ServerView, SetSecret, TailnetPeer, TailnetStatus, TokenView, UndoClients,
-    UpdateReport, UpdateServer,
+    AddRemote, AddServer, ApiError, ApiErrorBody, AppClient, BrowserToken, CallRecord, ClientChange,
+    ConnectClient, DaemonStatus, DisconnectClient, DoctorReport, EnableHttps, Expose, Exposure,
+    ImportClients, ImportReport, InstallReport, InstallServer, IssueToken, IssuedToken, LoginStarted,
+    RedeemCode, RegistryDetail, RegistrySearch, RunRecord, SecretView, ServerView, SetSecret, SignInCode,
+    TailnetPeer, TailnetStatus, TokenView, ToolView, UndoClients, UpdateReport, UpdateServer,
 };
 use switchboard_model::{ServerName, ServerSpec};
 use switchboard_registry::{PlanError, RegistryError};
@@ -33,7 +33,7 @@ use tokio_stream::wrappers::BroadcastStream;
 
 use crate::client_config::{ClientConfigError, ClientConfigs};
 use crate::control::{Control, ControlError};
-use crate::gateway::{AccessError, Gateway};
+use crate::gateway::{AccessError, Gateway, Unavailable};
 use crate::install::{InstallError, Installer};
 use crate::oauth::OAuthError;
 use crate::registry_cache::{self, RegistryCacheError};
@@ -41,6 +41,10 @@ use crate::secrets::SecretsError;
 use crate::store::StoreError;
 use crate::tailnet::{Tailnet, TailnetError};
 use crate::token::ControlToken;
+use crate::web::{BrowserSessions, WebError};
+
+/// Where a browser trades its sign-in code for a token: the one route open without a token.
+const REDEEM_PATH: &str = "/web/sessions";
 
 /// Largest request body the control API reads.
 const MAX_BODY: usize = 1024 * 1024;
@@ -50,6 +54,8 @@ const MAX_BODY: usize = 1024 * 1024;
 pub struct Guard {
     pub port: u16,
     pub token: ControlToken,
+    /// Signed-in dashboards: their browser tokens are accepted like the control token.
+    pub browsers: Arc<BrowserSessions>,
 }
 
 /// The daemon's parts the API drives.
@@ -60,6 +66,7 @@ pub struct Services {
     pub client_configs: Arc<ClientConfigs>,
     pub installer: Arc<Installer>,
     pub tailnet: Arc<Tailnet>,
+    pub browsers: Arc<BrowserSessions>,
 }
 
 type AppState = Services;
@@ -76,6 +83,7 @@ pub fn router(services: Services, guard: Guard) -> Router {
         .route("/servers/{name}/disable", post(disable))
         .route("/servers/{name}/logs", get(logs))
         .route("/servers/{name}/runs", get(runs))
+        .route("/servers/{name}/tools", get(tools))
         .route("/events", get(events))
         .route("/clients", get(list_clients))
         .route("/clients/import", post(import_clients))
@@ -102,6 +110,8 @@ pub fn router(services: Services, guard: Guard) -> Router {
         .route("/tailnet/remotes", post(add_remote))
         .route("/tailnet/https", put(enable_https).delete(disable_https))
         .route("/servers/{name}/exposure", put(expose).delete(unexpose))
+        .route("/web/codes", post(sign_in_code))
+        .route(REDEEM_PATH, post(redeem_code).delete(sign_out))
         .fallback(not_found)
         .with_state(services);
     Router::new()
@@ -299,6 +309,17 @@ impl From<ClientConfigError> for Failure {
 type ApiResult<T> = Result<Json<T>, Failure>;
 
 async fn guard_layer(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {
+    // A browser signing in has no token yet: its one-time code is its credential.
+    if request.uri().path().strip_prefix("/api/v1") == Some(REDEEM_PATH)
+        && request.method() == axum::http::Method::POST
+    {
+        return match check_host(guard.port, request.headers())
+            .and_then(|()| check_origin(&guard, request.headers()))
+        {
+            Ok(()) => next.run(request).await,
+            Err(failure) => failure.into_response(),
+        };
+    }
     match check(&guard, request.headers()) {
         Ok(()) => next.run(request).await,
         Err(failure) => failure.into_response(),
@@ -307,6 +328,27 @@ async fn guard_layer(State(guard): State<Arc<Guard>>, request: Request, next: Ne
 
 fn check(guard: &Guard, headers: &HeaderMap) -> Result<(), Failure> {
     check_host(guard.port, headers)?;
+    check_origin(guard, headers)?;
+    let presented = bearer(headers);
+    if !guard.token.matches(presented) && !guard.browsers.admits(presented) {
+        return Err(Failure::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing or wrong control token; send `Authorization: Bearer <token>` with the token from control.token in the data directory, or sign the dashboard in again with `switchboard open`",
+        ));
+    }
+    Ok(())
+}
+
+fn bearer(headers: &HeaderMap) -> &str {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default()
+}
+
+fn check_origin(guard: &Guard, headers: &HeaderMap) -> Result<(), Failure> {
     if let Some(origin) = headers.get(header::ORIGIN) {
         let origin = origin.to_str().unwrap_or_default();
         let own = [
@@ -322,18 +364,6 @@ fn check(guard: &Guard, headers: &HeaderMap) -> Result<(), Failure> {
                 ),
             ));
         }
-    }
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    if !guard.token.matches(presented) {
-        return Err(Failure::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "missing or wrong control token; send `Authorization: Bearer <token>` with the token from control.token in the data directory",
-        ));
     }
     Ok(())
 }
@@ -793,4 +823,55 @@ async fn history(State(s): State<AppState>, Query(q): Query<HistoryQuery>) -> Ap
         .await
         .map_err(ControlError::from)?;
     Ok(Json(calls))
+}
+
+async fn sign_in_code(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<SignInCode> {
+    let code = s.browsers.issue_code().map_err(web_failure)?;
+    // The Host was checked by the guard: it is this listener as the caller named it.
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let url = format!("http://{host}/#/signin/{code}");
+    Ok(Json(SignInCode { code, url }))
+}
+
+async fn redeem_code(
+    State(s): State<AppState>,
+    json: Result<Json<RedeemCode>, JsonRejection>,
+) -> ApiResult<BrowserToken> {
+    let RedeemCode { code } = body(json)?;
+    match s.browsers.redeem(&code).map_err(web_failure)? {
+        Some(token) => Ok(Json(BrowserToken { token })),
+        None => Err(Failure::new(
+            StatusCode::UNAUTHORIZED,
+            "sign_in_expired",
+            "this sign-in link was used already or is over a minute old; open the dashboard again with `switchboard open` or from the Switchboard app",
+        )),
+    }
+}
+
+async fn sign_out(State(s): State<AppState>, headers: HeaderMap) -> StatusCode {
+    s.browsers.end(bearer(&headers));
+    StatusCode::NO_CONTENT
+}
+
+fn web_failure(e: WebError) -> Failure {
+    Failure::new(StatusCode::INTERNAL_SERVER_ERROR, "sign_in_failed", e.to_string())
+}
+
+async fn tools(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult<Vec<ToolView>> {
+    let name = server_name(&name)?;
+    let upstream = s.gateway.upstream(&name).await.map_err(|e| match e {
+        Unavailable::Unknown(_) => Failure::new(StatusCode::NOT_FOUND, "no_such_server", e.to_string()),
+        _ => Failure::new(StatusCode::CONFLICT, "not_running", e.to_string()),
+    })?;
+    let tools = crate::supervisor::mcp::list_tools(&upstream).await.map_err(|e| {
+        Failure::new(
+            StatusCode::BAD_GATEWAY,
+            "server_failed",
+            format!("{name} did not list its tools: {e}"),
+        )
+    })?;
+    Ok(Json(tools))
 }

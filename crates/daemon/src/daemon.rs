@@ -27,6 +27,7 @@ use crate::supervisor::{Supervisor, SupervisorConfig};
 use crate::tailnet::{self, Tailnet, TailnetError};
 use crate::token::{ControlToken, TokenError};
 use crate::watchdog::{Watchdog, WatchdogError};
+use crate::web::{self, BrowserSessions};
 
 #[derive(Clone, Debug)]
 pub struct DaemonConfig {
@@ -172,6 +173,7 @@ pub async fn run(config: DaemonConfig, shutdown: impl Future<Output = ()>) -> Re
         data.serve_socket(),
     )
     .await?;
+    let browsers = Arc::new(BrowserSessions::default());
     let app = api::router(
         api::Services {
             control: Arc::clone(&control),
@@ -179,10 +181,16 @@ pub async fn run(config: DaemonConfig, shutdown: impl Future<Output = ()>) -> Re
             client_configs,
             installer,
             tailnet,
+            browsers: Arc::clone(&browsers),
         },
-        Guard { port, token },
+        Guard {
+            port,
+            token,
+            browsers,
+        },
     )
-    .merge(gateway::http::router(Arc::clone(&gateway), port));
+    .merge(gateway::http::router(Arc::clone(&gateway), port))
+    .merge(web::router(port));
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
     write_info(&data, port)?;

@@ -23,3 +23,4 @@ pub mod tailnet;
 pub mod token;
 pub mod upstream;
 pub mod watchdog;
+pub mod web;

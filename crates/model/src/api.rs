@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use crate::{ExitCause, ServerName, ServerSpec, ServerState, UnixMillis};
 
 /// One server as the API shows it: intent, desired state, live state and usage.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct ServerView {
     #[serde(flatten)]
     pub spec: ServerSpec,
@@ -22,15 +22,25 @@ pub struct ServerView {
 }
 
 /// CPU and memory of a server's whole process tree.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct ResourceUsage {
     pub cpu_percent: f32,
     pub memory_bytes: u64,
     pub processes: u32,
 }
 
+/// One tool a running server offers (`GET /api/v1/servers/{name}/tools`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+pub struct ToolView {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
 /// Body of `POST /api/v1/servers`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct AddServer {
     #[serde(flatten)]
     pub spec: ServerSpec,
@@ -43,7 +53,7 @@ fn enabled_by_default() -> bool {
 }
 
 /// One run of a server: a process from spawn to exit (or a remote session).
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct RunRecord {
     pub id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -62,7 +72,7 @@ pub struct RunRecord {
 }
 
 /// One line a server wrote to stderr (or, wrongly, non-JSON to stdout).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct LogLine {
     /// Increases by one per line for the server's lifetime in this daemon; lets a follower
     /// join a tail and a live stream without gaps or repeats.
@@ -72,7 +82,7 @@ pub struct LogLine {
     pub line: String,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum LogStream {
     Stderr,
@@ -82,7 +92,7 @@ pub enum LogStream {
 }
 
 /// `GET /api/v1/status`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct DaemonStatus {
     pub version: String,
     pub pid: u32,
@@ -92,7 +102,7 @@ pub struct DaemonStatus {
     pub servers: ServerCounts,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct ServerCounts {
     pub total: u32,
     pub running: u32,
@@ -100,20 +110,41 @@ pub struct ServerCounts {
 }
 
 /// Written by the daemon to `daemon.json` in its data dir once it listens, so clients find it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct DaemonInfo {
     pub pid: u32,
     pub port: u16,
     pub version: String,
 }
 
+/// `POST /api/v1/web/codes`: a one-time code that signs a browser in to the dashboard.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+pub struct SignInCode {
+    pub code: String,
+    /// The dashboard address that redeems it (the code travels in the fragment, never in a
+    /// request line or a log).
+    pub url: String,
+}
+
+/// `POST /api/v1/web/sessions`: the code a browser trades for its token.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+pub struct RedeemCode {
+    pub code: String,
+}
+
+/// A browser's bearer token for the control API; it ends when the daemon stops.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+pub struct BrowserToken {
+    pub token: String,
+}
+
 /// The error body of every non-2xx API response.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct ApiError {
     pub error: ApiErrorBody,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct ApiErrorBody {
     /// Stable machine-readable code, e.g. `server_exists`.
     pub code: String,
@@ -122,7 +153,7 @@ pub struct ApiErrorBody {
 }
 
 /// Everything the daemon announces on `GET /api/v1/events`. One closed enum.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     ServerAdded {
@@ -163,7 +194,7 @@ impl Event {
 }
 
 /// A client allowed to use the gateway (`GET /api/v1/tokens`). Its token is never shown again.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct TokenView {
     pub name: String,
     pub created_at_ms: UnixMillis,
@@ -172,20 +203,20 @@ pub struct TokenView {
 }
 
 /// Body of `POST /api/v1/tokens`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct IssueToken {
     pub name: String,
 }
 
 /// Answer to `POST /api/v1/tokens`: the only time a client token is shown.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct IssuedToken {
     pub name: String,
     pub token: String,
 }
 
 /// How a tool call ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum CallOutcome {
     /// A result without `isError`.
@@ -199,7 +230,7 @@ pub enum CallOutcome {
 }
 
 /// One tool call through the gateway (`GET /api/v1/history`).
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct CallRecord {
     pub id: i64,
     pub at_ms: UnixMillis,
@@ -220,7 +251,7 @@ pub struct CallRecord {
 }
 
 /// An AI client on this machine and how it is wired (`GET /api/v1/clients`).
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct AppClient {
     /// Stable id, e.g. `claude-desktop`.
     pub id: String,
@@ -242,7 +273,7 @@ pub struct AppClient {
 }
 
 /// The servers a client gets through the gateway.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct Wiring {
     /// One entry per server; `None` for one aggregate entry with every enabled server.
     pub servers: Option<Vec<String>>,
@@ -251,7 +282,7 @@ pub struct Wiring {
 }
 
 /// One of a client's config files.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct AppClientFile {
     pub path: String,
     pub exists: bool,
@@ -267,7 +298,7 @@ pub struct AppClientFile {
 }
 
 /// Body of `POST /api/v1/clients/{id}/connect`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(default)]
 pub struct ConnectClient {
     /// One entry per named server; `None` (or `all`) for the one aggregate entry.
@@ -281,7 +312,7 @@ pub struct ConnectClient {
 }
 
 /// Body of `POST /api/v1/clients/{id}/disconnect`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(default)]
 pub struct DisconnectClient {
     pub force: bool,
@@ -289,7 +320,7 @@ pub struct DisconnectClient {
 }
 
 /// What a connect, disconnect or undo did (or, dry, would do) to a client's files.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct ClientChange {
     pub client: String,
     pub dry_run: bool,
@@ -299,7 +330,7 @@ pub struct ClientChange {
     pub next_step: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct FileChange {
     pub path: String,
     /// Each entry and what happened to it: `added`, `updated`, `unchanged`, `removed`,
@@ -312,14 +343,14 @@ pub struct FileChange {
     pub diff: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct EntryChange {
     pub entry: String,
     pub change: String,
 }
 
 /// Body of `POST /api/v1/clients/import`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(default)]
 pub struct ImportClients {
     /// Client ids to import from; empty for every client on the machine.
@@ -330,7 +361,7 @@ pub struct ImportClients {
 }
 
 /// What an import adopted and what it left.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct ImportReport {
     pub dry_run: bool,
     pub adopted: Vec<AdoptedServer>,
@@ -339,7 +370,7 @@ pub struct ImportReport {
     pub replaced: Vec<ClientChange>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct AdoptedServer {
     pub server: String,
     /// Where it was found: `client-id: entry-name`, each place once.
@@ -351,7 +382,7 @@ pub struct AdoptedServer {
     pub secrets: Vec<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct SkippedEntry {
     pub client: String,
     pub entry: String,
@@ -359,7 +390,7 @@ pub struct SkippedEntry {
 }
 
 /// Body of `POST /api/v1/clients/undo`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(default)]
 pub struct UndoClients {
     /// Undo the last change to this client's files; `None` for the last change to any.
@@ -368,13 +399,13 @@ pub struct UndoClients {
 
 /// Answer of `POST /api/v1/servers/{name}/login`: the page to sign in at. The daemon waits for
 /// the browser's redirect on a loopback port of its own.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct LoginStarted {
     pub authorization_url: String,
 }
 
 /// A secret a server's spec refers to (`GET /api/v1/servers/{name}/secrets`): never its value.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct SecretView {
     /// The env var (or header, for a remote server) it fills.
     pub name: String,
@@ -385,7 +416,7 @@ pub struct SecretView {
 }
 
 /// Body of `PUT /api/v1/servers/{name}/secrets/{secret}`.
-#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct SetSecret {
     pub value: String,
 }
@@ -397,7 +428,7 @@ impl std::fmt::Debug for SetSecret {
 }
 
 /// One input a server needs: the form the CLI prompts through and the UI renders.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct InputField {
     /// The name `--set KEY=VALUE` uses: an env var, header, flag, value hint or variable.
     pub key: String,
@@ -419,7 +450,7 @@ pub struct InputField {
 }
 
 /// Where an input's value ends up.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum InputPlace {
     Env,
@@ -429,7 +460,7 @@ pub enum InputPlace {
     Variable,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
 pub enum InputFormat {
     #[default]
@@ -440,7 +471,7 @@ pub enum InputFormat {
 }
 
 /// A server as the registry lists it: one version, normally the latest.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct RegistryServer {
     pub name: String,
     pub version: String,
@@ -462,7 +493,7 @@ pub struct RegistryServer {
 }
 
 /// `GET /api/v1/registry/servers?search=TERM`.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct RegistrySearch {
     pub registry: String,
     pub servers: Vec<RegistryServer>,
@@ -474,7 +505,7 @@ pub struct RegistrySearch {
 }
 
 /// `GET /api/v1/registry/servers/{name}[?version=V]`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct RegistryDetail {
     pub server: RegistryServer,
     pub versions: Vec<RegistryVersion>,
@@ -486,7 +517,7 @@ pub struct RegistryDetail {
     pub offline: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct RegistryVersion {
     pub version: String,
     pub status: String,
@@ -495,7 +526,7 @@ pub struct RegistryVersion {
     pub published_at: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct InstallSource {
     /// `npm`, `pypi`, `oci`, `nuget`, `mcpb`, `streamable-http` or `sse`.
     pub kind: String,
@@ -510,7 +541,7 @@ pub struct InstallSource {
 }
 
 /// Body of `POST /api/v1/install`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(default)]
 pub struct InstallServer {
     /// The registry name, e.g. `io.github.modelcontextprotocol/server-time`.
@@ -531,7 +562,7 @@ pub struct InstallServer {
 }
 
 /// Answer of `POST /api/v1/install`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct InstallReport {
     pub name: String,
     pub version: String,
@@ -546,7 +577,7 @@ pub struct InstallReport {
 }
 
 /// Body of `POST /api/v1/servers/{name}/update`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(default)]
 pub struct UpdateServer {
     /// An exact version; the latest when absent.
@@ -557,7 +588,7 @@ pub struct UpdateServer {
 }
 
 /// Answer of `POST /api/v1/servers/{name}/update`.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct UpdateReport {
     pub server: ServerName,
     pub from: String,
@@ -570,7 +601,7 @@ pub struct UpdateReport {
     pub warnings: Vec<String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum UpdateOutcome {
     UpToDate,
@@ -580,7 +611,7 @@ pub enum UpdateOutcome {
 }
 
 /// How the inputs of two versions differ, by field key.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct InputChanges {
     /// Required in the new version and not in the old.
     pub newly_required: Vec<String>,
@@ -591,7 +622,7 @@ pub struct InputChanges {
 }
 
 /// `GET /api/v1/doctor`: what the daemon finds on this machine.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct DoctorReport {
     pub runtimes: Vec<RuntimeCheck>,
     pub login_shell: ShellCheck,
@@ -599,7 +630,7 @@ pub struct DoctorReport {
     pub secrets: SecretsCheck,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct SecretsCheck {
     /// Where secret values live, in words.
     pub store: String,
@@ -608,7 +639,7 @@ pub struct SecretsCheck {
     pub error: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct RuntimeCheck {
     /// `node`, `npm`, `uv`, `python`, `docker`, `podman` or `dnx`.
     pub runtime: String,
@@ -626,7 +657,7 @@ pub struct RuntimeCheck {
     pub fix: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct ShellCheck {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shell: Option<String>,
@@ -636,7 +667,7 @@ pub struct ShellCheck {
     pub error: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct RegistryCheck {
     pub url: String,
     pub cached_versions: u64,
@@ -647,7 +678,7 @@ pub struct RegistryCheck {
 }
 
 /// `GET /api/v1/tailnet`: this machine's Tailscale, as its LocalAPI reports it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct TailnetStatus {
     pub state: TailnetState,
     /// The node's short name and full MagicDNS name, once logged in.
@@ -676,7 +707,7 @@ pub struct TailnetStatus {
 }
 
 /// `PUT /api/v1/tailnet/https`.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct EnableHttps {
     /// The port of this node's MagicDNS name to serve on.
     #[serde(default = "https_port")]
@@ -689,7 +720,7 @@ fn https_port() -> u16 {
 
 /// A server reachable from the tailnet, and by whom. This node's owner may always reach it;
 /// `to` adds tailnet users (`user@example.com`) and tags (`tag:name`).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct Exposure {
     pub server: ServerName,
     #[serde(default)]
@@ -697,7 +728,7 @@ pub struct Exposure {
 }
 
 /// `PUT /api/v1/servers/{name}/exposure`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct Expose {
     #[serde(default)]
     pub to: Vec<String>,
@@ -705,14 +736,14 @@ pub struct Expose {
 
 /// What a Switchboard tells a tailnet peer at `/.well-known/switchboard` on its tailnet
 /// listener: who it is and the servers that peer may reach.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct PeerOffer {
     pub switchboard: String,
     pub host_name: String,
     pub servers: Vec<OfferedServer>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct OfferedServer {
     pub name: ServerName,
     /// Its Streamable HTTP endpoint, as a path on the same listener.
@@ -720,7 +751,7 @@ pub struct OfferedServer {
 }
 
 /// `GET /api/v1/tailnet/peers`: a tailnet peer that runs Switchboard.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct TailnetPeer {
     pub host_name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -735,7 +766,7 @@ pub struct TailnetPeer {
 }
 
 /// `POST /api/v1/tailnet/remotes`: add a peer's exposed server as a server here.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct AddRemote {
     /// The peer's host name, MagicDNS name or Tailscale address.
     pub peer: String,
@@ -745,7 +776,7 @@ pub struct AddRemote {
     pub name: Option<ServerName>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum TailnetState {
     Running,

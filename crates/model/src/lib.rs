@@ -19,7 +19,9 @@ pub use state::{ExitCause, FailureReason, PeerInfo, ServerState};
 
 /// The operating systems whose file-location conventions Switchboard knows. Path rules take
 /// it as a parameter, so every OS's rule is tested on any host.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, ts_rs::TS,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Os {
     Linux,

@@ -11,7 +11,7 @@ use std::fmt;
 pub const MAX_NAME_LEN: usize = 32;
 
 /// A validated server name: 1–32 characters of `a-z`, `0-9`, `-`, `_`, starting with a letter.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, ts_rs::TS)]
 #[serde(transparent)]
 pub struct ServerName(String);
 

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use crate::ServerName;
 
 /// Everything Switchboard needs to run (or reach) one MCP server.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct ServerSpec {
     pub name: ServerName,
     pub transport: Transport,
@@ -27,7 +27,7 @@ pub struct ServerSpec {
 }
 
 /// The registry version a server was installed from: what `update` starts from.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct Origin {
     /// The registry's base URL.
     pub registry: String,
@@ -48,7 +48,7 @@ pub struct Origin {
 }
 
 /// Whether the gateway's client sessions share one process of a stdio server.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(rename_all = "kebab-case")]
 pub enum Sharing {
     /// One process serves every session: requests are multiplexed over it.
@@ -66,7 +66,7 @@ impl Sharing {
 }
 
 /// How the supervisor decides a server is up and still answering.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(default)]
 pub struct Health {
     /// From spawn to a completed handshake and tools/list; npx's first download counts.
@@ -98,7 +98,7 @@ impl Health {
 }
 
 /// How the server is reached.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Transport {
     /// A local process speaking JSON-RPC over its stdin and stdout.
@@ -118,7 +118,7 @@ pub enum Transport {
 }
 
 /// How to start a local process.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct Launch {
     pub command: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -132,7 +132,7 @@ pub struct Launch {
 /// A value given literally, or a reference to a secret held in the OS keychain.
 ///
 /// On the wire a literal is a plain string and a reference is `{"secret": "<key>"}`.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(untagged)]
 pub enum ValueSource {
     Literal(String),
@@ -140,7 +140,7 @@ pub enum ValueSource {
 }
 
 /// When a server that exited is started again.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(rename_all = "kebab-case")]
 pub enum RestartPolicy {
     /// Restart after any exit the user did not ask for, clean or not.

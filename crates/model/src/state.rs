@@ -8,7 +8,7 @@ use std::fmt;
 use crate::UnixMillis;
 
 /// Where a server is in its life, as the supervisor last saw it.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum ServerState {
     /// Not running, and nothing will start it until asked.
@@ -70,7 +70,7 @@ impl ServerState {
 }
 
 /// What the server said about itself in its initialize result.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct PeerInfo {
     pub name: String,
     #[serde(default)]
@@ -79,7 +79,7 @@ pub struct PeerInfo {
 }
 
 /// How a process ended.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ExitCause {
     Exited {
@@ -115,7 +115,7 @@ impl fmt::Display for ExitCause {
 }
 
 /// Why a server is not running, classified so the UI can say what to do.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FailureReason {
     ProgramNotFound {

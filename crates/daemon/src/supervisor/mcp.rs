@@ -1,4 +1,5 @@
-//! The supervisor's MCP conversation with a server: the handshake, tools/list and ping.
+//! The supervisor's MCP conversation with a server: the handshake, tools/list and ping (and
+//! the tool list the dashboard shows).
 //!
 //! This is how the supervisor knows a server is *running* in MCP terms rather than merely
 //! alive as a process. The requests go through the server's shared [`Upstream`], the same
@@ -7,6 +8,7 @@
 
 use serde_json::{Value, json};
 use switchboard_model::PeerInfo;
+use switchboard_model::api::ToolView;
 
 use crate::upstream::{self, Init, RpcError, Upstream};
 
@@ -58,7 +60,13 @@ pub async fn handshake(peer: &Upstream) -> Result<Handshake, RpcError> {
 }
 
 async fn count_tools(peer: &Upstream) -> Result<u32, RpcError> {
-    let mut total = 0u32;
+    let tools = list_tools(peer).await?;
+    Ok(u32::try_from(tools.len()).unwrap_or(u32::MAX))
+}
+
+/// Every tool the server lists, following pages (at most [`MAX_PAGES`]).
+pub async fn list_tools(peer: &Upstream) -> Result<Vec<ToolView>, RpcError> {
+    let mut all = Vec::new();
     let mut cursor: Option<String> = None;
     for _ in 0..MAX_PAGES {
         let params = match &cursor {
@@ -70,13 +78,18 @@ async fn count_tools(peer: &Upstream) -> Result<u32, RpcError> {
             method: "tools/list".into(),
             detail: "no tools array".into(),
         })?;
-        total = total.saturating_add(u32::try_from(tools.len()).unwrap_or(u32::MAX));
+        let text = |tool: &Value, key: &str| tool[key].as_str().map(str::to_owned);
+        all.extend(tools.iter().map(|tool| ToolView {
+            name: text(tool, "name").unwrap_or_default(),
+            title: text(tool, "title").or_else(|| tool["annotations"]["title"].as_str().map(str::to_owned)),
+            description: text(tool, "description"),
+        }));
         match page["nextCursor"].as_str() {
             Some(next) if !next.is_empty() => cursor = Some(next.to_owned()),
-            _ => return Ok(total),
+            _ => return Ok(all),
         }
     }
-    Ok(total)
+    Ok(all)
 }
 
 pub async fn ping(peer: &Upstream) -> Result<Value, RpcError> {

@@ -1,0 +1,189 @@
+//! The dashboard at `/`: the web UI's files, embedded at build time from `ui/dist`, and the
+//! browser sign-in.
+//!
+//! A browser never sees the control token. Whoever holds it (the CLI's `switchboard open`,
+//! the desktop app) asks for a one-time sign-in code; the page at `/#/signin/<code>` trades
+//! the code for a browser token that lives only in this daemon's memory. The UI keeps that
+//! token in its origin's storage and sends it as a bearer token, so no cookie exists for
+//! other loopback ports to receive and no request can be forged cross-site. Codes are single
+//! use and expire in a minute; browser tokens end when the daemon does.
+//!
+//! This module does not serve the API the UI calls (`api` does, with the same guard) and holds
+//! no domain logic: the UI is a client of the control API like the CLI.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+include!(concat!(env!("OUT_DIR"), "/web_assets.rs"));
+
+/// How long a sign-in code may wait to be redeemed.
+const CODE_LIFETIME: Duration = Duration::from_secs(60);
+
+/// What the daemon serves at `/` when it was built without the UI.
+const NOT_BUILT: &str = "<!doctype html><meta charset=utf-8><title>Switchboard</title>\
+<p>This Switchboard daemon was built without its dashboard. Build it with \
+<code>npm --prefix ui ci &amp;&amp; npm --prefix ui run build</code>, then rebuild the daemon \
+(<code>scripts/run.sh</code> does both).</p>";
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WebError {
+    #[error("cannot get random bytes for a sign-in code: {0}")]
+    Random(getrandom::Error),
+}
+
+/// Sign-in codes waiting to be redeemed and the browser tokens they became.
+#[derive(Debug, Default)]
+pub struct BrowserSessions {
+    codes: Mutex<HashMap<String, Instant>>,
+    tokens: Mutex<HashSet<String>>,
+}
+
+impl BrowserSessions {
+    /// A new single-use sign-in code, valid for [`CODE_LIFETIME`].
+    pub fn issue_code(&self) -> Result<String, WebError> {
+        let code = random_hex()?;
+        let mut codes = lock(&self.codes);
+        let now = Instant::now();
+        codes.retain(|_, issued| now.duration_since(*issued) < CODE_LIFETIME);
+        codes.insert(code.clone(), now);
+        Ok(code)
+    }
+
+    /// Trades a live code for a browser token; `None` if the code is unknown, used or expired.
+    pub fn redeem(&self, code: &str) -> Result<Option<String>, WebError> {
+        let issued = lock(&self.codes).remove(code);
+        match issued {
+            Some(at) if at.elapsed() < CODE_LIFETIME => {
+                let token = random_hex()?;
+                lock(&self.tokens).insert(token.clone());
+                Ok(Some(token))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    pub fn admits(&self, token: &str) -> bool {
+        !token.is_empty() && lock(&self.tokens).contains(token)
+    }
+
+    pub fn end(&self, token: &str) {
+        lock(&self.tokens).remove(token);
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // The sets stay consistent even if a holder panicked: every change is a single insert/remove.
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn random_hex() -> Result<String, WebError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(WebError::Random)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Routes for `/` and every file of the built UI; the Host must name this listener.
+pub fn router(port: u16) -> Router {
+    let mut router = Router::new().route("/", get(index));
+    for (path, _) in ASSETS.iter().filter(|(path, _)| *path != "/index.html") {
+        router = router.route(path, get(asset));
+    }
+    router.with_state(port)
+}
+
+async fn index(State(port): State<u16>, headers: HeaderMap) -> Response {
+    if let Err(message) = crate::api::check_host_and_origin(port, &headers) {
+        return (StatusCode::FORBIDDEN, message).into_response();
+    }
+    match ASSETS.iter().find(|(path, _)| *path == "/index.html") {
+        Some((_, bytes)) => page(bytes, "text/html; charset=utf-8", "no-cache"),
+        None => page(NOT_BUILT.as_bytes(), "text/html; charset=utf-8", "no-cache"),
+    }
+}
+
+async fn asset(State(port): State<u16>, uri: axum::http::Uri, headers: HeaderMap) -> Response {
+    if let Err(message) = crate::api::check_host_and_origin(port, &headers) {
+        return (StatusCode::FORBIDDEN, message).into_response();
+    }
+    match ASSETS.iter().find(|(path, _)| *path == uri.path()) {
+        // Vite names built files by their content hash, so they never change under a name.
+        Some((path, bytes)) => {
+            let cache = if path.starts_with("/assets/") {
+                "public, max-age=31536000, immutable"
+            } else {
+                "no-cache"
+            };
+            page(bytes, content_type(path), cache)
+        }
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+fn page(bytes: &'static [u8], content_type: &'static str, cache: &'static str) -> Response {
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+        ),
+    );
+    response
+}
+
+fn content_type(path: &str) -> &'static str {
+    match path.rsplit('.').next().unwrap_or_default() {
+        "html" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "ico" => "image/x-icon",
+        "json" | "webmanifest" => "application/json",
+        "woff2" => "font/woff2",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn a_code_signs_in_once() {
+        let sessions = BrowserSessions::default();
+        let code = sessions.issue_code().unwrap();
+        let token = sessions.redeem(&code).unwrap().unwrap();
+        assert!(sessions.admits(&token));
+        assert_eq!(sessions.redeem(&code).unwrap(), None, "a code is single use");
+        assert!(!sessions.admits(&code), "a code is not a token");
+        assert!(!sessions.admits(""));
+        sessions.end(&token);
+        assert!(!sessions.admits(&token));
+    }
+
+    #[test]
+    fn an_expired_code_is_refused() {
+        let sessions = BrowserSessions::default();
+        let code = sessions.issue_code().unwrap();
+        lock(&sessions.codes).insert(code.clone(), Instant::now() - CODE_LIFETIME);
+        assert_eq!(sessions.redeem(&code).unwrap(), None);
+    }
+}
