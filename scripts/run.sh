@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 scripts/install-deps.sh
+scripts/build-ui.sh
 cargo build --release --locked -p switchboard
 if [ $# -eq 0 ]; then set -- daemon; fi
 exec target/release/switchboard "$@"

@@ -5,12 +5,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use common::registry::{FakeRegistry, fixture_server, sandbox_with, time_document};
 use common::{Sandbox, assert_no_leak, call_tool, everything_server, free_port, tools_dir, wait_until};
 use serde_json::{Value, json};
 
@@ -20,117 +21,8 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// tests/registry/serve.py on a free port, killed on drop.
-struct FakeRegistry {
-    child: Child,
-    port: u16,
-}
-
-impl FakeRegistry {
-    fn start(extra: &[&str]) -> Self {
-        let mut child = Command::new("python3")
-            .arg(repo().join("tests/registry/serve.py"))
-            .arg(repo().join("tests/registry/registry-sample.json"))
-            .args(extra)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line.trim().strip_prefix("PORT ").unwrap().parse().unwrap();
-        Self { child, port }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn call(&self, method: &str, path: &str, body: &Value) -> Value {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        let body = body.to_string();
-        write!(
-            stream,
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        let (_, payload) = response.split_once("\r\n\r\n").unwrap();
-        serde_json::from_str(payload).unwrap()
-    }
-
-    fn publish(&self, server: Value) {
-        self.call("POST", "/_test/publish", &json!({ "server": server }));
-    }
-
-    fn fault(&self, mode: Option<&str>) {
-        self.call("POST", "/_test/fault", &json!({ "mode": mode }));
-    }
-
-    fn set_status(&self, name: &str, version: &str, status: &str) {
-        self.call(
-            "POST",
-            "/_test/status",
-            &json!({"name": name, "version": version, "status": status}),
-        );
-    }
-
-    fn requests(&self) -> Vec<String> {
-        serde_json::from_value(self.call("GET", "/_test/requests", &Value::Null)).unwrap()
-    }
-}
-
-impl Drop for FakeRegistry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A sandbox whose daemon uses `registry`, finds uv, and fetches packages only from the
-/// caches `scripts/install-test-tools.sh` filled: no test reaches npm or PyPI.
-fn sandbox_with(registry: &FakeRegistry, extra: &[(&str, &str)]) -> Sandbox {
-    let tools = tools_dir();
-    let path = format!(
-        "{}:{}",
-        tools.join("uv/bin").display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let cache = tools.join("npm-cache").display().to_string();
-    let wheels = tools.join("wheelhouse").display().to_string();
-    let mut env = vec![
-        ("SWITCHBOARD_REGISTRY", registry.url()),
-        ("PATH", path),
-        ("npm_config_cache", cache),
-        ("npm_config_offline", "true".to_owned()),
-        ("UV_OFFLINE", "1".to_owned()),
-        ("UV_FIND_LINKS", wheels),
-    ];
-    env.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let mut sb = Sandbox::with_env(&env);
-    sb.start_daemon();
-    sb
-}
-
 fn sandbox(registry: &FakeRegistry) -> Sandbox {
     sandbox_with(registry, &[])
-}
-
-fn fixture_server(name: &str) -> Value {
-    let page: Value =
-        serde_json::from_slice(&std::fs::read(repo().join("tests/registry/registry-sample.json")).unwrap())
-            .unwrap();
-    page["servers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|entry| entry["server"].clone())
-        .find(|server| server["name"] == name)
-        .unwrap()
 }
 
 /// The fixture's server-everything document names version 2.0.0, which was never published
@@ -141,15 +33,6 @@ fn everything_document() -> Value {
     for package in server["packages"].as_array_mut().unwrap() {
         package["version"] = json!("2026.8.31");
     }
-    server
-}
-
-/// The fixture's server-time document at another published version. Its own 0.6.2 declares
-/// `mcp>=1.0.0` and no longer starts: today's mcp 2.x removed a name it imports.
-fn time_document(version: &str) -> Value {
-    let mut server = fixture_server("io.github.modelcontextprotocol/server-time");
-    server["version"] = json!(version);
-    server["packages"][0]["version"] = json!(version);
     server
 }
 

@@ -1,0 +1,199 @@
+// The dashboard's main flow on every page, in a real browser (Debian's chromium, headless,
+// driven by playwright-core) against a real daemon that crates/cli/tests/dashboard.rs set up:
+// a running `time` server, one tool call in the history, a local registry publishing
+// server-time with a secret input, and a tailnet double. Screenshots of every page go to
+// SHOTS. Each step says what it expected; the first that fails ends the run with its name.
+//
+// Usage: node dashboard.mjs SIGN_IN_URL SHOTS_DIR CURSOR_CONFIG
+import { strict as assert } from "node:assert";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chromium } from "playwright-core";
+
+const [signInUrl, shots, cursorConfig] = process.argv.slice(2);
+const base = signInUrl.split("#")[0];
+const TIMEOUT = 30_000;
+mkdirSync(shots, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox"],
+  // Not the test's D-Bus session (it holds the keychain): chromium would wake desktop portals.
+  env: { ...process.env, DBUS_SESSION_BUS_ADDRESS: "disabled:" },
+});
+const context = await browser.newContext({ viewport: { width: 1280, height: 820 }, colorScheme: "light" });
+const page = await context.newPage();
+const problems = [];
+page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+
+let current = "start";
+async function step(name, body) {
+  current = name;
+  console.log(`- ${name}`);
+  await body();
+}
+const text = (selector) => page.locator(selector).first().innerText({ timeout: TIMEOUT });
+const shot = (name) => page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+async function row(attribute, value) {
+  const locator = page.locator(`tr[${attribute}="${value}"]`);
+  await locator.waitFor({ timeout: TIMEOUT });
+  return locator;
+}
+async function stateOf(server, wanted) {
+  const badge = (await row("data-server", server)).getByTestId("state");
+  await page.waitForFunction(
+    ([el, w]) => el?.textContent?.trim() === w,
+    [await badge.elementHandle(), wanted],
+    { timeout: TIMEOUT },
+  );
+}
+
+try {
+  await step("the sign-in link signs the browser in and lands on Servers", async () => {
+    await page.goto(signInUrl);
+    await stateOf("time", "running");
+    assert.equal(new URL(page.url()).hash, "#/servers", "the spent code is removed from the address");
+  });
+
+  await step("a used sign-in link is refused and says how to get a new one", async () => {
+    const other = await browser.newPage();
+    await other.goto(signInUrl);
+    await other.getByText("used already").waitFor({ timeout: TIMEOUT });
+    await other.getByText("switchboard open", { exact: true }).waitFor({ timeout: TIMEOUT });
+    await other.close();
+  });
+
+  await step("Servers: the list shows state, tools and usage", async () => {
+    const time = await row("data-server", "time");
+    const cells = await time.locator("td").allInnerTexts();
+    assert.equal(cells[2], "2", `tools column: ${cells}`);
+    assert.match(cells[4], /MB|KB/, `memory column: ${cells}`);
+    await shot("servers");
+  });
+
+  await step("Servers: stopping from the list changes the state, starting brings it back", async () => {
+    await page.getByRole("button", { name: "Stop time" }).click();
+    await stateOf("time", "stopped");
+    await page.getByRole("button", { name: "Start time" }).click();
+    await stateOf("time", "running");
+  });
+
+  await step("Server detail: live logs, tools, and settings that save", async () => {
+    await page.getByRole("link", { name: "time", exact: true }).click();
+    await page.getByTestId("logs").getByText("running:").first().waitFor({ timeout: TIMEOUT });
+    await page.getByRole("tab", { name: "Tools" }).click();
+    await page.getByRole("cell", { name: "get_current_time" }).waitFor({ timeout: TIMEOUT });
+    await shot("server-tools");
+    await page.getByRole("tab", { name: "Settings" }).click();
+    await page.getByLabel("Restart policy").selectOption("always");
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByTestId("detail-state").getByText("running").waitFor({ timeout: TIMEOUT });
+    await page.getByRole("tab", { name: "Logs" }).click();
+    // Restarting from the detail page shows the supervisor's note in the live log.
+    await page.getByRole("button", { name: "Restart" }).click();
+    await page.waitForFunction(
+      () => (document.querySelector("[data-testid=logs]")?.textContent?.match(/running:/g) ?? []).length >= 2,
+      null,
+      { timeout: TIMEOUT },
+    );
+    await shot("server-logs");
+  });
+
+  await step("Discover: search the registry and open a server", async () => {
+    await page.getByRole("link", { name: "Discover" }).click();
+    await page.getByLabel("Search the registry").fill("time");
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.getByRole("link", { name: /server-time|Time/ }).first().click();
+    await page.getByRole("heading", { name: "Install" }).waitFor({ timeout: TIMEOUT });
+    await shot("discover");
+  });
+
+  await step("Discover: the secret input is masked, and one click installs it running", async () => {
+    const secret = page.getByLabel(/TIME_API_KEY/);
+    assert.equal(await secret.getAttribute("type"), "password", "a secret field is masked");
+    await secret.fill(process.env.DASHBOARD_SECRET ?? "");
+    await page.getByRole("button", { name: "Install" }).click();
+    await page.getByTestId("installed").waitFor({ timeout: 120_000 });
+    await shot("discover-installed");
+    await page.getByTestId("installed").getByRole("link").click();
+    await page.getByTestId("detail-state").getByText("running").waitFor({ timeout: TIMEOUT });
+    await page.getByRole("tab", { name: "Secrets" }).click();
+    const secretRow = page.getByRole("row", { name: /TIME_API_KEY/ });
+    await secretRow.getByText("set", { exact: true }).waitFor({ timeout: TIMEOUT });
+    assert.ok(!(await page.content()).includes(process.env.DASHBOARD_SECRET ?? "\u0000"), "the secret is never shown");
+  });
+
+  await step("Clients: connect with a diff preview, undo, connect again", async () => {
+    await page.getByRole("link", { name: "Clients" }).click();
+    await page.getByText("Show clients not found here").click();
+    await page.getByRole("button", { name: "Connect Cursor" }).click();
+    const preview = page.getByTestId("preview");
+    await preview.waitFor({ timeout: TIMEOUT });
+    const diff = await preview.locator("pre.diff").innerText();
+    assert.match(diff, /^\+.*"url": "http:\/\/127\.0\.0\.1:\d+\/mcp"/m, `the preview shows the entry added:\n${diff}`);
+    await shot("clients-preview");
+    await preview.getByRole("button", { name: "Connect" }).click();
+    await page.getByTestId("done").waitFor({ timeout: TIMEOUT });
+    await (await row("data-client", "cursor")).getByText("connected", { exact: true }).waitFor({ timeout: TIMEOUT });
+    await page.getByRole("button", { name: "Undo the last change to Cursor" }).click();
+    await (await row("data-client", "cursor")).getByText("not connected").waitFor({ timeout: TIMEOUT });
+    await page.getByRole("button", { name: "Connect Cursor" }).click();
+    await page.getByTestId("preview").getByRole("button", { name: "Connect" }).click();
+    await (await row("data-client", "cursor")).getByText("connected", { exact: true }).waitFor({ timeout: TIMEOUT });
+    await shot("clients");
+  });
+
+  await step("Clients: an entry removed behind Switchboard's back raises a drift alert", async () => {
+    const config = JSON.parse(readFileSync(cursorConfig, "utf8"));
+    config.mcpServers = {};
+    writeFileSync(cursorConfig, JSON.stringify(config, null, 2));
+    await page.getByTestId("drift").filter({ hasText: /cursor lost Switchboard's entries/ }).waitFor({ timeout: TIMEOUT });
+  });
+
+  await step("Tailnet: status from Tailscale, and exposing a server with an allow-list", async () => {
+    await page.getByRole("link", { name: "Tailnet" }).click();
+    await page.getByTestId("tailnet-state").getByText("connected").waitFor({ timeout: TIMEOUT });
+    const time = await row("data-server", "time");
+    await time.getByLabel("Also allow").fill("bob@example.com, tag:ci");
+    await time.getByRole("button", { name: "Expose" }).click();
+    await time.getByText("exposed", { exact: true }).waitFor({ timeout: TIMEOUT });
+    await page.getByText(/Listening for peers on/).waitFor({ timeout: TIMEOUT });
+    await page.getByText(/No other device in your tailnet/).waitFor({ timeout: TIMEOUT });
+    await shot("tailnet");
+  });
+
+  await step("Activity: the tool call is listed, and filters narrow it", async () => {
+    await page.getByRole("link", { name: "Activity" }).click();
+    await page.getByRole("cell", { name: "get_current_time" }).first().waitFor({ timeout: TIMEOUT });
+    await shot("activity");
+    await page.getByLabel("Server").selectOption("server-time");
+    await page.getByText("No tool calls match these filters").waitFor({ timeout: TIMEOUT });
+    await page.getByLabel("Server").selectOption("time");
+    await page.getByRole("cell", { name: "get_current_time" }).first().waitFor({ timeout: TIMEOUT });
+  });
+
+  await step("The keyboard reaches the pages, and the dark theme applies", async () => {
+    await page.getByRole("link", { name: "Servers" }).focus();
+    await page.keyboard.press("Tab");
+    await page.keyboard.press("Enter");
+    await page.waitForFunction(() => location.hash === "#/discover", null, { timeout: TIMEOUT });
+    await page.getByRole("button", { name: /Switch to dark theme/ }).click();
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), "dark");
+    await page.getByRole("link", { name: "Servers" }).click();
+    await stateOf("time", "running");
+    await shot("servers-dark");
+  });
+
+  await step("Sign out ends the browser's token", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("heading", { name: "Sign in to Switchboard" }).waitFor({ timeout: TIMEOUT });
+  });
+
+  assert.deepEqual(problems, [], "no script errors on any page");
+  console.log("dashboard: every step passed");
+} catch (e) {
+  await page.screenshot({ path: `${shots}/failed.png`, fullPage: true }).catch(() => undefined);
+  console.error(`dashboard step failed: ${current}\n${e.stack ?? e}\n${problems.join("\n")}`);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
