@@ -6,11 +6,12 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools="${SWITCHBOARD_TEST_TOOLS:-$root/.cache/test-tools}"
 mkdir -p "$tools"
 
-# mcp-server-time and the official Python SDK (its client drives the gateway in tests).
-if [ ! -x "$tools/venv/bin/mcp-server-time" ] || ! "$tools/venv/bin/python" -c "import mcp.client.streamable_http" 2>/dev/null; then
-  echo "installing mcp-server-time and the MCP Python SDK (PyPI) into $tools/venv"
+# mcp-server-time, the official Python SDK (its client drives the gateway in tests) and
+# selenium (it drives the desktop app's window through tauri-driver).
+if [ ! -x "$tools/venv/bin/mcp-server-time" ] || ! "$tools/venv/bin/python" -c "import mcp.client.streamable_http, selenium" 2>/dev/null; then
+  echo "installing mcp-server-time, the MCP Python SDK and selenium (PyPI) into $tools/venv"
   python3 -m venv "$tools/venv"
-  "$tools/venv/bin/pip" install --quiet --disable-pip-version-check mcp-server-time "mcp==2.3.0"
+  "$tools/venv/bin/pip" install --quiet --disable-pip-version-check mcp-server-time "mcp==2.3.0" "selenium==4.45.0"
 fi
 
 # server-everything, the official TypeScript SDK (its client drives the gateway in tests) and

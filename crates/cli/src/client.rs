@@ -1,4 +1,4 @@
-//! The CLI's only way to the daemon: the control API on loopback.
+//! The only way to the daemon for the CLI and the tray: the control API on loopback.
 //!
 //! [`Client::connect`] finds the daemon through its data directory (`daemon.json` for the
 //! port, `control.token` for the credential) and turns every way of not reaching it into
@@ -54,7 +54,7 @@ impl CliError {
     }
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Client {
     http: reqwest::Client,
     base: String,
@@ -155,6 +155,11 @@ impl Client {
     /// A DELETE whose answer has a body.
     pub async fn delete_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, CliError> {
         self.json(self.http.delete(self.url(path))).await
+    }
+
+    /// A POST whose answer has no body to read (202, 204).
+    pub async fn post_empty(&self, path: &str) -> Result<(), CliError> {
+        self.send(self.http.post(self.url(path))).await.map(drop)
     }
 
     pub async fn delete(&self, path: &str) -> Result<(), CliError> {

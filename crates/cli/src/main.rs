@@ -4,7 +4,6 @@
 //! Output is a table or a sentence for people, the API's JSON with `--json`. Exit codes:
 //! 0 success, 1 failure, 2 bad usage or input, 3 daemon not running, 4 no such server.
 
-mod client;
 mod connect;
 mod registry;
 mod render;
@@ -17,7 +16,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use client::{CliError, Client};
+use switchboard::client::{self, CliError, Client};
 use switchboard_model::api::{
     AddServer, AppClient, CallRecord, ClientChange, ConnectClient, DaemonStatus, DisconnectClient,
     ImportClients, ImportReport, IssueToken, IssuedToken, LogLine, RunRecord, ServerView, SignInCode,
@@ -101,6 +100,8 @@ enum Command {
     },
     /// Show whether the daemon runs, and a count of servers.
     Status,
+    /// Stop every server, then the daemon.
+    Quit,
     /// Open the dashboard in your browser, signed in (the link works once, for a minute).
     Open {
         /// Print the link instead of starting a browser.
@@ -385,6 +386,13 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Doctor { refresh } => registry::doctor(json, connect()?, refresh).await,
         Command::Watchdog { .. } => Ok(()),
+        Command::Quit => {
+            connect()?.post_empty("/shutdown").await?;
+            if !json {
+                println!("the daemon is stopping its servers and exiting");
+            }
+            Ok(())
+        }
         Command::Open { no_browser } => {
             let code: SignInCode = connect()?.post("/web/codes", None::<&()>).await?;
             if json {

@@ -67,6 +67,8 @@ pub struct Services {
     pub installer: Arc<Installer>,
     pub tailnet: Arc<Tailnet>,
     pub browsers: Arc<BrowserSessions>,
+    /// Notified by `POST /shutdown`: the daemon stops every server and exits.
+    pub shutdown: Arc<tokio::sync::Notify>,
 }
 
 type AppState = Services;
@@ -74,6 +76,7 @@ type AppState = Services;
 pub fn router(services: Services, guard: Guard) -> Router {
     let api = Router::new()
         .route("/status", get(status))
+        .route("/shutdown", post(shutdown))
         .route("/servers", get(list).post(add))
         .route("/servers/{name}", get(show).put(update).delete(remove))
         .route("/servers/{name}/start", post(start))
@@ -874,4 +877,10 @@ async fn tools(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult
         )
     })?;
     Ok(Json(tools))
+}
+
+/// Stops every server and then the daemon (the app's "Quit and stop servers"); answers first.
+async fn shutdown(State(s): State<AppState>) -> StatusCode {
+    s.shutdown.notify_one();
+    StatusCode::ACCEPTED
 }

@@ -83,7 +83,8 @@ pub enum DaemonError {
     Restore(#[from] ControlError),
 }
 
-/// Runs the daemon until `shutdown` completes, then stops every server.
+/// Runs the daemon until `shutdown` completes (or `POST /api/v1/shutdown` asks), then stops
+/// every server.
 pub async fn run(config: DaemonConfig, shutdown: impl Future<Output = ()>) -> Result<(), DaemonError> {
     let data = DataDir::create(config.data_dir.clone())?;
     let _lock = lock(&data)?;
@@ -174,6 +175,7 @@ pub async fn run(config: DaemonConfig, shutdown: impl Future<Output = ()>) -> Re
     )
     .await?;
     let browsers = Arc::new(BrowserSessions::default());
+    let asked_to_stop = Arc::new(tokio::sync::Notify::new());
     let app = api::router(
         api::Services {
             control: Arc::clone(&control),
@@ -182,6 +184,7 @@ pub async fn run(config: DaemonConfig, shutdown: impl Future<Output = ()>) -> Re
             installer,
             tailnet,
             browsers: Arc::clone(&browsers),
+            shutdown: Arc::clone(&asked_to_stop),
         },
         Guard {
             port,
@@ -201,7 +204,10 @@ pub async fn run(config: DaemonConfig, shutdown: impl Future<Output = ()>) -> Re
     let started = control.restore().await?;
     tracing::info!("started {started} enabled servers");
 
-    shutdown.await;
+    tokio::select! {
+        () = shutdown => {}
+        () = asked_to_stop.notified() => tracing::info!("asked to stop through the API"),
+    }
     gateway.history.flush().await;
     tracing::info!("shutting down: stopping servers");
     control.shutdown().await;

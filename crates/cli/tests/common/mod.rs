@@ -183,7 +183,13 @@ impl Sandbox {
     }
 
     pub fn command(&self) -> Command {
-        let mut command = self.program(BIN);
+        self.with_sandbox_env(BIN)
+    }
+
+    /// `program` with this sandbox's data directory, variables and user home: what the
+    /// `switchboard` binary itself gets, for programs that start it (the desktop app).
+    pub fn with_sandbox_env(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut command = self.program(program);
         command
             .env("SWITCHBOARD_HOME", self.home())
             .env("SWITCHBOARD_PORT", "0")

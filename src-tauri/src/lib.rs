@@ -1,0 +1,324 @@
+//! The Switchboard desktop app: a tray icon and a window onto the daemon. Adapters only.
+//!
+//! It attaches to the running daemon or starts the `switchboard` binary shipped beside it
+//! ([`daemon`]), shows the dashboard the daemon serves in its window (signed in with a
+//! one-time code), keeps the tray's menu and icon in step with the daemon's event stream
+//! ([`tray`] holds the menu as data and what each item does), and raises native notifications
+//! when a server falls into a crash loop or needs a login. It holds no domain logic: every
+//! change goes through the control API, like the CLI's.
+
+pub mod daemon;
+pub mod tray;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use switchboard::client::Client;
+use switchboard_model::api::{Event, ServerView, SignInCode};
+use switchboard_model::{FailureReason, ServerState};
+use tauri::image::Image;
+use tauri::menu::{CheckMenuItem, Menu, MenuItem, PredefinedMenuItem};
+use tauri::tray::TrayIconBuilder;
+use tauri::{AppHandle, Manager, RunEvent, WebviewUrl, WebviewWindowBuilder, WindowEvent, Wry};
+use tauri_plugin_autostart::ManagerExt as _;
+use tauri_plugin_notification::NotificationExt as _;
+use tokio::sync::RwLock;
+
+use crate::daemon::Launch;
+use crate::tray::{Action, Effect, Health, Item, Model, Paused};
+
+const TRAY: &str = "switchboard";
+const WINDOW: &str = "main";
+/// How often the app looks for a daemon that went away.
+const REATTACH_EVERY: Duration = Duration::from_secs(2);
+
+/// What the shell keeps: how to reach the daemon, the client while it answers, paused servers.
+struct Shell {
+    launch: Launch,
+    client: RwLock<Option<Client>>,
+    paused: Paused,
+}
+
+/// Runs the app until the user quits it. `--hidden` (used for start at login) starts with the
+/// window hidden, in the tray only.
+pub fn run() -> Result<(), String> {
+    let hidden = std::env::args().any(|arg| arg == "--hidden");
+    let launch = Launch::from_env().map_err(|e| e.to_string())?;
+    let shell = Arc::new(Shell {
+        launch,
+        client: RwLock::new(None),
+        paused: Paused::default(),
+    });
+    let app = tauri::Builder::default()
+        // First, so a second launch only brings the first one's window forward.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            let app = app.clone();
+            tauri::async_runtime::spawn(async move { open_dashboard(&app, "servers").await });
+        }))
+        .plugin(tauri_plugin_autostart::Builder::new().args(["--hidden"]).build())
+        .plugin(tauri_plugin_notification::init())
+        .manage(Arc::clone(&shell))
+        .setup(move |app| {
+            let window = WebviewWindowBuilder::new(app, WINDOW, WebviewUrl::App("index.html".into()))
+                .title("Switchboard")
+                .inner_size(1180.0, 780.0)
+                .visible(!hidden)
+                .build()?;
+            // Closing the window keeps the app in the tray; Quit is in the tray's menu.
+            let hide = window.clone();
+            window.on_window_event(move |event| {
+                if let WindowEvent::CloseRequested { api, .. } = event {
+                    api.prevent_close();
+                    let _ = hide.hide();
+                }
+            });
+            let initial = tray::model(None, false, false);
+            TrayIconBuilder::with_id(TRAY)
+                .icon(icon(initial.health))
+                .tooltip("Switchboard")
+                .menu(&native_menu(app.handle(), &initial)?)
+                .show_menu_on_left_click(true)
+                .on_menu_event(|app, event| {
+                    let app = app.clone();
+                    let id = event.id().as_ref().to_owned();
+                    tauri::async_runtime::spawn(async move { on_menu(app, id).await });
+                })
+                .build(app)?;
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move { start(handle, !hidden).await });
+            Ok(())
+        })
+        .build(tauri::generate_context!())
+        .map_err(|e| format!("cannot start the Switchboard app: {e}"))?;
+    app.run(|_app, event| {
+        // The tray keeps the app alive without windows; only Quit (an explicit exit) ends it.
+        if let RunEvent::ExitRequested { code: None, api, .. } = event {
+            api.prevent_exit();
+        }
+    });
+    Ok(())
+}
+
+fn shell(app: &AppHandle) -> Arc<Shell> {
+    Arc::clone(app.state::<Arc<Shell>>().inner())
+}
+
+/// Attaches to (or starts) the daemon, shows the dashboard, then follows the daemon for good.
+async fn start(app: AppHandle, show: bool) {
+    let shell = shell(&app);
+    match shell.launch.attach_or_start().await {
+        Ok(client) => {
+            *shell.client.write().await = Some(client);
+            if show {
+                open_dashboard(&app, "servers").await;
+            }
+        }
+        Err(e) => {
+            tracing::error!("{e}");
+            show_problem(&app, &e.to_string());
+        }
+    }
+    follow(app, shell).await;
+}
+
+/// Keeps the tray in step with the daemon: a fresh menu on every event, and when the stream
+/// ends (the daemon went away) the "not running" menu until a daemon answers again.
+async fn follow(app: AppHandle, shell: Arc<Shell>) {
+    loop {
+        let client = shell.client.read().await.clone();
+        let Some(client) = client else {
+            refresh(&app, &shell, None).await;
+            tokio::time::sleep(REATTACH_EVERY).await;
+            if let Some(client) = shell.launch.attach().await {
+                *shell.client.write().await = Some(client);
+            }
+            continue;
+        };
+        refresh(&app, &shell, Some(&client)).await;
+        let (events, mut received) = tokio::sync::mpsc::unbounded_channel();
+        let stream = client.follow("/events", move |event| events.send(event).is_ok());
+        tokio::pin!(stream);
+        loop {
+            tokio::select! {
+                _ = &mut stream => break,
+                Some(event) = received.recv() => {
+                    if let Ok(event) = serde_json::from_str::<Event>(&event.data) {
+                        notify_about(&app, &event);
+                    }
+                    refresh(&app, &shell, Some(&client)).await;
+                }
+            }
+        }
+        *shell.client.write().await = None;
+    }
+}
+
+/// Rebuilds the tray's menu, icon and tooltip from the daemon's servers.
+async fn refresh(app: &AppHandle, shell: &Shell, client: Option<&Client>) {
+    let servers = match client {
+        Some(client) => client.get::<Vec<ServerView>>("/servers").await.ok(),
+        None => None,
+    };
+    let start_at_login = app.autolaunch().is_enabled().unwrap_or(false);
+    let model = tray::model(servers.as_deref(), shell.paused.is_paused(), start_at_login);
+    let Some(tray) = app.tray_by_id(TRAY) else { return };
+    let applied = native_menu(app, &model).and_then(|menu| {
+        tray.set_menu(Some(menu))?;
+        tray.set_icon(Some(icon(model.health)))?;
+        tray.set_tooltip(Some(&model.tooltip))
+    });
+    match applied {
+        Err(e) => tracing::warn!("cannot update the tray: {e}"),
+        // The launch benchmark (bench/app.py) times launch to this line.
+        Ok(()) if servers.is_some() => FIRST_LIVE_MENU.call_once(|| {
+            tracing::info!("tray shows live state: {}", model.tooltip);
+        }),
+        Ok(()) => {}
+    }
+}
+
+static FIRST_LIVE_MENU: std::sync::Once = std::sync::Once::new();
+
+fn native_menu(app: &AppHandle, model: &Model) -> tauri::Result<Menu<Wry>> {
+    let menu = Menu::new(app)?;
+    for item in &model.items {
+        match item {
+            Item::Entry {
+                action,
+                label,
+                checked: Some(checked),
+            } => menu.append(&CheckMenuItem::with_id(
+                app,
+                action.id(),
+                label,
+                true,
+                *checked,
+                None::<&str>,
+            )?)?,
+            Item::Entry { action, label, .. } => {
+                menu.append(&MenuItem::with_id(app, action.id(), label, true, None::<&str>)?)?;
+            }
+            Item::Note(text) => menu.append(&MenuItem::new(app, text, false, None::<&str>)?)?,
+            Item::Separator => menu.append(&PredefinedMenuItem::separator(app)?)?,
+        }
+    }
+    Ok(menu)
+}
+
+fn icon(health: Health) -> Image<'static> {
+    let bytes: &'static [u8] = match health {
+        Health::Ok => include_bytes!("../../icons/tray-ok.png"),
+        Health::Warn => include_bytes!("../../icons/tray-warn.png"),
+        Health::Bad => include_bytes!("../../icons/tray-bad.png"),
+        Health::Off => include_bytes!("../../icons/tray-off.png"),
+    };
+    // The files are ours and decoded in tests; a bad one would be a build defect.
+    Image::from_bytes(bytes).unwrap_or_else(|_| Image::new(&[0, 0, 0, 0], 1, 1))
+}
+
+async fn on_menu(app: AppHandle, id: String) {
+    let Some(action) = Action::parse(&id) else { return };
+    let shell = shell(&app);
+    let effect = match tray::local_effect(&action) {
+        Some(effect) => Ok(effect),
+        None => match shell.client.read().await.clone() {
+            Some(client) => tray::handle(&action, &client, &shell.paused).await,
+            None => Ok(Effect::StartDaemon),
+        },
+    };
+    match effect {
+        Ok(Effect::Done) => {
+            let client = shell.client.read().await.clone();
+            refresh(&app, &shell, client.as_ref()).await;
+        }
+        Ok(Effect::OpenDashboard(page)) => open_dashboard(&app, page).await,
+        Ok(Effect::ToggleStartAtLogin) => {
+            let autolaunch = app.autolaunch();
+            let flipped = if autolaunch.is_enabled().unwrap_or(false) {
+                autolaunch.disable()
+            } else {
+                autolaunch.enable()
+            };
+            if let Err(e) = flipped {
+                notify(&app, "Start at login could not be changed", &e.to_string());
+            }
+            let client = shell.client.read().await.clone();
+            refresh(&app, &shell, client.as_ref()).await;
+        }
+        Ok(Effect::StartDaemon) => match shell.launch.attach_or_start().await {
+            Ok(client) => *shell.client.write().await = Some(client),
+            Err(e) => notify(&app, "Switchboard could not start", &e.to_string()),
+        },
+        Ok(Effect::Exit) => app.exit(0),
+        Err(e) => notify(&app, "Switchboard", &e.to_string()),
+    }
+}
+
+/// Shows the window at a dashboard page, signed in with a fresh one-time code.
+async fn open_dashboard(app: &AppHandle, page: &str) {
+    let Some(window) = app.get_webview_window(WINDOW) else {
+        return;
+    };
+    let client = shell(app).client.read().await.clone();
+    let Some(client) = client else {
+        show_problem(
+            app,
+            "The Switchboard daemon is not running; choose Start Switchboard in the tray menu.",
+        );
+        return;
+    };
+    let url = match client.post::<SignInCode>("/web/codes", None::<&()>).await {
+        Ok(code) => format!("{}/{page}", code.url),
+        Err(e) => {
+            show_problem(app, &e.to_string());
+            return;
+        }
+    };
+    match tauri::Url::parse(&url) {
+        Ok(url) => {
+            let _ = window.navigate(url);
+            let _ = window.show();
+            let _ = window.unminimize();
+            let _ = window.set_focus();
+        }
+        Err(e) => tracing::error!("the daemon gave an unusable dashboard address {url}: {e}"),
+    }
+}
+
+/// Puts a problem where the dashboard would be, and in a notification.
+fn show_problem(app: &AppHandle, message: &str) {
+    if let Some(window) = app.get_webview_window(WINDOW) {
+        let text = serde_json::to_string(message).unwrap_or_default();
+        let _ = window.eval(format!("document.body.innerText = {text}"));
+    }
+    notify(app, "Switchboard", message);
+}
+
+fn notify_about(app: &AppHandle, event: &Event) {
+    let Event::StateChanged { name, status, .. } = event else {
+        return;
+    };
+    match status {
+        ServerState::CrashLooping { restarts, .. } => notify(
+            app,
+            &format!("{name} keeps crashing"),
+            &format!(
+                "It crashed {restarts} times in a row, so Switchboard stopped restarting it. Open Switchboard to see why."
+            ),
+        ),
+        ServerState::Failed {
+            reason: FailureReason::NeedsLogin { .. },
+        } => notify(
+            app,
+            &format!("{name} needs you to sign in"),
+            &format!("Run `switchboard login {name}` or open Switchboard to sign in."),
+        ),
+        _ => {}
+    }
+}
+
+fn notify(app: &AppHandle, title: &str, body: &str) {
+    if let Err(e) = app.notification().builder().title(title).body(body).show() {
+        tracing::warn!("cannot show a notification ({e}): {title}: {body}");
+    }
+}
