@@ -23,6 +23,8 @@ if [ ! -x "$bench_tools/venv/bin/mcp-proxy" ] || ! "$bench_tools/venv/bin/python
   "$bench_tools/venv/bin/pip" install --quiet --disable-pip-version-check mcp-proxy psutil httpx
 fi
 
-cargo build --release --locked -p switchboard -p switchboard-bench
+scripts/build-ui.sh
+cargo build --release --locked -p switchboard -p switchboard-bench -p switchboard-app
 python3 bench/daemon.py
+python3 bench/app.py
 SWITCHBOARD_BENCH_TOOLS="$bench_tools" "$bench_tools/venv/bin/python" bench/gateway.py
