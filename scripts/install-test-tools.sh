@@ -6,12 +6,12 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools="${SWITCHBOARD_TEST_TOOLS:-$root/.cache/test-tools}"
 mkdir -p "$tools"
 
-# mcp-server-time, the official Python SDK (its client drives the gateway in tests) and
-# selenium (it drives the desktop app's window through tauri-driver).
-if [ ! -x "$tools/venv/bin/mcp-server-time" ] || ! "$tools/venv/bin/python" -c "import mcp.client.streamable_http, selenium" 2>/dev/null; then
+# mcp-server-time, the official Python SDK (its client drives the gateway in tests),
+# selenium and dbus-next (they drive the desktop app's window and its tray).
+if [ ! -x "$tools/venv/bin/mcp-server-time" ] || ! "$tools/venv/bin/python" -c "import mcp.client.streamable_http, selenium, dbus_next" 2>/dev/null; then
   echo "installing mcp-server-time, the MCP Python SDK and selenium (PyPI) into $tools/venv"
   python3 -m venv "$tools/venv"
-  "$tools/venv/bin/pip" install --quiet --disable-pip-version-check mcp-server-time "mcp==2.3.0" "selenium==4.45.0"
+  "$tools/venv/bin/pip" install --quiet --disable-pip-version-check mcp-server-time "mcp==2.3.0" "selenium==4.45.0" "dbus-next==0.2.3"
 fi
 
 # server-everything, the official TypeScript SDK (its client drives the gateway in tests) and

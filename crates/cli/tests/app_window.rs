@@ -1,8 +1,16 @@
 //! The desktop app, end to end: the real app binary (`switchboard-app`, built with the
-//! workspace) under Xvfb, driven through tauri-driver and WebKitWebDriver by Python selenium
-//! (`tests/app/window.py`). The app starts its own daemon from the `switchboard` binary beside
-//! it; in its window the test installs a server from the local registry fixture, sees it
-//! running, stops it, and sees the state change, which is then checked from the daemon's side.
+//! workspace) under Xvfb.
+//!
+//! - Its window, driven through tauri-driver and WebKitWebDriver by Python selenium
+//!   (`tests/app/window.py`). The app starts its own daemon from the `switchboard` binary
+//!   beside it; in the window the test installs a server from the local registry fixture,
+//!   sees it running, stops it, and sees the state change, then checks the daemon agrees.
+//! - Its tray, through a tray host speaking the protocol Linux panels use
+//!   (StatusNotifierWatcher and dbusmenu, `tests/app/tray_host.py`): the menu shows a server
+//!   running and checked, and clicking it stops it, then starts it.
+//!
+//! The app is single instance per D-Bus session, so these run one at a time
+//! (`.config/nextest.toml`).
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -14,7 +22,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use common::registry::{FakeRegistry, offline_sandbox, time_document};
-use common::{BIN, Sandbox, free_port, tools_dir, wait_until};
+use common::{BIN, Sandbox, free_port, time_server, tools_dir, wait_until};
 
 /// A child process killed (and reaped) when the test ends, however it ends.
 struct Reaped(Child);
@@ -124,4 +132,48 @@ fn in_the_app_window_a_server_is_installed_runs_and_is_stopped() {
             "no screenshot {page}"
         );
     }
+}
+
+#[test]
+fn a_desktop_tray_host_sees_server_state_in_the_menu_and_toggles_it() {
+    let mut sb = Sandbox::new();
+    sb.start_daemon();
+    sb.ok(&["add", "time", "--", &time_server()]);
+    sb.wait_state("time", "running", Duration::from_secs(60));
+    let (_display, display) = xvfb();
+    let mut host = Command::new(tools_dir().join("venv/bin/python"))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/app/tray_host.py"))
+        .arg("time")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut output = BufReader::new(host.stdout.take().unwrap());
+    let mut ready = String::new();
+    output.read_line(&mut ready).unwrap();
+    assert_eq!(ready.trim(), "READY", "the tray host did not start");
+    let mut host = Reaped(host);
+    // The app attaches to this sandbox's daemon; --hidden, as at login: the tray only.
+    let _app = Reaped(
+        sb.with_sandbox_env(app_binary())
+            .arg("--hidden")
+            .env("DISPLAY", &display)
+            .env_remove("WAYLAND_DISPLAY")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(sb.home().join("app.log")).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let status = wait_until("the tray host to finish", Duration::from_secs(120), || {
+        host.0.try_wait().unwrap()
+    });
+    let mut steps = String::new();
+    std::io::Read::read_to_string(&mut output, &mut steps).unwrap();
+    assert!(
+        status.success(),
+        "the tray host failed after:\n{steps}\nthe app's log:\n{}",
+        std::fs::read_to_string(sb.home().join("app.log")).unwrap_or_default()
+    );
+    // The clicks reached the daemon: a stop, then a second run.
+    assert_eq!(sb.server("time")["status"]["state"], "running");
+    assert_eq!(sb.runs("time").len(), 2, "{:?}", sb.runs("time"));
 }

@@ -1,0 +1,120 @@
+"""A tray host for tests, speaking the protocol Linux desktops use to show tray icons: it owns
+org.kde.StatusNotifierWatcher on the session bus, takes the app's StatusNotifierItem, and
+reads and clicks its menu over com.canonical.dbusmenu, as a desktop panel does.
+
+Usage: tray_host.py SERVER
+
+Prints READY once it owns the watcher name (start the app after that), then waits for the
+app's item, checks the menu shows SERVER as a running check item, clicks it and waits for
+"stopped" (unchecked), clicks again and waits for "running". Prints each step; exits 1 naming
+the step that failed.
+"""
+
+import asyncio
+import sys
+
+from dbus_next import BusType, Message, MessageType, Variant
+from dbus_next.aio import MessageBus
+from dbus_next.service import PropertyAccess, ServiceInterface, dbus_property, method
+
+WATCHER = "org.kde.StatusNotifierWatcher"
+TIMEOUT = 60
+
+
+class Watcher(ServiceInterface):
+    """The watcher's properties; registration is caught from the message itself (its sender)."""
+
+    def __init__(self):
+        super().__init__(WATCHER)
+
+    @method()
+    def RegisterStatusNotifierHost(self, service: "s"):  # noqa: F821 - D-Bus signature
+        pass
+
+    @dbus_property(access=PropertyAccess.READ)
+    def RegisteredStatusNotifierItems(self) -> "as":  # noqa: F821
+        return []
+
+    @dbus_property(access=PropertyAccess.READ)
+    def IsStatusNotifierHostRegistered(self) -> "b":  # noqa: F821
+        return True
+
+    @dbus_property(access=PropertyAccess.READ)
+    def ProtocolVersion(self) -> "i":  # noqa: F821
+        return 0
+
+
+def items(layout):
+    """(id, label, toggle state) of every menu entry, depth first."""
+    item_id, props, children = layout
+    found = []
+    if "label" in props:
+        state = props["toggle-state"].value if "toggle-state" in props else None
+        found.append((item_id, props["label"].value, state))
+    for child in children:
+        found.extend(items(child.value))
+    return found
+
+
+async def main(server):
+    bus = await MessageBus(bus_type=BusType.SESSION).connect()
+    registered = asyncio.get_running_loop().create_future()
+
+    def on_message(msg):
+        if msg.message_type == MessageType.METHOD_CALL and msg.member == "RegisterStatusNotifierItem":
+            if not registered.done():
+                registered.set_result((msg.sender, msg.body[0]))
+            return Message.new_method_return(msg)
+        return None
+
+    bus.add_message_handler(on_message)
+    bus.export("/StatusNotifierWatcher", Watcher())
+    await bus.request_name(WATCHER)
+    print("READY", flush=True)
+
+    step = "the app registers its tray item"
+    try:
+        print(f"- {step}", flush=True)
+        sender, path = await asyncio.wait_for(registered, TIMEOUT)
+        if not path.startswith("/"):
+            sender, path = path, "/StatusNotifierItem"
+        item_proxy = bus.get_proxy_object(sender, path, await bus.introspect(sender, path))
+        menu_path = await item_proxy.get_interface("org.kde.StatusNotifierItem").get_menu()
+        menu_proxy = bus.get_proxy_object(sender, menu_path, await bus.introspect(sender, menu_path))
+        menu = menu_proxy.get_interface("com.canonical.dbusmenu")
+
+        async def entry(wanted_label, wanted_state):
+            deadline = asyncio.get_running_loop().time() + TIMEOUT
+            while True:
+                _, layout = await menu.call_get_layout(0, -1, [])
+                for item_id, label, state in items(layout):
+                    if label == wanted_label and state == wanted_state:
+                        return item_id
+                if asyncio.get_running_loop().time() > deadline:
+                    raise TimeoutError(f"no entry {wanted_label!r} with toggle state {wanted_state}; the menu: {items(layout)}")
+                await asyncio.sleep(0.1)
+
+        step = f"the menu shows {server} running, checked, with the app's other items"
+        print(f"- {step}", flush=True)
+        item = await entry(f"{server} — running", 1)
+        labels = [label for _, label, _ in items((await menu.call_get_layout(0, -1, []))[1])]
+        for wanted in ("Open Switchboard", "Pause all", "Quit and stop servers"):
+            if wanted not in labels:
+                raise AssertionError(f"{wanted!r} is missing from the menu: {labels}")
+
+        step = f"clicking {server} stops it: the item reads stopped, unchecked"
+        print(f"- {step}", flush=True)
+        await menu.call_event(item, "clicked", Variant("i", 0), 0)
+        item = await entry(f"{server} — stopped", 0)
+
+        step = f"clicking it again starts it: running, checked"
+        print(f"- {step}", flush=True)
+        await menu.call_event(item, "clicked", Variant("i", 0), 0)
+        await entry(f"{server} — running", 1)
+        print("tray host: every step passed", flush=True)
+    except Exception as e:  # noqa: BLE001 - report any failure with its step
+        print(f"tray host step failed: {step}\n{type(e).__name__}: {e}", file=sys.stderr, flush=True)
+        sys.exit(1)
+
+
+asyncio.run(main(sys.argv[1]))
