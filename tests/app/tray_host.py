@@ -1,13 +1,15 @@
-"""A tray host for tests, speaking the protocol Linux desktops use to show tray icons: it owns
-org.kde.StatusNotifierWatcher on the session bus, takes the app's StatusNotifierItem, and
-reads and clicks its menu over com.canonical.dbusmenu, as a desktop panel does.
+"""A desktop for tests, speaking the protocols Linux desktops use: it owns
+org.kde.StatusNotifierWatcher on the session bus, takes the app's StatusNotifierItem and reads
+and clicks its menu over com.canonical.dbusmenu, as a panel does; and it owns
+org.freedesktop.Notifications, keeping the notifications the app raises.
 
-Usage: tray_host.py SERVER
+Usage: tray_host.py SERVER CRASHING
 
-Prints READY once it owns the watcher name (start the app after that), then waits for the
-app's item, checks the menu shows SERVER as a running check item, clicks it and waits for
-"stopped" (unchecked), clicks again and waits for "running". Prints each step; exits 1 naming
-the step that failed.
+Prints READY once it owns both names (start the app after that), then waits for the app's
+item, checks the menu shows SERVER as a running check item, clicks it and waits for "stopped"
+(unchecked), clicks again and waits for "running". Then it prints TOGGLED and waits for the
+notification that CRASHING (a server the test adds now) keeps crashing. Prints each step;
+exits 1 naming the step that failed.
 """
 
 import asyncio
@@ -44,6 +46,34 @@ class Watcher(ServiceInterface):
         return 0
 
 
+class Notifications(ServiceInterface):
+    """The freedesktop notification server's methods, keeping (summary, body) of each."""
+
+    def __init__(self):
+        super().__init__("org.freedesktop.Notifications")
+        self.shown = []
+        self.changed = asyncio.Event()
+
+    @method()
+    def Notify(self, app: "s", replaces: "u", icon: "s", summary: "s", body: "s",  # noqa: F821
+               actions: "as", hints: "a{sv}", timeout: "i") -> "u":  # noqa: F821
+        self.shown.append((summary, body))
+        self.changed.set()
+        return len(self.shown)
+
+    @method()
+    def GetCapabilities(self) -> "as":  # noqa: F821
+        return ["body"]
+
+    @method()
+    def GetServerInformation(self) -> "ssss":  # noqa: F821
+        return ["tray-host", "switchboard-tests", "1", "1.2"]
+
+    @method()
+    def CloseNotification(self, id: "u"):  # noqa: F821
+        pass
+
+
 def items(layout):
     """(id, label, toggle state) of every menu entry, depth first."""
     item_id, props, children = layout
@@ -56,7 +86,7 @@ def items(layout):
     return found
 
 
-async def main(server):
+async def main(server, crashing):
     bus = await MessageBus(bus_type=BusType.SESSION).connect()
     registered = asyncio.get_running_loop().create_future()
 
@@ -70,6 +100,9 @@ async def main(server):
     bus.add_message_handler(on_message)
     bus.export("/StatusNotifierWatcher", Watcher())
     await bus.request_name(WATCHER)
+    notifications = Notifications()
+    bus.export("/org/freedesktop/Notifications", notifications)
+    await bus.request_name("org.freedesktop.Notifications")
     print("READY", flush=True)
 
     step = "the app registers its tray item"
@@ -111,10 +144,25 @@ async def main(server):
         print(f"- {step}", flush=True)
         await menu.call_event(item, "clicked", Variant("i", 0), 0)
         await entry(f"{server} — running", 1)
+
+        step = f"a crash loop of {crashing} raises a notification"
+        print(f"- {step}", flush=True)
+        print("TOGGLED", flush=True)
+        wanted = f"{crashing} keeps crashing"
+        deadline = asyncio.get_running_loop().time() + TIMEOUT
+        while not any(summary == wanted for summary, _ in notifications.shown):
+            notifications.changed.clear()
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                raise TimeoutError(f"no notification {wanted!r}; shown: {notifications.shown}")
+            try:
+                await asyncio.wait_for(notifications.changed.wait(), left)
+            except asyncio.TimeoutError:
+                pass
         print("tray host: every step passed", flush=True)
     except Exception as e:  # noqa: BLE001 - report any failure with its step
         print(f"tray host step failed: {step}\n{type(e).__name__}: {e}", file=sys.stderr, flush=True)
         sys.exit(1)
 
 
-asyncio.run(main(sys.argv[1]))
+asyncio.run(main(sys.argv[1], sys.argv[2]))

@@ -5,9 +5,10 @@
 //!   (`tests/app/window.py`). The app starts its own daemon from the `switchboard` binary
 //!   beside it; in the window the test installs a server from the local registry fixture,
 //!   sees it running, stops it, and sees the state change, then checks the daemon agrees.
-//! - Its tray, through a tray host speaking the protocol Linux panels use
-//!   (StatusNotifierWatcher and dbusmenu, `tests/app/tray_host.py`): the menu shows a server
-//!   running and checked, and clicking it stops it, then starts it.
+//! - Its tray and notifications, through a desktop double speaking the protocols Linux
+//!   desktops use (StatusNotifierWatcher, dbusmenu and org.freedesktop.Notifications,
+//!   `tests/app/tray_host.py`): the menu shows a server running and checked, clicking it stops
+//!   it, then starts it; a server falling into a crash loop raises a notification.
 //!
 //! The app is single instance per D-Bus session, so these run one at a time
 //! (`.config/nextest.toml`).
@@ -135,7 +136,7 @@ fn in_the_app_window_a_server_is_installed_runs_and_is_stopped() {
 }
 
 #[test]
-fn a_desktop_tray_host_sees_server_state_in_the_menu_and_toggles_it() {
+fn a_desktop_sees_server_state_in_the_tray_menu_toggles_it_and_is_told_of_a_crash_loop() {
     let mut sb = Sandbox::new();
     sb.start_daemon();
     sb.ok(&["add", "time", "--", &time_server()]);
@@ -143,7 +144,7 @@ fn a_desktop_tray_host_sees_server_state_in_the_menu_and_toggles_it() {
     let (_display, display) = xvfb();
     let mut host = Command::new(tools_dir().join("venv/bin/python"))
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/app/tray_host.py"))
-        .arg("time")
+        .args(["time", "crashy"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -163,10 +164,20 @@ fn a_desktop_tray_host_sees_server_state_in_the_menu_and_toggles_it() {
             .spawn()
             .unwrap(),
     );
+    // Once the toggles are done, a server that exits at once falls into a crash loop.
+    let mut steps = String::new();
+    while !steps.ends_with("TOGGLED\n") {
+        if output.read_line(&mut steps).unwrap() == 0 {
+            break;
+        }
+    }
+    if steps.ends_with("TOGGLED\n") {
+        // `add` waits for it to settle and exits 1: it did not come up.
+        sb.cli(&["add", "crashy", "--", "sh", "-c", "exit 3"]);
+    }
     let status = wait_until("the tray host to finish", Duration::from_secs(120), || {
         host.0.try_wait().unwrap()
     });
-    let mut steps = String::new();
     std::io::Read::read_to_string(&mut output, &mut steps).unwrap();
     assert!(
         status.success(),
@@ -175,5 +186,6 @@ fn a_desktop_tray_host_sees_server_state_in_the_menu_and_toggles_it() {
     );
     // The clicks reached the daemon: a stop, then a second run.
     assert_eq!(sb.server("time")["status"]["state"], "running");
+    assert_eq!(sb.server("crashy")["status"]["state"], "crash_looping");
     assert_eq!(sb.runs("time").len(), 2, "{:?}", sb.runs("time"));
 }
