@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{Sandbox, call_tool, everything_server, time_server, tools_dir, wait_until};
+use common::{Sandbox, call_tool, everything_server, node_script, time_server, tools_dir, wait_until};
 use serde_json::{Value, json};
 
 const PORT: u16 = 7717;
@@ -301,6 +301,22 @@ fn a_laptop_uses_a_server_exposed_on_its_owners_home_machine() {
         added["transport"]["url"],
         format!("http://100.64.0.1:{PORT}/mcp/everything")
     );
+
+    // The laptop's dashboard lists home's offer too, and adds it with one click.
+    let sign_in = laptop.ok(&["open", "--no-browser"]);
+    let shots = std::env::var_os("SWITCHBOARD_SCREENSHOTS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| laptop.home().join("screenshots"));
+    let script = node_script("ui/tailnet_peers.mjs");
+    let status = laptop
+        .program("node")
+        .arg(&script.0)
+        .arg(sign_in.trim())
+        .arg(&shots)
+        .status()
+        .unwrap();
+    assert!(status.success(), "the laptop's Tailnet page failed");
+    assert_eq!(laptop.server("home-everything-ui")["status"]["state"], "running");
 
     // The laptop's own client calls a tool that runs on home, with no token between devices.
     let token = laptop.json(&["token", "create", "python-sdk"])["token"]
