@@ -19,7 +19,7 @@ use switchboard_model::{FailureReason, ServerState};
 use tauri::image::Image;
 use tauri::menu::{CheckMenuItem, Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
-use tauri::{AppHandle, Manager, RunEvent, WebviewUrl, WebviewWindowBuilder, WindowEvent, Wry};
+use tauri::{AppHandle, Manager, RunEvent, WebviewUrl, WebviewWindow, WebviewWindowBuilder, Wry};
 use tauri_plugin_autostart::ManagerExt as _;
 use tauri_plugin_notification::NotificationExt as _;
 use tokio::sync::RwLock;
@@ -59,19 +59,11 @@ pub fn run() -> Result<(), String> {
         .plugin(tauri_plugin_notification::init())
         .manage(Arc::clone(&shell))
         .setup(move |app| {
-            let window = WebviewWindowBuilder::new(app, WINDOW, WebviewUrl::App("index.html".into()))
-                .title("Switchboard")
-                .inner_size(1180.0, 780.0)
-                .visible(!hidden)
-                .build()?;
-            // Closing the window keeps the app in the tray; Quit is in the tray's menu.
-            let hide = window.clone();
-            window.on_window_event(move |event| {
-                if let WindowEvent::CloseRequested { api, .. } = event {
-                    api.prevent_close();
-                    let _ = hide.hide();
-                }
-            });
+            // The window exists only while it is shown: closing it ends its WebKit processes, so
+            // the app idles in the tray alone. Started at login (--hidden), it opens none.
+            if !hidden {
+                dashboard_window(app.handle())?;
+            }
             let initial = tray::model(None, false, false);
             TrayIconBuilder::with_id(TRAY)
                 .icon(icon(initial.health))
@@ -91,7 +83,7 @@ pub fn run() -> Result<(), String> {
         .build(tauri::generate_context!())
         .map_err(|e| format!("cannot start the Switchboard app: {e}"))?;
     app.run(|_app, event| {
-        // The tray keeps the app alive without windows; only Quit (an explicit exit) ends it.
+        // The tray keeps the app alive without a window; only Quit (an explicit exit) ends it.
         if let RunEvent::ExitRequested { code: None, api, .. } = event {
             api.prevent_exit();
         }
@@ -254,10 +246,22 @@ async fn on_menu(app: AppHandle, id: String) {
     }
 }
 
+/// The dashboard window, made (showing "Starting Switchboard…") if it is not open.
+fn dashboard_window(app: &AppHandle) -> tauri::Result<WebviewWindow> {
+    if let Some(window) = app.get_webview_window(WINDOW) {
+        return Ok(window);
+    }
+    WebviewWindowBuilder::new(app, WINDOW, WebviewUrl::App("index.html".into()))
+        .title("Switchboard")
+        .inner_size(1180.0, 780.0)
+        .build()
+}
+
 /// Shows the window at a dashboard page, signed in with a fresh one-time code.
 async fn open_dashboard(app: &AppHandle, page: &str) {
-    let Some(window) = app.get_webview_window(WINDOW) else {
-        return;
+    let window = match dashboard_window(app) {
+        Ok(window) => window,
+        Err(e) => return notify(app, "Switchboard cannot open its window", &e.to_string()),
     };
     let client = shell(app).client.read().await.clone();
     let Some(client) = client else {
