@@ -226,13 +226,21 @@ async fn on_menu(app: AppHandle, id: String) {
         Ok(Effect::OpenDashboard(page)) => open_dashboard(&app, page).await,
         Ok(Effect::ToggleStartAtLogin) => {
             let autolaunch = app.autolaunch();
-            let flipped = if autolaunch.is_enabled().unwrap_or(false) {
-                autolaunch.disable()
-            } else {
+            let enable = !autolaunch.is_enabled().unwrap_or(false);
+            // The autostart crate makes ~/.config/autostart but not ~/.config, which a fresh
+            // home may lack.
+            #[cfg(target_os = "linux")]
+            if let Some(home) = std::env::var_os("HOME") {
+                let _ = std::fs::create_dir_all(std::path::Path::new(&home).join(".config/autostart"));
+            }
+            let flipped = if enable {
                 autolaunch.enable()
+            } else {
+                autolaunch.disable()
             };
-            if let Err(e) = flipped {
-                notify(&app, "Start at login could not be changed", &e.to_string());
+            match flipped {
+                Ok(()) => tracing::info!("start at login: {}", if enable { "on" } else { "off" }),
+                Err(e) => notify(&app, "Start at login could not be changed", &e.to_string()),
             }
             let client = shell.client.read().await.clone();
             refresh(&app, &shell, client.as_ref()).await;

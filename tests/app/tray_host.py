@@ -7,8 +7,9 @@ Usage: tray_host.py SERVER CRASHING
 
 Prints READY once it owns both names (start the app after that), then waits for the app's
 item, checks the menu shows SERVER as a running check item, clicks it and waits for "stopped"
-(unchecked), clicks again and waits for "running". Then it prints TOGGLED and waits for the
-notification that CRASHING (a server the test adds now) keeps crashing. Prints each step;
+(unchecked), clicks again and waits for "running", and turns Start at login on. Then it
+prints TOGGLED and waits for the notification that CRASHING (a server the test adds now)
+keeps crashing. Prints each step;
 exits 1 naming the step that failed.
 """
 
@@ -117,12 +118,17 @@ async def main(server, crashing):
         menu = menu_proxy.get_interface("com.canonical.dbusmenu")
 
         async def entry(wanted_label, wanted_state):
+            """The id of the entry once the menu shows it and has settled: the app rebuilds its
+            menu on every event, and a click on a replaced menu goes nowhere, as for a person."""
             deadline = asyncio.get_running_loop().time() + TIMEOUT
             while True:
-                _, layout = await menu.call_get_layout(0, -1, [])
-                for item_id, label, state in items(layout):
-                    if label == wanted_label and state == wanted_state:
-                        return item_id
+                revision, layout = await menu.call_get_layout(0, -1, [])
+                found = [i for i, label, state in items(layout) if label == wanted_label and state == wanted_state]
+                if found:
+                    await asyncio.sleep(0.3)
+                    if (await menu.call_get_layout(0, -1, []))[0] == revision:
+                        return found[0]
+                    continue
                 if asyncio.get_running_loop().time() > deadline:
                     raise TimeoutError(f"no entry {wanted_label!r} with toggle state {wanted_state}; the menu: {items(layout)}")
                 await asyncio.sleep(0.1)
@@ -144,6 +150,12 @@ async def main(server, crashing):
         print(f"- {step}", flush=True)
         await menu.call_event(item, "clicked", Variant("i", 0), 0)
         await entry(f"{server} — running", 1)
+
+        step = "Start at login is off, and clicking it turns it on"
+        print(f"- {step}", flush=True)
+        login = await entry("Start at login", 0)
+        await menu.call_event(login, "clicked", Variant("i", 0), 0)
+        await entry("Start at login", 1)
 
         step = f"a crash loop of {crashing} raises a notification"
         print(f"- {step}", flush=True)

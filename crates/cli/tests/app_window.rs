@@ -137,7 +137,7 @@ fn in_the_app_window_a_server_is_installed_runs_and_is_stopped() {
 
 #[test]
 fn a_desktop_sees_server_state_in_the_tray_menu_toggles_it_and_is_told_of_a_crash_loop() {
-    let mut sb = Sandbox::new();
+    let mut sb = Sandbox::new().own_user_home();
     sb.start_daemon();
     sb.ok(&["add", "time", "--", &time_server()]);
     sb.wait_state("time", "running", Duration::from_secs(60));
@@ -154,16 +154,17 @@ fn a_desktop_sees_server_state_in_the_tray_menu_toggles_it_and_is_told_of_a_cras
     assert_eq!(ready.trim(), "READY", "the tray host did not start");
     let mut host = Reaped(host);
     // The app attaches to this sandbox's daemon; --hidden, as at login: the tray only.
-    let _app = Reaped(
+    let app = |log: &str| {
         sb.with_sandbox_env(app_binary())
             .arg("--hidden")
             .env("DISPLAY", &display)
             .env_remove("WAYLAND_DISPLAY")
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(sb.home().join("app.log")).unwrap())
+            .stderr(std::fs::File::create(sb.home().join(log)).unwrap())
             .spawn()
-            .unwrap(),
-    );
+            .unwrap()
+    };
+    let mut first = Reaped(app("app.log"));
     // Once the toggles are done, a server that exits at once falls into a crash loop.
     let mut steps = String::new();
     while !steps.ends_with("TOGGLED\n") {
@@ -186,6 +187,32 @@ fn a_desktop_sees_server_state_in_the_tray_menu_toggles_it_and_is_told_of_a_cras
     );
     // The clicks reached the daemon: a stop, then a second run.
     assert_eq!(sb.server("time")["status"]["state"], "running");
+    // Start at login wrote the desktop's autostart entry, which starts the app in the tray.
+    let entries = sb.user_home().join(".config/autostart");
+    let autostart = std::fs::read_to_string(entries.join("Switchboard.desktop")).unwrap_or_else(|e| {
+        let found: Vec<_> = std::fs::read_dir(&entries)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        let log = std::fs::read_to_string(sb.home().join("app.log")).unwrap_or_default();
+        panic!(
+            "no autostart entry ({e}); {} holds {found:?}; the app said:\n{log}",
+            entries.display()
+        )
+    });
+    assert!(autostart.contains("--hidden"), "{autostart}");
+    // A second launch hands over to the first and exits; the first keeps running.
+    let mut second = Reaped(app("app-second.log"));
+    let exited = wait_until("the second app to exit", Duration::from_secs(30), || {
+        second.0.try_wait().unwrap()
+    });
+    assert!(exited.success(), "{exited}");
+    assert!(
+        first.0.try_wait().unwrap().is_none(),
+        "the first app is still running"
+    );
     assert_eq!(sb.server("crashy")["status"]["state"], "crash_looping");
     assert_eq!(sb.runs("time").len(), 2, "{:?}", sb.runs("time"));
 }
