@@ -149,6 +149,14 @@ try {
     await page.getByTestId("drift").filter({ hasText: /cursor lost Switchboard's entries/ }).waitFor({ timeout: TIMEOUT });
   });
 
+  await step("Clients: disconnecting previews the change and leaves the client unconnected", async () => {
+    await page.getByRole("button", { name: "Disconnect Cursor" }).click();
+    const preview = page.getByTestId("preview");
+    await preview.getByRole("heading", { name: "Disconnect Cursor?" }).waitFor({ timeout: TIMEOUT });
+    await preview.getByRole("button", { name: "Disconnect" }).click();
+    await (await row("data-client", "cursor")).getByText("not connected").waitFor({ timeout: TIMEOUT });
+  });
+
   await step("Tailnet: status from Tailscale, and exposing a server with an allow-list", async () => {
     await page.getByRole("link", { name: "Tailnet" }).click();
     await page.getByTestId("tailnet-state").getByText("connected").waitFor({ timeout: TIMEOUT });
