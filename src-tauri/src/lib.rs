@@ -39,8 +39,8 @@ struct Shell {
     paused: Paused,
 }
 
-/// Runs the app until the user quits it. `--hidden` (used for start at login) starts with the
-/// window hidden, in the tray only.
+/// Runs the app until the user quits it. `--hidden` (used for start at login) starts it in the
+/// tray only, with no window.
 pub fn run() -> Result<(), String> {
     let hidden = std::env::args().any(|arg| arg == "--hidden");
     let launch = Launch::from_env().map_err(|e| e.to_string())?;
