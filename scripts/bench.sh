@@ -26,5 +26,6 @@ fi
 scripts/build-ui.sh
 cargo build --release --locked -p switchboard -p switchboard-bench -p switchboard-app
 python3 bench/daemon.py
-python3 bench/app.py
+# The app wants a D-Bus session (tray, notifications, single instance): a private one.
+scripts/with-keychain.sh python3 bench/app.py
 SWITCHBOARD_BENCH_TOOLS="$bench_tools" "$bench_tools/venv/bin/python" bench/gateway.py
