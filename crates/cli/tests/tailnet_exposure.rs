@@ -316,7 +316,7 @@ fn a_laptop_uses_a_server_exposed_on_its_owners_home_machine() {
         .status()
         .unwrap();
     assert!(status.success(), "the laptop's Tailnet page failed");
-    assert_eq!(laptop.server("home-everything-ui")["status"]["state"], "running");
+    laptop.wait_state("home-everything-ui", "running", Duration::from_secs(30));
 
     // The laptop's own client calls a tool that runs on home, with no token between devices.
     let token = laptop.json(&["token", "create", "python-sdk"])["token"]
