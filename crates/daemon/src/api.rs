@@ -423,10 +423,10 @@ fn server_name(raw: &str) -> Result<ServerName, Failure> {
 
 fn body<T>(json: Result<Json<T>, JsonRejection>) -> Result<T, Failure> {
     json.map(|Json(v)| v).map_err(|e| {
-        let status = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            e.status()
-        } else {
-            StatusCode::BAD_REQUEST
+        // Too big and not JSON keep their own statuses; everything else is a bad body.
+        let status = match e.status() {
+            s @ (StatusCode::PAYLOAD_TOO_LARGE | StatusCode::UNSUPPORTED_MEDIA_TYPE) => s,
+            _ => StatusCode::BAD_REQUEST,
         };
         Failure::new(status, "invalid_body", e.body_text())
     })

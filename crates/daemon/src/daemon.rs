@@ -22,6 +22,7 @@ use crate::install::Installer;
 use crate::paths::{DataDir, PathsError};
 use crate::registry_cache::RegistryCache;
 use crate::secrets::{self, Secrets};
+use crate::serve;
 use crate::store::{Store, StoreError};
 use crate::supervisor::{Supervisor, SupervisorConfig};
 use crate::tailnet::{self, Tailnet, TailnetError};
@@ -194,7 +195,7 @@ pub async fn run(config: DaemonConfig, shutdown: impl Future<Output = ()>) -> Re
     )
     .merge(gateway::http::router(Arc::clone(&gateway), port))
     .merge(web::router(port));
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let server = tokio::spawn(serve::accept(listener, app));
 
     write_info(&data, port)?;
     tracing::info!(

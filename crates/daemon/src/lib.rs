@@ -17,6 +17,7 @@ pub mod paths;
 pub mod registry_cache;
 pub mod runtime;
 pub mod secrets;
+pub mod serve;
 pub mod store;
 pub mod supervisor;
 pub mod tailnet;

@@ -19,9 +19,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
-use hyper_util::service::TowerToHyperService;
+use hyper_util::rt::TokioIo;
 use switchboard_model::ServerName;
 use switchboard_model::api::{OfferedServer, PeerOffer};
 use switchboard_tailnet::LocalApi;
@@ -202,12 +200,7 @@ where
         request.extensions_mut().insert(caller.clone());
         request
     });
-    let served = auto::Builder::new(TokioExecutor::new())
-        .serve_connection_with_upgrades(io, TowerToHyperService::new(service))
-        .await;
-    if let Err(e) = served {
-        tracing::debug!("tailnet connection ended: {e}");
-    }
+    crate::serve::connection(io, service).await;
 }
 
 impl Door {

@@ -1,0 +1,70 @@
+//! HTTP on the daemon's listeners, with the same connection rules everywhere: HTTP/1.1 (and
+//! HTTP/2 for clients that ask), a client that half-closes its side after sending a request
+//! still gets the answer, and one that stalls in its request headers is let go after
+//! [`HEADER_TIMEOUT`] instead of holding a descriptor forever.
+//!
+//! It owns connections only; what is served (routes, guards) is the caller's router.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::Request;
+use axum::response::Response;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+
+/// How long a client may take to send its request headers.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Accepts connections on `listener` for good, serving each with `service`.
+pub async fn accept<S>(listener: TcpListener, service: S)
+where
+    S: tower::Service<Request<hyper::body::Incoming>, Response = Response, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let mut connections = JoinSet::new();
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of descriptors, usually: wait for some to be freed rather than spin.
+                tracing::warn!("the listener cannot accept: {e}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+        };
+        while connections.try_join_next().is_some() {}
+        connections.spawn(connection(TokioIo::new(stream), service.clone()));
+    }
+}
+
+/// Serves HTTP on one connection until either side ends it.
+pub async fn connection<I, S>(io: TokioIo<I>, service: S)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: tower::Service<Request<hyper::body::Incoming>, Response = Response, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .half_close(true);
+    let served = builder
+        .serve_connection_with_upgrades(io, TowerToHyperService::new(service))
+        .await;
+    if let Err(e) = served {
+        tracing::debug!("connection ended: {e}");
+    }
+}
