@@ -1,5 +1,5 @@
-//! HTTP on the daemon's listeners, with the same connection rules everywhere: HTTP/1.1 (and
-//! HTTP/2 for clients that ask), a client that half-closes its side after sending a request
+//! HTTP on the daemon's listeners, with the same connection rules everywhere: HTTP/1.1 (what
+//! MCP clients speak; no protocol sniffing on the hot path), a client that half-closes its side after sending a request
 //! still gets the answer, and one that stalls in its request headers is let go after
 //! [`HEADER_TIMEOUT`] instead of holding a descriptor forever.
 //!
@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use axum::extract::Request;
 use axum::response::Response;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
@@ -55,14 +55,12 @@ where
         + 'static,
     S::Future: Send + 'static,
 {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
+    let served = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_TIMEOUT)
-        .half_close(true);
-    let served = builder
-        .serve_connection_with_upgrades(io, TowerToHyperService::new(service))
+        .half_close(true)
+        .serve_connection(io, TowerToHyperService::new(service))
+        .with_upgrades()
         .await;
     if let Err(e) = served {
         tracing::debug!("connection ended: {e}");
