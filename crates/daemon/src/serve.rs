@@ -6,6 +6,7 @@
 //! It owns connections only; what is served (routes, guards) is the caller's router.
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::extract::Request;
@@ -14,7 +15,7 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
 /// How long a client may take to send its request headers.
@@ -29,10 +30,22 @@ where
         + 'static,
     S::Future: Send + 'static,
 {
+    accept_each(listener, move |stream, _| {
+        connection(TokioIo::new(stream), service.clone())
+    })
+    .await;
+}
+
+/// Accepts connections on `listener` for good, each handled by its own `handle` task.
+pub async fn accept_each<F, Fut>(listener: TcpListener, mut handle: F)
+where
+    F: FnMut(TcpStream, SocketAddr) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let mut connections = JoinSet::new();
     loop {
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
+        let (stream, remote) = match listener.accept().await {
+            Ok(accepted) => accepted,
             Err(e) => {
                 // Out of descriptors, usually: wait for some to be freed rather than spin.
                 tracing::warn!("the listener cannot accept: {e}");
@@ -41,7 +54,7 @@ where
             }
         };
         while connections.try_join_next().is_some() {}
-        connections.spawn(connection(TokioIo::new(stream), service.clone()));
+        connections.spawn(handle(stream, remote));
     }
 }
 

@@ -169,20 +169,10 @@ async fn accept_serve(listener: UnixListener, router: Router) {
 }
 
 async fn accept(listener: TcpListener, door: Arc<Door>, router: Router) {
-    let mut connections = JoinSet::new();
-    loop {
-        let (stream, remote) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                // Out of descriptors, usually: wait for some to be freed rather than spin.
-                tracing::warn!("tailnet listener cannot accept: {e}");
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                continue;
-            }
-        };
-        while connections.try_join_next().is_some() {}
-        connections.spawn(serve(stream, remote, Arc::clone(&door), router.clone()));
-    }
+    crate::serve::accept_each(listener, move |stream, remote| {
+        serve(stream, remote, Arc::clone(&door), router.clone())
+    })
+    .await;
 }
 
 async fn serve(stream: TcpStream, remote: SocketAddr, door: Arc<Door>, router: Router) {
