@@ -83,7 +83,8 @@ impl Config {
             (Config::Toml(doc), Layout::Map) => doc.set(&[client.root, name], value),
             (Config::Yaml(doc), Layout::Map) => doc.set_member(client.root, name, value),
             (Config::Yaml(doc), Layout::NamedList) => {
-                doc.set_item(client.root, client.name_key.unwrap_or("name"), name, value)
+                let key = client.name_key.unwrap_or("name");
+                doc.set_item(client.root, key, name, &named(value, key, name))
             }
             (Config::Json(_) | Config::Toml(_), Layout::NamedList) => Err(EditError::Unsupported {
                 path: client.root.to_owned(),
@@ -128,5 +129,49 @@ impl Config {
             Some(Value::Null) | None => true,
             _ => false,
         }
+    }
+}
+
+/// `value` with `name` under `key`, first: an item of a named list is found by that member.
+fn named(value: &Value, key: &str, name: &str) -> Value {
+    match value {
+        Value::Object(members) if members.get(key).and_then(Value::as_str) != Some(name) => {
+            let mut item = serde_json::Map::new();
+            item.insert(key.to_owned(), Value::from(name));
+            item.extend(
+                members
+                    .iter()
+                    .filter(|(k, _)| *k != key)
+                    .map(|(k, v)| (k.clone(), v.clone())),
+            );
+            Value::Object(item)
+        }
+        _ => value.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use serde_json::json;
+
+    use super::*;
+    use crate::catalog;
+
+    /// Found by the config_yaml fuzz target: an item set without its name could not be found.
+    #[test]
+    fn a_named_list_item_is_found_by_its_name_whatever_value_was_given() {
+        let continue_ = catalog::find("continue").unwrap();
+        let mut config = Config::parse(continue_.format, Some("")).unwrap();
+        config
+            .set_entry(continue_, "switchboard", &json!({"command": "sb"}))
+            .unwrap();
+        let entry = config.entry(continue_, "switchboard").unwrap();
+        assert_eq!(entry, json!({"name": "switchboard", "command": "sb"}));
+        assert!(
+            config.text().starts_with("mcpServers:\n  - name: switchboard\n"),
+            "{}",
+            config.text()
+        );
     }
 }

@@ -70,22 +70,42 @@ struct Root {
 impl Document {
     pub fn parse(text: &str) -> Result<Self, ParseError> {
         let body = text.strip_prefix(BOM).unwrap_or(text);
+        // YAML ends a line at a lone CR too; the editor, like most tools, only at LF. Where the
+        // two would disagree about the lines, the file is refused instead of misread.
+        if let Some(at) = body
+            .match_indices('\r')
+            .map(|(at, _)| at)
+            .find(|&at| !body[at + 1..].starts_with('\n'))
+        {
+            let line = body[..at].matches('\n').count() + 1;
+            let column = at - body[..at].rfind('\n').map_or(0, |n| n + 1) + 1;
+            return Err(ParseError {
+                line,
+                column,
+                message: "a carriage return that does not end a line (old Mac line endings); save the file with LF or CRLF line endings".to_owned(),
+            });
+        }
         let value = if body.trim().is_empty() {
             Value::Null
         } else {
-            serde_yaml_ng::from_str::<Value>(body).map_err(|e| {
-                let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
-                ParseError {
-                    line,
-                    column,
-                    message: e
-                        .to_string()
-                        .split(" at line ")
-                        .next()
-                        .unwrap_or_default()
-                        .to_owned(),
-                }
-            })?
+            // Read as YAML's own value first: it refuses a key given twice in one mapping,
+            // which YAML forbids and which would leave reads (the last) and edits (the first)
+            // looking at different entries.
+            serde_yaml_ng::from_str::<serde_yaml_ng::Value>(body)
+                .and_then(serde_yaml_ng::from_value::<Value>)
+                .map_err(|e| {
+                    let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+                    ParseError {
+                        line,
+                        column,
+                        message: e
+                            .to_string()
+                            .split(" at line ")
+                            .next()
+                            .unwrap_or_default()
+                            .to_owned(),
+                    }
+                })?
         };
         Ok(Self {
             text: text.to_owned(),
@@ -816,5 +836,25 @@ mod tests {
             }
             prop_assert_eq!(doc.text(), theirs);
         }
+    }
+
+    /// Found by the config_yaml fuzz target: with `mcpServers` twice, an entry was written
+    /// into the first and looked for in the second.
+    #[test]
+    fn a_key_given_twice_is_refused_with_where() {
+        let text = "mcpServers:\n  - name: a\nmodels: []\nmcpServers:\n  - name: b\n";
+        let error = Document::parse(text).expect_err("duplicate key");
+        assert!(error.message.contains("duplicate"), "{error}");
+        let nested = "extensions:\n  git:\n    cmd: a\n  git:\n    cmd: b\n";
+        assert!(Document::parse(nested).is_err());
+    }
+
+    /// Found by the config_yaml fuzz target: YAML reads a lone CR as a line break, the line
+    /// editor did not, and an entry was written into the wrong block.
+    #[test]
+    fn a_lone_carriage_return_is_refused_with_where() {
+        let error = Document::parse("a: 1\nextensions:\r \n developer: {}\n").expect_err("lone CR");
+        assert_eq!((error.line, error.column), (2, 12), "{error}");
+        assert!(Document::parse("a: 1\r\nextensions:\r\n  x: 1\r\n").is_ok());
     }
 }

@@ -72,6 +72,8 @@ impl Head<'_> {
 pub enum FrameError {
     #[error("not valid JSON: {0}")]
     Parse(serde_json::Error),
+    #[error("not valid JSON: the byte at offset {at} is not UTF-8")]
+    NotUtf8 { at: usize },
     #[error("not a JSON-RPC message: {0}")]
     Invalid(&'static str),
 }
@@ -80,7 +82,7 @@ impl FrameError {
     /// The JSON-RPC error code this failure is answered with.
     pub fn code(&self) -> i64 {
         match self {
-            Self::Parse(_) => code::PARSE_ERROR,
+            Self::Parse(_) | Self::NotUtf8 { .. } => code::PARSE_ERROR,
             Self::Invalid(_) => code::INVALID_REQUEST,
         }
     }
@@ -115,8 +117,19 @@ struct ParamsNames<'a> {
 impl Frame {
     /// Checks that `bytes` hold one JSON object with a valid JSON-RPC shape.
     pub fn parse(bytes: Bytes) -> Result<Self, FrameError> {
-        let frame = Self(bytes);
-        let head = serde_json::from_slice::<Head<'_>>(&frame.0).map_err(|e| {
+        // Checked first: reading the head skips the fields it does not need without looking
+        // inside their strings, and a message must be UTF-8 all through.
+        let text = std::str::from_utf8(&bytes).map_err(|e| FrameError::NotUtf8 {
+            at: e.valid_up_to(),
+        })?;
+        // A struct also reads from a JSON array (by position), which is no message.
+        if !text.trim_start().starts_with('{') {
+            return Err(match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+                Ok(_) => FrameError::Invalid("a JSON-RPC message is a JSON object"),
+                Err(e) => FrameError::Parse(e),
+            });
+        }
+        let head = serde_json::from_str::<Head<'_>>(text).map_err(|e| {
             if e.is_data() {
                 FrameError::Invalid("expected an object with jsonrpc, method or result/error")
             } else {
@@ -126,7 +139,7 @@ impl Frame {
         if head.method.is_none() && head.result.is_none() && head.error.is_none() {
             return Err(FrameError::Invalid("neither method nor result nor error"));
         }
-        Ok(frame)
+        Ok(Self(bytes))
     }
 
     /// A frame the gateway built itself; it is trusted to be well formed.
@@ -289,6 +302,20 @@ mod tests {
 
     fn frame(text: &str) -> Frame {
         Frame::parse(Bytes::from(text.to_owned())).expect("valid frame")
+    }
+
+    /// Found by the jsonrpc_frame fuzz target: invalid UTF-8 inside a field the head skips
+    /// was accepted, and forwarded; so were arrays, read as a head by position.
+    #[test]
+    fn only_utf8_json_objects_are_frames() {
+        let bad_utf8 = b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"other\":\"\x86\"}";
+        let error = Frame::parse(Bytes::from_static(bad_utf8)).expect_err("not UTF-8");
+        assert!(matches!(error, FrameError::NotUtf8 { at: 46 }), "{error}");
+        assert_eq!(error.code(), code::PARSE_ERROR);
+        for not_an_object in [r#"[null, "tools/list"]"#, r#""method""#, "3"] {
+            let error = Frame::parse(Bytes::from(not_an_object)).expect_err(not_an_object);
+            assert_eq!(error.code(), code::INVALID_REQUEST, "{not_an_object}: {error}");
+        }
     }
 
     #[test]

@@ -160,13 +160,83 @@ pub struct LocalApi {
 trait Connection: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Connection for T {}
 
-struct Answer {
+/// One raw LocalAPI answer: status, headers and body as read off the connection. Decoding it
+/// is pure, so the whole read path is tested (and fuzzed) without a daemon.
+#[derive(Clone, Debug)]
+pub struct Answer {
     status: u16,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
 }
 
 impl Answer {
+    /// Reads an HTTP/1.x response that ended with its connection; `None` if it is not one.
+    pub fn parse(raw: &[u8]) -> Option<Self> {
+        let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+        let head = std::str::from_utf8(&raw[..split]).ok()?;
+        let mut lines = head.split("\r\n");
+        let status = lines.next()?.split_whitespace().nth(1)?.parse().ok()?;
+        let headers = lines
+            .filter_map(|line| line.split_once(':'))
+            .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+            .collect();
+        Some(Self {
+            status,
+            headers,
+            body: raw[split + 4..].to_vec(),
+        })
+    }
+
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The error a status other than 2xx stands for.
+    pub fn check(&self) -> Result<(), LocalApiError> {
+        let detail = || self.text();
+        match self.status {
+            200..=299 => Ok(()),
+            400 => Err(LocalApiError::BadRequest { detail: detail() }),
+            401 | 403 => Err(LocalApiError::Permission { detail: detail() }),
+            412 => Err(LocalApiError::Conflict),
+            500 if detail().contains("netMap is nil") || detail().contains("no netmap") => {
+                Err(LocalApiError::LoggedOut { detail: detail() })
+            }
+            status => Err(LocalApiError::Daemon {
+                status,
+                detail: detail(),
+            }),
+        }
+    }
+
+    /// The body of a successful answer to the request for `what`, decoded.
+    pub fn json<T: DeserializeOwned>(&self, what: &str) -> Result<T, LocalApiError> {
+        self.check()?;
+        serde_json::from_slice(&self.body).map_err(|e| LocalApiError::Malformed {
+            what: what.to_owned(),
+            detail: e.to_string(),
+        })
+    }
+
+    /// A successful answer to `GET serve-config`, with the ETag a later write must match.
+    pub fn serve_config(&self) -> Result<ServeConfig, LocalApiError> {
+        self.check()?;
+        let config: serde_json::Value =
+            serde_json::from_slice(&self.body).map_err(|e| LocalApiError::Malformed {
+                what: "serve-config".to_owned(),
+                detail: e.to_string(),
+            })?;
+        // The ETag is the SHA-256 of the body; older daemons may not send it.
+        let etag = self
+            .header("etag")
+            .map(|tag| tag.trim_matches('"').to_owned())
+            .unwrap_or_else(|| hex(&Sha256::digest(&self.body)));
+        Ok(ServeConfig {
+            config: (!config.is_null()).then_some(config),
+            etag,
+        })
+    }
+
     fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -210,7 +280,7 @@ impl LocalApi {
 
     pub async fn status(&self) -> Result<Status, LocalApiError> {
         let answer = self.request("GET", "/localapi/v0/status", &[], None).await?;
-        self.json("status", &answer)
+        answer.json("status")
     }
 
     /// Who is behind `addr` (`IP:PORT` of a tailnet connection).
@@ -222,28 +292,13 @@ impl LocalApi {
                 addr: addr.to_owned(),
             });
         }
-        self.json("whois", &answer)
+        answer.json("whois")
     }
 
     pub async fn serve_config(&self) -> Result<ServeConfig, LocalApiError> {
-        let answer = self
-            .request("GET", "/localapi/v0/serve-config", &[], None)
-            .await?;
-        check(&answer)?;
-        let config: serde_json::Value =
-            serde_json::from_slice(&answer.body).map_err(|e| LocalApiError::Malformed {
-                what: "serve-config".to_owned(),
-                detail: e.to_string(),
-            })?;
-        // The ETag is the SHA-256 of the body; older daemons may not send it.
-        let etag = answer
-            .header("etag")
-            .map(|tag| tag.trim_matches('"').to_owned())
-            .unwrap_or_else(|| hex(&Sha256::digest(&answer.body)));
-        Ok(ServeConfig {
-            config: (!config.is_null()).then_some(config),
-            etag,
-        })
+        self.request("GET", "/localapi/v0/serve-config", &[], None)
+            .await?
+            .serve_config()
     }
 
     /// Replaces the whole serve config, only if it still has ETag `if_match`.
@@ -264,15 +319,7 @@ impl LocalApi {
                 Some(&body),
             )
             .await?;
-        check(&answer)
-    }
-
-    fn json<T: DeserializeOwned>(&self, what: &str, answer: &Answer) -> Result<T, LocalApiError> {
-        check(answer)?;
-        serde_json::from_slice(&answer.body).map_err(|e| LocalApiError::Malformed {
-            what: what.to_owned(),
-            detail: e.to_string(),
-        })
+        answer.check()
     }
 
     async fn request(
@@ -322,7 +369,7 @@ impl LocalApi {
         // write: the answer is what matters, so it is read whatever the write did.
         let mut raw = Vec::new();
         let read = (&mut stream).take(MAX_ANSWER as u64).read_to_end(&mut raw).await;
-        if let Some(answer) = parse_answer(&raw) {
+        if let Some(answer) = Answer::parse(&raw) {
             return Ok(answer);
         }
         written.and(read).map_err(not_running)?;
@@ -394,39 +441,6 @@ async fn connect(endpoint: &Endpoint) -> std::io::Result<Box<dyn Connection>> {
     }
 }
 
-fn check(answer: &Answer) -> Result<(), LocalApiError> {
-    let detail = || answer.text();
-    match answer.status {
-        200..=299 => Ok(()),
-        400 => Err(LocalApiError::BadRequest { detail: detail() }),
-        401 | 403 => Err(LocalApiError::Permission { detail: detail() }),
-        412 => Err(LocalApiError::Conflict),
-        500 if detail().contains("netMap is nil") || detail().contains("no netmap") => {
-            Err(LocalApiError::LoggedOut { detail: detail() })
-        }
-        status => Err(LocalApiError::Daemon {
-            status,
-            detail: detail(),
-        }),
-    }
-}
-
-fn parse_answer(raw: &[u8]) -> Option<Answer> {
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = std::str::from_utf8(&raw[..split]).ok()?;
-    let mut lines = head.split("\r\n");
-    let status = lines.next()?.split_whitespace().nth(1)?.parse().ok()?;
-    let headers = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .collect();
-    Some(Answer {
-        status,
-        headers,
-        body: raw[split + 4..].to_vec(),
-    })
-}
-
 fn percent_encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
@@ -446,20 +460,20 @@ mod tests {
 
     #[test]
     fn real_error_answers_are_typed() {
-        let answer = |raw: &str| parse_answer(raw.replace('\n', "\r\n").as_bytes()).expect("answer");
+        let answer = |raw: &str| Answer::parse(raw.replace('\n', "\r\n").as_bytes()).expect("answer");
         let logged_out = answer(
             "HTTP/1.1 500 Internal Server Error\nContent-Type: application/json\n\n{\"error\":\"updating config: netMap is nil\"}",
         );
-        assert!(matches!(check(&logged_out), Err(LocalApiError::LoggedOut { .. })));
+        assert!(matches!(logged_out.check(), Err(LocalApiError::LoggedOut { .. })));
         let denied = answer("HTTP/1.1 403 Forbidden\n\nserve config denied");
         assert_eq!(
-            check(&denied),
+            denied.check(),
             Err(LocalApiError::Permission {
                 detail: "serve config denied".into()
             })
         );
         assert_eq!(
-            check(&answer("HTTP/1.1 412 Precondition Failed\n\n")),
+            answer("HTTP/1.1 412 Precondition Failed\n\n").check(),
             Err(LocalApiError::Conflict)
         );
     }

@@ -1,0 +1,7 @@
+//! YAML client configs, as a map (Goose) and as a named list (Continue): parse, set and remove
+//! Switchboard's entry.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    switchboard_fuzz::check_config_edits(&["goose", "continue"], data);
+});

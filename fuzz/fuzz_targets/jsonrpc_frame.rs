@@ -1,0 +1,70 @@
+//! The gateway's JSON-RPC framing: what `Frame::parse` accepts, and the in-place edits the
+//! gateway makes to forwarded messages (ids, progress tokens, named params, result members).
+#![no_main]
+
+use bytes::Bytes;
+use serde_json::Value;
+use switchboard_daemon::jsonrpc::{Frame, Kind, Param, error_response};
+
+fn parsed(frame: &Frame, what: &str) -> Frame {
+    match Frame::parse(frame.bytes().clone()) {
+        Ok(frame) => frame,
+        Err(e) => panic!("{what} made an invalid frame ({e}): {:?}", frame.bytes()),
+    }
+}
+
+/// The message without `key` at the top level, or inside params when `in_params`.
+fn without(frame: &Frame, key: &str, in_params: bool) -> Value {
+    let mut value = frame.to_value();
+    let target = if in_params { value.get_mut("params") } else { Some(&mut value) };
+    if let Some(Value::Object(members)) = target {
+        members.remove(key);
+    }
+    value
+}
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let Ok(frame) = Frame::parse(Bytes::copy_from_slice(data)) else {
+        return;
+    };
+    let value = frame.to_value();
+    assert!(value.is_object(), "accepted a frame that is not one JSON object: {:?}", frame.bytes());
+    let head = frame.head();
+    let kind = head.kind();
+
+    // An answer the gateway builds for this frame is itself valid.
+    let error = error_response(&frame.raw_id(), -32600, "bad \"request\"\n");
+    assert_eq!(parsed(&error, "an error answer").head().kind(), Kind::Response);
+
+    // The id splice changes the id and nothing else.
+    if head.id.is_some() {
+        let renamed = parsed(&frame.with_id("\"sb-1\""), "replacing the id");
+        assert_eq!(renamed.raw_id(), "\"sb-1\"");
+        assert_eq!(renamed.head().kind(), kind);
+        assert_eq!(without(&renamed, "id", false), without(&frame, "id", false));
+        assert_eq!(parsed(&renamed.with_id(&frame.raw_id()), "restoring the id").to_value(), value);
+    }
+
+    if frame.progress_token().is_some() {
+        let remapped = parsed(&frame.with_progress_token("42"), "replacing the progress token");
+        assert_eq!(remapped.progress_token(), Some("42"));
+    }
+
+    for (field, key) in [
+        (Param::Name, "name"),
+        (Param::Uri, "uri"),
+        (Param::RequestId, "requestId"),
+        (Param::ProgressToken, "progressToken"),
+    ] {
+        if frame.param(field).is_some() {
+            let replaced = parsed(&frame.with_param(field, "\"sb__x\""), "replacing a param");
+            assert_eq!(replaced.param_str(field).as_deref(), Some("sb__x"));
+            assert_eq!(without(&replaced, key, true), without(&frame, key, true));
+        }
+    }
+
+    if kind == Kind::Response && head.result.is_some_and(|r| r.get().starts_with('{')) {
+        let added = parsed(&frame.with_result_member("_sb", "1"), "adding a result member");
+        assert_eq!(added.to_value()["result"]["_sb"], 1);
+    }
+});
