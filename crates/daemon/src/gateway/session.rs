@@ -12,7 +12,7 @@
 //! HTTP framing is [`super::http`]'s; routing upstream is [`Upstream`]'s.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -266,16 +266,21 @@ impl Session {
             id: id.clone(),
             call: Mutex::new(call),
             rewrite,
+            answered: AtomicBool::new(false),
         });
-        let upstream_id = upstream.forward(request, exchange).await?;
-        lock(&self.inflight).insert(
-            id,
-            InFlight {
-                upstream,
-                upstream_id,
-                stream,
-            },
-        );
+        let upstream_id = upstream.forward(request, Arc::clone(&exchange) as _).await?;
+        let mut inflight = lock(&self.inflight);
+        // A fast server may have answered already, and that answer found nothing to remove.
+        if !exchange.answered.load(Ordering::Relaxed) {
+            inflight.insert(
+                id,
+                InFlight {
+                    upstream,
+                    upstream_id,
+                    stream,
+                },
+            );
+        }
         Ok(())
     }
 
@@ -469,6 +474,9 @@ struct Exchange {
     id: String,
     call: Mutex<Option<CallStart>>,
     rewrite: Option<fn(Frame) -> Frame>,
+    /// Set with the session's in-flight table locked, so `forward` never records an answered
+    /// request as in flight (which would keep it, and its session, forever).
+    answered: AtomicBool,
 }
 
 impl Sink for Exchange {
@@ -483,7 +491,10 @@ impl Sink for Exchange {
             }
             Delivery::Response(frame) => {
                 if let Some(session) = self.session.upgrade() {
-                    lock(&session.inflight).remove(&self.id);
+                    let mut inflight = lock(&session.inflight);
+                    self.answered.store(true, Ordering::Relaxed);
+                    inflight.remove(&self.id);
+                    drop(inflight);
                     session.touch();
                 }
                 if let Some(call) = lock(&self.call).take() {
@@ -493,11 +504,9 @@ impl Sink for Exchange {
                     Some(rewrite) => rewrite(frame),
                     None => frame,
                 };
-                self.stream.push(frame.into_bytes());
                 // The legacy transport's one stream outlives every request.
-                if self.stream.id != 0 {
-                    self.stream.finish();
-                }
+                let last = self.stream.id != 0;
+                self.stream.push_and_finish(frame.into_bytes(), last);
             }
         }
     }
@@ -554,11 +563,19 @@ impl Stream {
     }
 
     pub fn push(&self, event: Bytes) {
+        self.push_and_finish(event, false);
+    }
+
+    /// Pushes `event`, and with `last` finishes the stream in the same step: a reader woken by
+    /// the event must see a response and its end together, or it would answer a client that
+    /// takes only JSON with an event stream.
+    pub fn push_and_finish(&self, event: Bytes, last: bool) {
         {
             let mut buf = lock(&self.buf);
             if buf.finished {
                 return;
             }
+            buf.finished = last;
             let seq = buf.next;
             buf.next += 1;
             buf.events.push_back((seq, event));
