@@ -601,3 +601,29 @@ fn the_event_stream_reports_changes_and_put_replaces_a_spec() {
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("name_mismatch"));
 }
+
+/// The soft and hard "Max open files" of a process, from /proc.
+fn open_file_limits(pid: u32) -> (String, String) {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits.lines().find(|l| l.starts_with("Max open files")).unwrap();
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    (fields[3].to_owned(), fields[4].to_owned())
+}
+
+#[test]
+fn the_daemon_takes_the_hard_open_file_limit_and_its_servers_keep_the_inherited_one() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    // nextest runs each test in a process of its own: the daemon inherits this soft limit.
+    let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
+    setrlimit(Resource::RLIMIT_NOFILE, 256.min(hard), hard).unwrap();
+    let mut sb = Sandbox::new();
+    sb.start_daemon();
+    let (soft, daemon_hard) = open_file_limits(sb.daemon_pid());
+    assert_eq!(
+        soft, daemon_hard,
+        "the daemon kept a soft limit below its hard one"
+    );
+    sb.ok(&["add", "time", "--", &time_server()]);
+    let server = sb.wait_state("time", "running", START);
+    assert_eq!(open_file_limits(pid_of(&server)).0, 256.min(hard).to_string());
+}

@@ -89,6 +89,7 @@ pub enum DaemonError {
 pub async fn run(config: DaemonConfig, shutdown: impl Future<Output = ()>) -> Result<(), DaemonError> {
     let data = DataDir::create(config.data_dir.clone())?;
     let _lock = lock(&data)?;
+    crate::supervisor::process::raise_fd_limit();
 
     let watchdog = {
         let (program, lock) = (config.program.clone(), data.watchdog_lock());

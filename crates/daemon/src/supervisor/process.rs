@@ -4,19 +4,39 @@
 //! its whole tree can be signalled at once), `PR_SET_PDEATHSIG` on Linux (so it dies with the
 //! daemon), piped stdio. [`ServerProcess::stop`] is the stop sequence: close stdin, SIGTERM to
 //! the group, a grace period, SIGKILL. Programs are found with [`find_program`] before spawning
-//! so "not installed" is told apart from every other failure. What the process says, and when
-//! to restart it, are the actor's business.
+//! so "not installed" is told apart from every other failure. [`raise_fd_limit`] gives the
+//! daemon room for many connections while servers keep the limit they would have had. What
+//! the process says, and when to restart it, are the actor's business.
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use switchboard_model::{ExitCause, Launch};
 use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
+
+/// The open-file limit the daemon was started with, restored in every server it spawns.
+static INHERITED_FD_LIMIT: OnceLock<(u64, u64)> = OnceLock::new();
+
+/// Raises the daemon's open-file limit to the hard limit. Every client connection and every
+/// server's pipes hold descriptors, and the usual soft limit (1024) is too few for a thousand
+/// sessions. Servers still start with the limit they inherited, as some expect it.
+pub fn raise_fd_limit() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+        return;
+    };
+    if soft < hard && INHERITED_FD_LIMIT.set((soft, hard)).is_ok() {
+        if let Err(e) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+            tracing::warn!("cannot raise the open-file limit from {soft} to {hard}: {e}");
+        }
+    }
+}
 
 /// A running server process, leader of its own process group.
 #[derive(Debug)]
@@ -114,10 +134,14 @@ pub fn spawn(launch: &Launch, env: &BTreeMap<String, String>) -> Result<(ServerP
     #[cfg(target_os = "linux")]
     {
         let daemon = nix::unistd::getpid();
+        let fd_limit = INHERITED_FD_LIMIT.get().copied();
         // SAFETY: the closure runs between fork and exec and only makes async-signal-safe
-        // system calls (prctl, getppid); it allocates nothing.
+        // system calls (prctl, getppid, setrlimit); it allocates nothing.
         unsafe {
             command.pre_exec(move || {
+                if let Some((soft, hard)) = fd_limit {
+                    nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE, soft, hard)?;
+                }
                 nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
                 // The daemon may have died between fork and prctl; then nobody would kill us.
                 if nix::unistd::getppid() != daemon {
