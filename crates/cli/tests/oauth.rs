@@ -212,7 +212,7 @@ fn an_expired_token_is_refreshed_once_for_many_calls_and_a_revoked_login_needs_a
     const TTL: Duration = Duration::from_secs(4);
     let (_authorization_server, _mcp, url, authorization) = protected_server(4);
     // A home of its own: a client is wired to the gateway, and its config file is scanned too.
-    let sb = Sandbox::with_user_home();
+    let mut sb = Sandbox::with_user_home();
     sb.ok(&["clients", "connect", "cursor"]);
     sb.ok(&["add", "protected", "--url", &url, "--no-wait"]);
     sb.wait_state("protected", "failed", START);
@@ -256,6 +256,14 @@ fn an_expired_token_is_refreshed_once_for_many_calls_and_a_revoked_login_needs_a
     assert!(texts[0].contains("alice"), "{texts:?}");
     assert_eq!(hook(&authorization, "GET", "/_test/stats")["refreshes"], 2);
     assert_eq!(sb.server("protected")["status"]["state"], "running");
+
+    // The daemon dies (SIGKILL) and is started again: the login and the secret survive it in
+    // the keychain, and nothing of them is left behind by the crash (the scan at the end).
+    sb.kill_daemon_hard();
+    sb.start_daemon();
+    sb.wait_state("protected", "running", START);
+    let texts = calls(&sb, "protected", "whoami", 1, &token).expect("a call after the daemon's restart");
+    assert!(texts[0].contains("alice"), "{texts:?}");
     let refreshed = std::time::Instant::now();
 
     // The user revokes Switchboard at the authorization server: the next refresh is refused,
