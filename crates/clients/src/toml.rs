@@ -21,6 +21,9 @@ pub struct Document {
     crlf: bool,
     /// Whether the file ends with a newline (the serializer always writes one).
     final_newline: bool,
+    /// The text as read, for a file the serializer would not give back byte for byte (some
+    /// mixes of CRLF and LF): such a file is read but never edited.
+    unfaithful: Option<String>,
 }
 
 impl Document {
@@ -39,15 +42,23 @@ impl Document {
         // CRLF only when the file uses it throughout; a mixed file keeps its new lines as LF.
         let crlf = body.contains("\r\n") && !body.replace("\r\n", "").contains('\n');
         let final_newline = body.is_empty() || body.ends_with('\n');
-        Ok(Self {
+        let mut document = Self {
             doc,
             bom,
             crlf,
             final_newline,
-        })
+            unfaithful: None,
+        };
+        if document.text() != text {
+            document.unfaithful = Some(text.to_owned());
+        }
+        Ok(document)
     }
 
     pub fn text(&self) -> String {
+        if let Some(text) = &self.unfaithful {
+            return text.clone();
+        }
         let mut text = self.doc.to_string();
         if !self.final_newline && text.ends_with('\n') {
             text.pop();
@@ -107,6 +118,12 @@ impl Document {
     }
 
     fn table_mut(&mut self, path: &[&str], create: bool) -> Result<Option<&mut Table>, EditError> {
+        if self.unfaithful.is_some() {
+            return Err(EditError::Unsupported {
+                path: path.join("."),
+                why: "a file whose line ends the TOML editor cannot keep byte for byte (it mixes CRLF and LF); save it with one kind of line end",
+            });
+        }
         let mut table = self.doc.as_table_mut();
         for (depth, key) in path.iter().enumerate() {
             if !table.contains_key(key) {
@@ -345,5 +362,21 @@ mod tests {
             doc.remove(&["mcp_servers"]).expect("remove root");
             prop_assert_eq!(doc.text(), original);
         }
+    }
+
+    /// Found by the config_toml fuzz target: the serializer turned a CRLF after an LF line
+    /// into LF. Such a file is read as it is and refused for edits, never rewritten.
+    #[test]
+    fn a_file_the_serializer_would_change_is_read_but_not_edited() {
+        let text = "#x\"\n[mcp_servers.a]\ncommand = \"a\"\n\r\n";
+        let mut doc = Document::parse(text).unwrap();
+        assert_eq!(doc.text(), text);
+        assert_eq!(doc.get(&["mcp_servers", "a", "command"]), Some(Value::from("a")));
+        let refused = doc.set(&["mcp_servers", "b"], &serde_json::json!({"command": "b"}));
+        assert!(
+            matches!(refused, Err(EditError::Unsupported { .. })),
+            "{refused:?}"
+        );
+        assert_eq!(doc.text(), text);
     }
 }
