@@ -31,10 +31,11 @@ pub fn raise_fd_limit() {
     let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
         return;
     };
-    if soft < hard && INHERITED_FD_LIMIT.set((soft, hard)).is_ok() {
-        if let Err(e) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
-            tracing::warn!("cannot raise the open-file limit from {soft} to {hard}: {e}");
-        }
+    if soft < hard
+        && INHERITED_FD_LIMIT.set((soft, hard)).is_ok()
+        && let Err(e) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard)
+    {
+        tracing::warn!("cannot raise the open-file limit from {soft} to {hard}: {e}");
     }
 }
 
