@@ -526,8 +526,11 @@ impl Store {
                     .push_bind(call.arguments.as_ref().map(|v| v.to_string()))
                     .push_bind(call.result.as_ref().map(|v| v.to_string()));
             });
+            // Not kept as a prepared statement: its text differs with each batch's size, and
+            // SQLite's cache would fill with up to a hundred large ones per connection.
             insert
                 .build()
+                .persistent(false)
                 .execute(&mut *tx)
                 .await
                 .map_err(query_err("recording tool calls"))?;
