@@ -25,10 +25,15 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         let name = catalog.name(kind, &server, original);
         assert!(name.len() <= MAX_NAME, "{name} is longer than {MAX_NAME}");
         assert!(
-            name.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)),
+            name.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)),
             "{name} has a character clients refuse"
         );
-        assert_eq!(catalog.name(kind, &server, original), name, "names are not stable");
+        assert_eq!(
+            catalog.name(kind, &server, original),
+            name,
+            "names are not stable"
+        );
         assert_eq!(
             catalog.resolve(kind, &name),
             Some((server.clone(), original.to_owned())),

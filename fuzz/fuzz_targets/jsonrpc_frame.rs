@@ -16,7 +16,11 @@ fn parsed(frame: &Frame, what: &str) -> Frame {
 /// The message without `key` at the top level, or inside params when `in_params`.
 fn without(frame: &Frame, key: &str, in_params: bool) -> Value {
     let mut value = frame.to_value();
-    let target = if in_params { value.get_mut("params") } else { Some(&mut value) };
+    let target = if in_params {
+        value.get_mut("params")
+    } else {
+        Some(&mut value)
+    };
     if let Some(Value::Object(members)) = target {
         members.remove(key);
     }
@@ -28,7 +32,11 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         return;
     };
     let value = frame.to_value();
-    assert!(value.is_object(), "accepted a frame that is not one JSON object: {:?}", frame.bytes());
+    assert!(
+        value.is_object(),
+        "accepted a frame that is not one JSON object: {:?}",
+        frame.bytes()
+    );
     let head = frame.head();
     let kind = head.kind();
 
@@ -42,7 +50,10 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         assert_eq!(renamed.raw_id(), "\"sb-1\"");
         assert_eq!(renamed.head().kind(), kind);
         assert_eq!(without(&renamed, "id", false), without(&frame, "id", false));
-        assert_eq!(parsed(&renamed.with_id(&frame.raw_id()), "restoring the id").to_value(), value);
+        assert_eq!(
+            parsed(&renamed.with_id(&frame.raw_id()), "restoring the id").to_value(),
+            value
+        );
     }
 
     if frame.progress_token().is_some() {

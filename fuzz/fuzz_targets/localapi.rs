@@ -22,7 +22,10 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     }
     if let Ok(text) = std::str::from_utf8(data) {
         if let Some((port, token)) = port_and_token_in_lsof(text) {
-            assert!(!token.is_empty() && token.trim() == token, "port {port}, token {token:?}");
+            assert!(
+                !token.is_empty() && token.trim() == token,
+                "port {port}, token {token:?}"
+            );
         }
     }
 });

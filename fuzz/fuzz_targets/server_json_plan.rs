@@ -33,7 +33,10 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     };
     let sources = plan::sources(&server);
     if let Ok(chosen) = plan::select(&server, None, |_| true) {
-        assert!(sources.contains(&chosen), "select chose a source the document does not have");
+        assert!(
+            sources.contains(&chosen),
+            "select chose a source the document does not have"
+        );
     }
     for source in sources {
         let form = plan::form(&server, source);
@@ -49,7 +52,10 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             assert!(!arg.contains(SECRET), "a secret reached the command line: {arg}");
         }
         for kept in planned.inputs.values().flatten() {
-            assert!(!kept.contains(SECRET), "a secret is among the values kept: {kept}");
+            assert!(
+                !kept.contains(SECRET),
+                "a secret is among the values kept: {kept}"
+            );
         }
         let headers = match &planned.endpoint {
             Endpoint::Remote { headers, url, .. } => {

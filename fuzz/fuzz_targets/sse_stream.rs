@@ -17,6 +17,12 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     assert_eq!(events, whole, "splitting the stream at {at} changed its events");
 
     let mut bytewise = SseDecoder::new();
-    let events: Vec<_> = body.iter().flat_map(|b| bytewise.feed(std::slice::from_ref(b))).collect();
-    assert_eq!(events, whole, "feeding the stream byte by byte changed its events");
+    let events: Vec<_> = body
+        .iter()
+        .flat_map(|b| bytewise.feed(std::slice::from_ref(b)))
+        .collect();
+    assert_eq!(
+        events, whole,
+        "feeding the stream byte by byte changed its events"
+    );
 });

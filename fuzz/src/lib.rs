@@ -47,7 +47,11 @@ pub fn check_config_edits(clients: &[&str], data: &[u8]) {
         for (key, value) in entry.as_object().into_iter().flatten() {
             assert_eq!(ours.get(key), Some(value), "{id}: our entry's `{key}`");
         }
-        assert_eq!(before, others(&written.entries(client)), "{id}: setting ours changed others");
+        assert_eq!(
+            before,
+            others(&written.entries(client)),
+            "{id}: setting ours changed others"
+        );
 
         let mut config = written;
         match config.remove_entry(client, OURS) {
@@ -55,15 +59,26 @@ pub fn check_config_edits(clients: &[&str], data: &[u8]) {
             other => panic!("{id}: removing the entry just set gave {other:?}"),
         }
         let removed = reparse(client, &config.text(), "removing our entry");
-        assert_eq!(removed.entry(client, OURS), None, "{id}: our entry survived removal");
-        assert_eq!(before, others(&removed.entries(client)), "{id}: removing ours changed others");
+        assert_eq!(
+            removed.entry(client, OURS),
+            None,
+            "{id}: our entry survived removal"
+        );
+        assert_eq!(
+            before,
+            others(&removed.entries(client)),
+            "{id}: removing ours changed others"
+        );
     }
 }
 
 fn reparse(client: &catalog::Client, text: &str, after: &str) -> Config {
     match Config::parse(client.format, Some(text)) {
         Ok(config) => config,
-        Err(e) => panic!("{}: {after} made a file that does not parse ({e}):\n{text}", client.id),
+        Err(e) => panic!(
+            "{}: {after} made a file that does not parse ({e}):\n{text}",
+            client.id
+        ),
     }
 }
 

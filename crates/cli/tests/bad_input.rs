@@ -235,7 +235,9 @@ fn bad_requests_get_clear_errors_and_leave_the_daemon_healthy() {
 fn a_client_that_never_finishes_its_headers_is_let_go_after_30_seconds() {
     let sb = Sandbox::with_daemon();
     let mut stream = TcpStream::connect(("127.0.0.1", sb.port())).unwrap();
-    stream.write_all(b"GET /api/v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ").unwrap();
+    stream
+        .write_all(b"GET /api/v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        .unwrap();
     let started = Instant::now();
     stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     let mut answer = Vec::new();
@@ -243,7 +245,10 @@ fn a_client_that_never_finishes_its_headers_is_let_go_after_30_seconds() {
     let closed = stream.read_to_end(&mut answer).is_ok();
     let waited = started.elapsed();
     assert!(closed, "the connection was still open after {waited:?}");
-    assert!(waited >= Duration::from_secs(25), "let go too early ({waited:?}): {answer:?}");
+    assert!(
+        waited >= Duration::from_secs(25),
+        "let go too early ({waited:?}): {answer:?}"
+    );
     let text = String::from_utf8_lossy(&answer);
     assert!(text.is_empty() || text.starts_with("HTTP/1.1 408"), "{text}");
 }

@@ -119,9 +119,7 @@ impl Frame {
     pub fn parse(bytes: Bytes) -> Result<Self, FrameError> {
         // Checked first: reading the head skips the fields it does not need without looking
         // inside their strings, and a message must be UTF-8 all through.
-        let text = std::str::from_utf8(&bytes).map_err(|e| FrameError::NotUtf8 {
-            at: e.valid_up_to(),
-        })?;
+        let text = std::str::from_utf8(&bytes).map_err(|e| FrameError::NotUtf8 { at: e.valid_up_to() })?;
         // A struct also reads from a JSON array (by position), which is no message.
         if !text.trim_start().starts_with('{') {
             return Err(match serde_json::from_str::<serde::de::IgnoredAny>(text) {
