@@ -88,24 +88,19 @@ impl Document {
         let value = if body.trim().is_empty() {
             Value::Null
         } else {
-            // Read as YAML's own value first: it refuses a key given twice in one mapping,
-            // which YAML forbids and which would leave reads (the last) and edits (the first)
-            // looking at different entries.
-            serde_yaml_ng::from_str::<serde_yaml_ng::Value>(body)
-                .and_then(serde_yaml_ng::from_value::<Value>)
-                .map_err(|e| {
-                    let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
-                    ParseError {
-                        line,
-                        column,
-                        message: e
-                            .to_string()
-                            .split(" at line ")
-                            .next()
-                            .unwrap_or_default()
-                            .to_owned(),
-                    }
-                })?
+            read(body).map_err(|e| {
+                let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+                ParseError {
+                    line,
+                    column,
+                    message: e
+                        .to_string()
+                        .split(" at line ")
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned(),
+                }
+            })?
         };
         Ok(Self {
             text: text.to_owned(),
@@ -385,7 +380,7 @@ impl Document {
         self.value = if body.trim().is_empty() {
             Value::Null
         } else {
-            serde_yaml_ng::from_str(body).map_err(|_| EditError::Unsupported {
+            read(body).map_err(|_| EditError::Unsupported {
                 path: String::new(),
                 why: "the file's layout is one this editor cannot extend safely",
             })?
@@ -393,6 +388,13 @@ impl Document {
         self.text = text;
         Ok(())
     }
+}
+
+/// The document's value. Read as YAML's own value first: that refuses a key given twice in one
+/// mapping, which YAML forbids and which would leave reads (the last) and edits (the first)
+/// looking at different entries; an edit that would make such a file is refused the same way.
+fn read(body: &str) -> Result<Value, serde_yaml_ng::Error> {
+    serde_yaml_ng::from_str::<serde_yaml_ng::Value>(body).and_then(serde_yaml_ng::from_value::<Value>)
 }
 
 /// Which child of the root an edit is about.
@@ -856,5 +858,19 @@ mod tests {
         let error = Document::parse("a: 1\nextensions:\r \n developer: {}\n").expect_err("lone CR");
         assert_eq!((error.line, error.column), (2, 12), "{error}");
         assert!(Document::parse("a: 1\r\nextensions:\r\n  x: 1\r\n").is_ok());
+    }
+
+    /// Found by the config_yaml fuzz target: a root key with a tag (`!!str mcpServers:`) is
+    /// not found by the line editor, whose new `mcpServers:` block then duplicated it.
+    #[test]
+    fn an_edit_that_would_give_a_key_twice_is_refused() {
+        let text = "!!str mcpServers:\n  - name: a\n";
+        let mut doc = Document::parse(text).unwrap();
+        let refused = doc.set_item("mcpServers", "name", "b", &serde_json::json!({"name": "b"}));
+        assert!(
+            matches!(refused, Err(EditError::Unsupported { .. })),
+            "{refused:?}"
+        );
+        assert_eq!(doc.text(), text);
     }
 }
