@@ -11,7 +11,7 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
 
-use common::{Sandbox, call_tool, time_server, wait_until};
+use common::{Sandbox, call_tool, open_fds, time_server, wait_until};
 use serde_json::Value;
 
 /// One request as raw bytes; the status and body of the answer.
@@ -42,10 +42,6 @@ fn raw(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8
         .map(|(_, b)| b.to_owned())
         .unwrap_or_default();
     (status, body)
-}
-
-fn open_fds(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count()
 }
 
 fn nested(depth: usize) -> Vec<u8> {

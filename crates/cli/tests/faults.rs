@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::{Sandbox, free_port, signal, wait_until};
+use common::{Sandbox, free_port, open_fds, signal, wait_until};
 use serde_json::{Value, json};
 
 const SERVERS: usize = 6;
@@ -250,10 +250,6 @@ fn echo_processes(marker: &str) -> Vec<u32> {
     found
 }
 
-fn open_fds(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count()
-}
-
 fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     status
@@ -275,15 +271,22 @@ impl Random {
     }
 }
 
-/// Waits until every server runs, restarting (as a user would) any the supervisor gave up on.
+/// Restarts, as a user would, every server the supervisor gave up on (a crash loop); returns
+/// the servers as they were.
+fn restart_given_up(sb: &Sandbox) -> Vec<Value> {
+    let servers = sb.servers();
+    for server in &servers {
+        if server["status"]["state"] == "crash_looping" {
+            sb.ok(&["restart", server["name"].as_str().unwrap()]);
+        }
+    }
+    servers
+}
+
+/// Waits until every server runs, each in one process.
 fn all_running(sb: &Sandbox, marker: &str) {
     wait_until("every server to run again", Duration::from_secs(60), || {
-        let servers = sb.servers();
-        for server in &servers {
-            if server["status"]["state"] == "crash_looping" {
-                sb.ok(&["restart", server["name"].as_str().unwrap()]);
-            }
-        }
+        let servers = restart_given_up(sb);
         let running = servers
             .iter()
             .filter(|s| s["status"]["state"] == "running")
@@ -374,12 +377,7 @@ fn calls_are_answered_and_nothing_leaks_while_servers_and_the_daemon_are_killed(
                 .filter(|p| !killed.contains(p))
                 .collect();
             if live.is_empty() {
-                // Too many restarts in a row: the supervisor gave up on them; a user restarts.
-                for server in sb.servers() {
-                    if server["status"]["state"] == "crash_looping" {
-                        sb.ok(&["restart", server["name"].as_str().unwrap()]);
-                    }
-                }
+                restart_given_up(&sb);
                 return None;
             }
             Some(live[random.below(live.len())])

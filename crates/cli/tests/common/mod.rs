@@ -411,6 +411,11 @@ pub fn signal(pid: u32, signal: i32) {
     assert!(status.success(), "kill -{signal} {pid} failed");
 }
 
+/// How many file descriptors `pid` has open.
+pub fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count()
+}
+
 /// True while `pid` exists and is not a zombie.
 pub fn alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
