@@ -31,7 +31,13 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let Ok(frame) = Frame::parse(Bytes::copy_from_slice(data)) else {
         return;
     };
-    let value = frame.to_value();
+    let value = match serde_json::from_slice::<Value>(frame.bytes()) {
+        Ok(value) => value,
+        // Valid JSON with a number beyond f64 (RFC 8259 lets readers refuse those): the gateway
+        // routes it as bytes, but it cannot be compared as a value here.
+        Err(e) if e.to_string().contains("number out of range") => return,
+        Err(e) => panic!("accepted a frame that is not JSON ({e}): {:?}", frame.bytes()),
+    };
     assert!(
         value.is_object(),
         "accepted a frame that is not one JSON object: {:?}",
