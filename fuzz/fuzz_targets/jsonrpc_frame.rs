@@ -33,9 +33,16 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     };
     let value = match serde_json::from_slice::<Value>(frame.bytes()) {
         Ok(value) => value,
-        // Valid JSON with a number beyond f64 (RFC 8259 lets readers refuse those): the gateway
-        // routes it as bytes, but it cannot be compared as a value here.
-        Err(e) if e.to_string().contains("number out of range") => return,
+        // JSON's grammar allows numbers beyond f64 and escapes of lone surrogates, which
+        // serde_json's values refuse (RFC 8259 lets a reader): the gateway routes such frames
+        // as bytes, but they cannot be compared as values here.
+        Err(e)
+            if ["number out of range", "surrogate"]
+                .iter()
+                .any(|m| e.to_string().contains(m)) =>
+        {
+            return;
+        }
         Err(e) => panic!("accepted a frame that is not JSON ({e}): {:?}", frame.bytes()),
     };
     assert!(
