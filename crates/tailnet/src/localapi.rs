@@ -226,10 +226,12 @@ impl Answer {
                 what: "serve-config".to_owned(),
                 detail: e.to_string(),
             })?;
-        // The ETag is the SHA-256 of the body; older daemons may not send it.
+        // The ETag is the SHA-256 of the body; older daemons may not send it. It goes back
+        // as a header, so one that could not be sent back as it came is not used.
         let etag = self
             .header("etag")
             .map(|tag| tag.trim_matches('"').to_owned())
+            .filter(|tag| !tag.is_empty() && !tag.chars().any(char::is_control))
             .unwrap_or_else(|| hex(&Sha256::digest(&self.body)));
         Ok(ServeConfig {
             config: (!config.is_null()).then_some(config),
@@ -457,6 +459,18 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the localapi fuzz target: an ETag with a bare LF would have been sent back
+    /// inside the If-Match header, starting another header.
+    #[test]
+    fn an_etag_that_cannot_be_sent_back_is_replaced_by_the_body_hash() {
+        let raw = "HTTP/1.1 200 OK\r\nEtag: \"abc\nX-Other: 1\"\r\n\r\n{}";
+        let config = Answer::parse(raw.as_bytes())
+            .expect("answer")
+            .serve_config()
+            .expect("config");
+        assert_eq!(config.etag, hex(&Sha256::digest(b"{}")));
+    }
 
     #[test]
     fn real_error_answers_are_typed() {
