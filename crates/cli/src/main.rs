@@ -425,6 +425,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 "servers: {} ({} running, {} failing)",
                 c.total, c.running, c.failing
             );
+            println!("gateway sessions: {}", status.sessions);
             Ok(())
         }
         Command::Ls => {

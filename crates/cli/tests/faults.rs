@@ -12,13 +12,11 @@ mod common;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::{Sandbox, free_port, open_fds, signal, wait_until};
+use common::{Sandbox, echo_server, free_port, open_fds, signal, wait_until};
 use serde_json::{Value, json};
 
 const SERVERS: usize = 6;
@@ -28,21 +26,6 @@ const KILLS: usize = 300;
 /// (re)starting (30 s), as the SDKs' own default (60 s) is.
 const CALL_TIMEOUT: Duration = Duration::from_secs(45);
 const SIGKILL: i32 = 9;
-
-/// `mcp-echo` (bench/echo), built with the workspace; built here if this run has not.
-fn echo_server() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(Path::parent).unwrap();
-    let echo = dir.join("mcp-echo");
-    if !echo.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "-p", "switchboard-bench", "--bin", "mcp-echo"])
-            .status()
-            .unwrap();
-        assert!(status.success(), "cannot build mcp-echo");
-    }
-    echo
-}
 
 fn now_ms() -> u64 {
     u64::try_from(SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis()).unwrap()

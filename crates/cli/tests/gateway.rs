@@ -13,7 +13,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::{
-    Sandbox, descendants, everything_server, node_script, signal, time_server, tools_dir, wait_until,
+    Sandbox, descendants, echo_server, everything_server, node_script, signal, time_server, tools_dir,
+    wait_until,
 };
 use serde_json::{Value, json};
 
@@ -405,6 +406,31 @@ fn idle_sessions_end_with_their_own_processes_but_a_listening_client_keeps_its_s
         answer["result"]["content"][0]["text"], "Echo: still here",
         "{answer}"
     );
+}
+
+/// Found by the fault-injection test: an answer that came back before the gateway had
+/// recorded its request as in flight left the record behind, so the session never went idle
+/// (and kept ~200 bytes a call). mcp-echo answers fast enough to win that race often.
+#[test]
+fn a_session_goes_idle_after_many_fast_answers() {
+    let mut sb = Sandbox::new();
+    sb.start_daemon_with(&["--session-idle", "2s"]);
+    sb.ok(&["add", "echo", "--", &echo_server().display().to_string()]);
+    sb.wait_state("echo", "running", START);
+    let token = sb.ok(&["token", "create", "tester"]).trim().to_owned();
+    let session = Raw::open(&sb, "/mcp/echo", &token);
+    for n in 0..300 {
+        let answer = session.echo(&format!("call {n}"));
+        assert_eq!(
+            answer["result"]["content"][0]["text"],
+            format!("call {n}"),
+            "{answer}"
+        );
+    }
+    // Watched through the status, which does not touch the session.
+    wait_until("the idle session to end", START, || {
+        (sb.json(&["status"])["sessions"] == 0).then_some(())
+    });
 }
 
 #[test]

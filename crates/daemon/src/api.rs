@@ -433,7 +433,9 @@ fn body<T>(json: Result<Json<T>, JsonRejection>) -> Result<T, Failure> {
 }
 
 async fn status(State(s): State<AppState>) -> ApiResult<DaemonStatus> {
-    Ok(Json(s.control.status().await?))
+    let mut status = s.control.status().await?;
+    status.sessions = u32::try_from(s.gateway.session_count()).unwrap_or(u32::MAX);
+    Ok(Json(status))
 }
 
 async fn list(State(s): State<AppState>) -> ApiResult<Vec<ServerView>> {

@@ -458,6 +458,8 @@ impl Control {
             data_dir: self.facts.data_dir.clone(),
             started_at_ms: self.facts.started_at_ms,
             servers: counts,
+            // The gateway's to count; the API adds it.
+            sessions: 0,
         })
     }
 

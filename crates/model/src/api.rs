@@ -100,6 +100,8 @@ pub struct DaemonStatus {
     pub data_dir: String,
     pub started_at_ms: UnixMillis,
     pub servers: ServerCounts,
+    /// MCP sessions open at the gateway (each connected client holds at least one).
+    pub sessions: u32,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]

@@ -122,7 +122,11 @@ reapply: boolean, };
 
 export type DaemonInfo = { pid: number, port: number, version: string, };
 
-export type DaemonStatus = { version: string, pid: number, port: number, data_dir: string, started_at_ms: number, servers: ServerCounts, };
+export type DaemonStatus = { version: string, pid: number, port: number, data_dir: string, started_at_ms: number, servers: ServerCounts, 
+/**
+ * MCP sessions open at the gateway (each connected client holds at least one).
+ */
+sessions: number, };
 
 export type DisconnectClient = { force: boolean, dry_run: boolean, };
 

@@ -43,6 +43,21 @@ pub fn everything_server() -> String {
         .to_string()
 }
 
+/// `mcp-echo` (bench/echo), built with the workspace; built here if this run has not.
+pub fn echo_server() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(Path::parent).unwrap();
+    let echo = dir.join("mcp-echo");
+    if !echo.exists() {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "-p", "switchboard-bench", "--bin", "mcp-echo"])
+            .status()
+            .unwrap();
+        assert!(status.success(), "cannot build mcp-echo");
+    }
+    echo
+}
+
 /// A copy of the repository's `tests/<relative>` script beside the tools' node_modules, since
 /// ESM resolves packages next to the script. Removed when the returned guard drops.
 pub fn node_script(relative: &str) -> TempScript {
