@@ -29,3 +29,5 @@ python3 bench/daemon.py
 # The app wants a D-Bus session (tray, notifications, single instance): a private one.
 scripts/with-keychain.sh python3 bench/app.py
 SWITCHBOARD_BENCH_TOOLS="$bench_tools" "$bench_tools/venv/bin/python" bench/gateway.py
+# Crash-loop isolation into docs/reliability.md; the soak is run on its own (see that file).
+SWITCHBOARD_BENCH_TOOLS="$bench_tools" "$bench_tools/venv/bin/python" bench/reliability.py isolation
