@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Fuzzes every target (or the ones named) for SECONDS each with cargo fuzz, corpora seeded from
 # the repository's fixtures. CI runs it briefly; for a long run: scripts/fuzz.sh 3600 [TARGET…]
-# A finding fails the run and is kept in target/fuzz/artifacts/TARGET/ to reproduce with
+# FUZZ_SEED fixes libFuzzer's seed (CI's short runs use 1, so they explore alike each time; 0,
+# the default, picks one). A finding fails the run and is kept in target/fuzz/artifacts/TARGET/
+# to reproduce with
 #   cargo +nightly fuzz run --fuzz-dir fuzz --target-dir target/fuzz -s none TARGET FILE
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -50,7 +52,7 @@ for target in "${targets[@]}"; do
   echo "fuzzing $target for ${seconds}s"
   mkdir -p "target/fuzz/artifacts/$target"
   if ! "${cargo[@]}" fuzz run "${fuzz[@]}" --release "$target" "target/fuzz/corpus/$target" -- \
-      -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+      -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -seed="${FUZZ_SEED:-0}" \
       -artifact_prefix="target/fuzz/artifacts/$target/" -print_final_stats=1 \
       >"target/fuzz/$target.log" 2>&1; then
     tail -n 40 "target/fuzz/$target.log"

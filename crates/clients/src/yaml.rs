@@ -11,7 +11,7 @@
 //! a multi-document stream, or anything but a top-level key's block. Those are refused with a
 //! reason rather than rewritten.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::{EditError, ParseError};
 
@@ -119,7 +119,13 @@ impl Document {
 
     /// Sets member `name` of the mapping under top-level `root` to `value`, creating `root`.
     pub fn set_member(&mut self, root: &str, name: &str, value: &Value) -> Result<(), EditError> {
-        self.set_block(root, Slot::Member(name), value)
+        let mut expected = self.value.clone();
+        if let Some(members) =
+            child(&mut expected, root, Value::Object(Map::new())).and_then(Value::as_object_mut)
+        {
+            members.insert(name.to_owned(), value.clone());
+        }
+        self.checked(expected, |doc| doc.set_block(root, Slot::Member(name), value))
     }
 
     /// Sets the item of the sequence under `root` whose `name_key` is `name`, or appends one.
@@ -130,17 +136,66 @@ impl Document {
         name: &str,
         value: &Value,
     ) -> Result<(), EditError> {
-        self.set_block(root, Slot::Item { name_key, name }, value)
+        let mut expected = self.value.clone();
+        if let Some(items) =
+            child(&mut expected, root, Value::Array(Vec::new())).and_then(Value::as_array_mut)
+        {
+            match items.iter().position(|item| names(item, name_key, name)) {
+                Some(at) => items[at] = value.clone(),
+                None => items.push(value.clone()),
+            }
+        }
+        self.checked(expected, |doc| {
+            doc.set_block(root, Slot::Item { name_key, name }, value)
+        })
     }
 
     /// Removes member `name` of the mapping under `root`; false if there is none.
     pub fn remove_member(&mut self, root: &str, name: &str) -> Result<bool, EditError> {
-        self.remove_block(root, Slot::Member(name))
+        let mut expected = self.value.clone();
+        if let Some(members) = expected.get_mut(root).and_then(Value::as_object_mut) {
+            members.shift_remove(name);
+        }
+        self.checked(expected, |doc| doc.remove_block(root, Slot::Member(name)))
     }
 
     /// Removes the item named `name` of the sequence under `root`; false if there is none.
     pub fn remove_item(&mut self, root: &str, name_key: &str, name: &str) -> Result<bool, EditError> {
-        self.remove_block(root, Slot::Item { name_key, name })
+        let mut expected = self.value.clone();
+        if let Some(items) = expected.get_mut(root).and_then(Value::as_array_mut)
+            && let Some(at) = items.iter().position(|item| names(item, name_key, name))
+        {
+            items.remove(at);
+        }
+        self.checked(expected, |doc| {
+            doc.remove_block(root, Slot::Item { name_key, name })
+        })
+    }
+
+    /// Runs `edit`, then checks that the document now reads as `expected`; if not, the text is
+    /// put back and the edit refused. The line editor places blocks by indentation, and YAML
+    /// has layouts where that changes values it did not touch (a block scalar ending the file
+    /// gains a line break when a block follows it; a tagged key is not seen): this makes those
+    /// a refusal instead of a silent change.
+    fn checked<T>(
+        &mut self,
+        expected: Value,
+        edit: impl FnOnce(&mut Self) -> Result<T, EditError>,
+    ) -> Result<T, EditError> {
+        let before = (self.text.clone(), self.value.clone());
+        let outcome = edit(self);
+        let empty = |v: &Value| v.is_null() || v.as_object().is_some_and(serde_json::Map::is_empty);
+        let as_expected = self.value == expected || (empty(&self.value) && empty(&expected));
+        match outcome {
+            Ok(done) if as_expected => Ok(done),
+            outcome => {
+                (self.text, self.value) = before;
+                outcome.and(Err(EditError::Unsupported {
+                    path: String::new(),
+                    why: "a layout where this edit would change other values",
+                }))
+            }
+        }
     }
 
     /// Removes a top-level key and its block; false if there is none.
@@ -388,6 +443,24 @@ impl Document {
         self.text = text;
         Ok(())
     }
+}
+
+/// The value under top-level `root`, set to `empty` if missing or null; `None` when the
+/// document is not a mapping.
+fn child<'v>(document: &'v mut Value, root: &str, empty: Value) -> Option<&'v mut Value> {
+    if document.is_null() {
+        *document = Value::Object(Map::new());
+    }
+    let slot = document.as_object_mut()?.entry(root).or_insert(Value::Null);
+    if slot.is_null() {
+        *slot = empty;
+    }
+    Some(slot)
+}
+
+/// Whether a list item is the one whose `name_key` is `name`.
+fn names(item: &Value, name_key: &str, name: &str) -> bool {
+    item.get(name_key).and_then(Value::as_str) == Some(name)
 }
 
 /// The document's value. Read as YAML's own value first: that refuses a key given twice in one
@@ -872,5 +945,20 @@ mod tests {
             "{refused:?}"
         );
         assert_eq!(doc.text(), text);
+    }
+
+    /// Found by the config_yaml fuzz target in CI: a literal block scalar ending the file
+    /// without a line break gained one when a member was added after it.
+    #[test]
+    fn an_edit_that_would_change_another_value_is_refused() {
+        let text = "extensions:\n  other: |\n    kept as is";
+        let mut doc = Document::parse(text).unwrap();
+        let refused = doc.set_member("extensions", "switchboard", &serde_json::json!({"cmd": "sb"}));
+        assert!(
+            matches!(refused, Err(EditError::Unsupported { .. })),
+            "{refused:?}"
+        );
+        assert_eq!(doc.text(), text);
+        assert_eq!(doc.get(&["extensions", "other"]), Some(Value::from("kept as is")));
     }
 }
