@@ -16,13 +16,14 @@ pub mod peers;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use switchboard_model::ServerName;
 use switchboard_model::api::{Exposure, TailnetState, TailnetStatus};
 use switchboard_tailnet::{BackendState, LocalApi, LocalApiError, Status};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 
 use crate::control::ControlError;
 use crate::gateway::Gateway;
@@ -34,6 +35,8 @@ use listener::{Door, ThisNode};
 pub const DEFAULT_PORT: u16 = 7717;
 /// How often Tailscale is asked whether it still runs, and at which addresses.
 const FOLLOW_EVERY: Duration = Duration::from_secs(3);
+/// How long a change to the exposures waits for the listener (past the LocalAPI's timeout).
+const LISTENER_PATIENCE: Duration = Duration::from_secs(15);
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -91,6 +94,10 @@ pub struct Tailnet {
     listening: Mutex<Listening>,
     /// Woken when exposures change, so the listener opens or closes at once.
     changed: Arc<Notify>,
+    /// Changes made to the exposures, counted, and how many of them the listener has caught
+    /// up with: a change is answered once the listener reflects it.
+    requested: AtomicU64,
+    applied: watch::Sender<u64>,
     http: reqwest::Client,
     /// Where Tailscale Serve's HTTPS requests come in.
     serve_socket: PathBuf,
@@ -129,6 +136,8 @@ impl Tailnet {
             gateway,
             listening: Mutex::default(),
             changed: Arc::default(),
+            requested: AtomicU64::new(0),
+            applied: watch::Sender::new(0),
             http,
             serve_socket,
         });
@@ -193,7 +202,7 @@ impl Tailnet {
         };
         self.exposures.set(exposure.clone()).await?;
         tracing::info!(%server, to = ?exposure.to, "exposed on the tailnet");
-        self.changed.notify_one();
+        self.listener_caught_up().await;
         Ok(exposure)
     }
 
@@ -202,8 +211,17 @@ impl Tailnet {
             return Err(TailnetError::NotExposed(server.clone()));
         }
         tracing::info!(%server, "no longer exposed on the tailnet");
-        self.changed.notify_one();
+        self.listener_caught_up().await;
         Ok(())
+    }
+
+    /// Wakes the listener for a change to the exposures and waits (bounded: asking Tailscale
+    /// where to listen can be slow) until it has opened or closed accordingly.
+    async fn listener_caught_up(&self) {
+        let change = self.requested.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut applied = self.applied.subscribe();
+        self.changed.notify_one();
+        let _ = tokio::time::timeout(LISTENER_PATIENCE, applied.wait_for(|done| *done >= change)).await;
     }
 
     /// This node, when Tailscale runs; else why not.
@@ -264,6 +282,7 @@ async fn follow(tailnet: Weak<Tailnet>, changed: Arc<Notify>) {
     let mut open: Option<(ThisNode, listener::Open)> = None;
     loop {
         let Some(t) = tailnet.upgrade() else { return };
+        let change = t.requested.load(Ordering::SeqCst);
         let wanted = if t.exposures.is_empty() {
             Ok(None)
         } else {
@@ -302,6 +321,7 @@ async fn follow(tailnet: Weak<Tailnet>, changed: Arc<Notify>) {
                 *t.listening() = Listening::default();
             }
         }
+        t.applied.send_replace(change);
         drop(t);
         tokio::select! {
             () = tokio::time::sleep(FOLLOW_EVERY) => {}
