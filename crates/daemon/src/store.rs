@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::str::FromStr;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use switchboard_clients::plan::Ownership;
 use switchboard_model::api::{CallOutcome, CallRecord, Exposure, RunRecord, TokenView, Wiring};
@@ -94,6 +94,11 @@ impl Store {
             })?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
+            // With a write-ahead log this survives the daemon being killed at any point; only
+            // an OS crash or power loss can undo the last commits, never corrupt the file.
+            // `Full` would wait on the disk at every commit, and a crash-looping server commits
+            // its runs many times a second.
+            .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true);
         // Few writers, all in this process: a small pool keeps memory low.
         let pool = SqlitePoolOptions::new()
@@ -183,6 +188,8 @@ impl Store {
         pid: Option<u32>,
         is_restart: bool,
     ) -> Result<i64, StoreError> {
+        // One transaction: a server in a crash loop starts many times a second.
+        let mut tx = self.pool.begin().await.map_err(query_err("recording a server start"))?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO runs (server, pid, is_restart, started_at_ms) VALUES (?, ?, ?, ?) RETURNING id",
         )
@@ -190,7 +197,7 @@ impl Store {
         .bind(pid)
         .bind(is_restart)
         .bind(now_millis())
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await
         .map_err(query_err("recording a server start"))?;
         sqlx::query(
@@ -199,9 +206,10 @@ impl Store {
         .bind(server.as_str())
         .bind(server.as_str())
         .bind(RUNS_KEPT_PER_SERVER)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(query_err("pruning old runs"))?;
+        tx.commit().await.map_err(query_err("recording a server start"))?;
         Ok(id)
     }
 
