@@ -14,6 +14,8 @@ pub mod mcp;
 pub mod policy;
 pub mod process;
 pub mod usage;
+#[cfg(target_os = "linux")]
+mod vfork;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -1,16 +1,19 @@
 //! The one place that spawns server processes, and the one that ends them.
 //!
-//! [`spawn`] builds every `Command` the daemon runs for a server: its own process group (so
-//! its whole tree can be signalled at once), `PR_SET_PDEATHSIG` on Linux (so it dies with the
-//! daemon), piped stdio. [`ServerProcess::stop`] is the stop sequence: close stdin, SIGTERM to
-//! the group, a grace period, SIGKILL. Programs are found with [`find_program`] before spawning
-//! so "not installed" is told apart from every other failure. [`raise_fd_limit`] gives the
-//! daemon room for many connections while servers keep the limit they would have had. What
-//! the process says, and when to restart it, are the actor's business.
+//! [`spawn`] starts every process the daemon runs for a server: its own process group (so its
+//! whole tree can be signalled at once), piped stdio, and on Linux `PR_SET_PDEATHSIG` (so it
+//! dies with the daemon) and the open-file limit the daemon was started with (see
+//! [`raise_fd_limit`]). On Linux the process is cloned without copying the daemon
+//! ([`super::vfork`]); elsewhere the standard library's `posix_spawn` does the same, without
+//! the parent-death signal, which leaves that to the watchdog. [`ServerProcess::stop`] is the
+//! stop sequence: close stdin, SIGTERM to the group, a grace period, SIGKILL. Programs are
+//! found with [`find_program`] before spawning so "not installed" is told apart from every
+//! other failure. What the process says, and when to restart it, are the actor's business.
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
+#[cfg(not(target_os = "linux"))]
 use std::process::{ExitStatus, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -18,7 +21,7 @@ use std::time::Duration;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use switchboard_model::{ExitCause, Launch};
-use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
+use tokio::process::{ChildStderr, ChildStdin, ChildStdout};
 
 /// The open-file limit the daemon was started with, restored in every server it spawns.
 static INHERITED_FD_LIMIT: OnceLock<(u64, u64)> = OnceLock::new();
@@ -42,7 +45,10 @@ pub fn raise_fd_limit() {
 /// A running server process, leader of its own process group.
 #[derive(Debug)]
 pub struct ServerProcess {
-    child: Child,
+    #[cfg(target_os = "linux")]
+    child: super::vfork::Child,
+    #[cfg(not(target_os = "linux"))]
+    child: tokio::process::Child,
     pid: u32,
 }
 
@@ -99,7 +105,7 @@ pub fn is_executable(path: &Path) -> bool {
 /// Spawns `launch` with `env` added to the daemon's own environment.
 ///
 /// Must be called from a runtime worker thread, never from `spawn_blocking`: Linux delivers
-/// the parent-death signal when the *thread* that forked exits, and blocking-pool threads
+/// the parent-death signal when the *thread* that spawned exits, and blocking-pool threads
 /// exit when idle.
 pub fn spawn(launch: &Launch, env: &BTreeMap<String, String>) -> Result<(ServerProcess, Pipes), SpawnError> {
     if let Some(cwd) = &launch.cwd
@@ -118,65 +124,71 @@ pub fn spawn(launch: &Launch, env: &BTreeMap<String, String>) -> Result<(ServerP
                 program: launch.command.clone(),
             }
         })?;
-
-    let mut command = Command::new(&program);
-    command
-        .args(&launch.args)
-        .envs(env)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        // The supervisor reaps explicitly; this is the safety net if a handle is dropped.
-        .kill_on_drop(true);
-    if let Some(cwd) = &launch.cwd {
-        command.current_dir(cwd);
-    }
-    #[cfg(target_os = "linux")]
-    {
-        let daemon = nix::unistd::getpid();
-        let fd_limit = INHERITED_FD_LIMIT.get().copied();
-        // SAFETY: the closure runs between fork and exec and only makes async-signal-safe
-        // system calls (prctl, getppid, setrlimit); it allocates nothing.
-        unsafe {
-            command.pre_exec(move || {
-                if let Some((soft, hard)) = fd_limit {
-                    nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE, soft, hard)?;
-                }
-                nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
-                // The daemon may have died between fork and prctl; then nobody would kill us.
-                if nix::unistd::getppid() != daemon {
-                    return Err(std::io::Error::other(
-                        "the daemon exited while starting the server",
-                    ));
-                }
-                Ok(())
-            });
-        }
-    }
-    let mut child = command.spawn().map_err(|source| SpawnError::Io {
+    let io_error = |source| SpawnError::Io {
         program: launch.command.clone(),
         source,
-    })?;
-    let (Some(pid), Some(stdin), Some(stdout), Some(stderr)) = (
-        child.id(),
-        child.stdin.take(),
-        child.stdout.take(),
-        child.stderr.take(),
-    ) else {
-        return Err(SpawnError::Io {
-            program: launch.command.clone(),
-            source: std::io::Error::other("the process exited before its pipes were set up"),
-        });
     };
-    Ok((
-        ServerProcess { child, pid },
-        Pipes {
-            stdin,
-            stdout,
-            stderr,
-        },
-    ))
+    #[cfg(target_os = "linux")]
+    {
+        let mut environment: BTreeMap<std::ffi::OsString, std::ffi::OsString> = std::env::vars_os().collect();
+        environment.extend(env.iter().map(|(key, value)| (key.into(), value.into())));
+        let started = super::vfork::spawn(&super::vfork::Command {
+            program: &program,
+            args: &launch.args,
+            env: environment.into_iter().collect(),
+            cwd: launch.cwd.as_deref(),
+            fd_limit: INHERITED_FD_LIMIT.get().copied(),
+        })
+        .map_err(io_error)?;
+        let pid = started.child.id();
+        let pipes = Pipes {
+            stdin: ChildStdin::from_std(started.stdin.into()).map_err(io_error)?,
+            stdout: ChildStdout::from_std(started.stdout.into()).map_err(io_error)?,
+            stderr: ChildStderr::from_std(started.stderr.into()).map_err(io_error)?,
+        };
+        Ok((
+            ServerProcess {
+                child: started.child,
+                pid,
+            },
+            pipes,
+        ))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let mut command = tokio::process::Command::new(&program);
+        command
+            .args(&launch.args)
+            .envs(env)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            // The supervisor reaps explicitly; this is the safety net if a handle is dropped.
+            .kill_on_drop(true);
+        if let Some(cwd) = &launch.cwd {
+            command.current_dir(cwd);
+        }
+        let mut child = command.spawn().map_err(io_error)?;
+        let (Some(pid), Some(stdin), Some(stdout), Some(stderr)) = (
+            child.id(),
+            child.stdin.take(),
+            child.stdout.take(),
+            child.stderr.take(),
+        ) else {
+            return Err(io_error(std::io::Error::other(
+                "the process exited before its pipes were set up",
+            )));
+        };
+        Ok((
+            ServerProcess { child, pid },
+            Pipes {
+                stdin,
+                stdout,
+                stderr,
+            },
+        ))
+    }
 }
 
 impl ServerProcess {
@@ -191,6 +203,9 @@ impl ServerProcess {
 
     /// Waits for the leader to exit. Cancel-safe, so it can sit in a `select!`.
     pub async fn wait(&mut self) -> ExitCause {
+        #[cfg(target_os = "linux")]
+        return self.child.wait().await;
+        #[cfg(not(target_os = "linux"))]
         match self.child.wait().await {
             Ok(status) => exit_cause(status),
             // Waiting only fails if the child was already reaped, which this type prevents.
@@ -235,6 +250,7 @@ pub fn signal_group(pgid: u32, signal: Signal) {
     }
 }
 
+#[cfg(not(target_os = "linux"))]
 fn exit_cause(status: ExitStatus) -> ExitCause {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
