@@ -14,8 +14,6 @@ use switchboard_clients::plan::Ownership;
 use switchboard_model::api::{CallOutcome, CallRecord, Exposure, RunRecord, TokenView, Wiring};
 use switchboard_model::{ExitCause, ServerName, ServerSpec, UnixMillis, now_millis};
 
-/// Run rows kept per server; older ones are pruned as new runs start.
-const RUNS_KEPT_PER_SERVER: i64 = 200;
 /// Tool-call rows kept at most, whatever their age.
 const CALLS_KEPT: i64 = 100_000;
 
@@ -188,8 +186,7 @@ impl Store {
         pid: Option<u32>,
         is_restart: bool,
     ) -> Result<i64, StoreError> {
-        // One transaction: a server in a crash loop starts many times a second.
-        let mut tx = self.pool.begin().await.map_err(query_err("recording a server start"))?;
+        // Older runs are pruned by a trigger (migration 0006).
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO runs (server, pid, is_restart, started_at_ms) VALUES (?, ?, ?, ?) RETURNING id",
         )
@@ -197,19 +194,9 @@ impl Store {
         .bind(pid)
         .bind(is_restart)
         .bind(now_millis())
-        .fetch_one(&mut *tx)
+        .fetch_one(&self.pool)
         .await
         .map_err(query_err("recording a server start"))?;
-        sqlx::query(
-            "DELETE FROM runs WHERE server = ? AND id <= (SELECT id FROM runs WHERE server = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
-        )
-        .bind(server.as_str())
-        .bind(server.as_str())
-        .bind(RUNS_KEPT_PER_SERVER)
-        .execute(&mut *tx)
-        .await
-        .map_err(query_err("pruning old runs"))?;
-        tx.commit().await.map_err(query_err("recording a server start"))?;
         Ok(id)
     }
 
@@ -978,6 +965,8 @@ mod tests {
             (Some(2), Some(ExitCause::Signaled { signal: 9 }))
         );
 
+        // As the trigger of migration 0006 keeps.
+        const RUNS_KEPT_PER_SERVER: i64 = 200;
         for _ in 0..RUNS_KEPT_PER_SERVER + 5 {
             store.start_run(&name, None, true).await.expect("run");
         }
