@@ -2,16 +2,31 @@
 //!
 //! Sampling happens only when someone asks (the API lists servers), never on a timer, so an
 //! idle daemon reads nothing. CPU percentages are over the time since the previous sample.
+//! Finding a tree means reading every process in /proc, so that happens at most once a
+//! [`FULL_REFRESH`]; in between, only the roots are read (a process started since then is
+//! counted without its children until the next full read). A client polling the API many
+//! times a second would otherwise make the daemon scan /proc each time, and that costs every
+//! gateway call latency.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use switchboard_model::api::ResourceUsage;
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
+/// The shortest time between two reads of every process.
+const FULL_REFRESH: Duration = Duration::from_secs(1);
+
 #[derive(Debug, Default)]
 pub struct UsageSampler {
-    system: Mutex<Option<System>>,
+    system: Mutex<Option<Sampled>>,
+}
+
+#[derive(Debug)]
+struct Sampled {
+    system: System,
+    full_at: Instant,
 }
 
 impl UsageSampler {
@@ -19,20 +34,30 @@ impl UsageSampler {
     /// `spawn_blocking`.
     pub fn sample(&self, roots: &[u32]) -> HashMap<u32, ResourceUsage> {
         let mut guard = self.system.lock().unwrap_or_else(|p| p.into_inner());
-        if guard.is_none() {
-            *guard = System::new().ok();
-        }
-        let Some(system) = guard.as_mut() else {
-            return HashMap::new();
+        let refresh = ProcessRefreshKind::nothing()
+            .with_cpu()
+            .with_memory()
+            .without_tasks();
+        let sampled = match guard.take() {
+            Some(mut sampled) if sampled.full_at.elapsed() < FULL_REFRESH => {
+                let roots: Vec<Pid> = roots.iter().map(|&pid| Pid::from_u32(pid)).collect();
+                sampled
+                    .system
+                    .refresh_processes_specifics(ProcessesToUpdate::Some(&roots), false, refresh);
+                sampled
+            }
+            previous => {
+                let Some(mut system) = previous.map(|s| s.system).or_else(|| System::new().ok()) else {
+                    return HashMap::new();
+                };
+                system.refresh_processes_specifics(ProcessesToUpdate::All, true, refresh);
+                Sampled {
+                    system,
+                    full_at: Instant::now(),
+                }
+            }
         };
-        system.refresh_processes_specifics(
-            ProcessesToUpdate::All,
-            true,
-            ProcessRefreshKind::nothing()
-                .with_cpu()
-                .with_memory()
-                .without_tasks(),
-        );
+        let system = &guard.insert(sampled).system;
         let mut children: HashMap<Pid, Vec<Pid>> = HashMap::new();
         for (pid, process) in system.processes() {
             if let Some(parent) = process.parent() {
