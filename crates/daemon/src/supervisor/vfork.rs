@@ -56,8 +56,7 @@ pub struct Started {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(i32)]
 enum Step {
-    None = 0,
-    ProcessGroup,
+    ProcessGroup = 1,
     Stdio,
     WorkingDirectory,
     FdLimit,
@@ -67,15 +66,25 @@ enum Step {
 }
 
 impl Step {
-    fn describe(value: i32) -> &'static str {
-        match value {
-            v if v == Self::ProcessGroup as i32 => "creating its process group",
-            v if v == Self::Stdio as i32 => "connecting its stdin, stdout and stderr",
-            v if v == Self::WorkingDirectory as i32 => "entering its working directory",
-            v if v == Self::FdLimit as i32 => "setting its open-file limit",
-            v if v == Self::ParentDeathSignal as i32 => "asking to end with the daemon",
-            v if v == Self::ParentGone as i32 => "starting it: the daemon was exiting",
-            _ => "executing it",
+    const ALL: [Self; 7] = [
+        Self::ProcessGroup,
+        Self::Stdio,
+        Self::WorkingDirectory,
+        Self::FdLimit,
+        Self::ParentDeathSignal,
+        Self::ParentGone,
+        Self::Exec,
+    ];
+
+    fn describe(self) -> &'static str {
+        match self {
+            Self::ProcessGroup => "creating its process group",
+            Self::Stdio => "connecting its stdin, stdout and stderr",
+            Self::WorkingDirectory => "entering its working directory",
+            Self::FdLimit => "setting its open-file limit",
+            Self::ParentDeathSignal => "asking to end with the daemon",
+            Self::ParentGone => "starting it while the daemon exited",
+            Self::Exec => "executing it",
         }
     }
 }
@@ -90,6 +99,7 @@ struct Context {
     stdio: [RawFd; 3],
     fd_limit: Option<libc::rlimit>,
     parent: libc::pid_t,
+    /// A [`Step`], or 0 while none has failed.
     failed_step: AtomicI32,
     failed_errno: AtomicI32,
 }
@@ -134,7 +144,7 @@ pub fn spawn(command: &Command<'_>) -> io::Result<Started> {
             rlim_max: hard,
         }),
         parent: std::process::id() as libc::pid_t,
-        failed_step: AtomicI32::new(Step::None as i32),
+        failed_step: AtomicI32::new(0),
         failed_errno: AtomicI32::new(0),
     };
     let mut stack = vec![0u128; CHILD_STACK / size_of::<u128>()];
@@ -160,14 +170,13 @@ pub fn spawn(command: &Command<'_>) -> io::Result<Started> {
     if pid < 0 {
         return Err(clone_error);
     }
-    let failed_step = context.failed_step.load(Ordering::Acquire);
-    if failed_step != Step::None as i32 {
+    let failed = context.failed_step.load(Ordering::Acquire);
+    if let Some(step) = Step::ALL.into_iter().find(|step| *step as i32 == failed) {
         let _ = waitpid(Pid::from_raw(pid), None);
-        let errno = context.failed_errno.load(Ordering::Acquire);
-        let cause = io::Error::from_raw_os_error(errno);
+        let cause = io::Error::from_raw_os_error(context.failed_errno.load(Ordering::Acquire));
         return Err(io::Error::new(
             cause.kind(),
-            format!("{} failed: {cause}", Step::describe(failed_step)),
+            format!("{} failed: {cause}", step.describe()),
         ));
     }
     Ok(Started {
