@@ -27,6 +27,32 @@ fn without(frame: &Frame, key: &str, in_params: bool) -> Value {
     value
 }
 
+/// Whether a `\uXXXX` escape in `json` is half of a surrogate pair without its other half.
+/// JSON's grammar allows it; serde_json refuses it, with one of several messages.
+fn has_lone_surrogate(json: &[u8]) -> bool {
+    let escape = |at: usize| -> Option<u16> {
+        let hex = json.get(at..at + 6)?.strip_prefix(b"\\u")?;
+        u16::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()
+    };
+    let mut at = 0;
+    while at < json.len() {
+        if json[at] != b'\\' {
+            at += 1;
+            continue;
+        }
+        match escape(at) {
+            Some(0xD800..=0xDBFF) => match escape(at + 6) {
+                Some(0xDC00..=0xDFFF) => at += 12,
+                _ => return true,
+            },
+            Some(0xDC00..=0xDFFF) => return true,
+            Some(_) => at += 6,
+            None => at += 2,
+        }
+    }
+    false
+}
+
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let Ok(frame) = Frame::parse(Bytes::copy_from_slice(data)) else {
         return;
@@ -36,11 +62,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         // JSON's grammar allows numbers beyond f64 and escapes of lone surrogates, which
         // serde_json's values refuse (RFC 8259 lets a reader): the gateway routes such frames
         // as bytes, but they cannot be compared as values here.
-        Err(e)
-            if ["number out of range", "surrogate"]
-                .iter()
-                .any(|m| e.to_string().contains(m)) =>
-        {
+        Err(e) if e.to_string().contains("number out of range") || has_lone_surrogate(frame.bytes()) => {
             return;
         }
         Err(e) => panic!("accepted a frame that is not JSON ({e}): {:?}", frame.bytes()),
