@@ -95,14 +95,13 @@ def isolation():
         paced(0.05, lambda: api("POST", "/servers/crashy/restart"), looping)
         paced(0.05, lambda: api("GET", "/servers/echo"), controlling)
         spawned = [0]
-        start_rate = [40.0]
 
         def churn():
             subprocess.run(["/bin/sh", "-c", "exit 3"])
             spawned[0] += 1
 
         churning = threading.Event()
-        paced(1 / start_rate[0], churn, churning)
+        paced(1 / 40, churn, churning)  # about the crash loop's own start rate
         quiet, loop, control_rounds = [], [], []
         starts = 0
         for _ in range(ROUNDS):
