@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Fuzzes every target (or the ones named) for SECONDS each with cargo fuzz, corpora seeded from
 # the repository's fixtures. CI runs it briefly; for a long run: scripts/fuzz.sh 3600 [TARGET…]
-# FUZZ_SEED fixes libFuzzer's seed (CI's short runs use 1, so they explore alike each time; 0,
-# the default, picks one). A finding fails the run and is kept in target/fuzz/artifacts/TARGET/
+# FUZZ_SEED fixes libFuzzer's seed (CI's short runs use 1; 0, the default, picks one). Runs are
+# bounded by time and a code change moves the coverage map, so a fixed seed does not make two
+# builds explore alike. A finding fails the run and is kept in target/fuzz/artifacts/TARGET/
 # to reproduce with
 #   cargo +nightly fuzz run --fuzz-dir fuzz --target-dir target/fuzz -s none TARGET FILE
 set -euo pipefail
