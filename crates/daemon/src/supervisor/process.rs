@@ -310,16 +310,23 @@ mod tests {
             }
         );
         // The background sleep, in the same group, is gone too (a zombie awaiting a reaper is
-        // not running; where PID 1 does not reap, zombies linger).
-        let running = std::fs::read_dir("/proc").expect("proc").flatten().any(|entry| {
-            let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-            let fields: Vec<&str> = stat
-                .rsplit_once(')')
-                .map(|(_, r)| r.split_whitespace().collect())
-                .unwrap_or_default();
-            fields.get(2) == Some(&pgid.to_string().as_str()) && fields.first() != Some(&"Z")
-        });
-        assert!(!running, "process group {pgid} still has running members");
+        // not running; where PID 1 does not reap, zombies linger). SIGKILL is delivered at
+        // once but the exit itself takes a moment: waited for, with a deadline.
+        let running = || {
+            std::fs::read_dir("/proc").expect("proc").flatten().any(|entry| {
+                let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+                let fields: Vec<&str> = stat
+                    .rsplit_once(')')
+                    .map(|(_, r)| r.split_whitespace().collect())
+                    .unwrap_or_default();
+                fields.get(2) == Some(&pgid.to_string().as_str()) && fields.first() != Some(&"Z")
+            })
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while running() && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(!running(), "process group {pgid} still has running members");
     }
 
     #[tokio::test]
