@@ -229,8 +229,16 @@ fn write_file(path: &PathBuf, all: &BTreeMap<String, String>) -> Result<(), Secr
     };
     let bytes = serde_json::to_vec_pretty(all).map_err(|e| failed(e.to_string()))?;
     let temp = path.with_extension("json.tmp");
+    // A temp file left by a crash (or put there by someone else) is removed, never reused:
+    // opening it would keep its mode and owner, and the secrets would be written into it.
+    match std::fs::remove_file(&temp) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(failed(format!("cannot remove the stale {}: {e}", temp.display())));
+        }
+        _ => {}
+    }
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(&temp).map_err(|e| failed(e.to_string()))?;
@@ -242,6 +250,28 @@ fn write_file(path: &PathBuf, all: &BTreeMap<String, String>) -> Result<(), Secr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_stale_world_readable_temp_file_is_replaced_not_reused() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("secrets.json");
+        let temp = dir.path().join("secrets.json.tmp");
+        std::fs::write(&temp, b"left by a crash").expect("write");
+        std::fs::set_permissions(&temp, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let stale_inode = std::fs::metadata(&temp).expect("meta").ino();
+        // Kept open, as by another user who planted it: reusing the inode would leak to them.
+        let _planted = std::fs::File::open(&temp).expect("open");
+        Secrets::file(path.clone())
+            .set("time/API_KEY", "s3cret")
+            .await
+            .expect("set");
+        let written = std::fs::metadata(&path).expect("meta");
+        assert_eq!(written.permissions().mode() & 0o777, 0o600);
+        assert_ne!(written.ino(), stale_inode, "the stale temp file was reused");
+        assert!(!temp.exists());
+    }
 
     #[tokio::test]
     async fn the_file_backend_round_trips_privately() {
