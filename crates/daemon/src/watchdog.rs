@@ -1,4 +1,5 @@
-//! The watchdog: ends every server process group if the daemon dies without stopping them.
+//! The watchdog: ends every server and helper process group if the daemon dies without
+//! stopping them.
 //!
 //! `PR_SET_PDEATHSIG` only reaches a server's direct child; its grandchildren (npx's node,
 //! a shell's background jobs) would outlive a SIGKILLed daemon. So the daemon starts one
@@ -23,6 +24,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
+use crate::supervisor::helper::GroupWatch;
 use crate::supervisor::process::signal_group;
 
 /// How long ended groups get between SIGTERM and SIGKILL.
@@ -115,6 +117,15 @@ impl Watchdog {
     pub fn release(&self) {
         self.stdin.lock().unwrap_or_else(|p| p.into_inner()).take();
         let _ = self.child.lock().unwrap_or_else(|p| p.into_inner()).wait();
+    }
+}
+
+impl GroupWatch for Watchdog {
+    fn watch(&self, pgid: u32) {
+        Watchdog::watch(self, pgid);
+    }
+    fn unwatch(&self, pgid: u32) {
+        Watchdog::unwatch(self, pgid);
     }
 }
 

@@ -1,13 +1,15 @@
 //! Supervision of MCP servers: local stdio processes, local HTTP processes, remote endpoints.
 //!
 //! A [`Supervisor`] owns one [`actor`] task per server, each the only writer of its server's
-//! state. Processes are spawned through [`process`], the only place that builds a `Command`.
+//! state. Processes are spawned through [`process`], the only place that builds a `Command`;
+//! the daemon's helper processes (package managers, probes) through its [`helper`] API.
 //! After every exit an actor asks [`policy::decide`], a pure function of the policy, the exit
 //! and recent restarts. Readiness and health are MCP requests ([`mcp`]), not "the pid exists".
 //! Desired state (enabled or not) and HTTP are the control layer's; this module runs what it
 //! is told to run.
 
 mod actor;
+pub mod helper;
 pub mod isolated;
 pub mod logs;
 pub mod mcp;
@@ -113,6 +115,14 @@ pub struct Supervisor {
 }
 
 impl Supervisor {
+    /// Runs helper processes under this supervisor's watchdog.
+    pub fn helpers(&self) -> helper::Helpers {
+        match &self.shared.watchdog {
+            Some(watchdog) => helper::Helpers::watched(Arc::clone(watchdog) as Arc<dyn helper::GroupWatch>),
+            None => helper::Helpers::unwatched(),
+        }
+    }
+
     pub fn new(
         config: SupervisorConfig,
         store: Store,

@@ -11,7 +11,7 @@
 //! other failure. What the process says, and when to restart it, are the actor's business.
 
 use std::collections::BTreeMap;
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 #[cfg(not(target_os = "linux"))]
 use std::process::{ExitStatus, Stdio};
@@ -102,42 +102,92 @@ pub fn is_executable(path: &Path) -> bool {
     }
 }
 
+/// What [`start`] runs: a server's [`Launch`] or a helper's command.
+#[derive(Debug)]
+pub(super) struct Start<'a> {
+    /// A bare name searched on PATH, or a path.
+    pub program: &'a OsStr,
+    pub args: &'a [OsString],
+    pub cwd: Option<&'a Path>,
+    /// Added to the daemon's own environment.
+    pub env: Vec<(OsString, OsString)>,
+    /// A session of its own, so no controlling terminal, rather than only a process group.
+    pub new_session: bool,
+}
+
 /// Spawns `launch` with `env` added to the daemon's own environment.
 ///
 /// Must be called from a runtime worker thread, never from `spawn_blocking`: Linux delivers
 /// the parent-death signal when the *thread* that spawned exits, and blocking-pool threads
 /// exit when idle.
 pub fn spawn(launch: &Launch, env: &BTreeMap<String, String>) -> Result<(ServerProcess, Pipes), SpawnError> {
-    if let Some(cwd) = &launch.cwd
+    let args: Vec<OsString> = launch.args.iter().map(OsString::from).collect();
+    start(&Start {
+        program: OsStr::new(&launch.command),
+        args: &args,
+        cwd: launch.cwd.as_deref(),
+        env: env
+            .iter()
+            .map(|(key, value)| (key.into(), value.into()))
+            .collect(),
+        new_session: false,
+    })
+}
+
+/// Spawns `what`: every process the daemon starts, servers and helpers, starts here.
+pub(super) fn start(what: &Start<'_>) -> Result<(ServerProcess, Pipes), SpawnError> {
+    let shown = what.program.to_string_lossy().into_owned();
+    if let Some(cwd) = what.cwd
         && !cwd.is_dir()
     {
-        return Err(SpawnError::MissingCwd { path: cwd.clone() });
+        return Err(SpawnError::MissingCwd { path: cwd.to_owned() });
     }
-    let path_var = env
-        .get("PATH")
-        .map(OsStr::new)
-        .map(ToOwned::to_owned)
+    let path_var = what
+        .env
+        .iter()
+        .rev()
+        .find(|(key, _)| key == "PATH")
+        .map(|(_, value)| value.clone())
         .or_else(|| std::env::var_os("PATH"));
-    let program =
-        find_program(&launch.command, path_var.as_deref(), launch.cwd.as_deref()).ok_or_else(|| {
-            SpawnError::ProgramNotFound {
-                program: launch.command.clone(),
-            }
-        })?;
+    let program = if Path::new(what.program).components().count() > 1 {
+        let path = match what.cwd {
+            Some(dir) if Path::new(what.program).is_relative() => dir.join(what.program),
+            _ => PathBuf::from(what.program),
+        };
+        is_executable(&path).then_some(path)
+    } else {
+        find_program(&shown, path_var.as_deref(), what.cwd)
+    }
+    .ok_or_else(|| SpawnError::ProgramNotFound {
+        program: shown.clone(),
+    })?;
     let io_error = |source| SpawnError::Io {
-        program: launch.command.clone(),
+        program: shown.clone(),
         source,
     };
     #[cfg(target_os = "linux")]
     {
-        let mut environment: BTreeMap<std::ffi::OsString, std::ffi::OsString> = std::env::vars_os().collect();
-        environment.extend(env.iter().map(|(key, value)| (key.into(), value.into())));
+        let args = what
+            .args
+            .iter()
+            .map(|arg| {
+                arg.to_str().map(str::to_owned).ok_or_else(|| {
+                    io_error(std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        format!("its argument {arg:?} is not UTF-8"),
+                    ))
+                })
+            })
+            .collect::<Result<Vec<String>, SpawnError>>()?;
+        let mut environment: BTreeMap<OsString, OsString> = std::env::vars_os().collect();
+        environment.extend(what.env.iter().cloned());
         let started = super::vfork::spawn(&super::vfork::Command {
             program: &program,
-            args: &launch.args,
+            args: &args,
             env: environment.into_iter().collect(),
-            cwd: launch.cwd.as_deref(),
+            cwd: what.cwd,
             fd_limit: INHERITED_FD_LIMIT.get().copied(),
+            new_session: what.new_session,
         })
         .map_err(io_error)?;
         let pid = started.child.id();
@@ -158,15 +208,22 @@ pub fn spawn(launch: &Launch, env: &BTreeMap<String, String>) -> Result<(ServerP
     {
         let mut command = tokio::process::Command::new(&program);
         command
-            .args(&launch.args)
-            .envs(env)
+            .args(what.args)
+            .envs(what.env.iter().cloned())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .process_group(0)
             // The supervisor reaps explicitly; this is the safety net if a handle is dropped.
             .kill_on_drop(true);
-        if let Some(cwd) = &launch.cwd {
+        if what.new_session {
+            // SAFETY: setsid is async-signal-safe and touches nothing of the parent.
+            unsafe {
+                command.pre_exec(|| nix::unistd::setsid().map(drop).map_err(std::io::Error::from));
+            }
+        } else {
+            command.process_group(0);
+        }
+        if let Some(cwd) = what.cwd {
             command.current_dir(cwd);
         }
         let mut child = command.spawn().map_err(io_error)?;

@@ -41,6 +41,9 @@ pub struct Command<'a> {
     pub cwd: Option<&'a Path>,
     /// Soft and hard open-file limits to set in the child.
     pub fd_limit: Option<(u64, u64)>,
+    /// `setsid` (a session and group of its own, no controlling terminal) instead of only
+    /// `setpgid`: for helpers, which may run a user's interactive shell.
+    pub new_session: bool,
 }
 
 /// A started process: its pid and the daemon's ends of its stdio pipes.
@@ -78,7 +81,7 @@ impl Step {
 
     fn describe(self) -> &'static str {
         match self {
-            Self::ProcessGroup => "creating its process group",
+            Self::ProcessGroup => "creating its process group (or session)",
             Self::Stdio => "connecting its stdin, stdout and stderr",
             Self::WorkingDirectory => "entering its working directory",
             Self::FdLimit => "setting its open-file limit",
@@ -99,6 +102,7 @@ struct Context {
     stdio: [RawFd; 3],
     fd_limit: Option<libc::rlimit>,
     parent: libc::pid_t,
+    new_session: bool,
     /// A [`Step`], or 0 while none has failed.
     failed_step: AtomicI32,
     failed_errno: AtomicI32,
@@ -144,6 +148,7 @@ pub fn spawn(command: &Command<'_>) -> io::Result<Started> {
             rlim_max: hard,
         }),
         parent: std::process::id() as libc::pid_t,
+        new_session: command.new_session,
         failed_step: AtomicI32::new(0),
         failed_errno: AtomicI32::new(0),
     };
@@ -217,7 +222,12 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
                 );
             }
         }
-        if libc::setpgid(0, 0) != 0 {
+        let grouped = if context.new_session {
+            libc::setsid() >= 0
+        } else {
+            libc::setpgid(0, 0) == 0
+        };
+        if !grouped {
             return fail(Step::ProcessGroup);
         }
         for (target, fd) in context.stdio.iter().enumerate() {
@@ -395,6 +405,7 @@ mod tests {
             env: std::env::vars_os().collect(),
             cwd: None,
             fd_limit: None,
+            new_session: false,
         }
     }
 
