@@ -3,15 +3,20 @@
 //! [`client`] talks to the registry API (v0.1) at any base URL. [`server_json`] reads the
 //! documents and [`validate`] checks them against the schema, naming the field at fault.
 //! [`plan`] turns a valid document and the user's values into what to fetch and how to run it;
-//! [`mcpb`] does the same for the manifest inside an MCP bundle.
+//! [`mcpb`] does the same for the manifest inside an MCP bundle. Registry data stays data:
+//! [`identifier`] holds package names and versions to their ecosystem's grammar, and
+//! [`runtime_args`] keeps container arguments that widen a container's reach to those the
+//! user allowed.
 //!
 //! Nothing here touches the disk, spawns a process or holds a secret beyond the call that
 //! resolves it: caching, fetching packages, finding runtimes and the keychain belong to the
 //! daemon.
 
 pub mod client;
+pub mod identifier;
 pub mod mcpb;
 pub mod plan;
+pub mod runtime_args;
 pub mod server_json;
 pub mod validate;
 

@@ -203,6 +203,8 @@ pub enum PlanError {
         "input `{key}` is secret but goes on the command line, where any local user could read it with `ps`; Switchboard will not install it this way"
     )]
     SecretArgument { key: String },
+    #[error(transparent)]
+    Identifier(#[from] crate::identifier::IdentifierError),
 }
 
 /// A resolved output value, flagged when it holds a secret.
@@ -592,6 +594,12 @@ pub fn plan(server: &ServerJson, source: Source, values: &Values) -> Result<Plan
                     Endpoint::LocalHttp { url }
                 }
             };
+            crate::identifier::check(
+                kind,
+                source.index,
+                &package.identifier,
+                package.version.as_deref(),
+            )?;
             (fetch_of(kind, package), endpoint)
         }
     };
