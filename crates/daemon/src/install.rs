@@ -14,7 +14,6 @@
 //! planning is the registry crate's.
 
 use std::collections::BTreeMap;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,14 +31,15 @@ use switchboard_registry::plan::{self, Endpoint, Fetch, Plan, Resolved};
 use switchboard_registry::{
     PlanError, RegistryError, Runtime, SchemaViolation, ServerJson, SourceKind, Values, validate,
 };
-use tokio::process::Command;
 use tokio::sync::Mutex;
 
+use crate::bundle::{self, UnpackError};
 use crate::control::{Control, ControlError};
 use crate::registry_cache::{self, RegistryCache, RegistryCacheError};
 use crate::runtime::{Runtimes, prepend_path};
 use crate::secrets::{self, Secrets, SecretsError};
 use crate::store::CachedVersion;
+use crate::supervisor::helper::{HelperCommand as Command, HelperError, Helpers};
 
 /// A secret an install or update wrote, and what it replaced.
 #[derive(Debug)]
@@ -99,6 +99,10 @@ pub enum InstallError {
     Secrets(#[from] SecretsError),
     #[error("{what} failed: {detail}")]
     Fetch { what: String, detail: String },
+    #[error("{what} failed: {source}")]
+    Helper { what: String, source: HelperError },
+    #[error(transparent)]
+    Unpack(#[from] UnpackError),
     #[error(
         "the bundle from {url} does not match its published SHA-256 (expected {expected}, got {actual}); it was not installed"
     )]
@@ -141,6 +145,8 @@ pub struct Installer {
     secrets: Secrets,
     packages: PathBuf,
     http: reqwest::Client,
+    /// Runs the package managers and probes under the supervisor's watchdog.
+    helpers: Helpers,
 }
 
 /// A package fetched into its directory, and the command that runs it.
@@ -163,6 +169,7 @@ impl Installer {
         packages: PathBuf,
     ) -> Self {
         Self {
+            helpers: control.supervisor().helpers(),
             control,
             cache,
             secrets,
@@ -197,14 +204,14 @@ impl Installer {
         let mut known = self.runtimes.lock().await;
         match &*known {
             Some(runtimes) => Arc::clone(runtimes),
-            None => Arc::clone(known.insert(Arc::new(Runtimes::discover().await))),
+            None => Arc::clone(known.insert(Arc::new(Runtimes::discover(&self.helpers).await))),
         }
     }
 
     /// Searches again (after the user installed a runtime, say).
     pub async fn rediscover(&self) -> Arc<Runtimes> {
         let mut known = self.runtimes.lock().await;
-        Arc::clone(known.insert(Arc::new(Runtimes::discover().await)))
+        Arc::clone(known.insert(Arc::new(Runtimes::discover(&self.helpers).await)))
     }
 
     /// Local servers installed from each registry name.
@@ -693,7 +700,7 @@ impl Installer {
                     .arg(dir)
                     .arg(&spec)
                     .env("PATH", prepend_path(node.parent().unwrap_or(Path::new("/"))));
-                run_fetch(command, &format!("npm install {spec}")).await?;
+                run_fetch(&self.helpers, command, &format!("npm install {spec}")).await?;
                 let (bin, installed) = npm_bin(dir, package)?;
                 let mut args = vec![bin.display().to_string()];
                 args.extend(plan.package_args.iter().cloned());
@@ -717,22 +724,22 @@ impl Installer {
                     if let Some(python) = runtimes.get(Runtime::Python) {
                         create.arg("--python").arg(&python.path);
                     }
-                    run_fetch(create, "uv venv").await?;
+                    run_fetch(&self.helpers, create, "uv venv").await?;
                     let mut install = Command::new(&tool);
                     install
                         .args(["pip", "install", "--quiet", "--python"])
                         .arg(&python_in_venv)
                         .arg(&requirement);
-                    run_fetch(install, &format!("uv pip install {requirement}")).await?;
+                    run_fetch(&self.helpers, install, &format!("uv pip install {requirement}")).await?;
                 } else {
                     let mut create = Command::new(&tool);
                     create.args(["-m", "venv"]).arg(&venv);
-                    run_fetch(create, "python -m venv").await?;
+                    run_fetch(&self.helpers, create, "python -m venv").await?;
                     let mut install = Command::new(&python_in_venv);
                     install
                         .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
                         .arg(&requirement);
-                    run_fetch(install, &format!("pip install {requirement}")).await?;
+                    run_fetch(&self.helpers, install, &format!("pip install {requirement}")).await?;
                 }
                 let (script, installed) = console_script(&venv, package)?;
                 Ok(fetched(
@@ -745,7 +752,7 @@ impl Installer {
                 let (runtime, tool) = need(&[Runtime::Docker, Runtime::Podman])?;
                 let mut pull = Command::new(&tool);
                 pull.args(["pull", "--quiet", image]);
-                run_fetch(pull, &format!("{runtime} pull {image}")).await?;
+                run_fetch(&self.helpers, pull, &format!("{runtime} pull {image}")).await?;
                 let mut args: Vec<String> = ["run", "-i", "--rm"].map(str::to_owned).to_vec();
                 args.extend(plan.runtime_args.iter().cloned());
                 // Values reach the container from the runtime's own environment, not argv.
@@ -786,7 +793,7 @@ impl Installer {
                 }
                 let root = dir.join("bundle");
                 let unpack_root = root.clone();
-                tokio::task::spawn_blocking(move || unpack(&bytes, &unpack_root))
+                tokio::task::spawn_blocking(move || bundle::unpack(&bytes, &unpack_root, &bundle::LIMITS))
                     .await
                     .map_err(|e| InstallError::Fetch {
                         what: "unpacking the bundle".to_owned(),
@@ -1060,38 +1067,26 @@ async fn remove_dir(dir: Option<&Path>) {
     }
 }
 
-/// Runs a package manager, turning a failure into its last lines of output.
-async fn run_fetch(mut command: Command, what: &str) -> Result<(), InstallError> {
-    command
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true);
-    let output = match tokio::time::timeout(FETCH_TIMEOUT, command.output()).await {
-        Ok(Ok(output)) => output,
-        Ok(Err(error)) => {
-            return Err(InstallError::Fetch {
-                what: what.to_owned(),
-                detail: format!("cannot run it: {error}"),
-            });
-        }
-        Err(_) => {
-            return Err(InstallError::Fetch {
-                what: what.to_owned(),
-                detail: format!("it took over {FETCH_TIMEOUT:?}"),
-            });
-        }
-    };
-    if output.status.success() {
+/// Runs a package manager as a helper (its own group under the watchdog, killed with all it
+/// started when the install is cancelled or `FETCH_TIMEOUT` passes), turning a failure into
+/// its last lines of output.
+async fn run_fetch(helpers: &Helpers, mut command: Command, what: &str) -> Result<(), InstallError> {
+    command.deadline(FETCH_TIMEOUT);
+    let output = helpers
+        .run(&command)
+        .await
+        .map_err(|source| InstallError::Helper {
+            what: what.to_owned(),
+            source,
+        })?;
+    if output.success() {
         return Ok(());
     }
-    let text = String::from_utf8_lossy(&output.stderr);
-    let tail: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    let tail = tail[tail.len().saturating_sub(6)..].join("\n");
+    let tail = output.stderr.last_lines(6);
     Err(InstallError::Fetch {
         what: what.to_owned(),
         detail: if tail.is_empty() {
-            format!("it exited with {}", output.status)
+            format!("it {}", output.exit)
         } else {
             tail
         },
@@ -1210,43 +1205,6 @@ fn console_scripts(entry_points: &str) -> Vec<String> {
         }
     }
     scripts
-}
-
-/// Unpacks a zip into `root`, refusing entries that would land outside it.
-fn unpack(bytes: &[u8], root: &Path) -> Result<(), InstallError> {
-    let broken = |detail: String| InstallError::Fetch {
-        what: "unpacking the bundle".to_owned(),
-        detail,
-    };
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| broken(e.to_string()))?;
-    for index in 0..archive.len() {
-        let mut file = archive.by_index(index).map_err(|e| broken(e.to_string()))?;
-        let relative = file.enclosed_name().ok_or_else(|| {
-            broken(format!(
-                "entry `{}` points outside the bundle",
-                file.name().unwrap_or_default()
-            ))
-        })?;
-        let path = root.join(relative);
-        if file.is_dir() {
-            std::fs::create_dir_all(&path).map_err(io_error("creating", &path))?;
-            continue;
-        }
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(io_error("creating", parent))?;
-        }
-        let mut contents = Vec::new();
-        file.read_to_end(&mut contents)
-            .map_err(|e| broken(e.to_string()))?;
-        std::fs::write(&path, &contents).map_err(io_error("writing", &path))?;
-        #[cfg(unix)]
-        if let Some(mode) = file.unix_mode() {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode & 0o755))
-                .map_err(io_error("setting the mode of", &path))?;
-        }
-    }
-    Ok(())
 }
 
 impl From<RegistryError> for InstallError {

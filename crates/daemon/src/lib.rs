@@ -6,6 +6,7 @@
 //! Nothing here depends on a GUI toolkit; the CLI and the desktop shell are clients of the API.
 
 pub mod api;
+pub mod bundle;
 pub mod client_config;
 pub mod control;
 pub mod daemon;

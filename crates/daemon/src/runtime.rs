@@ -12,19 +12,20 @@
 //! This module finds and reports; which runtime a package needs is the registry crate's.
 
 use std::collections::BTreeMap;
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::supervisor::helper::{HelperCommand, HelperError, Helpers};
+use crate::supervisor::process::is_executable;
 use switchboard_model::api::{RuntimeCheck, ShellCheck};
 use switchboard_registry::{Runtime, SourceKind};
-use tokio::process::Command;
-
-use crate::supervisor::process::is_executable;
 
 /// How long the login shell may take to print its PATH; slow start-up files are common.
 const SHELL_TIMEOUT: Duration = Duration::from_secs(5);
 const VERSION_TIMEOUT: Duration = Duration::from_secs(5);
+/// What a probe prints that is kept: a PATH, a version line.
+const PROBE_OUTPUT_CAP: usize = 64 * 1024;
 const MARKER: &str = "__switchboard_path__";
 
 /// One runtime, found.
@@ -43,13 +44,14 @@ pub struct Runtimes {
 }
 
 impl Runtimes {
-    /// Searches the daemon's PATH, the login shell's and version managers' directories.
-    pub async fn discover() -> Self {
+    /// Searches the daemon's PATH, the login shell's and version managers' directories,
+    /// running the login shell and the version probes as `helpers`.
+    pub async fn discover(helpers: &Helpers) -> Self {
         let home = home_dir();
         let own_path: Vec<PathBuf> = std::env::var_os("PATH")
             .map(|path| std::env::split_paths(&path).collect())
             .unwrap_or_default();
-        let shell = login_shell_path().await;
+        let shell = login_shell_path(helpers).await;
         let shell_dirs: Vec<PathBuf> = match &shell {
             Ok((_, dirs)) => dirs
                 .iter()
@@ -92,7 +94,7 @@ impl Runtimes {
         let versions = futures_util::future::join_all(
             found
                 .iter()
-                .map(|(runtime, found)| version_of(*runtime, found.path.clone())),
+                .map(|(runtime, found)| version_of(helpers, *runtime, found.path.clone())),
         )
         .await;
         for ((_, found), version) in found.iter_mut().zip(versions) {
@@ -282,7 +284,7 @@ fn newest_child(dir: &Path) -> Option<PathBuf> {
 }
 
 /// The login shell's PATH, read by running it interactively once with a marker around it.
-async fn login_shell_path() -> Result<(String, Vec<PathBuf>), (Option<String>, String)> {
+async fn login_shell_path(helpers: &Helpers) -> Result<(String, Vec<PathBuf>), (Option<String>, String)> {
     if cfg!(windows) {
         return Err((
             None,
@@ -292,25 +294,34 @@ async fn login_shell_path() -> Result<(String, Vec<PathBuf>), (Option<String>, S
     let shell = std::env::var_os("SHELL")
         .filter(|shell| !shell.is_empty())
         .unwrap_or_else(|| OsString::from("/bin/sh"));
+    shell_path_of(helpers, &shell, SHELL_TIMEOUT).await
+}
+
+/// Runs `shell` as an interactive login shell, detached from any terminal (zsh opens
+/// `/dev/tty` when interactive), for at most `timeout`, and reads the PATH it prints.
+async fn shell_path_of(
+    helpers: &Helpers,
+    shell: &OsStr,
+    timeout: Duration,
+) -> Result<(String, Vec<PathBuf>), (Option<String>, String)> {
     let shown = shell.to_string_lossy().into_owned();
-    let mut command = Command::new(&shell);
+    let mut command = HelperCommand::new(shell);
     command
         .args(["-i", "-l", "-c"])
         .arg(format!("printf '{MARKER}%s{MARKER}' \"$PATH\""))
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true);
-    let output = match tokio::time::timeout(SHELL_TIMEOUT, command.output()).await {
-        Ok(Ok(output)) => output,
-        Ok(Err(error)) => return Err((Some(shown), format!("cannot run it: {error}"))),
-        Err(_) => {
+        .deadline(timeout)
+        .output_cap(PROBE_OUTPUT_CAP);
+    let output = match helpers.run(&command).await {
+        Ok(output) => output,
+        Err(HelperError::TimedOut { .. }) => {
             return Err((
                 Some(shown),
-                format!("it took over {SHELL_TIMEOUT:?} to start; its start-up files may wait for input"),
+                format!("it took over {timeout:?} to start; its start-up files may wait for input"),
             ));
         }
+        Err(error) => return Err((Some(shown), format!("cannot run it: {error}"))),
     };
-    let text = String::from_utf8_lossy(&output.stdout);
+    let text = output.stdout.text();
     let path = text
         .split(MARKER)
         .nth(1)
@@ -318,26 +329,23 @@ async fn login_shell_path() -> Result<(String, Vec<PathBuf>), (Option<String>, S
     Ok((shown, std::env::split_paths(path).collect()))
 }
 
-async fn version_of(runtime: Runtime, path: PathBuf) -> Option<String> {
-    let mut command = Command::new(&path);
+async fn version_of(helpers: &Helpers, runtime: Runtime, path: PathBuf) -> Option<String> {
+    let mut command = HelperCommand::new(&path);
     command
         .arg("--version")
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true);
+        .deadline(VERSION_TIMEOUT)
+        .output_cap(PROBE_OUTPUT_CAP);
     // npm is a node script: it needs node on its PATH.
     if let Some(dir) = path.parent() {
         command.env("PATH", prepend_path(dir));
     }
-    let output = tokio::time::timeout(VERSION_TIMEOUT, command.output())
-        .await
-        .ok()?
-        .ok()?;
-    let text = if output.stdout.is_empty() {
-        output.stderr
+    let output = helpers.run(&command).await.ok()?;
+    let text = if output.stdout.text().is_empty() {
+        output.stderr.text()
     } else {
-        output.stdout
+        output.stdout.text()
     };
-    let line = String::from_utf8_lossy(&text).lines().next()?.trim().to_owned();
+    let line = text.lines().next()?.trim().to_owned();
     let version = match runtime {
         // "Python 3.11.2", "uv 0.9.1", "Docker version 27.1.1, build 6312585"
         Runtime::Python | Runtime::Uv => line.split_whitespace().nth(1).map(str::to_owned),
@@ -371,9 +379,54 @@ mod tests {
         assert_eq!(newest_child(dir.path()), Some(dir.path().join("v22.11.0")));
     }
 
+    /// A login shell whose start-up files hang, with a child of their own: both are ended
+    /// at the deadline, and the shell ran in a session of its own (no terminal to grab).
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn a_hanging_login_shell_is_ended_with_its_children_and_holds_no_terminal() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (shell, record) = (dir.path().join("shell"), dir.path().join("record"));
+        let script = format!(
+            "#!/bin/sh\nsleep 600 &\necho \"$$ $! $(cut -d' ' -f6 /proc/$$/stat)\" > {0}.tmp\nmv {0}.tmp {0}\nwait\n",
+            record.display()
+        );
+        std::fs::write(&shell, script).expect("write");
+        std::fs::set_permissions(&shell, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+        let error = shell_path_of(
+            &Helpers::unwatched(),
+            shell.as_os_str(),
+            Duration::from_millis(500),
+        )
+        .await
+        .expect_err("times out");
+        assert!(error.1.contains("took over"), "{error:?}");
+        let text = std::fs::read_to_string(&record).expect("the shell ran");
+        let [shell_pid, child, session] = text.split_whitespace().collect::<Vec<_>>()[..] else {
+            panic!("{text}");
+        };
+        assert_eq!(
+            session, shell_pid,
+            "the shell is not the leader of its own session"
+        );
+        let running = |pid: &str| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+                stat.rsplit_once(')')
+                    .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
+            })
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while running(shell_pid) || running(child) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{shell_pid} or its child {child} still runs"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     #[tokio::test]
     async fn finds_node_with_its_version() {
-        let runtimes = Runtimes::discover().await;
+        let runtimes = Runtimes::discover(&Helpers::unwatched()).await;
         let node = runtimes
             .get(Runtime::Node)
             .expect("node is on this machine's PATH");
