@@ -4,20 +4,52 @@
 // tokens (rotated on use), revocation, and the package's development login pages (any user name
 // and password sign in), which a headless browser or plain HTTP client can fill in.
 //
-//   node authorization_server.mjs PORT RESOURCE_URL [ACCESS_TOKEN_TTL_SECONDS]
+//   node authorization_server.mjs PORT RESOURCE_URL [ACCESS_TOKEN_TTL_SECONDS] [OPTIONS]
+//
+// OPTIONS: `--client ID` pre-registers a confidential client whose secret is
+// $TEST_CLIENT_SECRET (never on a command line), with redirect URI http://127.0.0.1/callback on
+// any port, as RFC 8252 allows native apps: for clients that do not register themselves.
+// `--cimd` takes https URLs to client metadata documents as client ids
+// (draft-ietf-oauth-client-id-metadata-document, MCP 2025-11-25's default). Such a URL's path is
+// fetched from the origin `POST /_test/cimd-origin?origin=http://127.0.0.1:PORT` names: the
+// test's stand-in for DNS and TLS in front of the daemon that serves the document.
 //
 // Prints `READY <issuer>` once listening on 127.0.0.1:PORT. For tests, `GET /_test/stats`
-// counts the refresh-token grants it served, `POST /_test/revoke` revokes every grant (so
+// counts the refresh-token grants it served and the clients that registered themselves,
+// `POST /_test/ttl?seconds=N` sets the lifetime of access tokens issued from then on,
+// `POST /_test/revoke` revokes every grant (so
 // their refresh tokens are refused, as when a user revokes an app), and `POST /_test/flaky`
 // makes the next two refresh requests fail with 503, as an overloaded server would.
 // `GET /_test/tokens` lists every access and refresh token issued, for leak scans.
 import Provider from "oidc-provider";
 
-const [port, resource, ttl = "3600"] = process.argv.slice(2);
+const [port, resource, initialTtl = "3600", ...options] = process.argv.slice(2);
 const issuer = `http://127.0.0.1:${port}`;
+let ttl = Number(initialTtl);
+let cimdOrigin;
+const clients = [];
+const at = options.indexOf("--client");
+if (at !== -1) {
+  clients.push({
+    client_id: options[at + 1],
+    client_secret: process.env.TEST_CLIENT_SECRET,
+    application_type: "native",
+    redirect_uris: ["http://127.0.0.1/callback"],
+    token_endpoint_auth_method: "client_secret_post",
+  });
+}
 
 const provider = new Provider(issuer, {
-  clients: [],
+  clients,
+  // https client ids are fetched from the test's origin (see above); anything else as usual.
+  fetch: (url, init) => {
+    const target = new URL(url);
+    if (cimdOrigin && target.protocol === "https:") {
+      delete init.dispatcher;
+      return globalThis.fetch(new URL(target.pathname + target.search, cimdOrigin), init);
+    }
+    return globalThis.fetch(url, init);
+  },
   scopes: ["openid", "offline_access"],
   clientDefaults: {
     grant_types: ["authorization_code", "refresh_token"],
@@ -28,6 +60,7 @@ const provider = new Provider(issuer, {
   features: {
     devInteractions: { enabled: true },
     registration: { enabled: true },
+    clientIdMetadataDocument: { enabled: options.includes("--cimd"), ack: "draft-02" },
     revocation: { enabled: true },
     resourceIndicators: {
       enabled: true,
@@ -35,7 +68,7 @@ const provider = new Provider(issuer, {
       useGrantedResource: () => true,
       getResourceServerInfo: (ctx, indicator) => {
         if (indicator !== resource) throw new Error(`unknown resource ${indicator}`);
-        return { scope: "mcp admin", audience: resource, accessTokenTTL: Number(ttl), accessTokenFormat: "jwt" };
+        return { scope: "mcp admin", audience: resource, accessTokenTTL: ttl, accessTokenFormat: "jwt" };
       },
     },
   },
@@ -57,6 +90,10 @@ provider.proxy = false;
 
 const grants = new Set();
 let refreshes = 0;
+let registrations = 0;
+provider.on("registration_create.success", () => {
+  registrations += 1;
+});
 let flaky = 0;
 const issued = [];
 provider.on("refresh_token.saved", (token) => grants.add(token.grantId));
@@ -65,7 +102,13 @@ provider.on("grant.success", (ctx) => {
 });
 provider.use(async (ctx, next) => {
   if (ctx.path === "/_test/stats") {
-    ctx.body = { refreshes };
+    ctx.body = { refreshes, registrations };
+  } else if (ctx.path === "/_test/ttl" && ctx.method === "POST") {
+    ttl = Number(ctx.query.seconds);
+    ctx.body = { ttl };
+  } else if (ctx.path === "/_test/cimd-origin" && ctx.method === "POST") {
+    cimdOrigin = ctx.query.origin;
+    ctx.body = { cimdOrigin };
   } else if (ctx.path === "/_test/flaky" && ctx.method === "POST") {
     flaky = 2;
     ctx.body = { flaky };

@@ -69,6 +69,11 @@ enum Command {
         /// for on peers.
         #[arg(long, value_name = "PORT", env = "SWITCHBOARD_TAILNET_PORT", default_value_t = switchboard_daemon::tailnet::DEFAULT_PORT)]
         tailnet_port: u16,
+        /// The https URL where Switchboard's OAuth client metadata document is published (the
+        /// daemon serves it at /oauth/client-metadata.json for that): Switchboard's client id
+        /// at authorization servers that take such documents, instead of registering.
+        #[arg(long, value_name = "URL", env = "SWITCHBOARD_OAUTH_CLIENT_METADATA_URL", value_parser = https_url)]
+        oauth_client_metadata_url: Option<String>,
     },
     /// Be a stdio MCP server that reaches a server (or, with --all, every server) through the
     /// gateway. For clients that can only launch programs; reads SWITCHBOARD_TOKEN.
@@ -166,6 +171,13 @@ enum Command {
         /// Print the page's address instead of opening a browser.
         #[arg(long)]
         no_browser: bool,
+        /// A client id you registered with the server's authorization server (redirect URI
+        /// http://127.0.0.1/callback, any port); kept in the keychain for later logins.
+        #[arg(long, value_name = "ID")]
+        client_id: Option<String>,
+        /// Read that client's secret from stdin (or a hidden prompt); it goes to the keychain.
+        #[arg(long, requires = "client_id")]
+        client_secret_stdin: bool,
     },
     /// Forget a remote server's OAuth tokens.
     Logout { name: String },
@@ -335,12 +347,25 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             registry,
             secrets,
             tailnet_port,
+            oauth_client_metadata_url,
         } => {
             let gateway = switchboard_daemon::gateway::GatewayConfig {
                 record_payloads,
                 session_idle: std::time::Duration::from_millis(session_idle),
             };
-            daemon(cli.port, gateway, registry, secrets == "file", tailnet_port).await
+            let supervisor = switchboard_daemon::supervisor::SupervisorConfig {
+                oauth_client_metadata_url,
+                ..Default::default()
+            };
+            daemon(
+                cli.port,
+                gateway,
+                supervisor,
+                registry,
+                secrets == "file",
+                tailnet_port,
+            )
+            .await
         }
         Command::Connect { server, all: _ } => {
             let server = server.map(|s| parse_name(&s)).transpose()?;
@@ -375,7 +400,18 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Update(args) => registry::update(json, connect()?, args).await,
         Command::Secrets(command) => secrets::run(json, connect()?, command).await,
         Command::Tailnet(command) => tailnet::run(json, connect()?, command).await,
-        Command::Login { name, no_browser } => secrets::login(json, connect()?, &name, no_browser).await,
+        Command::Login {
+            name,
+            no_browser,
+            client_id,
+            client_secret_stdin,
+        } => {
+            let client = secrets::LoginClient {
+                client_id,
+                secret_from_stdin: client_secret_stdin,
+            };
+            secrets::login(json, connect()?, &name, no_browser, client).await
+        }
         Command::Logout { name } => {
             let name = parse_name(&name)?;
             let view: ServerView = connect()?.delete_json(&format!("/servers/{name}/login")).await?;
@@ -595,6 +631,7 @@ pub(crate) fn encode_query(raw: &str) -> String {
 async fn daemon(
     port: u16,
     gateway: switchboard_daemon::gateway::GatewayConfig,
+    supervisor: switchboard_daemon::supervisor::SupervisorConfig,
     registry: String,
     secrets_in_file: bool,
     tailnet_port: u16,
@@ -611,7 +648,7 @@ async fn daemon(
         port,
         program: std::env::current_exe()
             .map_err(|e| CliError::Other(format!("cannot find the switchboard binary itself: {e}")))?,
-        supervisor: Default::default(),
+        supervisor,
         gateway,
         registry,
         secrets_in_file,
@@ -782,6 +819,16 @@ fn add_request(args: AddArgs) -> Result<AddServer, CliError> {
 }
 
 /// A duration for a flag, in milliseconds: `250ms`, `30s`, `2m`, or a bare number of seconds.
+/// A client id metadata document's URL: https, as authorization servers require of client ids.
+fn https_url(raw: &str) -> Result<String, String> {
+    match switchboard_daemon::oauth::discovery::is_https(raw) {
+        true => Ok(raw.to_owned()),
+        false => Err(format!(
+            "`{raw}` is not an https URL; a client id document must be served over https"
+        )),
+    }
+}
+
 fn millis(raw: &str) -> Result<u64, String> {
     let raw = raw.trim();
     let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());

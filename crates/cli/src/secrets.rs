@@ -7,7 +7,8 @@
 use std::io::{BufRead, IsTerminal, Read, Write};
 
 use clap::Subcommand;
-use switchboard_model::api::{LoginStarted, SecretView, ServerView, SetSecret};
+use switchboard_daemon::oauth::trustworthy;
+use switchboard_model::api::{LoginStarted, SecretView, ServerView, SetSecret, StartLogin};
 
 use crate::client::{CliError, Client};
 use crate::{DEFAULT_WAIT_SECS, encode_query, parse_name, print_json, render, report};
@@ -69,14 +70,43 @@ pub async fn run(json: bool, client: Client, command: SecretsCommand) -> Result<
     }
 }
 
-/// `switchboard login`: the daemon finds the server's authorization server and registers
-/// itself; the person signs in in a browser, which comes back to the daemon.
-pub async fn login(json: bool, client: Client, name: &str, no_browser: bool) -> Result<(), CliError> {
+/// Who `switchboard login` signs in as: a client the user registered, or (none given) whatever
+/// the daemon finds (the one given before, its metadata document, or a registration).
+#[derive(Debug, Default)]
+pub struct LoginClient {
+    pub client_id: Option<String>,
+    /// Read the client's secret from stdin (or a hidden prompt).
+    pub secret_from_stdin: bool,
+}
+
+/// `switchboard login`: the daemon finds the server's authorization server and who to be to
+/// it; the person signs in in a browser, which comes back to the daemon.
+pub async fn login(
+    json: bool,
+    client: Client,
+    name: &str,
+    no_browser: bool,
+    who: LoginClient,
+) -> Result<(), CliError> {
     let name = parse_name(name)?;
+    let client_secret = match who.secret_from_stdin {
+        true => Some(read_secret(&format!("client secret for {name}"))?).filter(|s| !s.is_empty()),
+        false => None,
+    };
+    let body = who.client_id.map(|client_id| StartLogin {
+        client_id: Some(client_id),
+        client_secret,
+    });
     let started: LoginStarted = client
-        .post(&format!("/servers/{name}/login"), None::<&()>)
+        .post(&format!("/servers/{name}/login"), body.as_ref())
         .await?;
     let url = &started.authorization_url;
+    // The address came from the server's metadata: only https (or this machine) is opened.
+    if !trustworthy(url) {
+        return Err(CliError::Other(format!(
+            "the sign-in page of {name} is {url}, which is neither https nor this machine; not opening it"
+        )));
+    }
     let opened = !no_browser && open_browser(url);
     if opened {
         eprintln!("Sign in to {name} in the browser window that opened. If none did, open:\n{url}");
@@ -95,8 +125,12 @@ pub async fn login(json: bool, client: Client, name: &str, no_browser: bool) -> 
     report(json, &view)
 }
 
-/// Opens `url` in the desktop's browser; false when there is no way to.
+/// Opens `url` in the desktop's browser; false when there is no way to, or when `url` is not
+/// https or loopback (only those reach the opener, never a file, script or plain-http page).
 pub(crate) fn open_browser(url: &str) -> bool {
+    if !trustworthy(url) {
+        return false;
+    }
     let opener: &[&str] = if cfg!(target_os = "macos") {
         &["open"]
     } else if cfg!(windows) {
@@ -190,4 +224,23 @@ fn read_hidden(stdin: &std::io::Stdin) -> Result<String, CliError> {
         .read_line(&mut line)
         .map_err(|e| CliError::Other(e.to_string()))?;
     Ok(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_https_or_loopback_pages_reach_the_opener() {
+        // Each would be refused before any program is started.
+        for url in [
+            "http://auth.example/authorize",
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+            "--help",
+            "ms-settings:",
+        ] {
+            assert!(!open_browser(url), "{url}");
+        }
+    }
 }

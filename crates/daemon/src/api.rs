@@ -25,7 +25,7 @@ use switchboard_model::api::{
     ConnectClient, DaemonStatus, DisconnectClient, DoctorReport, EnableHttps, Expose, Exposure,
     ImportClients, ImportReport, InstallReport, InstallServer, IssueToken, IssuedToken, LoginStarted,
     RedeemCode, RegistryDetail, RegistrySearch, RunRecord, SecretView, ServerView, SetSecret, SignInCode,
-    TailnetPeer, TailnetStatus, TokenView, ToolView, UndoClients, UpdateReport, UpdateServer,
+    StartLogin, TailnetPeer, TailnetStatus, TokenView, ToolView, UndoClients, UpdateReport, UpdateServer,
 };
 use switchboard_model::{ServerName, ServerSpec};
 use switchboard_registry::{PlanError, RegistryError};
@@ -35,7 +35,7 @@ use crate::client_config::{ClientConfigError, ClientConfigs};
 use crate::control::{Control, ControlError};
 use crate::gateway::{AccessError, Gateway, Unavailable};
 use crate::install::{InstallError, Installer};
-use crate::oauth::OAuthError;
+use crate::oauth::{ClientCredentials, OAuthError};
 use crate::registry_cache::{self, RegistryCacheError};
 use crate::secrets::SecretsError;
 use crate::store::StoreError;
@@ -177,6 +177,7 @@ impl Failure {
                 OAuthError::Secrets(error) => secrets_status(error),
                 OAuthError::NotProtected { .. } => (StatusCode::CONFLICT, "not_protected"),
                 OAuthError::NoLogin { .. } => (StatusCode::NOT_FOUND, "no_login"),
+                OAuthError::Refused { .. } => (StatusCode::BAD_GATEWAY, "authorization_server_refused"),
                 OAuthError::Discovery { .. } | OAuthError::Registration { .. } => {
                     (StatusCode::BAD_GATEWAY, "authorization_server_failed")
                 }
@@ -628,8 +629,18 @@ async fn revoke_token(State(s): State<AppState>, Path(name): Path<String>) -> Re
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn login(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult<LoginStarted> {
-    Ok(Json(s.control.login(&server_name(&name)?).await?))
+async fn login(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    body: Option<Json<StartLogin>>,
+) -> ApiResult<LoginStarted> {
+    let client = body.and_then(|Json(body)| {
+        body.client_id.map(|client_id| ClientCredentials {
+            client_id,
+            client_secret: body.client_secret,
+        })
+    });
+    Ok(Json(s.control.login(&server_name(&name)?, client).await?))
 }
 
 async fn finish_login(

@@ -14,7 +14,7 @@ use switchboard_model::api::{
 use switchboard_model::{ServerName, ServerSpec, ServerState, SpecError, Transport, UnixMillis, ValueSource};
 use tokio::sync::broadcast;
 
-use crate::oauth::OAuthError;
+use crate::oauth::{ClientCredentials, OAuthError};
 use crate::secrets::{self, SecretsError};
 use crate::store::{Store, StoreError, StoredServer};
 use crate::supervisor::usage::UsageSampler;
@@ -64,6 +64,14 @@ fn secret_refs(spec: &ServerSpec) -> Vec<(String, String)> {
             ValueSource::Literal(_) => None,
         })
         .collect()
+}
+
+/// The URL of a remote server: what its OAuth login is bound to.
+fn remote_url(spec: &ServerSpec) -> Option<&str> {
+    match &spec.transport {
+        Transport::RemoteHttp { url, .. } => Some(url),
+        Transport::Stdio(_) | Transport::LocalHttp { .. } => None,
+    }
 }
 
 /// Facts about the running daemon, for `status`.
@@ -241,7 +249,12 @@ impl Control {
         }
         let _guard = self.changes.lock().await;
         Self::check(&spec)?;
+        let before = self.supervisor.spec(name);
         self.store.update_spec(&spec).await?;
+        // A login belongs to the URL it was made for: a new URL (or transport) starts without.
+        if before.is_some_and(|before| remote_url(&before) != remote_url(&spec)) {
+            self.supervisor.oauth().forget_server(name, true).await?;
+        }
         self.command(name, |ack| Command::Replace(Box::new(spec), ack))
             .await?;
         self.announce(Event::ServerChanged { name: name.clone() });
@@ -254,6 +267,9 @@ impl Control {
         self.store.remove_server(name).await?;
         // Gone from the store, so it cannot come back; now end what runs.
         let _ = self.supervisor.remove(name).await;
+        if let Err(error) = self.supervisor.oauth().forget_server(name, false).await {
+            tracing::warn!(%name, %error, "could not delete a removed server's OAuth login");
+        }
         for (_, key) in spec.iter().flat_map(secret_refs) {
             if let Err(error) = self.supervisor.secrets().delete(&key).await {
                 tracing::warn!(%key, %error, "could not delete a removed server's secret");
@@ -263,13 +279,18 @@ impl Control {
         Ok(())
     }
 
-    /// Starts an OAuth login for remote server `name`; the answer is the page to open.
-    pub async fn login(&self, name: &ServerName) -> Result<LoginStarted, ControlError> {
+    /// Starts an OAuth login for remote server `name`, as `client` if the user registered one;
+    /// the answer is the page to open.
+    pub async fn login(
+        &self,
+        name: &ServerName,
+        client: Option<ClientCredentials>,
+    ) -> Result<LoginStarted, ControlError> {
         let spec = self.get(name).await?.spec;
         let Transport::RemoteHttp { url, .. } = &spec.transport else {
             return Err(ControlError::NotRemote(name.clone()));
         };
-        let login = self.supervisor.oauth().begin(name, url).await?;
+        let login = self.supervisor.oauth().begin(name, url, client).await?;
         Ok(LoginStarted {
             authorization_url: login.authorization_url,
         })

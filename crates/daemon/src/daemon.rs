@@ -131,6 +131,7 @@ pub async fn run(config: DaemonConfig, shutdown: impl Future<Output = ()>) -> Re
     } else {
         Secrets::keychain(keychain_service(data.root()))
     };
+    let client_metadata_url = config.supervisor.oauth_client_metadata_url.clone();
     let supervisor = Supervisor::new(
         config.supervisor,
         store.clone(),
@@ -195,7 +196,8 @@ pub async fn run(config: DaemonConfig, shutdown: impl Future<Output = ()>) -> Re
         },
     )
     .merge(gateway::http::router(Arc::clone(&gateway), port))
-    .merge(web::router(port));
+    .merge(web::router(port))
+    .merge(crate::oauth::login::router(client_metadata_url));
     let server = tokio::spawn(serve::accept(listener, app));
 
     write_info(&data, port)?;

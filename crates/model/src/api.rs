@@ -399,6 +399,28 @@ pub struct UndoClients {
     pub client: Option<String>,
 }
 
+/// Optional body of `POST /api/v1/servers/{name}/login`: a client the user registered with the
+/// server's authorization server. The daemon keeps it in the keychain, bound to that issuer.
+#[derive(Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StartLogin {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+}
+
+impl std::fmt::Debug for StartLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StartLogin")
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
 /// Answer of `POST /api/v1/servers/{name}/login`: the page to sign in at. The daemon waits for
 /// the browser's redirect on a loopback port of its own.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]

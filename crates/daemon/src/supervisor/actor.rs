@@ -540,7 +540,7 @@ impl Actor {
                 Ok((run, link))
             }
             Transport::RemoteHttp { url, headers } => {
-                let headers = header_map(&self.shared, &self.spec.name, &headers)
+                let headers = header_map(&self.shared, &self.spec.name, &url, &headers)
                     .await
                     .map_err(RunEnd::Unstartable)?;
                 let id = self.record_start(None, is_restart).await;
@@ -558,6 +558,7 @@ impl Actor {
                     let login: link::Bearer = Arc::new(ServerLogin {
                         oauth: Arc::clone(&self.shared.oauth),
                         server: self.spec.name.clone(),
+                        resource: url.clone(),
                     });
                     login
                 });
@@ -730,6 +731,7 @@ async fn forward_lines<R: tokio::io::AsyncRead + Unpin>(pipe: R, log: Arc<Server
 async fn header_map(
     shared: &Shared,
     server: &ServerName,
+    url: &str,
     headers: &BTreeMap<String, ValueSource>,
 ) -> Result<reqwest::header::HeaderMap, FailureReason> {
     let headers = shared.secrets.resolve(headers).await.map_err(secret_failure)?;
@@ -740,7 +742,7 @@ async fn header_map(
     {
         shared
             .oauth
-            .access_token(server)
+            .access_token(server, url)
             .await
             .map_err(|error| match error {
                 OAuthError::Secrets(error) => secret_failure(error),

@@ -41,11 +41,14 @@ use crate::upstream::Upstream;
 use crate::watchdog::Watchdog;
 
 /// Daemon-wide timing of supervision. Health checks are per server, in its spec.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct SupervisorConfig {
     pub backoff: policy::Backoff,
     /// Time between SIGTERM and SIGKILL when stopping (half of it again after closing stdin).
     pub stop_grace: Duration,
+    /// Where Switchboard's OAuth client metadata document is published (an https URL), if
+    /// anywhere: its client id at authorization servers that take such documents.
+    pub oauth_client_metadata_url: Option<String>,
 }
 
 impl Default for SupervisorConfig {
@@ -53,6 +56,7 @@ impl Default for SupervisorConfig {
         Self {
             backoff: policy::Backoff::default(),
             stop_grace: Duration::from_secs(5),
+            oauth_client_metadata_url: None,
         }
     }
 }
@@ -135,6 +139,7 @@ impl Supervisor {
             .connect_timeout(Duration::from_secs(10))
             .build()
             .unwrap_or_default();
+        let client_metadata_url = config.oauth_client_metadata_url.clone();
         Self {
             shared: Arc::new(Shared {
                 config,
@@ -143,7 +148,7 @@ impl Supervisor {
                 watchdog,
                 data,
                 http,
-                oauth: Arc::new(OAuth::new(secrets.clone())),
+                oauth: Arc::new(OAuth::new(secrets.clone(), client_metadata_url)),
                 secrets,
             }),
             servers: Mutex::default(),
