@@ -24,6 +24,9 @@ use super::discovery::{self, Discovered, Refusal};
 use super::{Grant, LOGIN_TIMEOUT, Login, OAuth, OAuthError, Pending, apply, key, token_request};
 use crate::secrets::{self, Secrets};
 
+/// How long the redirect port waits for a connection's request before dropping it.
+const REQUEST_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A client the user registered with a server's authorization server themselves.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct ClientCredentials {
@@ -344,7 +347,11 @@ impl Finish {
                 .await
                 .map_err(|e| login_failed(&self.server, e.to_string()))?;
             let mut buffer = vec![0u8; 8192];
-            let read = socket.read(&mut buffer).await.unwrap_or(0);
+            // A connection that says nothing is dropped, so it cannot hold the port from the
+            // browser's redirect.
+            let read = tokio::time::timeout(REQUEST_PATIENCE, socket.read(&mut buffer))
+                .await
+                .map_or(0, |read| read.unwrap_or(0));
             let request = String::from_utf8_lossy(&buffer[..read]);
             let target = request.split_whitespace().nth(1).unwrap_or("/").to_owned();
             let Some(query) = target.strip_prefix("/callback?") else {
