@@ -42,6 +42,14 @@ pub struct InstallArgs {
     /// Return once installed, without waiting for the server to start.
     #[arg(long)]
     no_wait: bool,
+    /// Let the container have a runtime argument of the document that reaches beyond it
+    /// (`--volume` of a host path, `--privileged`, `--network=host`…), named by its flag;
+    /// repeat for several. Without it such a document is refused and the error names the flag.
+    #[arg(long = "allow-runtime-arg", value_name = "FLAG", allow_hyphen_values = true)]
+    allow_runtime_arg: Vec<String>,
+    /// Run the npm package's install scripts, which are skipped by default.
+    #[arg(long)]
+    allow_scripts: bool,
 }
 
 #[derive(Debug, Args)]
@@ -233,6 +241,8 @@ pub async fn install(json: bool, client: Client, args: InstallArgs) -> Result<()
         values,
         disabled: args.disabled,
         dry_run: args.dry_run,
+        allow_runtime_args: args.allow_runtime_arg,
+        allow_scripts: args.allow_scripts,
     };
     let waits = !args.disabled && !args.no_wait && !args.dry_run;
     progress(!json, &format!("Installing {name} (fetching its package)…"));

@@ -167,7 +167,7 @@ impl Failure {
             ControlError::Store(StoreError::Exists(_)) => (StatusCode::CONFLICT, "server_exists"),
             ControlError::Store(StoreError::NotFound(_)) => (StatusCode::NOT_FOUND, "no_such_server"),
             ControlError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "store_failed"),
-            ControlError::Spec(_) => (StatusCode::BAD_REQUEST, "invalid_spec"),
+            ControlError::Spec(_) | ControlError::PackageDir(_) => (StatusCode::BAD_REQUEST, "invalid_spec"),
             ControlError::ProgramNotFound { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "program_not_found"),
             ControlError::NameMismatch { .. } => (StatusCode::BAD_REQUEST, "name_mismatch"),
             ControlError::Secrets(error) => secrets_status(error),
@@ -235,6 +235,7 @@ impl From<InstallError> for Failure {
                 (StatusCode::BAD_REQUEST, "invalid_input")
             }
             InstallError::Manifest { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_bundle"),
+            InstallError::RuntimeArg(_) => (StatusCode::BAD_REQUEST, "runtime_arg_not_allowed"),
             InstallError::Deleted { .. } => (StatusCode::GONE, "deleted_in_registry"),
             InstallError::AlreadyInstalled { .. } => (StatusCode::CONFLICT, "already_installed"),
             InstallError::NotFromRegistry(_) => (StatusCode::CONFLICT, "not_from_registry"),

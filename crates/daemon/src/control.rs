@@ -41,6 +41,8 @@ pub enum ControlError {
     OAuth(#[from] OAuthError),
     #[error("server {0} is not a remote server; only remote servers sign in with OAuth")]
     NotRemote(ServerName),
+    #[error(transparent)]
+    PackageDir(#[from] crate::packages::PackageDirError),
 }
 
 /// A spec's env vars (headers, for a remote server): where a secret can be referred to.
@@ -227,9 +229,27 @@ impl Control {
         Ok(())
     }
 
+    /// `<data>/packages`, under which each server's package directories lie.
+    fn packages(&self) -> std::path::PathBuf {
+        std::path::Path::new(&self.facts.data_dir).join("packages")
+    }
+
+    /// A spec's package directory, which an update removes, is one of its own server's.
+    fn check_package_dir(&self, spec: &ServerSpec) -> Result<(), ControlError> {
+        if let Some(dir) = spec
+            .origin
+            .as_ref()
+            .and_then(|origin| origin.package_dir.as_deref())
+        {
+            crate::packages::contained(&self.packages(), &spec.name, dir)?;
+        }
+        Ok(())
+    }
+
     pub async fn add(&self, request: AddServer) -> Result<ServerView, ControlError> {
         let _guard = self.changes.lock().await;
         Self::check(&request.spec)?;
+        self.check_package_dir(&request.spec)?;
         self.store.insert_server(&request.spec, request.enabled).await?;
         let name = request.spec.name.clone();
         self.supervisor.add(request.spec);
@@ -249,6 +269,7 @@ impl Control {
         }
         let _guard = self.changes.lock().await;
         Self::check(&spec)?;
+        self.check_package_dir(&spec)?;
         let before = self.supervisor.spec(name);
         self.store.update_spec(&spec).await?;
         // A login belongs to the URL it was made for: a new URL (or transport) starts without.
@@ -270,10 +291,18 @@ impl Control {
         if let Err(error) = self.supervisor.oauth().forget_server(name, false).await {
             tracing::warn!(%name, %error, "could not delete a removed server's OAuth login");
         }
-        for (_, key) in spec.iter().flat_map(secret_refs) {
+        // Only its own secrets: a spec stored before references were checked may name others'.
+        let own = |key: &String| {
+            key.split_once('/')
+                .is_some_and(|(owner, _)| owner == name.as_str())
+        };
+        for (_, key) in spec.iter().flat_map(secret_refs).filter(|(_, key)| own(key)) {
             if let Err(error) = self.supervisor.secrets().delete(&key).await {
                 tracing::warn!(%key, %error, "could not delete a removed server's secret");
             }
+        }
+        if let Err(error) = crate::packages::remove_server(&self.packages(), name).await {
+            tracing::warn!(%name, %error, "could not remove a removed server's package files");
         }
         self.announce(Event::ServerRemoved { name: name.clone() });
         Ok(())

@@ -26,8 +26,10 @@ use switchboard_model::api::{
 use switchboard_model::{
     Health, Launch, Origin, ServerName, ServerSpec, ServerState, Transport, ValueSource,
 };
+use switchboard_registry::identifier::fetch_target;
 use switchboard_registry::mcpb::{Manifest, ManifestError};
 use switchboard_registry::plan::{self, Endpoint, Fetch, Plan, Resolved};
+use switchboard_registry::runtime_args::{self, RuntimeArgError};
 use switchboard_registry::{
     PlanError, RegistryError, Runtime, SchemaViolation, ServerJson, SourceKind, Values, validate,
 };
@@ -77,6 +79,8 @@ pub enum InstallError {
     },
     #[error(transparent)]
     Plan(#[from] PlanError),
+    #[error(transparent)]
+    RuntimeArg(#[from] RuntimeArgError),
     #[error("the bundle of {name} cannot be run: {source}")]
     Manifest { name: String, source: ManifestError },
     #[error("{name}@{version} was deleted from the registry and cannot be installed{}", reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default())]
@@ -159,6 +163,18 @@ struct Fetched {
     /// The exact package version, when the plan did not name one.
     package_version: Option<String>,
     described: String,
+    /// What the user allowed beyond the defaults, kept in the origin for updates.
+    consent: Consent,
+    /// Things the fetch found that the user should know (install scripts not run).
+    notes: Vec<String>,
+}
+
+/// What the user allowed a package beyond the defaults: container flags that widen its reach,
+/// and npm install scripts.
+#[derive(Clone, Debug, Default)]
+struct Consent {
+    runtime_args: Vec<String>,
+    scripts: bool,
 }
 
 impl Installer {
@@ -306,6 +322,11 @@ impl Installer {
         let source = plan::select(&server, prefer, |r| runtimes.has(r))?;
         let (plan_values, bundle_values) = split_values(&server, source, &request.values);
         let plan = plan::plan(&server, source, &plan_values)?;
+        runtime_args::check(&plan.runtime_args, &request.allow_runtime_args)?;
+        let consent = Consent {
+            runtime_args: request.allow_runtime_args.clone(),
+            scripts: request.allow_scripts,
+        };
 
         let mut warnings = plan.warnings.clone();
         if cached.status == "deprecated" {
@@ -330,8 +351,9 @@ impl Installer {
         }
 
         let fetched = self
-            .fetch(&local, &server, &plan, &bundle_values, &runtimes)
+            .fetch(&local, &server, &plan, &bundle_values, &runtimes, consent)
             .await?;
+        warnings.extend(fetched.notes.iter().cloned());
         let mut kept = Vec::new();
         let added = match self
             .spec_for(&local, &server, &plan, &fetched, None, &mut kept)
@@ -446,14 +468,20 @@ impl Installer {
         }
         let (plan_values, bundle_values) = split_values(&server, source, &values);
         let plan = plan::plan(&server, source, &plan_values)?;
+        runtime_args::check(&plan.runtime_args, &origin.allowed_runtime_args)?;
+        let consent = Consent {
+            runtime_args: origin.allowed_runtime_args.clone(),
+            scripts: origin.allow_scripts,
+        };
         warnings.extend(plan.warnings.iter().cloned());
         if request.dry_run {
             return Ok(report(UpdateOutcome::Available, changes, None, warnings));
         }
 
         let fetched = self
-            .fetch(name, &server, &plan, &bundle_values, &runtimes)
+            .fetch(name, &server, &plan, &bundle_values, &runtimes, consent)
             .await?;
+        warnings.extend(fetched.notes.iter().cloned());
         let mut kept = Vec::new();
         let switched = self
             .switch(name, &current, &server, &plan, &fetched, &mut kept)
@@ -475,7 +503,13 @@ impl Installer {
             }
         };
         if origin.package_dir != fetched.dir {
-            remove_dir(origin.package_dir.as_deref()).await;
+            // Only ever a directory of this server's own under `packages/` (the spec is API
+            // input; one stored before that was checked may name anything).
+            let old_dir = origin.package_dir.as_deref().map(|dir| {
+                crate::packages::contained(&self.packages, name, dir)
+                    .inspect_err(|error| tracing::warn!(%error, "not removing an old package directory"))
+            });
+            remove_dir(old_dir.and_then(Result::ok).as_deref()).await;
         }
         Ok(report(UpdateOutcome::Updated, changes, tools, warnings))
     }
@@ -574,6 +608,8 @@ impl Installer {
                 package_version: fetched.package_version.clone(),
                 inputs: plan.inputs.clone(),
                 package_dir: fetched.dir.clone(),
+                allowed_runtime_args: fetched.consent.runtime_args.clone(),
+                allow_scripts: fetched.consent.scripts,
             }),
         })
     }
@@ -624,6 +660,7 @@ impl Installer {
         plan: &Plan,
         bundle_values: &Values,
         runtimes: &Runtimes,
+        consent: Consent,
     ) -> Result<Fetched, InstallError> {
         // By registry version: unique per update even when the package version is not.
         let dir = self
@@ -637,7 +674,9 @@ impl Installer {
         if needs_dir {
             prepare_dir(&dir).await?;
         }
-        let result = self.fetch_into(&dir, server, plan, bundle_values, runtimes).await;
+        let result = self
+            .fetch_into(&dir, server, plan, bundle_values, runtimes, consent)
+            .await;
         match result {
             Ok(mut fetched) => {
                 if needs_dir {
@@ -664,6 +703,7 @@ impl Installer {
         plan: &Plan,
         bundle_values: &Values,
         runtimes: &Runtimes,
+        consent: Consent,
     ) -> Result<Fetched, InstallError> {
         let need = |runtimes_wanted: &[Runtime]| {
             runtimes
@@ -685,37 +725,43 @@ impl Installer {
             dir: None,
             package_version,
             described,
+            consent: consent.clone(),
+            notes: Vec::new(),
         };
         match &plan.fetch {
             Fetch::Npm { package, version } => {
                 let (_, node) = need(&[Runtime::Node])?;
                 let (_, npm) = need(&[Runtime::Npm])?;
-                let spec = match version {
-                    Some(version) => format!("{package}@{version}"),
-                    None => package.clone(),
-                };
+                // The identifier was checked as an npm name; `--` keeps it a package all the same.
+                let spec = fetch_target(&plan.fetch).unwrap_or_default();
                 let mut command = Command::new(&npm);
+                command.args(["install", "--no-audit", "--no-fund", "--no-save"]);
+                if !consent.scripts {
+                    command.arg("--ignore-scripts");
+                }
                 command
-                    .args(["install", "--no-audit", "--no-fund", "--no-save", "--prefix"])
+                    .arg("--prefix")
                     .arg(dir)
+                    .arg("--")
                     .arg(&spec)
                     .env("PATH", prepend_path(node.parent().unwrap_or(Path::new("/"))));
                 run_fetch(&self.helpers, command, &format!("npm install {spec}")).await?;
                 let (bin, installed) = npm_bin(dir, package)?;
                 let mut args = vec![bin.display().to_string()];
                 args.extend(plan.package_args.iter().cloned());
-                Ok(fetched(
+                let mut done = fetched(
                     launch(node, args),
                     version.is_none().then(|| installed.clone()),
                     format!("npm {package}@{installed} into {}", dir.display()),
-                ))
+                );
+                if !consent.scripts {
+                    done.notes.extend(crate::packages::skipped_scripts(dir));
+                }
+                Ok(done)
             }
             Fetch::Pypi { package, version } => {
                 let (runtime, tool) = need(&[Runtime::Uv, Runtime::Python])?;
-                let requirement = match version {
-                    Some(version) => format!("{package}=={version}"),
-                    None => package.clone(),
-                };
+                let requirement = fetch_target(&plan.fetch).unwrap_or_default();
                 let venv = dir.join("venv");
                 let python_in_venv = venv_bin(&venv, "python");
                 if runtime == Runtime::Uv {
@@ -729,6 +775,7 @@ impl Installer {
                     install
                         .args(["pip", "install", "--quiet", "--python"])
                         .arg(&python_in_venv)
+                        .arg("--")
                         .arg(&requirement);
                     run_fetch(&self.helpers, install, &format!("uv pip install {requirement}")).await?;
                 } else {
@@ -737,7 +784,14 @@ impl Installer {
                     run_fetch(&self.helpers, create, "python -m venv").await?;
                     let mut install = Command::new(&python_in_venv);
                     install
-                        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+                        .args([
+                            "-m",
+                            "pip",
+                            "install",
+                            "--quiet",
+                            "--disable-pip-version-check",
+                            "--",
+                        ])
                         .arg(&requirement);
                     run_fetch(&self.helpers, install, &format!("pip install {requirement}")).await?;
                 }
@@ -751,7 +805,7 @@ impl Installer {
             Fetch::Oci { image } => {
                 let (runtime, tool) = need(&[Runtime::Docker, Runtime::Podman])?;
                 let mut pull = Command::new(&tool);
-                pull.args(["pull", "--quiet", image]);
+                pull.args(["pull", "--quiet", "--", image]);
                 run_fetch(&self.helpers, pull, &format!("{runtime} pull {image}")).await?;
                 let mut args: Vec<String> = ["run", "-i", "--rm"].map(str::to_owned).to_vec();
                 args.extend(plan.runtime_args.iter().cloned());
@@ -759,7 +813,7 @@ impl Installer {
                 for key in plan.env.keys() {
                     args.extend(["-e".to_owned(), key.clone()]);
                 }
-                args.push(image.clone());
+                args.extend(["--".to_owned(), image.clone()]);
                 args.extend(plan.package_args.iter().cloned());
                 Ok(fetched(
                     launch(tool, args),

@@ -14,6 +14,7 @@ pub mod gateway;
 pub mod install;
 pub mod jsonrpc;
 pub mod oauth;
+pub mod packages;
 pub mod paths;
 pub mod registry_cache;
 pub mod runtime;

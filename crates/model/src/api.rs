@@ -583,6 +583,11 @@ pub struct InstallServer {
     /// Add it stopped rather than started.
     pub disabled: bool,
     pub dry_run: bool,
+    /// Container runtime flags (`--volume`, `--privileged`…) the document asks for that reach
+    /// beyond the container, which the user allows; without them such a document is refused.
+    pub allow_runtime_args: Vec<String>,
+    /// Run the npm package's install scripts (off by default: `npm install --ignore-scripts`).
+    pub allow_scripts: bool,
 }
 
 /// Answer of `POST /api/v1/install`.

@@ -42,9 +42,16 @@ pub struct Origin {
     /// Non-secret input values by field key, reused by updates.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub inputs: BTreeMap<String, Vec<String>>,
-    /// Where the pinned package lives (none for remotes and images).
+    /// Where the pinned package lives (none for remotes and images): always a directory under
+    /// `<data>/packages/<this server>/`, which the control layer checks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub package_dir: Option<PathBuf>,
+    /// Container runtime flags the user allowed at install, kept for updates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_runtime_args: Vec<String>,
+    /// Whether the user let the npm package's install scripts run, kept for updates.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_scripts: bool,
 }
 
 /// Whether the gateway's client sessions share one process of a stdio server.
@@ -211,6 +218,22 @@ pub enum SpecError {
         "server {server}: only stdio servers can run one process per session; an HTTP server serves its sessions itself"
     )]
     PerSessionNeedsStdio { server: ServerName },
+    #[error(
+        "server {server}: {field} refers to secret `{key}`, which is not this server's; a server uses only its own secrets, named `{server}/NAME` (store one with `switchboard secrets set {server} NAME`)"
+    )]
+    ForeignSecret {
+        server: ServerName,
+        field: String,
+        key: String,
+    },
+    #[error(
+        "server {server}: {field} refers to secret `{key}`, the server's OAuth sign-in, which only the daemon uses; give the value another name"
+    )]
+    ReservedSecret {
+        server: ServerName,
+        field: String,
+        key: String,
+    },
 }
 
 impl ServerSpec {
@@ -240,6 +263,17 @@ impl ServerSpec {
             return Err(SpecError::PerSessionNeedsStdio {
                 server: server.clone(),
             });
+        }
+        let (place, values) = match &self.transport {
+            Transport::Stdio(launch) | Transport::LocalHttp { launch, .. } => {
+                ("environment variable", &launch.env)
+            }
+            Transport::RemoteHttp { headers, .. } => ("header", headers),
+        };
+        for (field, value) in values {
+            if let ValueSource::Secret { secret } = value {
+                check_secret_ref(server, &format!("{place} {field}"), secret)?;
+            }
         }
         match &self.transport {
             Transport::Stdio(launch) => launch.validate(server),
@@ -322,6 +356,28 @@ impl Launch {
             }
         }
         Ok(())
+    }
+}
+
+/// A secret reference stays in its server's namespace, `<server>/NAME`, and leaves the names
+/// the daemon keeps for itself (`oauth`, `oauth-…`) alone.
+fn check_secret_ref(server: &ServerName, field: &str, key: &str) -> Result<(), SpecError> {
+    let name = key
+        .strip_prefix(server.as_str())
+        .and_then(|rest| rest.strip_prefix('/'))
+        .filter(|name| !name.is_empty() && !name.contains('/') && !name.contains(char::is_control));
+    match name {
+        None => Err(SpecError::ForeignSecret {
+            server: server.clone(),
+            field: field.to_owned(),
+            key: key.to_owned(),
+        }),
+        Some(name) if name == "oauth" || name.starts_with("oauth-") => Err(SpecError::ReservedSecret {
+            server: server.clone(),
+            field: field.to_owned(),
+            key: key.to_owned(),
+        }),
+        Some(_) => Ok(()),
     }
 }
 
@@ -508,6 +564,64 @@ mod tests {
                 (got, _) => panic!("{spec:?}: got {got:?}"),
             }
         }
+    }
+
+    #[test]
+    fn secret_references_stay_in_the_servers_own_namespace() {
+        // (reference, accepted); the server is `s`.
+        let cases: &[(&str, bool)] = &[
+            ("s/API_KEY", true),
+            ("s/Authorization", true),
+            ("s/oauthish", true),
+            ("b/API_KEY", false),
+            ("s2/API_KEY", false),
+            ("API_KEY", false),
+            ("s/", false),
+            ("s", false),
+            ("/API_KEY", false),
+            ("s/a/b", false),
+            ("s/oauth", false),
+            ("s/oauth-client", false),
+        ];
+        for (key, accepted) in cases {
+            let mut local = stdio("x", &[]);
+            if let Transport::Stdio(launch) = &mut local.transport {
+                launch.env.insert(
+                    "V".into(),
+                    ValueSource::Secret {
+                        secret: (*key).into(),
+                    },
+                );
+            }
+            let mut remote = http(false, "https://mcp.example.com/mcp");
+            if let Transport::RemoteHttp { headers, .. } = &mut remote.transport {
+                headers.insert(
+                    "V".into(),
+                    ValueSource::Secret {
+                        secret: (*key).into(),
+                    },
+                );
+            }
+            for spec in [local, remote] {
+                let result = spec.validate();
+                assert_eq!(result.is_ok(), *accepted, "`{key}`: {result:?}");
+            }
+        }
+        let mut spec = stdio("x", &[]);
+        if let Transport::Stdio(launch) = &mut spec.transport {
+            launch.env.insert(
+                "TOKEN".into(),
+                ValueSource::Secret {
+                    secret: "b/TOKEN".into(),
+                },
+            );
+        }
+        assert_eq!(
+            spec.validate().map_err(|e| e.to_string()),
+            Err("server s: environment variable TOKEN refers to secret `b/TOKEN`, which is not this server's; \
+                 a server uses only its own secrets, named `s/NAME` (store one with `switchboard secrets set s NAME`)"
+                .to_owned())
+        );
     }
 
     #[test]

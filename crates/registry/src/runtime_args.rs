@@ -18,27 +18,52 @@ pub struct Widening {
     pub why: &'static str,
 }
 
-/// A runtime argument the user has not allowed.
+/// Runtime arguments the user has not allowed, all of them, in order.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "the registry document asks the container runtime for `{shown}`, which {why}; Switchboard passes it only if you allow it: install with `--allow-runtime-arg={flag}` (or `\"allow_runtime_args\": [\"{flag}\"]` in the install request) after checking that you want this"
-)]
+#[error("{}", describe(.refused))]
 pub struct RuntimeArgError {
-    pub flag: String,
-    pub shown: String,
-    pub why: &'static str,
+    pub refused: Vec<Widening>,
 }
 
-/// Refuses the first argument of `args` that widens the container's reach and whose flag is
-/// not in `allowed` (long or short form, with or without leading dashes).
+fn describe(refused: &[Widening]) -> String {
+    let asks = refused
+        .iter()
+        .map(|w| format!("`{}`, which {}", w.shown, w.why))
+        .collect::<Vec<_>>()
+        .join("; and for ");
+    let mut flags: Vec<&str> = refused.iter().map(|w| w.flag.as_str()).collect();
+    flags.sort_unstable();
+    flags.dedup();
+    let allow = flags
+        .iter()
+        .map(|flag| format!("--allow-runtime-arg={flag}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let (these, them) = if refused.len() == 1 {
+        ("it", "it")
+    } else {
+        ("these", "them")
+    };
+    format!(
+        "the registry document asks the container runtime for {asks}; Switchboard passes {these} only if you allow {them}: install with `{allow}` (`\"allow_runtime_args\"` in the install request) after checking that you want this"
+    )
+}
+
+/// Refuses the arguments of `args` that widen the container's reach and whose flag is not in
+/// `allowed` (long or short form, with or without leading dashes).
 pub fn check(args: &[String], allowed: &[String]) -> Result<(), RuntimeArgError> {
-    let allowed: Vec<String> = allowed.iter().map(|flag| long_form(flag)).collect();
-    match needing_consent(args)
+    let allowed: Vec<String> = allowed
+        .iter()
+        .flat_map(|flag| [flag.clone(), long_form(flag)])
+        .collect();
+    let refused: Vec<Widening> = needing_consent(args)
         .into_iter()
-        .find(|widening| !allowed.contains(&widening.flag))
-    {
-        Some(Widening { flag, shown, why }) => Err(RuntimeArgError { flag, shown, why }),
-        None => Ok(()),
+        .filter(|widening| !allowed.contains(&widening.flag))
+        .collect();
+    if refused.is_empty() {
+        Ok(())
+    } else {
+        Err(RuntimeArgError { refused })
     }
 }
 
@@ -409,23 +434,42 @@ mod tests {
     #[test]
     fn the_user_allows_by_flag_in_either_form() {
         let args = argv("--privileged -v /:/host --cap-add NET_ADMIN");
-        let allowed =
-            |flags: &[&str]| check(&args, &flags.iter().map(|f| (*f).to_owned()).collect::<Vec<_>>());
-        assert_eq!(allowed(&[]).expect_err("refused").flag, "--privileged");
-        assert_eq!(allowed(&["--privileged"]).expect_err("refused").flag, "--volume");
-        assert_eq!(
-            allowed(&["privileged", "-v"]).expect_err("refused").flag,
-            "--cap-add"
-        );
-        assert!(allowed(&["--privileged", "--volume", "--cap-add"]).is_ok());
+        let refused = |flags: &[&str]| -> Vec<String> {
+            let allowed: Vec<String> = flags.iter().map(|f| (*f).to_owned()).collect();
+            match check(&args, &allowed) {
+                Ok(()) => Vec::new(),
+                Err(error) => error.refused.into_iter().map(|w| w.flag).collect(),
+            }
+        };
+        assert_eq!(refused(&[]), ["--privileged", "--volume", "--cap-add"]);
+        assert_eq!(refused(&["--privileged"]), ["--volume", "--cap-add"]);
+        assert_eq!(refused(&["privileged", "-v"]), ["--cap-add"]);
+        assert!(refused(&["--privileged", "--volume", "--cap-add"]).is_empty());
+        assert!(check(&argv("alpine"), &["alpine".to_owned()]).is_ok());
     }
 
     #[test]
-    fn the_refusal_shows_the_argument_and_how_to_allow_it() {
+    fn the_refusal_shows_each_argument_and_how_to_allow_them() {
         let error = check(&argv("-v /:/host"), &[]).expect_err("refused");
-        assert_eq!(error.shown, "-v /:/host");
-        let text = error.to_string();
-        assert!(text.contains("mounts a path of the host"), "{text}");
-        assert!(text.contains("--allow-runtime-arg=--volume"), "{text}");
+        assert_eq!(error.refused[0].shown, "-v /:/host");
+        assert_eq!(
+            error.to_string(),
+            "the registry document asks the container runtime for `-v /:/host`, which mounts a path of the \
+             host into the container; Switchboard passes it only if you allow it: install with \
+             `--allow-runtime-arg=--volume` (`\"allow_runtime_args\"` in the install request) after checking \
+             that you want this"
+        );
+        let text = check(&argv("--privileged --net=host"), &[])
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            text.contains(
+                "for `--privileged`, which gives the container every device and capability of the host; \
+                 and for `--net=host`, which puts the container on the host's or another network; \
+                 Switchboard passes these only if you allow them: \
+                 install with `--allow-runtime-arg=--network --allow-runtime-arg=--privileged`"
+            ),
+            "{text}"
+        );
     }
 }

@@ -258,7 +258,16 @@ values: { [key in string]: Array<string> },
 /**
  * Add it stopped rather than started.
  */
-disabled: boolean, dry_run: boolean, };
+disabled: boolean, dry_run: boolean, 
+/**
+ * Container runtime flags (`--volume`, `--privileged`…) the document asks for that reach
+ * beyond the container, which the user allows; without them such a document is refused.
+ */
+allow_runtime_args: Array<string>, 
+/**
+ * Run the npm package's install scripts (off by default: `npm install --ignore-scripts`).
+ */
+allow_scripts: boolean, };
 
 export type InstallSource = { 
 /**
@@ -325,9 +334,18 @@ package_version?: string | null,
  */
 inputs?: { [key in string]: Array<string> }, 
 /**
- * Where the pinned package lives (none for remotes and images).
+ * Where the pinned package lives (none for remotes and images): always a directory under
+ * `<data>/packages/<this server>/`, which the control layer checks.
  */
-package_dir?: string | null, };
+package_dir?: string | null, 
+/**
+ * Container runtime flags the user allowed at install, kept for updates.
+ */
+allowed_runtime_args?: Array<string>, 
+/**
+ * Whether the user let the npm package's install scripts run, kept for updates.
+ */
+allow_scripts?: boolean, };
 
 export type PeerInfo = { name: string, version: string, protocol_version: string, };
 
