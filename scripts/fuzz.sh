@@ -45,6 +45,7 @@ seed config_json crates/clients/tests/corpus/*.json crates/clients/tests/corpus/
 seed config_toml crates/clients/tests/corpus/*.toml
 seed config_yaml crates/clients/tests/corpus/*.yaml
 seed server_json_plan fuzz/seeds/server_json_plan/* tests/registry/registry-sample.json
+seed registry_argv fuzz/seeds/registry_argv/* fuzz/seeds/server_json_plan/* tests/registry/registry-sample.json
 seed localapi fuzz/seeds/localapi/* crates/tailnet/tests/fixtures/*.json
 
 targets=("$@")
