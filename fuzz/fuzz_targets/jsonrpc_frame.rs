@@ -72,6 +72,12 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         "accepted a frame that is not one JSON object: {:?}",
         frame.bytes()
     );
+    // A stdio server reads one message per line, and SSE data ends at a line break.
+    assert!(
+        !frame.bytes().iter().any(|&b| b == b'\n' || b == b'\r'),
+        "a frame kept a line break: {:?}",
+        frame.bytes()
+    );
     let head = frame.head();
     let kind = head.kind();
 

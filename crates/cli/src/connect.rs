@@ -31,6 +31,8 @@ pub struct Shim {
     path: String,
     token: String,
     session: Mutex<Option<Session>>,
+    /// The session's GET stream, ended when the client closes stdin.
+    listening: Mutex<Option<tokio::task::AbortHandle>>,
     /// The client's initialize, replayed to open a new session after the daemon restarts.
     initialize: Mutex<Option<Bytes>>,
     out: mpsc::UnboundedSender<Bytes>,
@@ -82,21 +84,67 @@ pub async fn run(home: PathBuf, port_hint: u16, server: Option<String>) -> Resul
         path,
         token,
         session: Mutex::new(None),
+        listening: Mutex::new(None),
         initialize: Mutex::new(None),
         out,
     });
     let mut stdin = BufReader::new(tokio::io::stdin()).lines();
+    let mut reader = MessageReader::default();
     while let Ok(Some(line)) = stdin.next_line().await {
-        if line.trim().is_empty() {
+        let Some(message) = reader.push(&line) else {
             continue;
-        }
+        };
         let shim = Arc::clone(&shim);
-        // Requests run side by side: a long tool call must not hold up a cancellation.
-        tokio::spawn(async move { shim.handle(Bytes::from(line)).await });
+        if is_initialize(&message) {
+            // What follows initialize needs its session: it is read only once that exists.
+            shim.handle(message).await;
+        } else {
+            // Requests run side by side: a long tool call must not hold up a cancellation.
+            tokio::spawn(async move { shim.handle(message).await });
+        }
+    }
+    // The client is done: answers still on their way are written, then the shim exits.
+    if let Some(listening) = lock(&shim.listening).take() {
+        listening.abort();
     }
     drop(shim);
     let _ = writer.await;
     Ok(())
+}
+
+/// Gathers stdin lines into messages. A message is one line, as the stdio transport says, but
+/// a client that writes one JSON value over several lines (pretty-printed) is understood too:
+/// lines are joined until they make a whole value or a definite error.
+#[derive(Default)]
+struct MessageReader {
+    pending: String,
+}
+
+impl MessageReader {
+    /// Adds a line; returns a message (a JSON value, or text that never will be one) once
+    /// complete. Line breaks inside a message become spaces, so it is sent as one line.
+    fn push(&mut self, line: &str) -> Option<Bytes> {
+        if self.pending.is_empty() && line.trim().is_empty() {
+            return None;
+        }
+        if !self.pending.is_empty() {
+            self.pending.push(' ');
+        }
+        self.pending.push_str(line.trim_end_matches('\r'));
+        match serde_json::from_str::<serde::de::IgnoredAny>(&self.pending) {
+            Err(e) if e.is_eof() => None,
+            _ => Some(Bytes::from(std::mem::take(&mut self.pending))),
+        }
+    }
+}
+
+fn is_initialize(message: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Method<'a> {
+        #[serde(borrow)]
+        method: Option<std::borrow::Cow<'a, str>>,
+    }
+    serde_json::from_slice::<Method<'_>>(message).is_ok_and(|m| m.method.as_deref() == Some("initialize"))
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -217,12 +265,19 @@ impl Shim {
                 "the gateway answered HTTP {status}: {text}"
             )));
         }
+        let mut new_session = new_session;
         if is_sse {
             let mut response = response;
             let mut decoder = SseDecoder::new();
             while let Ok(Some(chunk)) = response.chunk().await {
                 for event in decoder.feed(&chunk) {
-                    if !event.data.is_empty() && !quiet {
+                    if event.data.is_empty() {
+                        continue;
+                    }
+                    if let Some(id) = new_session.take() {
+                        self.adopt_session(id, &base, event.data.as_bytes());
+                    }
+                    if !quiet {
                         self.emit(Bytes::from(event.data));
                     }
                 }
@@ -234,21 +289,29 @@ impl Shim {
             .await
             .map_err(|e| Failure::Other(e.to_string()))?;
         if let Some(id) = new_session {
-            let protocol = serde_json::from_slice::<Value>(&bytes)
-                .ok()
-                .and_then(|v| v["result"]["protocolVersion"].as_str().map(str::to_owned))
-                .and_then(|v| HeaderValue::from_str(&v).ok());
-            *lock(&self.session) = Some(Session {
-                id,
-                protocol,
-                base: base.clone(),
-            });
-            tokio::spawn(Arc::clone(self).listen());
+            self.adopt_session(id, &base, &bytes);
         }
         if !bytes.is_empty() && !quiet {
             self.emit(bytes);
         }
         Ok(())
+    }
+
+    /// Keeps the session the gateway opened with `answer` (initialize's), and listens on it.
+    fn adopt_session(self: &Arc<Self>, id: HeaderValue, base: &str, answer: &[u8]) {
+        let protocol = serde_json::from_slice::<Value>(answer)
+            .ok()
+            .and_then(|v| v["result"]["protocolVersion"].as_str().map(str::to_owned))
+            .and_then(|v| HeaderValue::from_str(&v).ok());
+        *lock(&self.session) = Some(Session {
+            id,
+            protocol,
+            base: base.to_owned(),
+        });
+        let listening = tokio::spawn(Arc::clone(self).listen()).abort_handle();
+        if let Some(previous) = lock(&self.listening).replace(listening) {
+            previous.abort();
+        }
     }
 
     /// The session's GET stream, for what the server sends outside requests.
@@ -279,5 +342,43 @@ impl Shim {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(lines: &[&str]) -> Vec<String> {
+        let mut reader = MessageReader::default();
+        lines
+            .iter()
+            .filter_map(|line| reader.push(line))
+            .map(|m| String::from_utf8(m.to_vec()).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn messages_are_lines_or_values_over_several_lines() {
+        let one = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
+        assert_eq!(read(&[one, "", one]), [one, one]);
+        assert_eq!(
+            read(&["{\r", r#"  "id": 1,"#, r#"  "method": "ping""#, "}", one]),
+            [r#"{  "id": 1,   "method": "ping" }"#, one]
+        );
+        // Text that can never become JSON is a message of its own (answered with a parse
+        // error), and does not swallow what follows.
+        assert_eq!(read(&["{oops", one]), ["{oops", one]);
+    }
+
+    #[test]
+    fn initialize_is_told_from_other_messages() {
+        assert!(is_initialize(
+            br#"{"jsonrpc":"2.0","id":0,"method":"initialize"}"#
+        ));
+        assert!(!is_initialize(
+            br#"{"jsonrpc":"2.0","id":0,"method":"tools/list"}"#
+        ));
+        assert!(!is_initialize(b"{oops"));
     }
 }

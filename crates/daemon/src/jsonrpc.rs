@@ -1,10 +1,11 @@
 //! JSON-RPC messages as the gateway sees them: bytes it routes without re-serialising.
 //!
-//! A [`Frame`] is one message, kept as the bytes that arrived. Routing needs only its head
-//! (id, method, whether it is a response), which [`Frame::head`] reads by borrowing from those
-//! bytes. Where the gateway must change a message (a remapped id, a remapped progress token)
-//! it splices the new value into the original bytes at the old value's span, so params,
-//! results and any field the gateway does not know pass through byte for byte.
+//! A [`Frame`] is one message, kept as the bytes that arrived, except that line breaks between
+//! tokens become spaces: a frame is always one line, as stdio and SSE need. Routing needs only
+//! its head (id, method, whether it is a response), which [`Frame::head`] reads by borrowing
+//! from those bytes. Where the gateway must change a message (a remapped id, a remapped
+//! progress token) it splices the new value into the original bytes at the old value's span,
+//! so params, results and any field the gateway does not know pass through byte for byte.
 //! What the messages *mean* (sessions, routing tables) is the gateway's and upstream's.
 
 use std::borrow::Cow;
@@ -137,7 +138,7 @@ impl Frame {
         if head.method.is_none() && head.result.is_none() && head.error.is_none() {
             return Err(FrameError::Invalid("neither method nor result nor error"));
         }
-        Ok(Self(bytes))
+        Ok(Self(one_line(bytes)))
     }
 
     /// A frame the gateway built itself; it is trusted to be well formed.
@@ -270,6 +271,23 @@ impl Frame {
     }
 }
 
+/// `bytes` (valid JSON) with every CR and LF turned into a space, so the message is one line.
+///
+/// JSON strings cannot hold a raw CR or LF, so in valid JSON they are whitespace between
+/// tokens; as spaces they mean the same, and every byte keeps its offset. A stdio server reads
+/// one message per line and an SSE `data:` field ends at a line break, so a pretty-printed
+/// message must not reach either with its line breaks. Copies only when there are some.
+fn one_line(bytes: Bytes) -> Bytes {
+    if !bytes.iter().any(|&b| b == b'\n' || b == b'\r') {
+        return bytes;
+    }
+    let flat: Vec<u8> = bytes
+        .iter()
+        .map(|&b| if b == b'\n' || b == b'\r' { b' ' } else { b })
+        .collect();
+    Bytes::from(flat)
+}
+
 /// A named field of a message's params.
 #[derive(Clone, Copy, Debug)]
 pub enum Param {
@@ -390,6 +408,27 @@ mod tests {
         for (input, expected) in cases {
             let out = frame(input).with_result_member("resultType", r#""complete""#);
             assert_eq!(std::str::from_utf8(out.bytes()).expect("utf-8"), expected);
+        }
+    }
+
+    /// A pretty-printed message (LF or CRLF) was forwarded with its line breaks, so a stdio
+    /// server read it as several broken lines and never answered.
+    #[test]
+    fn a_message_over_several_lines_becomes_one_line() {
+        let cases = [
+            "{\n  \"jsonrpc\": \"2.0\",\n  \"id\": 1,\n  \"method\": \"tools/list\"\n}\n",
+            "{\r\n  \"jsonrpc\": \"2.0\",\r\n  \"id\": 1,\r\n  \"method\": \"tools/list\"\r\n}",
+            "{\"jsonrpc\":\"2.0\",\"id\":1,\r\"method\":\"tools/list\",\"params\":{\"a\":\"x\\ny\"}}",
+        ];
+        for text in cases {
+            let f = frame(text);
+            assert!(!f.bytes().iter().any(|&b| b == b'\n' || b == b'\r'), "{text:?}");
+            assert_eq!(f.len(), text.len(), "every byte keeps its offset: {text:?}");
+            assert_eq!(
+                f.to_value(),
+                serde_json::from_str::<serde_json::Value>(text).expect("json")
+            );
+            assert_eq!(f.head().method.as_deref(), Some("tools/list"));
         }
     }
 
