@@ -19,6 +19,8 @@ use common::{
 use serde_json::{Value, json};
 
 const START: Duration = Duration::from_secs(60);
+const SIGSTOP: i32 = 19;
+const SIGCONT: i32 = 18;
 
 fn clients_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients")
@@ -813,4 +815,170 @@ fn sessions_of_revision_2025_03_26_may_send_batches_and_later_ones_are_told_they
         response.contains("send initialize on its own first"),
         "{response}"
     );
+}
+
+/// Legal JSON over several lines (pretty-printed, CRLF): a stdio server got it as several
+/// broken lines and never answered.
+#[test]
+fn a_request_over_several_lines_reaches_a_stdio_server_as_one_message() {
+    let sb = Sandbox::with_daemon();
+    sb.ok(&["add", "time", "--", &time_server()]);
+    sb.wait_state("time", "running", START);
+    let token = sb.ok(&["token", "create", "tester"]).trim().to_owned();
+
+    let raw = Raw::open(&sb, "/mcp/time", &token);
+    let pretty = "{\r\n  \"jsonrpc\": \"2.0\",\r\n  \"id\": 5,\r\n  \"method\": \"tools/list\"\r\n}\r\n";
+    let answer = raw.request(pretty);
+    assert_eq!(answer["id"], 5, "{answer}");
+    assert!(
+        answer["result"]["tools"]
+            .as_array()
+            .is_some_and(|t| !t.is_empty()),
+        "{answer}"
+    );
+
+    // Through the connect shim: a client writing pretty-printed JSON, and sending its next
+    // request right behind initialize (which needs the session initialize opens).
+    let mut shim = Command::new(common::BIN)
+        .args(["connect", "time"])
+        .env("SWITCHBOARD_HOME", sb.home())
+        .env("SWITCHBOARD_TOKEN", &token)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let initialize = serde_json::to_string_pretty(&json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "pretty", "version": "1"}}}))
+    .unwrap();
+    let list =
+        serde_json::to_string_pretty(&json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"})).unwrap();
+    let mut stdin = shim.stdin.take().unwrap();
+    use std::io::Write;
+    write!(
+        stdin,
+        "{initialize}\n{}\n{list}\n",
+        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#
+    )
+    .unwrap();
+    let answers = messages_from_lines(shim.stdout.take().unwrap());
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let answer = answers.recv_timeout(START).unwrap();
+        assert!(answer.get("error").is_none(), "{answer}");
+        seen.push(answer);
+    }
+    seen.sort_by_key(|a| a["id"].as_i64());
+    assert_eq!(seen[0]["result"]["serverInfo"]["name"], "mcp-time", "{seen:?}");
+    assert!(
+        seen[1]["result"]["tools"]
+            .as_array()
+            .is_some_and(|t| !t.is_empty()),
+        "{seen:?}"
+    );
+    // Closing stdin ends the shim, even with its session's stream open.
+    drop(stdin);
+    let status = wait_until("the shim to exit", Duration::from_secs(10), || {
+        shim.try_wait().unwrap()
+    });
+    assert!(status.success());
+}
+
+/// Every line a program writes, each read as one JSON-RPC message.
+fn messages_from_lines(out: impl std::io::Read + Send + 'static) -> mpsc::Receiver<Value> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { return };
+            let value =
+                serde_json::from_str(&line).unwrap_or_else(|e| json!({"error": format!("{e}: {line}")}));
+            if tx.send(value).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// A server that is alive but silent (SIGSTOP) held every aggregate `tools/list` until health
+/// checks killed it, minutes later.
+#[test]
+fn a_hung_server_does_not_stall_the_aggregate_or_calls_to_other_servers() {
+    let sb = Sandbox::with_daemon();
+    let echo = echo_server().display().to_string();
+    for name in ["quick", "stuck"] {
+        sb.ok(&["add", name, "--", &echo]);
+        sb.wait_state(name, "running", START);
+    }
+    let token = sb.ok(&["token", "create", "tester"]).trim().to_owned();
+    let stuck = sb.server("stuck")["status"]["pid"].as_u64().unwrap() as u32;
+    let list = r#"{"jsonrpc":"2.0","id":"list","method":"tools/list"}"#;
+    let tool_names = |answer: &Value| -> Vec<String> {
+        let tools = answer["result"]["tools"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{answer}"));
+        let mut names: Vec<String> = tools
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let events = messages(sb.http_send(
+        "GET",
+        "/api/v1/events",
+        &[("Authorization", &format!("Bearer {}", sb.token()))],
+        "",
+    ));
+
+    // Never listed before it hung: the aggregate answers without it, in a few seconds.
+    signal(stuck, SIGSTOP);
+    let aggregate = Raw::open(&sb, "/mcp", &token);
+    let asked = Instant::now();
+    let pending = messages(aggregate.send(list));
+    // Meanwhile a call to the other server is answered at once, before the aggregate's.
+    let direct = Raw::open(&sb, "/mcp/quick", &token);
+    assert_eq!(
+        direct.echo("still here")["result"]["content"][0]["text"],
+        "still here"
+    );
+    assert!(
+        pending.try_recv().is_err(),
+        "the aggregate answered before its patience ran out"
+    );
+    let answer = pending.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert!(
+        asked.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        asked.elapsed()
+    );
+    assert_eq!(tool_names(&answer), ["quick__echo"]);
+    let event = wait_until("a server_unresponsive event", Duration::from_secs(5), || {
+        events.try_iter().find(|e| e["type"] == "server_unresponsive")
+    });
+    assert_eq!(event["name"], "stuck", "{event}");
+    assert_eq!(event["method"], "tools/list", "{event}");
+    assert!(
+        sb.daemon_log().contains("no answer within"),
+        "{}",
+        sb.daemon_log()
+    );
+
+    // Listed once, then hung: the aggregate answers with its last known list.
+    signal(stuck, SIGCONT);
+    assert_eq!(
+        tool_names(&aggregate.request(list)),
+        ["quick__echo", "stuck__echo"]
+    );
+    signal(stuck, SIGSTOP);
+    let asked = Instant::now();
+    let answer = messages(aggregate.send(list))
+        .recv_timeout(Duration::from_secs(5))
+        .unwrap();
+    assert!(
+        asked.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        asked.elapsed()
+    );
+    assert_eq!(tool_names(&answer), ["quick__echo", "stuck__echo"]);
+    signal(stuck, SIGCONT);
 }

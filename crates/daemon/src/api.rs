@@ -877,19 +877,24 @@ fn web_failure(e: WebError) -> Failure {
     Failure::new(StatusCode::INTERNAL_SERVER_ERROR, "sign_in_failed", e.to_string())
 }
 
+/// How long the dashboard waits for a server to list its tools.
+const TOOLS_PATIENCE: Duration = Duration::from_secs(10);
+
 async fn tools(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult<Vec<ToolView>> {
     let name = server_name(&name)?;
     let upstream = s.gateway.upstream(&name).await.map_err(|e| match e {
         Unavailable::Unknown(_) => Failure::new(StatusCode::NOT_FOUND, "no_such_server", e.to_string()),
         _ => Failure::new(StatusCode::CONFLICT, "not_running", e.to_string()),
     })?;
-    let tools = crate::supervisor::mcp::list_tools(&upstream).await.map_err(|e| {
-        Failure::new(
-            StatusCode::BAD_GATEWAY,
-            "server_failed",
-            format!("{name} did not list its tools: {e}"),
-        )
-    })?;
+    let tools = crate::supervisor::mcp::list_tools(&upstream, TOOLS_PATIENCE)
+        .await
+        .map_err(|e| {
+            Failure::new(
+                StatusCode::BAD_GATEWAY,
+                "server_failed",
+                format!("{name} did not list its tools: {e}"),
+            )
+        })?;
     Ok(Json(tools))
 }
 

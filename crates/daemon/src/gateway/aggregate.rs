@@ -32,6 +32,9 @@ pub struct Catalog {
     resources: HashMap<String, ServerName>,
     /// URI templates by their literal prefix (the part before the first `{`).
     templates: Vec<(String, ServerName)>,
+    /// Each server's last complete list per list key, as exposed: what the aggregate answers
+    /// with for a server that is alive but does not answer in time.
+    last_lists: HashMap<(ServerName, String), Vec<Value>>,
 }
 
 fn hash_suffix(server: &ServerName, original: &str, len: usize) -> String {
@@ -105,6 +108,19 @@ impl Catalog {
             .filter(|(prefix, _)| uri.starts_with(prefix.as_str()))
             .max_by_key(|(prefix, _)| prefix.len())
             .map(|(_, server)| server.clone())
+    }
+
+    /// Keeps `items` (already adopted) as the last list `server` gave for `list_key`.
+    pub fn remember(&mut self, server: &ServerName, list_key: &str, items: &[Value]) {
+        self.last_lists
+            .insert((server.clone(), list_key.to_owned()), items.to_vec());
+    }
+
+    /// The last list `server` gave for `list_key`, if it ever gave one.
+    pub fn last_known(&self, server: &ServerName, list_key: &str) -> Option<Vec<Value>> {
+        self.last_lists
+            .get(&(server.clone(), list_key.to_owned()))
+            .cloned()
     }
 
     /// Renames the items of one server's list page in place (`tools` or `prompts`, by `name`;

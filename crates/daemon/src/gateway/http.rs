@@ -27,6 +27,7 @@ use axum::{Extension, Router};
 use futures_util::StreamExt as _;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use switchboard_model::api::Event;
 use switchboard_model::{ServerName, now_millis};
 use tokio::sync::broadcast;
 
@@ -451,15 +452,38 @@ enum Priming {
 }
 
 /// One SSE `message` event carrying `data`, with an id if the stream is resumable.
+///
+/// Frames are one line already; should data ever hold a line break, each of its lines is a
+/// `data:` field of its own, which a reader joins back with LF, so the event stays whole.
 fn sse_event(id: Option<String>, data: &[u8]) -> Bytes {
     let mut event = Vec::with_capacity(data.len() + 48);
     if let Some(id) = id {
         event.extend_from_slice(format!("id: {id}\n").as_bytes());
     }
-    event.extend_from_slice(b"event: message\ndata: ");
-    event.extend_from_slice(data);
-    event.extend_from_slice(b"\n\n");
+    event.extend_from_slice(b"event: message\n");
+    for line in sse_lines(data) {
+        event.extend_from_slice(b"data: ");
+        event.extend_from_slice(line);
+        event.push(b'\n');
+    }
+    event.push(b'\n');
     Bytes::from(event)
+}
+
+/// `data` split at CRLF, LF and lone CR, the line breaks of an event stream.
+fn sse_lines(data: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = Some(data);
+    std::iter::from_fn(move || {
+        let text = rest?;
+        match text.iter().position(|&b| b == b'\n' || b == b'\r') {
+            None => rest.take(),
+            Some(at) => {
+                let skip = if text[at..].starts_with(b"\r\n") { 2 } else { 1 };
+                rest = Some(&text[at + skip..]);
+                Some(&text[..at])
+            }
+        }
+    })
 }
 
 const KEEP_ALIVE_COMMENT: &[u8] = b": keep-alive\n\n";
@@ -923,9 +947,18 @@ async fn aggregate_route(
             }
         }
         "logging/setLevel" => {
-            for upstream in session_upstreams(gate, session).await {
-                let params = frame.to_value()["params"].take();
-                let _ = upstream.request("logging/setLevel", params).await;
+            let params = frame.to_value()["params"].take();
+            let upstreams = session_upstreams(gate, session).await;
+            let requests = upstreams
+                .iter()
+                .map(|upstream| upstream.request("logging/setLevel", params.clone(), AGGREGATE_PATIENCE));
+            for (upstream, outcome) in upstreams
+                .iter()
+                .zip(futures_util::future::join_all(requests).await)
+            {
+                if let Err(e) = outcome {
+                    tracing::warn!(server = %upstream.server(), "logging/setLevel for the aggregate: {e}");
+                }
             }
             answer(json!({}));
             Routed::Answered
@@ -966,6 +999,10 @@ async fn aggregate_route(
     }
 }
 
+/// How long the aggregate waits for one server's list (all its pages) before it answers with
+/// that server's last known list, or without it: one hung server must not stall the others.
+const AGGREGATE_PATIENCE: Duration = Duration::from_secs(3);
+
 /// One list over every enabled, running server, renamed into the aggregate's namespace.
 async fn aggregate_list(gateway: &Gateway, method: &str, key: &str) -> Value {
     let capability = match key {
@@ -973,31 +1010,57 @@ async fn aggregate_list(gateway: &Gateway, method: &str, key: &str) -> Value {
         "prompts" => "prompts",
         _ => "resources",
     };
+    let deadline = Instant::now() + AGGREGATE_PATIENCE;
     let servers = gateway.aggregate_servers().await;
     let fetches = servers.iter().filter_map(|name| {
         let upstream = live_upstream(gateway, name)?;
         let offers = upstream
             .init()
             .is_some_and(|i| i.capabilities().get(capability).is_some());
-        offers.then_some(async move { (name.clone(), list_all(&upstream, method, key).await) })
+        offers.then_some(async move { (name.clone(), list_all(&upstream, method, key, deadline).await) })
     });
     let pages = futures_util::future::join_all(fetches).await;
     let mut all = Vec::new();
-    let mut catalog = gateway.catalog();
     for (server, items) in pages {
         match items {
             Ok(mut items) => {
+                let mut catalog = gateway.catalog();
                 catalog.adopt(&server, key, &mut items);
+                catalog.remember(&server, key, &items);
                 all.extend(items);
             }
+            Err(RpcError::TimedOut { .. }) => all.extend(late_list(gateway, &server, method, key)),
             Err(e) => tracing::warn!(%server, "{method} failed for the aggregate: {e}"),
         }
     }
     json!({ key: all })
 }
 
-/// Every page of a list.
-async fn list_all(upstream: &Upstream, method: &str, key: &str) -> Result<Vec<Value>, RpcError> {
+/// What the aggregate lists for a server that did not answer in time: its last known list.
+fn late_list(gateway: &Gateway, server: &ServerName, method: &str, key: &str) -> Vec<Value> {
+    let known = gateway.catalog().last_known(server, key);
+    let waited_ms = u64::try_from(AGGREGATE_PATIENCE.as_millis()).unwrap_or(u64::MAX);
+    tracing::warn!(
+        %server,
+        "{method}: no answer within {waited_ms} ms, so the aggregate answered with {}; the \
+         server may be hung (`switchboard logs {server}`, `switchboard restart {server}`)",
+        if known.is_some() { "its last known list" } else { "none of its items" },
+    );
+    gateway.control().announce(Event::ServerUnresponsive {
+        name: server.clone(),
+        method: method.to_owned(),
+        waited_ms,
+    });
+    known.unwrap_or_default()
+}
+
+/// Every page of a list, each requested within what is left until `deadline`.
+async fn list_all(
+    upstream: &Upstream,
+    method: &str,
+    key: &str,
+    deadline: Instant,
+) -> Result<Vec<Value>, RpcError> {
     let mut items = Vec::new();
     let mut cursor: Option<String> = None;
     for _ in 0..100 {
@@ -1005,7 +1068,8 @@ async fn list_all(upstream: &Upstream, method: &str, key: &str) -> Result<Vec<Va
             Some(c) => json!({"cursor": c}),
             None => json!({}),
         };
-        let mut page = upstream.request(method, params).await?;
+        let within = deadline.saturating_duration_since(Instant::now());
+        let mut page = upstream.request(method, params, within).await?;
         if let Some(list) = page[key].as_array_mut() {
             items.append(list);
         }
@@ -1354,4 +1418,28 @@ async fn legacy_initialize(gate: &Gate, session: Arc<Session>, frame: &Frame) ->
     };
     session.standalone().push(answer.into_bytes());
     StatusCode::ACCEPTED.into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use switchboard_model::sse::SseDecoder;
+
+    use super::sse_event;
+
+    /// Data with line breaks was copied into one `data:` field, so a reader saw a cut event
+    /// and stray fields.
+    #[test]
+    fn an_event_carries_data_over_several_lines_whole() {
+        for (data, read_back) in [
+            ("{\"id\":1}", "{\"id\":1}"),
+            ("{\n\"id\": 1\n}", "{\n\"id\": 1\n}"),
+            ("{\r\n\"id\": 1\r\n}", "{\n\"id\": 1\n}"),
+            ("{\r\"id\": 1}", "{\n\"id\": 1}"),
+        ] {
+            let events = SseDecoder::new().feed(&sse_event(Some("s-1".into()), data.as_bytes()));
+            assert_eq!(events.len(), 1, "{data:?}");
+            assert_eq!(events[0].data, read_back, "{data:?}");
+            assert_eq!(events[0].id.as_deref(), Some("s-1"));
+        }
+    }
 }

@@ -32,6 +32,9 @@ use session::Session;
 
 /// How long a request waits for its server to reach running before it is answered with an error.
 const START_PATIENCE: Duration = Duration::from_secs(30);
+/// How long a request the gateway makes on its own behalf (renewing or releasing a resource
+/// subscription) may wait for its answer.
+const OWN_REQUEST_PATIENCE: Duration = Duration::from_secs(10);
 /// Tool-call history is kept this long.
 const HISTORY_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 /// How long tool calls gather before they are written together.
@@ -345,7 +348,11 @@ impl Gateway {
             tokio::spawn(async move {
                 for (upstream, uri) in released {
                     let _ = upstream
-                        .request("resources/unsubscribe", serde_json::json!({"uri": uri}))
+                        .request(
+                            "resources/unsubscribe",
+                            serde_json::json!({"uri": uri}),
+                            OWN_REQUEST_PATIENCE,
+                        )
                         .await;
                 }
             });
@@ -372,7 +379,11 @@ impl Gateway {
             .collect();
         for uri in uris {
             if let Err(e) = upstream
-                .request("resources/subscribe", serde_json::json!({"uri": uri}))
+                .request(
+                    "resources/subscribe",
+                    serde_json::json!({"uri": uri}),
+                    OWN_REQUEST_PATIENCE,
+                )
                 .await
             {
                 tracing::warn!(%server, %uri, "cannot renew a resource subscription after a restart: {e}");

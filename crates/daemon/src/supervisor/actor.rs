@@ -318,7 +318,7 @@ impl Actor {
             if let Some(url) = &listen_url {
                 wait_listening(url).await;
             }
-            mcp::handshake(&peer).await
+            mcp::handshake(&peer, startup_timeout).await
         };
         tokio::pin!(handshake);
         let deadline = tokio::time::sleep(startup_timeout);
@@ -623,9 +623,9 @@ async fn health(settings: Health, peer: &Upstream) {
     let mut misses = 0;
     loop {
         tokio::time::sleep(Duration::from_millis(settings.ping_interval_ms)).await;
-        match tokio::time::timeout(Duration::from_millis(settings.ping_timeout_ms), mcp::ping(peer)).await {
-            Ok(Ok(_)) => misses = 0,
-            Ok(Err(_)) | Err(_) => misses += 1,
+        match mcp::ping(peer, Duration::from_millis(settings.ping_timeout_ms)).await {
+            Ok(_) => misses = 0,
+            Err(_) => misses += 1,
         }
         if misses >= settings.ping_retries {
             return;

@@ -6,6 +6,8 @@
 //! connection the gateway's sessions use, so the handshake's `initialize` result is what the
 //! gateway answers its clients with. Routing and proxying are the upstream's and gateway's.
 
+use std::time::Duration;
+
 use serde_json::{Value, json};
 use switchboard_model::PeerInfo;
 use switchboard_model::api::ToolView;
@@ -26,7 +28,8 @@ pub struct Handshake {
 
 /// initialize (declaring what the gateway can route to clients), notifications/initialized,
 /// then tools/list (all pages) if tools are offered. Records the result on the upstream.
-pub async fn handshake(peer: &Upstream) -> Result<Handshake, RpcError> {
+/// Each request is answered within `within` or fails.
+pub async fn handshake(peer: &Upstream, within: Duration) -> Result<Handshake, RpcError> {
     let init = peer
         .request(
             "initialize",
@@ -35,6 +38,7 @@ pub async fn handshake(peer: &Upstream) -> Result<Handshake, RpcError> {
                 "capabilities": upstream::client_capabilities(),
                 "clientInfo": {"name": "switchboard", "version": env!("CARGO_PKG_VERSION")},
             }),
+            within,
         )
         .await?;
     let malformed = |detail: &str| RpcError::Malformed {
@@ -55,17 +59,22 @@ pub async fn handshake(peer: &Upstream) -> Result<Handshake, RpcError> {
     let offers_tools = init["capabilities"].get("tools").is_some();
     peer.notify("notifications/initialized").await?;
     peer.set_init(Init { result: init });
-    let tools = if offers_tools { count_tools(peer).await? } else { 0 };
+    let tools = if offers_tools {
+        count_tools(peer, within).await?
+    } else {
+        0
+    };
     Ok(Handshake { info, tools })
 }
 
-async fn count_tools(peer: &Upstream) -> Result<u32, RpcError> {
-    let tools = list_tools(peer).await?;
+async fn count_tools(peer: &Upstream, within: Duration) -> Result<u32, RpcError> {
+    let tools = list_tools(peer, within).await?;
     Ok(u32::try_from(tools.len()).unwrap_or(u32::MAX))
 }
 
-/// Every tool the server lists, following pages (at most [`MAX_PAGES`]).
-pub async fn list_tools(peer: &Upstream) -> Result<Vec<ToolView>, RpcError> {
+/// Every tool the server lists, following pages (at most [`MAX_PAGES`]), each page answered
+/// within `within`.
+pub async fn list_tools(peer: &Upstream, within: Duration) -> Result<Vec<ToolView>, RpcError> {
     let mut all = Vec::new();
     let mut cursor: Option<String> = None;
     for _ in 0..MAX_PAGES {
@@ -73,7 +82,7 @@ pub async fn list_tools(peer: &Upstream) -> Result<Vec<ToolView>, RpcError> {
             Some(c) => json!({ "cursor": c }),
             None => json!({}),
         };
-        let page = peer.request("tools/list", params).await?;
+        let page = peer.request("tools/list", params, within).await?;
         let tools = page["tools"].as_array().ok_or_else(|| RpcError::Malformed {
             method: "tools/list".into(),
             detail: "no tools array".into(),
@@ -92,6 +101,6 @@ pub async fn list_tools(peer: &Upstream) -> Result<Vec<ToolView>, RpcError> {
     Ok(all)
 }
 
-pub async fn ping(peer: &Upstream) -> Result<Value, RpcError> {
-    peer.request("ping", json!({})).await
+pub async fn ping(peer: &Upstream, within: Duration) -> Result<Value, RpcError> {
+    peer.request("ping", json!({}), within).await
 }

@@ -16,6 +16,7 @@ pub mod link;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use switchboard_model::ServerName;
@@ -26,6 +27,10 @@ use crate::jsonrpc::{self, Frame, Kind, Param, code};
 /// Ids of server-to-client requests as clients see them: unique across all upstreams, so a
 /// session that talks to several servers (the aggregate) can route its answers back.
 static NEXT_SERVER_REQUEST: AtomicU64 = AtomicU64::new(1);
+
+/// How long telling a server that a request timed out may take: a server that does not read
+/// its input is not worth waiting for.
+const CANCEL_PATIENCE: Duration = Duration::from_millis(500);
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -40,6 +45,11 @@ pub enum RpcError {
     },
     #[error("the server's answer to {method} is malformed: {detail}")]
     Malformed { method: String, detail: String },
+    #[error(
+        "the server did not answer {method} within {} ms; it may be hung: `switchboard logs` shows          its output, and `switchboard restart` restarts it",
+        after.as_millis()
+    )]
+    TimedOut { method: String, after: Duration },
 }
 
 /// Where the messages of one downstream exchange go: its progress, the server's requests made
@@ -230,8 +240,10 @@ impl Upstream {
         }
     }
 
-    /// A request of the gateway's own; returns its `result`.
-    pub async fn request(&self, method: &str, params: Value) -> Result<Value, RpcError> {
+    /// A request of the gateway's own; returns its `result`. A server that is alive but does
+    /// not answer within `within` gets [`RpcError::TimedOut`], and is told the request is
+    /// cancelled, so nothing the gateway asks on its own can wait forever.
+    pub async fn request(&self, method: &str, params: Value, within: Duration) -> Result<Value, RpcError> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         {
@@ -243,12 +255,36 @@ impl Upstream {
         }
         let frame =
             Frame::from_value(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
-        if let Err(e) = self.send(frame).await {
+        let exchange = async {
+            self.send(frame).await?;
+            rx.await.map_err(|_| RpcError::Closed)
+        };
+        let outcome = tokio::time::timeout(within, exchange).await;
+        if !matches!(outcome, Ok(Ok(_))) {
             self.routes().pending.remove(&id);
-            return Err(e);
         }
-        let answer = rx.await.map_err(|_| RpcError::Closed)?;
+        let answer = match outcome {
+            Ok(answer) => answer?,
+            Err(_) => {
+                self.cancel_own(id, within).await;
+                return Err(RpcError::TimedOut {
+                    method: method.to_owned(),
+                    after: within,
+                });
+            }
+        };
         result_of(method, answer.to_value())
+    }
+
+    /// Tells the server to drop a request of the gateway's own that timed out; a server that
+    /// does not even read its input is not waited for longer than the request was.
+    async fn cancel_own(&self, id: u64, within: Duration) {
+        let cancel = Frame::from_value(&json!({
+            "jsonrpc": "2.0",
+            "method": "notifications/cancelled",
+            "params": {"requestId": id, "reason": "no answer in time"},
+        }));
+        let _ = tokio::time::timeout(within.min(CANCEL_PATIENCE), self.send(cancel)).await;
     }
 
     /// A notification of the gateway's own.
