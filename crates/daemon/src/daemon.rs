@@ -89,6 +89,11 @@ pub enum DaemonError {
 pub async fn run(config: DaemonConfig, shutdown: impl Future<Output = ()>) -> Result<(), DaemonError> {
     let data = DataDir::create(config.data_dir.clone())?;
     let _lock = lock(&data)?;
+    let exposed = data.make_private()?;
+    if !exposed.is_empty() {
+        let paths: Vec<String> = exposed.iter().map(|p| p.display().to_string()).collect();
+        tracing::warn!("made private to this user (others could read them): {}", paths.join(", "));
+    }
     crate::supervisor::process::raise_fd_limit();
 
     let watchdog = {

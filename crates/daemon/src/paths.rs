@@ -19,6 +19,11 @@ pub enum PathsError {
     NoHome { missing: &'static str },
     #[error("cannot create the data directory {path}: {source}; check permissions or set SWITCHBOARD_HOME")]
     Create { path: PathBuf, source: std::io::Error },
+    #[error(
+        "cannot make {path} private to you: {source}; it holds Switchboard's records, so fix its \
+         owner or permissions (`chmod go-rwx`), or set SWITCHBOARD_HOME to another directory"
+    )]
+    MakePrivate { path: PathBuf, source: std::io::Error },
 }
 
 /// The data directory for this process's environment.
@@ -47,6 +52,22 @@ pub fn data_dir_for(os: Os, env: impl Fn(&str) -> Option<OsString>) -> Result<Pa
     }
 }
 
+/// Clears the group and other bits of `path`'s mode; records it in `changed` if any were set.
+#[cfg(unix)]
+fn private(path: &Path, changed: &mut Vec<PathBuf>) -> Result<(), PathsError> {
+    use std::os::unix::fs::PermissionsExt;
+    let failed = |source| PathsError::MakePrivate {
+        path: path.to_owned(),
+        source,
+    };
+    let mode = std::fs::metadata(path).map_err(failed)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o7700)).map_err(failed)?;
+        changed.push(path.to_owned());
+    }
+    Ok(())
+}
+
 /// The files inside the data directory.
 #[derive(Clone, Debug)]
 pub struct DataDir {
@@ -54,23 +75,41 @@ pub struct DataDir {
 }
 
 impl DataDir {
-    /// Uses `root`, creating it (owner-only on Unix) if it does not exist.
+    /// Uses `root`, creating it if it does not exist.
     pub fn create(root: PathBuf) -> Result<Self, PathsError> {
-        #[cfg(unix)]
-        let existed = root.exists();
         let logs = root.join("logs");
         std::fs::create_dir_all(&logs).map_err(|source| PathsError::Create { path: logs, source })?;
-        // Only a directory made here is narrowed: SWITCHBOARD_HOME may name one the user owns.
-        #[cfg(unix)]
-        if !existed {
-            use std::os::unix::fs::PermissionsExt;
-            let owner_only = std::fs::Permissions::from_mode(0o700);
-            std::fs::set_permissions(&root, owner_only).map_err(|source| PathsError::Create {
-                path: root.clone(),
-                source,
-            })?;
-        }
         Ok(Self { root })
+    }
+
+    /// Takes every permission of group and others away from the directory and what
+    /// Switchboard keeps in it (the database and its journals, tokens, secrets, logs, client
+    /// file journals), whatever they were before: they hold history, tokens and server output.
+    /// Installed packages keep their modes (their programs must stay executable); the
+    /// directory above them is private already. Returns what was changed, for a log line.
+    #[cfg(unix)]
+    pub fn make_private(&self) -> Result<Vec<PathBuf>, PathsError> {
+        let mut changed = Vec::new();
+        private(&self.root, &mut changed)?;
+        for dir in [self.root.clone(), self.root.join("logs"), self.journal()] {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+                if is_file || path == self.root.join("logs") || path == self.journal() {
+                    private(&path, &mut changed)?;
+                }
+            }
+        }
+        Ok(changed)
+    }
+
+    #[cfg(not(unix))]
+    pub fn make_private(&self) -> Result<Vec<PathBuf>, PathsError> {
+        // The per-user profile directory is private to its user already.
+        Ok(Vec::new())
     }
 
     /// A handle for reading files a daemon may have written; creates nothing.
@@ -184,5 +223,60 @@ mod tests {
         assert!(err.to_string().contains("APPDATA"), "{err}");
         assert!(err.to_string().contains("SWITCHBOARD_HOME"), "{err}");
         assert!(data_dir_for(Os::Linux, env(&[])).is_err());
+    }
+}
+
+#[cfg(all(test, unix))]
+mod private_tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).expect("exists").permissions().mode() & 0o7777
+    }
+
+    fn set_mode(path: &Path, mode: u32) {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    }
+
+    /// Only a directory Switchboard created was narrowed; one that existed (SWITCHBOARD_HOME,
+    /// or made by hand) kept 0755, and the database and logs inside stayed world-readable.
+    #[test]
+    fn what_existed_before_is_made_private_but_packages_keep_their_modes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("data");
+        std::fs::create_dir_all(root.join("logs")).expect("mkdir");
+        std::fs::create_dir_all(root.join("packages/time/1.0/bin")).expect("mkdir");
+        let files = [
+            "switchboard.db",
+            "switchboard.db-wal",
+            "secrets.json",
+            "logs/time.log",
+        ];
+        for file in files {
+            std::fs::write(root.join(file), b"private").expect("write");
+            set_mode(&root.join(file), 0o644);
+        }
+        let program = root.join("packages/time/1.0/bin/mcp-server-time");
+        std::fs::write(&program, b"#!/bin/sh\n").expect("write");
+        set_mode(&program, 0o755);
+        for dir in [&root, &root.join("logs"), &root.join("packages")] {
+            set_mode(dir, 0o755);
+        }
+
+        let data = DataDir::create(root.clone()).expect("data dir");
+        let changed = data.make_private().expect("private");
+        assert_eq!(mode(&root), 0o700);
+        assert_eq!(mode(&root.join("logs")), 0o700);
+        for file in files {
+            assert_eq!(mode(&root.join(file)), 0o600, "{file}");
+            assert!(changed.contains(&root.join(file)), "{file} is in the log line");
+        }
+        assert_eq!(mode(&program), 0o755, "programs stay executable");
+        assert!(
+            data.make_private().expect("again").is_empty(),
+            "nothing left to change"
+        );
     }
 }

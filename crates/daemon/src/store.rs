@@ -6,7 +6,6 @@
 //! references only).
 
 use std::path::Path;
-use std::str::FromStr;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
@@ -78,6 +77,16 @@ pub struct Store {
     pool: SqlitePool,
 }
 
+/// Creates the database file readable by its owner only, if it does not exist: SQLite gives
+/// its write-ahead log and shared-memory files the database file's mode.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.append(true).create(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map(drop)
+}
+
 fn query_err(doing: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
     move |source| StoreError::Query { doing, source }
 }
@@ -85,11 +94,13 @@ fn query_err(doing: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
 impl Store {
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         let display = path.display().to_string();
-        let options = SqliteConnectOptions::from_str(&format!("sqlite://{display}"))
-            .map_err(|source| StoreError::Open {
-                path: display.clone(),
-                source,
-            })?
+        create_private(path).map_err(|source| StoreError::Open {
+            path: display.clone(),
+            source: sqlx::Error::Io(source),
+        })?;
+        // From the path itself: as a URL, `?`, `#` or `%` in a directory name would be parsed.
+        let options = SqliteConnectOptions::new()
+            .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // With a write-ahead log this survives the daemon being killed at any point; only
@@ -879,6 +890,43 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(&dir.path().join("t.db")).await.expect("opens");
         (dir, store)
+    }
+
+    /// The path was formatted into a `sqlite://` URL, so `?` started its query and `#` its
+    /// fragment: the database went to another file, or the options were refused.
+    #[tokio::test]
+    async fn a_data_directory_named_with_url_characters_holds_the_database() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let odd = dir.path().join("a?mode=ro#b%20c");
+        std::fs::create_dir(&odd).expect("mkdir");
+        let path = odd.join("switchboard.db");
+        let store = Store::open(&path).await.expect("opens");
+        store.insert_server(&spec("time"), true).await.expect("writes");
+        drop(store);
+        let store = Store::open(&path).await.expect("opens again");
+        assert_eq!(store.servers().await.expect("reads").len(), 1);
+        assert_eq!(
+            std::fs::read_dir(dir.path()).expect("ls").count(),
+            1,
+            "nothing beside it"
+        );
+    }
+
+    /// SQLite gives its -wal and -shm files the database file's mode; a database created by
+    /// SQLite itself was 0644, and a literal `--env` value was read from the WAL by another user.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_database_and_its_journals_are_readable_by_their_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let (dir, store) = store().await;
+        store.insert_server(&spec("time"), true).await.expect("writes");
+        for name in ["t.db", "t.db-wal", "t.db-shm"] {
+            let mode = std::fs::metadata(dir.path().join(name))
+                .expect(name)
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{name}: {mode:o}");
+        }
     }
 
     #[tokio::test]

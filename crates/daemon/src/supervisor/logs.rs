@@ -146,7 +146,12 @@ impl RotatingFile {
         let file = match &mut self.file {
             Some(file) => file,
             None => {
-                let file = File::options().create(true).append(true).open(&self.path)?;
+                let mut options = File::options();
+                options.create(true).append(true);
+                // Server output can hold anything the server printed: its owner's eyes only.
+                #[cfg(unix)]
+                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+                let file = options.open(&self.path)?;
                 self.written = file.metadata()?.len();
                 self.file.insert(file)
             }
