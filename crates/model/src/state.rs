@@ -94,6 +94,10 @@ pub enum ExitCause {
     Stopped,
     /// The daemon died while it ran; its watchdog ended it.
     DaemonLost,
+    /// It ended, but how could not be read from the operating system.
+    Unobserved {
+        error: String,
+    },
 }
 
 impl ExitCause {
@@ -110,6 +114,7 @@ impl fmt::Display for ExitCause {
             Self::Unresponsive => f.write_str("stopped after failing health checks"),
             Self::Stopped => f.write_str("stopped"),
             Self::DaemonLost => f.write_str("ended when the daemon was lost"),
+            Self::Unobserved { error } => write!(f, "ended, but its exit status could not be read: {error}"),
         }
     }
 }

@@ -334,10 +334,11 @@ async fn reap(pid: Pid, pidfd: Option<&AsyncFd<OwnedFd>>) -> ExitCause {
                 };
             }
             Err(nix::errno::Errno::EINTR) => continue,
-            // Only a process reaped elsewhere is missing, which `Child` prevents.
-            Err(_) => {
-                return ExitCause::Signaled {
-                    signal: Signal::SIGKILL as i32,
+            // Only a process reaped elsewhere is missing, which `Child` prevents; should it
+            // happen, the cause says so rather than inventing one.
+            Err(errno) => {
+                return ExitCause::Unobserved {
+                    error: format!("waitpid({pid}): {}", errno.desc()),
                 };
             }
             Ok(_) => {}
@@ -439,6 +440,20 @@ mod tests {
         let text = output(stdout);
         assert_eq!(text, format!("first value /tmp {pid}\n200\n"));
         assert_eq!(child.wait().await, ExitCause::Exited { code: 0 });
+    }
+
+    /// A failed wait was reported as "killed by signal 9", which sent people looking for
+    /// an OOM killer that never ran.
+    #[tokio::test]
+    async fn a_wait_that_fails_says_so_instead_of_inventing_a_signal() {
+        let Started { mut child, .. } = spawn(&command(Path::new("/bin/true"), &Vec::new())).expect("spawns");
+        let pid = Pid::from_raw(i32::try_from(child.id()).expect("pid"));
+        // Reaped behind the child's back, as a stray waitpid(-1) elsewhere would.
+        assert!(matches!(waitpid(pid, None), Ok(WaitStatus::Exited(_, 0))));
+        match child.wait().await {
+            ExitCause::Unobserved { error } => assert!(error.contains("No child process"), "{error}"),
+            other => panic!("expected an unobserved exit, got {other:?}"),
+        }
     }
 
     #[tokio::test]
