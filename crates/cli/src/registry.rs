@@ -65,6 +65,13 @@ pub struct UpdateArgs {
     /// Say whether a newer version exists and how its inputs differ, without updating.
     #[arg(long)]
     dry_run: bool,
+    /// Let the container have a runtime argument the new version asks for that reaches
+    /// beyond it, named by its flag; those allowed at install stay allowed.
+    #[arg(long = "allow-runtime-arg", value_name = "FLAG", allow_hyphen_values = true)]
+    allow_runtime_arg: Vec<String>,
+    /// Run the npm package's install scripts from now on.
+    #[arg(long)]
+    allow_scripts: bool,
 }
 
 fn split_version(raw: &str) -> (String, Option<String>) {
@@ -324,6 +331,8 @@ pub async fn update(json: bool, client: Client, args: UpdateArgs) -> Result<(), 
         version: args.version.clone(),
         values: parse_sets(&args.set)?,
         dry_run: args.dry_run,
+        allow_runtime_args: args.allow_runtime_arg.clone(),
+        allow_scripts: args.allow_scripts,
     };
     let mut reports = Vec::new();
     let mut failure = None;

@@ -173,7 +173,7 @@ fn registry_identifiers_reach_package_managers_only_as_names_after_a_double_dash
     assert_eq!(code, Some(2), "{stderr}");
     assert!(
         stderr.contains("`-v /:/host`, which mounts a path of the host")
-            && stderr.contains("install with `--allow-runtime-arg=--volume`")
+            && stderr.contains("give `--allow-runtime-arg=--volume` to `switchboard install`")
             && !stderr.contains("`--privileged`"),
         "{stderr}"
     );
@@ -349,4 +349,125 @@ fn removing_a_server_removes_its_package_files_and_no_others() {
     sb.ok(&["rm", "server-time"]);
     assert!(!packages.join("server-time").exists(), "its packages are gone");
     assert!(other.is_dir(), "a server of a similar name keeps its own");
+}
+
+/// A `docker` whose `pull` succeeds and whose `run` writes its arguments, one a line, to
+/// `<dir>/run.argv` and then runs mcp-server-time in the container's place.
+fn container_shim(dir: &Path) {
+    let path = dir.join("docker");
+    std::fs::write(
+        &path,
+        format!(
+            "#!/bin/sh\n\
+             case \"$1\" in\n\
+             --version) echo 'Docker version 27.3.1, build ce12230'; exit 0;;\n\
+             pull) exit 0;;\n\
+             run) printf '%s\\n' \"$@\" > {record}; exec {server};;\n\
+             esac\n\
+             exit 1\n",
+            record = dir.join("run.argv").display(),
+            server = common::time_server(),
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+fn container_document(version: &str, runtime_arguments: Value) -> Value {
+    json!({
+        "name": "io.github.example/container",
+        "description": "A server in a container.",
+        "version": version,
+        "packages": [{"registryType": "oci", "identifier": format!("docker.io/example/time:{version}"),
+                      "transport": {"type": "stdio"}, "runtimeArguments": runtime_arguments}],
+    })
+}
+
+#[test]
+fn a_container_gets_only_what_the_user_allowed_and_keeps_it_across_updates() {
+    let shims = tempfile::tempdir().unwrap();
+    container_shim(shims.path());
+    let registry = FakeRegistry::start(&[]);
+    let path = format!(
+        "{}:{}",
+        shims.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut sb = offline_sandbox(&registry, &[("PATH", &path)]);
+    sb.start_daemon();
+    let run_argv = || -> Vec<String> {
+        let text = std::fs::read_to_string(shims.path().join("run.argv")).unwrap();
+        text.lines().map(str::to_owned).collect()
+    };
+
+    registry.publish(container_document(
+        "1.0.0",
+        json!([{"type": "named", "name": "-e", "value": "MODE=fast"},
+               {"type": "named", "name": "-v", "value": "/srv/data:/data"}]),
+    ));
+    let (code, stderr) = run(&sb, &["install", "io.github.example/container"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--allow-runtime-arg=--volume"), "{stderr}");
+    let installed = sb.json(&[
+        "install",
+        "io.github.example/container",
+        "--allow-runtime-arg",
+        "-v",
+    ]);
+    assert_eq!(installed["server"]["status"]["state"], "running", "{installed}");
+    assert_eq!(
+        sb.server("container")["origin"]["allowed_runtime_args"],
+        json!(["-v"])
+    );
+    assert_eq!(
+        run_argv(),
+        [
+            "run",
+            "-i",
+            "--rm",
+            "-e",
+            "MODE=fast",
+            "-v",
+            "/srv/data:/data",
+            "--",
+            "docker.io/example/time:1.0.0"
+        ]
+    );
+
+    // A new version that asks for more is refused until the user allows that too.
+    registry.publish(container_document(
+        "1.1.0",
+        json!([{"type": "named", "name": "-v", "value": "/srv/data:/data"},
+               {"type": "named", "name": "--cap-add", "value": "NET_ADMIN"}]),
+    ));
+    let (code, stderr) = run(&sb, &["update", "container"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("`--cap-add NET_ADMIN`, which adds kernel capabilities")
+            && !stderr.contains("/srv/data"),
+        "what was allowed at install stays allowed: {stderr}"
+    );
+    assert_eq!(sb.server("container")["origin"]["version"], "1.0.0");
+    let updated = sb.json(&["update", "container", "--allow-runtime-arg=--cap-add"]);
+    assert_eq!(updated[0]["outcome"], "updated", "{updated}");
+    sb.wait_state("container", "running", START);
+    assert_eq!(
+        sb.server("container")["origin"]["allowed_runtime_args"],
+        json!(["--cap-add", "-v"])
+    );
+    assert_eq!(
+        run_argv(),
+        [
+            "run",
+            "-i",
+            "--rm",
+            "-v",
+            "/srv/data:/data",
+            "--cap-add",
+            "NET_ADMIN",
+            "--",
+            "docker.io/example/time:1.1.0"
+        ]
+    );
 }

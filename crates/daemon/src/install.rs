@@ -468,10 +468,14 @@ impl Installer {
         }
         let (plan_values, bundle_values) = split_values(&server, source, &values);
         let plan = plan::plan(&server, source, &plan_values)?;
-        runtime_args::check(&plan.runtime_args, &origin.allowed_runtime_args)?;
+        let mut allowed = origin.allowed_runtime_args.clone();
+        allowed.extend(request.allow_runtime_args.iter().cloned());
+        allowed.sort_unstable();
+        allowed.dedup();
+        runtime_args::check(&plan.runtime_args, &allowed)?;
         let consent = Consent {
-            runtime_args: origin.allowed_runtime_args.clone(),
-            scripts: origin.allow_scripts,
+            runtime_args: allowed,
+            scripts: origin.allow_scripts || request.allow_scripts,
         };
         warnings.extend(plan.warnings.iter().cloned());
         if request.dry_run {

@@ -180,13 +180,6 @@ pub enum Event {
         entries: Vec<String>,
         reapplied: bool,
     },
-    /// A running server did not answer a request the gateway made on its own (an aggregate
-    /// list) within `waited_ms`; the aggregate answered without it or with its last list.
-    ServerUnresponsive {
-        name: ServerName,
-        method: String,
-        waited_ms: u64,
-    },
 }
 
 impl Event {
@@ -198,7 +191,6 @@ impl Event {
             Self::ServerRemoved { .. } => "server_removed",
             Self::StateChanged { .. } => "state_changed",
             Self::ClientDrifted { .. } => "client_drifted",
-            Self::ServerUnresponsive { .. } => "server_unresponsive",
         }
     }
 }
@@ -622,6 +614,10 @@ pub struct UpdateServer {
     /// Values for inputs the new version adds, by field key.
     pub values: BTreeMap<String, Vec<String>>,
     pub dry_run: bool,
+    /// Container runtime flags to allow beyond those allowed at install (see [`InstallServer`]).
+    pub allow_runtime_args: Vec<String>,
+    /// Run the npm package's install scripts from now on.
+    pub allow_scripts: bool,
 }
 
 /// Answer of `POST /api/v1/servers/{name}/update`.

@@ -45,7 +45,7 @@ fn describe(refused: &[Widening]) -> String {
         ("these", "them")
     };
     format!(
-        "the registry document asks the container runtime for {asks}; Switchboard passes {these} only if you allow {them}: install with `{allow}` (`\"allow_runtime_args\"` in the install request) after checking that you want this"
+        "the registry document asks the container runtime for {asks}; Switchboard passes {these} only if you allow {them}: give `{allow}` to `switchboard install` or `update` (`\"allow_runtime_args\"` in the request) after checking that you want this"
     )
 }
 
@@ -455,9 +455,9 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "the registry document asks the container runtime for `-v /:/host`, which mounts a path of the \
-             host into the container; Switchboard passes it only if you allow it: install with \
-             `--allow-runtime-arg=--volume` (`\"allow_runtime_args\"` in the install request) after checking \
-             that you want this"
+             host into the container; Switchboard passes it only if you allow it: give \
+             `--allow-runtime-arg=--volume` to `switchboard install` or `update` (`\"allow_runtime_args\"` in \
+             the request) after checking that you want this"
         );
         let text = check(&argv("--privileged --net=host"), &[])
             .expect_err("refused")
@@ -467,7 +467,7 @@ mod tests {
                 "for `--privileged`, which gives the container every device and capability of the host; \
                  and for `--net=host`, which puts the container on the host's or another network; \
                  Switchboard passes these only if you allow them: \
-                 install with `--allow-runtime-arg=--network --allow-runtime-arg=--privileged`"
+                 give `--allow-runtime-arg=--network --allow-runtime-arg=--privileged`"
             ),
             "{text}"
         );

@@ -140,9 +140,9 @@ port: number, };
 
 export type EntryChange = { entry: string, change: string, };
 
-export type Event = { "type": "server_added", name: ServerName, } | { "type": "server_changed", name: ServerName, } | { "type": "server_removed", name: ServerName, } | { "type": "state_changed", name: ServerName, at_ms: number, status: ServerState, } | { "type": "client_drifted", client: string, path: string, entries: Array<string>, reapplied: boolean, } | { "type": "server_unresponsive", name: ServerName, method: string, waited_ms: number, };
+export type Event = { "type": "server_added", name: ServerName, } | { "type": "server_changed", name: ServerName, } | { "type": "server_removed", name: ServerName, } | { "type": "state_changed", name: ServerName, at_ms: number, status: ServerState, } | { "type": "client_drifted", client: string, path: string, entries: Array<string>, reapplied: boolean, };
 
-export type ExitCause = { "kind": "exited", code: number, } | { "kind": "signaled", signal: number, } | { "kind": "unresponsive" } | { "kind": "stopped" } | { "kind": "daemon_lost" } | { "kind": "unobserved", error: string, };
+export type ExitCause = { "kind": "exited", code: number, } | { "kind": "signaled", signal: number, } | { "kind": "unresponsive" } | { "kind": "stopped" } | { "kind": "daemon_lost" };
 
 export type Expose = { to: Array<string>, };
 
@@ -554,7 +554,15 @@ version: string | null,
 /**
  * Values for inputs the new version adds, by field key.
  */
-values: { [key in string]: Array<string> }, dry_run: boolean, };
+values: { [key in string]: Array<string> }, dry_run: boolean, 
+/**
+ * Container runtime flags to allow beyond those allowed at install (see [`InstallServer`]).
+ */
+allow_runtime_args: Array<string>, 
+/**
+ * Run the npm package's install scripts from now on.
+ */
+allow_scripts: boolean, };
 
 export type ValueSource = string | { secret: string, };
 
