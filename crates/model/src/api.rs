@@ -180,6 +180,13 @@ pub enum Event {
         entries: Vec<String>,
         reapplied: bool,
     },
+    /// A running server did not answer a request the gateway made on its own (an aggregate
+    /// list) within `waited_ms`; the aggregate answered without it or with its last list.
+    ServerUnresponsive {
+        name: ServerName,
+        method: String,
+        waited_ms: u64,
+    },
 }
 
 impl Event {
@@ -191,6 +198,7 @@ impl Event {
             Self::ServerRemoved { .. } => "server_removed",
             Self::StateChanged { .. } => "state_changed",
             Self::ClientDrifted { .. } => "client_drifted",
+            Self::ServerUnresponsive { .. } => "server_unresponsive",
         }
     }
 }
