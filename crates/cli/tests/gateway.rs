@@ -854,12 +854,8 @@ fn a_request_over_several_lines_reaches_a_stdio_server_as_one_message() {
         serde_json::to_string_pretty(&json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"})).unwrap();
     let mut stdin = shim.stdin.take().unwrap();
     use std::io::Write;
-    write!(
-        stdin,
-        "{initialize}\n{}\n{list}\n",
-        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#
-    )
-    .unwrap();
+    let initialized = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
+    write!(stdin, "{initialize}\n{initialized}\n{list}\n").unwrap();
     let answers = messages_from_lines(shim.stdout.take().unwrap());
     let mut seen = Vec::new();
     while seen.len() < 2 {
