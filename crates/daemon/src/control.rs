@@ -252,6 +252,10 @@ impl Control {
         self.check_package_dir(&request.spec)?;
         self.store.insert_server(&request.spec, request.enabled).await?;
         let name = request.spec.name.clone();
+        // A new server starts without a login, even one a removal could not delete.
+        if let Err(error) = self.supervisor.oauth().forget_server(&name, false).await {
+            tracing::warn!(%name, %error, "could not clear a login left under a new server's name");
+        }
         self.supervisor.add(request.spec);
         self.announce(Event::ServerAdded { name: name.clone() });
         if request.enabled {
