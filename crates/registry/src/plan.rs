@@ -551,7 +551,7 @@ pub fn plan(server: &ServerJson, source: Source, values: &Values) -> Result<Plan
     }
 
     let parts = parts(server, source);
-    let mut warnings = Vec::new();
+    let mut warnings = server.warnings.clone();
     let runtime_args = arguments(parts.runtime_args, &resolved)?;
     let package_args = arguments(parts.package_args, &resolved)?;
     let mut env = BTreeMap::new();

@@ -28,6 +28,11 @@ pub struct ServerJson {
     pub packages: Vec<Package>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub remotes: Vec<Remote>,
+    /// Departures from the schema that do not stop an install (an empty or over-long
+    /// description, an unknown field), as [`crate::validate::parse`] found them; never part
+    /// of the JSON.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,11 +1,44 @@
 //! Reading a published document as a [`ServerJson`] and checking it against the schema's rules.
 //!
-//! Every failure names the field (`packages[0].fileSha256`) and what is wrong with it, so a
-//! registry entry that cannot be installed says why. Only rules the released schema states are
-//! checked; what a rule leaves open (an unknown package type, a runtime this machine lacks) is
-//! the planner's to report.
+//! Liberal in what it installs: only what makes an install impossible or unsafe is refused (a
+//! malformed name, a version range, a bad or missing hash, a URL that is not http(s), an
+//! argument that cannot be built), and every refusal names the field (`packages[0].fileSha256`)
+//! and what is wrong with it. Cosmetic departures real registry documents make (an empty or
+//! over-long description or title, fields the schema does not know) become warnings carried in
+//! [`ServerJson::warnings`], which plans, `switchboard info` and the install form show. Only
+//! rules the released schema states are checked; what a rule leaves open (an unknown package
+//! type, a runtime this machine lacks) is the planner's to report.
 
 use crate::server_json::{Argument, Input, KeyValueInput, LocalTransport, ServerJson};
+
+/// Top-level fields of the released schema (2025-12-11).
+const SERVER_FIELDS: &[&str] = &[
+    "$schema",
+    "_meta",
+    "description",
+    "icons",
+    "name",
+    "packages",
+    "remotes",
+    "repository",
+    "title",
+    "version",
+    "websiteUrl",
+];
+
+/// Fields of a package in the released schema.
+const PACKAGE_FIELDS: &[&str] = &[
+    "environmentVariables",
+    "fileSha256",
+    "identifier",
+    "packageArguments",
+    "registryBaseUrl",
+    "registryType",
+    "runtimeArguments",
+    "runtimeHint",
+    "transport",
+    "version",
+];
 
 /// A document that does not follow the server.json schema.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -25,9 +58,10 @@ impl SchemaViolation {
     }
 }
 
-/// Parses `value` and checks the schema's rules; the first violation found is returned.
+/// Parses `value` and checks the schema's rules: the first violation that stops an install is
+/// returned; cosmetic ones are kept in the document's [`ServerJson::warnings`].
 pub fn parse(value: &serde_json::Value) -> Result<ServerJson, SchemaViolation> {
-    let server: ServerJson = serde_path_to_error::deserialize(value).map_err(|error| {
+    let mut server: ServerJson = serde_path_to_error::deserialize(value).map_err(|error| {
         let path = error.path().to_string();
         let field = if path == "." {
             "(document)".to_owned()
@@ -37,7 +71,52 @@ pub fn parse(value: &serde_json::Value) -> Result<ServerJson, SchemaViolation> {
         SchemaViolation::new(field, format!("has the wrong shape: {}", error.inner()))
     })?;
     check(&server)?;
+    server.warnings = cosmetic(value, &server);
     Ok(server)
+}
+
+/// Departures from the schema that leave the document installable, each naming its field.
+pub fn cosmetic(value: &serde_json::Value, server: &ServerJson) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let mut warn = |field: String, problem: String| {
+        warnings.push(SchemaViolation::new(field, problem).to_string());
+    };
+    if value.get("description").is_none() {
+        warn(
+            "description".to_owned(),
+            "is missing; the schema requires text".to_owned(),
+        );
+    } else if let Some(problem) = length_problem(&server.description, 1, 100) {
+        warn("description".to_owned(), problem);
+    }
+    if let Some(problem) = server
+        .title
+        .as_deref()
+        .and_then(|title| length_problem(title, 1, 100))
+    {
+        warn("title".to_owned(), problem);
+    }
+    let mut unknown = |at: &str, object: Option<&serde_json::Value>, known: &[&str]| {
+        let fields = object
+            .and_then(serde_json::Value::as_object)
+            .into_iter()
+            .flatten();
+        for (key, _) in fields.filter(|(key, _)| !known.contains(&key.as_str())) {
+            warn(
+                format!("{at}{key}"),
+                "is not in the schema; it is ignored".to_owned(),
+            );
+        }
+    };
+    unknown("", Some(value), SERVER_FIELDS);
+    for i in 0..server.packages.len() {
+        unknown(
+            &format!("packages[{i}]."),
+            value.get("packages").and_then(|p| p.get(i)),
+            PACKAGE_FIELDS,
+        );
+    }
+    warnings
 }
 
 /// Checks a parsed document against the schema's lengths, patterns and cross-field rules.
@@ -65,8 +144,6 @@ pub fn check(server: &ServerJson) -> Result<(), SchemaViolation> {
             ),
         ));
     }
-    check_length("description", Some(&server.description), 1, 100)?;
-    check_length("title", server.title.as_deref(), 1, 100)?;
     check_version("version", &server.version)?;
 
     for (i, package) in server.packages.iter().enumerate() {
@@ -125,24 +202,20 @@ pub fn check(server: &ServerJson) -> Result<(), SchemaViolation> {
     Ok(())
 }
 
-fn check_length(field: &str, value: Option<&str>, min: usize, max: usize) -> Result<(), SchemaViolation> {
-    let Some(value) = value else { return Ok(()) };
+/// What is wrong with the length of `value`, if anything.
+fn length_problem(value: &str, min: usize, max: usize) -> Option<String> {
     let chars = value.chars().count();
     if chars < min {
-        return Err(SchemaViolation::new(field, "is empty; the schema requires text"));
+        return Some("is empty; the schema requires text".to_owned());
     }
-    if chars > max {
-        return Err(SchemaViolation::new(
-            field,
-            format!("is {chars} characters long; the schema allows at most {max}"),
-        ));
-    }
-    Ok(())
+    (chars > max).then(|| format!("is {chars} characters long; the schema allows at most {max}"))
 }
 
 /// Versions must be exact: the registry refuses ranges and `latest`, and so does an install.
 fn check_version(field: &str, version: &str) -> Result<(), SchemaViolation> {
-    check_length(field, Some(version), 1, 255)?;
+    if let Some(problem) = length_problem(version, 1, 255) {
+        return Err(SchemaViolation::new(field, problem));
+    }
     if version == "latest" {
         return Err(SchemaViolation::new(
             field,
@@ -236,15 +309,49 @@ mod tests {
         assert!(parse(&minimal()).is_ok());
     }
 
+    /// A cosmetic departure installs with a warning naming its field; (case, patch, warning).
+    #[test]
+    fn cosmetic_departures_are_warnings_that_name_their_field() {
+        let long = "x".repeat(101);
+        #[rustfmt::skip]
+        let cases: Vec<(&str, serde_json::Value, &str)> = vec![
+            ("empty description", json!({"description": ""}), "field `description` is empty"),
+            ("long description", json!({"description": long}), "field `description` is 101 characters long"),
+            ("empty title", json!({"title": ""}), "field `title` is empty"),
+            ("long title", json!({"title": long}), "field `title` is 101 characters long"),
+            ("unknown field", json!({"stars": 5}), "field `stars` is not in the schema"),
+            ("unknown package field", json!({"packages": [{"registryType": "npm", "identifier": "a", "transport": {"type": "stdio"}, "npx": true}]}), "field `packages[0].npx` is not in the schema"),
+        ];
+        for (case, patch, warning) in cases {
+            let mut document = minimal();
+            for (key, value) in patch.as_object().expect("patch is an object") {
+                document[key] = value.clone();
+            }
+            let server = parse(&document).unwrap_or_else(|e| panic!("{case}: refused: {e}"));
+            assert!(
+                matches!(server.warnings.as_slice(), [only] if only.contains(warning)),
+                "{case}: {:?}",
+                server.warnings
+            );
+        }
+        let mut no_description = minimal();
+        no_description
+            .as_object_mut()
+            .expect("object")
+            .remove("description");
+        let warnings = parse(&no_description)
+            .expect("a missing description plans")
+            .warnings;
+        assert!(warnings[0].contains("`description` is missing"), "{warnings:?}");
+        assert!(
+            parse(&minimal()).expect("valid").warnings.is_empty(),
+            "a clean document warns of nothing"
+        );
+    }
+
     #[test]
     fn violations_name_their_field() {
         let cases: Vec<(&str, serde_json::Value, &str)> = vec![
-            ("empty description", json!({"description": ""}), "description"),
-            (
-                "long description",
-                json!({"description": "x".repeat(101)}),
-                "description",
-            ),
             ("no slash", json!({"name": "weather"}), "name"),
             ("version range", json!({"version": "^1.2.0"}), "version"),
             ("latest", json!({"version": "latest"}), "version"),
