@@ -277,8 +277,11 @@ impl Control {
         let before = self.supervisor.spec(name);
         self.store.update_spec(&spec).await?;
         // A login belongs to the URL it was made for: a new URL (or transport) starts without.
-        if before.is_some_and(|before| remote_url(&before) != remote_url(&spec)) {
-            self.supervisor.oauth().forget_server(name, true).await?;
+        // Should the keychain fail here, `OAuth::token` still refuses the grant for the new URL.
+        if before.is_some_and(|before| remote_url(&before) != remote_url(&spec))
+            && let Err(error) = self.supervisor.oauth().forget_server(name, true).await
+        {
+            tracing::warn!(%name, %error, "could not delete the login of a server whose URL changed");
         }
         self.command(name, |ack| Command::Replace(Box::new(spec), ack))
             .await?;
