@@ -1,7 +1,8 @@
 //! `switchboard connect`: a stdio MCP server that is really the gateway, for clients that can
 //! only launch a program (Claude Desktop and others).
 //!
-//! Lines from stdin are POSTed to `/mcp/<server>` (or `/mcp`) with the client's token; answers
+//! Lines from stdin are POSTed to `/mcp/<server>` (or `/mcp`) with the client's token (over the
+//! daemon's control socket on Unix); answers
 //! (JSON or SSE) are written to stdout as lines, and the session's GET stream carries what the
 //! server sends on its own. When the daemon is down, requests get a JSON-RPC error naming the
 //! fix instead of the shim dying; when it is back, the shim opens a new session by replaying
@@ -74,11 +75,13 @@ pub async fn run(home: PathBuf, port_hint: u16, server: Option<String>) -> Resul
             }
         }
     });
+    let builder = reqwest::Client::builder().no_proxy();
+    // The client's token goes only to this user's daemon, never to whatever has its port.
+    #[cfg(unix)]
+    let builder =
+        builder.unix_socket(switchboard_daemon::paths::DataDir::existing(home.clone()).control_socket());
     let shim = Arc::new(Shim {
-        http: reqwest::Client::builder()
-            .no_proxy()
-            .build()
-            .map_err(|e| CliError::Other(e.to_string()))?,
+        http: builder.build().map_err(|e| CliError::Other(e.to_string()))?,
         home,
         port_hint,
         path,

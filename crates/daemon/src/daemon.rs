@@ -72,6 +72,10 @@ pub enum DaemonError {
         "port {port} on 127.0.0.1 is already in use; stop what uses it, or start with --port or SWITCHBOARD_PORT set to another port"
     )]
     PortInUse { port: u16 },
+    #[error(
+        "cannot open the control socket {path}: {source}; check the data directory's permissions and free space"
+    )]
+    ControlSocket { path: PathBuf, source: std::io::Error },
     #[error("cannot listen on 127.0.0.1:{port}: {source}")]
     Bind { port: u16, source: std::io::Error },
     #[error("cannot write {path}: {source}; check free space and permissions")]
@@ -92,7 +96,10 @@ pub async fn run(config: DaemonConfig, shutdown: impl Future<Output = ()>) -> Re
     let exposed = data.make_private()?;
     if !exposed.is_empty() {
         let paths: Vec<String> = exposed.iter().map(|p| p.display().to_string()).collect();
-        tracing::warn!("made private to this user (others could read them): {}", paths.join(", "));
+        tracing::warn!(
+            "made private to this user (others could read them): {}",
+            paths.join(", ")
+        );
     }
     crate::supervisor::process::raise_fd_limit();
 
@@ -203,6 +210,15 @@ pub async fn run(config: DaemonConfig, shutdown: impl Future<Output = ()>) -> Re
     .merge(gateway::http::router(Arc::clone(&gateway), port))
     .merge(web::router(port))
     .merge(crate::oauth::login::router(client_metadata_url));
+    // The CLI and the app reach the daemon here, where only this user can connect: a program
+    // squatting on the port never sees the control token.
+    #[cfg(unix)]
+    let socket_server = {
+        let path = data.control_socket();
+        let socket = serve::bind_private_socket(&path)
+            .map_err(|source| DaemonError::ControlSocket { path, source })?;
+        tokio::spawn(serve::accept_unix(socket, app.clone()))
+    };
     let server = tokio::spawn(serve::accept(listener, app));
 
     write_info(&data, port)?;
@@ -222,6 +238,11 @@ pub async fn run(config: DaemonConfig, shutdown: impl Future<Output = ()>) -> Re
     control.shutdown().await;
     // Event streams never end on their own, so the listener is dropped rather than drained.
     server.abort();
+    #[cfg(unix)]
+    {
+        socket_server.abort();
+        let _ = std::fs::remove_file(data.control_socket());
+    }
     let _ = std::fs::remove_file(data.daemon_info());
     watchdog.release();
     Ok(())

@@ -127,6 +127,11 @@ impl DataDir {
     pub fn control_token(&self) -> PathBuf {
         self.root.join("control.token")
     }
+    /// The control API for this user only (Unix): the CLI and the app talk to the daemon here,
+    /// so nothing else listening on the port can receive the control token.
+    pub fn control_socket(&self) -> PathBuf {
+        self.root.join("control.sock")
+    }
     /// Held locked by the running daemon: one daemon per data directory.
     pub fn daemon_lock(&self) -> PathBuf {
         self.root.join("daemon.lock")

@@ -36,6 +36,45 @@ where
     .await;
 }
 
+/// Accepts connections on a Unix socket for good, serving each with `service`.
+#[cfg(unix)]
+pub async fn accept_unix<S>(listener: tokio::net::UnixListener, service: S)
+where
+    S: tower::Service<Request<hyper::body::Incoming>, Response = Response, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let mut connections = JoinSet::new();
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                tracing::warn!("the socket cannot accept: {e}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+        };
+        while connections.try_join_next().is_some() {}
+        connections.spawn(connection(TokioIo::new(stream), service.clone()));
+    }
+}
+
+/// Binds a Unix socket at `path` (replacing a stale one) that only this user, and root, may
+/// open.
+#[cfg(unix)]
+pub fn bind_private_socket(path: &std::path::Path) -> std::io::Result<tokio::net::UnixListener> {
+    use std::os::unix::fs::PermissionsExt;
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let listener = tokio::net::UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(listener)
+}
+
 /// Accepts connections on `listener` for good, each handled by its own `handle` task.
 pub async fn accept_each<F, Fut>(listener: TcpListener, mut handle: F)
 where

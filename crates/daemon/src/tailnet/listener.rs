@@ -9,7 +9,7 @@
 //! Serving MCP is the gateway's; deciding when to listen is [`super`]'s.
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -116,7 +116,8 @@ pub async fn open(door: Door) -> (Option<Open>, Vec<String>) {
     }
     // Tailscale Serve needs no Tailscale address here: in userspace-networking mode, where
     // none can be bound, HTTPS still reaches exposed servers this way.
-    let serve_socket = match bind_serve_socket(&door.serve_socket) {
+    // Only this user and root, which tailscaled runs as, may open it.
+    let serve_socket = match crate::serve::bind_private_socket(&door.serve_socket) {
         Ok(listener) => {
             tasks.spawn(accept_serve(listener, router));
             Some(door.serve_socket.clone())
@@ -138,18 +139,6 @@ pub async fn open(door: Door) -> (Option<Open>, Vec<String>) {
         _tasks: tasks,
     };
     (Some(open), failures)
-}
-
-/// A Unix socket only this user (and root, which tailscaled runs as) may open.
-fn bind_serve_socket(path: &Path) -> std::io::Result<UnixListener> {
-    use std::os::unix::fs::PermissionsExt;
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-        _ => {}
-    }
-    let listener = UnixListener::bind(path)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    Ok(listener)
 }
 
 async fn accept_serve(listener: UnixListener, router: Router) {
