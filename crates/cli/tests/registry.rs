@@ -266,10 +266,22 @@ fn entries_that_cannot_be_installed_say_why_and_change_nothing() {
     let registry = FakeRegistry::start(&[]);
     let sb = sandbox(&registry);
 
-    let (code, stderr) = fails(&sb, &["install", "io.github.21st-dev/magic-mcp"]);
+    // A cosmetic departure from the schema plans, with a warning; a version range does not.
+    let out = sb.cli(&["install", "--dry-run", "io.github.21st-dev/magic-mcp"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("warning: server.json field `description` is 115 characters long"),
+        "{stderr}"
+    );
+    let mut ranged = time_document("2026.10.19");
+    ranged["name"] = json!("io.github.example/ranged");
+    ranged["version"] = json!("^1.0.0");
+    registry.publish(ranged);
+    let (code, stderr) = fails(&sb, &["install", "io.github.example/ranged"]);
     assert_eq!(code, 2, "{stderr}");
     assert!(
-        stderr.contains("field `description` is 115 characters long"),
+        stderr.contains("field `version` is the range `^1.0.0`"),
         "{stderr}"
     );
 
