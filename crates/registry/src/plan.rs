@@ -272,6 +272,9 @@ pub struct Plan {
     pub inputs: BTreeMap<String, Vec<String>>,
     /// Things the user should know that do not stop the install.
     pub warnings: Vec<String>,
+    /// Resolve the package's dependencies as of this moment, its publish time; set by
+    /// [`Plan::pin_dependencies`].
+    pub dependencies_as_of: Option<crate::dependency_date::DependencyDate>,
 }
 
 /// Values the user gave, by field key; repeated fields take several.
@@ -600,6 +603,8 @@ pub fn plan(server: &ServerJson, source: Source, values: &Values) -> Result<Plan
                 &package.identifier,
                 package.version.as_deref(),
             )?;
+            // The installer names the package's directory after it.
+            crate::identifier::check_version("version", "server version", &server.version)?;
             (fetch_of(kind, package), endpoint)
         }
     };
@@ -619,6 +624,7 @@ pub fn plan(server: &ServerJson, source: Source, values: &Values) -> Result<Plan
         endpoint,
         inputs,
         warnings,
+        dependencies_as_of: None,
     })
 }
 

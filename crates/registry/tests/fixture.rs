@@ -3,7 +3,7 @@
 //!
 //! Each entry must give a plan or a specific error, and none may panic. The outcomes are
 //! written to `tests/golden/fixture-plans.txt`: the schema's cosmetic warnings, if any, then
-//! the plan with no values on a machine with node, npm, uv and python but no container runtime
+//! the plan (with its dependencies dated by the entry's `publishedAt`) with no values on a machine with node, npm, uv and python but no container runtime
 //! or .NET, and with every required input given and every runtime present. `UPDATE_GOLDEN=1`
 //! rewrites the file after a deliberate change; its diff is reviewed like code.
 
@@ -19,7 +19,12 @@ fn fixture() -> Page {
     serde_json::from_slice(&bytes).expect("the sample is a page of the listing")
 }
 
-fn outcome(entry: &serde_json::Value, has: impl Fn(Runtime) -> bool + Copy, fill: bool) -> String {
+fn outcome(
+    entry: &serde_json::Value,
+    published_at: Option<&str>,
+    has: impl Fn(Runtime) -> bool + Copy,
+    fill: bool,
+) -> String {
     let server = match validate::parse(entry) {
         Ok(server) => server,
         Err(violation) => return format!("refused: {violation}"),
@@ -44,7 +49,8 @@ fn outcome(entry: &serde_json::Value, has: impl Fn(Runtime) -> bool + Copy, fill
         }
     }
     match plan::plan(&server, source, &values) {
-        Ok(plan) => {
+        Ok(mut plan) => {
+            plan.pin_dependencies(published_at);
             let env: Vec<String> = plan
                 .env
                 .iter()
@@ -74,7 +80,7 @@ fn outcome(entry: &serde_json::Value, has: impl Fn(Runtime) -> bool + Copy, fill
                 }
             };
             format!(
-                "plan {}: fetch {:?}; runtime args {:?}; args {:?}; env [{}]; {endpoint}{}",
+                "plan {}: fetch {:?}; runtime args {:?}; args {:?}; env [{}]; {endpoint}{}{}",
                 plan.source.kind,
                 plan.fetch,
                 plan.runtime_args,
@@ -84,6 +90,10 @@ fn outcome(entry: &serde_json::Value, has: impl Fn(Runtime) -> bool + Copy, fill
                     String::new()
                 } else {
                     format!("; warnings {:?}", plan.warnings)
+                },
+                match &plan.dependencies_as_of {
+                    Some(date) => format!("; {}", date.summary()),
+                    None => String::new(),
                 }
             )
         }
@@ -93,13 +103,14 @@ fn outcome(entry: &serde_json::Value, has: impl Fn(Runtime) -> bool + Copy, fill
 }
 
 /// The golden lines for one document: its schema warnings, then both plans.
-fn outcomes(title: &str, document: &serde_json::Value) -> String {
+fn outcomes(title: &str, document: &serde_json::Value, published_at: Option<&str>) -> String {
     let bare = outcome(
         document,
+        published_at,
         |r| matches!(r, Runtime::Node | Runtime::Npm | Runtime::Uv | Runtime::Python),
         false,
     );
-    let filled = outcome(document, |_| true, true);
+    let filled = outcome(document, published_at, |_| true, true);
     let warned = match validate::parse(document) {
         Ok(server) if !server.warnings.is_empty() => format!("  warned: {:?}\n", server.warnings),
         _ => String::new(),
@@ -116,7 +127,9 @@ fn every_fixture_entry_plans_or_says_why_not() {
         let (name, version) = entry
             .name_and_version()
             .expect("every entry has a name and version");
-        actual.push_str(&outcomes(&format!("{name}@{version}"), &entry.server));
+        let published_at = entry.official().published_at;
+        let title = format!("{name}@{version}");
+        actual.push_str(&outcomes(&title, &entry.server, published_at.as_deref()));
     }
     // The provenance file records ten entries that fail the released schema, all on cosmetic
     // rules (an empty or over-long description): each plans, with its warning.
@@ -130,7 +143,7 @@ fn every_fixture_entry_plans_or_says_why_not() {
     actual.push_str("\n# handmade documents with defects (tests/fixtures/defects.json)\n");
     for defect in &defects {
         let case = defect["case"].as_str().expect("every defect names its case");
-        let lines = outcomes(case, &defect["server"]);
+        let lines = outcomes(case, &defect["server"], None);
         let refused = lines.contains("as is: refused");
         assert_eq!(case.starts_with("refused"), refused, "{lines}");
         actual.push_str(&lines);
