@@ -119,6 +119,23 @@ fn registry_identifiers_reach_package_managers_only_as_names_after_a_double_dash
         assert_eq!(recorded(shims.path(), "docker"), None, "{name}: docker was run");
     }
 
+    // The server's version names its package directory: `..` must not make that `packages/`.
+    let keep = sb.home().join("packages/other/1.0/keep.txt");
+    std::fs::create_dir_all(keep.parent().unwrap()).unwrap();
+    std::fs::write(&keep, "precious").unwrap();
+    let mut dotdot = document(
+        "dotdot",
+        json!({"registryType": "npm", "identifier": "dotdot", "version": "1.0.0",
+               "transport": {"type": "stdio"}}),
+    );
+    dotdot["version"] = json!("..");
+    registry.publish(dotdot);
+    let (code, stderr) = run(&sb, &["install", "io.github.example/dotdot"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("server version `..` in `version`"), "{stderr}");
+    assert!(keep.exists(), "packages/ was emptied");
+    assert_eq!(recorded(shims.path(), "npm"), None, "npm was run");
+
     // A name: after `--`, and without lifecycle scripts unless the user allows them.
     registry.publish(document(
         "named",

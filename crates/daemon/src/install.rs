@@ -667,10 +667,7 @@ impl Installer {
         consent: Consent,
     ) -> Result<Fetched, InstallError> {
         // By registry version: unique per update even when the package version is not.
-        let dir = self
-            .packages
-            .join(local.as_str())
-            .join(safe_segment(&server.version));
+        let dir = crate::packages::version_dir(&self.packages, local, &server.version);
         let needs_dir = matches!(
             plan.fetch,
             Fetch::Npm { .. } | Fetch::Pypi { .. } | Fetch::Mcpb { .. }
@@ -1071,19 +1068,6 @@ fn state_word(view: &ServerView) -> String {
         .ok()
         .and_then(|v| v.get("state").and_then(|s| s.as_str()).map(str::to_owned))
         .unwrap_or_else(|| "not running".to_owned())
-}
-
-fn safe_segment(label: &str) -> String {
-    label
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 fn platform() -> &'static str {

@@ -1,5 +1,5 @@
-//! Package directories under `<data>/packages/<server>/`: what may be removed, and what npm
-//! left undone.
+//! Package directories under `<data>/packages/<server>/`: where a version goes, what may be
+//! removed, and what npm left undone.
 //!
 //! A spec's `origin.package_dir` arrives through the API like the rest of the spec, and an
 //! update removes it; so [`contained`] holds it to a directory strictly below the server's own
@@ -23,6 +23,25 @@ pub struct PackageDirError {
     pub given: PathBuf,
     /// The directory it must lie under: `<data>/packages/<server>`.
     pub root: PathBuf,
+}
+
+/// Where version `version` (registry data) of `server` is fetched to: one directory strictly
+/// below `<packages>/<server>/`, whatever the version says (`..` becomes `_..`).
+pub fn version_dir(packages: &Path, server: &ServerName, version: &str) -> PathBuf {
+    let mut segment: String = version
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if segment.is_empty() || segment.starts_with('.') {
+        segment.insert(0, '_');
+    }
+    packages.join(server.as_str()).join(segment)
 }
 
 /// `dir` resolved, if it lies strictly below `<packages>/<server>/` once `..` and symbolic
@@ -143,6 +162,30 @@ mod tests {
         for (dir, accepted) in cases {
             let result = contained(&packages, &server, &dir);
             assert_eq!(result.is_ok(), accepted, "{}: {result:?}", dir.display());
+        }
+    }
+
+    #[test]
+    fn every_version_gets_a_directory_of_its_own_below_the_servers() {
+        let server = ServerName::new("time").expect("name");
+        let cases = [
+            ("2026.10.19", "2026.10.19"),
+            ("1.0.0-beta+build", "1.0.0-beta+build"),
+            ("..", "_.."),
+            (".", "_."),
+            ("", "_"),
+            (".hidden", "_.hidden"),
+            ("../../x", "_.._.._x"),
+            ("/etc", "_etc"),
+            ("a b", "a_b"),
+        ];
+        for (version, segment) in cases {
+            let dir = version_dir(Path::new("/data/packages"), &server, version);
+            assert_eq!(dir, Path::new("/data/packages/time").join(segment), "{version:?}");
+            assert!(
+                contained(Path::new("/data/packages"), &server, &dir).is_ok(),
+                "{version:?}"
+            );
         }
     }
 

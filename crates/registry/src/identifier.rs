@@ -64,14 +64,15 @@ pub fn check(
         only,
     })?;
     if let Some(version) = version {
-        check_version(&format!("packages[{index}].version"), version)?;
+        check_version(&format!("packages[{index}].version"), "package version", version)?;
     }
     Ok(())
 }
 
-/// A version as a package manager reads it after `@`, `==` or `:`: letters, digits and
-/// `.`, `+`, `-`, `_`, `!`, starting with a letter or digit.
-pub fn check_version(field: &str, version: &str) -> Result<(), IdentifierError> {
+/// A version as a package manager reads it after `@`, `==` or `:` (and the installer as a
+/// directory name): letters, digits and `.`, `+`, `-`, `_`, `!`, starting with a letter or
+/// digit. `what` names it in the error: `package version`, `server version`.
+pub fn check_version(field: &str, what: &'static str, version: &str) -> Result<(), IdentifierError> {
     let problem = if version.is_empty() {
         Some("it is empty".to_owned())
     } else if version.len() > 128 {
@@ -88,7 +89,7 @@ pub fn check_version(field: &str, version: &str) -> Result<(), IdentifierError> 
         None => Ok(()),
         Some(problem) => Err(IdentifierError {
             field: field.to_owned(),
-            what: "package version",
+            what,
             value: version.to_owned(),
             problem: format!("not a plain version ({problem})"),
             only: "exact versions such as `1.2.3`",
