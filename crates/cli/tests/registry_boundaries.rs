@@ -488,3 +488,34 @@ fn a_container_gets_only_what_the_user_allowed_and_keeps_it_across_updates() {
         ]
     );
 }
+
+#[test]
+fn an_install_under_a_taken_name_leaves_that_servers_package_alone() {
+    let registry = FakeRegistry::start(&[]);
+    registry.publish(time_document("2026.8.18"));
+    let sb = sandbox_with(&registry, &[]);
+    sb.json(&["install", "io.github.modelcontextprotocol/server-time"]);
+    sb.wait_state("server-time", "running", START);
+    let view = sb.server("server-time");
+    let program = PathBuf::from(view["transport"]["command"].as_str().unwrap());
+
+    // The same version under the same local name: it would be fetched into that server's
+    // own package directory.
+    let (code, stderr) = run(
+        &sb,
+        &[
+            "install",
+            "io.github.modelcontextprotocol/server-time",
+            "--as",
+            "server-time",
+        ],
+    );
+    assert_ne!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("a server named server-time already exists"),
+        "{stderr}"
+    );
+    assert!(program.exists(), "{} was removed", program.display());
+    sb.ok(&["restart", "server-time"]);
+    sb.wait_state("server-time", "running", START);
+}

@@ -313,6 +313,11 @@ impl Installer {
                 })?,
             });
         }
+        // Refused before anything is fetched: the fetch would replace that server's package
+        // directory if it holds the same version.
+        if self.control.get(&local).await.is_ok() {
+            return Err(ControlError::Store(crate::store::StoreError::Exists(local)).into());
+        }
         let prefer = request
             .source
             .as_deref()
