@@ -454,6 +454,15 @@ pub async fn doctor(json: bool, client: Client, refresh: bool) -> Result<(), Cli
 #[cfg(test)]
 mod tests {
     use super::*;
+    let store = &report.store;
+    match (&store.last_backup, store.last_backup_ms) {
+        (Some(backup), Some(at)) => println!(
+            "database {}: last backed up {} ago, to {backup}",
+            store.path,
+            crate::render::ago(at)
+        ),
+        _ => println!("database {}: no backup yet (one is taken at every start)", store.path),
+    }
 
     #[test]
     fn versions_and_values_parse() {

@@ -221,6 +221,17 @@ pub fn runs(records: &[RunRecord]) {
     table(&rows);
 }
 
+/// How long ago `at_ms` was, in the largest whole unit: `40 s`, `12 min`, `5 h`, `3 days`.
+pub fn ago(at_ms: UnixMillis) -> String {
+    let secs = (switchboard_model::now_millis() - at_ms).max(0) / 1000;
+    match secs {
+        0..60 => format!("{secs} s"),
+        60..3600 => format!("{} min", secs / 60),
+        3600..86_400 => format!("{} h", secs / 3600),
+        _ => format!("{} days", secs / 86_400),
+    }
+}
+
 /// Time of day in UTC with milliseconds: enough to read a log or a run list.
 fn clock(at_ms: UnixMillis) -> String {
     let ms = at_ms.rem_euclid(86_400_000);

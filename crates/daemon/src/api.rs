@@ -816,6 +816,7 @@ async fn doctor(State(s): State<AppState>, Query(q): Query<DoctorQuery>) -> ApiR
         login_shell: runtimes.shell(),
         registry: s.installer.cache().check().await,
         secrets: s.installer.secrets_check().await,
+        store: s.control.store().check(),
     }))
 }
 

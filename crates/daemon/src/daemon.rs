@@ -114,6 +114,7 @@ pub async fn run(config: DaemonConfig, shutdown: impl Future<Output = ()>) -> Re
     let watchdog = Arc::new(watchdog);
 
     let store = Store::open(&data.database()).await?;
+    tokio::spawn(crate::store::keep_durable(store.clone()));
     let orphaned = store.close_orphaned_runs().await?;
     if orphaned > 0 {
         tracing::warn!("{orphaned} server runs were left open by a daemon that died; recorded as lost");
@@ -233,9 +234,10 @@ pub async fn run(config: DaemonConfig, shutdown: impl Future<Output = ()>) -> Re
         () = shutdown => {}
         () = asked_to_stop.notified() => tracing::info!("asked to stop through the API"),
     }
-    gateway.history.flush().await;
     tracing::info!("shutting down: stopping servers");
     control.shutdown().await;
+    // After the servers: calls that ended while they stopped are in the history too.
+    gateway.history.flush().await;
     // Event streams never end on their own, so the listener is dropped rather than drained.
     server.abort();
     #[cfg(unix)]
@@ -244,6 +246,8 @@ pub async fn run(config: DaemonConfig, shutdown: impl Future<Output = ()>) -> Re
         let _ = std::fs::remove_file(data.control_socket());
     }
     let _ = std::fs::remove_file(data.daemon_info());
+    // The database file alone now holds everything, for backups and sync tools.
+    control.store().close().await;
     watchdog.release();
     Ok(())
 }

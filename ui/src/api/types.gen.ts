@@ -130,7 +130,7 @@ sessions: number, };
 
 export type DisconnectClient = { force: boolean, dry_run: boolean, };
 
-export type DoctorReport = { runtimes: Array<RuntimeCheck>, login_shell: ShellCheck, registry: RegistryCheck, secrets: SecretsCheck, };
+export type DoctorReport = { runtimes: Array<RuntimeCheck>, login_shell: ShellCheck, registry: RegistryCheck, secrets: SecretsCheck, store: StoreCheck, };
 
 export type EnableHttps = { 
 /**
@@ -496,6 +496,8 @@ address: string, os: string,
  */
 switchboard: string, 
 /**
+export type StoreCheck = { path: string, last_backup?: string | null, last_backup_ms?: number | null, };
+
  * The servers it exposes to this node's user.
  */
 servers: Array<OfferedServer>, };

@@ -5,13 +5,17 @@
 //! callers never see JSON columns. Secret values never reach this module (specs hold
 //! references only).
 
-use std::path::Path;
+mod durability;
+
+use std::path::{Path, PathBuf};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use switchboard_clients::plan::Ownership;
 use switchboard_model::api::{CallOutcome, CallRecord, Exposure, RunRecord, TokenView, Wiring};
 use switchboard_model::{ExitCause, ServerName, ServerSpec, UnixMillis, now_millis};
+
+pub use durability::{backup_dir, keep as keep_durable, latest_backup};
 
 /// Tool-call rows kept at most, whatever their age.
 const CALLS_KEPT: i64 = 100_000;
@@ -47,6 +51,39 @@ pub enum StoreError {
         server: String,
         source: serde_json::Error,
     },
+    #[error("{}", damaged_message(path, detail, backup.as_deref()))]
+    Damaged {
+        path: PathBuf,
+        detail: String,
+        backup: Option<PathBuf>,
+    },
+    #[error(
+        "the database is damaged ({source}) while {doing}; stop the daemon (`switchboard quit`): \
+         at its next start it checks switchboard.db and says how to restore the newest backup"
+    )]
+    DamagedWhile {
+        doing: &'static str,
+        source: sqlx::Error,
+    },
+    #[error("cannot back up the database into {dir}: {source}; check that directory's permissions and free space")]
+    Backup { dir: PathBuf, source: sqlx::Error },
+}
+
+fn damaged_message(path: &Path, detail: &str, backup: Option<&Path>) -> String {
+    let path = path.display();
+    let restore = match backup {
+        Some(backup) => format!(
+            "restore the newest automatic backup: move {path} (and its -wal and -shm files, if \
+             any) aside, then copy {} to {path}; or ",
+            backup.display()
+        ),
+        None => String::new(),
+    };
+    format!(
+        "the database {path} is damaged ({detail}), so the daemon did not start, and changed \
+         nothing. To go on, {restore}start with an empty database: move {path} and its -wal and \
+         -shm files aside (keep them: they may be recoverable with `sqlite3 .recover`)"
+    )
 }
 
 /// One file write in the client-config journal. The bytes live in files named by `id`.
@@ -75,6 +112,7 @@ pub struct StoredServer {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: SqlitePool,
+    path: PathBuf,
 }
 
 /// Creates the database file readable by its owner only, if it does not exist: SQLite gives
@@ -88,12 +126,21 @@ fn create_private(path: &Path) -> std::io::Result<()> {
 }
 
 fn query_err(doing: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
-    move |source| StoreError::Query { doing, source }
+    move |source| {
+        if durability::is_damage(&source) {
+            StoreError::DamagedWhile { doing, source }
+        } else {
+            StoreError::Query { doing, source }
+        }
+    }
 }
 
 impl Store {
+    /// Opens the database at `path` (creating it if missing), refusing a damaged one, and
+    /// brings its schema up to date.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         let display = path.display().to_string();
+        durability::check_before_open(path)?;
         create_private(path).map_err(|source| StoreError::Open {
             path: display.clone(),
             source: sqlx::Error::Io(source),
@@ -114,12 +161,31 @@ impl Store {
             .max_connections(2)
             .connect_with(options)
             .await
-            .map_err(|source| StoreError::Open {
-                path: display,
-                source,
+            .map_err(|source| match durability::is_damage(&source) {
+                true => durability::damaged(path, &source.to_string(), latest_backup(&backup_dir(path))),
+                false => StoreError::Open {
+                    path: display,
+                    source,
+                },
             })?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self { pool })
+        let store = Self {
+            pool,
+            path: path.to_owned(),
+        };
+        store.check_integrity().await?;
+        sqlx::migrate!("./migrations").run(&store.pool).await?;
+        // The schema lives in the database file itself from the start, not only in its log.
+        store.checkpoint().await?;
+        Ok(store)
+    }
+
+    /// Folds the log into the file and closes every connection: after this the database file
+    /// alone holds everything. For a clean shutdown.
+    pub async fn close(&self) {
+        if let Err(e) = self.checkpoint().await {
+            tracing::warn!("{e}");
+        }
+        self.pool.close().await;
     }
 
     pub async fn insert_server(&self, spec: &ServerSpec, enabled: bool) -> Result<(), StoreError> {
