@@ -327,7 +327,7 @@ impl Installer {
         let source = plan::select(&server, prefer, |r| runtimes.has(r))?;
         let (plan_values, bundle_values) = split_values(&server, source, &request.values);
         let plan = plan::plan(&server, source, &plan_values)?;
-        runtime_args::check(&plan.runtime_args, &request.allow_runtime_args)?;
+        runtime_args::check_plan(&plan, &request.allow_runtime_args)?;
         let consent = Consent {
             runtime_args: request.allow_runtime_args.clone(),
             scripts: request.allow_scripts,
@@ -477,7 +477,7 @@ impl Installer {
         allowed.extend(request.allow_runtime_args.iter().cloned());
         allowed.sort_unstable();
         allowed.dedup();
-        runtime_args::check(&plan.runtime_args, &allowed)?;
+        runtime_args::check_plan(&plan, &allowed)?;
         let consent = Consent {
             runtime_args: allowed,
             scripts: origin.allow_scripts || request.allow_scripts,

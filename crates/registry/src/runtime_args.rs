@@ -6,7 +6,10 @@
 //! PID namespace, capabilities, devices. [`check`] reads the arguments as docker's own parser
 //! would and refuses every one not known to stay inside the container unless the user named
 //! its flag (`switchboard install --allow-runtime-arg=--volume`); [`needing_consent`] lists
-//! them for a plan to show. Building the command line is the daemon's.
+//! them for a plan to show. A package's environment is set on the runtime's own program too
+//! (which hands it on with `-e NAME`), so [`check_plan`] also holds back variables the runtime
+//! itself reads (`DOCKER_HOST`, `LD_PRELOAD`…) until allowed as `env:NAME`. Building the
+//! command line is the daemon's.
 
 /// A runtime argument that reaches beyond the container, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,6 +68,67 @@ pub fn check(args: &[String], allowed: &[String]) -> Result<(), RuntimeArgError>
     } else {
         Err(RuntimeArgError { refused })
     }
+}
+
+/// [`check`] for a plan: its runtime arguments and, for a container, its environment.
+pub fn check_plan(plan: &crate::Plan, allowed: &[String]) -> Result<(), RuntimeArgError> {
+    if plan.source.kind != crate::SourceKind::Oci {
+        return check(&plan.runtime_args, allowed);
+    }
+    let mut refused = match check(&plan.runtime_args, allowed) {
+        Ok(()) => Vec::new(),
+        Err(error) => error.refused,
+    };
+    refused.extend(
+        env_needing_consent(plan.env.keys().map(String::as_str))
+            .into_iter()
+            .filter(|widening| !allowed.contains(&widening.flag)),
+    );
+    if refused.is_empty() {
+        Ok(())
+    } else {
+        Err(RuntimeArgError { refused })
+    }
+}
+
+/// Variables of a container's environment that the container runtime's program reads itself.
+pub fn env_needing_consent<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<Widening> {
+    const PREFIXES: &[&str] = &[
+        "DOCKER_",
+        "CONTAINER_",
+        "CONTAINERS_",
+        "PODMAN_",
+        "BUILDAH_",
+        "LD_",
+        "DYLD_",
+    ];
+    const NAMES: &[&str] = &[
+        "PATH",
+        "HOME",
+        "TMPDIR",
+        "XDG_RUNTIME_DIR",
+        "XDG_CONFIG_HOME",
+        "XDG_DATA_HOME",
+        "REGISTRY_AUTH_FILE",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "NO_PROXY",
+    ];
+    names
+        .into_iter()
+        .filter(|name| {
+            let upper = name.to_ascii_uppercase();
+            PREFIXES.iter().any(|prefix| upper.starts_with(prefix)) || NAMES.contains(&upper.as_str())
+        })
+        .map(|name| Widening {
+            flag: format!("env:{name}"),
+            shown: format!("{name}=…"),
+            why: "is read by the container runtime's own program, which could then use another daemon, configuration or library",
+        })
+        .collect()
 }
 
 /// Every argument of `args` that reaches beyond the container, in order.
@@ -428,6 +492,34 @@ mod tests {
         for (line, expected) in cases {
             let flags: Vec<String> = needing_consent(&argv(line)).into_iter().map(|w| w.flag).collect();
             assert_eq!(flags, *expected, "`{line}`");
+        }
+    }
+
+    #[test]
+    fn variables_the_runtime_reads_itself_need_consent() {
+        // (variable, whether it needs consent)
+        let cases = [
+            ("API_KEY", false),
+            ("MODE", false),
+            ("GITHUB_TOKEN", false),
+            ("DOCKER_HOST", true),
+            ("docker_config", true),
+            ("DOCKER_CONTEXT", true),
+            ("CONTAINER_HOST", true),
+            ("CONTAINERS_CONF", true),
+            ("LD_PRELOAD", true),
+            ("DYLD_INSERT_LIBRARIES", true),
+            ("PATH", true),
+            ("HOME", true),
+            ("XDG_RUNTIME_DIR", true),
+            ("https_proxy", true),
+        ];
+        for (name, needs) in cases {
+            let found = env_needing_consent([name]);
+            assert_eq!(found.len() == 1, needs, "{name}");
+            if needs {
+                assert_eq!(found[0].flag, format!("env:{name}"));
+            }
         }
     }
 
