@@ -50,6 +50,10 @@ pub struct InstallArgs {
     /// Run the npm package's install scripts, which are skipped by default.
     #[arg(long)]
     allow_scripts: bool,
+    /// Resolve npm and PyPI dependencies as they are today; by default they are resolved as
+    /// of the version's publish time, so an old server gets the dependencies it was built with.
+    #[arg(long)]
+    latest_deps: bool,
 }
 
 #[derive(Debug, Args)]
@@ -72,6 +76,10 @@ pub struct UpdateArgs {
     /// Run the npm package's install scripts from now on.
     #[arg(long)]
     allow_scripts: bool,
+    /// Resolve npm and PyPI dependencies as they are today, not as of the new version's
+    /// publish time.
+    #[arg(long)]
+    latest_deps: bool,
 }
 
 fn split_version(raw: &str) -> (String, Option<String>) {
@@ -176,6 +184,9 @@ pub async fn info(json: bool, client: Client, raw: &str) -> Result<(), CliError>
     if let Some(problem) = &server.problem {
         println!("cannot be installed: {problem}");
     }
+    for warning in &server.warnings {
+        println!("warning: {warning}");
+    }
     let versions: Vec<&str> = detail.versions.iter().map(|v| v.version.as_str()).collect();
     if !versions.is_empty() {
         println!("versions: {}", versions.join(", "));
@@ -189,6 +200,10 @@ pub async fn info(json: bool, client: Client, raw: &str) -> Result<(), CliError>
         println!("\n{} {}{mark}", source.kind, source.target);
         if let Some(why) = &source.unavailable {
             println!("  unavailable here: {why}");
+        }
+        let dated = switchboard_registry::DependencyDate::from_published(server.published_at.as_deref());
+        if let Some(date) = dated.filter(|_| matches!(source.kind.as_str(), "npm" | "pypi")) {
+            println!("  {} (--latest-deps for today's)", date.summary());
         }
         for field in &source.fields {
             println!("  {}", describe_field(field));
@@ -250,6 +265,7 @@ pub async fn install(json: bool, client: Client, args: InstallArgs) -> Result<()
         dry_run: args.dry_run,
         allow_runtime_args: args.allow_runtime_arg,
         allow_scripts: args.allow_scripts,
+        latest_deps: args.latest_deps,
     };
     let waits = !args.disabled && !args.no_wait && !args.dry_run;
     progress(!json, &format!("Installing {name} (fetching its package)…"));
@@ -333,6 +349,7 @@ pub async fn update(json: bool, client: Client, args: UpdateArgs) -> Result<(), 
         dry_run: args.dry_run,
         allow_runtime_args: args.allow_runtime_arg.clone(),
         allow_scripts: args.allow_scripts,
+        latest_deps: args.latest_deps,
     };
     let mut reports = Vec::new();
     let mut failure = None;

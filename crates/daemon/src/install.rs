@@ -26,6 +26,7 @@ use switchboard_model::api::{
 use switchboard_model::{
     Health, Launch, Origin, ServerName, ServerSpec, ServerState, Transport, ValueSource,
 };
+use switchboard_registry::DependencyDate;
 use switchboard_registry::identifier::fetch_target;
 use switchboard_registry::mcpb::{Manifest, ManifestError};
 use switchboard_registry::plan::{self, Endpoint, Fetch, Plan, Resolved};
@@ -42,6 +43,9 @@ use crate::runtime::{Runtimes, prepend_path};
 use crate::secrets::{self, Secrets, SecretsError};
 use crate::store::CachedVersion;
 use crate::supervisor::helper::{HelperCommand as Command, HelperError, Helpers};
+use dated::Dated;
+
+mod dated;
 
 /// A secret an install or update wrote, and what it replaced.
 #[derive(Debug)]
@@ -326,7 +330,10 @@ impl Installer {
         let runtimes = self.runtimes().await;
         let source = plan::select(&server, prefer, |r| runtimes.has(r))?;
         let (plan_values, bundle_values) = split_values(&server, source, &request.values);
-        let plan = plan::plan(&server, source, &plan_values)?;
+        let mut plan = plan::plan(&server, source, &plan_values)?;
+        if !request.latest_deps {
+            plan.pin_dependencies(cached.published_at.as_deref());
+        }
         runtime_args::check_plan(&plan, &request.allow_runtime_args)?;
         let consent = Consent {
             runtime_args: request.allow_runtime_args.clone(),
@@ -349,7 +356,10 @@ impl Installer {
                 version: server.version.clone(),
                 source: source.kind.to_string(),
                 server: None,
-                fetched: format!("would fetch {}", describe_fetch(&plan.fetch)),
+                fetched: match &plan.dependencies_as_of {
+                    Some(date) => format!("would fetch {}; {}", describe_fetch(&plan.fetch), date.summary()),
+                    None => format!("would fetch {}", describe_fetch(&plan.fetch)),
+                },
                 warnings,
                 dry_run: true,
             });
@@ -472,7 +482,10 @@ impl Installer {
             }
         }
         let (plan_values, bundle_values) = split_values(&server, source, &values);
-        let plan = plan::plan(&server, source, &plan_values)?;
+        let mut plan = plan::plan(&server, source, &plan_values)?;
+        if !request.latest_deps {
+            plan.pin_dependencies(target.published_at.as_deref());
+        }
         let mut allowed = origin.allowed_runtime_args.clone();
         allowed.extend(request.allow_runtime_args.iter().cloned());
         allowed.sort_unstable();
@@ -740,26 +753,35 @@ impl Installer {
                 let (_, npm) = need(&[Runtime::Npm])?;
                 // The identifier was checked as an npm name; `--` keeps it a package all the same.
                 let spec = fetch_target(&plan.fetch).unwrap_or_default();
-                let mut command = Command::new(&npm);
-                command.args(["install", "--no-audit", "--no-fund", "--no-save"]);
-                if !consent.scripts {
-                    command.arg("--ignore-scripts");
-                }
-                command
-                    .arg("--prefix")
-                    .arg(dir)
-                    .arg("--")
-                    .arg(&spec)
-                    .env("PATH", prepend_path(node.parent().unwrap_or(Path::new("/"))));
-                run_fetch(&self.helpers, command, &format!("npm install {spec}")).await?;
+                let npm_install = |date: Option<&DependencyDate>| {
+                    let mut command = Command::new(&npm);
+                    command.args(["install", "--no-audit", "--no-fund", "--no-save"]);
+                    if !consent.scripts {
+                        command.arg("--ignore-scripts");
+                    }
+                    if let Some(date) = date {
+                        command.arg(date.npm_arg());
+                    }
+                    command
+                        .arg("--prefix")
+                        .arg(dir)
+                        .arg("--")
+                        .arg(&spec)
+                        .env("PATH", prepend_path(node.parent().unwrap_or(Path::new("/"))));
+                    command
+                };
+                let what = format!("npm install {spec}");
+                let date = plan.dependencies_as_of.as_ref();
+                let dated = dated::run(&self.helpers, date, npm_install, &what).await?;
                 let (bin, installed) = npm_bin(dir, package)?;
                 let mut args = vec![bin.display().to_string()];
                 args.extend(plan.package_args.iter().cloned());
                 let mut done = fetched(
                     launch(node, args),
                     version.is_none().then(|| installed.clone()),
-                    format!("npm {package}@{installed} into {}", dir.display()),
+                    dated.describe(format!("npm {package}@{installed} into {}", dir.display())),
                 );
+                done.notes.extend(dated.note());
                 if !consent.scripts {
                     done.notes.extend(crate::packages::skipped_scripts(dir));
                 }
@@ -770,6 +792,7 @@ impl Installer {
                 let requirement = fetch_target(&plan.fetch).unwrap_or_default();
                 let venv = dir.join("venv");
                 let python_in_venv = venv_bin(&venv, "python");
+                let mut dated = Dated::Latest;
                 if runtime == Runtime::Uv {
                     let mut create = Command::new(&tool);
                     create.arg("venv").arg("--quiet").arg(&venv);
@@ -777,14 +800,26 @@ impl Installer {
                         create.arg("--python").arg(&python.path);
                     }
                     run_fetch(&self.helpers, create, "uv venv").await?;
-                    let mut install = Command::new(&tool);
-                    install
-                        .args(["pip", "install", "--quiet", "--python"])
-                        .arg(&python_in_venv)
-                        .arg("--")
-                        .arg(&requirement);
-                    run_fetch(&self.helpers, install, &format!("uv pip install {requirement}")).await?;
+                    let uv_install = |date: Option<&DependencyDate>| {
+                        let mut install = Command::new(&tool);
+                        install.args(["pip", "install", "--quiet"]);
+                        if let Some(date) = date {
+                            install.arg(date.uv_arg());
+                        }
+                        install
+                            .arg("--python")
+                            .arg(&python_in_venv)
+                            .arg("--")
+                            .arg(&requirement);
+                        install
+                    };
+                    let what = format!("uv pip install {requirement}");
+                    let date = plan.dependencies_as_of.as_ref();
+                    dated = dated::run(&self.helpers, date, uv_install, &what).await?;
                 } else {
+                    if let Some(date) = &plan.dependencies_as_of {
+                        dated = Dated::FellBack(dated::needs_uv(date));
+                    }
                     let mut create = Command::new(&tool);
                     create.args(["-m", "venv"]).arg(&venv);
                     run_fetch(&self.helpers, create, "python -m venv").await?;
@@ -802,11 +837,13 @@ impl Installer {
                     run_fetch(&self.helpers, install, &format!("pip install {requirement}")).await?;
                 }
                 let (script, installed) = console_script(&venv, package)?;
-                Ok(fetched(
+                let mut done = fetched(
                     launch(script, plan.package_args.clone()),
                     version.is_none().then(|| installed.clone()),
-                    format!("PyPI {package}=={installed} into {}", venv.display()),
-                ))
+                    dated.describe(format!("PyPI {package}=={installed} into {}", venv.display())),
+                );
+                done.notes.extend(dated.note());
+                Ok(done)
             }
             Fetch::Oci { image } => {
                 let (runtime, tool) = need(&[Runtime::Docker, Runtime::Podman])?;

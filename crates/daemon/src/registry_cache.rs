@@ -229,15 +229,16 @@ pub fn summary(version: &CachedVersion, installed_as: Vec<String>) -> RegistrySe
             .and_then(|v| v.as_str())
             .map(str::to_owned)
     };
-    let (sources, problem) = match validate::parse(&version.document) {
+    let (sources, problem, warnings) = match validate::parse(&version.document) {
         Ok(server) => (
             plan::sources(&server)
                 .iter()
                 .map(|s| s.kind.to_string())
                 .collect(),
             None,
+            server.warnings,
         ),
-        Err(violation) => (Vec::new(), Some(violation.to_string())),
+        Err(violation) => (Vec::new(), Some(violation.to_string()), Vec::new()),
     };
     RegistryServer {
         name: version.name.clone(),
@@ -250,6 +251,7 @@ pub fn summary(version: &CachedVersion, installed_as: Vec<String>) -> RegistrySe
         sources,
         installed_as,
         problem,
+        warnings,
     }
 }
 

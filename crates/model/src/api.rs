@@ -541,6 +541,10 @@ pub struct RegistrySearch {
 pub struct RegistryDetail {
     pub server: RegistryServer,
     pub versions: Vec<RegistryVersion>,
+    /// Departures from the schema that do not stop an install (an over-long description, an
+    /// unknown field), each naming the field.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// Every way to run this version, with the inputs each needs.
     pub sources: Vec<InstallSource>,
     /// The server.json as published.
@@ -615,6 +619,9 @@ pub struct InstallReport {
 
 /// Body of `POST /api/v1/servers/{name}/update`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+    /// Resolve npm and PyPI dependencies as they are today, not as of the version's publish
+    /// time (the default, where the registry gives that time).
+    pub latest_deps: bool,
 #[serde(default)]
 pub struct UpdateServer {
     /// An exact version; the latest when absent.
@@ -645,6 +652,9 @@ pub struct UpdateReport {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum UpdateOutcome {
+    /// Resolve npm and PyPI dependencies as they are today, not as of the new version's
+    /// publish time.
+    pub latest_deps: bool,
     UpToDate,
     Updated,
     /// A dry run found a newer version.

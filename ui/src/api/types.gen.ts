@@ -267,7 +267,12 @@ allow_runtime_args: Array<string>,
 /**
  * Run the npm package's install scripts (off by default: `npm install --ignore-scripts`).
  */
-allow_scripts: boolean, };
+allow_scripts: boolean, 
+/**
+ * Resolve npm and PyPI dependencies as they are today, not as of the version's publish
+ * time (the default, where the registry gives that time).
+ */
+latest_deps: boolean, };
 
 export type InstallSource = { 
 /**
@@ -385,7 +390,12 @@ installed_as: Array<string>,
 /**
  * Why it cannot be installed as published (a schema violation naming the field).
  */
-problem?: string | null, };
+problem?: string | null, 
+/**
+ * Departures from the schema that do not stop an install (an over-long description, an
+ * unknown field), each naming the field.
+ */
+warnings?: Array<string>, };
 
 export type RegistryVersion = { version: string, status: string, is_latest: boolean, published_at?: string | null, };
 
@@ -564,7 +574,12 @@ allow_runtime_args: Array<string>,
 /**
  * Run the npm package's install scripts from now on.
  */
-allow_scripts: boolean, };
+allow_scripts: boolean, 
+/**
+ * Resolve npm and PyPI dependencies as they are today, not as of the new version's
+ * publish time.
+ */
+latest_deps: boolean, };
 
 export type ValueSource = string | { secret: string, };
 
