@@ -38,6 +38,18 @@ if [ ! -f "$tools/wheelhouse/.complete-${time_versions// /-}" ]; then
   done
   touch "$tools/wheelhouse/.complete-${time_versions// /-}"
 fi
+# mcp-server-time 2026.6.4 requires `mcp` without an upper bound and crashes under mcp 2.x:
+# a local simple index with its dependencies as of its publish time and as of today, with
+# PyPI's upload times, so the date pin (uv --exclude-newer) is tested offline. The date is
+# the one crates/cli/tests/registry_dependency_date.rs publishes it with.
+dated_at="2026-06-04T01:30:00Z"
+if [ ! -f "$tools/pypi-index/.complete-$dated_at" ]; then
+  echo "building a PyPI index of mcp-server-time 2026.6.4's dependencies (as of $dated_at and today) in $tools/pypi-index"
+  rm -rf "$tools/pypi-index"
+  python3 "$root/tests/registry/build_index.py" "$tools/uv/bin/uv" "$(command -v python3)" \
+    "$tools/pypi-index" "$dated_at" "mcp-server-time==2026.6.4"
+  touch "$tools/pypi-index/.complete-$dated_at"
+fi
 if [ ! -f "$tools/npm-offline/node_modules/@modelcontextprotocol/server-everything/package.json" ]; then
   echo "caching @modelcontextprotocol/server-everything@2026.8.31 and its dependencies in $tools/npm-cache"
   npm install --silent --no-audit --no-fund --prefix "$tools/npm-offline" --cache "$tools/npm-cache" \

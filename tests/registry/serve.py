@@ -1,6 +1,6 @@
 """A local MCP registry for tests, serving real registry data with the v0.1 API's shape.
 
-Usage: serve.py ENTRIES_JSON [--files DIR] [--max-limit N]
+Usage: serve.py ENTRIES_JSON [--files DIR] [--max-limit N] [--index DIR]
 
 Binds 127.0.0.1 on a free port and prints `PORT <n>`. It serves:
   GET /v0.1/servers                      cursor, limit (1-100, default 30), search (substring
@@ -10,10 +10,14 @@ Binds 127.0.0.1 on a free port and prints `PORT <n>`. It serves:
   GET /v0.1/servers/{name}/versions      newest first, 404 for an unknown name
   GET /v0.1/servers/{name}/versions/{v}  `latest` allowed
   GET /files/{name}                      bytes from DIR (bundles)
+  GET /simple/{project}/                 with --index (built by build_index.py): a PEP 691 /
+                                         PEP 700 JSON simple index page, with upload times
+  GET /simple-files/{filename}           its distributions
 With --max-limit, pages hold at most N entries whatever `limit` asks, as a registry may.
 and, for tests to change it while it runs:
   POST /_test/fault    {"mode": "malformed" | "429" | "500" | null}: every API answer fails so
-  POST /_test/publish  {"server": {...}, "status"?: "active"}: a new latest version, now
+  POST /_test/publish  {"server": {...}, "status"?: "active", "publishedAt"?: RFC 3339}: a new
+                       latest version, published now (or at publishedAt)
   POST /_test/status   {"name", "version", "status"}: e.g. deprecate or delete a version
   GET  /_test/requests the API paths asked for so far, in order
 """
@@ -27,7 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 OFFICIAL = "io.modelcontextprotocol.registry/official"
 lock = threading.Lock()
-state = {"entries": [], "fault": None, "requests": [], "files": None, "clock": 0, "max_limit": 100}
+state = {"entries": [], "fault": None, "requests": [], "files": None, "clock": 0, "max_limit": 100, "index": None}
 
 
 def now():
@@ -57,7 +61,12 @@ class Handler(BaseHTTPRequestHandler):
         for key, value in headers:
             self.send_header(key, value)
         self.end_headers()
-        self.wfile.write(data)
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def do_HEAD(self):
+        # uv asks before a download whether ranges are served (they are not).
+        self.do_GET()
 
     def do_GET(self):
         url = urllib.parse.urlsplit(self.path)
@@ -72,6 +81,8 @@ class Handler(BaseHTTPRequestHandler):
                         return self.reply(200, f.read())
                 except OSError:
                     return self.reply(404, {"error": "no such file"})
+            if url.path.startswith("/simple") and state["index"]:
+                return self.simple(urllib.parse.unquote(url.path))
             if not url.path.startswith("/v0.1/servers"):
                 return self.reply(404, {"error": "not found"})
             state["requests"].append(self.path)
@@ -83,6 +94,46 @@ class Handler(BaseHTTPRequestHandler):
             if fault == "500":
                 return self.reply(500, {"error": "internal error"})
             return self.api(url.path, query)
+
+    def simple(self, path):
+        root = state["index"]
+        if path.startswith("/simple-files/"):
+            name = path[len("/simple-files/"):]
+            if "/" in name or name.startswith("."):
+                return self.reply(404, {"error": "no such file"})
+            try:
+                with open(f"{root}/files/{name}", "rb") as f:
+                    return self.reply(200, f.read())
+            except OSError:
+                return self.reply(404, {"error": "no such file"})
+        with open(f"{root}/index.json") as f:
+            index = json.load(f)
+        project = path[len("/simple/"):].strip("/")
+        if project not in index:
+            return self.reply(404, {"error": "no such project"})
+        files = [
+            {
+                "filename": file["filename"],
+                "url": f"/simple-files/{file['filename']}",
+                "hashes": {"sha256": file["sha256"]},
+                "upload-time": file["upload-time"],
+                **({"requires-python": file["requires-python"]} if file.get("requires-python") else {}),
+            }
+            for file in index[project]
+        ]
+        page = {
+            "meta": {"api-version": "1.1"},
+            "name": project,
+            "versions": sorted({file["version"] for file in index[project]}),
+            "files": files,
+        }
+        data = json.dumps(page).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/vnd.pypi.simple.v1+json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
 
     def api(self, path, query):
         parts = [urllib.parse.unquote(p) for p in path.split("/")[3:]]
@@ -130,6 +181,7 @@ class Handler(BaseHTTPRequestHandler):
             if self.path == "/_test/publish":
                 server = body["server"]
                 stamp = now()
+                published = body.get("publishedAt", stamp)
                 for e in state["entries"]:
                     if name_of(e) == server["name"] and official(e).get("isLatest"):
                         official(e)["isLatest"] = False
@@ -139,7 +191,7 @@ class Handler(BaseHTTPRequestHandler):
                     "_meta": {
                         OFFICIAL: {
                             "status": body.get("status", "active"),
-                            "publishedAt": stamp,
+                            "publishedAt": published,
                             "updatedAt": stamp,
                             "isLatest": True,
                         }
@@ -163,6 +215,8 @@ def main():
         state["entries"] = json.load(f)["servers"]
     if "--files" in args:
         state["files"] = args[args.index("--files") + 1]
+    if "--index" in args:
+        state["index"] = args[args.index("--index") + 1]
     if "--max-limit" in args:
         state["max_limit"] = int(args[args.index("--max-limit") + 1])
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

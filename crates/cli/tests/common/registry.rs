@@ -60,6 +60,12 @@ impl FakeRegistry {
         self.call("POST", "/_test/publish", &json!({ "server": server }));
     }
 
+    /// Publishes `server` with the registry's `publishedAt` set to `published_at`.
+    pub fn publish_at(&self, server: Value, published_at: &str) {
+        let body = json!({ "server": server, "publishedAt": published_at });
+        self.call("POST", "/_test/publish", &body);
+    }
+
     pub fn fault(&self, mode: Option<&str>) {
         self.call("POST", "/_test/fault", &json!({ "mode": mode }));
     }
