@@ -99,6 +99,15 @@ fn installs_from_the_registry_reach_running_and_answer_through_the_gateway() {
 
     let everything = sb.json(&["install", "io.github.modelcontextprotocol/server-everything"]);
     assert_eq!(everything["source"], "npm", "{everything}");
+    // Its entry (dated 2026-06-01 by the local registry) predates its npm package (2026-08-31),
+    // so npm --before finds no such version: the install retries with today's dependencies
+    // and says so.
+    assert!(
+        everything["warnings"]
+            .to_string()
+            .contains("could not be resolved as of 2026-06-01"),
+        "{everything}"
+    );
     assert_eq!(everything["server"]["status"]["state"], "running", "{everything}");
     let time = sb.json(&["install", "io.github.modelcontextprotocol/server-time"]);
     assert_eq!(time["source"], "pypi", "{time}");

@@ -73,3 +73,25 @@ pub(super) fn needs_uv(date: &DependencyDate) -> String {
         date.day()
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (how it was resolved, what the report says it fetched, its warning).
+    #[test]
+    fn the_report_says_how_dependencies_were_resolved() {
+        let date = DependencyDate::from_published(Some("2026-06-04T01:30:00Z")).expect("a date");
+        #[rustfmt::skip]
+        let cases = [
+            (Dated::AsOf(date.clone()), "PyPI x; dependencies as of 2026-06-04, when this version was published", None),
+            (Dated::Latest, "PyPI x", None),
+            (Dated::FellBack("why".to_owned()), "PyPI x; today's dependencies", Some("why")),
+            (Dated::FellBack(needs_uv(&date)), "PyPI x; today's dependencies", Some("dependencies are today's: resolving them as of 2026-06-04, when this version was published, needs uv")),
+        ];
+        for (dated, described, note) in cases {
+            assert_eq!(dated.describe("PyPI x".to_owned()), described, "{dated:?}");
+            assert_eq!(dated.note().as_deref(), note, "{dated:?}");
+        }
+    }
+}
