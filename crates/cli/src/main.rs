@@ -462,6 +462,16 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 c.total, c.running, c.failing
             );
             println!("gateway sessions: {}", status.sessions);
+            let unwritten = &status.unwritten;
+            if let Some(problem) = &unwritten.problem {
+                println!("records not being written: {problem}");
+            }
+            if unwritten.calls_waiting + unwritten.calls_lost + unwritten.runs_lost > 0 {
+                println!(
+                    "unwritten records: {} tool calls waiting, {} tool calls lost, {} server runs lost",
+                    unwritten.calls_waiting, unwritten.calls_lost, unwritten.runs_lost
+                );
+            }
             Ok(())
         }
         Command::Ls => {

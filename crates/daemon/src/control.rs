@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use switchboard_model::api::{
     AddServer, DaemonStatus, Event, LogLine, LoginStarted, RunRecord, SecretView, ServerCounts, ServerView,
+    UnwrittenRecords,
 };
 use switchboard_model::{ServerName, ServerSpec, ServerState, SpecError, Transport, UnixMillis, ValueSource};
 use tokio::sync::broadcast;
@@ -103,6 +104,7 @@ impl Control {
         events: broadcast::Sender<Event>,
         facts: DaemonFacts,
     ) -> Self {
+        tokio::spawn(announce_unwritten(store.unwritten().watch(), events.clone()));
         Self {
             store,
             supervisor,
@@ -517,11 +519,34 @@ impl Control {
             servers: counts,
             // The gateway's to count; the API adds it.
             sessions: 0,
+            unwritten: self.store.unwritten().snapshot(),
         })
     }
 
     /// Stops every server: the daemon's clean shutdown.
     pub async fn shutdown(&self) {
         self.supervisor.shutdown().await;
+    }
+}
+
+/// Says when records start or stop going unwritten (a full disk), in the log and as an event.
+async fn announce_unwritten(
+    mut records: tokio::sync::watch::Receiver<UnwrittenRecords>,
+    events: broadcast::Sender<Event>,
+) {
+    let mut failing = false;
+    while records.changed().await.is_ok() {
+        let now = records.borrow_and_update().clone();
+        match (&now.problem, failing) {
+            (Some(problem), false) => tracing::warn!("records are not being written: {problem}"),
+            (None, true) => tracing::info!(
+                "records are written again ({} tool calls and {} runs were lost meanwhile)",
+                now.calls_lost,
+                now.runs_lost
+            ),
+            _ => continue,
+        }
+        failing = now.problem.is_some();
+        let _ = events.send(Event::RecordsUnwritten { records: now });
     }
 }

@@ -241,10 +241,23 @@ fn write_file(path: &PathBuf, all: &BTreeMap<String, String>) -> Result<(), Secr
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&temp).map_err(|e| failed(e.to_string()))?;
-    std::io::Write::write_all(&mut file, &bytes).map_err(|e| failed(e.to_string()))?;
-    file.sync_all().map_err(|e| failed(e.to_string()))?;
-    std::fs::rename(&temp, path).map_err(|e| failed(e.to_string()))
+    let written = options.open(&temp).and_then(|mut file| {
+        std::io::Write::write_all(&mut file, &bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, path)
+    });
+    written.map_err(|e| {
+        // Nothing half-written stays behind; the secrets file itself was never touched.
+        let _ = std::fs::remove_file(&temp);
+        match e.kind() {
+            std::io::ErrorKind::StorageFull => failed(
+                "the disk is full; free some space on it and set the secret again (the secrets \
+                 stored before are unchanged)"
+                    .to_owned(),
+            ),
+            _ => failed(e.to_string()),
+        }
+    })
 }
 
 #[cfg(test)]

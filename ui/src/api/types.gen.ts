@@ -126,7 +126,11 @@ export type DaemonStatus = { version: string, pid: number, port: number, data_di
 /**
  * MCP sessions open at the gateway (each connected client holds at least one).
  */
-sessions: number, };
+sessions: number, 
+/**
+ * Tool calls and run records the daemon could not write (a full disk, usually).
+ */
+unwritten: UnwrittenRecords, };
 
 export type DisconnectClient = { force: boolean, dry_run: boolean, };
 
@@ -140,7 +144,7 @@ port: number, };
 
 export type EntryChange = { entry: string, change: string, };
 
-export type Event = { "type": "server_added", name: ServerName, } | { "type": "server_changed", name: ServerName, } | { "type": "server_removed", name: ServerName, } | { "type": "state_changed", name: ServerName, at_ms: number, status: ServerState, } | { "type": "client_drifted", client: string, path: string, entries: Array<string>, reapplied: boolean, } | { "type": "server_unresponsive", name: ServerName, method: string, waited_ms: number, };
+export type Event = { "type": "server_added", name: ServerName, } | { "type": "server_changed", name: ServerName, } | { "type": "server_removed", name: ServerName, } | { "type": "state_changed", name: ServerName, at_ms: number, status: ServerState, } | { "type": "client_drifted", client: string, path: string, entries: Array<string>, reapplied: boolean, } | { "type": "server_unresponsive", name: ServerName, method: string, waited_ms: number, } | { "type": "records_unwritten", records: UnwrittenRecords, };
 
 export type ExitCause = { "kind": "exited", code: number, } | { "kind": "signaled", signal: number, } | { "kind": "unresponsive" } | { "kind": "stopped" } | { "kind": "daemon_lost" } | { "kind": "unobserved", error: string, };
 
@@ -555,6 +559,24 @@ export type UpdateOutcome = "up_to_date" | "updated" | "available";
 export type UpdateReport = { server: ServerName, from: string, to: string, outcome: UpdateOutcome, inputs: InputChanges, 
 /**
  * Tools the new version listed in its health check.
+export type UnwrittenRecords = { 
+/**
+ * Tool calls held in memory, written once the database takes writes again.
+ */
+calls_waiting: number, 
+/**
+ * Tool calls given up on (more were waiting than the daemon keeps).
+ */
+calls_lost: number, 
+/**
+ * Server starts and exits that are missing from the run history.
+ */
+runs_lost: number, 
+/**
+ * Why writing fails now, with what to do; `None` once it works again.
+ */
+problem?: string | null, };
+
  */
 tools?: number | null, warnings: Array<string>, };
 

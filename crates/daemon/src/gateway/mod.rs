@@ -37,6 +37,10 @@ const START_PATIENCE: Duration = Duration::from_secs(30);
 const OWN_REQUEST_PATIENCE: Duration = Duration::from_secs(10);
 /// Tool-call history is kept this long.
 const HISTORY_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
+/// Tool calls kept in memory while the database does not take them; older ones are dropped.
+const HISTORY_HELD: usize = 10_000;
+/// How often calls the database did not take are tried again.
+const HISTORY_RETRY: Duration = Duration::from_secs(2);
 /// How long tool calls gather before they are written together.
 const HISTORY_BATCH: Duration = Duration::from_millis(100);
 
@@ -233,6 +237,9 @@ async fn write_history(
     mut flushes: mpsc::UnboundedReceiver<oneshot::Sender<()>>,
 ) {
     let mut prune = tokio::time::interval(Duration::from_secs(3600));
+    let mut retry = tokio::time::interval(HISTORY_RETRY);
+    // Calls the database did not take (a full disk): kept, and written when it takes them.
+    let mut held: Vec<CallRecord> = Vec::new();
     loop {
         let mut waiting = Vec::new();
         tokio::select! {
@@ -245,18 +252,15 @@ async fn write_history(
                     () = tokio::time::sleep(HISTORY_BATCH) => {}
                     Some(reader) = flushes.recv() => waiting.push(reader),
                 }
-                let batch: Vec<CallRecord> = first.into_iter().chain(std::iter::from_fn(|| calls.try_recv().ok())).collect();
-                if let Err(e) = store.insert_calls(&batch).await {
-                    tracing::warn!("cannot record {} tool calls: {e}", batch.len());
-                }
+                held.extend(first.into_iter().chain(std::iter::from_fn(|| calls.try_recv().ok())));
+                write_calls(&store, &mut held).await;
             }
             Some(reader) = flushes.recv() => {
                 waiting.push(reader);
-                let batch: Vec<CallRecord> = std::iter::from_fn(|| calls.try_recv().ok()).collect();
-                if !batch.is_empty() && let Err(e) = store.insert_calls(&batch).await {
-                    tracing::warn!("cannot record {} tool calls: {e}", batch.len());
-                }
+                held.extend(std::iter::from_fn(|| calls.try_recv().ok()));
+                write_calls(&store, &mut held).await;
             }
+            _ = retry.tick(), if !held.is_empty() => write_calls(&store, &mut held).await,
             _ = prune.tick() => {
                 let cutoff = now_millis() - i64::try_from(HISTORY_RETENTION.as_millis()).unwrap_or(i64::MAX);
                 if let Err(e) = store.prune_calls(cutoff).await {
@@ -266,6 +270,26 @@ async fn write_history(
         }
         for reader in waiting {
             let _ = reader.send(());
+        }
+    }
+}
+
+/// Writes `held` calls in one transaction; on failure keeps the newest [`HISTORY_HELD`] of
+/// them for the next try and counts the rest as lost, so none vanish without a word.
+async fn write_calls(store: &Store, held: &mut Vec<CallRecord>) {
+    if held.is_empty() {
+        return;
+    }
+    match store.insert_calls(held).await {
+        Ok(()) => {
+            held.clear();
+            store.unwritten().resumed();
+        }
+        Err(e) => {
+            let lost = held.len().saturating_sub(HISTORY_HELD);
+            held.drain(..lost);
+            let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+            store.unwritten().calls_held(count(held.len()), count(lost), &e.to_string());
         }
     }
 }

@@ -7,8 +7,10 @@
 
 mod durability;
 
+mod unwritten;
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use switchboard_clients::plan::Ownership;
@@ -18,6 +20,7 @@ use switchboard_model::{ExitCause, ServerName, ServerSpec, UnixMillis, now_milli
 pub use durability::{backup_dir, keep as keep_durable, latest_backup};
 
 /// Tool-call rows kept at most, whatever their age.
+pub use unwritten::Unwritten;
 const CALLS_KEPT: i64 = 100_000;
 
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +70,12 @@ pub enum StoreError {
     },
     #[error("cannot back up the database into {dir}: {source}; check that directory's permissions and free space")]
     Backup { dir: PathBuf, source: sqlx::Error },
+    #[error(
+        "the disk holding {} is full, so Switchboard could not finish {doing}; nothing else was \
+         changed: free some space on that disk (`df -h` shows how much is left) and try again",
+        path.display()
+    )]
+    DiskFull { path: PathBuf, doing: &'static str },
 }
 
 fn damaged_message(path: &Path, detail: &str, backup: Option<&Path>) -> String {
@@ -112,7 +121,8 @@ pub struct StoredServer {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: SqlitePool,
-    path: PathBuf,
+    path: Arc<Path>,
+    unwritten: Arc<Unwritten>,
 }
 
 /// Creates the database file readable by its owner only, if it does not exist: SQLite gives
@@ -125,19 +135,35 @@ fn create_private(path: &Path) -> std::io::Result<()> {
     options.open(path).map(drop)
 }
 
-fn query_err(doing: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
-    move |source| {
-        if durability::is_damage(&source) {
-            StoreError::DamagedWhile { doing, source }
-        } else {
-            StoreError::Query { doing, source }
+/// What a failed query while `doing` means for the user: a full disk (which file, what to do),
+/// a damaged database, or another database error.
+fn classify(path: &Path, doing: &'static str, source: sqlx::Error) -> StoreError {
+    if durability::is_damage(&source) {
+        StoreError::DamagedWhile { doing, source }
+    } else if unwritten::is_disk_full(&source) {
+        StoreError::DiskFull {
+            path: path.to_owned(),
+            doing,
         }
     }
 }
+    } else {
+        StoreError::Query { doing, source }
 
 impl Store {
     /// Opens the database at `path` (creating it if missing), refusing a damaged one, and
     /// brings its schema up to date.
+    /// The error mapping for a query while `doing` (see [`classify`]).
+    fn query_err(&self, doing: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError + use<> {
+        let path = Arc::clone(&self.path);
+        move |source| classify(&path, doing, source)
+    }
+
+    /// Records this store could not write, for `switchboard status`.
+    pub fn unwritten(&self) -> &Arc<Unwritten> {
+        &self.unwritten
+    }
+
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         let display = path.display().to_string();
         durability::check_before_open(path)?;
@@ -161,6 +187,7 @@ impl Store {
             .max_connections(2)
             .connect_with(options)
             .await
+            .after_release(|connection, _| Box::pin(unwritten::no_transaction_left(connection)))
             .map_err(|source| match durability::is_damage(&source) {
                 true => durability::damaged(path, &source.to_string(), latest_backup(&backup_dir(path))),
                 false => StoreError::Open {
@@ -170,7 +197,8 @@ impl Store {
             })?;
         let store = Self {
             pool,
-            path: path.to_owned(),
+            path: Arc::from(path),
+            unwritten: Arc::default(),
         };
         store.check_integrity().await?;
         sqlx::migrate!("./migrations").run(&store.pool).await?;
@@ -204,7 +232,7 @@ impl Store {
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                 Err(StoreError::Exists(spec.name.clone()))
             }
-            other => other.map(drop).map_err(query_err("adding a server")),
+            other => other.map(drop).map_err(self.query_err("adding a server")),
         }
     }
 
@@ -215,7 +243,7 @@ impl Store {
             .bind(spec.name.as_str())
             .execute(&self.pool)
             .await
-            .map_err(query_err("updating a server"))?;
+            .map_err(self.query_err("updating a server"))?;
         found(done.rows_affected(), &spec.name)
     }
 
@@ -226,7 +254,7 @@ impl Store {
             .bind(name.as_str())
             .execute(&self.pool)
             .await
-            .map_err(query_err("enabling or disabling a server"))?;
+            .map_err(self.query_err("enabling or disabling a server"))?;
         found(done.rows_affected(), name)
     }
 
@@ -235,7 +263,7 @@ impl Store {
             .bind(name.as_str())
             .execute(&self.pool)
             .await
-            .map_err(query_err("removing a server"))?;
+            .map_err(self.query_err("removing a server"))?;
         found(done.rows_affected(), name)
     }
 
@@ -243,7 +271,7 @@ impl Store {
         let rows = sqlx::query("SELECT name, spec, enabled FROM servers ORDER BY name")
             .fetch_all(&self.pool)
             .await
-            .map_err(query_err("listing servers"))?;
+            .map_err(self.query_err("listing servers"))?;
         rows.iter()
             .map(|row| {
                 let name: String = row.get("name");
@@ -273,7 +301,7 @@ impl Store {
         .bind(now_millis())
         .fetch_one(&self.pool)
         .await
-        .map_err(query_err("recording a server start"))?;
+        .map_err(self.query_err("recording a server start"))?;
         Ok(id)
     }
 
@@ -284,7 +312,7 @@ impl Store {
             .bind(run)
             .execute(&self.pool)
             .await
-            .map_err(query_err("recording a server ready"))?;
+            .map_err(self.query_err("recording a server ready"))?;
         Ok(())
     }
 
@@ -299,7 +327,7 @@ impl Store {
             .bind(run)
             .execute(&self.pool)
             .await
-            .map_err(query_err("recording a server exit"))?;
+            .map_err(self.query_err("recording a server exit"))?;
         Ok(())
     }
 
@@ -310,7 +338,7 @@ impl Store {
             .bind(serde_json::to_string(&ExitCause::DaemonLost).unwrap_or_default())
             .execute(&self.pool)
             .await
-            .map_err(query_err("closing runs of a lost daemon"))?;
+            .map_err(self.query_err("closing runs of a lost daemon"))?;
         Ok(done.rows_affected())
     }
 
@@ -324,7 +352,7 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await
-        .map_err(query_err("reading run history"))?;
+        .map_err(self.query_err("reading run history"))?;
         Ok(rows
             .iter()
             .map(|row| RunRecord {
@@ -366,7 +394,7 @@ impl Store {
             .bind(name)
             .execute(&self.pool)
             .await
-            .map_err(query_err("revoking a client token"))?;
+            .map_err(self.query_err("revoking a client token"))?;
         if done.rows_affected() == 0 {
             return Err(StoreError::ClientNotFound(name.to_owned()));
         }
@@ -378,7 +406,7 @@ impl Store {
         let rows = sqlx::query("SELECT name, token_sha256 FROM clients")
             .fetch_all(&self.pool)
             .await
-            .map_err(query_err("reading client tokens"))?;
+            .map_err(self.query_err("reading client tokens"))?;
         Ok(rows
             .iter()
             .map(|r| (r.get("name"), r.get("token_sha256")))
@@ -389,7 +417,7 @@ impl Store {
         let rows = sqlx::query("SELECT name, created_at_ms, last_used_ms FROM clients ORDER BY name")
             .fetch_all(&self.pool)
             .await
-            .map_err(query_err("listing clients"))?;
+            .map_err(self.query_err("listing clients"))?;
         Ok(rows
             .iter()
             .map(|r| TokenView {
@@ -406,7 +434,7 @@ impl Store {
             .bind(name)
             .execute(&self.pool)
             .await
-            .map_err(query_err("recording a client's last use"))?;
+            .map_err(self.query_err("recording a client's last use"))?;
         Ok(())
     }
 
@@ -415,7 +443,7 @@ impl Store {
         let rows = sqlx::query("SELECT client, servers, reapply FROM client_wiring ORDER BY client")
             .fetch_all(&self.pool)
             .await
-            .map_err(query_err("reading connected clients"))?;
+            .map_err(self.query_err("reading connected clients"))?;
         Ok(rows
             .iter()
             .map(|r| {
@@ -444,7 +472,7 @@ impl Store {
         .bind(now_millis())
         .execute(&self.pool)
         .await
-        .map_err(query_err("recording a connected client"))?;
+        .map_err(self.query_err("recording a connected client"))?;
         Ok(())
     }
 
@@ -453,7 +481,7 @@ impl Store {
             .bind(client)
             .execute(&self.pool)
             .await
-            .map_err(query_err("forgetting a connected client"))?;
+            .map_err(self.query_err("forgetting a connected client"))?;
         Ok(())
     }
 
@@ -463,7 +491,7 @@ impl Store {
             .bind(client)
             .fetch_all(&self.pool)
             .await
-            .map_err(query_err("reading a client's files"))?;
+            .map_err(self.query_err("reading a client's files"))?;
         Ok(rows
             .iter()
             .map(|r| {
@@ -499,7 +527,7 @@ impl Store {
         query
             .execute(&self.pool)
             .await
-            .map_err(query_err("recording a client file's entries"))?;
+            .map_err(self.query_err("recording a client file's entries"))?;
         Ok(())
     }
 
@@ -508,7 +536,7 @@ impl Store {
         let row = sqlx::query("SELECT COALESCE(MAX(operation), 0) + 1 AS next FROM client_journal")
             .fetch_one(&self.pool)
             .await
-            .map_err(query_err("numbering a journal entry"))?;
+            .map_err(self.query_err("numbering a journal entry"))?;
         Ok(row.get("next"))
     }
 
@@ -542,7 +570,7 @@ impl Store {
         .bind(client)
         .fetch_all(&self.pool)
         .await
-        .map_err(query_err("reading the journal"))?;
+        .map_err(self.query_err("reading the journal"))?;
         Ok(rows
             .iter()
             .map(|r| {
@@ -567,7 +595,7 @@ impl Store {
             .bind(operation)
             .execute(&self.pool)
             .await
-            .map_err(query_err("marking a journal entry undone"))?;
+            .map_err(self.query_err("marking a journal entry undone"))?;
         Ok(())
     }
 
@@ -579,7 +607,7 @@ impl Store {
             .pool
             .begin()
             .await
-            .map_err(query_err("recording tool calls"))?;
+            .map_err(self.query_err("recording tool calls"))?;
         for chunk in calls.chunks(ROWS_PER_STATEMENT) {
             let mut insert = sqlx::QueryBuilder::new(
                 "INSERT INTO calls (at_ms, client, server, tool, duration_ms, outcome, error,
@@ -605,9 +633,9 @@ impl Store {
                 .persistent(false)
                 .execute(&mut *tx)
                 .await
-                .map_err(query_err("recording tool calls"))?;
+                .map_err(self.query_err("recording tool calls"))?;
         }
-        tx.commit().await.map_err(query_err("recording tool calls"))
+        tx.commit().await.map_err(self.query_err("recording tool calls"))
     }
 
     /// Deletes calls older than `before_ms`, and the oldest beyond the row cap.
@@ -616,12 +644,12 @@ impl Store {
             .bind(before_ms)
             .execute(&self.pool)
             .await
-            .map_err(query_err("pruning tool-call history"))?;
+            .map_err(self.query_err("pruning tool-call history"))?;
         let over = sqlx::query("DELETE FROM calls WHERE id <= (SELECT MAX(id) FROM calls) - ?")
             .bind(CALLS_KEPT)
             .execute(&self.pool)
             .await
-            .map_err(query_err("pruning tool-call history"))?;
+            .map_err(self.query_err("pruning tool-call history"))?;
         Ok(old.rows_affected() + over.rows_affected())
     }
 
@@ -641,7 +669,7 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await
-        .map_err(query_err("reading tool-call history"))?;
+        .map_err(self.query_err("reading tool-call history"))?;
         let json = |text: Option<String>| text.and_then(|t| serde_json::from_str(&t).ok());
         Ok(rows
             .iter()
@@ -740,7 +768,7 @@ impl Store {
             .pool
             .begin()
             .await
-            .map_err(query_err("caching registry versions"))?;
+            .map_err(self.query_err("caching registry versions"))?;
         for v in versions {
             if v.is_latest {
                 sqlx::query("UPDATE registry_versions SET is_latest = 0 WHERE registry = ? AND name = ?")
@@ -748,7 +776,7 @@ impl Store {
                     .bind(&v.name)
                     .execute(&mut *tx)
                     .await
-                    .map_err(query_err("caching registry versions"))?;
+                    .map_err(self.query_err("caching registry versions"))?;
             }
             sqlx::query(
                 "INSERT INTO registry_versions
@@ -769,9 +797,9 @@ impl Store {
             .bind(v.document.to_string())
             .execute(&mut *tx)
             .await
-            .map_err(query_err("caching registry versions"))?;
+            .map_err(self.query_err("caching registry versions"))?;
         }
-        tx.commit().await.map_err(query_err("caching registry versions"))
+        tx.commit().await.map_err(self.query_err("caching registry versions"))
     }
 
     /// The latest version of each cached server whose name, title or description holds `term`.
@@ -797,7 +825,7 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await
-        .map_err(query_err("searching the registry cache"))?;
+        .map_err(self.query_err("searching the registry cache"))?;
         rows.iter().map(cached_version).collect()
     }
 
@@ -816,7 +844,7 @@ impl Store {
         .bind(name)
         .fetch_all(&self.pool)
         .await
-        .map_err(query_err("reading cached registry versions"))?;
+        .map_err(self.query_err("reading cached registry versions"))?;
         rows.iter().map(cached_version).collect()
     }
 
@@ -829,7 +857,7 @@ impl Store {
             .bind(registry)
             .fetch_optional(&self.pool)
             .await
-            .map_err(query_err("reading the registry sync time"))?;
+            .map_err(self.query_err("reading the registry sync time"))?;
         Ok(row.map(|row| (row.get("synced_at_ms"), row.get("updated_since"))))
     }
 
@@ -849,7 +877,7 @@ impl Store {
         .bind(updated_since)
         .execute(&self.pool)
         .await
-        .map_err(query_err("recording the registry sync time"))?;
+        .map_err(self.query_err("recording the registry sync time"))?;
         Ok(())
     }
 
@@ -858,7 +886,7 @@ impl Store {
             .bind(registry)
             .fetch_one(&self.pool)
             .await
-            .map_err(query_err("counting cached registry versions"))?;
+            .map_err(self.query_err("counting cached registry versions"))?;
         Ok(u64::try_from(count).unwrap_or(0))
     }
 
@@ -878,7 +906,7 @@ impl Store {
             Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => {
                 Err(StoreError::NotFound(exposure.server.clone()))
             }
-            other => other.map(drop).map_err(query_err("exposing a server")),
+            other => other.map(drop).map_err(self.query_err("exposing a server")),
         }
     }
 
@@ -888,7 +916,7 @@ impl Store {
             .bind(server.as_str())
             .execute(&self.pool)
             .await
-            .map_err(query_err("unexposing a server"))?;
+            .map_err(self.query_err("unexposing a server"))?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -896,7 +924,7 @@ impl Store {
         let rows = sqlx::query("SELECT server, audience FROM exposures ORDER BY server")
             .fetch_all(&self.pool)
             .await
-            .map_err(query_err("listing exposed servers"))?;
+            .map_err(self.query_err("listing exposed servers"))?;
         rows.iter()
             .map(|row| {
                 let server: String = row.get("server");

@@ -390,6 +390,7 @@ impl Actor {
             && let Err(e) = self.shared.store.run_ready(id, handshake.tools).await
         {
             tracing::warn!(server = %self.spec.name, "cannot record readiness: {e}");
+            self.shared.store.unwritten().run_lost(&e.to_string());
         }
         self.note(format!(
             "running: {} {} ({} tools, protocol {})",
@@ -504,6 +505,7 @@ impl Actor {
             && let Err(e) = self.shared.store.end_run(id, cause).await
         {
             tracing::warn!(server = %self.spec.name, "cannot record exit: {e}");
+            self.shared.store.unwritten().run_lost(&e.to_string());
         }
         self.log.stderr_since(run.stderr_from, STDERR_TAIL_LINES)
     }
@@ -609,9 +611,13 @@ impl Actor {
             .start_run(&self.spec.name, pid, is_restart)
             .await
         {
-            Ok(id) => Some(id),
+            Ok(id) => {
+                self.shared.store.unwritten().run_written();
+                Some(id)
+            }
             Err(e) => {
                 tracing::warn!(server = %self.spec.name, "cannot record start: {e}");
+            self.shared.store.unwritten().run_lost(&e.to_string());
                 None
             }
         }
