@@ -77,7 +77,7 @@ pub struct UpdateArgs {
     #[arg(long)]
     allow_scripts: bool,
     /// Resolve npm and PyPI dependencies as they are today, not as of the new version's
-    /// publish time.
+    /// publish time, from now on (a server installed with --latest-deps keeps it).
     #[arg(long)]
     latest_deps: bool,
 }
@@ -454,6 +454,15 @@ pub async fn doctor(json: bool, client: Client, refresh: bool) -> Result<(), Cli
         None => println!("secrets: {}", report.secrets.store),
         Some(error) => println!("secrets: {} cannot be used: {error}", report.secrets.store),
     }
+    let store = &report.store;
+    match (&store.last_backup, store.last_backup_ms) {
+        (Some(backup), Some(at)) => println!(
+            "database {}: last backed up {} ago, to {backup}",
+            store.path,
+            crate::render::ago(at)
+        ),
+        _ => println!("database {}: no backup yet (one is taken at every start)", store.path),
+    }
     let registry = &report.registry;
     println!(
         "registry {}: {} versions cached{}",
@@ -471,15 +480,6 @@ pub async fn doctor(json: bool, client: Client, refresh: bool) -> Result<(), Cli
 #[cfg(test)]
 mod tests {
     use super::*;
-    let store = &report.store;
-    match (&store.last_backup, store.last_backup_ms) {
-        (Some(backup), Some(at)) => println!(
-            "database {}: last backed up {} ago, to {backup}",
-            store.path,
-            crate::render::ago(at)
-        ),
-        _ => println!("database {}: no backup yet (one is taken at every start)", store.path),
-    }
 
     #[test]
     fn versions_and_values_parse() {

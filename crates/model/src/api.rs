@@ -102,22 +102,6 @@ pub struct DaemonStatus {
     pub servers: ServerCounts,
     /// MCP sessions open at the gateway (each connected client holds at least one).
     pub sessions: u32,
-    /// Tool calls and run records the daemon could not write (a full disk, usually).
-    pub unwritten: UnwrittenRecords,
-}
-
-/// Records the daemon could not write to its database, and why.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
-pub struct UnwrittenRecords {
-    /// Tool calls held in memory, written once the database takes writes again.
-    pub calls_waiting: u64,
-    /// Tool calls given up on (more were waiting than the daemon keeps).
-    pub calls_lost: u64,
-    /// Server starts and exits that are missing from the run history.
-    pub runs_lost: u64,
-    /// Why writing fails now, with what to do; `None` once it works again.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub problem: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
@@ -203,8 +187,6 @@ pub enum Event {
         method: String,
         waited_ms: u64,
     },
-    /// The daemon could not write records (or writes them again: `problem` is `None`).
-    RecordsUnwritten { records: UnwrittenRecords },
 }
 
 impl Event {
@@ -217,7 +199,6 @@ impl Event {
             Self::StateChanged { .. } => "state_changed",
             Self::ClientDrifted { .. } => "client_drifted",
             Self::ServerUnresponsive { .. } => "server_unresponsive",
-            Self::RecordsUnwritten { .. } => "records_unwritten",
         }
     }
 }
@@ -541,6 +522,10 @@ pub struct RegistryServer {
     /// Why it cannot be installed as published (a schema violation naming the field).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
+    /// Departures from the schema that do not stop an install (an over-long description, an
+    /// unknown field), each naming the field.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// `GET /api/v1/registry/servers?search=TERM`.
@@ -560,10 +545,6 @@ pub struct RegistrySearch {
 pub struct RegistryDetail {
     pub server: RegistryServer,
     pub versions: Vec<RegistryVersion>,
-    /// Departures from the schema that do not stop an install (an over-long description, an
-    /// unknown field), each naming the field.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
     /// Every way to run this version, with the inputs each needs.
     pub sources: Vec<InstallSource>,
     /// The server.json as published.
@@ -619,6 +600,9 @@ pub struct InstallServer {
     pub allow_runtime_args: Vec<String>,
     /// Run the npm package's install scripts (off by default: `npm install --ignore-scripts`).
     pub allow_scripts: bool,
+    /// Resolve npm and PyPI dependencies as they are today, not as of the version's publish
+    /// time (the default, where the registry gives that time).
+    pub latest_deps: bool,
 }
 
 /// Answer of `POST /api/v1/install`.
@@ -638,9 +622,6 @@ pub struct InstallReport {
 
 /// Body of `POST /api/v1/servers/{name}/update`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
-    /// Resolve npm and PyPI dependencies as they are today, not as of the version's publish
-    /// time (the default, where the registry gives that time).
-    pub latest_deps: bool,
 #[serde(default)]
 pub struct UpdateServer {
     /// An exact version; the latest when absent.
@@ -652,6 +633,9 @@ pub struct UpdateServer {
     pub allow_runtime_args: Vec<String>,
     /// Run the npm package's install scripts from now on.
     pub allow_scripts: bool,
+    /// Resolve npm and PyPI dependencies as they are today, not as of the new version's
+    /// publish time.
+    pub latest_deps: bool,
 }
 
 /// Answer of `POST /api/v1/servers/{name}/update`.
@@ -671,9 +655,6 @@ pub struct UpdateReport {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum UpdateOutcome {
-    /// Resolve npm and PyPI dependencies as they are today, not as of the new version's
-    /// publish time.
-    pub latest_deps: bool,
     UpToDate,
     Updated,
     /// A dry run found a newer version.
@@ -698,16 +679,6 @@ pub struct DoctorReport {
     pub login_shell: ShellCheck,
     pub registry: RegistryCheck,
     pub secrets: SecretsCheck,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
-pub struct SecretsCheck {
-    /// Where secret values live, in words.
-    pub store: String,
-    /// Why it cannot be used now, if it cannot.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
     pub store: StoreCheck,
 }
 
@@ -719,6 +690,16 @@ pub struct StoreCheck {
     pub last_backup: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_backup_ms: Option<UnixMillis>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+pub struct SecretsCheck {
+    /// Where secret values live, in words.
+    pub store: String,
+    /// Why it cannot be used now, if it cannot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct RuntimeCheck {
