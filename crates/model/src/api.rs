@@ -102,6 +102,22 @@ pub struct DaemonStatus {
     pub servers: ServerCounts,
     /// MCP sessions open at the gateway (each connected client holds at least one).
     pub sessions: u32,
+    /// Tool calls and run records the daemon could not write (a full disk, usually).
+    pub unwritten: UnwrittenRecords,
+}
+
+/// Records the daemon could not write to its database, and why.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+pub struct UnwrittenRecords {
+    /// Tool calls held in memory, written once the database takes writes again.
+    pub calls_waiting: u64,
+    /// Tool calls given up on (more were waiting than the daemon keeps).
+    pub calls_lost: u64,
+    /// Server starts and exits that are missing from the run history.
+    pub runs_lost: u64,
+    /// Why writing fails now, with what to do; `None` once it works again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
@@ -187,6 +203,8 @@ pub enum Event {
         method: String,
         waited_ms: u64,
     },
+    /// The daemon could not write records (or writes them again: `problem` is `None`).
+    RecordsUnwritten { records: UnwrittenRecords },
 }
 
 impl Event {
@@ -199,6 +217,7 @@ impl Event {
             Self::StateChanged { .. } => "state_changed",
             Self::ClientDrifted { .. } => "client_drifted",
             Self::ServerUnresponsive { .. } => "server_unresponsive",
+            Self::RecordsUnwritten { .. } => "records_unwritten",
         }
     }
 }
