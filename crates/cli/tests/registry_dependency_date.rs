@@ -113,6 +113,9 @@ fn an_old_server_runs_with_its_dependencies_as_of_its_publish_date_and_crashes_w
     let installed = site_packages(&sb, "server-time-latest");
     assert!(installed.iter().any(|n| n.starts_with("mcp-2.")), "{installed:?}");
     assert!(!said.contains(summary), "{said}");
+    let origin = &sb.server("server-time-latest")["origin"];
+    assert_eq!(origin["latest_deps"], true, "kept for updates: {origin}");
+    assert!(sb.server("server-time")["origin"].get("latest_deps").is_none());
     let view = wait_until("server-time-latest to stay down", START, || {
         let view = sb.server("server-time-latest");
         let state = view["status"]["state"].as_str().unwrap_or_default().to_owned();

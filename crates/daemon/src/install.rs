@@ -179,6 +179,8 @@ struct Fetched {
 struct Consent {
     runtime_args: Vec<String>,
     scripts: bool,
+    /// Today's dependencies, not those as of the version's publish time.
+    latest_deps: bool,
 }
 
 impl Installer {
@@ -338,6 +340,7 @@ impl Installer {
         let consent = Consent {
             runtime_args: request.allow_runtime_args.clone(),
             scripts: request.allow_scripts,
+            latest_deps: request.latest_deps,
         };
 
         let mut warnings = plan.warnings.clone();
@@ -483,7 +486,8 @@ impl Installer {
         }
         let (plan_values, bundle_values) = split_values(&server, source, &values);
         let mut plan = plan::plan(&server, source, &plan_values)?;
-        if !request.latest_deps {
+        let latest_deps = origin.latest_deps || request.latest_deps;
+        if !latest_deps {
             plan.pin_dependencies(target.published_at.as_deref());
         }
         let mut allowed = origin.allowed_runtime_args.clone();
@@ -494,6 +498,7 @@ impl Installer {
         let consent = Consent {
             runtime_args: allowed,
             scripts: origin.allow_scripts || request.allow_scripts,
+            latest_deps,
         };
         warnings.extend(plan.warnings.iter().cloned());
         if request.dry_run {
@@ -632,6 +637,7 @@ impl Installer {
                 package_dir: fetched.dir.clone(),
                 allowed_runtime_args: fetched.consent.runtime_args.clone(),
                 allow_scripts: fetched.consent.scripts,
+                latest_deps: fetched.consent.latest_deps,
             }),
         })
     }

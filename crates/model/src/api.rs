@@ -653,7 +653,7 @@ pub struct UpdateServer {
     /// Run the npm package's install scripts from now on.
     pub allow_scripts: bool,
     /// Resolve npm and PyPI dependencies as they are today, not as of the new version's
-    /// publish time.
+    /// publish time, from now on (an install with `latest_deps` keeps it too).
     pub latest_deps: bool,
 }
 

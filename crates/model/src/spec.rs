@@ -52,6 +52,10 @@ pub struct Origin {
     /// Whether the user let the npm package's install scripts run, kept for updates.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_scripts: bool,
+    /// Whether the user asked for today's dependencies rather than those as of the version's
+    /// publish time, kept for updates.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub latest_deps: bool,
 }
 
 /// Whether the gateway's client sessions share one process of a stdio server.

@@ -354,7 +354,12 @@ allowed_runtime_args?: Array<string>,
 /**
  * Whether the user let the npm package's install scripts run, kept for updates.
  */
-allow_scripts?: boolean, };
+allow_scripts?: boolean, 
+/**
+ * Whether the user asked for today's dependencies rather than those as of the version's
+ * publish time, kept for updates.
+ */
+latest_deps?: boolean, };
 
 export type PeerInfo = { name: string, version: string, protocol_version: string, };
 
@@ -599,7 +604,7 @@ allow_runtime_args: Array<string>,
 allow_scripts: boolean, 
 /**
  * Resolve npm and PyPI dependencies as they are today, not as of the new version's
- * publish time.
+ * publish time, from now on (an install with `latest_deps` keeps it too).
  */
 latest_deps: boolean, };
 
