@@ -5,7 +5,8 @@
 //! at start. The registry says it was published on 2026-06-04, so Switchboard resolves its
 //! dependencies as of then (uv --exclude-newer) and it runs. uv reads a local PEP 691 / PEP
 //! 700 index (tests/registry/serve.py --index) holding the real wheels with PyPI's upload
-//! times, which scripts/install-test-tools.sh recorded; nothing here leaves loopback.
+//! times, which scripts/install-test-tools.sh recorded; nothing here leaves loopback. npm gets
+//! the same date as `--before`, shown with an npm that records its argv.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -14,9 +15,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::registry::{FakeRegistry, time_document};
+use common::registry::{FakeRegistry, offline_sandbox, time_document};
 use common::{Sandbox, tools_dir, wait_until};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// When the registry published the version; install-test-tools.sh built the index for it.
 const PUBLISHED_AT: &str = "2026-06-04T01:30:00Z";
@@ -125,4 +126,71 @@ fn an_old_server_runs_with_its_dependencies_as_of_its_publish_date_and_crashes_w
         said.contains("McpError") || view.to_string().contains("McpError"),
         "the crash names the import that mcp 2.x removed:\n{said}\n{view}"
     );
+}
+
+/// An `npm` that answers `--version` and otherwise appends its arguments, one a line and a
+/// blank line after, to `<dir>/npm.argv`, and fails.
+fn recording_npm(dir: &Path) {
+    let path = dir.join("npm");
+    std::fs::write(
+        &path,
+        format!(
+            "#!/bin/sh\n\
+             if [ \"$1\" = --version ]; then echo 10.9.0; exit 0; fi\n\
+             printf '%s\\n' \"$@\" '' >> {record}\n\
+             echo 'npm error code ETARGET' >&2\n\
+             exit 1\n",
+            record = dir.join("npm.argv").display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// Every argv the recording npm was run with, in order (and forgets them).
+fn npm_runs(dir: &Path) -> Vec<Vec<String>> {
+    let path = dir.join("npm.argv");
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let _ = std::fs::remove_file(&path);
+    text.split_terminator("\n\n")
+        .map(|run| run.lines().map(str::to_owned).collect())
+        .collect()
+}
+
+#[test]
+fn npm_resolves_as_of_the_publish_date_before_the_double_dash_and_retries_with_todays() {
+    let shims = tempfile::tempdir().unwrap();
+    recording_npm(shims.path());
+    let registry = FakeRegistry::start(&[]);
+    let path = format!(
+        "{}:{}",
+        shims.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut sb = offline_sandbox(&registry, &[("PATH", &path)]);
+    sb.start_daemon();
+    registry.publish_at(
+        json!({"name": "io.github.example/dated", "description": "Dated.", "version": "1.0.0",
+               "packages": [{"registryType": "npm", "identifier": "dated-server", "version": "1.0.0",
+                             "transport": {"type": "stdio"}}]}),
+        "2025-06-01T12:00:00Z",
+    );
+
+    // Dated first; when that fails, once more with today's (the shim fails both).
+    let out = sb.cli(&["install", "io.github.example/dated"]);
+    assert!(!out.status.success());
+    let runs = npm_runs(shims.path());
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    let dashes = runs[0].iter().position(|a| a == "--").unwrap();
+    let before = runs[0].iter().position(|a| a == "--before=2025-06-01T12:00:00Z");
+    assert!(before.is_some_and(|at| at < dashes), "{runs:?}");
+    assert_eq!(runs[0][dashes..], ["--", "dated-server@1.0.0"], "{runs:?}");
+    assert!(!runs[1].iter().any(|a| a.starts_with("--before")), "{runs:?}");
+
+    // --latest-deps: one run, undated.
+    sb.cli(&["install", "io.github.example/dated", "--latest-deps"]);
+    let runs = npm_runs(shims.path());
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert!(!runs[0].iter().any(|a| a.starts_with("--before")), "{runs:?}");
 }
