@@ -6,11 +6,11 @@
 //! references only).
 
 mod durability;
-
 mod unwritten;
-use std::path::{Path, PathBuf};
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use switchboard_clients::plan::Ownership;
@@ -18,9 +18,9 @@ use switchboard_model::api::{CallOutcome, CallRecord, Exposure, RunRecord, Token
 use switchboard_model::{ExitCause, ServerName, ServerSpec, UnixMillis, now_millis};
 
 pub use durability::{backup_dir, keep as keep_durable, latest_backup};
+pub use unwritten::Unwritten;
 
 /// Tool-call rows kept at most, whatever their age.
-pub use unwritten::Unwritten;
 const CALLS_KEPT: i64 = 100_000;
 
 #[derive(Debug, thiserror::Error)]
@@ -145,14 +145,12 @@ fn classify(path: &Path, doing: &'static str, source: sqlx::Error) -> StoreError
             path: path.to_owned(),
             doing,
         }
-    }
-}
     } else {
         StoreError::Query { doing, source }
+    }
+}
 
 impl Store {
-    /// Opens the database at `path` (creating it if missing), refusing a damaged one, and
-    /// brings its schema up to date.
     /// The error mapping for a query while `doing` (see [`classify`]).
     fn query_err(&self, doing: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError + use<> {
         let path = Arc::clone(&self.path);
@@ -164,6 +162,8 @@ impl Store {
         &self.unwritten
     }
 
+    /// Opens the database at `path` (creating it if missing), refusing a damaged one, and
+    /// brings its schema up to date.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         let display = path.display().to_string();
         durability::check_before_open(path)?;
@@ -185,9 +185,9 @@ impl Store {
         // Few writers, all in this process: a small pool keeps memory low.
         let pool = SqlitePoolOptions::new()
             .max_connections(2)
+            .after_release(|connection, _| Box::pin(unwritten::no_transaction_left(connection)))
             .connect_with(options)
             .await
-            .after_release(|connection, _| Box::pin(unwritten::no_transaction_left(connection)))
             .map_err(|source| match durability::is_damage(&source) {
                 true => durability::damaged(path, &source.to_string(), latest_backup(&backup_dir(path))),
                 false => StoreError::Open {
@@ -556,7 +556,7 @@ impl Store {
         .bind(serde_json::to_string(&entry.ownership_before).unwrap_or_default())
         .execute(&self.pool)
         .await
-        .map_err(query_err("journaling a client file write"))?;
+        .map_err(self.query_err("journaling a client file write"))?;
         Ok(done.last_insert_rowid())
     }
 
