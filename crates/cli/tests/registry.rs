@@ -288,6 +288,11 @@ fn entries_that_cannot_be_installed_say_why_and_change_nothing() {
         stderr.contains("warning: server.json field `description` is 115 characters long"),
         "{stderr}"
     );
+    let info = sb.ok(&["info", "io.github.21st-dev/magic-mcp"]);
+    assert!(
+        info.contains("warning: server.json field `description` is 115 characters long"),
+        "{info}"
+    );
     let mut ranged = time_document("2026.10.19");
     ranged["name"] = json!("io.github.example/ranged");
     ranged["version"] = json!("^1.0.0");
