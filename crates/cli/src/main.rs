@@ -19,8 +19,8 @@ use clap::{Args, Parser, Subcommand};
 use switchboard::client::{self, CliError, Client};
 use switchboard_model::api::{
     AddServer, AppClient, CallRecord, ClientChange, ConnectClient, DaemonStatus, DisconnectClient,
-    ImportClients, ImportReport, IssueToken, IssuedToken, LogLine, RunRecord, ServerView, SignInCode,
-    TokenView, UndoClients,
+    ImportClients, ImportReport, IssueToken, IssuedToken, LogLine, RunRecord, SecretValues, ServerView,
+    SignInCode, TokenView, UndoClients,
 };
 use switchboard_model::{
     DEFAULT_PORT, Health, Launch, RestartPolicy, ServerName, ServerSpec, ServerState, Sharing, Transport,
@@ -276,6 +276,11 @@ struct AddArgs {
     /// An HTTP header sent to a remote server (repeatable).
     #[arg(long = "header", value_name = "NAME=VALUE")]
     headers: Vec<String>,
+    /// An env var (a header, for a remote server) whose value is a secret: read from a hidden
+    /// prompt or a line of stdin, and kept in the keychain (repeatable). Values given with
+    /// --env or --header whose names look like credentials go there too.
+    #[arg(long = "secret", value_name = "NAME")]
+    secrets: Vec<String>,
     /// When to restart it after it exits: always, on-failure or never.
     #[arg(long, default_value = "on-failure")]
     restart: RestartPolicy,
@@ -494,7 +499,11 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             } else {
                 "/servers".into()
             };
+            let kept = kept_in_keychain(&request);
             let view: ServerView = client.post(&path, Some(&request)).await?;
+            if !json && !kept.is_empty() {
+                eprintln!("{name}: kept in the keychain, not in Switchboard's files: {}", kept.join(", "));
+            }
             report(json, &view)
         }
         Command::Rm { name } => {
@@ -751,6 +760,22 @@ async fn logs(
         .await
 }
 
+/// The env vars (headers) of `request` whose values the daemon keeps in the keychain.
+fn kept_in_keychain(request: &AddServer) -> Vec<String> {
+    let values = match &request.spec.transport {
+        Transport::Stdio(launch) | Transport::LocalHttp { launch, .. } => &launch.env,
+        Transport::RemoteHttp { headers, .. } => headers,
+    };
+    let named = values.iter().filter_map(|(name, value)| {
+        let literal = matches!(value, ValueSource::Literal(_));
+        (literal && switchboard_daemon::secrets::looks_like_credential(name)).then_some(name)
+    });
+    let mut kept: Vec<String> = named.chain(request.secrets.0.keys()).cloned().collect();
+    kept.sort();
+    kept.dedup();
+    kept
+}
+
 fn add_request(args: AddArgs) -> Result<AddServer, CliError> {
     let name = parse_name(&args.name)?;
     let env = pairs("--env", &args.env)?;
@@ -822,9 +847,11 @@ fn add_request(args: AddArgs) -> Result<AddServer, CliError> {
         origin: None,
     };
     spec.validate().map_err(|e| CliError::Usage(e.to_string()))?;
+    let values = secrets::read_secret_lines(&args.secrets)?;
     Ok(AddServer {
         spec,
         enabled: !args.disabled,
+        secrets: SecretValues(args.secrets.iter().cloned().zip(values).collect()),
     })
 }
 

@@ -9,7 +9,7 @@ use std::io::Write;
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
-use common::{Sandbox, assert_no_leak, everything_server};
+use common::{Sandbox, assert_no_leak, echo_server, everything_server};
 use serde_json::{Value, json};
 
 const START: Duration = Duration::from_secs(60);
@@ -36,6 +36,60 @@ fn environ(pid: &Value) -> String {
 fn running_with_everything(sb: &Sandbox) -> Value {
     sb.ok(&["add", "everything", "--", &everything_server()]);
     sb.wait_state("everything", "running", START)
+}
+
+/// A literal `--env` value was stored in SQLite, where another user read it from the WAL.
+#[test]
+fn credentials_given_to_add_are_kept_in_the_keychain_not_in_switchboards_files() {
+    let sb = Sandbox::with_daemon();
+    let echo = echo_server().display().to_string();
+    let mut child = sb
+        .command()
+        .args([
+            "add",
+            "tool",
+            "--env",
+            "OPENAI_API_KEY=sk-literal-planted",
+            "--env",
+            "LOG_LEVEL=debug",
+        ])
+        .args(["--secret", "SERVICE_PASS_PHRASE", "--", &echo])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"phrase-planted\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("kept in the keychain") && said.contains("OPENAI_API_KEY, SERVICE_PASS_PHRASE"),
+        "{said}"
+    );
+    let view = sb.wait_state("tool", "running", START);
+    let env = &view["transport"]["env"];
+    assert_eq!(
+        env["OPENAI_API_KEY"],
+        json!({"secret": "tool/OPENAI_API_KEY"}),
+        "{view}"
+    );
+    assert_eq!(
+        env["SERVICE_PASS_PHRASE"],
+        json!({"secret": "tool/SERVICE_PASS_PHRASE"}),
+        "{view}"
+    );
+    assert_eq!(env["LOG_LEVEL"], "debug", "not a credential: stays as given");
+    let seen = environ(&view["status"]["pid"]);
+    assert!(seen.contains("OPENAI_API_KEY=sk-literal-planted\n"), "{seen}");
+    assert!(seen.contains("SERVICE_PASS_PHRASE=phrase-planted\n"), "{seen}");
+    assert_no_leak(&sb, "sk-literal-planted");
+    assert_no_leak(&sb, "phrase-planted");
 }
 
 #[test]

@@ -250,9 +250,36 @@ impl Control {
 
     pub async fn add(&self, request: AddServer) -> Result<ServerView, ControlError> {
         let _guard = self.changes.lock().await;
-        Self::check(&request.spec)?;
-        self.check_package_dir(&request.spec)?;
-        self.store.insert_server(&request.spec, request.enabled).await?;
+        let AddServer {
+            mut spec,
+            enabled,
+            secrets: given,
+        } = request;
+        Self::check(&spec)?;
+        self.check_package_dir(&spec)?;
+        if self
+            .store
+            .servers()
+            .await?
+            .iter()
+            .any(|s| s.spec.name == spec.name)
+        {
+            return Err(StoreError::Exists(spec.name).into());
+        }
+        // Credentials go to the keychain, never into the database; the spec names them.
+        let secrets = self.supervisor.secrets();
+        let kept = secrets::keep_in_keychain(secrets, &spec.name, &mut spec.transport, &given, false).await?;
+        if let Err(e) = self.store.insert_server(&spec, enabled).await {
+            for name in &kept {
+                let _ = secrets.delete(&secrets::key(&spec.name, name)).await;
+            }
+            return Err(e.into());
+        }
+        let request = AddServer {
+            spec,
+            enabled,
+            secrets: Default::default(),
+        };
         let name = request.spec.name.clone();
         // A new server starts without a login, even one a removal could not delete.
         if let Err(error) = self.supervisor.oauth().forget_server(&name, false).await {

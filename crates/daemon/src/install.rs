@@ -382,6 +382,7 @@ impl Installer {
                 .add(AddServer {
                     spec,
                     enabled: !request.disabled,
+                    secrets: Default::default(),
                 })
                 .await
                 .map_err(InstallError::from),

@@ -13,7 +13,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use switchboard_model::{ServerName, ValueSource};
+use switchboard_model::api::SecretValues;
+use switchboard_model::{ServerName, Transport, ValueSource};
 
 /// The keychain service of the default data directory.
 pub const SERVICE: &str = "switchboard";
@@ -58,6 +59,75 @@ pub struct Secrets {
 /// The name of secret `name` (an env var or header) of `server`.
 pub fn key(server: &ServerName, name: &str) -> String {
     format!("{server}/{name}")
+}
+
+/// Variable names that hold credentials by the usual conventions.
+pub fn looks_like_credential(name: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "KEY",
+        "TOKEN",
+        "SECRET",
+        "PASSWORD",
+        "PASSWD",
+        "CREDENTIAL",
+        "CREDENTIALS",
+        "AUTH",
+        "AUTHORIZATION",
+        "COOKIE",
+        "PAT",
+    ];
+    // Run-together forms: APIKEY, ACCESSTOKEN, PRIVATEKEY.
+    const PREFIXES: &[&str] = &[
+        "API", "ACCESS", "PRIVATE", "SECRET", "AUTH", "BEARER", "SESSION", "CLIENT",
+    ];
+    let upper = name.to_ascii_uppercase();
+    upper.split(|c: char| !c.is_ascii_alphanumeric()).any(|part| {
+        WORDS.iter().any(|word| {
+            part == *word
+                || (part.len() > word.len()
+                    && part.ends_with(word)
+                    && PREFIXES.iter().any(|p| part.starts_with(p)))
+        })
+    })
+}
+
+/// Keeps `given` values (by env var or header name) and every literal value named like a
+/// credential of `transport` in the keychain under `server`'s names, leaving references in
+/// `transport`; returns the names kept there. A dry run changes `transport` only. Should
+/// storing fail, what was stored by this call is deleted again.
+pub async fn keep_in_keychain(
+    secrets: &Secrets,
+    server: &ServerName,
+    transport: &mut Transport,
+    given: &SecretValues,
+    dry_run: bool,
+) -> Result<Vec<String>, SecretsError> {
+    let values = match transport {
+        Transport::Stdio(launch) | Transport::LocalHttp { launch, .. } => &mut launch.env,
+        Transport::RemoteHttp { headers, .. } => headers,
+    };
+    for (name, value) in &given.0 {
+        values.insert(name.clone(), ValueSource::Literal(value.clone()));
+    }
+    let mut kept: Vec<String> = Vec::new();
+    for (name, value) in values.iter_mut() {
+        let ValueSource::Literal(text) = value else {
+            continue;
+        };
+        if !given.0.contains_key(name) && !looks_like_credential(name) {
+            continue;
+        }
+        let key = key(server, name);
+        if !dry_run && let Err(e) = secrets.set(&key, text).await {
+            for name in &kept {
+                let _ = secrets.delete(&self::key(server, name)).await;
+            }
+            return Err(e);
+        }
+        *value = ValueSource::Secret { secret: key };
+        kept.push(name.clone());
+    }
+    Ok(kept)
 }
 
 fn check_key(key: &str) -> Result<(), SecretsError> {
@@ -263,6 +333,23 @@ fn write_file(path: &PathBuf, all: &BTreeMap<String, String>) -> Result<(), Secr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_are_recognised_by_their_names() {
+        for name in [
+            "GITHUB_TOKEN",
+            "OPENAI_API_KEY",
+            "Authorization",
+            "DB_PASSWORD",
+            "GITHUB_PERSONAL_ACCESS_TOKEN",
+            "x-api-key",
+        ] {
+            assert!(looks_like_credential(name), "{name}");
+        }
+        for name in ["DEBUG", "LOG_LEVEL", "TZ", "PATH", "HOME", "MONKEY_MODE"] {
+            assert!(!looks_like_credential(name), "{name}");
+        }
+    }
 
     #[cfg(unix)]
     #[tokio::test]

@@ -46,6 +46,29 @@ pub struct AddServer {
     pub spec: ServerSpec,
     #[serde(default = "enabled_by_default")]
     pub enabled: bool,
+    /// Values for env vars (headers, for a remote server) to keep in the keychain; the spec
+    /// refers to them. Literal values named like credentials are moved there too.
+    #[serde(default, skip_serializing_if = "SecretValues::is_empty")]
+    pub secrets: SecretValues,
+}
+
+/// Secret values by name, as a request carries them to the keychain; never shown in `Debug`.
+#[derive(Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+#[serde(transparent)]
+pub struct SecretValues(pub BTreeMap<String, String>);
+
+impl SecretValues {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for SecretValues {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map()
+            .entries(self.0.keys().map(|k| (k, "<redacted>")))
+            .finish()
+    }
 }
 
 fn enabled_by_default() -> bool {

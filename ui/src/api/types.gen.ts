@@ -11,7 +11,12 @@ peer: string, server: ServerName,
  */
 name?: ServerName | null, };
 
-export type AddServer = { enabled: boolean, name: ServerName, transport: Transport, restart: RestartPolicy, health?: Health, sharing?: Sharing, 
+export type AddServer = { enabled: boolean, 
+/**
+ * Values for env vars (headers, for a remote server) to keep in the keychain; the spec
+ * refers to them. Literal values named like credentials are moved there too.
+ */
+secrets?: SecretValues, name: ServerName, transport: Transport, restart: RestartPolicy, health?: Health, sharing?: Sharing, 
 /**
  * The registry version it was installed from, if it was.
  */
@@ -436,6 +441,8 @@ needed_by: Array<string>,
  */
 fix?: string | null, };
 
+export type SecretValues = { [key in string]: string };
+
 export type SecretView = { 
 /**
  * The env var (or header, for a remote server) it fills.
@@ -505,6 +512,8 @@ url: string, };
 
 export type SkippedEntry = { client: string, entry: string, reason: string, };
 
+export type StoreCheck = { path: string, last_backup?: string | null, last_backup_ms?: number | null, };
+
 export type TailnetPeer = { host_name: string, dns_name?: string | null, 
 /**
  * The address it was reached at.
@@ -515,8 +524,6 @@ address: string, os: string,
  */
 switchboard: string, 
 /**
-export type StoreCheck = { path: string, last_backup?: string | null, last_backup_ms?: number | null, };
-
  * The servers it exposes to this node's user.
  */
 servers: Array<OfferedServer>, };
@@ -559,11 +566,6 @@ export type UndoClients = {
  */
 client: string | null, };
 
-export type UpdateOutcome = "up_to_date" | "updated" | "available";
-
-export type UpdateReport = { server: ServerName, from: string, to: string, outcome: UpdateOutcome, inputs: InputChanges, 
-/**
- * Tools the new version listed in its health check.
 export type UnwrittenRecords = { 
 /**
  * Tool calls held in memory, written once the database takes writes again.
@@ -582,6 +584,11 @@ runs_lost: number,
  */
 problem?: string | null, };
 
+export type UpdateOutcome = "up_to_date" | "updated" | "available";
+
+export type UpdateReport = { server: ServerName, from: string, to: string, outcome: UpdateOutcome, inputs: InputChanges, 
+/**
+ * Tools the new version listed in its health check.
  */
 tools?: number | null, warnings: Array<string>, };
 

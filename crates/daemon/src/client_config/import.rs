@@ -111,6 +111,7 @@ impl ClientConfigs {
                                     .add(AddServer {
                                         spec: spec.clone(),
                                         enabled: true,
+                                        secrets: Default::default(),
                                     })
                                     .await;
                                 if let Err(e) = added {
@@ -160,25 +161,9 @@ impl ClientConfigs {
         mut transport: Transport,
         dry_run: bool,
     ) -> Result<(Transport, Vec<String>), ClientConfigError> {
-        let values = match &mut transport {
-            Transport::Stdio(launch) | Transport::LocalHttp { launch, .. } => &mut launch.env,
-            Transport::RemoteHttp { headers, .. } => headers,
-        };
-        let mut moved = Vec::new();
-        for (name, value) in values.iter_mut() {
-            let ValueSource::Literal(text) = value else {
-                continue;
-            };
-            if !looks_secret(name) {
-                continue;
-            }
-            let key = secrets::key(server, name);
-            if !dry_run {
-                self.control.supervisor().secrets().set(&key, text).await?;
-            }
-            *value = ValueSource::Secret { secret: key };
-            moved.push(name.clone());
-        }
+        let secrets = self.control.supervisor().secrets();
+        let moved =
+            secrets::keep_in_keychain(secrets, server, &mut transport, &Default::default(), dry_run).await?;
         Ok((transport, moved))
     }
 
@@ -228,36 +213,6 @@ impl ClientConfigs {
     }
 }
 
-/// Variable names that hold credentials by the usual conventions.
-fn looks_secret(name: &str) -> bool {
-    const WORDS: &[&str] = &[
-        "KEY",
-        "TOKEN",
-        "SECRET",
-        "PASSWORD",
-        "PASSWD",
-        "CREDENTIAL",
-        "CREDENTIALS",
-        "AUTH",
-        "AUTHORIZATION",
-        "COOKIE",
-        "PAT",
-    ];
-    // Run-together forms: APIKEY, ACCESSTOKEN, PRIVATEKEY.
-    const PREFIXES: &[&str] = &[
-        "API", "ACCESS", "PRIVATE", "SECRET", "AUTH", "BEARER", "SESSION", "CLIENT",
-    ];
-    let upper = name.to_ascii_uppercase();
-    upper.split(|c: char| !c.is_ascii_alphanumeric()).any(|part| {
-        WORDS.iter().any(|word| {
-            part == *word
-                || (part.len() > word.len()
-                    && part.ends_with(word)
-                    && PREFIXES.iter().any(|p| part.starts_with(p)))
-        })
-    })
-}
-
 /// What two entries must share to be one server: everything but credential values (a
 /// credential-named literal and a keychain reference of the same name compare equal).
 fn fingerprint(transport: &Transport) -> Transport {
@@ -267,7 +222,7 @@ fn fingerprint(transport: &Transport) -> Transport {
         Transport::RemoteHttp { headers, .. } => headers,
     };
     for (name, value) in values.iter_mut() {
-        if matches!(value, ValueSource::Secret { .. }) || looks_secret(name) {
+        if matches!(value, ValueSource::Secret { .. }) || secrets::looks_like_credential(name) {
             *value = ValueSource::Secret { secret: name.clone() };
         }
     }
@@ -337,26 +292,4 @@ fn free_name(entry: &str, known: &[ServerSpec]) -> Option<ServerName> {
         let name = ServerName::new(candidate).ok()?;
         known.iter().all(|s| s.name != name).then_some(name)
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn credentials_are_recognised_by_their_names() {
-        for name in [
-            "GITHUB_TOKEN",
-            "OPENAI_API_KEY",
-            "Authorization",
-            "DB_PASSWORD",
-            "GITHUB_PERSONAL_ACCESS_TOKEN",
-            "x-api-key",
-        ] {
-            assert!(looks_secret(name), "{name}");
-        }
-        for name in ["DEBUG", "LOG_LEVEL", "TZ", "PATH", "HOME", "MONKEY_MODE"] {
-            assert!(!looks_secret(name), "{name}");
-        }
-    }
 }

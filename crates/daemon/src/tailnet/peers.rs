@@ -87,7 +87,11 @@ impl Tailnet {
         Ok(self
             .gateway
             .control()
-            .add(AddServer { spec, enabled: true })
+            .add(AddServer {
+                spec,
+                enabled: true,
+                secrets: Default::default(),
+            })
             .await?)
     }
 
