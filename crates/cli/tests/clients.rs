@@ -480,3 +480,64 @@ fn a_running_client_is_detected_and_told_to_restart() {
         "{config}"
     );
 }
+
+fn token_names(sb: &Sandbox) -> Vec<String> {
+    sb.json(&["token", "ls"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn cline_is_connected_before_its_folder_exists_and_a_failed_connect_keeps_no_token() {
+    let sb = Sandbox::with_user_home();
+    let settings = sb.user_home().join(".cline/data/settings");
+    assert!(!sb.user_home().join(".cline").exists());
+    sb.ok(&["clients", "connect", "cline"]);
+    let file = settings.join("cline_mcp_settings.json");
+    let config: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert!(config["mcpServers"]["switchboard"]["url"].is_string(), "{config}");
+    assert!(
+        !settings.join("cline_mcp_settings.json.lock").exists(),
+        "Cline's lock is released"
+    );
+    assert!(token_names(&sb).contains(&"cline".to_owned()));
+
+    // A connect that fails (a file that does not parse) leaves no token of its own behind.
+    let cursor = sb.user_home().join(".cursor/mcp.json");
+    put(&cursor, b"{ \"mcpServers\": {\n");
+    let out = sb.cli(&["clients", "connect", "cursor"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(
+        token_names(&sb),
+        ["cline"],
+        "only the connected client has a token"
+    );
+    // A failed reconnect keeps the token a connected client already uses.
+    put(&file, b"{ not json");
+    assert_eq!(sb.cli(&["clients", "connect", "cline"]).status.code(), Some(2));
+    assert_eq!(token_names(&sb), ["cline"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_config_that_gets_a_token_is_made_readable_only_by_its_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let sb = Sandbox::with_user_home();
+    let file = sb.user_home().join(".cursor/mcp.json");
+    put(&file, &corpus("cursor.json"));
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+
+    let preview = sb.ok(&["clients", "connect", "cursor", "--dry-run"]);
+    assert!(preview.contains("will be made readable only by you"), "{preview}");
+    assert_eq!(mode(&file), 0o644, "a dry run changes nothing");
+    sb.ok(&["clients", "connect", "cursor"]);
+    assert_eq!(mode(&file), 0o600);
+
+    // A file already private says nothing of the kind.
+    let preview = sb.ok(&["clients", "connect", "cursor", "--dry-run"]);
+    assert!(!preview.contains("readable only by you"), "{preview}");
+}

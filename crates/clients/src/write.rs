@@ -7,7 +7,12 @@
 //! original, so a crash leaves the old file or the new one, never half of one. The original's
 //! permissions are kept; a new file is created readable by its owner only, since configs hold
 //! tokens. A symlink (dotfiles) stays a symlink: its target is what gets replaced. Clients that
-//! guard their file with a lock directory (Cline's `<file>.lock`) are waited for.
+//! guard their file with a lock directory (Cline's `<file>.lock`) are waited for; its folder
+//! is created when the client has not made it yet.
+//!
+//! Temporary files are named `.<name>.switchboard-<pid>-<n>.tmp`, so that
+//! [`remove_stale_temps`] can find those a killed writer left behind. A file that is to hold
+//! a token can be made its owner's alone ([`Access::OwnerOnly`]).
 //!
 //! What the new content should be is the caller's business (an editor); this module only moves
 //! bytes, and keeps no journal. Everything here blocks: async callers use `spawn_blocking`.
@@ -71,6 +76,16 @@ pub enum ClientLock {
     LockDirectory,
 }
 
+/// Who may read the file once it is replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Access {
+    /// The permissions it had (a new file: its owner only).
+    #[default]
+    Keep,
+    /// Its owner only: group and other permissions are taken off (it is to hold a token).
+    OwnerOnly,
+}
+
 /// The file at `path`, following symlinks to the file they name.
 pub fn read(path: &Path) -> Result<Snapshot, WriteError> {
     let real = real_path(path).map_err(|source| WriteError::Read {
@@ -87,7 +102,7 @@ pub fn read(path: &Path) -> Result<Snapshot, WriteError> {
 
 /// Where a path leads: symlinks resolved one by one, the last one possibly dangling (its
 /// target is then the file to create).
-fn real_path(path: &Path) -> std::io::Result<PathBuf> {
+pub fn real_path(path: &Path) -> std::io::Result<PathBuf> {
     let mut current = path.to_owned();
     for _ in 0..40 {
         match std::fs::symlink_metadata(&current) {
@@ -109,6 +124,16 @@ fn real_path(path: &Path) -> std::io::Result<PathBuf> {
 /// Replaces the file behind `snapshot` with `new` (`None`: deletes it), if it still holds
 /// what the snapshot saw.
 pub fn replace(snapshot: &Snapshot, new: Option<&[u8]>, lock: ClientLock) -> Result<(), WriteError> {
+    replace_with(snapshot, new, lock, Access::Keep)
+}
+
+/// [`replace`], with the new file's permissions chosen by `access`.
+pub fn replace_with(
+    snapshot: &Snapshot,
+    new: Option<&[u8]>,
+    lock: ClientLock,
+    access: Access,
+) -> Result<(), WriteError> {
     let path = &snapshot.real;
     let _held = match lock {
         ClientLock::LockDirectory => Some(LockDir::acquire(path)?),
@@ -128,7 +153,7 @@ pub fn replace(snapshot: &Snapshot, new: Option<&[u8]>, lock: ClientLock) -> Res
         return Err(WriteError::Changed { path: path.clone() });
     }
     let result = match new {
-        Some(bytes) => write_atomically(path, bytes),
+        Some(bytes) => write_atomically(path, bytes, access),
         None => std::fs::remove_file(path).or_else(|e| match e.kind() {
             std::io::ErrorKind::NotFound => Ok(()),
             _ => Err(e),
@@ -191,7 +216,7 @@ pub enum UpdateError<E> {
     Edit(E),
 }
 
-fn write_atomically(path: &Path, content: &[u8]) -> std::io::Result<()> {
+fn write_atomically(path: &Path, content: &[u8], access: Access) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
         _ => PathBuf::from("."),
@@ -199,18 +224,9 @@ fn write_atomically(path: &Path, content: &[u8]) -> std::io::Result<()> {
     if !dir.exists() {
         create_private_dir(&dir)?;
     }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temp = dir.join(format!(".{name}.switchboard-{}.tmp", std::process::id()));
+    let (temp, mut file) = create_temp(path, &dir)?;
     let result = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&temp)?;
-        set_mode_like(&file, path)?;
+        set_mode_like(&file, path, access)?;
         file.write_all(content)?;
         file.sync_all()?;
         std::fs::rename(&temp, path)?;
@@ -226,19 +242,127 @@ fn write_atomically(path: &Path, content: &[u8]) -> std::io::Result<()> {
     result
 }
 
+/// The prefix of Switchboard's temporary files beside `path`: `.<name>.switchboard-`.
+fn temp_prefix(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format!(".{name}.switchboard-")
+}
+
+/// A new temporary file beside `path`, named `.<name>.switchboard-<pid>-<n>.tmp`, created new
+/// (never one that exists, whoever made it).
+fn create_temp(path: &Path, dir: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let prefix = temp_prefix(path);
+    let mut tries = 0;
+    loop {
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or_default();
+        let n = u64::from(nanos) ^ (COUNTER.fetch_add(1, Ordering::Relaxed) << 32);
+        let temp = dir.join(format!("{prefix}{}-{n:x}.tmp", std::process::id()));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)
+        {
+            Ok(file) => return Ok((temp, file)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && tries < 16 => tries += 1,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Removes the temporary files a writer that is no longer `alive` (given its process id)
+/// left beside `path` (and beside the file it links to); returns those removed. A writer
+/// killed between creating its temporary file and renaming it leaves one behind.
+pub fn remove_stale_temps(path: &Path, alive: impl Fn(u32) -> bool) -> Vec<PathBuf> {
+    let mut places = vec![path.to_owned()];
+    if let Ok(real) = real_path(path)
+        && real != path
+    {
+        places.push(real);
+    }
+    let mut removed = Vec::new();
+    for place in places {
+        let Some(dir) = place.parent() else { continue };
+        let prefix = temp_prefix(&place);
+        let Ok(listing) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for item in listing.flatten() {
+            let name = item.file_name().to_string_lossy().into_owned();
+            let Some(middle) = name.strip_prefix(&prefix).and_then(|m| m.strip_suffix(".tmp")) else {
+                continue;
+            };
+            let pid = middle.split('-').next().and_then(|p| p.parse::<u32>().ok());
+            let Some(pid) = pid else { continue };
+            let is_file = item.file_type().map(|t| t.is_file()).unwrap_or(false);
+            if is_file && !alive(pid) && std::fs::remove_file(item.path()).is_ok() {
+                removed.push(item.path());
+            }
+        }
+    }
+    removed
+}
+
+/// Whether others than its owner may read or write the file at `path` (behind symlinks);
+/// `false` when it does not exist, and always off Unix.
+pub fn readable_by_others(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path)
+            .map(|m| m.permissions().mode() & 0o077 != 0)
+            .unwrap_or(false)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        false
+    }
+}
+
+/// Takes group and other permissions off the file at `path` (behind symlinks).
+pub fn make_owner_only(path: &Path) -> Result<(), WriteError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let failed = |source| WriteError::Write {
+            path: path.to_owned(),
+            source,
+        };
+        let mode = std::fs::metadata(path).map_err(failed)?.permissions().mode() & 0o7777;
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o7700)).map_err(failed)?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 #[cfg(unix)]
-fn set_mode_like(file: &std::fs::File, original: &Path) -> std::io::Result<()> {
+fn set_mode_like(file: &std::fs::File, original: &Path, access: Access) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let mode = match std::fs::metadata(original) {
         Ok(meta) => meta.permissions().mode() & 0o7777,
         // Configs hold tokens: a new one is the owner's alone.
         Err(_) => 0o600,
     };
+    let mode = match access {
+        Access::Keep => mode,
+        Access::OwnerOnly => mode & 0o7700,
+    };
     file.set_permissions(std::fs::Permissions::from_mode(mode))
 }
 
 #[cfg(not(unix))]
-fn set_mode_like(_file: &std::fs::File, _original: &Path) -> std::io::Result<()> {
+fn set_mode_like(_file: &std::fs::File, _original: &Path, _access: Access) -> std::io::Result<()> {
     Ok(())
 }
 
@@ -263,8 +387,19 @@ impl LockDir {
         lock.push(".lock");
         let lock = PathBuf::from(lock);
         let deadline = SystemTime::now() + LOCK_PATIENCE;
+        let mut created_folder = false;
         loop {
             match std::fs::create_dir(&lock) {
+                // The client has not made its settings folder yet: make it, as it would.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !created_folder => {
+                    created_folder = true;
+                    if let Some(folder) = lock.parent() {
+                        create_private_dir(folder).map_err(|source| WriteError::Write {
+                            path: folder.to_owned(),
+                            source,
+                        })?;
+                    }
+                }
                 Ok(()) => {
                     let _ = std::fs::write(lock.join("owner"), format!("switchboard {}", std::process::id()));
                     return Ok(Self(lock));
@@ -469,5 +604,66 @@ mod tests {
         std::fs::File::open(&lock).unwrap().set_modified(old).unwrap();
         update(&path, ClientLock::LockDirectory, append("!")).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"{} !");
+    }
+
+    #[test]
+    fn a_clients_missing_settings_folder_is_created_with_its_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".cline/data/settings/cline_mcp_settings.json");
+        update(&path, ClientLock::LockDirectory, append("{}")).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"{}");
+        assert!(
+            !dir.path()
+                .join(".cline/data/settings/cline_mcp_settings.json.lock")
+                .exists()
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_file_to_hold_a_token_is_made_its_owners_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        std::fs::write(&path, "{}").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(readable_by_others(&path));
+        let seen = read(&path).unwrap();
+        replace_with(
+            &seen,
+            Some(b"{\"token\": 1}"),
+            ClientLock::None,
+            Access::OwnerOnly,
+        )
+        .unwrap();
+        assert_eq!(mode(&path), 0o600);
+        assert!(!readable_by_others(&path));
+
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o664)).unwrap();
+        make_owner_only(&path).unwrap();
+        assert_eq!(mode(&path), 0o600);
+    }
+
+    #[test]
+    fn temporary_files_of_dead_writers_are_removed_and_only_those() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        std::fs::write(&path, "{}").unwrap();
+        let dead = dir.path().join(".config.json.switchboard-4000001-9f.tmp");
+        let old_style = dir.path().join(".config.json.switchboard-4000002.tmp");
+        let live = dir.path().join(".config.json.switchboard-77-1.tmp");
+        let other = dir.path().join(".other.json.switchboard-4000001-1.tmp");
+        let users = dir.path().join("config.json.tmp");
+        for file in [&dead, &old_style, &live, &other, &users] {
+            std::fs::write(file, "partial").unwrap();
+        }
+        let mut removed = remove_stale_temps(&path, |pid| pid == 77);
+        removed.sort();
+        assert_eq!(removed, vec![dead.clone(), old_style.clone()]);
+        assert!(live.exists() && other.exists() && users.exists());
+
+        // What a write leaves while it runs matches the pattern.
+        let (temp, _file) = create_temp(&path, dir.path()).unwrap();
+        assert_eq!(remove_stale_temps(&path, |pid| pid == 77), vec![temp]);
     }
 }

@@ -4,6 +4,7 @@
 //! replace their files by renaming). A burst of events settles, then each touched file is
 //! compared with the ownership record; a difference is announced as an event and, for clients
 //! connected with `reapply`, the entries are written back (never over the user's edits).
+//! Watching starts once interrupted writes are settled (`recover`).
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -27,8 +28,11 @@ impl ClientConfigs {
         let Some(mut rewatch) = self.rewatch_rx.lock().unwrap_or_else(|p| p.into_inner()).take() else {
             return;
         };
+        // Interrupted writes are settled first; the files they touched are then watched.
+        let recovered = self.recover();
         let this = Arc::clone(self);
         tokio::spawn(async move {
+            let _ = recovered.await;
             let (tx, mut changed) = mpsc::unbounded_channel::<PathBuf>();
             let mut watcher =
                 match notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
@@ -122,7 +126,7 @@ impl ClientConfigs {
         files
     }
 
-    async fn check_drift(&self, id: &str, path: &Path) -> Result<(), ClientConfigError> {
+    pub(super) async fn check_drift(&self, id: &str, path: &Path) -> Result<(), ClientConfigError> {
         let client = Self::client(id)?;
         let path_text = path.display().to_string();
         let ownership = self

@@ -1,26 +1,139 @@
 //! The journal of client config writes, and undo.
 //!
-//! Each write is a row in SQLite (hashes and the ownership before) and two owner-only files
-//! beside the database with the bytes before and after: a client's file may hold the user's
-//! own credentials, so its bytes never go into the database. Undo restores a whole operation
-//! (every file one command wrote), and only where each file still holds what was written.
+//! Each write is a row in SQLite (hashes, the ownership before and after) and two owner-only
+//! files beside the database with the bytes before and after: a client's file may hold the
+//! user's own credentials, so its bytes never go into the database. The journal comes first:
+//! the row (`pending`) and the bytes are on disk before the client's file is touched, and the
+//! row is marked done after, so a crash or a full disk at any point leaves a file that is as
+//! it was or as intended and recorded (`recover` settles pending rows at the next start).
+//! Undo restores a whole operation (every file one command wrote), and only where each file
+//! still holds what was written (or already holds what it held before).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use switchboard_clients::catalog::Client;
 use switchboard_clients::entry;
-use switchboard_clients::write;
+use switchboard_clients::plan::{Ownership, Plan};
+use switchboard_clients::write::{self, Access, WriteError};
 use switchboard_model::api::{ClientChange, FileChange, UndoClients, Wiring};
+use switchboard_model::now_millis;
 
-use super::{ClientConfigError, ClientConfigs, next_step, read_file, sha256};
+use super::{Action, ClientConfigError, ClientConfigs, next_step, read_file, sha256};
 use crate::store::JournalEntry;
 
+/// How many times a write starts over because the file changed between reading and writing.
+const ATTEMPTS: usize = 5;
+
 impl ClientConfigs {
-    fn journal_file(&self, id: i64, side: &str) -> PathBuf {
+    pub(super) fn journal_file(&self, id: i64, side: &str) -> PathBuf {
         self.journal_dir.join(format!("{id}.{side}"))
     }
 
-    /// Keeps the bytes of a write, readable by the owner only.
+    /// Writes one client file, journal first: reads it, plans the new content, commits a
+    /// pending row and the bytes before and after, replaces the file if it still holds what
+    /// was read (else starts over), then marks the row done with the new ownership. Returns
+    /// the plan and the journal entry (none if nothing changed).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn write_journaled(
+        &self,
+        client: &'static Client,
+        action: Action,
+        operation: i64,
+        path: &Path,
+        owned: &Ownership,
+        access: Access,
+        plan: impl Fn(Option<&[u8]>) -> Result<Plan, ClientConfigError> + Send + Sync + 'static,
+    ) -> Result<(Plan, Option<JournalEntry>), ClientConfigError> {
+        let plan = std::sync::Arc::new(plan);
+        let store = self.control.store();
+        for _ in 0..ATTEMPTS {
+            let (file, planned) = {
+                let (path, plan) = (path.to_owned(), std::sync::Arc::clone(&plan));
+                tokio::task::spawn_blocking(move || {
+                    let snapshot = write::read(&path)?;
+                    let planned = plan(snapshot.bytes.as_deref())?;
+                    Ok::<_, ClientConfigError>((snapshot, planned))
+                })
+                .await
+                .map_err(|e| ClientConfigError::Task(e.to_string()))??
+            };
+            let after = planned.after.clone().map(String::into_bytes);
+            let path_text = path.display().to_string();
+            if file.bytes == after {
+                if access == Access::OwnerOnly && after.is_some() && write::readable_by_others(&file.real) {
+                    write::make_owner_only(&file.real)?;
+                }
+                store
+                    .set_ownership(client.id, &path_text, &planned.ownership)
+                    .await?;
+                return Ok((planned, None));
+            }
+            let entry = JournalEntry {
+                id: 0,
+                operation,
+                at_ms: now_millis(),
+                client: client.id.to_owned(),
+                path: path_text,
+                action: action.as_str().to_owned(),
+                before_sha256: file.bytes.as_deref().map(sha256),
+                after_sha256: after.as_deref().map(sha256),
+                ownership_before: owned.clone(),
+            };
+            let id = store.journal_pending(&entry, &planned.ownership).await?;
+            let entry = JournalEntry { id, ..entry };
+            if let Err(e) = self.keep_bytes(id, file.bytes.as_deref(), after.as_deref()) {
+                self.forget(id).await;
+                return Err(e);
+            }
+            let written = tokio::task::spawn_blocking({
+                let (file, after) = (file.clone(), after.clone());
+                move || write::replace_with(&file, after.as_deref(), client.lock, access)
+            })
+            .await
+            .map_err(|e| ClientConfigError::Task(e.to_string()));
+            match written {
+                Ok(Ok(())) => {}
+                Ok(Err(WriteError::Changed { .. })) => {
+                    self.forget(id).await;
+                    continue;
+                }
+                Ok(Err(e)) => {
+                    // Nothing was renamed into place: the file is as it was.
+                    self.forget(id).await;
+                    return Err(e.into());
+                }
+                Err(e) => return Err(e),
+            }
+            if let Err(e) = store.finish_journal(id).await {
+                // The file is written but not recorded as done: put it back if possible; a
+                // row still pending is settled by what the file holds at the next operation.
+                match self.restore(std::slice::from_ref(&entry)).await {
+                    Ok(()) => self.forget(id).await,
+                    Err(undo) => tracing::warn!("cannot put back {} after {e}: {undo}", entry.path),
+                }
+                return Err(e.into());
+            }
+            return Ok((planned, Some(entry)));
+        }
+        Err(WriteError::KeepsChanging {
+            path: path.to_owned(),
+        }
+        .into())
+    }
+
+    /// Forgets a pending row whose write did not happen, and its bytes.
+    pub(super) async fn forget(&self, id: i64) {
+        if let Err(e) = self.control.store().drop_journal(id).await {
+            tracing::warn!("cannot forget journal entry {id}; it is settled at the next start: {e}");
+            return;
+        }
+        for side in ["before", "after"] {
+            let _ = std::fs::remove_file(self.journal_file(id, side));
+        }
+    }
+
+    /// Keeps the bytes of a write, readable by the owner only, on disk when this returns.
     pub(super) fn keep_bytes(
         &self,
         id: i64,
@@ -37,6 +150,10 @@ impl ClientConfigs {
                 write_private(&self.journal_file(id, side), bytes).map_err(failed)?;
             }
         }
+        // The new names are durable only once the folder is.
+        std::fs::File::open(&self.journal_dir)
+            .and_then(|dir| dir.sync_all())
+            .map_err(failed)?;
         Ok(())
     }
 
@@ -44,6 +161,7 @@ impl ClientConfigs {
     /// held before, if it still holds what Switchboard wrote.
     pub async fn undo(&self, request: UndoClients) -> Result<ClientChange, ClientConfigError> {
         let _busy = self.busy.lock().await;
+        self.settle_pending().await?;
         let entries = self
             .control
             .store()
@@ -57,8 +175,9 @@ impl ClientConfigs {
         let (operation, client_id) = (first.operation, first.client.clone());
         // Check every file first, so an undo happens entirely or not at all.
         for entry in &entries {
-            let now = read_file(Path::new(&entry.path)).await?;
-            if now.as_deref().map(sha256) != entry.after_sha256 {
+            let now = read_file(Path::new(&entry.path)).await?.as_deref().map(sha256);
+            // A file already back as it was (an undo cut short) is fine too.
+            if now != entry.after_sha256 && now != entry.before_sha256 {
                 return Err(ClientConfigError::ChangedSince {
                     path: entry.path.clone(),
                 });
@@ -129,10 +248,11 @@ impl ClientConfigs {
                     None => None,
                 };
             let (path, expected) = (PathBuf::from(&entry.path), entry.after_sha256.clone());
+            let already = entry.before_sha256.clone();
             let path_text = entry.path.clone();
             tokio::task::spawn_blocking(move || {
                 write::update(&path, client.lock, |now| {
-                    if now.map(sha256) == expected {
+                    if now.map(sha256) == expected || now.map(sha256) == already {
                         Ok(before.clone())
                     } else {
                         Err(ClientConfigError::ChangedSince {

@@ -21,11 +21,11 @@ use switchboard_clients::config::Config;
 use switchboard_clients::entry::{Gateway as Entries, Route};
 use switchboard_clients::env::Env;
 use switchboard_clients::plan::{self, Change, Ownership, Plan, PlanError};
-use switchboard_clients::write::{self, UpdateError, Updated, WriteError};
+use switchboard_clients::write::{self, UpdateError, WriteError};
+use switchboard_model::ServerName;
 use switchboard_model::api::{
     AppClient, AppClientFile, ClientChange, ConnectClient, DisconnectClient, EntryChange, FileChange, Wiring,
 };
-use switchboard_model::{ServerName, now_millis};
 use tokio::sync::mpsc;
 
 use crate::control::{Control, ControlError};
@@ -35,6 +35,7 @@ use crate::store::{JournalEntry, StoreError};
 mod drift;
 mod import;
 mod journal;
+mod recover;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -124,7 +125,7 @@ pub struct ClientConfigs {
     entries: Entries,
     journal_dir: PathBuf,
     /// One operation on client files at a time.
-    busy: tokio::sync::Mutex<()>,
+    busy: Arc<tokio::sync::Mutex<()>>,
     /// Tells the drift watcher to look at a new set of files.
     rewatch: mpsc::UnboundedSender<()>,
     rewatch_rx: Mutex<Option<mpsc::UnboundedReceiver<()>>>,
@@ -154,7 +155,7 @@ impl ClientConfigs {
             env,
             entries,
             journal_dir,
-            busy: tokio::sync::Mutex::new(()),
+            busy: Arc::new(tokio::sync::Mutex::new(())),
             rewatch,
             rewatch_rx: Mutex::new(Some(rewatch_rx)),
         }))
@@ -342,20 +343,24 @@ impl ClientConfigs {
     }
 
     /// The token a client presents: the one already in its files if the gateway still knows
-    /// it, else a new one (a dry run does not issue one).
-    async fn token(&self, client: &'static Client, dry_run: bool) -> Result<String, ClientConfigError> {
+    /// it, else a new one (a dry run does not issue one); and whether it is new.
+    async fn token(
+        &self,
+        client: &'static Client,
+        dry_run: bool,
+    ) -> Result<(String, bool), ClientConfigError> {
         for (path, ownership) in self.files_of(client).await? {
             for token in self.tokens_in(client, &path, &ownership).await? {
                 if self.gateway.access.client(&token).as_deref() == Some(client.id) {
-                    return Ok(token);
+                    return Ok((token, false));
                 }
             }
         }
         if dry_run {
-            return Ok("<new token>".to_owned());
+            return Ok(("<new token>".to_owned(), false));
         }
         self.revoke(client.id).await?;
-        Ok(self.gateway.access.issue(client.id).await?.token)
+        Ok((self.gateway.access.issue(client.id).await?.token, true))
     }
 
     /// The tokens in the entries of `path` that `ownership` says are ours (a file that cannot
@@ -401,17 +406,55 @@ impl ClientConfigs {
         + Sync
         + 'static,
     ) -> Result<ClientChange, ClientConfigError> {
+        if !dry_run {
+            self.settle_pending().await?;
+        }
         let files = self.files_of(client).await?;
         if files.is_empty() {
             return Err(ClientConfigError::NoFileHere {
                 client: client.name.to_owned(),
             });
         }
-        let token = if action == Action::Disconnect {
-            String::new()
+        let (token, issued) = if action == Action::Disconnect {
+            (String::new(), false)
         } else {
+            // A file that cannot be read as config fails the operation before any token is
+            // issued or replaced.
+            for (path, _) in &files {
+                parse(client, path, read_file(path).await?.as_deref())?;
+            }
             self.token(client, dry_run).await?
         };
+        let result = self
+            .apply_with(client, action, dry_run, files, &token, planner)
+            .await;
+        if result.is_err() && issued {
+            // A token nothing was written with opens nothing; it goes with the failed attempt.
+            if let Err(e) = self.revoke(client.id).await {
+                tracing::warn!(
+                    "cannot revoke the token issued to {} by a failed {}: {e}",
+                    client.id,
+                    action.as_str()
+                );
+            }
+        }
+        result
+    }
+
+    async fn apply_with(
+        &self,
+        client: &'static Client,
+        action: Action,
+        dry_run: bool,
+        files: Vec<(PathBuf, Ownership)>,
+        token: &str,
+        planner: impl Fn(Option<&str>, &Ownership, &str) -> Result<Plan, PlanError>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    ) -> Result<ClientChange, ClientConfigError> {
+        let token = token.to_owned();
         let operation = self.control.store().next_operation().await?;
         let mut written: Vec<JournalEntry> = Vec::new();
         let mut reports = Vec::new();
@@ -430,8 +473,20 @@ impl ClientConfigs {
                 Ok(report) => reports.push(report),
                 Err(e) => {
                     // Leave no half-done operation behind.
-                    if let Err(undo) = self.restore(&written).await {
-                        tracing::warn!("cannot roll back {} of {}: {undo}", action.as_str(), client.id);
+                    match self.restore(&written).await {
+                        Ok(()) if !written.is_empty() => {
+                            if let Err(mark) = self.control.store().mark_undone(operation).await {
+                                tracing::warn!(
+                                    "cannot record the roll-back of {} of {}: {mark}",
+                                    action.as_str(),
+                                    client.id
+                                );
+                            }
+                        }
+                        Ok(()) => {}
+                        Err(undo) => {
+                            tracing::warn!("cannot roll back {} of {}: {undo}", action.as_str(), client.id)
+                        }
                     }
                     return Err(e);
                 }
@@ -467,11 +522,19 @@ impl ClientConfigs {
         .unified_diff()
         .header(&path.display().to_string(), &path.display().to_string())
         .to_string();
+        let changed = plan.changes_file(before);
+        let mut note = String::new();
+        if !token.is_empty() && plan.after.is_some() && write::readable_by_others(path) {
+            note = format!(
+                "# {}: others can read this file; it will be made readable only by you\n",
+                path.display()
+            );
+        }
         Ok(FileChange {
             path: path.display().to_string(),
             entries: entry_changes(&plan.changes),
-            changed: plan.changes_file(before),
-            diff: Some(mask_tokens(&diff)),
+            changed,
+            diff: Some(note + &mask_tokens(&diff)),
         })
     }
 
@@ -484,50 +547,26 @@ impl ClientConfigs {
         path: &Path,
         owned: &Ownership,
         token: &str,
-        planner: impl Fn(Option<&str>, &Ownership, &str) -> Result<Plan, PlanError> + Send + 'static,
+        planner: impl Fn(Option<&str>, &Ownership, &str) -> Result<Plan, PlanError> + Send + Sync + 'static,
     ) -> Result<(FileChange, Option<JournalEntry>), ClientConfigError> {
-        let (path_buf, owned_for_task, token) = (path.to_owned(), owned.clone(), token.to_owned());
-        let task = tokio::task::spawn_blocking(move || {
-            let mut last: Option<Plan> = None;
-            let updated = write::update(&path_buf, client.lock, |bytes| {
-                let before = text_of(&path_buf, bytes)?;
-                let plan = planner(before, &owned_for_task, &token).map_err(|e| plan_error(&path_buf, e))?;
-                let after = plan.after.clone().map(String::into_bytes);
-                last = Some(plan);
-                Ok::<_, ClientConfigError>(after)
-            });
-            (updated, last)
-        });
-        let (updated, plan) = task.await.map_err(|e| ClientConfigError::Task(e.to_string()))?;
-        let updated = updated?;
-        let plan = plan.ok_or_else(|| ClientConfigError::Task("no plan was made".into()))?;
-        let path_text = path.display().to_string();
-        let journal = match &updated {
-            Updated::Written { before, after } => {
-                let entry = JournalEntry {
-                    id: 0,
-                    operation,
-                    at_ms: now_millis(),
-                    client: client.id.to_owned(),
-                    path: path_text.clone(),
-                    action: action.as_str().to_owned(),
-                    before_sha256: before.as_deref().map(sha256),
-                    after_sha256: after.as_deref().map(sha256),
-                    ownership_before: owned.clone(),
-                };
-                let id = self.control.store().journal(&entry).await?;
-                self.keep_bytes(id, before.as_deref(), after.as_deref())?;
-                Some(JournalEntry { id, ..entry })
-            }
-            Updated::Unchanged => None,
+        let planner = Arc::new(planner);
+        let (path_buf, owned_for_plan, token_owned) = (path.to_owned(), owned.clone(), token.to_owned());
+        let plan = move |bytes: Option<&[u8]>| {
+            let before = text_of(&path_buf, bytes)?;
+            planner(before, &owned_for_plan, &token_owned).map_err(|e| plan_error(&path_buf, e))
         };
-        self.control
-            .store()
-            .set_ownership(client.id, &path_text, &plan.ownership)
+        // A file that is to hold a token is made its owner's alone.
+        let access = if token.is_empty() {
+            write::Access::Keep
+        } else {
+            write::Access::OwnerOnly
+        };
+        let (plan, journal) = self
+            .write_journaled(client, action, operation, path, owned, access, plan)
             .await?;
         Ok((
             FileChange {
-                path: path_text,
+                path: path.display().to_string(),
                 entries: entry_changes(&plan.changes),
                 changed: journal.is_some(),
                 diff: None,

@@ -5,6 +5,7 @@
 //! callers never see JSON columns. Secret values never reach this module (specs hold
 //! references only).
 
+mod client_journal;
 mod durability;
 mod unwritten;
 
@@ -17,6 +18,7 @@ use switchboard_clients::plan::Ownership;
 use switchboard_model::api::{CallOutcome, CallRecord, Exposure, RunRecord, TokenView, Wiring};
 use switchboard_model::{ExitCause, ServerName, ServerSpec, UnixMillis, now_millis};
 
+pub use client_journal::PendingEntry;
 pub use durability::{backup_dir, keep as keep_durable, latest_backup};
 pub use unwritten::Unwritten;
 
@@ -540,31 +542,13 @@ impl Store {
         Ok(row.get("next"))
     }
 
-    /// Journals one file write; returns the entry's id (which names its content files).
-    pub async fn journal(&self, entry: &JournalEntry) -> Result<i64, StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO client_journal (operation, at_ms, client, path, action, before_sha256, after_sha256, ownership_before) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(entry.operation)
-        .bind(entry.at_ms)
-        .bind(&entry.client)
-        .bind(&entry.path)
-        .bind(&entry.action)
-        .bind(&entry.before_sha256)
-        .bind(&entry.after_sha256)
-        .bind(serde_json::to_string(&entry.ownership_before).unwrap_or_default())
-        .execute(&self.pool)
-        .await
-        .map_err(self.query_err("journaling a client file write"))?;
-        Ok(done.last_insert_rowid())
-    }
-
-    /// The files of the latest operation not yet undone (of one client, or of any).
+    /// The files of the latest operation not yet undone (of one client, or of any), as far
+    /// as they were written (`done`).
     pub async fn last_operation(&self, client: Option<&str>) -> Result<Vec<JournalEntry>, StoreError> {
         let rows = sqlx::query(
-            "SELECT * FROM client_journal WHERE operation = (\
-               SELECT MAX(operation) FROM client_journal WHERE undone = 0 AND (?1 IS NULL OR client = ?1)\
+            "SELECT * FROM client_journal WHERE state = 'done' AND operation = (\
+               SELECT MAX(operation) FROM client_journal \
+               WHERE undone = 0 AND state = 'done' AND (?1 IS NULL OR client = ?1)\
              ) ORDER BY id",
         )
         .bind(client)

@@ -1,0 +1,155 @@
+//! The client-config journal's pending rows: journal first, then write.
+//!
+//! Before a client's file is touched, its row is committed as `pending` with the ownership
+//! the write is to leave, and synced to disk (`synchronous = FULL` for that commit, so not
+//! even a power cut loses it). Once the file is written, [`Store::finish_journal`] marks the
+//! row `done` and records the new ownership in one transaction. A pending row found later is
+//! settled by what the file holds (`client_config::journal`).
+
+use sqlx::Row;
+use switchboard_clients::plan::Ownership;
+
+use super::{JournalEntry, Store, StoreError};
+
+/// A journal row not yet known to be written, with the ownership its write is to leave.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PendingEntry {
+    pub entry: JournalEntry,
+    pub ownership_after: Ownership,
+}
+
+impl Store {
+    /// Journals a write about to happen; returns the row's id (which names its byte files).
+    /// The row is on disk when this returns.
+    pub async fn journal_pending(
+        &self,
+        entry: &JournalEntry,
+        ownership_after: &Ownership,
+    ) -> Result<i64, StoreError> {
+        let doing = "journaling a client file write";
+        let mut conn = self.pool.acquire().await.map_err(self.query_err(doing))?;
+        sqlx::query("PRAGMA synchronous = FULL")
+            .execute(&mut *conn)
+            .await
+            .map_err(self.query_err(doing))?;
+        let done = sqlx::query(
+            "INSERT INTO client_journal (operation, at_ms, client, path, action, before_sha256, \
+             after_sha256, ownership_before, ownership_after, state) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
+        )
+        .bind(entry.operation)
+        .bind(entry.at_ms)
+        .bind(&entry.client)
+        .bind(&entry.path)
+        .bind(&entry.action)
+        .bind(&entry.before_sha256)
+        .bind(&entry.after_sha256)
+        .bind(serde_json::to_string(&entry.ownership_before).unwrap_or_default())
+        .bind(serde_json::to_string(ownership_after).unwrap_or_default())
+        .execute(&mut *conn)
+        .await;
+        // Back to the pool's setting; a connection left at FULL is only slower.
+        let _ = sqlx::query("PRAGMA synchronous = NORMAL")
+            .execute(&mut *conn)
+            .await;
+        Ok(done.map_err(self.query_err(doing))?.last_insert_rowid())
+    }
+
+    /// The write of row `id` happened: the row is done and the file's ownership recorded.
+    pub async fn finish_journal(&self, id: i64) -> Result<(), StoreError> {
+        let doing = "recording a client file write as done";
+        let mut tx = self.pool.begin().await.map_err(self.query_err(doing))?;
+        let row = sqlx::query("SELECT client, path, ownership_after FROM client_journal WHERE id = ?")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(self.query_err(doing))?;
+        let (client, path): (String, String) = (row.get("client"), row.get("path"));
+        let ownership: Option<String> = row.get("ownership_after");
+        let ownership: Ownership = ownership
+            .and_then(|o| serde_json::from_str(&o).ok())
+            .unwrap_or_default();
+        sqlx::query("UPDATE client_journal SET state = 'done' WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(self.query_err(doing))?;
+        let query = if ownership == Ownership::default() {
+            sqlx::query("DELETE FROM client_files WHERE client = ? AND path = ?")
+                .bind(&client)
+                .bind(&path)
+        } else {
+            sqlx::query(
+                "INSERT INTO client_files (client, path, ownership) VALUES (?, ?, ?) \
+                 ON CONFLICT (client, path) DO UPDATE SET ownership = excluded.ownership",
+            )
+            .bind(&client)
+            .bind(&path)
+            .bind(serde_json::to_string(&ownership).unwrap_or_default())
+        };
+        query.execute(&mut *tx).await.map_err(self.query_err(doing))?;
+        tx.commit().await.map_err(self.query_err(doing))?;
+        Ok(())
+    }
+
+    /// Forgets a pending row whose write did not happen.
+    pub async fn drop_journal(&self, id: i64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM client_journal WHERE id = ? AND state = 'pending'")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(self.query_err("forgetting a client file write that did not happen"))?;
+        Ok(())
+    }
+
+    /// A pending row whose file someone else changed: kept, never undone.
+    pub async fn mark_journal_drifted(&self, id: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE client_journal SET state = 'drifted' WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(self.query_err("recording a client file as changed by another program"))?;
+        Ok(())
+    }
+
+    /// Every pending row, oldest first.
+    pub async fn pending_journal(&self) -> Result<Vec<PendingEntry>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM client_journal WHERE state = 'pending' ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.query_err("reading the journal"))?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let before: String = r.get("ownership_before");
+                let after: Option<String> = r.get("ownership_after");
+                PendingEntry {
+                    entry: JournalEntry {
+                        id: r.get("id"),
+                        operation: r.get("operation"),
+                        at_ms: r.get("at_ms"),
+                        client: r.get("client"),
+                        path: r.get("path"),
+                        action: r.get("action"),
+                        before_sha256: r.get("before_sha256"),
+                        after_sha256: r.get("after_sha256"),
+                        ownership_before: serde_json::from_str(&before).unwrap_or_default(),
+                    },
+                    ownership_after: after
+                        .and_then(|a| serde_json::from_str(&a).ok())
+                        .unwrap_or_default(),
+                }
+            })
+            .collect())
+    }
+
+    /// Every client file path Switchboard has journaled or owns entries in.
+    pub async fn client_paths(&self) -> Result<Vec<String>, StoreError> {
+        let rows =
+            sqlx::query("SELECT path FROM client_journal UNION SELECT path FROM client_files ORDER BY path")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(self.query_err("reading the journal"))?;
+        Ok(rows.iter().map(|r| r.get("path")).collect())
+    }
+}
