@@ -46,18 +46,31 @@ where
         + 'static,
     S::Future: Send + 'static,
 {
+    accept_unix_each(listener, move |stream| {
+        connection(TokioIo::new(stream), service.clone())
+    })
+    .await;
+}
+
+/// Accepts connections on a Unix socket for good, each handled by its own `handle` task.
+#[cfg(unix)]
+pub async fn accept_unix_each<F, Fut>(listener: tokio::net::UnixListener, mut handle: F)
+where
+    F: FnMut(tokio::net::UnixStream) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let mut connections = JoinSet::new();
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
             Err(e) => {
-                tracing::warn!("the socket cannot accept: {e}");
+                tracing::warn!("a Unix socket cannot accept: {e}");
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 continue;
             }
         };
         while connections.try_join_next().is_some() {}
-        connections.spawn(connection(TokioIo::new(stream), service.clone()));
+        connections.spawn(handle(stream));
     }
 }
 

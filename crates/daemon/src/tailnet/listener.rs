@@ -11,7 +11,6 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -142,19 +141,10 @@ pub async fn open(door: Door) -> (Option<Open>, Vec<String>) {
 }
 
 async fn accept_serve(listener: UnixListener, router: Router) {
-    let mut connections = JoinSet::new();
-    loop {
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
-            Err(e) => {
-                tracing::warn!("the Tailscale Serve socket cannot accept: {e}");
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                continue;
-            }
-        };
-        while connections.try_join_next().is_some() {}
-        connections.spawn(serve_http(TokioIo::new(stream), Caller::Serve, router.clone()));
-    }
+    crate::serve::accept_unix_each(listener, move |stream| {
+        serve_http(TokioIo::new(stream), Caller::Serve, router.clone())
+    })
+    .await;
 }
 
 async fn accept(listener: TcpListener, door: Arc<Door>, router: Router) {
