@@ -502,7 +502,10 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             let kept = kept_in_keychain(&request);
             let view: ServerView = client.post(&path, Some(&request)).await?;
             if !json && !kept.is_empty() {
-                eprintln!("{name}: kept in the keychain, not in Switchboard's files: {}", kept.join(", "));
+                eprintln!(
+                    "{name}: kept in the keychain, not in Switchboard's files: {}",
+                    kept.join(", ")
+                );
             }
             report(json, &view)
         }

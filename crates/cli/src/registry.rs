@@ -461,7 +461,10 @@ pub async fn doctor(json: bool, client: Client, refresh: bool) -> Result<(), Cli
             store.path,
             crate::render::ago(at)
         ),
-        _ => println!("database {}: no backup yet (one is taken at every start)", store.path),
+        _ => println!(
+            "database {}: no backup yet (one is taken at every start)",
+            store.path
+        ),
     }
     let registry = &report.registry;
     println!(

@@ -85,7 +85,9 @@ fn events(sb: &Sandbox) -> mpsc::Receiver<Value> {
     std::thread::spawn(move || {
         for line in BufReader::new(stream).lines() {
             let Ok(line) = line else { return };
-            if let Some(event) = line.strip_prefix("data: ").and_then(|d| serde_json::from_str(d).ok())
+            if let Some(event) = line
+                .strip_prefix("data: ")
+                .and_then(|d| serde_json::from_str(d).ok())
                 && tx.send(event).is_err()
             {
                 return;
@@ -110,17 +112,28 @@ fn a_full_disk_is_reported_loses_no_history_and_writing_resumes_when_space_retur
     // Calls go on being answered while the history cannot take them; at some point (when
     // the database's log must grow) the daemon says so.
     let mut made = 0;
-    let status = wait_until("the daemon to report unwritten calls", Duration::from_secs(120), || {
-        for _ in 0..20 {
-            made += 1;
-            let answer = echo(&sb, &token, &format!("call-{made}"));
-            assert_eq!(answer["result"]["content"][0]["text"], format!("call-{made}"), "{answer}");
-        }
-        let status = sb.json(&["status"]);
-        (status["unwritten"]["calls_waiting"].as_u64()? > 0).then_some(status)
-    });
+    let status = wait_until(
+        "the daemon to report unwritten calls",
+        Duration::from_secs(120),
+        || {
+            for _ in 0..20 {
+                made += 1;
+                let answer = echo(&sb, &token, &format!("call-{made}"));
+                assert_eq!(
+                    answer["result"]["content"][0]["text"],
+                    format!("call-{made}"),
+                    "{answer}"
+                );
+            }
+            let status = sb.json(&["status"]);
+            (status["unwritten"]["calls_waiting"].as_u64()? > 0).then_some(status)
+        },
+    );
     let problem = status["unwritten"]["problem"].as_str().unwrap().to_owned();
-    assert!(problem.contains("is full") && problem.contains("switchboard.db"), "{problem}");
+    assert!(
+        problem.contains("is full") && problem.contains("switchboard.db"),
+        "{problem}"
+    );
     let event = wait_until("a records_unwritten event", Duration::from_secs(10), || {
         events.try_iter().find(|e| e["type"] == "records_unwritten")
     });
@@ -132,7 +145,10 @@ fn a_full_disk_is_reported_loses_no_history_and_writing_resumes_when_space_retur
     let out = sb.cli(&["add", "later", "--disabled", "--", "true"]);
     let said = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{said}");
-    assert!(said.contains("switchboard.db") && said.contains("free some space"), "{said}");
+    assert!(
+        said.contains("switchboard.db") && said.contains("free some space"),
+        "{said}"
+    );
 
     // Space returns: every held call is written, and writing goes on.
     std::fs::remove_file(&filler).unwrap();
@@ -142,9 +158,15 @@ fn a_full_disk_is_reported_loses_no_history_and_writing_resumes_when_space_retur
         (unwritten["calls_waiting"] == 0 && unwritten["problem"].is_null()).then_some(())
     });
     assert_eq!(sb.json(&["status"])["unwritten"]["calls_lost"], 0);
-    let recovered = wait_until("a records_unwritten event saying writing works", Duration::from_secs(10), || {
-        events.try_iter().find(|e| e["type"] == "records_unwritten" && e["records"]["problem"].is_null())
-    });
+    let recovered = wait_until(
+        "a records_unwritten event saying writing works",
+        Duration::from_secs(10),
+        || {
+            events
+                .try_iter()
+                .find(|e| e["type"] == "records_unwritten" && e["records"]["problem"].is_null())
+        },
+    );
     assert_eq!(recovered["records"]["calls_lost"], 0);
     made += 1;
     echo(&sb, &token, &format!("call-{made}"));

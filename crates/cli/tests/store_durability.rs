@@ -22,7 +22,11 @@ fn stopped_with_records() -> Sandbox {
 }
 
 fn server_names(sb: &Sandbox) -> Vec<String> {
-    let mut names: Vec<String> = sb.servers().iter().map(|s| s["name"].as_str().unwrap().to_owned()).collect();
+    let mut names: Vec<String> = sb
+        .servers()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_owned())
+        .collect();
     names.sort();
     names
 }
@@ -65,7 +69,10 @@ fn a_damaged_database_is_refused_with_its_path_and_the_way_out_and_left_as_it_wa
     sb.start_daemon();
     let taken = newest_backup_after(&sb, None);
     let doctor = sb.ok(&["doctor"]);
-    assert!(doctor.contains("last backed up") && doctor.contains(&taken), "{doctor}");
+    assert!(
+        doctor.contains("last backed up") && doctor.contains(&taken),
+        "{doctor}"
+    );
     sb.stop_daemon();
     let db = sb.home().join("switchboard.db");
     let intact = std::fs::read(&db).unwrap();
@@ -76,13 +83,24 @@ fn a_damaged_database_is_refused_with_its_path_and_the_way_out_and_left_as_it_wa
     let mut overwritten = intact.clone();
     overwritten[middle..middle + page].fill(0xAB);
     let half = intact[..middle].to_vec();
-    for (damage, bytes) in [("overwritten", overwritten), ("truncated", half), ("emptied", Vec::new())] {
+    for (damage, bytes) in [
+        ("overwritten", overwritten),
+        ("truncated", half),
+        ("emptied", Vec::new()),
+    ] {
         std::fs::write(&db, &bytes).unwrap();
         let said = refused_start(&sb);
         assert!(said.contains(&db.display().to_string()), "{damage}: {said}");
         assert!(said.contains("is damaged"), "{damage}: {said}");
-        assert!(said.contains("backups/switchboard-"), "{damage}: names the backup: {said}");
-        assert_eq!(std::fs::read(&db).unwrap(), bytes, "{damage}: the file was changed");
+        assert!(
+            said.contains("backups/switchboard-"),
+            "{damage}: names the backup: {said}"
+        );
+        assert_eq!(
+            std::fs::read(&db).unwrap(),
+            bytes,
+            "{damage}: the file was changed"
+        );
     }
 
     // The way out it names: the newest backup put in place.
@@ -114,7 +132,13 @@ fn backups_roll_and_the_newest_is_reported() {
         newest = Some(newest_backup_after(&sb, newest.as_deref()));
         sb.stop_daemon();
     }
-    let kept: Vec<_> = std::fs::read_dir(sb.home().join("backups")).unwrap().map(|e| e.unwrap().path()).collect();
+    let kept: Vec<_> = std::fs::read_dir(sb.home().join("backups"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     assert_eq!(kept.len(), 3, "older backups are removed: {kept:?}");
-    assert!(kept.iter().any(|p| p.display().to_string() == newest.clone().unwrap()));
+    assert!(
+        kept.iter()
+            .any(|p| p.display().to_string() == newest.clone().unwrap())
+    );
 }

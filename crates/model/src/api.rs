@@ -227,7 +227,9 @@ pub enum Event {
         waited_ms: u64,
     },
     /// The daemon could not write records (or writes them again: `problem` is `None`).
-    RecordsUnwritten { records: UnwrittenRecords },
+    RecordsUnwritten {
+        records: UnwrittenRecords,
+    },
 }
 
 impl Event {

@@ -289,7 +289,9 @@ async fn write_calls(store: &Store, held: &mut Vec<CallRecord>) {
             let lost = held.len().saturating_sub(HISTORY_HELD);
             held.drain(..lost);
             let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
-            store.unwritten().calls_held(count(held.len()), count(lost), &e.to_string());
+            store
+                .unwritten()
+                .calls_held(count(held.len()), count(lost), &e.to_string());
         }
     }
 }

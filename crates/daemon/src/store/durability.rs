@@ -80,7 +80,10 @@ pub fn is_damage(error: &sqlx::Error) -> bool {
         return false;
     };
     let code = db.code();
-    let primary = code.as_deref().and_then(|c| c.parse::<i64>().ok()).map(|c| c & 0xff);
+    let primary = code
+        .as_deref()
+        .and_then(|c| c.parse::<i64>().ok())
+        .map(|c| c & 0xff);
     matches!(primary, Some(11 | 26)) || (primary == Some(10) && db.message().contains("short read"))
 }
 
@@ -100,7 +103,10 @@ impl Store {
 
     /// `PRAGMA quick_check`: the structure of every table and index is sound.
     pub(super) async fn check_integrity(&self) -> Result<(), StoreError> {
-        let rows: Vec<String> = match sqlx::query_scalar("PRAGMA quick_check").fetch_all(&self.pool).await {
+        let rows: Vec<String> = match sqlx::query_scalar("PRAGMA quick_check")
+            .fetch_all(&self.pool)
+            .await
+        {
             Ok(rows) => rows,
             Err(e) if is_damage(&e) => vec![e.to_string()],
             Err(source) => {

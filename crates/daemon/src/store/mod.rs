@@ -70,7 +70,9 @@ pub enum StoreError {
         doing: &'static str,
         source: sqlx::Error,
     },
-    #[error("cannot back up the database into {dir}: {source}; check that directory's permissions and free space")]
+    #[error(
+        "cannot back up the database into {dir}: {source}; check that directory's permissions and free space"
+    )]
     Backup { dir: PathBuf, source: sqlx::Error },
     #[error(
         "the disk holding {} is full, so Switchboard could not finish {doing}; nothing else was \
@@ -783,7 +785,9 @@ impl Store {
             .await
             .map_err(self.query_err("caching registry versions"))?;
         }
-        tx.commit().await.map_err(self.query_err("caching registry versions"))
+        tx.commit()
+            .await
+            .map_err(self.query_err("caching registry versions"))
     }
 
     /// The latest version of each cached server whose name, title or description holds `term`.

@@ -617,7 +617,7 @@ impl Actor {
             }
             Err(e) => {
                 tracing::warn!(server = %self.spec.name, "cannot record start: {e}");
-            self.shared.store.unwritten().run_lost(&e.to_string());
+                self.shared.store.unwritten().run_lost(&e.to_string());
                 None
             }
         }
