@@ -541,3 +541,37 @@ fn a_config_that_gets_a_token_is_made_readable_only_by_its_owner() {
     let preview = sb.ok(&["clients", "connect", "cursor", "--dry-run"]);
     assert!(!preview.contains("readable only by you"), "{preview}");
 }
+
+#[test]
+fn a_journal_that_cannot_be_written_leaves_the_client_file_untouched() {
+    let sb = Sandbox::with_user_home();
+    let file = sb.user_home().join(".cursor/mcp.json");
+    let original = corpus("cursor.json");
+    put(&file, &original);
+    // The journal's folder cannot hold files (as on a full disk, its bytes cannot be kept).
+    let journal = sb.home().join("journal");
+    let _ = std::fs::remove_dir_all(&journal);
+    std::fs::write(&journal, "").unwrap();
+
+    let out = sb.cli(&["clients", "connect", "cursor"]);
+    assert!(!out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("journal"), "{stderr}");
+    assert!(
+        std::fs::read(&file).unwrap() == original,
+        "nothing is written before its journal entry"
+    );
+    assert_eq!(
+        sb.cli(&["clients", "undo"]).status.code(),
+        Some(4),
+        "nothing was recorded"
+    );
+    assert!(!token_names(&sb).contains(&"cursor".to_owned()));
+
+    // Once the journal can be kept, the same connect is recorded and undone.
+    std::fs::remove_file(&journal).unwrap();
+    sb.ok(&["clients", "connect", "cursor"]);
+    assert_ne!(std::fs::read(&file).unwrap(), original);
+    sb.ok(&["clients", "undo", "cursor"]);
+    assert_eq!(std::fs::read(&file).unwrap(), original);
+}
