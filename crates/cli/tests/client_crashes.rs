@@ -2,15 +2,18 @@
 //! `disconnect` runs, restarted each time. Every client file must stay valid (checked by
 //! parsers of its format, not Switchboard's editors), every change Switchboard made must be
 //! undoable back to the exact bytes before, or absent, and no temporary file may remain.
+//! Every fifth time another program edits the file while the daemon is down; its edit must
+//! survive the restart and the operation run again.
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
+use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use common::Sandbox;
+use common::{Sandbox, wait_until};
 
 /// Kills, one per connect or disconnect.
 const ROUNDS: usize = 50;
@@ -156,36 +159,89 @@ fn a_daemon_killed_during_connects_leaves_every_file_valid_undoable_and_tidy() {
         std::fs::write(path, padded(file)).unwrap();
     }
 
-    // How long a connect and a disconnect take here, from the command's start to its end:
-    // the kills are spread over that time and a little beyond.
-    let mut slowest = Duration::ZERO;
-    for file in &FILES {
-        for verb in ["connect", "disconnect"] {
+    // When a connect and a disconnect of each file change the file (its inode: the new file
+    // is renamed into place) and end, counted from the command's start. Half the kills are
+    // spread over the whole operation and a little beyond, half around the change, where the
+    // journal, the temporary file and the rename are.
+    let mut timing = [[(Duration::ZERO, Duration::ZERO); 2]; FILES.len()];
+    for (which, path) in paths.iter().enumerate() {
+        for (side, verb) in ["connect", "disconnect"].into_iter().enumerate() {
+            let inode = std::fs::metadata(path).unwrap().ino();
             let begun = Instant::now();
-            assert!(run(&sb, verb, file.id).wait().unwrap().success());
-            slowest = slowest.max(begun.elapsed());
+            let mut command = run(&sb, verb, FILES[which].id);
+            let mut changed = None;
+            let ended = wait_until("a measured operation to end", Duration::from_secs(60), || {
+                if changed.is_none() && std::fs::metadata(path).map(|m| m.ino()).ok() != Some(inode) {
+                    changed = Some(begun.elapsed());
+                }
+                let status = command.try_wait().unwrap()?;
+                assert!(status.success(), "{verb} of {} failed", FILES[which].id);
+                Some(begun.elapsed())
+            });
+            timing[which][side] = (changed.unwrap_or(ended), ended);
         }
     }
-    let window = slowest.mul_f64(1.5);
-    eprintln!("slowest operation {slowest:?}; kills within {window:?}");
+    eprintln!("(file changed, operation ended) after: {timing:?}");
 
     let mut random = Random::new();
     let mut connected = [false; FILES.len()];
-    let (mut absent, mut undone) = (0, 0);
+    let (mut absent, mut undone, mut edited) = (0, 0, 0);
     for round in 0..ROUNDS {
         let which = round % FILES.len();
         let (file, path) = (&FILES[which], &paths[which]);
         let verb = if connected[which] { "disconnect" } else { "connect" };
         let before = std::fs::read(path).unwrap();
 
+        let (change, end) = timing[which][usize::from(connected[which])];
+        let delay = if round % 2 == 0 {
+            random.upto(end.mul_f64(1.5))
+        } else {
+            change.mul_f64(0.8) + random.upto(change.mul_f64(0.3))
+        };
         let mut command = run(&sb, verb, file.id);
-        std::thread::sleep(random.upto(window));
+        std::thread::sleep(delay);
+        let killed = sb.daemon_pid();
         sb.kill_daemon_hard();
         let _ = command.wait();
+        // The first times, a partial temporary file as a write killed half-way leaves (the
+        // kills rarely land inside one): the next start removes it.
+        if round < FILES.len() {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let temp = path.with_file_name(format!(".{name}.switchboard-{killed}-feed.tmp"));
+            std::fs::write(temp, "x".repeat(2 * 1024 * 1024)).unwrap();
+        }
+        // Every fifth time, another program edits the file while the daemon is down: its
+        // edit must survive whatever the interrupted write had done.
+        let theirs = (round % 5 == 4).then(|| format!("edit{round}x"));
+        if let Some(edit) = &theirs {
+            let text = std::fs::read_to_string(path).unwrap();
+            std::fs::write(path, text.replacen("xxxxxxxx", edit, 1)).unwrap();
+        }
         sb.start_daemon();
 
         for (other, other_path) in FILES.iter().zip(&paths) {
             assert_valid(other, &std::fs::read(other_path).unwrap());
+        }
+        if let Some(edit) = &theirs {
+            let text = std::fs::read_to_string(path).unwrap();
+            assert!(
+                text.contains(edit.as_str()),
+                "round {round}: their edit was lost at start"
+            );
+            sb.ok(&["clients", verb, file.id]);
+            let text = std::fs::read_to_string(path).unwrap();
+            assert!(
+                text.contains(edit.as_str()),
+                "round {round}: their edit was lost by the {verb}"
+            );
+            connected[which] = verb == "connect";
+            let stray = temp_files(&sb);
+            assert!(
+                stray.is_empty(),
+                "round {round}: temporary files remain: {stray:?}"
+            );
+            edited += 1;
+            continue;
         }
         if std::fs::read(path).unwrap() == before {
             absent += 1;
@@ -215,7 +271,8 @@ fn a_daemon_killed_during_connects_leaves_every_file_valid_undoable_and_tidy() {
         );
     }
     eprintln!(
-        "{ROUNDS} kills: {absent} before the file changed, {undone} after (undone); {:?} in all",
+        "{ROUNDS} kills: {absent} before the file changed, {undone} after (undone), {edited} \
+         with the file edited meanwhile; {:?} in all",
         started.elapsed()
     );
     assert!(
@@ -227,4 +284,14 @@ fn a_daemon_killed_during_connects_leaves_every_file_valid_undoable_and_tidy() {
     }
     let log = sb.daemon_log();
     assert!(!log.contains("panicked"), "{log}");
+    // What the restarts found (for the record; where the kills land is chance).
+    let count = |what: &str| log.matches(what).count();
+    eprintln!(
+        "settled at start: {} written, {} not written, {} changed by another program; {} \
+         temporary files removed",
+        count("had written"),
+        count("had not changed"),
+        count("changed by another program"),
+        count("left by an interrupted write"),
+    );
 }

@@ -4,17 +4,19 @@
 //! the bytes after (the write happened: the row is done, undoable, and the ownership
 //! recorded), the bytes before (it did not: the row and its bytes go), or neither (someone
 //! else changed the file: it is left alone, the row is kept as `drifted`, never undone, and
-//! the ownership the write was to leave is recorded, so the drift check reports what is
-//! missing). This runs when the daemon starts, before any other operation on client files,
+//! Switchboard claims only the entries the file still holds by name, with the hash it wrote,
+//! so one edited since is reported as drifted and never overwritten without `--force`). This runs when the daemon starts, before any other operation on client files,
 //! and again before each operation (a row left pending by a full disk). Temporary files that a
 //! killed writer left beside the files Switchboard knows are removed at start.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use switchboard_clients::catalog::Client;
+use switchboard_clients::plan::{self, Ownership};
 use switchboard_clients::{catalog, write};
 
-use super::{ClientConfigError, ClientConfigs, read_file, sha256};
+use super::{ClientConfigError, ClientConfigs, parse, read_file, sha256};
 
 impl ClientConfigs {
     /// Settles every pending journal row; returns the (client, file) pairs someone else changed.
@@ -47,10 +49,18 @@ impl ClientConfigs {
                     entry.path
                 );
             } else {
+                let client = Self::client(&entry.client)?;
+                let path = Path::new(&entry.path);
+                let bytes = read_file(path).await?;
+                let owned = ownership_in(
+                    client,
+                    path,
+                    bytes.as_deref(),
+                    &entry.ownership_before,
+                    &pending.ownership_after,
+                );
                 store.mark_journal_drifted(entry.id).await?;
-                store
-                    .set_ownership(&entry.client, &entry.path, &pending.ownership_after)
-                    .await?;
+                store.set_ownership(&entry.client, &entry.path, &owned).await?;
                 tracing::warn!(
                     "{} was changed by another program during an interrupted {} of {}; it is left \
                      as it is (`switchboard clients` shows what it holds)",
@@ -118,6 +128,47 @@ impl ClientConfigs {
                 }
             }
         })
+    }
+}
+
+/// What Switchboard owns in a file someone else changed during an interrupted write: each
+/// entry it had before or was to write that the file still holds by that name, recorded with
+/// the hash Switchboard wrote (one that matches, if any), so an entry edited since shows as
+/// drifted. Neither the root key nor the file is claimed as created: they are never removed
+/// on the strength of a write that may not have happened. A file that cannot be read as
+/// config keeps the record from before.
+fn ownership_in(
+    client: &Client,
+    path: &Path,
+    bytes: Option<&[u8]>,
+    before: &Ownership,
+    after: &Ownership,
+) -> Ownership {
+    let Ok(config) = parse(client, path, bytes) else {
+        return before.clone();
+    };
+    let present: std::collections::BTreeMap<String, serde_json::Value> =
+        config.entries(client).into_iter().collect();
+    let mut entries: Vec<plan::OwnedEntry> = Vec::new();
+    for candidate in after.entries.iter().chain(&before.entries) {
+        if entries.iter().any(|e| e.name == candidate.name) {
+            continue;
+        }
+        let Some(value) = present.get(&candidate.name) else {
+            continue;
+        };
+        let hash = plan::entry_hash(value);
+        let matching = after
+            .entries
+            .iter()
+            .chain(&before.entries)
+            .find(|e| e.name == candidate.name && e.sha256 == hash);
+        entries.push(matching.unwrap_or(candidate).clone());
+    }
+    Ownership {
+        entries,
+        created_root: false,
+        created_file: false,
     }
 }
 
