@@ -425,10 +425,12 @@ impl ClientConfigs {
             }
             self.token(client, dry_run).await?
         };
+        let mut left_written = false;
         let result = self
-            .apply_with(client, action, dry_run, files, &token, planner)
+            .apply_with(client, action, dry_run, files, &token, planner, &mut left_written)
             .await;
-        if result.is_err() && issued {
+        // (Unless a file that could not be rolled back holds it.)
+        if result.is_err() && issued && !left_written {
             // A token nothing was written with opens nothing; it goes with the failed attempt.
             if let Err(e) = self.revoke(client.id).await {
                 tracing::warn!(
@@ -441,6 +443,9 @@ impl ClientConfigs {
         result
     }
 
+    /// [`Self::apply`] once the token is known; sets `left_written` when a failure could not
+    /// roll back every file it wrote.
+    #[allow(clippy::too_many_arguments)]
     async fn apply_with(
         &self,
         client: &'static Client,
@@ -453,6 +458,7 @@ impl ClientConfigs {
         + Send
         + Sync
         + 'static,
+        left_written: &mut bool,
     ) -> Result<ClientChange, ClientConfigError> {
         let token = token.to_owned();
         let operation = self.control.store().next_operation().await?;
@@ -485,6 +491,7 @@ impl ClientConfigs {
                         }
                         Ok(()) => {}
                         Err(undo) => {
+                            *left_written = true;
                             tracing::warn!("cannot roll back {} of {}: {undo}", action.as_str(), client.id)
                         }
                     }
