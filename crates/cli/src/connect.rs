@@ -367,7 +367,7 @@ mod tests {
         assert_eq!(read(&[one, "", one]), [one, one]);
         assert_eq!(
             read(&["{\r", r#"  "id": 1,"#, r#"  "method": "ping""#, "}", one]),
-            [r#"{  "id": 1,   "method": "ping" }"#, one]
+            [r#"{   "id": 1,   "method": "ping" }"#, one]
         );
         // Text that can never become JSON is a message of its own (answered with a parse
         // error), and does not swallow what follows.
