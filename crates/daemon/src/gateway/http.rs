@@ -357,8 +357,10 @@ async fn on_batch(gate: Gate, client: Client, target: Target, headers: HeaderMap
             Ok(frame) => frame,
             Err(e) => {
                 let stream = session.open_stream();
-                stream.push(jsonrpc::error_response("null", e.code(), &e.to_string()).into_bytes());
-                stream.finish();
+                stream.push_and_finish(
+                    jsonrpc::error_response("null", e.code(), &e.to_string()).into_bytes(),
+                    true,
+                );
                 streams.push(stream);
                 continue;
             }
@@ -802,12 +804,11 @@ async fn on_request(
             Some(rewrite) => rewrite(frame),
             None => frame,
         };
-        stream.push(frame.into_bytes());
-        stream.finish();
+        // In one step: a JSON-only client woken between the two would get an event stream.
+        stream.push_and_finish(frame.into_bytes(), true);
     };
     let fail = |code: i64, message: &str| {
-        stream.push(jsonrpc::error_response(&id, code, message).into_bytes());
-        stream.finish();
+        stream.push_and_finish(jsonrpc::error_response(&id, code, message).into_bytes(), true);
     };
     if method == "ping" {
         return answer(json!({}));
