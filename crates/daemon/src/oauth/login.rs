@@ -328,6 +328,20 @@ fn authorization_url(
     Ok(url.to_string())
 }
 
+/// The request line and headers of an HTTP request, however many reads they take to arrive
+/// (at most 8 KiB; what came is returned if the client stops early).
+async fn read_head(socket: &mut tokio::net::TcpStream) -> Vec<u8> {
+    let mut head = Vec::new();
+    let mut chunk = [0u8; 2048];
+    while head.len() < 8192 && !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match socket.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => head.extend_from_slice(&chunk[..n]),
+        }
+    }
+    head
+}
+
 /// The second half of a login: the redirect, the code exchange, the stored grant.
 struct Finish {
     http: reqwest::Client,
@@ -346,13 +360,12 @@ impl Finish {
                 .accept()
                 .await
                 .map_err(|e| login_failed(&self.server, e.to_string()))?;
-            let mut buffer = vec![0u8; 8192];
             // A connection that says nothing is dropped, so it cannot hold the port from the
             // browser's redirect.
-            let read = tokio::time::timeout(REQUEST_PATIENCE, socket.read(&mut buffer))
+            let buffer = tokio::time::timeout(REQUEST_PATIENCE, read_head(&mut socket))
                 .await
-                .map_or(0, |read| read.unwrap_or(0));
-            let request = String::from_utf8_lossy(&buffer[..read]);
+                .unwrap_or_default();
+            let request = String::from_utf8_lossy(&buffer);
             let target = request.split_whitespace().nth(1).unwrap_or("/").to_owned();
             let Some(query) = target.strip_prefix("/callback?") else {
                 let _ = socket
