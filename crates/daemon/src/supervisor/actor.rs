@@ -318,7 +318,8 @@ impl Actor {
             if let Some(url) = &listen_url {
                 wait_listening(url).await;
             }
-            mcp::handshake(&peer, startup_timeout).await
+            // The startup deadline below decides; each request's own bound only backs it up.
+            mcp::handshake(&peer, startup_timeout * 2).await
         };
         tokio::pin!(handshake);
         let deadline = tokio::time::sleep(startup_timeout);

@@ -144,7 +144,7 @@ impl Supervisor {
             process: Some(process),
             shared: Arc::clone(&self.shared),
         };
-        match tokio::time::timeout(after, mcp::handshake(&isolated.upstream, after)).await {
+        match tokio::time::timeout(after, mcp::handshake(&isolated.upstream, after * 2)).await {
             Ok(Ok(handshake)) => Ok((isolated, handshake)),
             Ok(Err(source)) => Err(IsolatedError::Handshake {
                 server: name.clone(),

@@ -46,7 +46,8 @@ pub enum RpcError {
     #[error("the server's answer to {method} is malformed: {detail}")]
     Malformed { method: String, detail: String },
     #[error(
-        "the server did not answer {method} within {} ms; it may be hung: `switchboard logs` shows          its output, and `switchboard restart` restarts it",
+        "the server did not answer {method} within {} ms; it may be hung: `switchboard logs` \
+         shows its output, and `switchboard restart` restarts it",
         after.as_millis()
     )]
     TimedOut { method: String, after: Duration },
