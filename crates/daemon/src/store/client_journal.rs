@@ -58,7 +58,7 @@ impl Store {
     /// The write of row `id` happened: the row is done and the file's ownership recorded.
     pub async fn finish_journal(&self, id: i64) -> Result<(), StoreError> {
         let doing = "recording a client file write as done";
-        let mut tx = self.pool.begin().await.map_err(self.query_err(doing))?;
+        let mut tx = self.write_tx(doing).await?;
         let row = sqlx::query("SELECT client, path, ownership_after FROM client_journal WHERE id = ?")
             .bind(id)
             .fetch_one(&mut *tx)
@@ -151,5 +151,53 @@ impl Store {
                 .await
                 .map_err(self.query_err("reading the journal"))?;
         Ok(rows.iter().map(|r| r.get("path")).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchboard_model::now_millis;
+
+    fn entry(path: &str) -> JournalEntry {
+        JournalEntry {
+            id: 0,
+            operation: 1,
+            at_ms: now_millis(),
+            client: "cursor".into(),
+            path: path.into(),
+            action: "import".into(),
+            before_sha256: None,
+            after_sha256: Some("00".into()),
+            ownership_before: Ownership::default(),
+        }
+    }
+
+    /// Finishing reads its row, then writes. As a deferred transaction it began as a reader,
+    /// and when another connection committed first the upgrade failed at once with
+    /// "database is locked" (SQLITE_BUSY_SNAPSHOT): `clients import` of two clients, in CI.
+    #[tokio::test]
+    async fn writes_finished_side_by_side_all_land() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("t.db")).await.expect("opens");
+        let owned = Ownership {
+            created_file: true,
+            ..Ownership::default()
+        };
+        for round in 0..100 {
+            let a = store
+                .journal_pending(&entry(&format!("a{round}")), &owned)
+                .await
+                .expect("a");
+            let b = store
+                .journal_pending(&entry(&format!("b{round}")), &owned)
+                .await
+                .expect("b");
+            let (a, b) = tokio::join!(store.finish_journal(a), store.finish_journal(b));
+            a.expect("the first write is recorded");
+            b.expect("the second write is recorded");
+        }
+        assert_eq!(store.client_paths().await.expect("paths").len(), 200);
+        assert!(store.pending_journal().await.expect("pending").is_empty());
     }
 }

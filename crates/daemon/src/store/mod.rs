@@ -161,6 +161,22 @@ impl Store {
         move |source| classify(&path, doing, source)
     }
 
+    /// A transaction that holds the write lock from its first statement.
+    ///
+    /// SQLite's default (deferred) transaction starts as a reader; if another
+    /// connection writes before it upgrades, the upgrade fails at once with
+    /// `SQLITE_BUSY_SNAPSHOT` and the busy timeout cannot help. Taking the lock
+    /// up front makes a writer wait its turn instead.
+    async fn write_tx(
+        &self,
+        doing: &'static str,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        self.pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(self.query_err(doing))
+    }
+
     /// Records this store could not write, for `switchboard status`.
     pub fn unwritten(&self) -> &Arc<Unwritten> {
         &self.unwritten
@@ -589,11 +605,7 @@ impl Store {
     pub async fn insert_calls(&self, calls: &[CallRecord]) -> Result<(), StoreError> {
         // Many rows per statement: each statement is a round trip to SQLite's thread.
         const ROWS_PER_STATEMENT: usize = 500;
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(self.query_err("recording tool calls"))?;
+        let mut tx = self.write_tx("recording tool calls").await?;
         for chunk in calls.chunks(ROWS_PER_STATEMENT) {
             let mut insert = sqlx::QueryBuilder::new(
                 "INSERT INTO calls (at_ms, client, server, tool, duration_ms, outcome, error,
@@ -750,11 +762,7 @@ const LATEST_PER_NAME: &str =
 impl Store {
     /// Records `versions` of `registry`; one marked latest unmarks the others of its name.
     pub async fn cache_versions(&self, registry: &str, versions: &[CachedVersion]) -> Result<(), StoreError> {
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(self.query_err("caching registry versions"))?;
+        let mut tx = self.write_tx("caching registry versions").await?;
         for v in versions {
             if v.is_latest {
                 sqlx::query("UPDATE registry_versions SET is_latest = 0 WHERE registry = ? AND name = ?")
