@@ -314,7 +314,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // The watchdog must stay small and single-threaded: it runs before any runtime exists.
     if let Command::Watchdog { lock } = &cli.command {
-        return match switchboard_daemon::watchdog::run(lock) {
+        return match switchboard_daemon::supervisor::watchdog::run(lock) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e}");

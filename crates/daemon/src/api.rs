@@ -33,6 +33,7 @@ use tokio_stream::wrappers::BroadcastStream;
 
 use crate::client_config::{ClientConfigError, ClientConfigs};
 use crate::control::{Control, ControlError};
+use crate::door::{Door, HostPolicy, OriginPolicy, Refusal, bearer};
 use crate::gateway::{AccessError, Gateway, Unavailable};
 use crate::install::{InstallError, Installer};
 use crate::oauth::{ClientCredentials, OAuthError};
@@ -315,25 +316,30 @@ type ApiResult<T> = Result<Json<T>, Failure>;
 
 async fn guard_layer(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {
     // A browser signing in has no token yet: its one-time code is its credential.
-    if request.uri().path().strip_prefix("/api/v1") == Some(REDEEM_PATH)
-        && request.method() == axum::http::Method::POST
-    {
-        return match check_host(guard.port, request.headers())
-            .and_then(|()| check_origin(&guard, request.headers()))
-        {
-            Ok(()) => next.run(request).await,
-            Err(failure) => failure.into_response(),
-        };
-    }
-    match check(&guard, request.headers()) {
+    let redeeming = request.uri().path().strip_prefix("/api/v1") == Some(REDEEM_PATH)
+        && request.method() == axum::http::Method::POST;
+    let admitted = match redeeming {
+        true => guard.door().check(request.headers()).map_err(Failure::from),
+        false => check(&guard, request.headers()),
+    };
+    match admitted {
         Ok(()) => next.run(request).await,
         Err(failure) => failure.into_response(),
     }
 }
 
+impl Guard {
+    /// The API's door: this listener's Host, and no page but the dashboard.
+    fn door(&self) -> Door {
+        Door {
+            host: HostPolicy::Loopback { port: self.port },
+            origin: OriginPolicy::OwnUi { port: self.port },
+        }
+    }
+}
+
 fn check(guard: &Guard, headers: &HeaderMap) -> Result<(), Failure> {
-    check_host(guard.port, headers)?;
-    check_origin(guard, headers)?;
+    guard.door().check(headers)?;
     let presented = bearer(headers);
     if !guard.token.matches(presented) && !guard.browsers.admits(presented) {
         return Err(Failure::new(
@@ -345,70 +351,10 @@ fn check(guard: &Guard, headers: &HeaderMap) -> Result<(), Failure> {
     Ok(())
 }
 
-fn bearer(headers: &HeaderMap) -> &str {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default()
-}
-
-fn check_origin(guard: &Guard, headers: &HeaderMap) -> Result<(), Failure> {
-    if let Some(origin) = headers.get(header::ORIGIN) {
-        let origin = origin.to_str().unwrap_or_default();
-        let own = [
-            format!("http://127.0.0.1:{}", guard.port),
-            format!("http://localhost:{}", guard.port),
-        ];
-        if !own.iter().any(|o| o.eq_ignore_ascii_case(origin)) {
-            return Err(Failure::new(
-                StatusCode::FORBIDDEN,
-                "bad_origin",
-                format!(
-                    "requests from origin `{origin}` are not allowed; only Switchboard's own UI may call this API"
-                ),
-            ));
-        }
+impl From<Refusal> for Failure {
+    fn from(refusal: Refusal) -> Self {
+        Failure::new(StatusCode::FORBIDDEN, refusal.code(), refusal.to_string())
     }
-    Ok(())
-}
-
-/// DNS rebinding protection for the gateway: the Host must name this listener and an Origin,
-/// if any, must be a loopback page (browser-based MCP tools run there).
-pub fn check_host_and_origin(port: u16, headers: &HeaderMap) -> Result<(), String> {
-    check_host(port, headers).map_err(|f| f.message)?;
-    if let Some(origin) = headers.get(header::ORIGIN) {
-        let origin = origin.to_str().unwrap_or_default();
-        let host = url::Url::parse(origin)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_ascii_lowercase));
-        if !matches!(host.as_deref(), Some("127.0.0.1" | "localhost" | "[::1]")) {
-            return Err(format!(
-                "requests from origin `{origin}` are not allowed; only pages on this machine may use the gateway"
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn check_host(port: u16, headers: &HeaderMap) -> Result<(), Failure> {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let allowed_hosts = [
-        format!("127.0.0.1:{port}"),
-        format!("localhost:{port}"),
-        format!("[::1]:{port}"),
-    ];
-    if !allowed_hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
-        return Err(Failure::new(
-            StatusCode::FORBIDDEN,
-            "bad_host",
-            format!("Host `{host}` is not this daemon's address; use http://127.0.0.1:{port}"),
-        ));
-    }
-    Ok(())
 }
 
 async fn not_found() -> Failure {

@@ -19,7 +19,7 @@ use crate::oauth::{ClientCredentials, OAuthError};
 use crate::secrets::{self, SecretsError};
 use crate::store::{Store, StoreError, StoredServer};
 use crate::supervisor::usage::UsageSampler;
-use crate::supervisor::{Ack, Command, Supervisor, process};
+use crate::supervisor::{Ack, Command, Supervisor};
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -221,7 +221,7 @@ impl Control {
                 Some(ValueSource::Literal(p)) => Some(std::ffi::OsString::from(p)),
                 _ => std::env::var_os("PATH"),
             };
-            if process::find_program(&launch.command, path.as_deref(), launch.cwd.as_deref()).is_none() {
+            if crate::os::find_program(&launch.command, path.as_deref(), launch.cwd.as_deref()).is_none() {
                 return Err(ControlError::ProgramNotFound {
                     server: spec.name.clone(),
                     program: launch.command.clone(),

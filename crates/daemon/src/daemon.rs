@@ -24,10 +24,10 @@ use crate::registry_cache::RegistryCache;
 use crate::secrets::{self, Secrets};
 use crate::serve;
 use crate::store::{Store, StoreError};
+use crate::supervisor::watchdog::{Watchdog, WatchdogError};
 use crate::supervisor::{Supervisor, SupervisorConfig};
 use crate::tailnet::{self, Tailnet, TailnetError};
 use crate::token::{ControlToken, TokenError};
-use crate::watchdog::{Watchdog, WatchdogError};
 use crate::web::{self, BrowserSessions};
 
 #[derive(Clone, Debug)]

@@ -1,7 +1,7 @@
 //! The Switchboard daemon: it owns a person's MCP servers.
 //!
 //! [`daemon::run`] wires the parts: the [`paths`] of the data directory, the SQLite [`store`],
-//! the [`supervisor`] of server processes, the [`watchdog`] that ends them if the daemon dies,
+//! the [`supervisor`] of server processes, its watchdog that ends them if the daemon dies,
 //! the [`control`] layer that joins desired state to supervision, and the [`api`] on loopback.
 //! Nothing here depends on a GUI toolkit; the CLI and the desktop shell are clients of the API.
 
@@ -10,10 +10,13 @@ pub mod bundle;
 pub mod client_config;
 pub mod control;
 pub mod daemon;
+pub mod door;
 pub mod gateway;
 pub mod install;
 pub mod jsonrpc;
+pub mod logs;
 pub mod oauth;
+pub mod os;
 pub mod packages;
 pub mod paths;
 pub mod registry_cache;
@@ -25,5 +28,4 @@ pub mod supervisor;
 pub mod tailnet;
 pub mod token;
 pub mod upstream;
-pub mod watchdog;
 pub mod web;

@@ -16,8 +16,8 @@ use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::os::is_executable;
 use crate::supervisor::helper::{HelperCommand, HelperError, Helpers};
-use crate::supervisor::process::is_executable;
 use switchboard_model::api::{RuntimeCheck, ShellCheck};
 use switchboard_registry::{Runtime, SourceKind};
 

@@ -21,6 +21,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+use crate::door::{Door, HostPolicy, OriginPolicy};
+
 include!(concat!(env!("OUT_DIR"), "/web_assets.rs"));
 
 /// How long a sign-in code may wait to be redeemed.
@@ -99,9 +101,17 @@ pub fn router(port: u16) -> Router {
     router.with_state(port)
 }
 
+/// The dashboard's door: this listener's Host; pages on this machine may link to it.
+fn door(port: u16) -> Door {
+    Door {
+        host: HostPolicy::Loopback { port },
+        origin: OriginPolicy::AnyLoopback,
+    }
+}
+
 async fn index(State(port): State<u16>, headers: HeaderMap) -> Response {
-    if let Err(message) = crate::api::check_host_and_origin(port, &headers) {
-        return (StatusCode::FORBIDDEN, message).into_response();
+    if let Err(refusal) = door(port).check(&headers) {
+        return (StatusCode::FORBIDDEN, refusal.to_string()).into_response();
     }
     match ASSETS.iter().find(|(path, _)| *path == "/index.html") {
         Some((_, bytes)) => page(bytes, "text/html; charset=utf-8", "no-cache"),
@@ -110,8 +120,8 @@ async fn index(State(port): State<u16>, headers: HeaderMap) -> Response {
 }
 
 async fn asset(State(port): State<u16>, uri: axum::http::Uri, headers: HeaderMap) -> Response {
-    if let Err(message) = crate::api::check_host_and_origin(port, &headers) {
-        return (StatusCode::FORBIDDEN, message).into_response();
+    if let Err(refusal) = door(port).check(&headers) {
+        return (StatusCode::FORBIDDEN, refusal.to_string()).into_response();
     }
     match ASSETS.iter().find(|(path, _)| *path == uri.path()) {
         // Vite names built files by their content hash, so they never change under a name.

@@ -34,6 +34,7 @@ use tokio::sync::broadcast;
 use super::aggregate::Kind as NameKind;
 use super::session::{CallStart, Mode, Next, Session, Stream, Target};
 use super::{Gateway, Unavailable};
+use crate::door::{Door, HostPolicy, OriginPolicy, bearer};
 use crate::jsonrpc::{self, Frame, Kind, Param, code};
 use crate::upstream::{RpcError, Upstream};
 
@@ -90,23 +91,18 @@ async fn access(
     mut request: Request,
     next: MiddlewareNext,
 ) -> Response {
-    if let Err(failure) = crate::api::check_host_and_origin(port, request.headers()) {
-        return http_error(StatusCode::FORBIDDEN, failure);
+    let door = Door {
+        host: HostPolicy::Loopback { port },
+        origin: OriginPolicy::AnyLoopback,
+    };
+    if let Err(refusal) = door.check(request.headers()) {
+        return http_error(StatusCode::FORBIDDEN, refusal.to_string());
     }
     let Some(client) = gate.gateway.access.client(bearer(request.headers())) else {
         return unauthorized();
     };
     request.extensions_mut().insert(Client(client));
     next.run(request).await
-}
-
-/// The token of an `Authorization: Bearer` header, or "" (which is no client's).
-pub fn bearer(headers: &HeaderMap) -> &str {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default()
 }
 
 /// 401 for a request without a client token, saying how to get one.

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use switchboard_model::ServerName;
 
 use super::OAuthError;
+use crate::upstream::link::challenge_param;
 
 /// A document or endpoint Switchboard will not use, and which field said so.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -72,22 +73,6 @@ pub fn same_url(a: &str, b: &str) -> bool {
         (Ok(a), Ok(b)) => a.as_str().trim_end_matches('/') == b.as_str().trim_end_matches('/'),
         _ => false,
     }
-}
-
-/// Parameter `name` (`resource_metadata`, `scope`) of a `WWW-Authenticate: Bearer …` header.
-pub fn challenge_param(header: &str, name: &str) -> Option<String> {
-    let start = header
-        .match_indices(&format!("{name}="))
-        .find(|(at, _)| *at == 0 || header[..*at].ends_with([' ', ',']))?
-        .0
-        + name.len()
-        + 1;
-    let rest = &header[start..];
-    let value = match rest.strip_prefix('"') {
-        Some(quoted) => &quoted[..quoted.find('"')?],
-        None => rest.split([',', ' ']).next()?,
-    };
-    Some(value.to_owned())
 }
 
 /// Where RFC 8414 and OpenID discovery put an issuer's metadata, in the order to try.
@@ -261,17 +246,6 @@ async fn json(http: &reqwest::Client, url: &str) -> Result<Value, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parameters_are_read_from_the_challenge() {
-        let header = r#"Bearer error="invalid_token", scope="mcp read", resource_metadata="http://127.0.0.1:1/.well-known/oauth-protected-resource/mcp""#;
-        assert_eq!(
-            challenge_param(header, "resource_metadata").as_deref(),
-            Some("http://127.0.0.1:1/.well-known/oauth-protected-resource/mcp")
-        );
-        assert_eq!(challenge_param(header, "scope").as_deref(), Some("mcp read"));
-        assert_eq!(challenge_param("Bearer realm=x", "scope"), None);
-    }
 
     #[test]
     fn metadata_locations_follow_rfc_8414_then_openid() {

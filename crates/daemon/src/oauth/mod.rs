@@ -32,7 +32,7 @@ use crate::upstream::link::Credentials;
 pub mod discovery;
 pub mod login;
 
-pub use discovery::{Refusal, challenge_param, trustworthy};
+pub use discovery::{Refusal, trustworthy};
 pub use login::{ClientCredentials, client_metadata_document};
 
 /// How long a login waits for the browser to come back.

@@ -22,11 +22,11 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::Shared;
-use super::logs::{MAX_LOG_LINE, ServerLog, read_bounded_line};
 use super::mcp;
 use super::policy::{self, Decision, Exit};
 use super::process::{self, Pipes, ServerProcess, SpawnError};
 use crate::jsonrpc::{Frame, code};
+use crate::logs::{MAX_LOG_LINE, ServerLog, read_bounded_line};
 use crate::oauth::{OAuthError, ServerLogin};
 use crate::secrets::SecretsError;
 use crate::upstream::{RpcError, Upstream, link};

@@ -20,7 +20,8 @@ use nix::sys::signal::Signal;
 use switchboard_model::ExitCause;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-use super::process::{self, ServerProcess, SpawnError, Start, signal_group};
+use super::process::{self, ServerProcess, SpawnError, Start};
+use crate::os::signal_group;
 
 /// How long a helper may run unless its command says otherwise.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(600);

@@ -11,13 +11,13 @@
 mod actor;
 pub mod helper;
 pub mod isolated;
-pub mod logs;
 pub mod mcp;
 pub mod policy;
 pub mod process;
 pub mod usage;
 #[cfg(target_os = "linux")]
 mod vfork;
+pub mod watchdog;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -28,9 +28,9 @@ use switchboard_model::api::Event;
 use switchboard_model::{ServerName, ServerSpec, ServerState, Sharing};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
+use crate::logs::ServerLog;
 pub use actor::{Ack, Command};
 use actor::{Actor, RestartLog};
-use logs::ServerLog;
 
 use crate::jsonrpc::Frame;
 use crate::oauth::OAuth;
@@ -38,7 +38,7 @@ use crate::paths::DataDir;
 use crate::secrets::Secrets;
 use crate::store::Store;
 use crate::upstream::Upstream;
-use crate::watchdog::Watchdog;
+use watchdog::Watchdog;
 
 /// Daemon-wide timing of supervision. Health checks are per server, in its spec.
 #[derive(Clone, Debug)]

@@ -7,7 +7,7 @@
 //! ([`super::vfork`]); elsewhere the standard library's `posix_spawn` does the same, without
 //! the parent-death signal, which leaves that to the watchdog. [`ServerProcess::stop`] is the
 //! stop sequence: close stdin, SIGTERM to the group, a grace period, SIGKILL. Programs are
-//! found with [`find_program`] before spawning so "not installed" is told apart from every
+//! found with [`crate::os::find_program`] before spawning so "not installed" is told apart from every
 //! other failure. What the process says, and when to restart it, are the actor's business.
 
 use std::collections::BTreeMap;
@@ -18,10 +18,11 @@ use std::process::{ExitStatus, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 use switchboard_model::{ExitCause, Launch};
 use tokio::process::{ChildStderr, ChildStdin, ChildStdout};
+
+use crate::os::{find_program, is_executable, signal_group};
 
 /// The open-file limit the daemon was started with, restored in every server it spawns.
 static INHERITED_FD_LIMIT: OnceLock<(u64, u64)> = OnceLock::new();
@@ -69,37 +70,6 @@ pub enum SpawnError {
     MissingCwd { path: PathBuf },
     #[error("cannot start `{program}`: {source}")]
     Io { program: String, source: std::io::Error },
-}
-
-/// Finds `program` the way a shell would: a path containing `/` is taken as is (relative to
-/// `cwd`), a bare name is searched in `path_var`. Only executable regular files count.
-pub fn find_program(program: &str, path_var: Option<&OsStr>, cwd: Option<&Path>) -> Option<PathBuf> {
-    if program.contains(std::path::MAIN_SEPARATOR) || program.contains('/') {
-        let path = match cwd {
-            Some(dir) if Path::new(program).is_relative() => dir.join(program),
-            _ => PathBuf::from(program),
-        };
-        return is_executable(&path).then_some(path);
-    }
-    std::env::split_paths(path_var?)
-        .map(|dir| dir.join(program))
-        .find(|candidate| is_executable(candidate))
-}
-
-/// Whether `path` is a regular file this user may execute.
-pub fn is_executable(path: &Path) -> bool {
-    let Ok(meta) = std::fs::metadata(path) else {
-        return false;
-    };
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        meta.is_file() && meta.permissions().mode() & 0o111 != 0
-    }
-    #[cfg(not(unix))]
-    {
-        meta.is_file()
-    }
 }
 
 /// What [`start`] runs: a server's [`Launch`] or a helper's command.
@@ -298,15 +268,6 @@ impl ServerProcess {
     }
 }
 
-/// Signals a process group, ignoring "no such group" (it already ended).
-pub fn signal_group(pgid: u32, signal: Signal) {
-    if let Ok(raw) = i32::try_from(pgid)
-        && raw > 1
-    {
-        let _ = killpg(Pid::from_raw(raw), signal);
-    }
-}
-
 #[cfg(not(target_os = "linux"))]
 fn exit_cause(status: ExitStatus) -> ExitCause {
     use std::os::unix::process::ExitStatusExt;
@@ -328,17 +289,6 @@ mod tests {
             cwd: None,
             env: BTreeMap::new(),
         }
-    }
-
-    #[test]
-    fn find_program_searches_path_and_respects_explicit_paths() {
-        let path = std::env::var_os("PATH");
-        assert!(find_program("sh", path.as_deref(), None).is_some());
-        assert!(find_program("/bin/sh", None, None).is_some());
-        assert!(find_program("definitely-not-installed-xyz", path.as_deref(), None).is_none());
-        // A directory on PATH is not a program.
-        assert!(find_program("bin", Some(OsStr::new("/")), None).is_none());
-        assert!(find_program("./sh", None, Some(Path::new("/bin"))).is_some());
     }
 
     #[tokio::test]

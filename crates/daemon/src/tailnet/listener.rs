@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -27,6 +27,7 @@ use tokio::task::JoinSet;
 use tower::ServiceExt as _;
 
 use super::exposure::{Exposures, Peer};
+use crate::door::{Door, HostPolicy, OriginPolicy, Refusal, bearer};
 use crate::gateway::Gateway;
 use crate::gateway::http::{self, Client};
 
@@ -57,7 +58,7 @@ pub enum Caller {
 
 /// What the listener's requests share.
 #[derive(Debug)]
-pub struct Door {
+pub struct Shared {
     pub api: LocalApi,
     pub exposures: Arc<Exposures>,
     pub gateway: Arc<Gateway>,
@@ -85,25 +86,25 @@ impl Drop for Open {
 
 /// Binds every Tailscale address of the node, and the socket Tailscale Serve proxies to.
 /// Returns what opened, and why anything did not.
-pub async fn open(door: Door) -> (Option<Open>, Vec<String>) {
-    let door = Arc::new(door);
-    let router = router(Arc::clone(&door));
+pub async fn open(shared: Shared) -> (Option<Open>, Vec<String>) {
+    let shared = Arc::new(shared);
+    let router = router(Arc::clone(&shared));
     let mut tasks = JoinSet::new();
     let mut addresses = Vec::new();
     let mut failures = Vec::new();
-    for ip in &door.node.addresses {
-        let address = SocketAddr::new(*ip, door.port);
+    for ip in &shared.node.addresses {
+        let address = SocketAddr::new(*ip, shared.port);
         match TcpListener::bind(address).await {
             Ok(listener) => {
                 addresses.push(address);
-                tasks.spawn(accept(listener, Arc::clone(&door), router.clone()));
+                tasks.spawn(accept(listener, Arc::clone(&shared), router.clone()));
             }
             Err(e) => failures.push(format!(
                 "cannot listen on the tailnet at {address}: {e}; {}",
                 match e.kind() {
                     std::io::ErrorKind::AddrInUse => format!(
                         "another program uses port {}; start the daemon with --tailnet-port set to a free one",
-                        door.port
+                        shared.port
                     ),
                     _ => "Tailscale may run in userspace-networking mode, which gives this machine no \
                           Tailscale address to listen on (`switchboard tailnet https on` still serves \
@@ -116,15 +117,15 @@ pub async fn open(door: Door) -> (Option<Open>, Vec<String>) {
     // Tailscale Serve needs no Tailscale address here: in userspace-networking mode, where
     // none can be bound, HTTPS still reaches exposed servers this way.
     // Only this user and root, which tailscaled runs as, may open it.
-    let serve_socket = match crate::serve::bind_private_socket(&door.serve_socket) {
+    let serve_socket = match crate::serve::bind_private_socket(&shared.serve_socket) {
         Ok(listener) => {
             tasks.spawn(accept_serve(listener, router));
-            Some(door.serve_socket.clone())
+            Some(shared.serve_socket.clone())
         }
         Err(e) => {
             failures.push(format!(
                 "cannot open {} for Tailscale Serve: {e}; HTTPS will not reach exposed servers",
-                door.serve_socket.display()
+                shared.serve_socket.display()
             ));
             None
         }
@@ -147,15 +148,15 @@ async fn accept_serve(listener: UnixListener, router: Router) {
     .await;
 }
 
-async fn accept(listener: TcpListener, door: Arc<Door>, router: Router) {
+async fn accept(listener: TcpListener, shared: Arc<Shared>, router: Router) {
     crate::serve::accept_each(listener, move |stream, remote| {
-        serve(stream, remote, Arc::clone(&door), router.clone())
+        serve(stream, remote, Arc::clone(&shared), router.clone())
     })
     .await;
 }
 
-async fn serve(stream: TcpStream, remote: SocketAddr, door: Arc<Door>, router: Router) {
-    if let Some(caller) = door.identify(remote.ip(), &remote.to_string()).await {
+async fn serve(stream: TcpStream, remote: SocketAddr, shared: Arc<Shared>, router: Router) {
+    if let Some(caller) = shared.identify(remote.ip(), &remote.to_string()).await {
         serve_http(TokioIo::new(stream), caller, router).await;
     }
 }
@@ -172,7 +173,7 @@ where
     crate::serve::connection(io, service).await;
 }
 
-impl Door {
+impl Shared {
     /// Names the peer at `ip` (whois is asked about `addr`: `IP:PORT`, or the IP alone), or
     /// `None` when whois cannot: a connection nobody on the tailnet answers for is nobody's.
     async fn identify(&self, ip: IpAddr, addr: &str) -> Option<Caller> {
@@ -198,54 +199,40 @@ impl Door {
         }
     }
 
-    fn check_host_and_origin(&self, headers: &HeaderMap, caller: &Caller) -> Result<(), String> {
-        if headers.contains_key(header::ORIGIN) {
-            return Err("browsers may not use the tailnet listener; connect an MCP client instead".into());
-        }
-        if matches!(caller, Caller::Serve) {
-            // tailscaled checked the name when it chose the certificate.
-            return Ok(());
-        }
-        let host = headers
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        let port = self.port;
-        let known = self
-            .node
-            .addresses
-            .iter()
-            .map(|ip| SocketAddr::new(*ip, port).to_string())
-            .chain(
-                [&self.node.dns_name, &self.node.host_name]
-                    .into_iter()
-                    .filter(|name| !name.is_empty())
-                    .map(|name| format!("{name}:{port}")),
-            )
-            .any(|allowed| allowed.eq_ignore_ascii_case(host));
-        if known {
-            Ok(())
-        } else {
-            Err(format!("Host `{host}` is not this node's tailnet address"))
+    /// This listener's door: the node's own names, and no browsers. Serve's requests carry
+    /// the name tailscaled checked when it chose the certificate, so only their Origin is read.
+    fn check_door(&self, headers: &HeaderMap, caller: &Caller) -> Result<(), Refusal> {
+        let door = Door {
+            host: HostPolicy::Tailnet {
+                port: self.port,
+                addresses: self.node.addresses.clone(),
+                names: vec![self.node.dns_name.clone(), self.node.host_name.clone()],
+            },
+            origin: OriginPolicy::NoBrowsers,
+        };
+        door.check_origin(headers)?;
+        match caller {
+            Caller::Serve => Ok(()),
+            _ => door.check_host(headers),
         }
     }
 }
 
-fn router(door: Arc<Door>) -> Router {
+fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route(OFFER_PATH, get(offer))
-        .with_state(Arc::clone(&door))
-        .merge(http::server_routes(Arc::clone(&door.gateway)))
-        .layer(middleware::from_fn_with_state(door, admit))
+        .with_state(Arc::clone(&shared))
+        .merge(http::server_routes(Arc::clone(&shared.gateway)))
+        .layer(middleware::from_fn_with_state(shared, admit))
 }
 
 /// The door every request passes; see the module's documentation.
-async fn admit(State(door): State<Arc<Door>>, mut request: Request, next: Next) -> Response {
+async fn admit(State(shared): State<Arc<Shared>>, mut request: Request, next: Next) -> Response {
     let Some(mut caller) = request.extensions().get::<Caller>().cloned() else {
         return http::http_error(StatusCode::FORBIDDEN, "unidentified connection".into());
     };
-    if let Err(message) = door.check_host_and_origin(request.headers(), &caller) {
-        return http::http_error(StatusCode::FORBIDDEN, message);
+    if let Err(refusal) = shared.check_door(request.headers(), &caller) {
+        return http::http_error(StatusCode::FORBIDDEN, refusal.to_string());
     }
     if matches!(caller, Caller::Serve) {
         // tailscaled sets X-Forwarded-For itself, replacing any the client sent.
@@ -255,7 +242,7 @@ async fn admit(State(door): State<Arc<Door>>, mut request: Request, next: Next) 
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<IpAddr>().ok());
         let named = match forwarded {
-            Some(ip) => door.identify(ip, &ip.to_string()).await,
+            Some(ip) => shared.identify(ip, &ip.to_string()).await,
             None => None,
         };
         let Some(named) = named else {
@@ -269,7 +256,7 @@ async fn admit(State(door): State<Arc<Door>>, mut request: Request, next: Next) 
     }
     let client = match &caller {
         Caller::Serve => return http::http_error(StatusCode::FORBIDDEN, "unidentified request".into()),
-        Caller::ThisNode => match door.gateway.access.client(http::bearer(request.headers())) {
+        Caller::ThisNode => match shared.gateway.access.client(bearer(request.headers())) {
             Some(client) => client,
             None => return http::unauthorized(),
         },
@@ -280,7 +267,7 @@ async fn admit(State(door): State<Arc<Door>>, mut request: Request, next: Next) 
                 .strip_prefix("/mcp/")
                 .map(|rest| rest.split('/').next().unwrap_or_default());
             if let Some(server) = server {
-                let allowed = ServerName::new(server).is_ok_and(|name| door.exposures.allows(&name, peer));
+                let allowed = ServerName::new(server).is_ok_and(|name| shared.exposures.allows(&name, peer));
                 if !allowed {
                     return http::http_error(
                         StatusCode::FORBIDDEN,
@@ -288,7 +275,7 @@ async fn admit(State(door): State<Arc<Door>>, mut request: Request, next: Next) 
                             "{} may not reach `{server}` on {}; its owner can allow it with \
                              `switchboard tailnet expose {server} --to {}`",
                             peer.identities.join(","),
-                            door.node.host_name,
+                            shared.node.host_name,
                             peer.identities.first().map(String::as_str).unwrap_or("LOGIN"),
                         ),
                     );
@@ -302,15 +289,15 @@ async fn admit(State(door): State<Arc<Door>>, mut request: Request, next: Next) 
 }
 
 /// What this node offers the caller: the servers exposed to it, nothing about the others.
-async fn offer(State(door): State<Arc<Door>>, Extension(caller): Extension<Caller>) -> Response {
+async fn offer(State(shared): State<Arc<Shared>>, Extension(caller): Extension<Caller>) -> Response {
     let servers = match &caller {
-        Caller::ThisNode => door.exposures.list().into_iter().map(|e| e.server).collect(),
-        Caller::Peer(peer) => door.exposures.offered_to(peer),
+        Caller::ThisNode => shared.exposures.list().into_iter().map(|e| e.server).collect(),
+        Caller::Peer(peer) => shared.exposures.offered_to(peer),
         Caller::Serve => Vec::new(),
     };
     Json(PeerOffer {
         switchboard: env!("CARGO_PKG_VERSION").to_owned(),
-        host_name: door.node.host_name.clone(),
+        host_name: shared.node.host_name.clone(),
         servers: servers
             .into_iter()
             .map(|name| OfferedServer {

@@ -29,7 +29,7 @@ use crate::control::ControlError;
 use crate::gateway::Gateway;
 use crate::store::StoreError;
 use exposure::{BadPrincipal, Exposures};
-use listener::{Door, ThisNode};
+use listener::{Shared, ThisNode};
 
 /// The port Switchboard listens on at its Tailscale addresses, and looks for on peers.
 pub const DEFAULT_PORT: u16 = 7717;
@@ -293,7 +293,7 @@ async fn follow(tailnet: Weak<Tailnet>, changed: Arc<Notify>) {
             Ok(Some(node)) => {
                 // Close first: the new sockets may be the same addresses.
                 drop(open.take());
-                let door = Door {
+                let shared = Shared {
                     api: t.api.clone(),
                     exposures: Arc::clone(&t.exposures),
                     gateway: Arc::clone(&t.gateway),
@@ -301,7 +301,7 @@ async fn follow(tailnet: Weak<Tailnet>, changed: Arc<Notify>) {
                     port: t.port,
                     serve_socket: t.serve_socket.clone(),
                 };
-                let (opened, failures) = listener::open(door).await;
+                let (opened, failures) = listener::open(shared).await;
                 for failure in &failures {
                     tracing::warn!("{failure}");
                 }

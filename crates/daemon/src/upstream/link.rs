@@ -19,7 +19,7 @@ use tokio::process::{ChildStdin, ChildStdout};
 use tokio::sync::mpsc;
 
 use crate::jsonrpc::{self, Frame, Kind, code};
-use crate::supervisor::logs::{ServerLog, read_bounded_line};
+use crate::logs::{ServerLog, read_bounded_line};
 
 /// Largest JSON-RPC message accepted from a server.
 const MAX_MESSAGE: usize = 64 * 1024 * 1024;
@@ -246,7 +246,7 @@ async fn post(state: &HttpState, frame: &Frame) -> Posted {
             && challenge.contains("insufficient_scope")
             && let Some(bearer) = &state.bearer
         {
-            let scope = crate::oauth::challenge_param(challenge, "scope").unwrap_or_default();
+            let scope = challenge_param(challenge, "scope").unwrap_or_default();
             bearer.needs_scope(scope.clone());
             fail(
                 format!("HTTP {status}: the login lacks scope `{scope}`"),
@@ -427,4 +427,36 @@ async fn run_legacy_sse(state: Arc<HttpState>, first: Frame, mut out: mpsc::Rece
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Parameter `name` (`resource_metadata`, `scope`) of a `WWW-Authenticate: Bearer …` header.
+pub fn challenge_param(header: &str, name: &str) -> Option<String> {
+    let start = header
+        .match_indices(&format!("{name}="))
+        .find(|(at, _)| *at == 0 || header[..*at].ends_with([' ', ',']))?
+        .0
+        + name.len()
+        + 1;
+    let rest = &header[start..];
+    let value = match rest.strip_prefix('"') {
+        Some(quoted) => &quoted[..quoted.find('"')?],
+        None => rest.split([',', ' ']).next()?,
+    };
+    Some(value.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_are_read_from_the_challenge() {
+        let header = r#"Bearer error="invalid_token", scope="mcp read", resource_metadata="http://127.0.0.1:1/.well-known/oauth-protected-resource/mcp""#;
+        assert_eq!(
+            challenge_param(header, "resource_metadata").as_deref(),
+            Some("http://127.0.0.1:1/.well-known/oauth-protected-resource/mcp")
+        );
+        assert_eq!(challenge_param(header, "scope").as_deref(), Some("mcp read"));
+        assert_eq!(challenge_param("Bearer realm=x", "scope"), None);
+    }
 }

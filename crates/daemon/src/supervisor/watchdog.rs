@@ -24,8 +24,8 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
-use crate::supervisor::helper::GroupWatch;
-use crate::supervisor::process::signal_group;
+use super::helper::GroupWatch;
+use crate::os::signal_group;
 
 /// How long ended groups get between SIGTERM and SIGKILL.
 const GRACE: Duration = Duration::from_millis(1500);
