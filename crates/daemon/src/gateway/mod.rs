@@ -11,7 +11,10 @@
 //! the control API are elsewhere.
 
 pub mod aggregate;
+mod handshake;
 pub mod http;
+mod notices;
+mod route;
 pub mod session;
 
 use std::collections::HashMap;
@@ -474,6 +477,13 @@ impl Gateway {
     }
 
     /// Whether each session gets its own process of `name` (sessionless requests never do).
+    /// The server's shared upstream if it is running now, without waiting for a start.
+    pub fn live_upstream(&self, name: &ServerName) -> Option<Arc<Upstream>> {
+        let watch = self.control.supervisor().upstream(name)?;
+        let upstream = watch.borrow().clone();
+        upstream.filter(|u| !u.is_closed())
+    }
+
     pub fn is_per_session(&self, name: &ServerName) -> bool {
         self.control.supervisor().sharing(name) == Some(Sharing::PerSession)
     }

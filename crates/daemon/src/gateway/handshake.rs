@@ -1,0 +1,79 @@
+//! What a session is opened with: the protocol revisions the gateway speaks, the one a
+//! client's `initialize` settles on, and the result `initialize` and `server/discover` answer
+//! with (a server's own handshake result, or for the aggregate Switchboard's).
+//!
+//! Sessions themselves are [`super::session`]'s; the transports decide when a handshake
+//! happens.
+
+use serde_json::{Value, json};
+
+use super::session::Target;
+use super::{Gateway, Unavailable};
+use crate::upstream::Upstream;
+
+/// Revisions served with sessions, newest first.
+pub const SESSION_REVISIONS: [&str; 4] = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
+
+/// The stateless revision.
+pub const STATELESS_REVISION: &str = "2026-07-28";
+
+/// The first revision whose clients expect priming events (an id and empty data) on SSE.
+pub const RESUMABLE_REVISION: &str = "2025-11-25";
+
+/// The only revision with JSON-RPC batches: later ones dropped them.
+pub const BATCH_REVISION: &str = "2025-03-26";
+
+/// The revision a session speaks: the client's, if the gateway speaks it, else `fallback`.
+pub fn negotiate(params: &Value, fallback: &'static str) -> &'static str {
+    let requested = params["protocolVersion"].as_str().unwrap_or_default();
+    SESSION_REVISIONS
+        .iter()
+        .find(|v| **v == requested)
+        .copied()
+        .unwrap_or(fallback)
+}
+
+/// What `initialize` (and `server/discover`) answer with: the server's own handshake result,
+/// or for the aggregate Switchboard's, in `protocol`.
+pub async fn init_result(gateway: &Gateway, target: &Target, protocol: &str) -> Result<Value, Unavailable> {
+    match target {
+        Target::Server(name) => Ok(server_init(&*gateway.upstream(name).await?, protocol)),
+        Target::Aggregate => Ok(aggregate_init(gateway, protocol).await),
+    }
+}
+
+fn server_init(upstream: &Upstream, protocol: &str) -> Value {
+    let mut result = upstream.init().map(|i| i.result).unwrap_or_else(|| json!({}));
+    result["protocolVersion"] = Value::from(protocol);
+    result
+}
+
+async fn aggregate_init(gateway: &Gateway, protocol: &str) -> Value {
+    let mut instructions = Vec::new();
+    for name in gateway.aggregate_servers().await {
+        if let Some(text) = gateway
+            .live_upstream(&name)
+            .and_then(|u| u.init())
+            .and_then(|i| i.result["instructions"].as_str().map(str::to_owned))
+        {
+            instructions.push(format!("## {name}\n{text}"));
+        }
+    }
+    let mut result = json!({
+        "protocolVersion": protocol,
+        "capabilities": {
+            "tools": {"listChanged": true},
+            "prompts": {"listChanged": true},
+            "resources": {"subscribe": true, "listChanged": true},
+            "logging": {},
+        },
+        "serverInfo": {"name": "switchboard", "title": "Switchboard", "version": env!("CARGO_PKG_VERSION")},
+    });
+    if !instructions.is_empty() {
+        result["instructions"] = Value::from(format!(
+            "Tools, prompts and resources of several servers; names start with the server's.\n\n{}",
+            instructions.join("\n\n")
+        ));
+    }
+    result
+}

@@ -1,0 +1,110 @@
+//! What servers say outside any request, carried to the sessions that hear it: each server's
+//! notifications to the standalone stream of every session using it (resource updates only
+//! to subscribers), and for aggregate sessions a `list_changed` when the set of servers
+//! changes.
+//!
+//! Answers to requests never pass here; they go by the stream of the request they answer.
+
+use std::sync::{Arc, Weak};
+
+use serde_json::json;
+use switchboard_model::ServerName;
+use tokio::sync::broadcast;
+
+use super::Gateway;
+use super::session::{Mode, Session, Target};
+use crate::jsonrpc::{Frame, Param};
+
+/// Forwards the server's unsolicited notifications to the session's standalone stream.
+pub async fn start(gateway: &Arc<Gateway>, session: &Arc<Session>) {
+    if session.mode == Mode::Stateless {
+        return;
+    }
+    let servers = match &session.target {
+        Target::Server(name) => vec![name.clone()],
+        Target::Aggregate => gateway.aggregate_servers().await,
+    };
+    for name in servers {
+        // A per-session server's notices come from the session's own process.
+        if gateway.is_per_session(&name) {
+            continue;
+        }
+        if let Some(notices) = gateway.notices(&name) {
+            session.own_task(tokio::spawn(forward_notices(
+                name,
+                notices,
+                Arc::downgrade(session),
+            )));
+        }
+    }
+    if session.target == Target::Aggregate {
+        let changes = gateway.aggregate_changes();
+        session.own_task(tokio::spawn(announce_aggregate_changes(
+            Arc::downgrade(gateway),
+            changes,
+            Arc::downgrade(session),
+        )));
+    }
+}
+
+pub(super) async fn forward_notices(
+    server: ServerName,
+    mut notices: broadcast::Receiver<Frame>,
+    session: Weak<Session>,
+) {
+    loop {
+        let frame = match notices.recv().await {
+            Ok(frame) => frame,
+            Err(broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        let Some(session) = session.upgrade() else { return };
+        let wanted = match frame.head().method.as_deref() {
+            Some("notifications/resources/updated") => frame
+                .param_str(Param::Uri)
+                .is_some_and(|uri| session.is_subscribed(&server, &uri)),
+            _ => true,
+        };
+        if wanted {
+            session.standalone().push(frame.into_bytes());
+        }
+    }
+}
+
+async fn announce_aggregate_changes(
+    gateway: Weak<Gateway>,
+    mut changes: broadcast::Receiver<()>,
+    session: Weak<Session>,
+) {
+    let mut known: Vec<ServerName> = match gateway.upgrade() {
+        Some(g) => g.aggregate_servers().await,
+        None => return,
+    };
+    loop {
+        if let Err(broadcast::error::RecvError::Closed) = changes.recv().await {
+            return;
+        }
+        let (Some(gateway), Some(session)) = (gateway.upgrade(), session.upgrade()) else {
+            return;
+        };
+        let now = gateway.aggregate_servers().await;
+        for joined in now.iter().filter(|n| !known.contains(n)) {
+            if let Some(notices) = gateway.notices(joined) {
+                session.own_task(tokio::spawn(forward_notices(
+                    joined.clone(),
+                    notices,
+                    Arc::downgrade(&session),
+                )));
+            }
+        }
+        known = now;
+        for method in [
+            "notifications/tools/list_changed",
+            "notifications/prompts/list_changed",
+            "notifications/resources/list_changed",
+        ] {
+            let frame = Frame::from_value(&json!({"jsonrpc": "2.0", "method": method}));
+            session.standalone().push(frame.into_bytes());
+        }
+    }
+}

@@ -1,0 +1,362 @@
+//! Routing: which upstream answers a session's request, and what reaches it.
+//!
+//! A request of a one-server session goes to that server; the aggregate's are routed by the
+//! exposed name, URI or reference ([`super::aggregate`]'s catalog), and its lists are
+//! gathered here from every running server. `ping` and the counted resource subscriptions are
+//! answered without a server. Transports call [`request`] and [`notification`] once per
+//! message; how answers are framed back (JSON, SSE, batches) is theirs.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use switchboard_model::api::Event;
+use switchboard_model::{ServerName, now_millis};
+
+use super::aggregate::Kind as NameKind;
+use super::notices::forward_notices;
+use super::session::{CallStart, Mode, Session, Stream, Target};
+use super::{Gateway, Unavailable};
+use crate::jsonrpc::{self, Frame, Param, code};
+use crate::upstream::{RpcError, Upstream};
+
+pub async fn notification(gateway: &Gateway, session: &Arc<Session>, frame: Frame) {
+    match frame.head().method.as_deref() {
+        Some("notifications/initialized") => {}
+        Some("notifications/cancelled") => session.cancel(&frame).await,
+        _ => {
+            for upstream in session_upstreams(gateway, session).await {
+                let _ = upstream.pass(frame.clone()).await;
+            }
+        }
+    }
+}
+
+/// The live upstreams a session's notifications go to.
+async fn session_upstreams(gateway: &Gateway, session: &Session) -> Vec<Arc<Upstream>> {
+    let names = match &session.target {
+        Target::Server(name) => vec![name.clone()],
+        Target::Aggregate => gateway.aggregate_servers().await,
+    };
+    names
+        .iter()
+        .filter_map(|n| session.isolated_upstream(n).or_else(|| gateway.live_upstream(n)))
+        .collect()
+}
+
+/// The connection that serves `session`'s requests to `server`: the server's shared one or,
+/// for a per-session server, the session's own process, started on first use.
+async fn upstream_for(
+    gateway: &Gateway,
+    session: &Arc<Session>,
+    server: &ServerName,
+) -> Result<Arc<Upstream>, Unavailable> {
+    let shared = gateway.upstream(server).await?;
+    if session.mode == Mode::Stateless || !gateway.is_per_session(server) {
+        return Ok(shared);
+    }
+    let start = async {
+        let isolated = gateway.control().supervisor().start_isolated(server).await?;
+        session.own_task(tokio::spawn(forward_notices(
+            server.clone(),
+            isolated.notices(),
+            Arc::downgrade(session),
+        )));
+        Ok::<_, Unavailable>(isolated)
+    };
+    session.isolated_or_start(server, start).await
+}
+
+/// Handles one request of a session; everything it produces goes to `stream`.
+pub async fn request(
+    gateway: &Gateway,
+    session: &Arc<Session>,
+    frame: Frame,
+    stream: Arc<Stream>,
+    rewrite: Option<fn(Frame) -> Frame>,
+) {
+    let id = frame.raw_id();
+    let method = frame.head().method.as_deref().unwrap_or_default().to_owned();
+    let answer = |result: Value| {
+        let frame = jsonrpc::result_response(&id, &result.to_string());
+        let frame = match rewrite {
+            Some(rewrite) => rewrite(frame),
+            None => frame,
+        };
+        // In one step: a JSON-only client woken between the two would get an event stream.
+        stream.push_and_finish(frame.into_bytes(), true);
+    };
+    let fail = |code: i64, message: &str| {
+        stream.push_and_finish(jsonrpc::error_response(&id, code, message).into_bytes(), true);
+    };
+    if method == "ping" {
+        return answer(json!({}));
+    }
+    if method == "initialize" {
+        return fail(code::INVALID_REQUEST, "this session is already initialized");
+    }
+    // Which server, and the request as that server must see it.
+    let (server, frame) = match &session.target {
+        Target::Server(name) => (name.clone(), frame),
+        Target::Aggregate => match aggregate_route(gateway, session, &method, frame, &answer).await {
+            Routed::To(server, frame) => (server, frame),
+            Routed::Answered => return,
+            Routed::Failed(code, message) => return fail(code, &message),
+        },
+    };
+    let upstream = match upstream_for(gateway, session, &server).await {
+        Ok(upstream) => upstream,
+        Err(e) => return fail(code::SERVER_UNAVAILABLE, &e.to_string()),
+    };
+    match method.as_str() {
+        "resources/subscribe" | "resources/unsubscribe" => {
+            let Some(uri) = frame.param_str(Param::Uri) else {
+                return fail(code::INVALID_PARAMS, "params.uri is required");
+            };
+            let must_forward = match method.as_str() {
+                "resources/subscribe" => session.subscribe(&upstream, &uri),
+                _ => session.unsubscribe(&upstream, &uri),
+            };
+            if !must_forward {
+                return answer(json!({}));
+            }
+        }
+        _ => {}
+    }
+    let call = (method == "tools/call").then(|| CallStart {
+        history: gateway.history.clone(),
+        client: session.client(),
+        server: server.clone(),
+        tool: frame.param_str(Param::Name).unwrap_or_default(),
+        started: Instant::now(),
+        at_ms: now_millis(),
+        request_bytes: frame.len() as u64,
+        arguments: gateway
+            .history
+            .record_payloads
+            .then(|| frame.to_value()["params"]["arguments"].take()),
+    });
+    if let Err(e) = session
+        .forward(upstream, &frame, Arc::clone(&stream), call, rewrite)
+        .await
+    {
+        let message = match e {
+            RpcError::Closed => format!("server {server} stopped before the request could be sent; retry"),
+            other => other.to_string(),
+        };
+        fail(code::SERVER_UNAVAILABLE, &message);
+    }
+}
+
+enum Routed {
+    To(ServerName, Frame),
+    Answered,
+    Failed(i64, String),
+}
+
+/// Where an aggregate session's request goes, answering the aggregate's own methods.
+async fn aggregate_route(
+    gateway: &Gateway,
+    session: &Session,
+    method: &str,
+    frame: Frame,
+    answer: &impl Fn(Value),
+) -> Routed {
+    let list_key = match method {
+        "tools/list" => Some("tools"),
+        "prompts/list" => Some("prompts"),
+        "resources/list" => Some("resources"),
+        "resources/templates/list" => Some("resourceTemplates"),
+        _ => None,
+    };
+    if let Some(key) = list_key {
+        answer(aggregate_list(gateway, method, key).await);
+        return Routed::Answered;
+    }
+    match method {
+        "tools/call" => by_name(gateway, NameKind::Tool, frame).await,
+        "prompts/get" => by_name(gateway, NameKind::Prompt, frame).await,
+        "resources/read" | "resources/subscribe" | "resources/unsubscribe" => by_uri(gateway, frame).await,
+        "logging/setLevel" => {
+            set_level_everywhere(gateway, session, &frame).await;
+            answer(json!({}));
+            Routed::Answered
+        }
+        "completion/complete" => by_reference(gateway, frame, answer),
+        other => Routed::Failed(
+            code::METHOD_NOT_FOUND,
+            format!("the aggregate endpoint does not route {other}; use /mcp/<server>"),
+        ),
+    }
+}
+
+/// A tool call or prompt, to the server whose exposed name it uses, under the server's name.
+async fn by_name(gateway: &Gateway, kind: NameKind, frame: Frame) -> Routed {
+    let Some(exposed) = frame.param_str(Param::Name) else {
+        return Routed::Failed(code::INVALID_PARAMS, "params.name is required".into());
+    };
+    let mut found = gateway.catalog().resolve(kind, &exposed);
+    if found.is_none() {
+        // A client may call a name it listed before the daemon restarted.
+        let (list, key) = match kind {
+            NameKind::Tool => ("tools/list", "tools"),
+            NameKind::Prompt => ("prompts/list", "prompts"),
+        };
+        aggregate_list(gateway, list, key).await;
+        found = gateway.catalog().resolve(kind, &exposed);
+    }
+    match found {
+        Some((server, original)) => {
+            let original = Value::from(original).to_string();
+            Routed::To(server, frame.with_param(Param::Name, &original))
+        }
+        None => Routed::Failed(
+            code::INVALID_PARAMS,
+            format!("no tool or prompt named {exposed}; list them again"),
+        ),
+    }
+}
+
+/// A resource request, to the server that listed its URI (or a template matching it).
+async fn by_uri(gateway: &Gateway, frame: Frame) -> Routed {
+    let Some(uri) = frame.param_str(Param::Uri) else {
+        return Routed::Failed(code::INVALID_PARAMS, "params.uri is required".into());
+    };
+    let mut found = gateway.catalog().resource_server(&uri);
+    if found.is_none() {
+        aggregate_list(gateway, "resources/list", "resources").await;
+        aggregate_list(gateway, "resources/templates/list", "resourceTemplates").await;
+        found = gateway.catalog().resource_server(&uri);
+    }
+    match found {
+        Some(server) => Routed::To(server, frame),
+        None => Routed::Failed(code::INVALID_PARAMS, format!("no server offers resource {uri}")),
+    }
+}
+
+/// `logging/setLevel` for the aggregate: every server the session reaches gets it.
+async fn set_level_everywhere(gateway: &Gateway, session: &Session, frame: &Frame) {
+    let params = frame.to_value()["params"].take();
+    let upstreams = session_upstreams(gateway, session).await;
+    let requests = upstreams
+        .iter()
+        .map(|upstream| upstream.request("logging/setLevel", params.clone(), AGGREGATE_PATIENCE));
+    for (upstream, outcome) in upstreams
+        .iter()
+        .zip(futures_util::future::join_all(requests).await)
+    {
+        if let Err(e) = outcome {
+            tracing::warn!(server = %upstream.server(), "logging/setLevel for the aggregate: {e}");
+        }
+    }
+}
+
+/// A completion, routed by the prompt or resource its `params.ref` names; none is offered
+/// for a reference no server owns.
+fn by_reference(gateway: &Gateway, frame: Frame, answer: &impl Fn(Value)) -> Routed {
+    let mut value = frame.to_value();
+    let reference = value["params"]["ref"].clone();
+    let server = match reference["type"].as_str() {
+        Some("ref/prompt") => reference["name"]
+            .as_str()
+            .and_then(|n| gateway.catalog().resolve(NameKind::Prompt, n)),
+        Some("ref/resource") => reference["uri"]
+            .as_str()
+            .and_then(|u| gateway.catalog().resource_server(u).map(|s| (s, u.to_owned()))),
+        _ => None,
+    };
+    match server {
+        Some((server, original)) => {
+            if reference["type"] == "ref/prompt" {
+                value["params"]["ref"]["name"] = Value::from(original);
+            }
+            Routed::To(server, Frame::from_value(&value))
+        }
+        None => {
+            answer(json!({"completion": {"values": [], "hasMore": false}}));
+            Routed::Answered
+        }
+    }
+}
+
+/// How long the aggregate waits for one server's list (all its pages) before it answers with
+/// that server's last known list, or without it: one hung server must not stall the others.
+const AGGREGATE_PATIENCE: Duration = Duration::from_secs(3);
+
+/// One list over every enabled, running server, renamed into the aggregate's namespace.
+async fn aggregate_list(gateway: &Gateway, method: &str, key: &str) -> Value {
+    let capability = match key {
+        "tools" => "tools",
+        "prompts" => "prompts",
+        _ => "resources",
+    };
+    let deadline = Instant::now() + AGGREGATE_PATIENCE;
+    let servers = gateway.aggregate_servers().await;
+    let fetches = servers.iter().filter_map(|name| {
+        let upstream = gateway.live_upstream(name)?;
+        let offers = upstream
+            .init()
+            .is_some_and(|i| i.capabilities().get(capability).is_some());
+        offers.then_some(async move { (name.clone(), list_all(&upstream, method, key, deadline).await) })
+    });
+    let pages = futures_util::future::join_all(fetches).await;
+    let mut all = Vec::new();
+    for (server, items) in pages {
+        match items {
+            Ok(mut items) => {
+                let mut catalog = gateway.catalog();
+                catalog.adopt(&server, key, &mut items);
+                catalog.remember(&server, key, &items);
+                all.extend(items);
+            }
+            Err(RpcError::TimedOut { .. }) => all.extend(late_list(gateway, &server, method, key)),
+            Err(e) => tracing::warn!(%server, "{method} failed for the aggregate: {e}"),
+        }
+    }
+    json!({ key: all })
+}
+
+/// What the aggregate lists for a server that did not answer in time: its last known list.
+fn late_list(gateway: &Gateway, server: &ServerName, method: &str, key: &str) -> Vec<Value> {
+    let known = gateway.catalog().last_known(server, key);
+    let waited_ms = u64::try_from(AGGREGATE_PATIENCE.as_millis()).unwrap_or(u64::MAX);
+    tracing::warn!(
+        %server,
+        "{method}: no answer within {waited_ms} ms, so the aggregate answered with {}; the \
+         server may be hung (`switchboard logs {server}`, `switchboard restart {server}`)",
+        if known.is_some() { "its last known list" } else { "none of its items" },
+    );
+    gateway.control().announce(Event::ServerUnresponsive {
+        name: server.clone(),
+        method: method.to_owned(),
+        waited_ms,
+    });
+    known.unwrap_or_default()
+}
+
+/// Every page of a list, each requested within what is left until `deadline`.
+async fn list_all(
+    upstream: &Upstream,
+    method: &str,
+    key: &str,
+    deadline: Instant,
+) -> Result<Vec<Value>, RpcError> {
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..100 {
+        let params = match &cursor {
+            Some(c) => json!({"cursor": c}),
+            None => json!({}),
+        };
+        let within = deadline.saturating_duration_since(Instant::now());
+        let mut page = upstream.request(method, params, within).await?;
+        if let Some(list) = page[key].as_array_mut() {
+            items.append(list);
+        }
+        match page["nextCursor"].as_str() {
+            Some(next) if !next.is_empty() => cursor = Some(next.to_owned()),
+            _ => break,
+        }
+    }
+    Ok(items)
+}
