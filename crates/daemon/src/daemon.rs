@@ -93,124 +93,16 @@ pub enum DaemonError {
 pub async fn run(config: DaemonConfig, shutdown: impl Future<Output = ()>) -> Result<(), DaemonError> {
     let data = DataDir::create(config.data_dir.clone())?;
     let _lock = lock(&data)?;
-    let exposed = data.make_private()?;
-    if !exposed.is_empty() {
-        let paths: Vec<String> = exposed.iter().map(|p| p.display().to_string()).collect();
-        tracing::warn!(
-            "made private to this user (others could read them): {}",
-            paths.join(", ")
-        );
-    }
+    make_private(&data)?;
     crate::supervisor::process::raise_fd_limit();
-
-    let watchdog = {
-        let (program, lock) = (config.program.clone(), data.watchdog_lock());
-        tokio::task::spawn_blocking(move || Watchdog::start(&program, &lock))
-            .await
-            .map_err(|e| WatchdogError::NotReady {
-                detail: e.to_string(),
-            })??
-    };
-    let watchdog = Arc::new(watchdog);
-
-    let store = Store::open(&data.database()).await?;
-    tokio::spawn(crate::store::keep_durable(store.clone()));
-    let orphaned = store.close_orphaned_runs().await?;
-    if orphaned > 0 {
-        tracing::warn!("{orphaned} server runs were left open by a daemon that died; recorded as lost");
-    }
+    let watchdog = Arc::new(start_watchdog(&config.program, &data).await?);
+    let store = open_store(&data).await?;
     let token = ControlToken::load_or_create(&data.control_token())?;
+    let (listener, port) = bind_loopback(config.port).await?;
 
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))
-        .await
-        .map_err(|source| match source.kind() {
-            std::io::ErrorKind::AddrInUse => DaemonError::PortInUse { port: config.port },
-            _ => DaemonError::Bind {
-                port: config.port,
-                source,
-            },
-        })?;
-    let port = listener
-        .local_addr()
-        .map_err(|source| DaemonError::Bind {
-            port: config.port,
-            source,
-        })?
-        .port();
-
-    let (events, _) = broadcast::channel(1024);
-    let secrets = if config.secrets_in_file {
-        Secrets::file(data.root().join("secrets.json"))
-    } else {
-        Secrets::keychain(keychain_service(data.root()))
-    };
-    let client_metadata_url = config.supervisor.oauth_client_metadata_url.clone();
-    let supervisor = Supervisor::new(
-        config.supervisor,
-        store.clone(),
-        events.clone(),
-        Some(Arc::clone(&watchdog)),
-        data.clone(),
-        secrets.clone(),
-    );
-    let facts = DaemonFacts {
-        pid: std::process::id(),
-        port,
-        data_dir: data.root().display().to_string(),
-        started_at_ms: now_millis(),
-    };
-    let control = Arc::new(Control::new(store, supervisor, events, facts));
-    let gateway = Gateway::start(Arc::clone(&control), config.gateway).await?;
-    let client_configs = ClientConfigs::new(
-        Arc::clone(&control),
-        Arc::clone(&gateway),
-        port,
-        &config.program,
-        data.root(),
-        data.journal(),
-    )?;
-    client_configs.watch_drift();
-    let registry = Registry::new(&config.registry)?;
-    let cache = Arc::new(RegistryCache::new(registry, control.store().clone()));
-    let installer = Arc::new(Installer::new(
-        Arc::clone(&control),
-        cache,
-        secrets,
-        data.packages(),
-    ));
-    // Runtimes are searched now, in the background, so the first install does not wait.
-    tokio::spawn({
-        let installer = Arc::clone(&installer);
-        async move { installer.runtimes().await }
-    });
-    let tailnet = Tailnet::start(
-        tailnet::local_api_from_env(),
-        Arc::clone(&gateway),
-        config.tailnet_port,
-        data.serve_socket(),
-    )
-    .await?;
-    let browsers = Arc::new(BrowserSessions::default());
     let asked_to_stop = Arc::new(tokio::sync::Notify::new());
-    let app = api::router(
-        api::Services {
-            control: Arc::clone(&control),
-            gateway: Arc::clone(&gateway),
-            client_configs,
-            installer,
-            tailnet,
-            browsers: Arc::clone(&browsers),
-            shutdown: Arc::clone(&asked_to_stop),
-        },
-        Guard {
-            port,
-            token,
-            browsers,
-        },
-    )
-    .merge(gateway::http::router(Arc::clone(&gateway), port))
-    .merge(web::router(port))
-    .merge(crate::oauth::login::router(client_metadata_url));
+    let rooms = Rooms::build(config, &data, store, &watchdog, port, &asked_to_stop).await?;
+    let app = rooms.router(port, token);
     // The CLI and the app reach the daemon here, where only this user can connect: a program
     // squatting on the port never sees the control token.
     #[cfg(unix)]
@@ -227,7 +119,7 @@ pub async fn run(config: DaemonConfig, shutdown: impl Future<Output = ()>) -> Re
         "listening on http://127.0.0.1:{port}, data in {}",
         data.root().display()
     );
-    let started = control.restore().await?;
+    let started = rooms.control.restore().await?;
     tracing::info!("started {started} enabled servers");
 
     tokio::select! {
@@ -235,9 +127,9 @@ pub async fn run(config: DaemonConfig, shutdown: impl Future<Output = ()>) -> Re
         () = asked_to_stop.notified() => tracing::info!("asked to stop through the API"),
     }
     tracing::info!("shutting down: stopping servers");
-    control.shutdown().await;
+    rooms.control.shutdown().await;
     // After the servers: calls that ended while they stopped are in the history too.
-    gateway.history.flush().await;
+    rooms.gateway.history.flush().await;
     // Event streams never end on their own, so the listener is dropped rather than drained.
     server.abort();
     #[cfg(unix)]
@@ -247,9 +139,159 @@ pub async fn run(config: DaemonConfig, shutdown: impl Future<Output = ()>) -> Re
     }
     let _ = std::fs::remove_file(data.daemon_info());
     // The database file alone now holds everything, for backups and sync tools.
-    control.store().close().await;
+    rooms.control.store().close().await;
     watchdog.release();
     Ok(())
+}
+
+/// Makes the data directory this user's alone, saying what others could read before.
+fn make_private(data: &DataDir) -> Result<(), DaemonError> {
+    let exposed = data.make_private()?;
+    if !exposed.is_empty() {
+        let paths: Vec<String> = exposed.iter().map(|p| p.display().to_string()).collect();
+        tracing::warn!(
+            "made private to this user (others could read them): {}",
+            paths.join(", ")
+        );
+    }
+    Ok(())
+}
+
+async fn start_watchdog(program: &std::path::Path, data: &DataDir) -> Result<Watchdog, DaemonError> {
+    let (program, lock) = (program.to_owned(), data.watchdog_lock());
+    let watchdog = tokio::task::spawn_blocking(move || Watchdog::start(&program, &lock))
+        .await
+        .map_err(|e| WatchdogError::NotReady {
+            detail: e.to_string(),
+        })??;
+    Ok(watchdog)
+}
+
+/// The store, kept durable in the background, with the runs a dead daemon left open closed.
+async fn open_store(data: &DataDir) -> Result<Store, DaemonError> {
+    let store = Store::open(&data.database()).await?;
+    tokio::spawn(crate::store::keep_durable(store.clone()));
+    let orphaned = store.close_orphaned_runs().await?;
+    if orphaned > 0 {
+        tracing::warn!("{orphaned} server runs were left open by a daemon that died; recorded as lost");
+    }
+    Ok(store)
+}
+
+/// The loopback listener on `port` (0 picks one), and the port it got.
+async fn bind_loopback(port: u16) -> Result<(tokio::net::TcpListener, u16), DaemonError> {
+    let bind_failed = |source| DaemonError::Bind { port, source };
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|source| match source.kind() {
+            std::io::ErrorKind::AddrInUse => DaemonError::PortInUse { port },
+            _ => bind_failed(source),
+        })?;
+    let bound = listener.local_addr().map_err(bind_failed)?.port();
+    Ok((listener, bound))
+}
+
+/// The daemon's rooms, wired: what the API serves and shutdown stops.
+struct Rooms {
+    control: Arc<Control>,
+    gateway: Arc<Gateway>,
+    services: api::Services,
+    browsers: Arc<BrowserSessions>,
+    client_metadata_url: Option<String>,
+}
+
+impl Rooms {
+    async fn build(
+        config: DaemonConfig,
+        data: &DataDir,
+        store: Store,
+        watchdog: &Arc<Watchdog>,
+        port: u16,
+        asked_to_stop: &Arc<tokio::sync::Notify>,
+    ) -> Result<Self, DaemonError> {
+        let (events, _) = broadcast::channel(1024);
+        let secrets = match config.secrets_in_file {
+            true => Secrets::file(data.root().join("secrets.json")),
+            false => Secrets::keychain(keychain_service(data.root())),
+        };
+        let client_metadata_url = config.supervisor.oauth_client_metadata_url.clone();
+        let supervisor = Supervisor::new(
+            config.supervisor,
+            store.clone(),
+            events.clone(),
+            Some(Arc::clone(watchdog)),
+            data.clone(),
+            secrets.clone(),
+        );
+        let facts = DaemonFacts {
+            pid: std::process::id(),
+            port,
+            data_dir: data.root().display().to_string(),
+            started_at_ms: now_millis(),
+        };
+        let control = Arc::new(Control::new(store, supervisor, events, facts));
+        let gateway = Gateway::start(Arc::clone(&control), config.gateway).await?;
+        let client_configs = ClientConfigs::new(
+            Arc::clone(&control),
+            Arc::clone(&gateway),
+            port,
+            &config.program,
+            data.root(),
+            data.journal(),
+        )?;
+        client_configs.watch_drift();
+        let registry = Registry::new(&config.registry)?;
+        let cache = Arc::new(RegistryCache::new(registry, control.store().clone()));
+        let installer = Arc::new(Installer::new(
+            Arc::clone(&control),
+            cache,
+            secrets,
+            data.packages(),
+        ));
+        // Runtimes are searched now, in the background, so the first install does not wait.
+        tokio::spawn({
+            let installer = Arc::clone(&installer);
+            async move { installer.runtimes().await }
+        });
+        let tailnet = Tailnet::start(
+            tailnet::local_api_from_env(),
+            Arc::clone(&gateway),
+            config.tailnet_port,
+            data.serve_socket(),
+        )
+        .await?;
+        let browsers = Arc::new(BrowserSessions::default());
+        let services = api::Services {
+            control: Arc::clone(&control),
+            gateway: Arc::clone(&gateway),
+            client_configs,
+            installer,
+            tailnet,
+            browsers: Arc::clone(&browsers),
+            shutdown: Arc::clone(asked_to_stop),
+        };
+        Ok(Self {
+            control,
+            gateway,
+            services,
+            browsers,
+            client_metadata_url,
+        })
+    }
+
+    /// Every listener's routes on one router: the API, the gateway, the dashboard and the
+    /// OAuth client metadata.
+    fn router(&self, port: u16, token: ControlToken) -> axum::Router {
+        let guard = Guard {
+            port,
+            token,
+            browsers: Arc::clone(&self.browsers),
+        };
+        api::router(self.services.clone(), guard)
+            .merge(gateway::http::router(Arc::clone(&self.gateway), port))
+            .merge(web::router(port))
+            .merge(crate::oauth::login::router(self.client_metadata_url.clone()))
+    }
 }
 
 /// One keychain service per data directory, so two daemons' secrets never mix; the default

@@ -240,7 +240,7 @@ mod tests {
         ]));
         assert!(matches!(remote, Err(Refusal::NotLoopbackPage { .. })));
         let none = door(OriginPolicy::NoBrowsers);
-        assert_eq!(none.check(&headers(&[host.clone()])), Ok(()));
+        assert_eq!(none.check(&headers(std::slice::from_ref(&host))), Ok(()));
         assert_eq!(
             none.check(&headers(&[host, (header::ORIGIN, "http://localhost:7000")])),
             Err(Refusal::Browser)

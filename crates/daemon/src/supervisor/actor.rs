@@ -5,30 +5,28 @@
 //! after every end asks [`policy::decide`] what to do. It is the only writer of its server's
 //! [`ServerState`]. It knows nothing of HTTP or of other servers.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use switchboard_model::api::{Event, LogStream};
 use switchboard_model::{
-    ExitCause, FailureReason, Health, Launch, ServerName, ServerSpec, ServerState, Transport, ValueSource,
-    now_millis,
+    ExitCause, FailureReason, Health, Launch, ServerSpec, ServerState, Transport, now_millis,
 };
-use tokio::io::BufReader;
 use tokio::process::{ChildStdin, ChildStdout};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::Shared;
+use super::launch::{forward_lines, header_map, spawn_watched};
 use super::mcp;
 use super::policy::{self, Decision, Exit};
-use super::process::{self, Pipes, ServerProcess, SpawnError};
+use super::process::ServerProcess;
 use crate::jsonrpc::{Frame, code};
-use crate::logs::{MAX_LOG_LINE, ServerLog, read_bounded_line};
-use crate::oauth::{OAuthError, ServerLogin};
-use crate::secrets::SecretsError;
+use crate::logs::ServerLog;
+use crate::oauth::ServerLogin;
 use crate::upstream::{RpcError, Upstream, link};
 
 /// Stderr lines kept as the reason a run failed.
@@ -307,8 +305,16 @@ impl Actor {
                 pid: Some(process.pid()),
             });
         }
+        let handshake = match self.start_up(&mut run, &peer).await {
+            Ok(handshake) => handshake,
+            Err(end) => return end,
+        };
+        self.mark_running(&run, &peer, handshake).await;
+        self.keep_running(run, peer).await
+    }
 
-        // Startup: the handshake races the process's exit, the deadline and commands.
+    /// Startup: the handshake races the process's exit, the deadline and commands.
+    async fn start_up(&mut self, run: &mut Run, peer: &Arc<Upstream>) -> Result<mcp::Handshake, RunEnd> {
         let startup_timeout = Duration::from_millis(self.spec.health.startup_timeout_ms);
         let listen_url = match &self.spec.transport {
             Transport::LocalHttp { url, .. } => Some(url.clone()),
@@ -319,7 +325,7 @@ impl Actor {
                 wait_listening(url).await;
             }
             // The startup deadline below decides; each request's own bound only backs it up.
-            mcp::handshake(&peer, startup_timeout * 2).await
+            mcp::handshake(peer, startup_timeout * 2).await
         };
         tokio::pin!(handshake);
         let deadline = tokio::time::sleep(startup_timeout);
@@ -328,65 +334,72 @@ impl Actor {
             tokio::select! {
                 result = &mut handshake => break result,
                 cause = wait_exit(&mut run.process) => {
-                    let stderr_tail = self.finish(&mut run, &cause).await;
+                    let stderr_tail = self.finish(run, &cause).await;
                     let reason = startup_exit_reason(&self.spec, cause, stderr_tail);
-                    return RunEnd::Ended { reason, exit: Exit::Failure, lasted: run.started.elapsed() };
+                    return Err(RunEnd::Ended { reason, exit: Exit::Failure, lasted: run.started.elapsed() });
                 }
                 () = &mut deadline => {
-                    let cause = self.kill(&mut run).await;
-                    let stderr_tail = self.finish(&mut run, &cause).await;
+                    let cause = self.kill(run).await;
+                    let stderr_tail = self.finish(run, &cause).await;
                     let after_ms = u64::try_from(startup_timeout.as_millis()).unwrap_or(u64::MAX);
                     let reason = FailureReason::HandshakeTimeout { after_ms, stderr_tail };
-                    return RunEnd::Ended { reason, exit: Exit::Failure, lasted: run.started.elapsed() };
+                    return Err(RunEnd::Ended { reason, exit: Exit::Failure, lasted: run.started.elapsed() });
                 }
                 command = self.commands.recv() => {
                     if let Some(interrupt) = self.interrupt(command) {
-                        return self.stop_run(run, &peer, interrupt).await;
+                        return Err(self.stop_run(run, peer, interrupt).await);
                     }
                 }
             }
         };
-        let handshake = match result {
-            Ok(handshake) => handshake,
-            Err(error) => {
-                // A server that exits closes its stdout first, so the handshake can fail just
-                // before the exit is reaped: an exit that follows promptly is the real story.
-                let exited = match run.process {
-                    Some(_) => tokio::time::timeout(Duration::from_secs(1), wait_exit(&mut run.process))
-                        .await
-                        .ok(),
-                    None => None,
-                };
-                let (cause, exited) = match exited {
-                    Some(cause) => (cause, true),
-                    None => (self.kill(&mut run).await, false),
-                };
-                let stderr_tail = self.finish(&mut run, &cause).await;
-                if let RpcError::Remote {
-                    code: code::UNAUTHORIZED,
-                    ..
-                } = &error
-                {
-                    // Retrying cannot help until someone logs in.
-                    let name = &self.spec.name;
-                    return RunEnd::Unstartable(FailureReason::NeedsLogin {
-                        message: format!("{error}; run `switchboard login {name}`"),
-                    });
-                }
-                let reason = match exited {
-                    true => startup_exit_reason(&self.spec, cause, stderr_tail),
-                    false => FailureReason::HandshakeFailed {
-                        message: error.to_string(),
-                    },
-                };
-                return RunEnd::Ended {
-                    reason,
-                    exit: Exit::Failure,
-                    lasted: run.started.elapsed(),
-                };
-            }
-        };
+        match result {
+            Ok(handshake) => Ok(handshake),
+            Err(error) => Err(self.handshake_failed(run, error).await),
+        }
+    }
 
+    /// Why a handshake that failed ended the run: a server that needs a login, the exit that
+    /// followed, or the failure itself.
+    async fn handshake_failed(&self, run: &mut Run, error: RpcError) -> RunEnd {
+        // A server that exits closes its stdout first, so the handshake can fail just before
+        // the exit is reaped: an exit that follows promptly is the real story.
+        let exited = match run.process {
+            Some(_) => tokio::time::timeout(Duration::from_secs(1), wait_exit(&mut run.process))
+                .await
+                .ok(),
+            None => None,
+        };
+        let (cause, exited) = match exited {
+            Some(cause) => (cause, true),
+            None => (self.kill(run).await, false),
+        };
+        let stderr_tail = self.finish(run, &cause).await;
+        if let RpcError::Remote {
+            code: code::UNAUTHORIZED,
+            ..
+        } = &error
+        {
+            // Retrying cannot help until someone logs in.
+            let name = &self.spec.name;
+            return RunEnd::Unstartable(FailureReason::NeedsLogin {
+                message: format!("{error}; run `switchboard login {name}`"),
+            });
+        }
+        let reason = match exited {
+            true => startup_exit_reason(&self.spec, cause, stderr_tail),
+            false => FailureReason::HandshakeFailed {
+                message: error.to_string(),
+            },
+        };
+        RunEnd::Ended {
+            reason,
+            exit: Exit::Failure,
+            lasted: run.started.elapsed(),
+        }
+    }
+
+    /// The handshake succeeded: recorded, announced, and the upstream published.
+    async fn mark_running(&mut self, run: &Run, peer: &Arc<Upstream>, handshake: mcp::Handshake) {
         if let Some(id) = run.id
             && let Err(e) = self.shared.store.run_ready(id, handshake.tools).await
         {
@@ -397,15 +410,18 @@ impl Actor {
             "running: {} {} ({} tools, protocol {})",
             handshake.info.name, handshake.info.version, handshake.tools, handshake.info.protocol_version
         ));
-        self.upstream.send_replace(Some(Arc::clone(&peer)));
+        self.upstream.send_replace(Some(Arc::clone(peer)));
         self.set(ServerState::Running {
             pid: run.process.as_ref().map(ServerProcess::pid),
             since_ms: now_millis(),
             tools: handshake.tools,
             server_info: Some(handshake.info),
         });
+    }
 
-        // Running: until it exits, stops answering pings, or a command interrupts.
+    /// Running: until it exits, stops answering pings, loses its login, or a command
+    /// interrupts.
+    async fn keep_running(&mut self, mut run: Run, peer: Arc<Upstream>) -> RunEnd {
         let health = health(self.spec.health, &peer);
         tokio::pin!(health);
         let is_remote = matches!(self.spec.transport, Transport::RemoteHttp { .. });
@@ -436,7 +452,7 @@ impl Actor {
                 }
                 command = self.commands.recv() => {
                     if let Some(interrupt) = self.interrupt(command) {
-                        return self.stop_run(run, &peer, interrupt).await;
+                        return self.stop_run(&mut run, &peer, interrupt).await;
                     }
                 }
             }
@@ -461,7 +477,7 @@ impl Actor {
     }
 
     /// The stop sequence for a run the user (or the daemon) ends.
-    async fn stop_run(&mut self, mut run: Run, peer: &Upstream, interrupt: Interrupt) -> RunEnd {
+    async fn stop_run(&mut self, run: &mut Run, peer: &Upstream, interrupt: Interrupt) -> RunEnd {
         self.upstream.send_replace(None);
         peer.shutdown();
         run.stdin = None;
@@ -472,7 +488,7 @@ impl Actor {
             self.note(format!("stopped ({cause})"));
         }
         // History records why it ended (asked to), not how the process took it.
-        self.finish(&mut run, &ExitCause::Stopped).await;
+        self.finish(run, &ExitCause::Stopped).await;
         RunEnd::Asked(interrupt)
     }
 
@@ -681,105 +697,6 @@ async fn port_taken(url: &str) -> Option<u16> {
     match tokio::time::timeout(Duration::from_millis(300), connect).await {
         Ok(Ok(_)) => Some(port),
         _ => None,
-    }
-}
-
-/// A process spawned under the watchdog, its stderr going to its server's log.
-pub(super) struct Spawned {
-    pub process: ServerProcess,
-    pub stdin: ChildStdin,
-    pub stdout: ChildStdout,
-    pub stderr_task: JoinHandle<()>,
-}
-
-/// Spawns `launch` with its environment resolved, registers its process group with the
-/// watchdog and forwards its stderr to `log`: the start of every process of a server.
-pub(super) async fn spawn_watched(
-    shared: &Shared,
-    launch: &Launch,
-    log: &Arc<ServerLog>,
-) -> Result<Spawned, FailureReason> {
-    let env = shared
-        .secrets
-        .resolve(&launch.env)
-        .await
-        .map_err(secret_failure)?;
-    let (
-        process,
-        Pipes {
-            stdin,
-            stdout,
-            stderr,
-        },
-    ) = process::spawn(launch, &env).map_err(|e| match e {
-        SpawnError::ProgramNotFound { program } => FailureReason::ProgramNotFound { program },
-        other => FailureReason::SpawnFailed {
-            message: other.to_string(),
-        },
-    })?;
-    shared.watch(process.pgid());
-    let stderr_task = tokio::spawn(forward_lines(stderr, Arc::clone(log), LogStream::Stderr));
-    Ok(Spawned {
-        process,
-        stdin,
-        stdout,
-        stderr_task,
-    })
-}
-
-async fn forward_lines<R: tokio::io::AsyncRead + Unpin>(pipe: R, log: Arc<ServerLog>, stream: LogStream) {
-    let mut reader = BufReader::new(pipe);
-    let mut buf = Vec::new();
-    while let Ok(Some(_)) = read_bounded_line(&mut reader, &mut buf, MAX_LOG_LINE).await {
-        log.push(stream, String::from_utf8_lossy(&buf).into_owned());
-    }
-}
-
-async fn header_map(
-    shared: &Shared,
-    server: &ServerName,
-    url: &str,
-    headers: &BTreeMap<String, ValueSource>,
-) -> Result<reqwest::header::HeaderMap, FailureReason> {
-    let headers = shared.secrets.resolve(headers).await.map_err(secret_failure)?;
-    // A login whose refresh is refused ends here, with why, rather than as a bare 401.
-    if !headers
-        .keys()
-        .any(|name| name.eq_ignore_ascii_case("authorization"))
-    {
-        shared
-            .oauth
-            .access_token(server, url)
-            .await
-            .map_err(|error| match error {
-                OAuthError::Secrets(error) => secret_failure(error),
-                other => FailureReason::NeedsLogin {
-                    message: other.to_string(),
-                },
-            })?;
-    }
-    let mut map = reqwest::header::HeaderMap::new();
-    for (name, value) in &headers {
-        let bad = |what: &str| FailureReason::SpawnFailed {
-            message: format!("header {name}: invalid {what}"),
-        };
-        let name = reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad("name"))?;
-        let value = reqwest::header::HeaderValue::from_str(value).map_err(|_| bad("value"))?;
-        map.insert(name, value);
-    }
-    Ok(map)
-}
-
-fn secret_failure(error: SecretsError) -> FailureReason {
-    let key = match &error {
-        SecretsError::Missing { key } | SecretsError::Denied { key, .. } | SecretsError::BadKey { key } => {
-            key.clone()
-        }
-        _ => String::new(),
-    };
-    FailureReason::SecretUnavailable {
-        key,
-        message: error.to_string(),
     }
 }
 

@@ -17,7 +17,7 @@ use switchboard_model::api::LogStream;
 use switchboard_model::{Launch, ServerName, ServerSpec, Sharing, Transport};
 use tokio::sync::broadcast;
 
-use super::actor::spawn_watched;
+use super::launch::spawn_watched;
 use super::process::ServerProcess;
 use super::{Shared, Supervisor, mcp};
 use crate::jsonrpc::Frame;

@@ -11,6 +11,7 @@
 mod actor;
 pub mod helper;
 pub mod isolated;
+mod launch;
 pub mod mcp;
 pub mod policy;
 pub mod process;

@@ -106,12 +106,22 @@ pub fn spawn(launch: &Launch, env: &BTreeMap<String, String>) -> Result<(ServerP
 
 /// Spawns `what`: every process the daemon starts, servers and helpers, starts here.
 pub(super) fn start(what: &Start<'_>) -> Result<(ServerProcess, Pipes), SpawnError> {
-    let shown = what.program.to_string_lossy().into_owned();
     if let Some(cwd) = what.cwd
         && !cwd.is_dir()
     {
         return Err(SpawnError::MissingCwd { path: cwd.to_owned() });
     }
+    let program = resolve(what)?;
+    spawn_process(what, &program).map_err(|source| SpawnError::Io {
+        program: what.program.to_string_lossy().into_owned(),
+        source,
+    })
+}
+
+/// The file `what.program` names: a path as given (relative to its cwd), or a bare name
+/// searched in the PATH it will run with.
+fn resolve(what: &Start<'_>) -> Result<PathBuf, SpawnError> {
+    let shown = what.program.to_string_lossy().into_owned();
     let path_var = what
         .env
         .iter()
@@ -127,95 +137,92 @@ pub(super) fn start(what: &Start<'_>) -> Result<(ServerProcess, Pipes), SpawnErr
         is_executable(&path).then_some(path)
     } else {
         find_program(&shown, path_var.as_deref(), what.cwd)
-    }
-    .ok_or_else(|| SpawnError::ProgramNotFound {
-        program: shown.clone(),
-    })?;
-    let io_error = |source| SpawnError::Io {
-        program: shown.clone(),
-        source,
     };
-    #[cfg(target_os = "linux")]
-    {
-        let args = what
-            .args
-            .iter()
-            .map(|arg| {
-                arg.to_str().map(str::to_owned).ok_or_else(|| {
-                    io_error(std::io::Error::new(
-                        std::io::ErrorKind::InvalidInput,
-                        format!("its argument {arg:?} is not UTF-8"),
-                    ))
-                })
+    program.ok_or(SpawnError::ProgramNotFound { program: shown })
+}
+
+/// On Linux: cloned without copying the daemon ([`super::vfork`]).
+#[cfg(target_os = "linux")]
+fn spawn_process(what: &Start<'_>, program: &Path) -> std::io::Result<(ServerProcess, Pipes)> {
+    let args = what
+        .args
+        .iter()
+        .map(|arg| {
+            arg.to_str().map(str::to_owned).ok_or_else(|| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("its argument {arg:?} is not UTF-8"),
+                )
             })
-            .collect::<Result<Vec<String>, SpawnError>>()?;
-        let mut environment: BTreeMap<OsString, OsString> = std::env::vars_os().collect();
-        environment.extend(what.env.iter().cloned());
-        let started = super::vfork::spawn(&super::vfork::Command {
-            program: &program,
-            args: &args,
-            env: environment.into_iter().collect(),
-            cwd: what.cwd,
-            fd_limit: INHERITED_FD_LIMIT.get().copied(),
-            new_session: what.new_session,
         })
-        .map_err(io_error)?;
-        let pid = started.child.id();
-        let pipes = Pipes {
-            stdin: ChildStdin::from_std(started.stdin.into()).map_err(io_error)?,
-            stdout: ChildStdout::from_std(started.stdout.into()).map_err(io_error)?,
-            stderr: ChildStderr::from_std(started.stderr.into()).map_err(io_error)?,
-        };
-        Ok((
-            ServerProcess {
-                child: started.child,
-                pid,
-            },
-            pipes,
-        ))
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let mut command = tokio::process::Command::new(&program);
-        command
-            .args(what.args)
-            .envs(what.env.iter().cloned())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            // The supervisor reaps explicitly; this is the safety net if a handle is dropped.
-            .kill_on_drop(true);
-        if what.new_session {
-            // SAFETY: setsid is async-signal-safe and touches nothing of the parent.
-            unsafe {
-                command.pre_exec(|| nix::unistd::setsid().map(drop).map_err(std::io::Error::from));
-            }
-        } else {
-            command.process_group(0);
+        .collect::<std::io::Result<Vec<String>>>()?;
+    let mut environment: BTreeMap<OsString, OsString> = std::env::vars_os().collect();
+    environment.extend(what.env.iter().cloned());
+    let started = super::vfork::spawn(&super::vfork::Command {
+        program,
+        args: &args,
+        env: environment.into_iter().collect(),
+        cwd: what.cwd,
+        fd_limit: INHERITED_FD_LIMIT.get().copied(),
+        new_session: what.new_session,
+    })?;
+    let pid = started.child.id();
+    let pipes = Pipes {
+        stdin: ChildStdin::from_std(started.stdin.into())?,
+        stdout: ChildStdout::from_std(started.stdout.into())?,
+        stderr: ChildStderr::from_std(started.stderr.into())?,
+    };
+    Ok((
+        ServerProcess {
+            child: started.child,
+            pid,
+        },
+        pipes,
+    ))
+}
+
+/// Elsewhere: the standard library's `posix_spawn`, in a group (or session) of its own.
+#[cfg(not(target_os = "linux"))]
+fn spawn_process(what: &Start<'_>, program: &Path) -> std::io::Result<(ServerProcess, Pipes)> {
+    let mut command = tokio::process::Command::new(program);
+    command
+        .args(what.args)
+        .envs(what.env.iter().cloned())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        // The supervisor reaps explicitly; this is the safety net if a handle is dropped.
+        .kill_on_drop(true);
+    if what.new_session {
+        // SAFETY: setsid is async-signal-safe and touches nothing of the parent.
+        unsafe {
+            command.pre_exec(|| nix::unistd::setsid().map(drop).map_err(std::io::Error::from));
         }
-        if let Some(cwd) = what.cwd {
-            command.current_dir(cwd);
-        }
-        let mut child = command.spawn().map_err(io_error)?;
-        let (Some(pid), Some(stdin), Some(stdout), Some(stderr)) = (
-            child.id(),
-            child.stdin.take(),
-            child.stdout.take(),
-            child.stderr.take(),
-        ) else {
-            return Err(io_error(std::io::Error::other(
-                "the process exited before its pipes were set up",
-            )));
-        };
-        Ok((
-            ServerProcess { child, pid },
-            Pipes {
-                stdin,
-                stdout,
-                stderr,
-            },
-        ))
+    } else {
+        command.process_group(0);
     }
+    if let Some(cwd) = what.cwd {
+        command.current_dir(cwd);
+    }
+    let mut child = command.spawn()?;
+    let (Some(pid), Some(stdin), Some(stdout), Some(stderr)) = (
+        child.id(),
+        child.stdin.take(),
+        child.stdout.take(),
+        child.stderr.take(),
+    ) else {
+        return Err(std::io::Error::other(
+            "the process exited before its pipes were set up",
+        ));
+    };
+    Ok((
+        ServerProcess { child, pid },
+        Pipes {
+            stdin,
+            stdout,
+            stderr,
+        },
+    ))
 }
 
 impl ServerProcess {
