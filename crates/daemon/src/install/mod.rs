@@ -73,6 +73,14 @@ struct Consent {
     latest_deps: bool,
 }
 
+/// A plan, and what its fetch needs besides: a bundle's own settings and what the user allowed.
+struct Planned {
+    plan: Plan,
+    /// The values the server.json's form does not ask for.
+    bundle_values: Values,
+    consent: Consent,
+}
+
 impl Installer {
     pub fn new(
         control: Arc<Control>,
@@ -162,8 +170,8 @@ impl Installer {
             latest_deps: request.latest_deps,
         };
         let published_at = cached.published_at.as_deref();
-        let (plan, bundle_values) = plan_for(&server, source, &request.values, published_at, &consent)?;
-        let mut warnings = install_warnings(&plan, &cached, read.offline);
+        let planned = plan_for(&server, source, &request.values, published_at, consent)?;
+        let mut warnings = install_warnings(&planned.plan, &cached, read.offline);
         let report = |view, fetched, warnings, dry_run| InstallReport {
             name: server.name.clone(),
             version: server.version.clone(),
@@ -174,15 +182,13 @@ impl Installer {
             dry_run,
         };
         if request.dry_run {
-            return Ok(report(None, would_fetch(&plan), warnings, true));
+            return Ok(report(None, would_fetch(&planned.plan), warnings, true));
         }
 
-        let fetched = self
-            .fetch(&local, &server, &plan, &bundle_values, &runtimes, consent)
-            .await?;
+        let fetched = self.fetch(&local, &server, &planned, &runtimes).await?;
         warnings.extend(fetched.notes.iter().cloned());
         let view = self
-            .add(&local, &server, &plan, &fetched, !request.disabled)
+            .add(&local, &server, &planned.plan, &fetched, !request.disabled)
             .await?;
         Ok(report(Some(view), fetched.described, warnings, false))
     }
@@ -217,25 +223,23 @@ impl Installer {
         Ok(local)
     }
 
-    /// Fetches `plan`'s package into `packages/<local>/<registry version>`: unique per update
+    /// Fetches the plan's package into `packages/<local>/<registry version>`: unique per update
     /// even when the package version is not.
     async fn fetch(
         &self,
         local: &ServerName,
         server: &ServerJson,
-        plan: &Plan,
-        bundle_values: &Values,
+        planned: &Planned,
         runtimes: &Runtimes,
-        consent: Consent,
     ) -> Result<Fetched, InstallError> {
         let dir = crate::packages::version_dir(&self.packages, local, &server.version);
         fetch::fetch(&FetchContext {
             dir: &dir,
             server,
-            plan,
-            bundle_values,
+            plan: &planned.plan,
+            bundle_values: &planned.bundle_values,
             runtimes,
-            consent: &consent,
+            consent: &planned.consent,
             helpers: &self.helpers,
             http: &self.http,
         })
@@ -347,6 +351,12 @@ fn parse(cached: &CachedVersion) -> Result<ServerJson, InstallError> {
 /// The version's document, unless it is invalid or was deleted from the registry.
 fn installable(cached: &CachedVersion) -> Result<ServerJson, InstallError> {
     let server = parse(cached)?;
+    not_deleted(cached)?;
+    Ok(server)
+}
+
+/// Refuses a version deleted from the registry.
+fn not_deleted(cached: &CachedVersion) -> Result<(), InstallError> {
     if cached.status == "deleted" {
         return Err(InstallError::Deleted {
             name: cached.name.clone(),
@@ -354,10 +364,10 @@ fn installable(cached: &CachedVersion) -> Result<ServerJson, InstallError> {
             reason: None,
         });
     }
-    Ok(server)
+    Ok(())
 }
 
-/// The plan for `source` with `values` (a bundle's own settings split off and returned), its
+/// The plan for `source` with `values` (a bundle's own settings split off), its
 /// dependencies dated unless the user asked for the latest, its runtime arguments held to
 /// what the user allowed.
 fn plan_for(
@@ -365,15 +375,19 @@ fn plan_for(
     source: plan::Source,
     values: &Values,
     published_at: Option<&str>,
-    consent: &Consent,
-) -> Result<(Plan, Values), InstallError> {
+    consent: Consent,
+) -> Result<Planned, InstallError> {
     let (plan_values, bundle_values) = split_values(server, source, values);
     let mut plan = plan::plan(server, source, &plan_values)?;
     if !consent.latest_deps {
         plan.pin_dependencies(published_at);
     }
     runtime_args::check_plan(&plan, &consent.runtime_args)?;
-    Ok((plan, bundle_values))
+    Ok(Planned {
+        plan,
+        bundle_values,
+        consent,
+    })
 }
 
 /// Values for the server.json's form, and the rest (a bundle's own settings).

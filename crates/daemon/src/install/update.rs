@@ -9,6 +9,7 @@
 //! back) from [`super`]; it does not decide how a server is probed or started (the
 //! supervisor's and the control's).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use switchboard_model::api::{
@@ -19,18 +20,42 @@ use switchboard_registry::plan::{self, Plan};
 use switchboard_registry::{ServerJson, SourceKind, Values};
 
 use super::fetch::{self, Fetched};
-use super::{Consent, InstallError, Installer, Kept, parse, plan_for};
+use super::{Consent, InstallError, Installer, Kept, Planned, not_deleted, parse, plan_for};
 use crate::control::ControlError;
+use crate::runtime::Runtimes;
 use crate::secrets;
+use crate::store::CachedVersion;
 
 /// How long an updated server has to come up before the update is undone.
 const SWITCH_PATIENCE: Duration = Duration::from_secs(120);
+
+/// An update planned, how its inputs changed, and the runtimes it was planned with.
+struct UpdatePlan {
+    planned: Planned,
+    changes: InputChanges,
+    runtimes: Arc<Runtimes>,
+}
 
 /// Why a switch to a new version did not happen.
 enum Switch {
     /// The new version failed its health check or did not come up; the old one runs.
     Failed(String),
     Error(InstallError),
+}
+
+impl Switch {
+    /// The update's error: a failed switch names the version kept.
+    fn into_error(self, server: &ServerName, version: &str, kept: &str) -> InstallError {
+        match self {
+            Self::Failed(reason) => InstallError::UpdateFailed {
+                server: server.clone(),
+                version: version.to_owned(),
+                kept: kept.to_owned(),
+                reason,
+            },
+            Self::Error(error) => error,
+        }
+    }
 }
 
 impl Installer {
@@ -68,47 +93,52 @@ impl Installer {
             let up_to_date = InputChanges::default();
             return Ok(report(UpdateOutcome::UpToDate, up_to_date, None, warnings));
         }
-        if target.status == "deleted" {
-            return Err(InstallError::Deleted {
-                name: target.name.clone(),
-                version: target.version.clone(),
-                reason: None,
-            });
-        }
-        let runtimes = self.runtimes().await;
-        let kind: SourceKind = origin.source.parse()?;
-        let source = plan::select(&server, Some(kind), |r| runtimes.has(r))?;
-        let new_form = plan::form(&server, source);
-        let changes = input_changes(&self.installed_form(&origin, kind).await, &new_form);
-        let values = self
-            .update_values(name, &origin, &new_form, &request.values)
+        not_deleted(&target)?;
+        let update = self
+            .plan_update(name, &origin, &server, &target, &request)
             .await?;
-        let consent = update_consent(&origin, &request);
-        let published_at = target.published_at.as_deref();
-        let (plan, bundle_values) = plan_for(&server, source, &values, published_at, &consent)?;
-        warnings.extend(plan.warnings.iter().cloned());
+        warnings.extend(update.planned.plan.warnings.iter().cloned());
         if request.dry_run {
-            return Ok(report(UpdateOutcome::Available, changes, None, warnings));
+            return Ok(report(UpdateOutcome::Available, update.changes, None, warnings));
         }
 
         let fetched = self
-            .fetch(name, &server, &plan, &bundle_values, &runtimes, consent)
+            .fetch(name, &server, &update.planned, &update.runtimes)
             .await?;
         warnings.extend(fetched.notes.iter().cloned());
         let tools = self
-            .switch_or_roll_back(name, &current, &server, &plan, &fetched)
+            .switch_or_roll_back(name, &current, &server, &update.planned.plan, &fetched)
             .await
-            .map_err(|error| match error {
-                Switch::Failed(reason) => InstallError::UpdateFailed {
-                    server: name.clone(),
-                    version: target.version.clone(),
-                    kept: origin.version.clone(),
-                    reason,
-                },
-                Switch::Error(error) => error,
-            })?;
+            .map_err(|error| error.into_error(name, &target.version, &origin.version))?;
         self.remove_old_dir(name, &origin, &fetched).await;
-        Ok(report(UpdateOutcome::Updated, changes, tools, warnings))
+        Ok(report(UpdateOutcome::Updated, update.changes, tools, warnings))
+    }
+
+    /// The plan for the `target` version from the server's own source kind, with the values
+    /// and consent it was installed with (and those of the request), and how its inputs changed.
+    async fn plan_update(
+        &self,
+        name: &ServerName,
+        origin: &Origin,
+        server: &ServerJson,
+        target: &CachedVersion,
+        request: &UpdateServer,
+    ) -> Result<UpdatePlan, InstallError> {
+        let runtimes = self.runtimes().await;
+        let kind: SourceKind = origin.source.parse()?;
+        let source = plan::select(server, Some(kind), |r| runtimes.has(r))?;
+        let new_form = plan::form(server, source);
+        let changes = input_changes(&self.installed_form(origin, kind).await, &new_form);
+        let values = self
+            .update_values(name, origin, &new_form, &request.values)
+            .await?;
+        let consent = update_consent(origin, request);
+        let published_at = target.published_at.as_deref();
+        Ok(UpdatePlan {
+            planned: plan_for(server, source, &values, published_at, consent)?,
+            changes,
+            runtimes,
+        })
     }
 
     /// The form of the version the server was installed from, to say what changed; empty when
