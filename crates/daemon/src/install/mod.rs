@@ -5,21 +5,23 @@
 //! a plan, fetches the package ahead of the first start into `<data>/packages/<server>/<version>`
 //! and adds a spec that runs it by absolute path: `node` and the package's bin script, the
 //! venv's console script, `docker run -i --rm`, `dnx`, or an unpacked bundle's command. A
-//! failed step removes what it fetched and puts back the secrets it replaced ([`kept`]), so
+//! failed step removes what it fetched and puts back the secrets it replaced (`kept`), so
 //! nothing is left half-installed.
 //!
-//! An update ([`update`]) fetches the new version beside the old one, runs it once as a health
+//! An update (`update`) fetches the new version beside the old one, runs it once as a health
 //! check (handshake and tools/list), switches the spec, and switches back if the server does
 //! not come up. Secret values go to the keychain, never to a spec, the database or a command
 //! line.
 //!
 //! This file holds the transaction: choose, plan, fetch, add, and roll back. Fetching, one
-//! file per ecosystem, is [`fetch`]'s; what the install form shows is [`detail`]'s; planning
+//! file per ecosystem, is `fetch`'s; what the install form shows is `detail`'s; planning
 //! is the registry crate's.
 //!
-//! Registry documents come from [`RegistryCache`], and the dependency runs this way only: the
-//! cache keeps documents and knows nothing of installing, so it can be read (search, listing)
-//! without an installer, and the installer can wrap its errors in [`InstallError::Registry`].
+//! Registry documents come from [`RegistryCache`], and the dependency runs one way only,
+//! install → registry_cache: the installer reads documents through the cache, wraps its errors
+//! in [`InstallError::Registry`] and builds the install form from its listing view, while the
+//! cache keeps and shows documents and knows nothing of installing, so search and listing need
+//! no installer.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
