@@ -5,7 +5,12 @@
 //! older than a minute, and when the registry cannot be read they answer from the copy and
 //! say why. Lookups of one server go to the registry directly and fall back to the copy.
 //!
-//! Planning and installing are [`crate::install`]'s; this module only keeps documents.
+//! This module keeps documents and shows them (a version's listing view, [`summary`], with
+//! the sources the registry crate finds in it); it knows nothing of installing. The installer
+//! depends on it and never the other way round: the installer reads documents through
+//! [`RegistryCache`], wraps [`RegistryCacheError`] and builds its install form from
+//! [`summary`]; nothing here refers to the installer (not even a doc link), so search and
+//! listing work without one.
 
 use std::time::Duration;
 

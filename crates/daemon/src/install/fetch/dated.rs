@@ -5,10 +5,14 @@
 //! index that does not record upload times) can make the dated resolution fail, and then the
 //! install is retried with today's dependencies and says so, rather than failing an install
 //! that `npx`/`uvx` would have done.
+//!
+//! It does not build the package manager's command: each ecosystem hands it a builder.
 
 use switchboard_registry::DependencyDate;
 
-use super::{Command, Helpers, InstallError, run_fetch};
+use super::run::run_fetch;
+use crate::install::InstallError;
+use crate::supervisor::helper::{HelperCommand as Command, Helpers};
 
 /// How the dependencies of one install were resolved.
 #[derive(Clone, Debug, PartialEq, Eq)]
