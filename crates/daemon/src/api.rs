@@ -29,6 +29,7 @@ use switchboard_model::api::{
 };
 use switchboard_model::{ServerName, ServerSpec};
 use switchboard_registry::{PlanError, RegistryError};
+use switchboard_store::StoreError;
 use tokio_stream::wrappers::BroadcastStream;
 
 use crate::client_config::{ClientConfigError, ClientConfigs};
@@ -38,7 +39,6 @@ use crate::install::{InstallError, Installer};
 use crate::oauth::{ClientCredentials, OAuthError};
 use crate::registry_cache::{self, RegistryCacheError};
 use crate::secrets::SecretsError;
-use crate::store::StoreError;
 use crate::tailnet::{Tailnet, TailnetError};
 use crate::token::ControlToken;
 use crate::web::{BrowserSessions, WebError};

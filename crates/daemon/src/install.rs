@@ -34,6 +34,7 @@ use switchboard_registry::runtime_args::{self, RuntimeArgError};
 use switchboard_registry::{
     PlanError, RegistryError, Runtime, SchemaViolation, ServerJson, SourceKind, Values, validate,
 };
+use switchboard_store::CachedVersion;
 use tokio::sync::Mutex;
 
 use crate::bundle::{self, UnpackError};
@@ -41,7 +42,6 @@ use crate::control::{Control, ControlError};
 use crate::registry_cache::{self, RegistryCache, RegistryCacheError};
 use crate::runtime::{Runtimes, prepend_path};
 use crate::secrets::{self, Secrets, SecretsError};
-use crate::store::CachedVersion;
 use crate::supervisor::helper::{HelperCommand as Command, HelperError, Helpers};
 use dated::Dated;
 
@@ -322,7 +322,7 @@ impl Installer {
         // Refused before anything is fetched: the fetch would replace that server's package
         // directory if it holds the same version.
         if self.control.get(&local).await.is_ok() {
-            return Err(ControlError::Store(crate::store::StoreError::Exists(local)).into());
+            return Err(ControlError::Store(switchboard_store::StoreError::Exists(local)).into());
         }
         let prefer = request
             .source

@@ -1,12 +1,14 @@
-//! Persistence: server specs, desired state and run history in SQLite, through sqlx.
+//! The Switchboard daemon's persistence: server specs, desired state, run history, client
+//! tokens and files, tool-call history, the registry cache and tailnet exposure, in SQLite
+//! through sqlx.
 //!
 //! The [`Store`] is the only code that speaks SQL. Migrations are embedded from
 //! `migrations/` and run on open. Rows are converted to model types here, at the boundary;
-//! callers never see JSON columns. Secret values never reach this module (specs hold
-//! references only).
+//! callers never see JSON columns. Secret values never reach this crate (specs hold
+//! references only). Nothing here knows the daemon: what to write, and when, is its callers'.
 //!
 //! This file opens and closes the store and maps its errors; each table's queries are in the
-//! file named for it: `servers`, `runs`, `clients` (tokens), `wiring` (connected clients and
+//! module named for it: `servers`, `runs`, `clients` (tokens), `wiring` (connected clients and
 //! the entries owned in their files), `client_journal`, `calls`, `registry` (the cache) and
 //! `exposure`. `durability` keeps the file sound and backed up, `unwritten` counts what a
 //! full disk kept out.
