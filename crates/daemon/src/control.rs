@@ -13,11 +13,11 @@ use switchboard_model::api::{
     UnwrittenRecords,
 };
 use switchboard_model::{ServerName, ServerSpec, ServerState, SpecError, Transport, UnixMillis, ValueSource};
+use switchboard_store::{Store, StoreError, StoredServer};
 use tokio::sync::broadcast;
 
 use crate::oauth::{ClientCredentials, OAuthError};
 use crate::secrets::{self, SecretsError};
-use crate::store::{Store, StoreError, StoredServer};
 use crate::supervisor::usage::UsageSampler;
 use crate::supervisor::{Ack, Command, Supervisor};
 

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use switchboard_model::api::DaemonInfo;
 use switchboard_model::now_millis;
 use switchboard_registry::{Registry, RegistryError};
+use switchboard_store::{Store, StoreError};
 use tokio::sync::broadcast;
 
 use crate::api::{self, Guard};
@@ -23,7 +24,6 @@ use crate::paths::{DataDir, PathsError};
 use crate::registry_cache::RegistryCache;
 use crate::secrets::{self, Secrets};
 use crate::serve;
-use crate::store::{Store, StoreError};
 use crate::supervisor::watchdog::{Watchdog, WatchdogError};
 use crate::supervisor::{Supervisor, SupervisorConfig};
 use crate::tailnet::{self, Tailnet, TailnetError};
@@ -170,7 +170,7 @@ async fn start_watchdog(program: &std::path::Path, data: &DataDir) -> Result<Wat
 /// The store, kept durable in the background, with the runs a dead daemon left open closed.
 async fn open_store(data: &DataDir) -> Result<Store, DaemonError> {
     let store = Store::open(&data.database()).await?;
-    tokio::spawn(crate::store::keep_durable(store.clone()));
+    tokio::spawn(switchboard_store::keep_durable(store.clone()));
     let orphaned = store.close_orphaned_runs().await?;
     if orphaned > 0 {
         tracing::warn!("{orphaned} server runs were left open by a daemon that died; recorded as lost");

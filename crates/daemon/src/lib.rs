@@ -1,8 +1,9 @@
 //! The Switchboard daemon: it owns a person's MCP servers.
 //!
-//! [`daemon::run`] wires the parts: the [`paths`] of the data directory, the SQLite [`store`],
-//! the [`supervisor`] of server processes, its watchdog that ends them if the daemon dies,
-//! the [`control`] layer that joins desired state to supervision, and the [`api`] on loopback.
+//! [`daemon::run`] wires the parts: the [`paths`] of the data directory, the SQLite store
+//! ([`switchboard_store`]), the [`supervisor`] of server processes and its watchdog that ends
+//! them if the daemon dies, the [`control`] layer that joins desired state to supervision, and
+//! the [`api`] on loopback.
 //! Nothing here depends on a GUI toolkit; the CLI and the desktop shell are clients of the API.
 
 pub mod api;
@@ -23,7 +24,6 @@ pub mod registry_cache;
 pub mod runtime;
 pub mod secrets;
 pub mod serve;
-pub mod store;
 pub mod supervisor;
 pub mod tailnet;
 pub mod token;

@@ -18,9 +18,8 @@ use switchboard_model::api::{RegistryCheck, RegistryServer, RegistryVersion};
 use switchboard_model::now_millis;
 use switchboard_registry::client::ListQuery;
 use switchboard_registry::{Entry, Registry, RegistryError, plan, validate};
+use switchboard_store::{CachedVersion, Store, StoreError};
 use tokio::sync::Mutex;
-
-use crate::store::{CachedVersion, Store, StoreError};
 
 /// How old the copy may be before a read refreshes it.
 const REFRESH_AFTER: Duration = Duration::from_secs(60);

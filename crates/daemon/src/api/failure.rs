@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use switchboard_clients::write::WriteError;
 use switchboard_model::api::{ApiError, ApiErrorBody};
 use switchboard_registry::{PlanError, RegistryError};
+use switchboard_store::StoreError;
 
 use crate::client_config::ClientConfigError;
 use crate::control::ControlError;
@@ -19,7 +20,6 @@ use crate::install::InstallError;
 use crate::oauth::OAuthError;
 use crate::registry_cache::RegistryCacheError;
 use crate::secrets::SecretsError;
-use crate::store::StoreError;
 use crate::tailnet::TailnetError;
 use crate::web::WebError;
 

@@ -18,9 +18,9 @@ use switchboard_clients::plan::{Ownership, Plan};
 use switchboard_clients::write::{self, Access, WriteError};
 use switchboard_model::api::{ClientChange, FileChange, UndoClients, Wiring};
 use switchboard_model::now_millis;
+use switchboard_store::JournalEntry;
 
 use super::{Action, ClientConfigError, ClientConfigs, next_step, read_file, sha256};
-use crate::store::JournalEntry;
 
 /// How many times a write starts over because the file changed between reading and writing.
 const ATTEMPTS: usize = 5;

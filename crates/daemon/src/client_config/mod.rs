@@ -26,11 +26,11 @@ use switchboard_model::ServerName;
 use switchboard_model::api::{
     AppClient, AppClientFile, ClientChange, ConnectClient, DisconnectClient, EntryChange, FileChange, Wiring,
 };
+use switchboard_store::{JournalEntry, StoreError};
 use tokio::sync::mpsc;
 
 use crate::control::{Control, ControlError};
 use crate::gateway::{AccessError, Gateway};
-use crate::store::{JournalEntry, StoreError};
 
 mod drift;
 mod import;

@@ -24,11 +24,11 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use switchboard_model::api::{CallRecord, IssuedToken, TokenView};
 use switchboard_model::{ServerName, ServerState, Sharing, UnixMillis, now_millis};
+use switchboard_store::{Store, StoreError};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::control::Control;
 use crate::jsonrpc::Frame;
-use crate::store::{Store, StoreError};
 use crate::supervisor::isolated::IsolatedError;
 use crate::upstream::Upstream;
 use session::Session;

@@ -32,13 +32,13 @@ use switchboard_model::api::{AddServer, InstallReport, InstallServer, SecretsChe
 use switchboard_model::{Health, Origin, ServerName, ServerSpec, Transport};
 use switchboard_registry::plan::{self, Endpoint, Plan};
 use switchboard_registry::{ServerJson, SourceKind, Values, runtime_args, validate};
+use switchboard_store::CachedVersion;
 use tokio::sync::Mutex;
 
 use crate::control::{Control, ControlError};
 use crate::registry_cache::RegistryCache;
 use crate::runtime::Runtimes;
 use crate::secrets::Secrets;
-use crate::store::CachedVersion;
 use crate::supervisor::helper::Helpers;
 use fetch::{FetchContext, Fetched};
 use kept::Kept;
@@ -220,7 +220,7 @@ impl Installer {
             });
         }
         if self.control.get(&local).await.is_ok() {
-            return Err(ControlError::Store(crate::store::StoreError::Exists(local)).into());
+            return Err(ControlError::Store(switchboard_store::StoreError::Exists(local)).into());
         }
         Ok(local)
     }

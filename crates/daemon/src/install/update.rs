@@ -18,13 +18,13 @@ use switchboard_model::api::{
 use switchboard_model::{Origin, ServerName, ServerState, Transport};
 use switchboard_registry::plan::{self, Plan};
 use switchboard_registry::{ServerJson, SourceKind, Values};
+use switchboard_store::CachedVersion;
 
 use super::fetch::{self, Fetched};
 use super::{Consent, InstallError, Installer, Kept, Planned, not_deleted, parse, plan_for};
 use crate::control::ControlError;
 use crate::runtime::Runtimes;
 use crate::secrets;
-use crate::store::CachedVersion;
 
 /// How long an updated server has to come up before the update is undone.
 const SWITCH_PATIENCE: Duration = Duration::from_secs(120);

@@ -27,6 +27,7 @@ use std::time::Duration;
 
 use switchboard_model::api::Event;
 use switchboard_model::{ServerName, ServerSpec, ServerState, Sharing};
+use switchboard_store::Store;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::logs::ServerLog;
@@ -37,7 +38,6 @@ use crate::jsonrpc::Frame;
 use crate::oauth::OAuth;
 use crate::paths::DataDir;
 use crate::secrets::Secrets;
-use crate::store::Store;
 use crate::upstream::Upstream;
 use watchdog::Watchdog;
 

@@ -11,9 +11,8 @@ use std::sync::{Arc, RwLock};
 
 use switchboard_model::ServerName;
 use switchboard_model::api::{Event, Exposure};
+use switchboard_store::{Store, StoreError};
 use tokio::sync::broadcast;
-
-use crate::store::{Store, StoreError};
 
 /// A tailnet peer as whois named it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -22,12 +22,12 @@ use std::time::Duration;
 
 use switchboard_model::ServerName;
 use switchboard_model::api::{Exposure, TailnetState, TailnetStatus};
+use switchboard_store::StoreError;
 use switchboard_tailnet::{BackendState, LocalApi, LocalApiError, Status};
 use tokio::sync::{Notify, watch};
 
 use crate::control::ControlError;
 use crate::gateway::Gateway;
-use crate::store::StoreError;
 use exposure::{BadPrincipal, Exposures};
 use listener::{Shared, ThisNode};
 

@@ -21,7 +21,7 @@ async fn local_api(body: String) -> (tempfile::TempDir, PathBuf) {
 
 /// A gateway over a store in `root`, with no server.
 async fn gateway(root: &std::path::Path) -> Arc<Gateway> {
-    let store = crate::store::Store::open(&root.join("switchboard.db"))
+    let store = switchboard_store::Store::open(&root.join("switchboard.db"))
         .await
         .expect("store");
     let (events, _) = tokio::sync::broadcast::channel(16);

@@ -1,15 +1,35 @@
-//! The client-config journal's pending rows: journal first, then write.
+//! The client-config journal (the `client_journal` table): one row per file write, grouped
+//! into numbered operations; journal first, then write.
 //!
 //! Before a client's file is touched, its row is committed as `pending` with the ownership
 //! the write is to leave, and synced to disk (`synchronous = FULL` for that commit, so not
 //! even a power cut loses it). Once the file is written, [`Store::finish_journal`] marks the
 //! row `done` and records the new ownership in one transaction. A pending row found later is
-//! settled by what the file holds (`client_config::journal`).
+//! settled by what the file holds (`client_config::journal`); undo reads the latest operation
+//! back ([`Store::last_operation`]). The bytes before and after each write are files, not
+//! rows: the daemon's `client_config` keeps them.
 
 use sqlx::Row;
 use switchboard_clients::plan::Ownership;
+use switchboard_model::UnixMillis;
 
-use super::{JournalEntry, Store, StoreError};
+use super::{Store, StoreError};
+
+/// One file write in the client-config journal. The bytes live in files named by `id`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JournalEntry {
+    pub id: i64,
+    pub operation: i64,
+    pub at_ms: UnixMillis,
+    pub client: String,
+    pub path: String,
+    /// `connect`, `disconnect`, `import` or `reapply`.
+    pub action: String,
+    pub before_sha256: Option<String>,
+    pub after_sha256: Option<String>,
+    /// What Switchboard owned in the file before the write, restored by undo.
+    pub ownership_before: Ownership,
+}
 
 /// A journal row not yet known to be written, with the ownership its write is to leave.
 #[derive(Clone, Debug, PartialEq)]
@@ -19,6 +39,40 @@ pub struct PendingEntry {
 }
 
 impl Store {
+    /// A number for a new journal operation.
+    pub async fn next_operation(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COALESCE(MAX(operation), 0) + 1 AS next FROM client_journal")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(self.query_err("numbering a journal entry"))?;
+        Ok(row.get("next"))
+    }
+
+    /// The files of the latest operation not yet undone (of one client, or of any), as far
+    /// as they were written (`done`).
+    pub async fn last_operation(&self, client: Option<&str>) -> Result<Vec<JournalEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM client_journal WHERE state = 'done' AND operation = (\
+               SELECT MAX(operation) FROM client_journal \
+               WHERE undone = 0 AND state = 'done' AND (?1 IS NULL OR client = ?1)\
+             ) ORDER BY id",
+        )
+        .bind(client)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(self.query_err("reading the journal"))?;
+        Ok(rows.iter().map(journal_entry).collect())
+    }
+
+    pub async fn mark_undone(&self, operation: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE client_journal SET undone = 1 WHERE operation = ?")
+            .bind(operation)
+            .execute(&self.pool)
+            .await
+            .map_err(self.query_err("marking a journal entry undone"))?;
+        Ok(())
+    }
+
     /// Journals a write about to happen; returns the row's id (which names its byte files).
     /// The row is on disk when this returns.
     pub async fn journal_pending(
@@ -121,20 +175,9 @@ impl Store {
         Ok(rows
             .iter()
             .map(|r| {
-                let before: String = r.get("ownership_before");
                 let after: Option<String> = r.get("ownership_after");
                 PendingEntry {
-                    entry: JournalEntry {
-                        id: r.get("id"),
-                        operation: r.get("operation"),
-                        at_ms: r.get("at_ms"),
-                        client: r.get("client"),
-                        path: r.get("path"),
-                        action: r.get("action"),
-                        before_sha256: r.get("before_sha256"),
-                        after_sha256: r.get("after_sha256"),
-                        ownership_before: serde_json::from_str(&before).unwrap_or_default(),
-                    },
+                    entry: journal_entry(r),
                     ownership_after: after
                         .and_then(|a| serde_json::from_str(&a).ok())
                         .unwrap_or_default(),
@@ -151,6 +194,22 @@ impl Store {
                 .await
                 .map_err(self.query_err("reading the journal"))?;
         Ok(rows.iter().map(|r| r.get("path")).collect())
+    }
+}
+
+/// A journal row as read back; an unreadable ownership reads as owning nothing.
+fn journal_entry(row: &sqlx::sqlite::SqliteRow) -> JournalEntry {
+    let ownership: String = row.get("ownership_before");
+    JournalEntry {
+        id: row.get("id"),
+        operation: row.get("operation"),
+        at_ms: row.get("at_ms"),
+        client: row.get("client"),
+        path: row.get("path"),
+        action: row.get("action"),
+        before_sha256: row.get("before_sha256"),
+        after_sha256: row.get("after_sha256"),
+        ownership_before: serde_json::from_str(&ownership).unwrap_or_default(),
     }
 }
 
