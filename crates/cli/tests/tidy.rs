@@ -54,6 +54,22 @@ fn engine_crates_never_depend_on_tauri() {
         .partition(|(_, dir)| dir.canonicalize().is_ok_and(|d| d == desktop));
     assert_eq!(app.len(), 1, "one member lives in src-tauri: {app:?}");
     assert!(engine.len() >= 6, "the engine's members: {engine:?}");
+    // Every crate under crates/ is a member, so the walk below sees it.
+    let mut manifests = Vec::new();
+    files(&workspace().join("crates"), "Cargo.toml", &mut manifests);
+    let unchecked: Vec<_> = manifests
+        .iter()
+        .filter_map(|m| m.parent()?.canonicalize().ok())
+        .filter(|dir| {
+            !engine
+                .iter()
+                .any(|(_, d)| d.canonicalize().is_ok_and(|d| d == *dir))
+        })
+        .collect();
+    assert!(
+        unchecked.is_empty(),
+        "crates that are no workspace members, so nothing checks them: {unchecked:?}"
+    );
     // The walk finds tauri where it is, or this test would pass for the wrong reason.
     assert!(
         !graph.paths_to(app[0].0, is_tauri).is_empty(),
