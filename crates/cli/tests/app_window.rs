@@ -12,7 +12,7 @@
 //!
 //! The app is single instance per D-Bus session, so these run one at a time
 //! (`.config/nextest.toml`).
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

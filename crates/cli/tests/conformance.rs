@@ -15,7 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use common::{Sandbox, node_script, tools_dir, wait_until};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 struct Killed(Child);
 
@@ -64,6 +64,28 @@ fn checks_by_scenario(out: &Path, scenarios: &[String]) -> BTreeMap<String, Vec<
         found.insert(scenario.clone(), checks);
     }
     found
+}
+
+/// A check passed when the suite says SUCCESS or INFO; FAILURE, WARNING, SKIPPED, a status
+/// this test does not know or none at all did not.
+fn passed(check: &Value) -> bool {
+    matches!(check["status"].as_str(), Some("SUCCESS" | "INFO"))
+}
+
+#[test]
+fn only_success_and_info_pass() {
+    for (status, passes) in [
+        (json!("SUCCESS"), true),
+        (json!("INFO"), true),
+        (json!("FAILURE"), false),
+        (json!("WARNING"), false),
+        (json!("SKIPPED"), false),
+        (json!("success"), false),
+        (json!("SOMETHING_NEW"), false),
+        (Value::Null, false),
+    ] {
+        assert_eq!(passed(&json!({"id": "x", "status": status})), passes, "{status}");
+    }
 }
 
 #[test]
@@ -122,7 +144,7 @@ fn the_gateway_passes_every_server_scenario_of_the_mcp_conformance_suite() {
     let not_passed: Vec<String> = checks
         .iter()
         .flat_map(|(scenario, checks)| checks.iter().map(move |c| (scenario, c)))
-        .filter(|(_, c)| matches!(c["status"].as_str(), Some("FAILURE" | "WARNING")))
+        .filter(|(_, c)| !passed(c))
         .map(|(scenario, c)| format!("{scenario}: {} {} {}", c["status"], c["id"], c["errorMessage"]))
         .collect();
     assert!(

@@ -1,6 +1,6 @@
 //! End to end: the `switchboard` binary as daemon and CLI, supervising real MCP servers
 //! (mcp-server-time from PyPI, server-everything from npm) in a private data directory.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

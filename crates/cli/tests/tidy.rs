@@ -1,7 +1,18 @@
-//! Tidy checks that keep the workspace's boundaries honest: the engine crates never depend on
-//! the GUI toolkit, and every Rust file starts by saying what it owns.
+//! Tidy checks that keep the workspace's boundaries honest: the engine crates never reach the
+//! GUI toolkit, the crates depend on each other only as ARCHITECTURE.md's crate graph says,
+//! and every Rust file starts by saying what it owns. The dependency checks read what cargo
+//! resolved (`cargo metadata`, through `tidy/cargo_graph.rs`), not the manifests' text.
 
+#![allow(clippy::expect_used)]
+
+#[path = "tidy/cargo_graph.rs"]
+mod cargo_graph;
+
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+
+use cargo_graph::{CrateMap, Graph, HEADING};
+use serde_json::{Value, json};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -23,23 +34,171 @@ fn files(dir: &Path, extension: &str, found: &mut Vec<PathBuf>) {
     }
 }
 
+fn is_tauri(package: &str) -> bool {
+    package == "tauri" || package.starts_with("tauri-")
+}
+
+/// The engine is every workspace member but the desktop app in `src-tauri`; none may reach a
+/// `tauri` or `tauri-*` package by any route cargo resolves: a dependency written in any table
+/// syntax, renamed, under a platform or behind a feature, or arriving through another package.
+/// The engine's own dev dependencies count too (they are built for its tests).
 #[test]
 fn engine_crates_never_depend_on_tauri() {
+    let graph = Graph::of_workspace(&workspace());
+    let desktop = workspace()
+        .join("src-tauri")
+        .canonicalize()
+        .expect("src-tauri exists");
+    let (app, engine): (Vec<_>, Vec<_>) = graph
+        .members()
+        .partition(|(_, dir)| dir.canonicalize().is_ok_and(|d| d == desktop));
+    assert_eq!(app.len(), 1, "one member lives in src-tauri: {app:?}");
+    assert!(engine.len() >= 6, "the engine's members: {engine:?}");
+    // Every crate under crates/ is a member, so the walk below sees it.
     let mut manifests = Vec::new();
     files(&workspace().join("crates"), "Cargo.toml", &mut manifests);
-    assert!(manifests.len() >= 3, "found the crates' manifests: {manifests:?}");
-    for manifest in manifests {
-        let text = std::fs::read_to_string(&manifest).expect("readable manifest");
-        let offending: Vec<&str> = text
-            .lines()
-            .filter(|l| l.trim_start().starts_with("tauri"))
-            .collect();
-        assert!(
-            offending.is_empty(),
-            "{} depends on tauri: {offending:?}",
-            manifest.display()
-        );
-    }
+    let unchecked: Vec<_> = manifests
+        .iter()
+        .filter_map(|m| m.parent()?.canonicalize().ok())
+        .filter(|dir| {
+            !engine
+                .iter()
+                .any(|(_, d)| d.canonicalize().is_ok_and(|d| d == *dir))
+        })
+        .collect();
+    assert!(
+        unchecked.is_empty(),
+        "crates that are no workspace members, so nothing checks them: {unchecked:?}"
+    );
+    // The walk finds tauri where it is, or this test would pass for the wrong reason.
+    assert!(
+        !graph.paths_to(app[0].0, is_tauri).is_empty(),
+        "the app reaches tauri"
+    );
+
+    let offending: Vec<String> = engine
+        .iter()
+        .flat_map(|(id, _)| graph.paths_to(id, is_tauri))
+        .map(|path| path.join(" → "))
+        .collect();
+    assert!(
+        offending.is_empty(),
+        "engine crates that reach tauri (only src-tauri may):\n{}",
+        offending.join("\n")
+    );
+}
+
+/// A synthetic `cargo metadata`: the engine reaches tauri through a renamed platform
+/// dependency, a dependency's build dependency and its own dev dependency's dependency; a
+/// dependency's dev dependency and look-alike names are not reached or not tauri.
+#[test]
+fn the_tauri_walk_finds_renamed_and_transitive_edges() {
+    let package = |name: &str, dir: &str| json!({"id": format!("{name}-id"), "name": name, "manifest_path": format!("/w/{dir}/Cargo.toml")});
+    let dep = |name: &str, renamed: &str, kind: Value, target: Value| json!({"name": renamed, "pkg": format!("{name}-id"), "dep_kinds": [{"kind": kind, "target": target}]});
+    let node = |name: &str, deps: Vec<Value>| json!({"id": format!("{name}-id"), "deps": deps});
+    let null = Value::Null;
+    let metadata = json!({
+        "packages": [
+            package("switchboard-engine", "crates/engine"), package("switchboard-app", "src-tauri"),
+            package("tauri", "r/tauri"), package("glue", "r/glue"), package("tauri-utils", "r/tu"),
+            package("harness", "r/harness"), package("tauri-macros", "r/tm"),
+            package("tauri-plugin-dev", "r/tpd"), package("tauriish", "r/ti"),
+            package("not-tauri", "r/nt"),
+        ],
+        "workspace_members": ["switchboard-engine-id", "switchboard-app-id"],
+        "resolve": {"root": null, "nodes": [
+            node("switchboard-engine", vec![
+                dep("tauri", "gui", null.clone(), json!("cfg(windows)")),
+                dep("glue", "glue", null.clone(), null.clone()),
+                dep("harness", "harness", json!("dev"), null.clone()),
+                dep("tauriish", "tauriish", null.clone(), null.clone()),
+                dep("not-tauri", "not_tauri", null.clone(), null.clone()),
+            ]),
+            node("switchboard-app", vec![dep("tauri", "tauri", null.clone(), null.clone())]),
+            node("tauri", vec![]),
+            node("glue", vec![
+                dep("tauri-utils", "tauri_utils", json!("build"), null.clone()),
+                dep("tauri-plugin-dev", "tauri_plugin_dev", json!("dev"), null.clone()),
+            ]),
+            node("tauri-utils", vec![]),
+            node("harness", vec![dep("tauri-macros", "tauri_macros", null.clone(), null.clone())]),
+            node("tauri-macros", vec![]), node("tauri-plugin-dev", vec![]),
+            node("tauriish", vec![]), node("not-tauri", vec![]),
+        ]},
+    });
+    let graph = Graph::from_metadata(&metadata).expect("the synthetic metadata reads");
+    let mut paths: Vec<String> = graph
+        .paths_to("switchboard-engine-id", is_tauri)
+        .iter()
+        .map(|p| p.join(" → "))
+        .collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        [
+            "switchboard-engine → glue → tauri-utils",
+            "switchboard-engine → harness → tauri-macros",
+            "switchboard-engine → tauri",
+        ]
+    );
+    assert_eq!(
+        graph.member_edges().into_iter().collect::<Vec<_>>(),
+        [
+            ("switchboard-app".to_owned(), BTreeSet::new()),
+            ("switchboard-engine".to_owned(), BTreeSet::new()),
+        ]
+    );
+}
+
+fn architecture() -> String {
+    std::fs::read_to_string(workspace().join("ARCHITECTURE.md")).expect("ARCHITECTURE.md")
+}
+
+/// ARCHITECTURE.md's crate graph is exactly the workspace's: every member has a line, every
+/// normal or build dependency on another member is listed, and every listed one exists.
+/// Dev dependencies are not judged: a crate's tests may drive it through a crate above it.
+#[test]
+fn the_crate_graph_in_architecture_md_is_the_real_one() {
+    let map = CrateMap::parse(&architecture()).unwrap_or_else(|e| panic!("ARCHITECTURE.md: {e}"));
+    let real = Graph::of_workspace(&workspace()).member_edges();
+    assert!(real.len() >= 8, "the workspace's members: {real:?}");
+    let problems = map.differences(&real);
+    assert!(
+        problems.is_empty(),
+        "ARCHITECTURE.md's `{HEADING}` section and the workspace disagree:\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn the_crate_graph_check_names_the_line_to_change() {
+    let map = CrateMap::parse(
+        "# A\n\n## Crate graph\n\nProse.\n\n- a → nothing\n- b → a\n- c → a, b\n- gone → a\n\n## Next\n- d → a\n",
+    )
+    .expect("the map parses");
+    let real: BTreeMap<String, BTreeSet<String>> = [
+        ("a", vec![]),
+        ("b", vec!["a", "d"]),
+        ("c", vec!["a"]),
+        ("d", vec!["a"]),
+    ]
+    .into_iter()
+    .map(|(name, uses)| (name.to_owned(), uses.into_iter().map(str::to_owned).collect()))
+    .collect();
+    assert_eq!(
+        map.differences(&real),
+        [
+            "b depends on d, which the crate graph does not allow: remove the dependency, or, if \
+             the design changed, make its line `- b → a, d`",
+            "the crate graph lets c depend on b, but it does not: make its line `- c → a`",
+            "d has no line; add `- d → a`",
+            "no workspace crate is called gone: remove the line `- gone → a`",
+        ]
+    );
+    assert!(
+        map.differences(&BTreeMap::new()).len() == 4,
+        "every line is judged"
+    );
 }
 
 #[test]

@@ -3,6 +3,8 @@
 //! of its format: connecting twice changes nothing the second time, the result parses and
 //! holds the entries, and disconnecting gives back the original bytes.
 
+#![allow(clippy::expect_used)]
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 

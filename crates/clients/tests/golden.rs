@@ -3,8 +3,11 @@
 //! the exact file each client gets when connected to the gateway.
 //!
 //! The expected output lives in `tests/golden/`; it was checked by hand against the clients'
-//! sources (docs/clients.md). `UPDATE_GOLDEN=1` rewrites it after a deliberate change, and the
-//! diff is then reviewed like code.
+//! sources (docs/clients.md). `UPDATE_GOLDEN=1` rewrites it after a deliberate change (and
+//! fails, naming what it rewrote, so such a run never passes); the diff is then reviewed like
+//! code and the tests run again without it.
+
+#![allow(clippy::expect_used)]
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -16,22 +19,56 @@ use switchboard_clients::env::Env;
 use switchboard_clients::plan::{self, Ownership};
 use switchboard_model::Os;
 
-fn golden(name: &str, actual: &str) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(name);
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("golden dir");
-        std::fs::write(&path, actual).expect("write golden");
-        return;
+/// The golden files one test compares its output with. Under `UPDATE_GOLDEN` each file that
+/// differs is rewritten instead, and `finish` then fails the test naming them, so a run that
+/// updates can never pass.
+struct Golden {
+    updating: bool,
+    rewritten: Vec<String>,
+}
+
+impl Golden {
+    fn new() -> Golden {
+        Golden {
+            updating: std::env::var_os("UPDATE_GOLDEN").is_some(),
+            rewritten: Vec::new(),
+        }
     }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}; run with UPDATE_GOLDEN=1 to create it", path.display()));
-    assert!(
-        expected == actual,
-        "{} differs from the code's output; if the change is intended, run with UPDATE_GOLDEN=1 and review the diff\n--- expected\n{expected}\n--- actual\n{actual}",
-        path.display()
-    );
+
+    fn check(&mut self, name: &str, actual: &str) {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/golden")
+            .join(name);
+        if self.updating {
+            if std::fs::read_to_string(&path).ok().as_deref() != Some(actual) {
+                std::fs::create_dir_all(path.parent().expect("parent")).expect("golden dir");
+                std::fs::write(&path, actual).expect("write golden");
+                self.rewritten.push(path.display().to_string());
+            }
+            return;
+        }
+        let expected = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}; run with UPDATE_GOLDEN=1 to create it", path.display()));
+        assert!(
+            expected == actual,
+            "{} differs from the code's output; if the change is intended, run with UPDATE_GOLDEN=1 and review the diff\n--- expected\n{expected}\n--- actual\n{actual}",
+            path.display()
+        );
+    }
+
+    fn finish(self) {
+        if self.updating {
+            let rewritten = if self.rewritten.is_empty() {
+                "every file already matched, none rewritten".to_owned()
+            } else {
+                format!("rewrote\n{}\n", self.rewritten.join("\n"))
+            };
+            panic!(
+                "UPDATE_GOLDEN is set, so this run only writes: {rewritten}; review the diff, then \
+                 run again without UPDATE_GOLDEN"
+            );
+        }
+    }
 }
 
 const WINDOWS_VARS: &[(&str, &str)] = &[
@@ -165,7 +202,9 @@ fn config_paths_per_client_and_os() {
         }
         out.push('\n');
     }
-    golden("paths.txt", &out);
+    let mut golden = Golden::new();
+    golden.check("paths.txt", &out);
+    golden.finish();
 }
 
 #[test]
@@ -214,6 +253,7 @@ fn the_file_each_client_gets() {
         )]),
     };
     let routes = [Route::Server("time".into()), Route::Aggregate];
+    let mut golden = Golden::new();
     for client in catalog::all() {
         let plan = plan::connect(
             client,
@@ -232,6 +272,7 @@ fn the_file_each_client_gets() {
             Format::Yaml => "yaml",
         };
         let text = plan.after.expect("a new file");
-        golden(&format!("entries/{}.{extension}", client.id), &text);
+        golden.check(&format!("entries/{}.{extension}", client.id), &text);
     }
+    golden.finish();
 }

@@ -231,7 +231,8 @@ mod tests {
     }
 }
 
-#[cfg(all(test, unix))]
+#[cfg(test)]
+#[cfg(unix)]
 mod private_tests {
     use std::os::unix::fs::PermissionsExt;
 

@@ -1,6 +1,7 @@
 //! The web UI's TypeScript types are generated from the control API's Rust types, so the two
 //! cannot drift: this test renders them and fails when `ui/src/api/types.gen.ts` differs.
-//! `SWITCHBOARD_UI_TYPES=write cargo test -p switchboard-model --test ui_types` rewrites it.
+//! `SWITCHBOARD_UI_TYPES=write cargo test -p switchboard-model --test ui_types` rewrites it,
+//! then fails (so such a run never passes); run it again without the variable.
 
 #![allow(clippy::unwrap_used)]
 
@@ -102,11 +103,24 @@ fn render() -> String {
 fn ui_types_match_the_rust_types() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui/src/api/types.gen.ts");
     let rendered = render();
-    if std::env::var("SWITCHBOARD_UI_TYPES").as_deref() == Ok("write") {
-        std::fs::write(&path, &rendered).unwrap();
-        return;
-    }
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    if std::env::var("SWITCHBOARD_UI_TYPES").as_deref() == Ok("write") {
+        // A run that writes never passes: it rewrites the file, then fails saying so.
+        let rewritten = committed != rendered;
+        if rewritten {
+            std::fs::write(&path, &rendered).unwrap();
+        }
+        panic!(
+            "SWITCHBOARD_UI_TYPES=write is set, so this run only writes: {} {}; review the \
+             diff, then run again without SWITCHBOARD_UI_TYPES",
+            path.display(),
+            if rewritten {
+                "rewritten"
+            } else {
+                "already matched, not rewritten"
+            }
+        );
+    }
     assert!(
         committed == rendered,
         "{} is out of date with the Rust types; rewrite it with \

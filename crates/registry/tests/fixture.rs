@@ -5,7 +5,10 @@
 //! written to `tests/golden/fixture-plans.txt`: the schema's cosmetic warnings, if any, then
 //! the plan (with its dependencies dated by the entry's `publishedAt`) with no values on a machine with node, npm, uv and python but no container runtime
 //! or .NET, and with every required input given and every runtime present. `UPDATE_GOLDEN=1`
-//! rewrites the file after a deliberate change; its diff is reviewed like code.
+//! rewrites the file after a deliberate change (and fails, so such a run never passes); its
+//! diff is reviewed like code and the test run again without it.
+
+#![allow(clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 
@@ -151,9 +154,22 @@ fn every_fixture_entry_plans_or_says_why_not() {
 
     let path: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/fixture-plans.txt");
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("golden dir");
-        std::fs::write(&path, &actual).expect("write golden");
-        return;
+        // A run that updates never passes: it writes, then fails saying so.
+        let rewritten = std::fs::read_to_string(&path).ok() != Some(actual.clone());
+        if rewritten {
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("golden dir");
+            std::fs::write(&path, &actual).expect("write golden");
+        }
+        panic!(
+            "UPDATE_GOLDEN is set, so this run only writes: {} {}; review the diff, then run \
+             again without UPDATE_GOLDEN",
+            path.display(),
+            if rewritten {
+                "rewritten"
+            } else {
+                "already matched, not rewritten"
+            }
+        );
     }
     let expected = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{}: {e}; run with UPDATE_GOLDEN=1 to create it", path.display()));

@@ -1,6 +1,6 @@
 //! Harness for end-to-end tests: the real `switchboard` binary, a private data directory,
 //! real MCP servers installed by `scripts/install-test-tools.sh`, and waits with deadlines.
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
