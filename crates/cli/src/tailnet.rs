@@ -98,51 +98,63 @@ pub async fn run(json: bool, client: Client, command: TailnetCommand) -> Result<
             render::peers(&peers);
             Ok(())
         }
-        TailnetCommand::Https { state, serve_port } => {
-            let status: TailnetStatus = if state == "on" {
-                client
-                    .put("/tailnet/https", &EnableHttps { port: serve_port })
-                    .await?
-            } else {
-                client.delete_json("/tailnet/https").await?
-            };
-            if json {
-                return print_json(&status);
-            }
-            match &status.https {
-                Some(url) => println!("exposed servers are served at {url}/mcp/<server>"),
-                None => println!("exposed servers are not served over HTTPS"),
-            }
-            Ok(())
-        }
+        TailnetCommand::Https { state, serve_port } => https(json, client, &state, serve_port).await,
         TailnetCommand::Remote(RemoteCommand::Add {
             target,
             as_name,
             no_wait,
-        }) => {
-            let Some((peer, server)) = target.split_once('/') else {
-                return Err(CliError::Usage(format!(
-                    "give the server as PEER/SERVER, like homebox/time; got `{target}`"
-                )));
-            };
-            let request = AddRemote {
-                peer: peer.to_owned(),
-                server: parse_name(server)?,
-                name: as_name.as_deref().map(parse_name).transpose()?,
-            };
-            progress(
-                !no_wait,
-                &format!("Adding {target}: waiting for it to be running…"),
-            );
-            let wait = if no_wait {
-                String::new()
-            } else {
-                format!("?wait={DEFAULT_WAIT_SECS}")
-            };
-            let view: ServerView = client
-                .post(&format!("/tailnet/remotes{wait}"), Some(&request))
-                .await?;
-            report(json, &view)
-        }
+        }) => add_remote(json, client, &target, as_name.as_deref(), no_wait).await,
     }
+}
+
+/// `tailnet https on|off`: Serve on this node's name on `serve_port`, or stop.
+async fn https(json: bool, client: Client, state: &str, serve_port: u16) -> Result<(), CliError> {
+    let status: TailnetStatus = if state == "on" {
+        client
+            .put("/tailnet/https", &EnableHttps { port: serve_port })
+            .await?
+    } else {
+        client.delete_json("/tailnet/https").await?
+    };
+    if json {
+        return print_json(&status);
+    }
+    match &status.https {
+        Some(url) => println!("exposed servers are served at {url}/mcp/<server>"),
+        None => println!("exposed servers are not served over HTTPS"),
+    }
+    Ok(())
+}
+
+/// `tailnet remote add PEER/SERVER`: the peer's server added here, then where it stands.
+async fn add_remote(
+    json: bool,
+    client: Client,
+    target: &str,
+    as_name: Option<&str>,
+    no_wait: bool,
+) -> Result<(), CliError> {
+    let Some((peer, server)) = target.split_once('/') else {
+        return Err(CliError::Usage(format!(
+            "give the server as PEER/SERVER, like homebox/time; got `{target}`"
+        )));
+    };
+    let request = AddRemote {
+        peer: peer.to_owned(),
+        server: parse_name(server)?,
+        name: as_name.map(parse_name).transpose()?,
+    };
+    progress(
+        !no_wait,
+        &format!("Adding {target}: waiting for it to be running…"),
+    );
+    let wait = if no_wait {
+        String::new()
+    } else {
+        format!("?wait={DEFAULT_WAIT_SECS}")
+    };
+    let view: ServerView = client
+        .post(&format!("/tailnet/remotes{wait}"), Some(&request))
+        .await?;
+    report(json, &view)
 }

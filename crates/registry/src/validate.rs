@@ -9,7 +9,7 @@
 //! rules the released schema states are checked; what a rule leaves open (an unknown package
 //! type, a runtime this machine lacks) is the planner's to report.
 
-use crate::server_json::{Argument, Input, KeyValueInput, LocalTransport, ServerJson};
+use crate::server_json::{Argument, Input, KeyValueInput, LocalTransport, Package, ServerJson};
 
 /// Top-level fields of the released schema (2025-12-11).
 const SERVER_FIELDS: &[&str] = &[
@@ -121,7 +121,25 @@ pub fn cosmetic(value: &serde_json::Value, server: &ServerJson) -> Vec<String> {
 
 /// Checks a parsed document against the schema's lengths, patterns and cross-field rules.
 pub fn check(server: &ServerJson) -> Result<(), SchemaViolation> {
-    let name = &server.name;
+    check_name(&server.name)?;
+    check_version("version", &server.version)?;
+
+    for (i, package) in server.packages.iter().enumerate() {
+        check_package(&format!("packages[{i}]"), package)?;
+    }
+    for (i, remote) in server.remotes.iter().enumerate() {
+        let at = format!("remotes[{i}]");
+        check_url(&format!("{at}.url"), &remote.url)?;
+        check_key_values(&format!("{at}.headers"), &remote.headers)?;
+        for (variable, input) in &remote.variables {
+            check_input(&format!("{at}.variables.{variable}"), input)?;
+        }
+    }
+    Ok(())
+}
+
+/// A server's name: `namespace/local`, 3-200 characters of the allowed ones.
+fn check_name(name: &str) -> Result<(), SchemaViolation> {
     let Some((namespace, local)) = name.split_once('/') else {
         return Err(SchemaViolation::new(
             "name",
@@ -144,61 +162,53 @@ pub fn check(server: &ServerJson) -> Result<(), SchemaViolation> {
             ),
         ));
     }
-    check_version("version", &server.version)?;
+    Ok(())
+}
 
-    for (i, package) in server.packages.iter().enumerate() {
-        let at = format!("packages[{i}]");
-        if package.identifier.trim().is_empty() {
-            return Err(SchemaViolation::new(format!("{at}.identifier"), "is empty"));
-        }
-        if let Some(version) = &package.version {
-            check_version(&format!("{at}.version"), version)?;
-        }
-        if let Some(sha) = &package.file_sha256
-            && !(sha.len() == 64
-                && sha
-                    .chars()
-                    .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)))
-        {
-            return Err(SchemaViolation::new(
-                format!("{at}.fileSha256"),
-                "must be 64 lowercase hex digits",
-            ));
-        }
-        if package.registry_type == "mcpb" && package.file_sha256.is_none() {
-            return Err(SchemaViolation::new(
-                format!("{at}.fileSha256"),
-                "is required for an mcpb package, so the download can be verified",
-            ));
-        }
-        match &package.transport {
-            LocalTransport::Stdio => {}
-            LocalTransport::StreamableHttp { url, headers } | LocalTransport::Sse { url, headers } => {
-                check_url(&format!("{at}.transport.url"), url)?;
-                check_key_values(&format!("{at}.transport.headers"), headers)?;
-            }
-        }
-        for (list, arguments) in [
-            ("runtimeArguments", &package.runtime_arguments),
-            ("packageArguments", &package.package_arguments),
-        ] {
-            for (j, argument) in arguments.iter().enumerate() {
-                check_argument(&format!("{at}.{list}[{j}]"), argument)?;
-            }
-        }
-        check_key_values(
-            &format!("{at}.environmentVariables"),
-            &package.environment_variables,
-        )?;
+/// One package at `at` (`packages[i]`): identifier, version, digest, transport, arguments, env.
+fn check_package(at: &str, package: &Package) -> Result<(), SchemaViolation> {
+    if package.identifier.trim().is_empty() {
+        return Err(SchemaViolation::new(format!("{at}.identifier"), "is empty"));
     }
-    for (i, remote) in server.remotes.iter().enumerate() {
-        let at = format!("remotes[{i}]");
-        check_url(&format!("{at}.url"), &remote.url)?;
-        check_key_values(&format!("{at}.headers"), &remote.headers)?;
-        for (variable, input) in &remote.variables {
-            check_input(&format!("{at}.variables.{variable}"), input)?;
+    if let Some(version) = &package.version {
+        check_version(&format!("{at}.version"), version)?;
+    }
+    if let Some(sha) = &package.file_sha256
+        && !(sha.len() == 64
+            && sha
+                .chars()
+                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)))
+    {
+        return Err(SchemaViolation::new(
+            format!("{at}.fileSha256"),
+            "must be 64 lowercase hex digits",
+        ));
+    }
+    if package.registry_type == "mcpb" && package.file_sha256.is_none() {
+        return Err(SchemaViolation::new(
+            format!("{at}.fileSha256"),
+            "is required for an mcpb package, so the download can be verified",
+        ));
+    }
+    match &package.transport {
+        LocalTransport::Stdio => {}
+        LocalTransport::StreamableHttp { url, headers } | LocalTransport::Sse { url, headers } => {
+            check_url(&format!("{at}.transport.url"), url)?;
+            check_key_values(&format!("{at}.transport.headers"), headers)?;
         }
     }
+    for (list, arguments) in [
+        ("runtimeArguments", &package.runtime_arguments),
+        ("packageArguments", &package.package_arguments),
+    ] {
+        for (j, argument) in arguments.iter().enumerate() {
+            check_argument(&format!("{at}.{list}[{j}]"), argument)?;
+        }
+    }
+    check_key_values(
+        &format!("{at}.environmentVariables"),
+        &package.environment_variables,
+    )?;
     Ok(())
 }
 

@@ -10,10 +10,19 @@
 //! What it does not edit: a root written in flow style (`{a: 1}` with members), documents in
 //! a multi-document stream, or anything but a top-level key's block. Those are refused with a
 //! reason rather than rewritten.
+//!
+//! `layout` finds a key's block and its children among the lines, `edit` changes those
+//! lines, and `emit` writes new blocks in the file's style; this module holds the document,
+//! its reads and the checks every edit passes.
+
+mod edit;
+mod emit;
+mod layout;
 
 use serde_json::{Map, Value};
 
 use crate::{EditError, ParseError};
+use layout::{Slot, lines};
 
 const BOM: char = '\u{feff}';
 
@@ -21,50 +30,6 @@ const BOM: char = '\u{feff}';
 pub struct Document {
     text: String,
     value: Value,
-}
-
-/// One line of the text, with its line end.
-#[derive(Debug, Clone, Copy)]
-struct Line<'t> {
-    start: usize,
-    /// Without the line end.
-    body: &'t str,
-    /// Just after the line end.
-    end: usize,
-}
-
-impl Line<'_> {
-    fn indent(&self) -> usize {
-        self.body.len() - self.body.trim_start_matches(' ').len()
-    }
-
-    /// Blank, or only a comment: lines that belong to no value.
-    fn is_trivia(&self) -> bool {
-        let trimmed = self.body.trim_start();
-        trimmed.is_empty() || trimmed.starts_with('#')
-    }
-}
-
-fn lines(text: &str) -> Vec<Line<'_>> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    while start < text.len() {
-        let end = text[start..].find('\n').map_or(text.len(), |i| start + i + 1);
-        let body = text[start..end].trim_end_matches('\n').trim_end_matches('\r');
-        out.push(Line { start, body, end });
-        start = end;
-    }
-    out
-}
-
-/// Where a top-level key's value sits.
-struct Root {
-    /// Index of the `key:` line.
-    line: usize,
-    /// One past the last line of the block (trailing trivia excluded).
-    block_end: usize,
-    /// The inline value after the colon (`{}`, `[]`, `null`), if any; byte range in the text.
-    inline: Option<(usize, usize)>,
 }
 
 impl Document {
@@ -221,216 +186,14 @@ impl Document {
         Ok(true)
     }
 
-    fn set_block(&mut self, root: &str, slot: Slot<'_>, value: &Value) -> Result<(), EditError> {
-        let fits = match (slot, self.value.get(root)) {
-            (_, None | Some(Value::Null)) => true,
-            (Slot::Member(_), Some(existing)) => existing.is_object(),
-            (Slot::Item { .. }, Some(existing)) => existing.is_array(),
-        };
-        if !fits {
-            return Err(EditError::NotAnObject {
-                path: root.to_owned(),
-            });
-        }
-        let style = Style::of(&self.text);
-        let Some(found) = self.find_root(root)? else {
-            // A new top-level key at the end of the file.
-            let block = render_slot(&style, slot, style.unit, value);
-            let mut insert = String::new();
-            let body = self.text.strip_prefix(BOM).unwrap_or(&self.text);
-            let missing_newline = !body.is_empty() && !self.text.ends_with('\n');
-            if missing_newline {
-                insert.push_str(style.newline);
-            }
-            insert.push_str(&format!("{}:{}", key_text(root), style.newline));
-            insert.push_str(&block);
-            if missing_newline {
-                // Keep the file's lack of a final newline.
-                insert.truncate(insert.len() - style.newline.len());
-            }
-            let at = self.text.len();
-            return self.splice(at, at, &insert);
-        };
-        let lines = lines(&self.text);
-        let blocks = blocks(&lines, &found, slot);
-        let existing = self.locate(root, slot, &blocks);
-        let indent = blocks.first().map_or(style.unit, |b| b.indent);
-        let rendered = render_slot(&style, slot, indent, value);
-        if let Some(block) = existing {
-            let start = lines[block.first].start;
-            let end = lines[block.last].end;
-            let rendered = fit_end(&rendered, &self.text[start..end], style.newline);
-            return self.splice(start, end, &rendered);
-        }
-        match (blocks.last(), found.inline) {
-            (Some(last), _) => {
-                let at = lines[last.last].end;
-                let rendered = after_unterminated(&self.text, at, rendered, style.newline);
-                self.splice(at, at, &rendered)
-            }
-            // `root: {}` or `root:` with nothing under it: the value becomes the block.
-            (None, inline) => {
-                let key_line = lines[found.line];
-                let (cut_start, cut_end) = inline.unwrap_or((key_line.start + key_line.body.len(), 0));
-                let cut_end = if inline.is_some() { cut_end } else { cut_start };
-                // Drop the space before the inline value too, so removal can restore it.
-                let cut_start = if inline.is_some() && self.text[..cut_start].ends_with(' ') {
-                    cut_start - 1
-                } else {
-                    cut_start
-                };
-                let at = key_line.end;
-                let rendered = after_unterminated(&self.text, at, rendered, style.newline);
-                let text = [
-                    &self.text[..cut_start],
-                    &self.text[cut_end..at],
-                    &rendered,
-                    &self.text[at..],
-                ]
-                .concat();
-                self.commit(text)
-            }
-        }
-    }
-
-    fn remove_block(&mut self, root: &str, slot: Slot<'_>) -> Result<bool, EditError> {
-        let Some(found) = self.find_root(root)? else {
-            return Ok(false);
-        };
-        let lines = lines(&self.text);
-        let blocks = blocks(&lines, &found, slot);
-        let Some(block) = self.locate(root, slot, &blocks) else {
-            return Ok(false);
-        };
-        let start = lines[block.first].start;
-        let mut end = lines[block.last].end;
-        let mut removed_newline_before = false;
-        if end == self.text.len() && !self.text.ends_with('\n') && start > 0 {
-            // The last block of a file without a final newline: take the newline before it.
-            removed_newline_before = true;
-        }
-        let only = blocks.len() == 1;
-        if only {
-            // The root is left empty: it goes back to the inline form it had before.
-            let key_line = lines[found.line];
-            let empty = match slot {
-                Slot::Member(_) => "{}",
-                Slot::Item { .. } => "[]",
-            };
-            let key_end = key_line.start + key_line.body.len();
-            let comment = key_line.body.find(" #").map(|i| key_line.start + i);
-            let insert_at = comment.unwrap_or(key_end);
-            if removed_newline_before {
-                end = self.text.len();
-                let newline = if self.text[..start].ends_with("\r\n") {
-                    2
-                } else {
-                    1
-                };
-                self.splice(start - newline, end, "")?;
-            } else {
-                self.splice(start, end, "")?;
-            }
-            self.splice(insert_at, insert_at, &format!(" {empty}"))?;
-            return Ok(true);
-        }
-        if removed_newline_before {
-            let newline = if self.text[..start].ends_with("\r\n") {
-                2
-            } else {
-                1
-            };
-            self.splice(start - newline, end, "")?;
-        } else {
-            end = end.min(self.text.len());
-            self.splice(start, end, "")?;
-        }
-        Ok(true)
-    }
-
-    /// The block of an existing member or named item.
-    fn locate(&self, root: &str, slot: Slot<'_>, blocks: &[Block]) -> Option<Block> {
-        match slot {
-            Slot::Member(name) => blocks.iter().find(|b| b.key.as_deref() == Some(name)).cloned(),
-            Slot::Item { name_key, name } => {
-                let items = self.value.get(root)?.as_array()?;
-                let index = items
-                    .iter()
-                    .position(|item| item.get(name_key).and_then(Value::as_str) == Some(name))?;
-                blocks.get(index).cloned()
-            }
-        }
-    }
-
-    fn find_root(&self, root: &str) -> Result<Option<Root>, EditError> {
-        match &self.value {
-            Value::Object(_) | Value::Null => {}
-            _ => {
-                return Err(EditError::RootNotObject { key: root.to_owned() });
-            }
-        }
-        let lines = lines(&self.text);
-        for (index, line) in lines.iter().enumerate() {
-            let body = line.body.strip_prefix(BOM).unwrap_or(line.body);
-            // Document markers and directives; a second document was refused by the parser.
-            let marker = body.starts_with("---") || body.starts_with("...") || body.starts_with('%');
-            if marker || line.is_trivia() || body.starts_with([' ', '\t']) {
-                continue;
-            }
-            let Some((key, rest)) = split_key(body) else {
-                continue;
-            };
-            if key != root {
-                continue;
-            }
-            let value_text = rest.split(" #").next().unwrap_or_default().trim();
-            let inline = match value_text {
-                "" => None,
-                "{}" | "[]" | "null" | "~" => {
-                    let offset =
-                        line.start + (line.body.len() - rest.len()) + (rest.len() - rest.trim_start().len());
-                    Some((offset, offset + value_text.len()))
-                }
-                v if v.starts_with('{') || v.starts_with('[') => {
-                    return Err(EditError::Unsupported {
-                        path: root.to_owned(),
-                        why: "a flow-style collection",
-                    });
-                }
-                _ => {
-                    return Err(EditError::NotAnObject {
-                        path: root.to_owned(),
-                    });
-                }
-            };
-            let mut block_end = index + 1;
-            for (next, candidate) in lines.iter().enumerate().skip(index + 1) {
-                if candidate.is_trivia() {
-                    continue;
-                }
-                let compact_item = candidate.body.starts_with("- ") || candidate.body == "-";
-                if candidate.indent() == 0 && !compact_item {
-                    break;
-                }
-                block_end = next + 1;
-            }
-            return Ok(Some(Root {
-                line: index,
-                block_end,
-                inline,
-            }));
-        }
-        Ok(None)
-    }
-
     /// Replaces a range of the text, keeping the edit only if the result still parses.
-    fn splice(&mut self, start: usize, end: usize, insert: &str) -> Result<(), EditError> {
+    pub(super) fn splice(&mut self, start: usize, end: usize, insert: &str) -> Result<(), EditError> {
         let mut text = self.text.clone();
         text.replace_range(start..end, insert);
         self.commit(text)
     }
 
-    fn commit(&mut self, text: String) -> Result<(), EditError> {
+    pub(super) fn commit(&mut self, text: String) -> Result<(), EditError> {
         let body = text.strip_prefix(BOM).unwrap_or(&text);
         self.value = if body.trim().is_empty() {
             Value::Null
@@ -470,212 +233,9 @@ fn read(body: &str) -> Result<Value, serde_yaml_ng::Error> {
     serde_yaml_ng::from_str::<serde_yaml_ng::Value>(body).and_then(serde_yaml_ng::from_value::<Value>)
 }
 
-/// Which child of the root an edit is about.
-#[derive(Debug, Clone, Copy)]
-enum Slot<'a> {
-    Member(&'a str),
-    Item { name_key: &'a str, name: &'a str },
-}
-
-/// A child of the root: its lines (inclusive) and indent; `key` for mapping members.
-#[derive(Debug, Clone)]
-struct Block {
-    first: usize,
-    last: usize,
-    indent: usize,
-    key: Option<String>,
-}
-
-/// The root's children: lines at the first child's indent start one, deeper lines continue it.
-fn blocks(lines: &[Line<'_>], root: &Root, slot: Slot<'_>) -> Vec<Block> {
-    let is_item = matches!(slot, Slot::Item { .. });
-    let mut out: Vec<Block> = Vec::new();
-    let mut child_indent = None;
-    for (index, line) in lines.iter().enumerate().take(root.block_end).skip(root.line + 1) {
-        if line.is_trivia() {
-            continue;
-        }
-        let indent = line.indent();
-        let child = *child_indent.get_or_insert(indent);
-        let rest = &line.body[indent..];
-        let starts = indent == child
-            && if is_item {
-                rest.starts_with("- ") || rest == "-"
-            } else {
-                !rest.starts_with("- ")
-            };
-        if starts {
-            let key = (!is_item).then(|| split_key(rest).map(|(k, _)| k)).flatten();
-            out.push(Block {
-                first: index,
-                last: index,
-                indent,
-                key,
-            });
-        } else if let Some(current) = out.last_mut() {
-            current.last = index;
-        }
-    }
-    out
-}
-
-/// A mapping key at the start of `text` and what follows its colon.
-fn split_key(text: &str) -> Option<(String, &str)> {
-    let (key, rest) = if let Some(quote) = text.chars().next().filter(|c| *c == '"' || *c == '\'') {
-        let close = text[1..].find(quote)? + 1;
-        let raw = &text[1..close];
-        let key = if quote == '"' {
-            serde_json::from_str::<String>(&text[..=close]).unwrap_or_else(|_| raw.to_owned())
-        } else {
-            raw.replace("''", "'")
-        };
-        (key, &text[close + 1..])
-    } else {
-        let colon = text
-            .match_indices(':')
-            .find(|(i, _)| text[i + 1..].is_empty() || text[i + 1..].starts_with([' ', '\t']))?
-            .0;
-        (text[..colon].trim_end().to_owned(), &text[colon..])
-    };
-    let rest = rest.trim_start_matches([' ', '\t']).strip_prefix(':')?;
-    Some((key, rest))
-}
-
-/// The file's newline and indent unit.
-struct Style {
-    newline: &'static str,
-    unit: usize,
-}
-
-impl Style {
-    fn of(text: &str) -> Self {
-        let newline = if text.contains("\r\n") { "\r\n" } else { "\n" };
-        let unit = lines(text)
-            .iter()
-            .filter(|l| !l.is_trivia())
-            .map(Line::indent)
-            .filter(|i| *i > 0)
-            .min()
-            .unwrap_or(2);
-        Self { newline, unit }
-    }
-}
-
-fn render_slot(style: &Style, slot: Slot<'_>, indent: usize, value: &Value) -> String {
-    let mut out = String::new();
-    match slot {
-        Slot::Member(name) => {
-            out.push_str(&format!("{}{}:", " ".repeat(indent), key_text(name)));
-            render_value(&mut out, style, indent, value);
-        }
-        Slot::Item { .. } => {
-            // `- first: x` then the other members two columns in, under `first`.
-            let pad = " ".repeat(indent);
-            let inner = indent + 2;
-            match value.as_object() {
-                Some(members) if !members.is_empty() => {
-                    for (i, (k, v)) in members.iter().enumerate() {
-                        if i == 0 {
-                            out.push_str(&format!("{pad}- {}:", key_text(k)));
-                        } else {
-                            out.push_str(&format!("{}{}:", " ".repeat(inner), key_text(k)));
-                        }
-                        render_value(&mut out, style, inner, v);
-                    }
-                }
-                _ => {
-                    out.push_str(&format!("{pad}- {}{}", scalar_text(value), style.newline));
-                }
-            }
-        }
-    }
-    out
-}
-
-/// Writes the value of a key already written at `indent` (after its colon), with its line end.
-fn render_value(out: &mut String, style: &Style, indent: usize, value: &Value) {
-    let nl = style.newline;
-    match value {
-        Value::Object(members) if !members.is_empty() => {
-            out.push_str(nl);
-            let pad = " ".repeat(indent + style.unit);
-            for (k, v) in members {
-                out.push_str(&format!("{pad}{}:", key_text(k)));
-                render_value(out, style, indent + style.unit, v);
-            }
-        }
-        Value::Array(items) if !items.is_empty() => {
-            out.push_str(nl);
-            // Compact form: the dashes at the key's own indent, as Goose and Continue write.
-            let pad = " ".repeat(indent);
-            for item in items {
-                match item {
-                    Value::Object(_) | Value::Array(_) => {
-                        out.push_str(&format!(
-                            "{pad}- {}{nl}",
-                            serde_json::to_string(item).unwrap_or_default()
-                        ));
-                    }
-                    scalar => out.push_str(&format!("{pad}- {}{nl}", scalar_text(scalar))),
-                }
-            }
-        }
-        Value::Object(_) => out.push_str(&format!(" {{}}{nl}")),
-        Value::Array(_) => out.push_str(&format!(" []{nl}")),
-        scalar => out.push_str(&format!(" {}{nl}", scalar_text(scalar))),
-    }
-}
-
-fn scalar_text(value: &Value) -> String {
-    match value {
-        Value::String(s) if is_plain(s) => s.clone(),
-        // JSON's escapes are valid in a YAML double-quoted scalar.
-        other => serde_json::to_string(other).unwrap_or_default(),
-    }
-}
-
-fn key_text(key: &str) -> String {
-    if is_plain(key) {
-        key.to_owned()
-    } else {
-        serde_json::to_string(key).unwrap_or_default()
-    }
-}
-
-/// Whether a string can be written unquoted and still read back as the same string.
-fn is_plain(s: &str) -> bool {
-    const WORDS: &[&str] = &["true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"];
-    !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/'))
-        && !s.starts_with(['-', '.'])
-        && !WORDS.contains(&s.to_ascii_lowercase().as_str())
-        && s.parse::<f64>().is_err()
-        && !s.starts_with(|c: char| c.is_ascii_digit())
-}
-
-/// `rendered` ends with a newline; if the text at `at` ends without one (the last line of a
-/// file with no final newline), move that newline to the front instead.
-fn after_unterminated(text: &str, at: usize, rendered: String, newline: &str) -> String {
-    if at == text.len() && !text.is_empty() && !text.ends_with('\n') {
-        let body = rendered.strip_suffix(newline).unwrap_or(&rendered);
-        format!("{newline}{body}")
-    } else {
-        rendered
-    }
-}
-
-/// A replacement for the block `old` keeps whether `old` ended with a newline.
-fn fit_end(rendered: &str, old: &str, newline: &str) -> String {
-    if old.ends_with('\n') {
-        rendered.to_owned()
-    } else {
-        rendered.strip_suffix(newline).unwrap_or(rendered).to_owned()
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::emit::{Style, key_text, render_value};
     use super::*;
     use proptest::prelude::*;
     use serde_json::json;

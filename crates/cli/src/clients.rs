@@ -1,0 +1,126 @@
+//! `switchboard clients`: the AI clients on this machine, wiring them to the gateway, adopting
+//! the servers they configure, and undoing Switchboard's changes to their files.
+//!
+//! Everything is the daemon's (finding clients, editing their files, the journal); these
+//! commands only call the control API and print. Tokens clients present are in [`crate::tokens`].
+
+use clap::Subcommand;
+use switchboard_model::api::{
+    AppClient, ClientChange, ConnectClient, DisconnectClient, ImportClients, ImportReport, UndoClients,
+};
+
+use crate::client::{CliError, Client};
+use crate::{encode_query, print_json, render};
+
+#[derive(Debug, Subcommand)]
+pub enum ClientsCommand {
+    /// List clients: installed, running, connected, and any drift in their files.
+    Ls,
+    /// Point a client at the gateway: one entry for every enabled server, or one per server.
+    Connect {
+        /// A client id from `switchboard clients`, e.g. claude-desktop, cursor, vscode.
+        client: String,
+        /// One entry per server named (comma-separated) instead of one for all.
+        #[arg(long, value_delimiter = ',', conflicts_with = "all")]
+        servers: Option<Vec<String>>,
+        /// One entry reaching every enabled server (the default).
+        #[arg(long)]
+        all: bool,
+        /// Overwrite Switchboard's entries even where you edited them.
+        #[arg(long)]
+        force: bool,
+        /// Show the change as a diff; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write the entries back whenever the client (or anyone) removes them.
+        #[arg(long)]
+        keep: bool,
+    },
+    /// Remove Switchboard's entries from a client (never your own).
+    Disconnect {
+        client: String,
+        /// Remove them even where you edited them.
+        #[arg(long)]
+        force: bool,
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Adopt the servers configured in clients (all, or those named) into Switchboard.
+    Import {
+        clients: Vec<String>,
+        /// Then point each client's entry at the gateway instead.
+        #[arg(long)]
+        replace: bool,
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Undo the last change Switchboard made to a client's files (or to any client's).
+    Undo { client: Option<String> },
+}
+
+pub async fn run(json: bool, client: Client, command: ClientsCommand) -> Result<(), CliError> {
+    let change = match command {
+        ClientsCommand::Ls => {
+            let clients: Vec<AppClient> = client.get("/clients").await?;
+            if json {
+                return print_json(&clients);
+            }
+            render::app_clients(&clients);
+            return Ok(());
+        }
+        ClientsCommand::Connect {
+            client: id,
+            servers,
+            all: _,
+            force,
+            dry_run,
+            keep,
+        } => {
+            let request = ConnectClient {
+                servers,
+                force,
+                dry_run,
+                reapply: keep,
+            };
+            let path = format!("/clients/{}/connect", encode_query(&id));
+            client.post::<ClientChange>(&path, Some(&request)).await?
+        }
+        ClientsCommand::Disconnect {
+            client: id,
+            force,
+            dry_run,
+        } => {
+            let path = format!("/clients/{}/disconnect", encode_query(&id));
+            client
+                .post::<ClientChange>(&path, Some(&DisconnectClient { force, dry_run }))
+                .await?
+        }
+        ClientsCommand::Import {
+            clients,
+            replace,
+            dry_run,
+        } => {
+            let request = ImportClients {
+                clients,
+                replace,
+                dry_run,
+            };
+            let report: ImportReport = client.post("/clients/import", Some(&request)).await?;
+            if json {
+                return print_json(&report);
+            }
+            render::import(&report);
+            return Ok(());
+        }
+        ClientsCommand::Undo { client: id } => {
+            client
+                .post::<ClientChange>("/clients/undo", Some(&UndoClients { client: id }))
+                .await?
+        }
+    };
+    if json {
+        return print_json(&change);
+    }
+    render::client_change(&change);
+    Ok(())
+}

@@ -1,0 +1,184 @@
+//! `switchboard daemon`, which runs the daemon in the foreground, and the commands about the
+//! running daemon itself: `status`, `open` (the dashboard, signed in) and `quit`.
+//!
+//! The daemon is `switchboard_daemon`'s; this module only turns flags into its configuration
+//! and SIGTERM/SIGINT into its shutdown. The hidden `__watchdog` is not here: it runs in
+//! `main` before any async runtime exists.
+
+use clap::Args;
+use switchboard_model::api::{DaemonStatus, SignInCode};
+
+use crate::cli::millis;
+use crate::client::{CliError, Client};
+use crate::{home, print_json, secrets};
+
+// No doc comment: the `daemon` variant's own is the command's help.
+#[derive(Debug, Args)]
+pub struct DaemonArgs {
+    /// Keep tool-call arguments and results in the history (off: only names, sizes, times).
+    #[arg(long, env = "SWITCHBOARD_RECORD_PAYLOADS")]
+    record_payloads: bool,
+    /// End a gateway session after this long without requests or a listening client (and
+    /// with it any process it had of its own).
+    #[arg(long, value_name = "DURATION", value_parser = millis, default_value = "30m")]
+    session_idle: u64,
+    /// The MCP registry installs come from (a private one serves the same API).
+    #[arg(long, value_name = "URL", env = "SWITCHBOARD_REGISTRY", default_value = switchboard_registry::client::OFFICIAL)]
+    registry: String,
+    /// Where secret values live: the OS keychain, or (an explicit opt-in for headless
+    /// machines without one) `secrets.json` in the data directory, readable only by you.
+    #[arg(long, value_name = "STORE", env = "SWITCHBOARD_SECRETS", default_value = "keychain", value_parser = ["keychain", "file"])]
+    secrets: String,
+    /// The port the tailnet listener opens on this node's Tailscale addresses, and looks
+    /// for on peers.
+    #[arg(long, value_name = "PORT", env = "SWITCHBOARD_TAILNET_PORT", default_value_t = switchboard_daemon::tailnet::DEFAULT_PORT)]
+    tailnet_port: u16,
+    /// The https URL where Switchboard's OAuth client metadata document is published (the
+    /// daemon serves it at /oauth/client-metadata.json for that): Switchboard's client id
+    /// at authorization servers that take such documents, instead of registering.
+    #[arg(long, value_name = "URL", env = "SWITCHBOARD_OAUTH_CLIENT_METADATA_URL", value_parser = https_url)]
+    oauth_client_metadata_url: Option<String>,
+}
+
+/// Runs the daemon on `port` until SIGTERM or SIGINT.
+pub async fn run(port: u16, args: DaemonArgs) -> Result<(), CliError> {
+    let gateway = switchboard_daemon::gateway::GatewayConfig {
+        record_payloads: args.record_payloads,
+        session_idle: std::time::Duration::from_millis(args.session_idle),
+    };
+    let supervisor = switchboard_daemon::supervisor::SupervisorConfig {
+        oauth_client_metadata_url: args.oauth_client_metadata_url,
+        ..Default::default()
+    };
+    daemon(
+        port,
+        gateway,
+        supervisor,
+        args.registry,
+        args.secrets == "file",
+        args.tailnet_port,
+    )
+    .await
+}
+
+async fn daemon(
+    port: u16,
+    gateway: switchboard_daemon::gateway::GatewayConfig,
+    supervisor: switchboard_daemon::supervisor::SupervisorConfig,
+    registry: String,
+    secrets_in_file: bool,
+    tailnet_port: u16,
+) -> Result<(), CliError> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let config = switchboard_daemon::daemon::DaemonConfig {
+        data_dir: home()?,
+        port,
+        program: std::env::current_exe()
+            .map_err(|e| CliError::Other(format!("cannot find the switchboard binary itself: {e}")))?,
+        supervisor,
+        gateway,
+        registry,
+        secrets_in_file,
+        tailnet_port,
+    };
+    switchboard_daemon::daemon::run(config, shutdown_signal())
+        .await
+        .map_err(|e| CliError::Other(e.to_string()))
+}
+
+/// Completes on SIGTERM or SIGINT. The handlers are installed when this is called, before the
+/// daemon starts, so a signal during start-up is not the default action (death without
+/// cleanup, leaving `daemon.json` behind) but a clean stop once start-up is done.
+fn shutdown_signal() -> impl Future<Output = ()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).ok();
+    let mut interrupt = signal(SignalKind::interrupt()).ok();
+    async move {
+        tokio::select! {
+            _ = received(term.as_mut()) => {}
+            _ = received(interrupt.as_mut()) => {}
+        }
+    }
+}
+
+/// The next delivery of `signal`, or never if it could not be watched.
+async fn received(signal: Option<&mut tokio::signal::unix::Signal>) {
+    match signal {
+        Some(signal) => {
+            signal.recv().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+pub async fn status(json: bool, client: Client) -> Result<(), CliError> {
+    let status: DaemonStatus = client.get("/status").await?;
+    if json {
+        return print_json(&status);
+    }
+    let c = status.servers;
+    println!(
+        "Switchboard daemon {} running, pid {}, on http://127.0.0.1:{}",
+        status.version, status.pid, status.port
+    );
+    println!("data: {}", status.data_dir);
+    println!(
+        "servers: {} ({} running, {} failing)",
+        c.total, c.running, c.failing
+    );
+    println!("gateway sessions: {}", status.sessions);
+    let unwritten = &status.unwritten;
+    if let Some(problem) = &unwritten.problem {
+        println!("records not being written: {problem}");
+    }
+    if unwritten.calls_waiting + unwritten.calls_lost + unwritten.runs_lost > 0 {
+        println!(
+            "unwritten records: {} tool calls waiting, {} tool calls lost, {} server runs lost",
+            unwritten.calls_waiting, unwritten.calls_lost, unwritten.runs_lost
+        );
+    }
+    Ok(())
+}
+
+pub async fn open(json: bool, client: Client, no_browser: bool) -> Result<(), CliError> {
+    let code: SignInCode = client.post("/web/codes", None::<&()>).await?;
+    if json {
+        return print_json(&code);
+    }
+    if no_browser {
+        println!("{}", code.url);
+        return Ok(());
+    }
+    if !secrets::open_browser(&code.url) {
+        return Err(CliError::Other(
+            "cannot start a browser here; run `switchboard open --no-browser` and open the link it prints"
+                .into(),
+        ));
+    }
+    println!("opened the dashboard in your browser");
+    Ok(())
+}
+
+pub async fn quit(json: bool, client: Client) -> Result<(), CliError> {
+    client.post_empty("/shutdown").await?;
+    if !json {
+        println!("the daemon is stopping its servers and exiting");
+    }
+    Ok(())
+}
+
+/// A client id metadata document's URL: https, as authorization servers require of client ids.
+fn https_url(raw: &str) -> Result<String, String> {
+    match switchboard_daemon::oauth::discovery::is_https(raw) {
+        true => Ok(raw.to_owned()),
+        false => Err(format!(
+            "`{raw}` is not an https URL; a client id document must be served over https"
+        )),
+    }
+}

@@ -1,0 +1,60 @@
+//! The one closed [`Event`] enum the daemon announces on `GET /api/v1/events`.
+//!
+//! Only the events' shapes; the SSE framing that carries them is [`crate::sse`].
+
+use super::UnwrittenRecords;
+use crate::{ServerName, ServerState, UnixMillis};
+
+/// Everything the daemon announces on `GET /api/v1/events`. One closed enum.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    ServerAdded {
+        name: ServerName,
+    },
+    ServerChanged {
+        name: ServerName,
+    },
+    ServerRemoved {
+        name: ServerName,
+    },
+    StateChanged {
+        name: ServerName,
+        at_ms: UnixMillis,
+        status: ServerState,
+    },
+    /// A client's config lost or changed entries Switchboard wrote (the client rewrote the
+    /// file, or the user edited it); `reapplied` says whether they were written back.
+    ClientDrifted {
+        client: String,
+        path: String,
+        entries: Vec<String>,
+        reapplied: bool,
+    },
+    /// A running server did not answer a request the gateway made on its own (an aggregate
+    /// list) within `waited_ms`; the aggregate answered without it or with its last list.
+    ServerUnresponsive {
+        name: ServerName,
+        method: String,
+        waited_ms: u64,
+    },
+    /// The daemon could not write records (or writes them again: `problem` is `None`).
+    RecordsUnwritten {
+        records: UnwrittenRecords,
+    },
+}
+
+impl Event {
+    /// The SSE `event:` field for this event.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::ServerAdded { .. } => "server_added",
+            Self::ServerChanged { .. } => "server_changed",
+            Self::ServerRemoved { .. } => "server_removed",
+            Self::StateChanged { .. } => "state_changed",
+            Self::ClientDrifted { .. } => "client_drifted",
+            Self::ServerUnresponsive { .. } => "server_unresponsive",
+            Self::RecordsUnwritten { .. } => "records_unwritten",
+        }
+    }
+}
