@@ -13,9 +13,10 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use switchboard_daemon::paths::DataDir;
-use switchboard_daemon::token::ControlToken;
-use switchboard_model::api::{ApiError, DaemonInfo};
+use switchboard_local::address;
+use switchboard_local::paths::DataDir;
+use switchboard_local::token::ControlToken;
+use switchboard_model::api::ApiError;
 use switchboard_model::sse::{SseDecoder, SseEvent};
 
 /// What can go wrong in a CLI command, each with its exit code.
@@ -106,10 +107,7 @@ pub struct Client {
 impl Client {
     pub fn connect(home: PathBuf, port_hint: u16) -> Result<Self, CliError> {
         let data = DataDir::existing(home.clone());
-        let port = std::fs::read(data.daemon_info())
-            .ok()
-            .and_then(|bytes| serde_json::from_slice::<DaemonInfo>(&bytes).ok())
-            .map_or(port_hint, |info| info.port);
+        let port = address::port(&data, port_hint);
         let token = ControlToken::read(&data.control_token())
             .map_err(|e| CliError::Other(e.to_string()))?
             .ok_or_else(|| CliError::DaemonDown {

@@ -18,7 +18,6 @@ pub mod logs;
 pub mod oauth;
 pub mod os;
 pub mod packages;
-pub mod paths;
 pub mod registry_cache;
 pub mod runtime;
 pub mod secrets;
@@ -29,3 +28,7 @@ pub mod tailnet;
 pub mod token;
 pub mod upstream;
 pub mod web;
+
+/// The data directory, for the CLI that reaches it through the daemon; the daemon's own code
+/// imports `switchboard_local` directly.
+pub use switchboard_local::paths;
