@@ -6,6 +6,10 @@
 //! `daemon.json`). Every way of not reaching it becomes [`CliError::DaemonDown`] (or
 //! [`CliError::PortTaken`]), with how to fix it; every request has a deadline. API errors
 //! keep the daemon's message.
+//!
+//! It links `switchboard-local` (where the daemon is) and `switchboard-model` (what it says),
+//! never the daemon itself: the app and the CLI's client commands carry no server code. What
+//! a command prints, and the `switchboard connect` shim's MCP traffic, are the CLI's.
 
 use std::path::PathBuf;
 use std::time::Duration;
