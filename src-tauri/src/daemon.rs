@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use switchboard::client::{CliError, Client};
+use switchboard_client::{CliError, Client};
 use switchboard_model::api::DaemonStatus;
 
 /// How long a starting daemon may take to answer.
@@ -55,7 +55,7 @@ impl Launch {
     /// The binary beside this executable, the data directory and port of this environment.
     pub fn from_env() -> Result<Self, AppError> {
         let exe = std::env::current_exe().map_err(|e| AppError::DataDir(e.to_string()))?;
-        let home = switchboard_daemon::paths::data_dir().map_err(|e| AppError::DataDir(e.to_string()))?;
+        let home = switchboard_local::paths::data_dir().map_err(|e| AppError::DataDir(e.to_string()))?;
         let port = std::env::var("SWITCHBOARD_PORT")
             .ok()
             .and_then(|p| p.parse().ok())

@@ -13,7 +13,7 @@ pub mod tray;
 use std::sync::Arc;
 use std::time::Duration;
 
-use switchboard::client::Client;
+use switchboard_client::Client;
 use switchboard_model::api::{Event, ServerView, SignInCode};
 use switchboard_model::{FailureReason, ServerState};
 use tauri::image::Image;

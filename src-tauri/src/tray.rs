@@ -7,7 +7,7 @@
 
 use std::sync::Mutex;
 
-use switchboard::client::{CliError, Client};
+use switchboard_client::{CliError, Client};
 use switchboard_model::api::ServerView;
 use switchboard_model::{FailureReason, ServerName, ServerState};
 

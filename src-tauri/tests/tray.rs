@@ -9,9 +9,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use switchboard::client::Client;
 use switchboard_app::daemon::Launch;
 use switchboard_app::tray::{self, Action, Effect, Health, Item, Paused};
+use switchboard_client::Client;
 use switchboard_model::ServerName;
 use switchboard_model::api::ServerView;
 

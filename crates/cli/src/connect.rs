@@ -15,7 +15,8 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use serde_json::{Value, json};
-use switchboard_model::api::DaemonInfo;
+use switchboard_local::address;
+use switchboard_local::paths::DataDir;
 use switchboard_model::sse::SseDecoder;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
@@ -78,8 +79,7 @@ pub async fn run(home: PathBuf, port_hint: u16, server: Option<String>) -> Resul
     let builder = reqwest::Client::builder().no_proxy();
     // The client's token goes only to this user's daemon, never to whatever has its port.
     #[cfg(unix)]
-    let builder =
-        builder.unix_socket(switchboard_daemon::paths::DataDir::existing(home.clone()).control_socket());
+    let builder = builder.unix_socket(DataDir::existing(home.clone()).control_socket());
     let shim = Arc::new(Shim {
         http: builder.build().map_err(|e| CliError::Other(e.to_string()))?,
         home,
@@ -160,11 +160,7 @@ impl Shim {
     }
 
     fn base(&self) -> String {
-        let port = std::fs::read(self.home.join("daemon.json"))
-            .ok()
-            .and_then(|b| serde_json::from_slice::<DaemonInfo>(&b).ok())
-            .map(|i| i.port)
-            .unwrap_or(self.port_hint);
+        let port = address::port(&DataDir::existing(self.home.clone()), self.port_hint);
         format!("http://127.0.0.1:{port}")
     }
 

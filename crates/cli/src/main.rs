@@ -62,7 +62,7 @@ fn main() -> ExitCode {
 }
 
 pub(crate) fn home() -> Result<PathBuf, CliError> {
-    switchboard_daemon::paths::data_dir().map_err(|e| CliError::Other(e.to_string()))
+    switchboard_local::paths::data_dir().map_err(|e| CliError::Other(e.to_string()))
 }
 
 /// Hands each command to its module. Commands that check a server's name (or read `add`'s

@@ -9,6 +9,9 @@ use std::fs::File;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use switchboard_local::address::{self, AddressError};
+use switchboard_local::paths::{DataDir, PathsError};
+use switchboard_local::token::{ControlToken, TokenError};
 use switchboard_model::api::DaemonInfo;
 use switchboard_model::now_millis;
 use switchboard_registry::{Registry, RegistryError};
@@ -20,14 +23,12 @@ use crate::client_config::{ClientConfigError, ClientConfigs};
 use crate::control::{Control, ControlError, DaemonFacts};
 use crate::gateway::{self, Gateway, GatewayConfig};
 use crate::install::Installer;
-use crate::paths::{DataDir, PathsError};
 use crate::registry_cache::RegistryCache;
 use crate::secrets::{self, Secrets};
 use crate::serve;
 use crate::supervisor::watchdog::{Watchdog, WatchdogError};
 use crate::supervisor::{Supervisor, SupervisorConfig};
 use crate::tailnet::{self, Tailnet, TailnetError};
-use crate::token::{ControlToken, TokenError};
 use crate::web::{self, BrowserSessions};
 
 #[derive(Clone, Debug)]
@@ -78,8 +79,8 @@ pub enum DaemonError {
     ControlSocket { path: PathBuf, source: std::io::Error },
     #[error("cannot listen on 127.0.0.1:{port}: {source}")]
     Bind { port: u16, source: std::io::Error },
-    #[error("cannot write {path}: {source}; check free space and permissions")]
-    WriteInfo { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    WriteInfo(#[from] AddressError),
     #[error(transparent)]
     ClientConfigs(#[from] ClientConfigError),
     #[error(transparent)]
@@ -297,7 +298,7 @@ impl Rooms {
 /// One keychain service per data directory, so two daemons' secrets never mix; the default
 /// directory's is plainly `switchboard`.
 fn keychain_service(root: &std::path::Path) -> String {
-    let default = crate::paths::data_dir_for(switchboard_model::Os::current(), |key| {
+    let default = switchboard_local::paths::data_dir_for(switchboard_model::Os::current(), |key| {
         (key != "SWITCHBOARD_HOME")
             .then(|| std::env::var_os(key))
             .flatten()
@@ -322,9 +323,7 @@ fn lock(data: &DataDir) -> Result<File, DaemonError> {
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => {
-            let pid = std::fs::read(data.daemon_info())
-                .ok()
-                .and_then(|bytes| serde_json::from_slice::<DaemonInfo>(&bytes).ok())
+            let pid = address::read(data)
                 .map(|info| format!(" (pid {})", info.pid))
                 .unwrap_or_default();
             Err(DaemonError::AlreadyRunning {
@@ -343,10 +342,5 @@ fn write_info(data: &DataDir, port: u16) -> Result<(), DaemonError> {
         port,
         version: env!("CARGO_PKG_VERSION").to_owned(),
     };
-    let path = data.daemon_info();
-    let partial = path.with_extension("json.partial");
-    let bytes = serde_json::to_vec_pretty(&info).unwrap_or_default();
-    std::fs::write(&partial, bytes)
-        .and_then(|()| std::fs::rename(&partial, &path))
-        .map_err(|source| DaemonError::WriteInfo { path, source })
+    Ok(address::publish(data, &info)?)
 }

@@ -1,6 +1,6 @@
 //! The Switchboard daemon: it owns a person's MCP servers.
 //!
-//! [`daemon::run`] wires the parts: the [`paths`] of the data directory, the SQLite store
+//! [`daemon::run`] wires the parts: the data directory ([`switchboard_local`]), the SQLite store
 //! ([`switchboard_store`]), the [`supervisor`] of server processes and its watchdog that ends
 //! them if the daemon dies, the [`control`] layer that joins desired state to supervision, and
 //! the [`api`] on loopback.
@@ -19,7 +19,6 @@ pub mod logs;
 pub mod oauth;
 pub mod os;
 pub mod packages;
-pub mod paths;
 pub mod registry_cache;
 pub mod runtime;
 pub mod secrets;

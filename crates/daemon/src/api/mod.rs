@@ -19,6 +19,7 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
+use switchboard_local::token::ControlToken;
 use switchboard_model::api::{
     AddRemote, AddServer, AppClient, BrowserToken, CallRecord, ClientChange, ConnectClient, DaemonStatus,
     DisconnectClient, DoctorReport, EnableHttps, Expose, Exposure, ImportClients, ImportReport,
@@ -37,7 +38,7 @@ use crate::install::{InstallError, Installer};
 use crate::oauth::ClientCredentials;
 use crate::registry_cache;
 use crate::tailnet::Tailnet;
-use crate::token::ControlToken;
+use crate::token::Check as _;
 use crate::web::BrowserSessions;
 
 mod failure;

@@ -25,6 +25,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use switchboard_local::paths::DataDir;
 use switchboard_model::api::Event;
 use switchboard_model::{ServerName, ServerSpec, ServerState, Sharing};
 use switchboard_store::Store;
@@ -36,7 +37,6 @@ use actor::{Actor, RestartLog};
 
 use crate::jsonrpc::Frame;
 use crate::oauth::OAuth;
-use crate::paths::DataDir;
 use crate::secrets::Secrets;
 use crate::upstream::Upstream;
 use watchdog::Watchdog;

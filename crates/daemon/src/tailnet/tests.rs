@@ -30,7 +30,7 @@ async fn gateway(root: &std::path::Path) -> Arc<Gateway> {
         store.clone(),
         events.clone(),
         None,
-        crate::paths::DataDir::create(root.to_owned()).expect("data dir"),
+        switchboard_local::paths::DataDir::create(root.to_owned()).expect("data dir"),
         crate::secrets::Secrets::file(root.join("secrets.json")),
     );
     let facts = crate::control::DaemonFacts {

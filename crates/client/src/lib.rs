@@ -6,6 +6,10 @@
 //! `daemon.json`). Every way of not reaching it becomes [`CliError::DaemonDown`] (or
 //! [`CliError::PortTaken`]), with how to fix it; every request has a deadline. API errors
 //! keep the daemon's message.
+//!
+//! It links `switchboard-local` (where the daemon is) and `switchboard-model` (what it says),
+//! never the daemon itself: the app and the CLI's client commands carry no server code. What
+//! a command prints, and the `switchboard connect` shim's MCP traffic, are the CLI's.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -13,9 +17,10 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use switchboard_daemon::paths::DataDir;
-use switchboard_daemon::token::ControlToken;
-use switchboard_model::api::{ApiError, DaemonInfo};
+use switchboard_local::address;
+use switchboard_local::paths::DataDir;
+use switchboard_local::token::ControlToken;
+use switchboard_model::api::ApiError;
 use switchboard_model::sse::{SseDecoder, SseEvent};
 
 /// What can go wrong in a CLI command, each with its exit code.
@@ -106,10 +111,7 @@ pub struct Client {
 impl Client {
     pub fn connect(home: PathBuf, port_hint: u16) -> Result<Self, CliError> {
         let data = DataDir::existing(home.clone());
-        let port = std::fs::read(data.daemon_info())
-            .ok()
-            .and_then(|bytes| serde_json::from_slice::<DaemonInfo>(&bytes).ok())
-            .map_or(port_hint, |info| info.port);
+        let port = address::port(&data, port_hint);
         let token = ControlToken::read(&data.control_token())
             .map_err(|e| CliError::Other(e.to_string()))?
             .ok_or_else(|| CliError::DaemonDown {
