@@ -124,10 +124,7 @@ pub fn entry_hash(value: &Value) -> String {
     }
     let mut text = String::new();
     canonical(value, &mut text);
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(text.as_bytes()))
 }
 
 /// Connect: the file's Switchboard entries become exactly `routes`, presenting `token`.

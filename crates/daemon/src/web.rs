@@ -20,6 +20,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use switchboard_local::token::{RandomError, random_secret};
 
 use crate::door::{Door, HostPolicy, OriginPolicy};
 
@@ -37,8 +38,8 @@ const NOT_BUILT: &str = "<!doctype html><meta charset=utf-8><title>Switchboard</
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum WebError {
-    #[error("cannot get random bytes for a sign-in code: {0}")]
-    Random(getrandom::Error),
+    #[error("cannot make a sign-in code or browser token: {0}")]
+    Random(#[from] RandomError),
 }
 
 /// Sign-in codes waiting to be redeemed and the browser tokens they became.
@@ -51,7 +52,7 @@ pub struct BrowserSessions {
 impl BrowserSessions {
     /// A new single-use sign-in code, valid for [`CODE_LIFETIME`].
     pub fn issue_code(&self) -> Result<String, WebError> {
-        let code = random_hex()?;
+        let code = random_secret::<32>()?;
         let mut codes = lock(&self.codes);
         let now = Instant::now();
         codes.retain(|_, issued| now.duration_since(*issued) < CODE_LIFETIME);
@@ -64,7 +65,7 @@ impl BrowserSessions {
         let issued = lock(&self.codes).remove(code);
         match issued {
             Some(at) if at.elapsed() < CODE_LIFETIME => {
-                let token = random_hex()?;
+                let token = random_secret::<32>()?;
                 lock(&self.tokens).insert(token.clone());
                 Ok(Some(token))
             }
@@ -84,12 +85,6 @@ impl BrowserSessions {
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // The sets stay consistent even if a holder panicked: every change is a single insert/remove.
     mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn random_hex() -> Result<String, WebError> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(WebError::Random)?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// Routes for `/` and every file of the built UI; the Host must name this listener.

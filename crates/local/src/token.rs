@@ -4,6 +4,10 @@
 //! made once from the OS random source and kept across restarts so the CLI and the UI keep
 //! working. Its value never appears in `Debug` output or logs. This module reads and creates
 //! the file; checking a presented token is the daemon's (`switchboard_daemon::token`).
+//!
+//! It also owns [`random_bytes`] and [`random_secret`], the one way the workspace draws a
+//! secret (control, client, browser and OAuth tokens, session ids) from the OS random source:
+//! there is no fallback, a secret that cannot be unguessable is an error.
 
 use std::fmt;
 use std::io::Write;
@@ -16,8 +20,8 @@ pub enum TokenError {
         "cannot read or create the control token {path}: {source}; check the data directory's permissions"
     )]
     Io { path: PathBuf, source: std::io::Error },
-    #[error("cannot get random bytes for the control token: {0}")]
-    Random(getrandom::Error),
+    #[error("cannot make the control token: {0}")]
+    Random(#[from] RandomError),
     #[error(
         "the control token {path} is empty or damaged; delete it and restart the daemon to make a new one"
     )]
@@ -52,9 +56,7 @@ impl ControlToken {
                 Ok(Self(token.to_owned()))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let mut bytes = [0u8; 32];
-                getrandom::fill(&mut bytes).map_err(TokenError::Random)?;
-                let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+                let token = random_secret::<32>()?;
                 let mut options = std::fs::File::options();
                 options.write(true).create_new(true);
                 #[cfg(unix)]
@@ -87,6 +89,26 @@ impl ControlToken {
     }
 }
 
+/// The OS random source gave no bytes: no secret can be made.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the operating system's random source failed ({0}); on Linux check that the getrandom \
+     system call or /dev/urandom is available to the daemon (a seccomp or container policy may block it)"
+)]
+pub struct RandomError(getrandom::Error);
+
+/// `N` bytes from the OS random source, for a secret to be encoded by the caller.
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], RandomError> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).map_err(RandomError)?;
+    Ok(bytes)
+}
+
+/// `N` random bytes as lowercase hex (`2 * N` characters): a token or id nobody can guess.
+pub fn random_secret<const N: usize>() -> Result<String, RandomError> {
+    Ok(hex::encode(random_bytes::<N>()?))
+}
+
 fn restrict_to_owner(path: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     {
@@ -106,6 +128,15 @@ fn restrict_to_owner(path: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_are_hex_of_the_asked_length_and_differ() {
+        let a = random_secret::<16>().expect("random");
+        let b = random_secret::<16>().expect("random");
+        assert_eq!(a.len(), 32);
+        assert!(a.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')));
+        assert_ne!(a, b);
+    }
 
     #[test]
     fn created_owner_only_stable_and_redacted() {

@@ -232,7 +232,7 @@ impl Answer {
             .header("etag")
             .map(|tag| tag.trim_matches('"').to_owned())
             .filter(|tag| !tag.is_empty() && !tag.chars().any(char::is_control))
-            .unwrap_or_else(|| hex(&Sha256::digest(&self.body)));
+            .unwrap_or_else(|| hex::encode(Sha256::digest(&self.body)));
         Ok(ServeConfig {
             config: (!config.is_null()).then_some(config),
             etag,
@@ -452,10 +452,6 @@ fn percent_encode(text: &str) -> String {
         .collect()
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -469,7 +465,7 @@ mod tests {
             .expect("answer")
             .serve_config()
             .expect("config");
-        assert_eq!(config.etag, hex(&Sha256::digest(b"{}")));
+        assert_eq!(config.etag, hex::encode(Sha256::digest(b"{}")));
     }
 
     #[test]

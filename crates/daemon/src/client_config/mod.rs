@@ -664,7 +664,7 @@ fn mask_tokens(text: &str) -> String {
 }
 
 fn sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(bytes))
 }
 
 fn reload_word(reload: Reload) -> &'static str {

@@ -39,7 +39,7 @@ pub struct Catalog {
 
 fn hash_suffix(server: &ServerName, original: &str, len: usize) -> String {
     let digest = Sha256::digest(format!("{server}\0{original}").as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect::<String>()[..len].to_owned()
+    hex::encode(digest)[..len].to_owned()
 }
 
 /// The exposed name of `original` from `server`, before collision checks.

@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
+use switchboard_local::token::{RandomError, random_secret};
 use switchboard_model::api::{CallRecord, IssuedToken, TokenView};
 use switchboard_model::{ServerName, ServerState, Sharing, UnixMillis, now_millis};
 use switchboard_store::{Store, StoreError};
@@ -52,8 +53,8 @@ const HISTORY_BATCH: Duration = Duration::from_millis(100);
 pub enum AccessError {
     #[error("client names are 1 to 64 characters of letters, digits, `.`, `_` and `-`; `{0}` is not one")]
     InvalidName(String),
-    #[error("cannot get random bytes for a client token: {0}")]
-    Random(getrandom::Error),
+    #[error("cannot make a client token: {0}")]
+    Random(#[from] RandomError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -89,10 +90,6 @@ pub struct Access {
 
 fn sha256(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Access {
@@ -141,11 +138,9 @@ impl Access {
         if !valid {
             return Err(AccessError::InvalidName(name.to_owned()));
         }
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).map_err(AccessError::Random)?;
-        let token = format!("sbc_{}", hex(&bytes));
+        let token = format!("sbc_{}", random_secret::<32>()?);
         let hash = sha256(&token);
-        self.store.insert_client(name, &hex(&hash)).await?;
+        self.store.insert_client(name, &hex::encode(hash)).await?;
         self.by_hash
             .write()
             .unwrap_or_else(|p| p.into_inner())
@@ -164,7 +159,7 @@ impl Access {
             Err(e) => return Err(e),
         }
         let hash = sha256(token);
-        self.store.insert_client(name, &hex(&hash)).await?;
+        self.store.insert_client(name, &hex::encode(hash)).await?;
         self.by_hash
             .write()
             .unwrap_or_else(|p| p.into_inner())

@@ -18,8 +18,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use serde_json::Value;
+use switchboard_local::token::{RandomError, random_secret};
+use switchboard_model::ServerName;
 use switchboard_model::api::{CallOutcome, CallRecord};
-use switchboard_model::{ServerName, now_millis};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
@@ -135,15 +136,10 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// A random session id: visible ASCII, unguessable.
-pub fn new_session_id() -> String {
-    let mut bytes = [0u8; 16];
-    if getrandom::fill(&mut bytes).is_err() {
-        // Uniqueness is all a session id needs from this process; time and address suffice then.
-        let fallback = now_millis().to_le_bytes();
-        bytes[..8].copy_from_slice(&fallback);
-    }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// A random session id: visible ASCII, unguessable. Without the OS random source there is
+/// none: a guessable id would let another client of the gateway join the session.
+pub fn new_session_id() -> Result<String, RandomError> {
+    random_secret::<16>()
 }
 
 impl Session {
@@ -153,9 +149,9 @@ impl Session {
         mode: Mode,
         protocol: String,
         capabilities: &Value,
-    ) -> Arc<Self> {
-        Arc::new(Self {
-            id: Arc::from(new_session_id()),
+    ) -> Result<Arc<Self>, RandomError> {
+        Ok(Arc::new(Self {
+            id: Arc::from(new_session_id()?),
             client,
             target,
             mode,
@@ -172,7 +168,7 @@ impl Session {
             tasks: Mutex::default(),
             last_active: Mutex::new(Instant::now()),
             listeners: AtomicUsize::new(0),
-        })
+        }))
     }
 
     pub fn id(&self) -> Arc<str> {

@@ -12,9 +12,12 @@
 use std::collections::HashMap;
 
 use axum::response::IntoResponse;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use switchboard_local::token::random_bytes;
 use switchboard_model::ServerName;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -94,24 +97,16 @@ pub fn router(client_metadata_url: Option<String>) -> axum::Router {
     )
 }
 
+/// Base64url without padding, as PKCE (RFC 7636) and our states use it.
 fn base64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
-        for i in 0..=chunk.len() {
-            out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-        }
-    }
-    out
+    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// 256 random bits, base64url: a PKCE verifier or a state. Never guessable, so no fallback.
 fn random_token(server: &ServerName) -> Result<String, OAuthError> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| OAuthError::Login {
+    let bytes = random_bytes::<32>().map_err(|e| OAuthError::Login {
         server: server.clone(),
-        detail: format!("the OS gave no random bytes: {e}"),
+        detail: e.to_string(),
     })?;
     Ok(base64url(&bytes))
 }

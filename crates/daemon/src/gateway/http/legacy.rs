@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::sse::{KEEP_ALIVE_COMMENT, sse_event, sse_headers};
-use super::{Client, Gate, KEEP_ALIVE, http_error, parse, read_body, target};
+use super::{Client, Gate, KEEP_ALIVE, http_error, no_session, parse, read_body, target};
 use crate::gateway::handshake::{SESSION_REVISIONS, init_result, negotiate};
 use crate::gateway::session::{Mode, Next, Session, Target};
 use crate::gateway::{Gateway, notices, route};
@@ -43,13 +43,16 @@ pub(super) struct LegacyQuery {
 /// The 2024-11-05 transport: this GET stream carries everything; its first event names the
 /// URL to POST messages to. The session exists once the client POSTs initialize there.
 fn legacy_open(gate: Gate, client: Client, target: Target) -> Response {
-    let pending = Session::new(
+    let pending = match Session::new(
         client.0,
         target,
         Mode::LegacySse,
         SESSION_REVISIONS[3].to_owned(),
         &json!({}),
-    );
+    ) {
+        Ok(pending) => pending,
+        Err(e) => return no_session("null", &e),
+    };
     let endpoint = format!("/messages?sessionId={}", pending.id());
     gate.gateway.insert_session(Arc::clone(&pending));
     let prefix = Bytes::from(format!("event: endpoint\ndata: {endpoint}\n\n"));

@@ -28,6 +28,7 @@ use axum::middleware::{self, Next as MiddlewareNext};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
+use switchboard_local::token::RandomError;
 use switchboard_model::ServerName;
 
 use super::Gateway;
@@ -124,6 +125,13 @@ pub fn http_error(status: StatusCode, message: String) -> Response {
         _ => code::SERVER_UNAVAILABLE,
     };
     rpc_error(status, "null", code, &message)
+}
+
+/// A session could not be opened because no unguessable id could be made: a 500 naming why,
+/// answering request `id` (`"null"` when there is none).
+pub(super) fn no_session(id: &str, e: &RandomError) -> Response {
+    let message = format!("cannot open a session: {e}");
+    rpc_error(StatusCode::INTERNAL_SERVER_ERROR, id, code::INTERNAL, &message)
 }
 
 pub(super) fn rpc_error(status: StatusCode, id: &str, code: i64, message: &str) -> Response {

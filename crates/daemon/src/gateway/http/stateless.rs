@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 use super::sse::{Priming, sse_response};
 use super::streamable::unavailable;
-use super::{Client, Gate, header_str, json_response, rpc_error};
+use super::{Client, Gate, header_str, json_response, no_session, rpc_error};
 use crate::gateway::handshake::{STATELESS_REVISION, init_result};
 use crate::gateway::route;
 use crate::gateway::session::{Mode, Session, Stream, Target};
@@ -53,13 +53,16 @@ pub(super) async fn stateless(
     if value["method"] == "server/discover" {
         return discover(gate, &target, &id).await;
     }
-    let session = Session::new(
+    let session = match Session::new(
         client.0,
         target,
         Mode::Stateless,
         STATELESS_REVISION.to_owned(),
         &value["params"]["_meta"]["io.modelcontextprotocol/clientCapabilities"],
-    );
+    ) {
+        Ok(session) => session,
+        Err(e) => return no_session(&id, &e),
+    };
     let stream = session.open_stream();
     route::request(
         &gate.gateway,

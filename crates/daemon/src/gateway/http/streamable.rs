@@ -15,7 +15,9 @@ use futures_util::StreamExt as _;
 use super::batch::on_batch;
 use super::sse::{Priming, sse_response};
 use super::stateless::{is_stateless, stateless};
-use super::{Client, Gate, header_str, http_error, is_batch, json_response, parse, read_body, rpc_error};
+use super::{
+    Client, Gate, header_str, http_error, is_batch, json_response, no_session, parse, read_body, rpc_error,
+};
 use crate::gateway::handshake::{RESUMABLE_REVISION, SESSION_REVISIONS, init_result, negotiate};
 use crate::gateway::session::{Mode, Session, Stream, Target};
 use crate::gateway::{Unavailable, notices, route};
@@ -130,13 +132,16 @@ async fn initialize(gate: &Gate, client: Client, target: Target, frame: &Frame) 
         Ok(result) => result,
         Err(e) => return unavailable(&id, &e),
     };
-    let session = Session::new(
+    let session = match Session::new(
         client.0,
         target,
         Mode::Streamable,
         protocol.to_owned(),
         &params["capabilities"],
-    );
+    ) {
+        Ok(session) => session,
+        Err(e) => return no_session(&id, &e),
+    };
     notices::start(&gate.gateway, &session).await;
     gate.gateway.insert_session(Arc::clone(&session));
     let body = jsonrpc::result_response(&id, &result.to_string()).into_bytes();

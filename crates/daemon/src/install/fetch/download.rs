@@ -23,7 +23,7 @@ pub(super) async fn verified(
     sha256: &str,
 ) -> Result<Vec<u8>, InstallError> {
     let bytes = download(http, url).await?;
-    let actual = hex(&Sha256::digest(&bytes));
+    let actual = hex::encode(Sha256::digest(&bytes));
     if !actual.eq_ignore_ascii_case(sha256) {
         return Err(InstallError::Checksum {
             url: url.to_owned(),
@@ -76,8 +76,4 @@ pub(super) async fn unpack(bytes: Vec<u8>, root: &Path) -> Result<(), InstallErr
             detail: e.to_string(),
         })??;
     Ok(())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
