@@ -5,7 +5,7 @@
 //! tests drive exactly the code a click runs. What an item leads to outside the daemon
 //! (opening the window, quitting the app) comes back as an [`Effect`] for the shell.
 
-use std::sync::Mutex;
+use parking_lot::Mutex;
 
 use switchboard_client::{CliError, Client};
 use switchboard_model::api::ServerView;
@@ -101,11 +101,7 @@ pub struct Paused(Mutex<Vec<ServerName>>);
 
 impl Paused {
     pub fn is_paused(&self) -> bool {
-        !self.lock().is_empty()
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<ServerName>> {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        !self.0.lock().is_empty()
     }
 }
 
@@ -266,12 +262,12 @@ pub async fn handle(action: &Action, client: &Client, paused: &Paused) -> Result
             for server in servers.iter().filter(|s| is_up(&s.status)) {
                 let name = &server.spec.name;
                 let _: ServerView = client.post(&format!("/servers/{name}/stop"), None::<&()>).await?;
-                paused.lock().push(name.clone());
+                paused.0.lock().push(name.clone());
             }
             Ok(Effect::Done)
         }
         Action::ResumeAll => {
-            let names = std::mem::take(&mut *paused.lock());
+            let names = std::mem::take(&mut *paused.0.lock());
             for name in names {
                 match client
                     .post::<ServerView>(&format!("/servers/{name}/start"), None::<&()>)

@@ -10,9 +10,10 @@
 //! The gateway's behaviour is the daemon's; this is transport only.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use bytes::Bytes;
+use parking_lot::Mutex;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use serde_json::{Value, json};
 use switchboard_local::address;
@@ -107,7 +108,7 @@ pub async fn run(home: PathBuf, port_hint: u16, server: Option<String>) -> Resul
         }
     }
     // The client is done: answers still on their way are written, then the shim exits.
-    if let Some(listening) = lock(&shim.listening).take() {
+    if let Some(listening) = shim.listening.lock().take() {
         listening.abort();
     }
     drop(shim);
@@ -150,10 +151,6 @@ fn is_initialize(message: &[u8]) -> bool {
     serde_json::from_slice::<Method<'_>>(message).is_ok_and(|m| m.method.as_deref() == Some("initialize"))
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 impl Shim {
     fn emit(&self, message: Bytes) {
         let _ = self.out.send(message);
@@ -175,8 +172,8 @@ impl Shim {
         let id = message.get("id").cloned();
         let is_request = message.get("method").is_some() && id.is_some();
         if message["method"] == "initialize" {
-            *lock(&self.initialize) = Some(line.clone());
-            *lock(&self.session) = None;
+            *self.initialize.lock() = Some(line.clone());
+            *self.session.lock() = None;
         }
         let mut result = self.send(&line).await;
         if matches!(result, Err(Failure::SessionGone)) && self.reopen().await {
@@ -201,10 +198,10 @@ impl Shim {
 
     /// Opens a new session by replaying the client's initialize; its answer is not shown.
     async fn reopen(self: &Arc<Self>) -> bool {
-        let Some(initialize) = lock(&self.initialize).clone() else {
+        let Some(initialize) = self.initialize.lock().clone() else {
             return false;
         };
-        *lock(&self.session) = None;
+        *self.session.lock() = None;
         let quiet = self.post(&initialize, true).await.is_ok();
         let initialized = Bytes::from_static(br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
         quiet && self.post(&initialized, true).await.is_ok()
@@ -215,7 +212,7 @@ impl Shim {
     }
 
     async fn post(self: &Arc<Self>, body: &Bytes, quiet: bool) -> Result<(), Failure> {
-        let session = lock(&self.session).clone();
+        let session = self.session.lock().clone();
         let base = session
             .as_ref()
             .map(|s| s.base.clone())
@@ -302,20 +299,20 @@ impl Shim {
             .ok()
             .and_then(|v| v["result"]["protocolVersion"].as_str().map(str::to_owned))
             .and_then(|v| HeaderValue::from_str(&v).ok());
-        *lock(&self.session) = Some(Session {
+        *self.session.lock() = Some(Session {
             id,
             protocol,
             base: base.to_owned(),
         });
         let listening = tokio::spawn(Arc::clone(self).listen()).abort_handle();
-        if let Some(previous) = lock(&self.listening).replace(listening) {
+        if let Some(previous) = self.listening.lock().replace(listening) {
             previous.abort();
         }
     }
 
     /// The session's GET stream, for what the server sends outside requests.
     async fn listen(self: Arc<Self>) {
-        let Some(session) = lock(&self.session).clone() else {
+        let Some(session) = self.session.lock().clone() else {
             return;
         };
         let mut request = self

@@ -6,11 +6,11 @@
 //! reason a server failed. [`read_bounded_line`] is the one line reader for server pipes: a
 //! server that never writes a newline cannot make the daemon grow without bound.
 
+use parking_lot::Mutex;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Mutex;
 
 use switchboard_model::api::{LogLine, LogStream};
 use switchboard_model::now_millis;
@@ -51,10 +51,6 @@ impl ServerLog {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     pub fn push(&self, stream: LogStream, mut line: String) {
         if line.len() > MAX_LOG_LINE {
             let mut cut = MAX_LOG_LINE;
@@ -64,7 +60,7 @@ impl ServerLog {
             line.truncate(cut);
             line.push_str(" [cut]");
         }
-        let mut inner = self.lock();
+        let mut inner = self.inner.lock();
         let entry = LogLine {
             seq: inner.next_seq,
             at_ms: now_millis(),
@@ -83,12 +79,12 @@ impl ServerLog {
 
     /// The sequence number the next line will get: mark it at spawn to find a run's lines.
     pub fn next_seq(&self) -> u64 {
-        self.lock().next_seq
+        self.inner.lock().next_seq
     }
 
     /// The last `n` lines, oldest first.
     pub fn tail(&self, n: usize) -> Vec<LogLine> {
-        let inner = self.lock();
+        let inner = self.inner.lock();
         inner
             .ring
             .iter()
@@ -99,7 +95,7 @@ impl ServerLog {
 
     /// The last `n` stderr lines numbered `since` or later, joined: a failed run's own words.
     pub fn stderr_since(&self, since: u64, n: usize) -> String {
-        let inner = self.lock();
+        let inner = self.inner.lock();
         let lines: Vec<&str> = inner
             .ring
             .iter()

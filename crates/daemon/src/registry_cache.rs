@@ -45,7 +45,7 @@ pub struct RegistryCache {
     registry: Registry,
     store: Store,
     refreshing: Mutex<()>,
-    last_error: std::sync::Mutex<Option<String>>,
+    last_error: parking_lot::Mutex<Option<String>>,
 }
 
 /// Something read, and why it came from the copy rather than the registry, if it did.
@@ -61,7 +61,7 @@ impl RegistryCache {
             registry,
             store,
             refreshing: Mutex::new(()),
-            last_error: std::sync::Mutex::new(None),
+            last_error: parking_lot::Mutex::new(None),
         }
     }
 
@@ -71,9 +71,7 @@ impl RegistryCache {
 
     fn note(&self, result: Result<(), RegistryCacheError>) -> Option<String> {
         let error = result.err().map(|e| e.to_string());
-        if let Ok(mut last) = self.last_error.lock() {
-            last.clone_from(&error);
-        }
+        self.last_error.lock().clone_from(&error);
         error
     }
 
@@ -204,7 +202,7 @@ impl RegistryCache {
                 .ok()
                 .flatten()
                 .map(|(at, _)| at),
-            last_error: self.last_error.lock().ok().and_then(|e| e.clone()),
+            last_error: self.last_error.lock().clone(),
             url,
         }
     }

@@ -11,8 +11,8 @@
 //! This module does not serve the API the UI calls (`api` does, with the same guard) and holds
 //! no domain logic: the UI is a client of the control API like the CLI.
 
+use parking_lot::Mutex;
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -53,7 +53,7 @@ impl BrowserSessions {
     /// A new single-use sign-in code, valid for [`CODE_LIFETIME`].
     pub fn issue_code(&self) -> Result<String, WebError> {
         let code = random_secret::<32>()?;
-        let mut codes = lock(&self.codes);
+        let mut codes = self.codes.lock();
         let now = Instant::now();
         codes.retain(|_, issued| now.duration_since(*issued) < CODE_LIFETIME);
         codes.insert(code.clone(), now);
@@ -62,11 +62,11 @@ impl BrowserSessions {
 
     /// Trades a live code for a browser token; `None` if the code is unknown, used or expired.
     pub fn redeem(&self, code: &str) -> Result<Option<String>, WebError> {
-        let issued = lock(&self.codes).remove(code);
+        let issued = self.codes.lock().remove(code);
         match issued {
             Some(at) if at.elapsed() < CODE_LIFETIME => {
                 let token = random_secret::<32>()?;
-                lock(&self.tokens).insert(token.clone());
+                self.tokens.lock().insert(token.clone());
                 Ok(Some(token))
             }
             _ => Ok(None),
@@ -74,17 +74,12 @@ impl BrowserSessions {
     }
 
     pub fn admits(&self, token: &str) -> bool {
-        !token.is_empty() && lock(&self.tokens).contains(token)
+        !token.is_empty() && self.tokens.lock().contains(token)
     }
 
     pub fn end(&self, token: &str) {
-        lock(&self.tokens).remove(token);
+        self.tokens.lock().remove(token);
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // The sets stay consistent even if a holder panicked: every change is a single insert/remove.
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Routes for `/` and every file of the built UI; the Host must name this listener.
@@ -188,7 +183,10 @@ mod tests {
     fn an_expired_code_is_refused() {
         let sessions = BrowserSessions::default();
         let code = sessions.issue_code().unwrap();
-        lock(&sessions.codes).insert(code.clone(), Instant::now() - CODE_LIFETIME);
+        sessions
+            .codes
+            .lock()
+            .insert(code.clone(), Instant::now() - CODE_LIFETIME);
         assert_eq!(sessions.redeem(&code).unwrap(), None);
     }
 }

@@ -6,7 +6,7 @@
 //! and tells watchers (the control API's `status`, a `records_unwritten` event) when that
 //! changes. Keeping the waiting records and retrying is their writers' (the gateway's history).
 
-use std::sync::Mutex;
+use parking_lot::Mutex;
 
 use switchboard_model::api::UnwrittenRecords;
 use tokio::sync::watch;
@@ -57,7 +57,7 @@ impl Default for Unwritten {
 
 impl Unwritten {
     fn change(&self, edit: impl FnOnce(&mut UnwrittenRecords)) {
-        let _serial = self.update.lock().unwrap_or_else(|p| p.into_inner());
+        let _serial = self.update.lock();
         self.now.send_if_modified(|records| {
             let before = records.clone();
             edit(records);

@@ -10,10 +10,11 @@
 //! logged out.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
+use parking_lot::RwLock;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -277,7 +278,7 @@ impl LocalApi {
     }
 
     pub fn endpoint(&self) -> Endpoint {
-        self.endpoint.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.endpoint.read().clone()
     }
 
     pub async fn status(&self) -> Result<Status, LocalApiError> {
@@ -404,7 +405,7 @@ impl LocalApi {
         if found == endpoint {
             return Err(not_running(&endpoint, error));
         }
-        *self.endpoint.write().unwrap_or_else(|p| p.into_inner()) = found.clone();
+        *self.endpoint.write() = found.clone();
         match connect(&found).await {
             Ok(connection) => Ok((connection, found)),
             Err(error) => Err(not_running(&found, error)),

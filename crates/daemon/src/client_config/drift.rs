@@ -25,7 +25,7 @@ impl ClientConfigs {
     /// change, says so on the event stream and, for clients that asked for it, writes them
     /// back. Runs until the daemon stops.
     pub fn watch_drift(self: &Arc<Self>) {
-        let Some(mut rewatch) = self.rewatch_rx.lock().unwrap_or_else(|p| p.into_inner()).take() else {
+        let Some(mut rewatch) = self.rewatch_rx.lock().take() else {
             return;
         };
         // Interrupted writes are settled first; the files they touched are then watched.

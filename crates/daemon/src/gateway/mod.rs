@@ -18,9 +18,10 @@ mod route;
 pub mod session;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
+use parking_lot::{Mutex, RwLock};
 use sha2::{Digest, Sha256};
 use switchboard_local::token::{RandomError, random_secret};
 use switchboard_model::api::{CallRecord, IssuedToken, TokenView};
@@ -115,16 +116,8 @@ impl Access {
     /// The client a bearer token belongs to.
     pub fn client(&self, token: &str) -> Option<Arc<str>> {
         let hash = sha256(token);
-        let client = self
-            .by_hash
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&hash)
-            .cloned()?;
-        self.seen
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(Arc::clone(&client), now_millis());
+        let client = self.by_hash.read().get(&hash).cloned()?;
+        self.seen.lock().insert(Arc::clone(&client), now_millis());
         Some(client)
     }
 
@@ -141,10 +134,7 @@ impl Access {
         let token = format!("sbc_{}", random_secret::<32>()?);
         let hash = sha256(&token);
         self.store.insert_client(name, &hex::encode(hash)).await?;
-        self.by_hash
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(hash, Arc::from(name));
+        self.by_hash.write().insert(hash, Arc::from(name));
         Ok(IssuedToken {
             name: name.to_owned(),
             token,
@@ -160,20 +150,14 @@ impl Access {
         }
         let hash = sha256(token);
         self.store.insert_client(name, &hex::encode(hash)).await?;
-        self.by_hash
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(hash, Arc::from(name));
+        self.by_hash.write().insert(hash, Arc::from(name));
         Ok(())
     }
 
     /// Revokes a client's token; its open sessions are ended by the caller.
     pub async fn revoke(&self, name: &str) -> Result<(), AccessError> {
         self.store.remove_client(name).await?;
-        self.by_hash
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(|_, client| &**client != name);
+        self.by_hash.write().retain(|_, client| &**client != name);
         Ok(())
     }
 
@@ -183,7 +167,7 @@ impl Access {
     }
 
     async fn flush_seen(&self) {
-        let seen = std::mem::take(&mut *self.seen.lock().unwrap_or_else(|p| p.into_inner()));
+        let seen = std::mem::take(&mut *self.seen.lock());
         for (client, at) in seen {
             if let Err(e) = self.store.touch_client(&client, at).await {
                 tracing::warn!("cannot record last use of client {client}: {e}");
@@ -336,16 +320,16 @@ impl Gateway {
         Ok(gateway)
     }
 
-    pub fn catalog(&self) -> std::sync::MutexGuard<'_, aggregate::Catalog> {
-        self.catalog.lock().unwrap_or_else(|p| p.into_inner())
+    pub fn catalog(&self) -> parking_lot::MutexGuard<'_, aggregate::Catalog> {
+        self.catalog.lock()
     }
 
     pub fn control(&self) -> &Control {
         &self.control
     }
 
-    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, Arc<Session>>> {
-        self.sessions.lock().unwrap_or_else(|p| p.into_inner())
+    fn sessions(&self) -> parking_lot::MutexGuard<'_, HashMap<Arc<str>, Arc<Session>>> {
+        self.sessions.lock()
     }
 
     pub fn session(&self, id: &str) -> Option<Arc<Session>> {

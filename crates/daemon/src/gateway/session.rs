@@ -13,10 +13,11 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use parking_lot::Mutex;
 use serde_json::Value;
 use switchboard_local::token::{RandomError, random_secret};
 use switchboard_model::ServerName;
@@ -132,10 +133,6 @@ impl std::fmt::Debug for Session {
     }
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 /// A random session id: visible ASCII, unguessable. Without the OS random source there is
 /// none: a guessable id would let another client of the gateway join the session.
 pub fn new_session_id() -> Result<String, RandomError> {
@@ -185,15 +182,15 @@ impl Session {
     }
 
     pub fn touch(&self) {
-        *lock(&self.last_active) = Instant::now();
+        *self.last_active.lock() = Instant::now();
     }
 
     /// Whether nothing has used the session for `idle`: no request, none in flight, and no
     /// client reading its standalone stream.
     pub fn is_abandoned(&self, idle: Duration) -> bool {
         self.listeners.load(Ordering::Relaxed) == 0
-            && lock(&self.inflight).is_empty()
-            && lock(&self.last_active).elapsed() >= idle
+            && self.inflight.lock().is_empty()
+            && self.last_active.lock().elapsed() >= idle
     }
 
     /// Marks a client as reading the standalone stream until the guard drops.
@@ -208,7 +205,7 @@ impl Session {
 
     /// Keeps `task` (a notice forwarder) alive exactly as long as the session.
     pub fn own_task(&self, task: JoinHandle<()>) {
-        lock(&self.tasks).push(task);
+        self.tasks.lock().push(task);
     }
 
     /// A new stream for one request's response. Legacy sessions answer on their one stream.
@@ -218,7 +215,7 @@ impl Session {
         }
         let id = self.next_stream.fetch_add(1, Ordering::Relaxed);
         let stream = Stream::new(id, usize::MAX);
-        let mut streams = lock(&self.streams);
+        let mut streams = self.streams.lock();
         if streams.len() >= DETACHED_KEPT
             && let Some(oldest) = streams.keys().min().copied()
         {
@@ -233,11 +230,11 @@ impl Session {
         if id == 0 {
             return Some(self.standalone());
         }
-        lock(&self.streams).get(&id).cloned()
+        self.streams.lock().get(&id).cloned()
     }
 
     pub fn drop_stream(&self, id: u32) {
-        lock(&self.streams).remove(&id);
+        self.streams.lock().remove(&id);
     }
 
     /// Forwards a request; what comes back is written to `stream`, its response passed through
@@ -265,7 +262,7 @@ impl Session {
             answered: AtomicBool::new(false),
         });
         let upstream_id = upstream.forward(request, Arc::clone(&exchange) as _).await?;
-        let mut inflight = lock(&self.inflight);
+        let mut inflight = self.inflight.lock();
         // A fast server may have answered already, and that answer found nothing to remove.
         if !exchange.answered.load(Ordering::Relaxed) {
             inflight.insert(
@@ -285,7 +282,7 @@ impl Session {
         let Some(id) = notification.param(Param::RequestId).map(str::to_owned) else {
             return;
         };
-        let found = lock(&self.inflight).remove(&id);
+        let found = self.inflight.lock().remove(&id);
         if let Some(InFlight {
             upstream,
             upstream_id,
@@ -302,7 +299,7 @@ impl Session {
 
     /// Cancels a request whose client went away (stateless revision: closing is cancelling).
     pub async fn abandon(&self, id: &str) {
-        let found = lock(&self.inflight).remove(id);
+        let found = self.inflight.lock().remove(id);
         if let Some(InFlight {
             upstream,
             upstream_id,
@@ -318,7 +315,7 @@ impl Session {
         let Some(id) = response.head().id.and_then(|id| id.get().parse::<u64>().ok()) else {
             return;
         };
-        let upstream = lock(&self.server_requests).remove(&id);
+        let upstream = self.server_requests.lock().remove(&id);
         if let Some(upstream) = upstream {
             let _ = upstream.reply(id, response).await;
         }
@@ -326,27 +323,36 @@ impl Session {
 
     /// Records a subscription; true if the server must be told (first on the shared upstream).
     pub fn subscribe(&self, upstream: &Upstream, uri: &str) -> bool {
-        let new = lock(&self.subscriptions).insert((upstream.server().clone(), uri.to_owned()));
+        let new = self
+            .subscriptions
+            .lock()
+            .insert((upstream.server().clone(), uri.to_owned()));
         new && upstream.subscribe(uri)
     }
 
     /// Forgets a subscription; true if the server must be told (last on the shared upstream).
     pub fn unsubscribe(&self, upstream: &Upstream, uri: &str) -> bool {
-        let had = lock(&self.subscriptions).remove(&(upstream.server().clone(), uri.to_owned()));
+        let had = self
+            .subscriptions
+            .lock()
+            .remove(&(upstream.server().clone(), uri.to_owned()));
         had && upstream.unsubscribe(uri)
     }
 
     pub fn is_subscribed(&self, server: &ServerName, uri: &str) -> bool {
-        lock(&self.subscriptions).contains(&(server.clone(), uri.to_owned()))
+        self.subscriptions
+            .lock()
+            .contains(&(server.clone(), uri.to_owned()))
     }
 
     /// Takes every subscription, for release when the session ends.
     /// The URIs of `server` this session is subscribed to on its shared upstream.
     pub fn shared_subscriptions(&self, server: &ServerName) -> Vec<String> {
-        if lock(&self.isolated).contains_key(server) {
+        if self.isolated.lock().contains_key(server) {
             return Vec::new();
         }
-        lock(&self.subscriptions)
+        self.subscriptions
+            .lock()
             .iter()
             .filter(|(s, _)| s == server)
             .map(|(_, uri)| uri.clone())
@@ -355,8 +361,9 @@ impl Session {
 
     /// Subscriptions held on shared upstreams, which must be released there.
     pub fn take_subscriptions(&self) -> Vec<(ServerName, String)> {
-        let isolated = lock(&self.isolated);
-        lock(&self.subscriptions)
+        let isolated = self.isolated.lock();
+        self.subscriptions
+            .lock()
             .drain()
             .filter(|(server, _)| !isolated.contains_key(server))
             .collect()
@@ -364,7 +371,8 @@ impl Session {
 
     /// The live connection to this session's own process of `server`, if it has one.
     pub fn isolated_upstream(&self, server: &ServerName) -> Option<Arc<Upstream>> {
-        lock(&self.isolated)
+        self.isolated
+            .lock()
             .get(server)
             .map(|i| Arc::clone(i.upstream()))
             .filter(|u| !u.is_closed())
@@ -382,29 +390,29 @@ impl Session {
         let isolated = start.await?;
         let upstream = Arc::clone(isolated.upstream());
         // A dead predecessor is replaced here, which stops what is left of it.
-        lock(&self.isolated).insert(server.clone(), isolated);
+        self.isolated.lock().insert(server.clone(), isolated);
         Ok(upstream)
     }
 
     /// Ends the session: streams close, background tasks stop, its own processes end.
     pub fn end(&self) {
-        for task in lock(&self.tasks).drain(..) {
+        for task in self.tasks.lock().drain(..) {
             task.abort();
         }
-        lock(&self.isolated).clear();
+        self.isolated.lock().clear();
         self.standalone.finish();
-        for stream in lock(&self.streams).drain().map(|(_, s)| s) {
+        for stream in self.streams.lock().drain().map(|(_, s)| s) {
             stream.finish();
         }
     }
 
     fn accepts(&self, method: &str) -> bool {
-        self.mode != Mode::Stateless && lock(&self.caps).accepts(method)
+        self.mode != Mode::Stateless && self.caps.lock().accepts(method)
     }
 
     /// The legacy transport opens a session before its initialize says what the client can do.
     pub fn set_capabilities(&self, capabilities: &Value) {
-        *lock(&self.caps) = ClientCaps::from_capabilities(capabilities);
+        *self.caps.lock() = ClientCaps::from_capabilities(capabilities);
     }
 }
 
@@ -481,19 +489,22 @@ impl Sink for Exchange {
             Delivery::Notification(frame) => self.stream.push(frame.into_bytes()),
             Delivery::Request { frame, id } => {
                 if let Some(session) = self.session.upgrade() {
-                    lock(&session.server_requests).insert(id, Arc::clone(&self.upstream));
+                    session
+                        .server_requests
+                        .lock()
+                        .insert(id, Arc::clone(&self.upstream));
                 }
                 self.stream.push(frame.into_bytes());
             }
             Delivery::Response(frame) => {
                 if let Some(session) = self.session.upgrade() {
-                    let mut inflight = lock(&session.inflight);
+                    let mut inflight = session.inflight.lock();
                     self.answered.store(true, Ordering::Relaxed);
                     inflight.remove(&self.id);
                     drop(inflight);
                     session.touch();
                 }
-                if let Some(call) = lock(&self.call).take() {
+                if let Some(call) = self.call.lock().take() {
                     call.finish(&frame);
                 }
                 let frame = match self.rewrite {
@@ -515,7 +526,7 @@ impl Sink for Exchange {
 impl Drop for Exchange {
     fn drop(&mut self) {
         // Dropped without a response: cancelled by the client, or its session ended.
-        if let Some(call) = lock(&self.call).take() {
+        if let Some(call) = self.call.lock().take() {
             call.cancelled();
         }
     }
@@ -567,7 +578,7 @@ impl Stream {
     /// takes only JSON with an event stream.
     pub fn push_and_finish(&self, event: Bytes, last: bool) {
         {
-            let mut buf = lock(&self.buf);
+            let mut buf = self.buf.lock();
             if buf.finished {
                 return;
             }
@@ -583,7 +594,7 @@ impl Stream {
     }
 
     pub fn finish(&self) {
-        lock(&self.buf).finished = true;
+        self.buf.lock().finished = true;
         self.wake.notify_waiters();
     }
 
@@ -595,7 +606,7 @@ impl Stream {
             tokio::pin!(notified);
             notified.as_mut().enable();
             {
-                let buf = lock(&self.buf);
+                let buf = self.buf.lock();
                 if let Some((seq, event)) = buf.events.iter().find(|(seq, _)| *seq > after) {
                     return Some(Next::Event(*seq, event.clone()));
                 }
@@ -611,7 +622,7 @@ impl Stream {
 
     /// If the stream holds exactly one event and is finished: that event (a plain response).
     pub fn single(&self) -> Option<Bytes> {
-        let buf = lock(&self.buf);
+        let buf = self.buf.lock();
         match (buf.finished, buf.events.len(), buf.events.front()) {
             (true, 1, Some((_, event))) => Some(event.clone()),
             _ => None,
@@ -625,7 +636,7 @@ impl Stream {
             tokio::pin!(notified);
             notified.as_mut().enable();
             {
-                let buf = lock(&self.buf);
+                let buf = self.buf.lock();
                 if !buf.events.is_empty() || buf.finished {
                     return;
                 }

@@ -139,11 +139,11 @@ pub struct OAuth {
     /// One lock per server: refreshes of one server never overlap.
     refreshing: Mutex<HashMap<ServerName, Arc<Mutex<()>>>>,
     /// Grants read or refreshed since the daemon started, so requests need not ask the keychain.
-    grants: std::sync::Mutex<HashMap<ServerName, Grant>>,
+    grants: parking_lot::Mutex<HashMap<ServerName, Grant>>,
     /// Why each server's login was lost, once it is.
-    lost: std::sync::Mutex<HashMap<ServerName, watch::Sender<Option<String>>>>,
+    lost: parking_lot::Mutex<HashMap<ServerName, watch::Sender<Option<String>>>>,
     /// Scopes servers asked for beyond their login's (step-up); the next login asks for them.
-    step_up: std::sync::Mutex<HashMap<ServerName, String>>,
+    step_up: parking_lot::Mutex<HashMap<ServerName, String>>,
 }
 
 /// One server's login, as an HTTP link's [`Credentials`].
@@ -191,19 +191,16 @@ impl OAuth {
             secrets,
             pending: Mutex::default(),
             refreshing: Mutex::default(),
-            grants: std::sync::Mutex::default(),
-            lost: std::sync::Mutex::default(),
-            step_up: std::sync::Mutex::default(),
+            grants: parking_lot::Mutex::default(),
+            lost: parking_lot::Mutex::default(),
+            step_up: parking_lot::Mutex::default(),
         }
     }
 
     /// `server` wants `scope`, which its login lacks: the login is lost until a new one, which
     /// asks for it too.
     pub fn needs_scope(&self, server: &ServerName, scope: &str) {
-        self.step_up
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(server.clone(), scope.to_owned());
+        self.step_up.lock().insert(server.clone(), scope.to_owned());
         let why = OAuthError::NeedsLogin {
             server: server.clone(),
             detail: format!("it asks for scope `{scope}`, which the current login does not grant"),
@@ -214,7 +211,6 @@ impl OAuth {
     fn lost_sender(&self, server: &ServerName) -> watch::Sender<Option<String>> {
         self.lost
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
             .entry(server.clone())
             .or_insert_with(|| watch::channel(None).0)
             .clone()
@@ -237,21 +233,13 @@ impl OAuth {
 
     /// Drops what is known of `server`'s login, after a new one or a logout.
     fn forget(&self, server: &ServerName) {
-        self.grants
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(server);
+        self.grants.lock().remove(server);
         self.lost_sender(server).send_replace(None);
     }
 
     /// Scopes `server` asked for beyond its last login's.
     fn stepped_up(&self, server: &ServerName) -> String {
-        self.step_up
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(server)
-            .cloned()
-            .unwrap_or_default()
+        self.step_up.lock().get(server).cloned().unwrap_or_default()
     }
 
     /// Forgets everything of `server`'s logins, in memory and in the keychain: its URL changed
@@ -262,10 +250,7 @@ impl OAuth {
             pending.task.abort();
         }
         self.forget(server);
-        self.step_up
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(server);
+        self.step_up.lock().remove(server);
         self.secrets.delete(&key(server)).await?;
         if !keep_client {
             self.secrets.delete(&login::client_key(server)).await?;
@@ -328,11 +313,7 @@ impl OAuth {
     }
 
     fn cached(&self, server: &ServerName) -> Option<Grant> {
-        self.grants
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(server)
-            .cloned()
+        self.grants.lock().get(server).cloned()
     }
 
     async fn token(
@@ -376,10 +357,7 @@ impl OAuth {
             Ok(token) => Ok(Some(token)),
             Err(error) => {
                 if let OAuthError::NeedsLogin { .. } = &error {
-                    self.grants
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .remove(server);
+                    self.grants.lock().remove(server);
                     self.lost_sender(server).send_replace(Some(error.to_string()));
                 }
                 Err(error)
@@ -404,10 +382,7 @@ impl OAuth {
     }
 
     fn remember(&self, server: &ServerName, grant: &Grant) {
-        self.grants
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(server.clone(), grant.clone());
+        self.grants.lock().insert(server.clone(), grant.clone());
     }
 
     /// Trades the refresh token for new tokens, retrying passing failures with backoff.

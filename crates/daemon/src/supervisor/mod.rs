@@ -21,10 +21,11 @@ mod vfork;
 pub mod watchdog;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use parking_lot::Mutex;
 use switchboard_local::paths::DataDir;
 use switchboard_model::api::Event;
 use switchboard_model::{ServerName, ServerSpec, ServerState, Sharing};
@@ -156,8 +157,8 @@ impl Supervisor {
         }
     }
 
-    fn servers(&self) -> std::sync::MutexGuard<'_, BTreeMap<ServerName, Handle>> {
-        self.servers.lock().unwrap_or_else(|p| p.into_inner())
+    fn servers(&self) -> parking_lot::MutexGuard<'_, BTreeMap<ServerName, Handle>> {
+        self.servers.lock()
     }
 
     /// Starts supervising `spec` (stopped; send [`Command::Start`] to run it).

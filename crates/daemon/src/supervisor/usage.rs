@@ -8,8 +8,8 @@
 //! times a second would otherwise make the daemon scan /proc each time, and that costs every
 //! gateway call latency.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use switchboard_model::api::ResourceUsage;
@@ -33,7 +33,7 @@ impl UsageSampler {
     /// Usage of the trees rooted at each pid in `roots`. Blocking (reads /proc): call it from
     /// `spawn_blocking`.
     pub fn sample(&self, roots: &[u32]) -> HashMap<u32, ResourceUsage> {
-        let mut guard = self.system.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = self.system.lock();
         let refresh = ProcessRefreshKind::nothing()
             .with_cpu()
             .with_memory()

@@ -12,13 +12,13 @@
 //! new daemon never races the previous one's servers for ports. This module does not decide
 //! when processes stop in normal operation; that is the supervisor's.
 
+use parking_lot::Mutex;
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, killpg};
@@ -104,7 +104,7 @@ impl Watchdog {
     }
 
     fn send(&self, line: &str) {
-        let mut guard = self.stdin.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = self.stdin.lock();
         if let Some(stdin) = guard.as_mut()
             && let Err(e) = stdin.write_all(line.as_bytes())
         {
@@ -115,8 +115,8 @@ impl Watchdog {
 
     /// Lets the watchdog exit: called at a clean shutdown, after every server was stopped.
     pub fn release(&self) {
-        self.stdin.lock().unwrap_or_else(|p| p.into_inner()).take();
-        let _ = self.child.lock().unwrap_or_else(|p| p.into_inner()).wait();
+        self.stdin.lock().take();
+        let _ = self.child.lock().wait();
     }
 }
 

@@ -7,8 +7,9 @@
 //! that server".
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
+use parking_lot::RwLock;
 use switchboard_model::ServerName;
 use switchboard_model::api::{Event, Exposure};
 use switchboard_store::{Store, StoreError};
@@ -87,12 +88,12 @@ impl Exposures {
         Ok(())
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<ServerName, Vec<String>>> {
-        self.by_server.write().unwrap_or_else(|p| p.into_inner())
+    fn write(&self) -> parking_lot::RwLockWriteGuard<'_, BTreeMap<ServerName, Vec<String>>> {
+        self.by_server.write()
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<ServerName, Vec<String>>> {
-        self.by_server.read().unwrap_or_else(|p| p.into_inner())
+    fn read(&self) -> parking_lot::RwLockReadGuard<'_, BTreeMap<ServerName, Vec<String>>> {
+        self.by_server.read()
     }
 
     pub async fn set(&self, exposure: Exposure) -> Result<(), StoreError> {

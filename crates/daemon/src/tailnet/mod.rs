@@ -17,9 +17,10 @@ pub mod peers;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use parking_lot::Mutex;
 use switchboard_model::ServerName;
 use switchboard_model::api::{Exposure, TailnetState, TailnetStatus};
 use switchboard_store::StoreError;
@@ -145,8 +146,8 @@ impl Tailnet {
         Ok(tailnet)
     }
 
-    fn listening(&self) -> std::sync::MutexGuard<'_, Listening> {
-        self.listening.lock().unwrap_or_else(|p| p.into_inner())
+    fn listening(&self) -> parking_lot::MutexGuard<'_, Listening> {
+        self.listening.lock()
     }
 
     pub async fn status(&self) -> TailnetStatus {

@@ -6,11 +6,12 @@
 //! back to the legacy HTTP+SSE transport when the server refuses the first POST. Routing is
 //! [`super::Upstream`]'s; a link only moves bytes and reports what it could not deliver.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
+use parking_lot::Mutex;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
 use switchboard_model::api::LogStream;
 use switchboard_model::sse::SseDecoder;
@@ -202,10 +203,10 @@ async fn post(state: &HttpState, frame: &Frame) -> Posted {
             .header(ACCEPT, "application/json, text/event-stream")
             .header(CONTENT_TYPE, "application/json")
             .body(frame.bytes().clone());
-        if let Some(session) = lock(&state.session).clone() {
+        if let Some(session) = state.session.lock().clone() {
             request = request.header("mcp-session-id", session);
         }
-        if let Some(protocol) = lock(&state.protocol).clone() {
+        if let Some(protocol) = state.protocol.lock().clone() {
             request = request.header("mcp-protocol-version", protocol);
         }
         (request.send().await, sent)
@@ -265,7 +266,7 @@ async fn post(state: &HttpState, frame: &Frame) -> Posted {
         return Posted::Refused(status.as_u16());
     }
     if let Some(session) = response.headers().get("mcp-session-id") {
-        *lock(&state.session) = Some(session.clone());
+        *state.session.lock() = Some(session.clone());
     }
     let is_sse = response
         .headers()
@@ -290,7 +291,7 @@ async fn deliver(state: &HttpState, body: Bytes, is_initialize: bool) {
         && let Some(version) = frame.to_value()["result"]["protocolVersion"].as_str()
         && let Ok(version) = HeaderValue::from_str(version)
     {
-        *lock(&state.protocol) = Some(version);
+        *state.protocol.lock() = Some(version);
     }
     let _ = state.incoming.send(frame).await;
 }
@@ -313,10 +314,10 @@ async fn listen(state: Arc<HttpState>) {
         .get(&state.url)
         .headers(request_headers(&state, None).await.0)
         .header(ACCEPT, "text/event-stream");
-    if let Some(session) = lock(&state.session).clone() {
+    if let Some(session) = state.session.lock().clone() {
         request = request.header("mcp-session-id", session);
     }
-    if let Some(protocol) = lock(&state.protocol).clone() {
+    if let Some(protocol) = state.protocol.lock().clone() {
         request = request.header("mcp-protocol-version", protocol);
     }
     if let Ok(response) = request.send().await
@@ -327,7 +328,7 @@ async fn listen(state: Arc<HttpState>) {
 }
 
 async fn close_session(state: &HttpState) {
-    let session = lock(&state.session).take();
+    let session = state.session.lock().take();
     if let Some(session) = session {
         let _ = state
             .client
@@ -423,10 +424,6 @@ async fn run_legacy_sse(state: Arc<HttpState>, first: Frame, mut out: mpsc::Rece
         }
     }
     sender.abort();
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Parameter `name` (`resource_metadata`, `scope`) of a `WWW-Authenticate: Bearer …` header.

@@ -15,9 +15,10 @@ pub mod link;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use parking_lot::Mutex;
 use serde_json::{Value, json};
 use switchboard_model::ServerName;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
@@ -178,16 +179,16 @@ impl Upstream {
         &self.server
     }
 
-    fn routes(&self) -> std::sync::MutexGuard<'_, Routes> {
-        self.routes.lock().unwrap_or_else(|p| p.into_inner())
+    fn routes(&self) -> parking_lot::MutexGuard<'_, Routes> {
+        self.routes.lock()
     }
 
     pub fn init(&self) -> Option<Init> {
-        self.init.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.init.lock().clone()
     }
 
     pub fn set_init(&self, init: Init) {
-        *self.init.lock().unwrap_or_else(|p| p.into_inner()) = Some(init);
+        *self.init.lock() = Some(init);
     }
 
     pub fn is_closed(&self) -> bool {
@@ -229,12 +230,12 @@ impl Upstream {
     /// Ends the link from this side (the polite way to ask a stdio server to exit) and fails
     /// what is outstanding.
     pub fn shutdown(&self) {
-        self.out.lock().unwrap_or_else(|p| p.into_inner()).take();
+        self.out.lock().take();
         self.close();
     }
 
     async fn send(&self, frame: Frame) -> Result<(), RpcError> {
-        let out = self.out.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let out = self.out.lock().clone();
         match out {
             Some(out) if out.send(frame).await => Ok(()),
             _ => Err(RpcError::Closed),
