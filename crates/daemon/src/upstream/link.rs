@@ -188,55 +188,87 @@ async fn request_headers(state: &HttpState, refused: Option<String>) -> (HeaderM
     (headers, sent)
 }
 
+/// One POST of `frame` and what became of it: an answer is delivered, a failure is answered
+/// to the requester as a JSON-RPC error.
 async fn post(state: &HttpState, frame: &Frame) -> Posted {
-    let head = frame.head();
-    let is_request = head.kind() == Kind::Request;
-    let is_initialize = head.method.as_deref() == Some("initialize");
-    let id = head.id.map(|id| id.get().to_owned());
-    let method = head.method.as_deref().unwrap_or("response").to_owned();
-    let send = |refused: Option<String>| async move {
-        let (headers, sent) = request_headers(state, refused).await;
-        let mut request = state
-            .client
-            .post(&state.url)
-            .headers(headers)
-            .header(ACCEPT, "application/json, text/event-stream")
-            .header(CONTENT_TYPE, "application/json")
-            .body(frame.bytes().clone());
-        if let Some(session) = state.session.lock().clone() {
-            request = request.header("mcp-session-id", session);
-        }
-        if let Some(protocol) = state.protocol.lock().clone() {
-            request = request.header("mcp-protocol-version", protocol);
-        }
-        (request.send().await, sent)
-    };
-    let fail = |detail: String, error_code: i64| async move {
-        if is_request && let Some(id) = &id {
-            let message = format!("{method} could not reach {}: {detail}", state.url);
-            let _ = state
-                .incoming
-                .send(jsonrpc::error_response(id, error_code, &message))
-                .await;
-        }
-    };
-    let (mut result, sent) = send(None).await;
+    let posting = Posting::new(state, frame);
+    let (mut result, sent) = posting.send(None).await;
     // A refused token is replaced (refreshed, or taken from whoever refreshed it) and the
     // request sent once more.
     if let (Ok(response), Some(token)) = (&result, sent)
         && response.status() == reqwest::StatusCode::UNAUTHORIZED
     {
-        result = send(Some(token)).await.0;
+        result = posting.send(Some(token)).await.0;
     }
     let response = match result {
         Ok(response) => response,
         Err(e) => {
-            fail(e.to_string(), code::SERVER_UNAVAILABLE).await;
+            posting.fail(e.to_string(), code::SERVER_UNAVAILABLE).await;
             return Posted::Failed;
         }
     };
-    let status = response.status();
-    if !status.is_success() {
+    if !response.status().is_success() {
+        return posting.refused(&response).await;
+    }
+    posting.answered(response).await;
+    Posted::Done
+}
+
+/// What [`post`] needs to know of the frame it sends.
+struct Posting<'a> {
+    state: &'a HttpState,
+    frame: &'a Frame,
+    is_request: bool,
+    is_initialize: bool,
+    id: Option<String>,
+    method: String,
+}
+
+impl<'a> Posting<'a> {
+    fn new(state: &'a HttpState, frame: &'a Frame) -> Self {
+        let head = frame.head();
+        Self {
+            state,
+            frame,
+            is_request: head.kind() == Kind::Request,
+            is_initialize: head.method.as_deref() == Some("initialize"),
+            id: head.id.map(|id| id.get().to_owned()),
+            method: head.method.as_deref().unwrap_or("response").to_owned(),
+        }
+    }
+
+    /// Sends the frame; `refused` is a token the server turned away. Returns the token sent.
+    async fn send(&self, refused: Option<String>) -> (reqwest::Result<reqwest::Response>, Option<String>) {
+        let state = self.state;
+        let (headers, sent) = request_headers(state, refused).await;
+        let request = state
+            .client
+            .post(&state.url)
+            .headers(headers)
+            .header(ACCEPT, "application/json, text/event-stream")
+            .header(CONTENT_TYPE, "application/json")
+            .body(self.frame.bytes().clone());
+        (with_session(state, request).send().await, sent)
+    }
+
+    /// Answers the requester (if the frame was a request) with an error saying why.
+    async fn fail(&self, detail: String, error_code: i64) {
+        if self.is_request
+            && let Some(id) = &self.id
+        {
+            let message = format!("{} could not reach {}: {detail}", self.method, self.state.url);
+            let _ = self
+                .state
+                .incoming
+                .send(jsonrpc::error_response(id, error_code, &message))
+                .await;
+        }
+    }
+
+    /// A non-success status: a missing scope is reported to the credentials; the requester
+    /// is told, except when an initialize is refused in a way that means the legacy transport.
+    async fn refused(&self, response: &reqwest::Response) -> Posted {
+        let status = response.status();
         // Step-up: the token lacks a scope this request needs; only a new login can add it.
         let challenge = response
             .headers()
@@ -245,43 +277,58 @@ async fn post(state: &HttpState, frame: &Frame) -> Posted {
             .unwrap_or_default();
         if status == reqwest::StatusCode::FORBIDDEN
             && challenge.contains("insufficient_scope")
-            && let Some(bearer) = &state.bearer
+            && let Some(bearer) = &self.state.bearer
         {
             let scope = challenge_param(challenge, "scope").unwrap_or_default();
             bearer.needs_scope(scope.clone());
-            fail(
+            self.fail(
                 format!("HTTP {status}: the login lacks scope `{scope}`"),
                 code::UNAUTHORIZED,
             )
             .await;
             return Posted::Refused(status.as_u16());
         }
-        if !(is_initialize && matches!(status.as_u16(), 400 | 404 | 405)) {
+        if !(self.is_initialize && matches!(status.as_u16(), 400 | 404 | 405)) {
             let error_code = match status {
                 reqwest::StatusCode::UNAUTHORIZED => code::UNAUTHORIZED,
                 _ => code::SERVER_UNAVAILABLE,
             };
-            fail(format!("HTTP {status}"), error_code).await;
+            self.fail(format!("HTTP {status}"), error_code).await;
         }
-        return Posted::Refused(status.as_u16());
+        Posted::Refused(status.as_u16())
     }
-    if let Some(session) = response.headers().get("mcp-session-id") {
-        *state.session.lock() = Some(session.clone());
-    }
-    let is_sse = response
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/event-stream"));
-    if is_sse {
-        read_events(state, response, is_initialize).await;
-    } else if is_request {
-        match response.bytes().await {
-            Ok(body) => deliver(state, body, is_initialize).await,
-            Err(e) => fail(e.to_string(), code::SERVER_UNAVAILABLE).await,
+
+    /// A success: remembers the session id, then delivers the answer, JSON or SSE.
+    async fn answered(&self, response: reqwest::Response) {
+        let state = self.state;
+        if let Some(session) = response.headers().get("mcp-session-id") {
+            *state.session.lock() = Some(session.clone());
+        }
+        let is_sse = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/event-stream"));
+        if is_sse {
+            read_events(state, response, self.is_initialize).await;
+        } else if self.is_request {
+            match response.bytes().await {
+                Ok(body) => deliver(state, body, self.is_initialize).await,
+                Err(e) => self.fail(e.to_string(), code::SERVER_UNAVAILABLE).await,
+            }
         }
     }
-    Posted::Done
+}
+
+/// `request` with the session id and protocol version the server gave, once it gave them.
+fn with_session(state: &HttpState, mut request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    if let Some(session) = state.session.lock().clone() {
+        request = request.header("mcp-session-id", session);
+    }
+    if let Some(protocol) = state.protocol.lock().clone() {
+        request = request.header("mcp-protocol-version", protocol);
+    }
+    request
 }
 
 /// Hands a received message to the upstream; remembers the protocol version it agreed.
@@ -309,18 +356,12 @@ async fn read_events(state: &HttpState, mut response: reqwest::Response, is_init
 
 /// The GET stream, for messages the server sends outside any request. Servers may refuse it.
 async fn listen(state: Arc<HttpState>) {
-    let mut request = state
+    let request = state
         .client
         .get(&state.url)
         .headers(request_headers(&state, None).await.0)
         .header(ACCEPT, "text/event-stream");
-    if let Some(session) = state.session.lock().clone() {
-        request = request.header("mcp-session-id", session);
-    }
-    if let Some(protocol) = state.protocol.lock().clone() {
-        request = request.header("mcp-protocol-version", protocol);
-    }
-    if let Ok(response) = request.send().await
+    if let Ok(response) = with_session(&state, request).send().await
         && response.status().is_success()
     {
         read_events(&state, response, false).await;
@@ -343,37 +384,65 @@ async fn close_session(state: &HttpState) {
 }
 
 /// The 2024-11-05 transport: a GET stream whose first event names the URL to POST to.
-async fn run_legacy_sse(state: Arc<HttpState>, first: Frame, mut out: mpsc::Receiver<Frame>) {
+async fn run_legacy_sse(state: Arc<HttpState>, first: Frame, out: mpsc::Receiver<Frame>) {
+    let Some(mut response) = open_legacy_stream(&state).await else {
+        return;
+    };
+    let mut decoder = SseDecoder::new();
+    let Some((endpoint, early)) = await_endpoint(&state, &mut response, &mut decoder).await else {
+        return;
+    };
+    for data in early {
+        deliver(&state, Bytes::from(data), false).await;
+    }
+    let sender = tokio::spawn(post_legacy(Arc::clone(&state), endpoint, first, out));
+    // Every answer comes on the stream.
+    while let Ok(Some(chunk)) = response.chunk().await {
+        for event in decoder.feed(&chunk) {
+            if !event.data.is_empty() {
+                deliver(&state, Bytes::from(event.data), false).await;
+            }
+        }
+    }
+    sender.abort();
+}
+
+/// The legacy transport's GET stream; `None` (logged) if the server refuses it too.
+async fn open_legacy_stream(state: &HttpState) -> Option<reqwest::Response> {
     let response = state
         .client
         .get(&state.url)
-        .headers(request_headers(&state, None).await.0)
+        .headers(request_headers(state, None).await.0)
         .header(ACCEPT, "text/event-stream")
         .send()
         .await;
-    let mut response = match response {
-        Ok(r) if r.status().is_success() => r,
-        other => {
-            let detail = match other {
-                Ok(r) => format!("HTTP {}", r.status()),
-                Err(e) => e.to_string(),
-            };
-            state.log.push(
-                LogStream::Supervisor,
-                format!(
-                    "{} speaks neither Streamable HTTP nor HTTP+SSE: {detail}",
-                    state.url
-                ),
-            );
-            return;
-        }
+    let detail = match response {
+        Ok(r) if r.status().is_success() => return Some(r),
+        Ok(r) => format!("HTTP {}", r.status()),
+        Err(e) => e.to_string(),
     };
-    let mut decoder = SseDecoder::new();
+    state.log.push(
+        LogStream::Supervisor,
+        format!(
+            "{} speaks neither Streamable HTTP nor HTTP+SSE: {detail}",
+            state.url
+        ),
+    );
+    None
+}
+
+/// Reads the stream up to its `endpoint` event: the URL to POST to, and the messages that
+/// came before it. `None` if the stream ends first or the URL is not one.
+async fn await_endpoint(
+    state: &HttpState,
+    response: &mut reqwest::Response,
+    decoder: &mut SseDecoder,
+) -> Option<(reqwest::Url, Vec<String>)> {
     let mut endpoint = None;
     let mut early = Vec::new();
     while endpoint.is_none() {
         let Ok(Some(chunk)) = response.chunk().await else {
-            return;
+            return None;
         };
         for event in decoder.feed(&chunk) {
             if event.event == "endpoint" {
@@ -385,45 +454,38 @@ async fn run_legacy_sse(state: Arc<HttpState>, first: Frame, mut out: mpsc::Rece
             }
         }
     }
-    let Some(endpoint) = endpoint else { return };
-    for data in early {
-        deliver(&state, Bytes::from(data), false).await;
-    }
-    let sender = {
-        let state = Arc::clone(&state);
-        tokio::spawn(async move {
-            let mut next = Some(first);
-            loop {
-                let frame = match next.take() {
-                    Some(frame) => frame,
-                    None => match out.recv().await {
-                        Some(frame) => frame,
-                        None => return,
-                    },
-                };
-                let posted = state
-                    .client
-                    .post(endpoint.clone())
-                    .headers(request_headers(&state, None).await.0)
-                    .header(CONTENT_TYPE, "application/json")
-                    .body(frame.bytes().clone())
-                    .send()
-                    .await;
-                if !posted.is_ok_and(|r| r.status().is_success()) {
-                    return;
-                }
-            }
-        })
-    };
-    // Every answer comes on the stream.
-    while let Ok(Some(chunk)) = response.chunk().await {
-        for event in decoder.feed(&chunk) {
-            if !event.data.is_empty() {
-                deliver(&state, Bytes::from(event.data), false).await;
-            }
+    endpoint.map(|endpoint| (endpoint, early))
+}
+
+/// POSTs `first` and then every queued frame to the legacy `endpoint`, one at a time, until
+/// the queue closes or a POST fails.
+async fn post_legacy(
+    state: Arc<HttpState>,
+    endpoint: reqwest::Url,
+    first: Frame,
+    mut out: mpsc::Receiver<Frame>,
+) {
+    let mut next = Some(first);
+    loop {
+        let frame = match next.take() {
+            Some(frame) => frame,
+            None => match out.recv().await {
+                Some(frame) => frame,
+                None => return,
+            },
+        };
+        let posted = state
+            .client
+            .post(endpoint.clone())
+            .headers(request_headers(&state, None).await.0)
+            .header(CONTENT_TYPE, "application/json")
+            .body(frame.bytes().clone())
+            .send()
+            .await;
+        if !posted.is_ok_and(|r| r.status().is_success()) {
+            return;
         }
     }
-    sender.abort();
 }
 
 /// Parameter `name` (`resource_metadata`, `scope`) of a `WWW-Authenticate: Bearer …` header.
