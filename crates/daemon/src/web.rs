@@ -20,8 +20,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-
-use crate::door::{Door, HostPolicy, OriginPolicy};
+use switchboard_credentials::oauth::login::client_metadata_document;
+use switchboard_http::door::{Door, HostPolicy, OriginPolicy};
 
 include!(concat!(env!("OUT_DIR"), "/web_assets.rs"));
 
@@ -196,4 +196,24 @@ mod tests {
         lock(&sessions.codes).insert(code.clone(), Instant::now() - CODE_LIFETIME);
         assert_eq!(sessions.redeem(&code).unwrap(), None);
     }
+}
+
+/// Where the daemon serves its OAuth client metadata document, for whoever publishes it at the
+/// https URL that is its client id (a reverse proxy, or a copy on a web site).
+pub const CLIENT_METADATA_PATH: &str = "/oauth/client-metadata.json";
+
+/// `GET /oauth/client-metadata.json`: the document for the configured URL, 404 without one. It
+/// is public by design (no credential, any Host): an authorization server fetches it, and it
+/// holds nothing secret.
+pub fn client_metadata_router(client_metadata_url: Option<String>) -> Router {
+    let document = client_metadata_url.map(|url| client_metadata_document(&url));
+    Router::new().route(
+        CLIENT_METADATA_PATH,
+        get(move || async move {
+            match document {
+                Some(document) => axum::Json(document).into_response(),
+                None => StatusCode::NOT_FOUND.into_response(),
+            }
+        }),
+    )
 }

@@ -18,15 +18,15 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use serde_json::Value;
+use switchboard_mcp::jsonrpc::{Frame, Param};
+use switchboard_mcp::upstream::{Delivery, Sink, Upstream};
 use switchboard_model::api::{CallOutcome, CallRecord};
 use switchboard_model::{ServerName, now_millis};
+use switchboard_supervisor::isolated::Isolated;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use super::History;
-use crate::jsonrpc::{Frame, Param};
-use crate::supervisor::isolated::Isolated;
-use crate::upstream::{Delivery, Sink, Upstream};
 
 /// Events the standalone stream keeps for a client that reconnects.
 const STANDALONE_KEPT: usize = 64;
@@ -253,7 +253,7 @@ impl Session {
         stream: Arc<Stream>,
         call: Option<CallStart>,
         rewrite: Option<fn(Frame) -> Frame>,
-    ) -> Result<(), crate::upstream::RpcError> {
+    ) -> Result<(), switchboard_mcp::upstream::RpcError> {
         let id = request
             .head()
             .id
