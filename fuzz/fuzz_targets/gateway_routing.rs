@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use switchboard_daemon::gateway::aggregate::{Catalog, Kind, MAX_NAME};
+use switchboard_gateway::aggregate::{Catalog, Kind, MAX_NAME};
 use switchboard_model::ServerName;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {

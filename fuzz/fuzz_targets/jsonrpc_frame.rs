@@ -4,7 +4,7 @@
 
 use bytes::Bytes;
 use serde_json::Value;
-use switchboard_daemon::jsonrpc::{Frame, Kind, Param, error_response};
+use switchboard_mcp::jsonrpc::{Frame, Kind, Param, error_response};
 
 fn parsed(frame: &Frame, what: &str) -> Frame {
     match Frame::parse(frame.bytes().clone()) {

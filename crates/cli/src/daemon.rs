@@ -42,11 +42,11 @@ pub struct DaemonArgs {
 
 /// Runs the daemon on `port` until SIGTERM or SIGINT.
 pub async fn run(port: u16, args: DaemonArgs) -> Result<(), CliError> {
-    let gateway = switchboard_daemon::gateway::GatewayConfig {
+    let gateway = switchboard_gateway::GatewayConfig {
         record_payloads: args.record_payloads,
         session_idle: std::time::Duration::from_millis(args.session_idle),
     };
-    let supervisor = switchboard_daemon::supervisor::SupervisorConfig {
+    let supervisor = switchboard_supervisor::SupervisorConfig {
         oauth_client_metadata_url: args.oauth_client_metadata_url,
         ..Default::default()
     };
@@ -63,8 +63,8 @@ pub async fn run(port: u16, args: DaemonArgs) -> Result<(), CliError> {
 
 async fn daemon(
     port: u16,
-    gateway: switchboard_daemon::gateway::GatewayConfig,
-    supervisor: switchboard_daemon::supervisor::SupervisorConfig,
+    gateway: switchboard_gateway::GatewayConfig,
+    supervisor: switchboard_supervisor::SupervisorConfig,
     registry: String,
     secrets_in_file: bool,
     tailnet_port: u16,
@@ -175,7 +175,7 @@ pub async fn quit(json: bool, client: Client) -> Result<(), CliError> {
 
 /// A client id metadata document's URL: https, as authorization servers require of client ids.
 fn https_url(raw: &str) -> Result<String, String> {
-    match switchboard_daemon::oauth::discovery::is_https(raw) {
+    match switchboard_credentials::oauth::discovery::is_https(raw) {
         true => Ok(raw.to_owned()),
         false => Err(format!(
             "`{raw}` is not an https URL; a client id document must be served over https"

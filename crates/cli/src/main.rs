@@ -23,12 +23,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use cli::{Cli, Command};
-use clients::ClientsCommand;
-use servers::Target;
 use switchboard::client::{self, CliError, Client};
 use switchboard_model::api::ServerView;
 use switchboard_model::{ServerName, ServerState};
+
+use cli::{Cli, Command};
+use clients::ClientsCommand;
+use servers::Target;
 
 /// How long commands that start a server wait for it to settle, unless told otherwise.
 pub(crate) const DEFAULT_WAIT_SECS: u64 = 60;
@@ -37,7 +38,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // The watchdog must stay small and single-threaded: it runs before any runtime exists.
     if let Command::Watchdog { lock } = &cli.command {
-        return match switchboard_daemon::supervisor::watchdog::run(lock) {
+        return match switchboard_supervisor::watchdog::run(lock) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e}");

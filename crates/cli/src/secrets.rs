@@ -7,7 +7,7 @@
 use std::io::{BufRead, IsTerminal, Read, Write};
 
 use clap::Subcommand;
-use switchboard_daemon::oauth::trustworthy;
+use switchboard_credentials::oauth::trustworthy;
 use switchboard_model::api::{LoginStarted, SecretView, ServerView, SetSecret, StartLogin};
 
 use crate::client::{CliError, Client};

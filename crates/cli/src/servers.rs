@@ -227,7 +227,7 @@ fn kept_in_keychain(request: &AddServer) -> Vec<String> {
     };
     let named = values.iter().filter_map(|(name, value)| {
         let literal = matches!(value, ValueSource::Literal(_));
-        (literal && switchboard_daemon::secrets::looks_like_credential(name)).then_some(name)
+        (literal && switchboard_credentials::secrets::looks_like_credential(name)).then_some(name)
     });
     let mut kept: Vec<String> = named.chain(request.secrets.0.keys()).cloned().collect();
     kept.sort();

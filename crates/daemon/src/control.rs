@@ -8,18 +8,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use switchboard_credentials::oauth::{ClientCredentials, OAuthError};
+use switchboard_credentials::secrets::{self, SecretsError};
 use switchboard_model::api::{
     AddServer, DaemonStatus, Event, LogLine, LoginStarted, RunRecord, SecretView, ServerCounts, ServerView,
     UnwrittenRecords,
 };
 use switchboard_model::{ServerName, ServerSpec, ServerState, SpecError, Transport, UnixMillis, ValueSource};
 use switchboard_store::{Store, StoreError, StoredServer};
+use switchboard_supervisor::usage::UsageSampler;
+use switchboard_supervisor::{Ack, Command, Supervisor};
 use tokio::sync::broadcast;
-
-use crate::oauth::{ClientCredentials, OAuthError};
-use crate::secrets::{self, SecretsError};
-use crate::supervisor::usage::UsageSampler;
-use crate::supervisor::{Ack, Command, Supervisor};
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -89,7 +88,7 @@ pub struct DaemonFacts {
 #[derive(Debug)]
 pub struct Control {
     store: Store,
-    supervisor: Supervisor,
+    supervisor: Arc<Supervisor>,
     events: broadcast::Sender<Event>,
     usage: Arc<UsageSampler>,
     facts: DaemonFacts,
@@ -100,7 +99,7 @@ pub struct Control {
 impl Control {
     pub fn new(
         store: Store,
-        supervisor: Supervisor,
+        supervisor: Arc<Supervisor>,
         events: broadcast::Sender<Event>,
         facts: DaemonFacts,
     ) -> Self {
@@ -136,21 +135,6 @@ impl Control {
 
     pub fn store(&self) -> &Store {
         &self.store
-    }
-
-    /// Names of the enabled servers, in name order (the gateway's aggregate).
-    pub async fn enabled_servers(&self) -> Vec<ServerName> {
-        match self.store.servers().await {
-            Ok(servers) => servers
-                .into_iter()
-                .filter(|s| s.enabled)
-                .map(|s| s.spec.name)
-                .collect(),
-            Err(e) => {
-                tracing::warn!("cannot list enabled servers: {e}");
-                Vec::new()
-            }
-        }
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
@@ -221,7 +205,13 @@ impl Control {
                 Some(ValueSource::Literal(p)) => Some(std::ffi::OsString::from(p)),
                 _ => std::env::var_os("PATH"),
             };
-            if crate::os::find_program(&launch.command, path.as_deref(), launch.cwd.as_deref()).is_none() {
+            if switchboard_supervisor::os::find_program(
+                &launch.command,
+                path.as_deref(),
+                launch.cwd.as_deref(),
+            )
+            .is_none()
+            {
                 return Err(ControlError::ProgramNotFound {
                     server: spec.name.clone(),
                     program: launch.command.clone(),

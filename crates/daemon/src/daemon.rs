@@ -9,6 +9,9 @@ use std::fs::File;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use switchboard_credentials::secrets::{self, Secrets};
+use switchboard_gateway::{self as gateway, Gateway, GatewayConfig, Servers};
+use switchboard_http::serve;
 use switchboard_local::address::{self, AddressError};
 use switchboard_local::paths::{DataDir, PathsError};
 use switchboard_local::token::{ControlToken, TokenError};
@@ -16,18 +19,15 @@ use switchboard_model::api::DaemonInfo;
 use switchboard_model::now_millis;
 use switchboard_registry::{Registry, RegistryError};
 use switchboard_store::{Store, StoreError};
+use switchboard_supervisor::watchdog::{Watchdog, WatchdogError};
+use switchboard_supervisor::{Supervisor, SupervisorConfig};
 use tokio::sync::broadcast;
 
 use crate::api::{self, Guard};
 use crate::client_config::{ClientConfigError, ClientConfigs};
 use crate::control::{Control, ControlError, DaemonFacts};
-use crate::gateway::{self, Gateway, GatewayConfig};
 use crate::install::Installer;
 use crate::registry_cache::RegistryCache;
-use crate::secrets::{self, Secrets};
-use crate::serve;
-use crate::supervisor::watchdog::{Watchdog, WatchdogError};
-use crate::supervisor::{Supervisor, SupervisorConfig};
 use crate::tailnet::{self, Tailnet, TailnetError};
 use crate::web::{self, BrowserSessions};
 
@@ -95,7 +95,7 @@ pub async fn run(config: DaemonConfig, shutdown: impl Future<Output = ()>) -> Re
     let data = DataDir::create(config.data_dir.clone())?;
     let _lock = lock(&data)?;
     make_private(&data)?;
-    crate::supervisor::process::raise_fd_limit();
+    switchboard_supervisor::process::raise_fd_limit();
     let watchdog = Arc::new(start_watchdog(&config.program, &data).await?);
     let store = open_store(&data).await?;
     let token = ControlToken::load_or_create(&data.control_token())?;
@@ -216,22 +216,27 @@ impl Rooms {
             false => Secrets::keychain(keychain_service(data.root())),
         };
         let client_metadata_url = config.supervisor.oauth_client_metadata_url.clone();
-        let supervisor = Supervisor::new(
+        let supervisor = Arc::new(Supervisor::new(
             config.supervisor,
             store.clone(),
             events.clone(),
             Some(Arc::clone(watchdog)),
             data.clone(),
             secrets.clone(),
-        );
+        ));
         let facts = DaemonFacts {
             pid: std::process::id(),
             port,
             data_dir: data.root().display().to_string(),
             started_at_ms: now_millis(),
         };
+        let servers = Servers {
+            store: store.clone(),
+            supervisor: Arc::clone(&supervisor),
+            events: events.clone(),
+        };
         let control = Arc::new(Control::new(store, supervisor, events, facts));
-        let gateway = Gateway::start(Arc::clone(&control), config.gateway).await?;
+        let gateway = Gateway::start(servers, config.gateway).await?;
         let client_configs = ClientConfigs::new(
             Arc::clone(&control),
             Arc::clone(&gateway),
@@ -256,6 +261,7 @@ impl Rooms {
         });
         let tailnet = Tailnet::start(
             tailnet::local_api_from_env(),
+            Arc::clone(&control),
             Arc::clone(&gateway),
             config.tailnet_port,
             data.serve_socket(),
@@ -291,7 +297,7 @@ impl Rooms {
         api::router(self.services.clone(), guard)
             .merge(gateway::http::router(Arc::clone(&self.gateway), port))
             .merge(web::router(port))
-            .merge(crate::oauth::login::router(self.client_metadata_url.clone()))
+            .merge(web::client_metadata_router(self.client_metadata_url.clone()))
     }
 }
 

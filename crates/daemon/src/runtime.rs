@@ -16,10 +16,10 @@ use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::os::is_executable;
-use crate::supervisor::helper::{HelperCommand, HelperError, Helpers};
 use switchboard_model::api::{RuntimeCheck, ShellCheck};
 use switchboard_registry::{Runtime, SourceKind};
+use switchboard_supervisor::helper::{HelperCommand, HelperError, Helpers};
+use switchboard_supervisor::os::is_executable;
 
 /// How long the login shell may take to print its PATH; slow start-up files are common.
 const SHELL_TIMEOUT: Duration = Duration::from_secs(5);

@@ -11,7 +11,6 @@
 //! This module does not serve the API the UI calls (`api` does, with the same guard) and holds
 //! no domain logic: the UI is a client of the control API like the CLI.
 
-use parking_lot::Mutex;
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
@@ -20,9 +19,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use parking_lot::Mutex;
+use switchboard_credentials::oauth::login::client_metadata_document;
+use switchboard_http::door::{Door, HostPolicy, OriginPolicy};
 use switchboard_local::token::{RandomError, random_secret};
-
-use crate::door::{Door, HostPolicy, OriginPolicy};
 
 include!(concat!(env!("OUT_DIR"), "/web_assets.rs"));
 
@@ -158,6 +158,26 @@ fn content_type(path: &str) -> &'static str {
         "woff2" => "font/woff2",
         _ => "application/octet-stream",
     }
+}
+
+/// Where the daemon serves its OAuth client metadata document, for whoever publishes it at the
+/// https URL that is its client id (a reverse proxy, or a copy on a web site).
+pub const CLIENT_METADATA_PATH: &str = "/oauth/client-metadata.json";
+
+/// `GET /oauth/client-metadata.json`: the document for the configured URL, 404 without one. It
+/// is public by design (no credential, any Host): an authorization server fetches it, and it
+/// holds nothing secret.
+pub fn client_metadata_router(client_metadata_url: Option<String>) -> Router {
+    let document = client_metadata_url.map(|url| client_metadata_document(&url));
+    Router::new().route(
+        CLIENT_METADATA_PATH,
+        get(move || async move {
+            match document {
+                Some(document) => axum::Json(document).into_response(),
+                None => StatusCode::NOT_FOUND.into_response(),
+            }
+        }),
+    )
 }
 
 #[cfg(test)]

@@ -83,6 +83,16 @@ impl Store {
             })
             .collect()
     }
+
+    /// The names of the enabled servers, in name order: the aggregate's servers.
+    pub async fn enabled_server_names(&self) -> Result<Vec<ServerName>, StoreError> {
+        let servers = self.servers().await?;
+        Ok(servers
+            .into_iter()
+            .filter(|s| s.enabled)
+            .map(|s| s.spec.name)
+            .collect())
+    }
 }
 
 fn found(rows: u64, name: &ServerName) -> Result<(), StoreError> {

@@ -8,18 +8,18 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use switchboard_clients::write::WriteError;
+use switchboard_credentials::oauth::OAuthError;
+use switchboard_credentials::secrets::SecretsError;
+use switchboard_gateway::AccessError;
+use switchboard_http::door::Refusal;
 use switchboard_model::api::{ApiError, ApiErrorBody};
 use switchboard_registry::{PlanError, RegistryError};
 use switchboard_store::StoreError;
 
 use crate::client_config::ClientConfigError;
 use crate::control::ControlError;
-use crate::door::Refusal;
-use crate::gateway::AccessError;
 use crate::install::InstallError;
-use crate::oauth::OAuthError;
 use crate::registry_cache::RegistryCacheError;
-use crate::secrets::SecretsError;
 use crate::tailnet::TailnetError;
 use crate::web::WebError;
 

@@ -19,6 +19,9 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
+use switchboard_credentials::oauth::ClientCredentials;
+use switchboard_gateway::{Gateway, Unavailable};
+use switchboard_http::door::{Door, HostPolicy, OriginPolicy, bearer};
 use switchboard_local::token::ControlToken;
 use switchboard_model::api::{
     AddRemote, AddServer, AppClient, BrowserToken, CallRecord, ClientChange, ConnectClient, DaemonStatus,
@@ -32,10 +35,7 @@ use tokio_stream::wrappers::BroadcastStream;
 
 use crate::client_config::ClientConfigs;
 use crate::control::{Control, ControlError};
-use crate::door::{Door, HostPolicy, OriginPolicy, bearer};
-use crate::gateway::{Gateway, Unavailable};
 use crate::install::{InstallError, Installer};
-use crate::oauth::ClientCredentials;
 use crate::registry_cache;
 use crate::tailnet::Tailnet;
 use crate::token::Check as _;
@@ -638,7 +638,7 @@ async fn tools(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult
         Unavailable::Unknown(_) => Failure::new(StatusCode::NOT_FOUND, "no_such_server", e.to_string()),
         _ => Failure::new(StatusCode::CONFLICT, "not_running", e.to_string()),
     })?;
-    let tools = crate::supervisor::mcp::list_tools(&upstream, TOOLS_PATIENCE)
+    let tools = switchboard_supervisor::mcp::list_tools(&upstream, TOOLS_PATIENCE)
         .await
         .map_err(|e| {
             Failure::new(

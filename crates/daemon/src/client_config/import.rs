@@ -14,13 +14,13 @@ use switchboard_clients::catalog::{self, Client};
 use switchboard_clients::config::Config;
 use switchboard_clients::entry::{self, Foreign, Route};
 use switchboard_clients::plan::{self, OwnedEntry};
+use switchboard_credentials::secrets;
 use switchboard_model::api::{
     AddServer, AdoptedServer, ClientChange, ImportClients, ImportReport, SkippedEntry, Wiring,
 };
 use switchboard_model::{Launch, ServerName, ServerSpec, Transport, ValueSource};
 
 use super::{Action, ClientConfigError, ClientConfigs, parse, read_file};
-use crate::secrets;
 
 impl ClientConfigs {
     /// Adopts the servers configured in clients' files into Switchboard.

@@ -23,6 +23,7 @@ use switchboard_clients::entry::{Gateway as Entries, Route};
 use switchboard_clients::env::Env;
 use switchboard_clients::plan::{self, Change, Ownership, Plan, PlanError};
 use switchboard_clients::write::{self, UpdateError, WriteError};
+use switchboard_gateway::{AccessError, Gateway};
 use switchboard_model::ServerName;
 use switchboard_model::api::{
     AppClient, AppClientFile, ClientChange, ConnectClient, DisconnectClient, EntryChange, FileChange, Wiring,
@@ -31,7 +32,6 @@ use switchboard_store::{JournalEntry, StoreError};
 use tokio::sync::mpsc;
 
 use crate::control::{Control, ControlError};
-use crate::gateway::{AccessError, Gateway};
 
 mod drift;
 mod import;
@@ -82,7 +82,7 @@ pub enum ClientConfigError {
     #[error(transparent)]
     Control(#[from] ControlError),
     #[error(transparent)]
-    Secrets(#[from] crate::secrets::SecretsError),
+    Secrets(#[from] switchboard_credentials::secrets::SecretsError),
     #[error("a file operation stopped unexpectedly: {0}")]
     Task(String),
 }

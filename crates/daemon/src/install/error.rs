@@ -5,16 +5,16 @@
 
 use std::path::{Path, PathBuf};
 
+use switchboard_credentials::secrets::SecretsError;
 use switchboard_model::ServerName;
 use switchboard_registry::mcpb::ManifestError;
 use switchboard_registry::runtime_args::RuntimeArgError;
 use switchboard_registry::{PlanError, RegistryError, SchemaViolation};
+use switchboard_supervisor::helper::HelperError;
 
 use crate::bundle::UnpackError;
 use crate::control::ControlError;
 use crate::registry_cache::RegistryCacheError;
-use crate::secrets::SecretsError;
-use crate::supervisor::helper::HelperError;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

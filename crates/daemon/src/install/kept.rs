@@ -2,15 +2,15 @@
 //! replaced when the change fails.
 //!
 //! It owns the record of those writes ([`Kept`]); which values are secret is the plan's, and
-//! the keychain itself is [`crate::secrets`]'s.
+//! the keychain itself is [`switchboard_credentials::secrets`]'s.
 
 use std::collections::BTreeMap;
 
+use switchboard_credentials::secrets;
 use switchboard_model::{ServerName, ValueSource};
 use switchboard_registry::plan::Resolved;
 
 use super::{InstallError, Installer};
-use crate::secrets;
 
 /// A secret an install or update wrote, and what it replaced.
 #[derive(Debug)]

@@ -28,18 +28,18 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use switchboard_credentials::secrets::Secrets;
 use switchboard_model::api::{AddServer, InstallReport, InstallServer, SecretsCheck, ServerView};
 use switchboard_model::{Health, Origin, ServerName, ServerSpec, Transport};
 use switchboard_registry::plan::{self, Endpoint, Plan};
 use switchboard_registry::{ServerJson, SourceKind, Values, runtime_args, validate};
 use switchboard_store::CachedVersion;
+use switchboard_supervisor::helper::Helpers;
 use tokio::sync::Mutex;
 
 use crate::control::{Control, ControlError};
 use crate::registry_cache::RegistryCache;
 use crate::runtime::Runtimes;
-use crate::secrets::Secrets;
-use crate::supervisor::helper::Helpers;
 use fetch::{FetchContext, Fetched};
 use kept::Kept;
 

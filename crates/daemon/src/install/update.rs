@@ -12,6 +12,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use switchboard_credentials::secrets;
 use switchboard_model::api::{
     InputChanges, InputField, InputPlace, ServerView, UpdateOutcome, UpdateReport, UpdateServer,
 };
@@ -24,7 +25,6 @@ use super::fetch::{self, Fetched};
 use super::{Consent, InstallError, Installer, Kept, Planned, not_deleted, parse, plan_for};
 use crate::control::ControlError;
 use crate::runtime::Runtimes;
-use crate::secrets;
 
 /// How long an updated server has to come up before the update is undone.
 const SWITCH_PATIENCE: Duration = Duration::from_secs(120);

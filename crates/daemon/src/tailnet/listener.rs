@@ -19,6 +19,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
 use hyper_util::rt::TokioIo;
+use switchboard_gateway::Gateway;
+use switchboard_gateway::http::{self, Client};
+use switchboard_http::door::{Door, HostPolicy, OriginPolicy, Refusal, bearer};
 use switchboard_model::ServerName;
 use switchboard_model::api::{OfferedServer, PeerOffer};
 use switchboard_tailnet::LocalApi;
@@ -27,9 +30,6 @@ use tokio::task::JoinSet;
 use tower::ServiceExt as _;
 
 use super::exposure::{Exposures, Peer};
-use crate::door::{Door, HostPolicy, OriginPolicy, Refusal, bearer};
-use crate::gateway::Gateway;
-use crate::gateway::http::{self, Client};
 
 /// Where peers ask what a Switchboard offers them.
 pub const OFFER_PATH: &str = "/.well-known/switchboard";
@@ -117,7 +117,7 @@ pub async fn open(shared: Shared) -> (Option<Open>, Vec<String>) {
     // Tailscale Serve needs no Tailscale address here: in userspace-networking mode, where
     // none can be bound, HTTPS still reaches exposed servers this way.
     // Only this user and root, which tailscaled runs as, may open it.
-    let serve_socket = match crate::serve::bind_private_socket(&shared.serve_socket) {
+    let serve_socket = match switchboard_http::serve::bind_private_socket(&shared.serve_socket) {
         Ok(listener) => {
             tasks.spawn(accept_serve(listener, router));
             Some(shared.serve_socket.clone())
@@ -142,14 +142,14 @@ pub async fn open(shared: Shared) -> (Option<Open>, Vec<String>) {
 }
 
 async fn accept_serve(listener: UnixListener, router: Router) {
-    crate::serve::accept_unix_each(listener, move |stream| {
+    switchboard_http::serve::accept_unix_each(listener, move |stream| {
         serve_http(TokioIo::new(stream), Caller::Serve, router.clone())
     })
     .await;
 }
 
 async fn accept(listener: TcpListener, shared: Arc<Shared>, router: Router) {
-    crate::serve::accept_each(listener, move |stream, remote| {
+    switchboard_http::serve::accept_each(listener, move |stream, remote| {
         serve(stream, remote, Arc::clone(&shared), router.clone())
     })
     .await;
@@ -170,7 +170,7 @@ where
         request.extensions_mut().insert(caller.clone());
         request
     });
-    crate::serve::connection(io, service).await;
+    switchboard_http::serve::connection(io, service).await;
 }
 
 impl Shared {

@@ -21,14 +21,14 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use parking_lot::Mutex;
+use switchboard_gateway::Gateway;
 use switchboard_model::ServerName;
 use switchboard_model::api::{Exposure, TailnetState, TailnetStatus};
 use switchboard_store::StoreError;
 use switchboard_tailnet::{BackendState, LocalApi, LocalApiError, Status};
 use tokio::sync::{Notify, watch};
 
-use crate::control::ControlError;
-use crate::gateway::Gateway;
+use crate::control::{Control, ControlError};
 use exposure::{BadPrincipal, Exposures};
 use listener::{Shared, ThisNode};
 
@@ -91,6 +91,7 @@ pub struct Tailnet {
     api: LocalApi,
     port: u16,
     exposures: Arc<Exposures>,
+    control: Arc<Control>,
     gateway: Arc<Gateway>,
     listening: Mutex<Listening>,
     /// Woken when exposures change, so the listener opens or closes at once.
@@ -117,12 +118,12 @@ impl Tailnet {
     /// Loads the exposures and starts following Tailscale.
     pub async fn start(
         api: LocalApi,
+        control: Arc<Control>,
         gateway: Arc<Gateway>,
         port: u16,
         serve_socket: PathBuf,
     ) -> Result<Arc<Self>, TailnetError> {
-        let exposures =
-            Exposures::load(gateway.control().store().clone(), gateway.control().subscribe()).await?;
+        let exposures = Exposures::load(control.store().clone(), control.subscribe()).await?;
         // Peers are reached directly over the tailnet, never through a proxy.
         let http = reqwest::Client::builder()
             .no_proxy()
@@ -134,6 +135,7 @@ impl Tailnet {
             api,
             port,
             exposures,
+            control,
             gateway,
             listening: Mutex::default(),
             changed: Arc::default(),

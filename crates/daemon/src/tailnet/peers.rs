@@ -85,8 +85,7 @@ impl Tailnet {
         };
         tracing::info!(peer = %node.host_name, server = %request.server, as_name = %spec.name, "adding a tailnet peer's server");
         Ok(self
-            .gateway
-            .control()
+            .control
             .add(AddServer {
                 spec,
                 enabled: true,

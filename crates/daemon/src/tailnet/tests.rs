@@ -1,7 +1,8 @@
 //! The status against a LocalAPI double serving the real-shaped running capture.
 
-use super::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::*;
 
 /// A LocalAPI double on a Unix socket answering every request with a real-shaped status.
 async fn local_api(body: String) -> (tempfile::TempDir, PathBuf) {
@@ -20,19 +21,24 @@ async fn local_api(body: String) -> (tempfile::TempDir, PathBuf) {
 }
 
 /// A gateway over a store in `root`, with no server.
-async fn gateway(root: &std::path::Path) -> Arc<Gateway> {
+async fn rooms(root: &std::path::Path) -> (Arc<crate::control::Control>, Arc<Gateway>) {
     let store = switchboard_store::Store::open(&root.join("switchboard.db"))
         .await
         .expect("store");
     let (events, _) = tokio::sync::broadcast::channel(16);
-    let supervisor = crate::supervisor::Supervisor::new(
-        crate::supervisor::SupervisorConfig::default(),
+    let supervisor = Arc::new(switchboard_supervisor::Supervisor::new(
+        switchboard_supervisor::SupervisorConfig::default(),
         store.clone(),
         events.clone(),
         None,
         switchboard_local::paths::DataDir::create(root.to_owned()).expect("data dir"),
-        crate::secrets::Secrets::file(root.join("secrets.json")),
-    );
+        switchboard_credentials::secrets::Secrets::file(root.join("secrets.json")),
+    ));
+    let servers = switchboard_gateway::Servers {
+        store: store.clone(),
+        supervisor: Arc::clone(&supervisor),
+        events: events.clone(),
+    };
     let facts = crate::control::DaemonFacts {
         pid: std::process::id(),
         port: 0,
@@ -40,9 +46,10 @@ async fn gateway(root: &std::path::Path) -> Arc<Gateway> {
         started_at_ms: 0,
     };
     let control = Arc::new(crate::control::Control::new(store, supervisor, events, facts));
-    Gateway::start(control, crate::gateway::GatewayConfig::default())
+    let gateway = Gateway::start(servers, switchboard_gateway::GatewayConfig::default())
         .await
-        .expect("gateway")
+        .expect("gateway");
+    (control, gateway)
 }
 
 #[tokio::test]
@@ -51,9 +58,10 @@ async fn a_running_node_shows_its_name_addresses_and_tailnet() {
         .join("../tailnet/tests/fixtures/synthetic-status-running.json");
     let (_dir, socket) = local_api(std::fs::read_to_string(fixture).expect("fixture")).await;
     let data = tempfile::tempdir().expect("tempdir");
-    let gateway = gateway(data.path()).await;
+    let (control, gateway) = rooms(data.path()).await;
     let tailnet = Tailnet::start(
         LocalApi::unix(socket),
+        control,
         gateway,
         DEFAULT_PORT,
         data.path().join("serve.sock"),

@@ -9,10 +9,10 @@
 //! It does not build the package manager's command: each ecosystem hands it a builder.
 
 use switchboard_registry::DependencyDate;
+use switchboard_supervisor::helper::{HelperCommand as Command, Helpers};
 
 use super::run::run_fetch;
 use crate::install::InstallError;
-use crate::supervisor::helper::{HelperCommand as Command, Helpers};
 
 /// How the dependencies of one install were resolved.
 #[derive(Clone, Debug, PartialEq, Eq)]

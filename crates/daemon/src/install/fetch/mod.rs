@@ -21,11 +21,11 @@ use std::time::Duration;
 use switchboard_model::Launch;
 use switchboard_registry::plan::{Fetch, Plan, Resolved};
 use switchboard_registry::{PlanError, Runtime, ServerJson, Values};
+use switchboard_supervisor::helper::Helpers;
 
 use super::error::io_error;
 use super::{Consent, InstallError};
 use crate::runtime::Runtimes;
-use crate::supervisor::helper::Helpers;
 
 mod dated;
 mod download;

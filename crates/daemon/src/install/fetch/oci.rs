@@ -6,11 +6,11 @@
 //! decided before the fetch (`runtime_args::check_plan`); this module passes them on.
 
 use switchboard_registry::Runtime;
+use switchboard_supervisor::helper::HelperCommand as Command;
 
 use super::run::run_fetch;
 use super::{FetchContext, Fetched, launch};
 use crate::install::InstallError;
-use crate::supervisor::helper::HelperCommand as Command;
 
 pub(super) async fn fetch(ctx: &FetchContext<'_>, image: &str) -> Result<Fetched, InstallError> {
     let (runtime, tool) = ctx.need(&[Runtime::Docker, Runtime::Podman])?;

@@ -11,13 +11,13 @@ use std::path::{Path, PathBuf};
 use switchboard_registry::DependencyDate;
 use switchboard_registry::Runtime;
 use switchboard_registry::identifier::fetch_target;
+use switchboard_supervisor::helper::HelperCommand as Command;
 
 use super::dated::{self, Dated};
 use super::run::run_fetch;
 use super::{FetchContext, Fetched, launch};
 use crate::install::InstallError;
 use crate::install::error::io_error;
-use crate::supervisor::helper::HelperCommand as Command;
 
 pub(super) async fn fetch(
     ctx: &FetchContext<'_>,

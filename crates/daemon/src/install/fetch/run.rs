@@ -3,9 +3,10 @@
 //! It owns the fetch deadline and the shape of a failed fetch's error (its last lines of
 //! output); what to run, and with which arguments, is each ecosystem's.
 
+use switchboard_supervisor::helper::{HelperCommand as Command, Helpers};
+
 use super::FETCH_TIMEOUT;
 use crate::install::InstallError;
-use crate::supervisor::helper::{HelperCommand as Command, Helpers};
 
 /// Runs a package manager as a helper (its own group under the watchdog, killed with all it
 /// started when the install is cancelled or `FETCH_TIMEOUT` passes), turning a failure into

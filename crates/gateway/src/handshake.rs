@@ -6,10 +6,10 @@
 //! happens.
 
 use serde_json::{Value, json};
+use switchboard_mcp::upstream::Upstream;
 
 use super::session::Target;
 use super::{Gateway, Unavailable};
-use crate::upstream::Upstream;
 
 /// Revisions served with sessions, newest first.
 pub const SESSION_REVISIONS: [&str; 4] = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];

@@ -23,11 +23,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use switchboard_mcp::upstream::link::Credentials;
 use switchboard_model::{ServerName, UnixMillis, now_millis};
 use tokio::sync::{Mutex, oneshot, watch};
 
 use crate::secrets::{self, Secrets, SecretsError};
-use crate::upstream::link::Credentials;
 
 pub mod discovery;
 pub mod login;

@@ -8,12 +8,12 @@
 use std::sync::{Arc, Weak};
 
 use serde_json::json;
+use switchboard_mcp::jsonrpc::{Frame, Param};
 use switchboard_model::ServerName;
 use tokio::sync::broadcast;
 
 use super::Gateway;
 use super::session::{Mode, Session, Target};
-use crate::jsonrpc::{Frame, Param};
 
 /// Forwards the server's unsolicited notifications to the session's standalone stream.
 pub async fn start(gateway: &Arc<Gateway>, session: &Arc<Session>) {

@@ -2,7 +2,7 @@
 //! alone, and the answers come back together.
 //!
 //! Refusing batches in other revisions is here too; what each message means is
-//! [`crate::gateway::route`]'s.
+//! [`crate::route`]'s.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -12,14 +12,14 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt as _;
 use serde_json::value::RawValue;
+use switchboard_mcp::jsonrpc::{self, Frame, Kind, code};
 
 use super::sse::{sse_headers, stream_events};
 use super::streamable::session_of;
 use super::{Client, Gate, KEEP_ALIVE, header_str, json_response, rpc_error};
-use crate::gateway::handshake::BATCH_REVISION;
-use crate::gateway::route;
-use crate::gateway::session::{Next, Session, Stream, Target};
-use crate::jsonrpc::{self, Frame, Kind, code};
+use crate::handshake::BATCH_REVISION;
+use crate::route;
+use crate::session::{Next, Session, Stream, Target};
 
 /// A JSON-RPC batch of a 2025-03-26 session. Each message is handled as if it came alone; the
 /// answers to its requests come back together: as one SSE stream whose event ids name each

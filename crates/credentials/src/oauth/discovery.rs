@@ -10,10 +10,10 @@
 
 use reqwest::header::WWW_AUTHENTICATE;
 use serde_json::{Value, json};
+use switchboard_mcp::upstream::link::challenge_param;
 use switchboard_model::ServerName;
 
 use super::OAuthError;
-use crate::upstream::link::challenge_param;
 
 /// A document or endpoint Switchboard will not use, and which field said so.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

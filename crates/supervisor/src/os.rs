@@ -1,7 +1,7 @@
 //! The few operating-system helpers several rooms share: finding a program as a shell would,
 //! and signalling a process group.
 //!
-//! Spawning is not here: [`crate::supervisor::process`] is the one place that starts
+//! Spawning is not here: [`crate::process`] is the one place that starts
 //! processes. This module only answers questions about programs and sends signals.
 
 use std::ffi::OsStr;

@@ -11,7 +11,6 @@
 
 use std::collections::HashMap;
 
-use axum::response::IntoResponse;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
@@ -75,26 +74,6 @@ pub fn client_metadata_document(client_id: &str) -> Value {
         "response_types": ["code"],
         "token_endpoint_auth_method": "none",
     })
-}
-
-/// Where the daemon serves its client metadata document, for whoever publishes it at the https
-/// URL that is its client id (a reverse proxy, or a copy on a web site).
-pub const CLIENT_METADATA_PATH: &str = "/oauth/client-metadata.json";
-
-/// `GET /oauth/client-metadata.json`: the document for the configured URL, 404 without one. It
-/// is public by design (no credential, any Host): an authorization server fetches it, and it
-/// holds nothing secret.
-pub fn router(client_metadata_url: Option<String>) -> axum::Router {
-    let document = client_metadata_url.map(|url| client_metadata_document(&url));
-    axum::Router::new().route(
-        CLIENT_METADATA_PATH,
-        axum::routing::get(move || async move {
-            match document {
-                Some(document) => axum::Json(document).into_response(),
-                None => axum::http::StatusCode::NOT_FOUND.into_response(),
-            }
-        }),
-    )
 }
 
 /// Base64url without padding, as PKCE (RFC 7636) and our states use it.

@@ -9,10 +9,9 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use switchboard_mcp::upstream::{self, Init, RpcError, Upstream};
 use switchboard_model::PeerInfo;
 use switchboard_model::api::ToolView;
-
-use crate::upstream::{self, Init, RpcError, Upstream};
 
 /// The newest revision the gateway speaks to servers; they answer with the newest they support.
 pub const PROTOCOL_VERSION: &str = "2025-11-25";

@@ -20,15 +20,15 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 use serde_json::Value;
 use switchboard_local::token::{RandomError, random_secret};
-use switchboard_model::ServerName;
+use switchboard_mcp::jsonrpc::{Frame, Param};
+use switchboard_mcp::upstream::{Delivery, Sink, Upstream};
 use switchboard_model::api::{CallOutcome, CallRecord};
+use switchboard_model::ServerName;
+use switchboard_supervisor::isolated::Isolated;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use super::History;
-use crate::jsonrpc::{Frame, Param};
-use crate::supervisor::isolated::Isolated;
-use crate::upstream::{Delivery, Sink, Upstream};
 
 /// Events the standalone stream keeps for a client that reconnects.
 const STANDALONE_KEPT: usize = 64;
@@ -246,7 +246,7 @@ impl Session {
         stream: Arc<Stream>,
         call: Option<CallStart>,
         rewrite: Option<fn(Frame) -> Frame>,
-    ) -> Result<(), crate::upstream::RpcError> {
+    ) -> Result<(), switchboard_mcp::upstream::RpcError> {
         let id = request
             .head()
             .id

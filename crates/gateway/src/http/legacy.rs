@@ -15,13 +15,13 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt as _;
 use serde::Deserialize;
 use serde_json::json;
+use switchboard_mcp::jsonrpc::{self, Frame, Kind, code};
 
 use super::sse::{KEEP_ALIVE_COMMENT, sse_event, sse_headers};
 use super::{Client, Gate, KEEP_ALIVE, http_error, no_session, parse, read_body, target};
-use crate::gateway::handshake::{SESSION_REVISIONS, init_result, negotiate};
-use crate::gateway::session::{Mode, Next, Session, Target};
-use crate::gateway::{Gateway, notices, route};
-use crate::jsonrpc::{self, Frame, Kind, code};
+use crate::handshake::{SESSION_REVISIONS, init_result, negotiate};
+use crate::session::{Mode, Next, Session, Target};
+use crate::{Gateway, notices, route};
 
 pub(super) async fn legacy_sse(
     State(gate): State<Gate>,

@@ -10,6 +10,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use switchboard_mcp::jsonrpc::{self, Frame, Param, code};
+use switchboard_mcp::upstream::{RpcError, Upstream};
 use switchboard_model::api::Event;
 use switchboard_model::{ServerName, now_millis};
 
@@ -17,8 +19,6 @@ use super::aggregate::Kind as NameKind;
 use super::notices::forward_notices;
 use super::session::{CallStart, Mode, Session, Stream, Target};
 use super::{Gateway, Unavailable};
-use crate::jsonrpc::{self, Frame, Param, code};
-use crate::upstream::{RpcError, Upstream};
 
 pub async fn notification(gateway: &Gateway, session: &Arc<Session>, frame: Frame) {
     match frame.head().method.as_deref() {
@@ -56,7 +56,7 @@ async fn upstream_for(
         return Ok(shared);
     }
     let start = async {
-        let isolated = gateway.control().supervisor().start_isolated(server).await?;
+        let isolated = gateway.supervisor().start_isolated(server).await?;
         session.own_task(tokio::spawn(forward_notices(
             server.clone(),
             isolated.notices(),
@@ -326,7 +326,7 @@ fn late_list(gateway: &Gateway, server: &ServerName, method: &str, key: &str) ->
          server may be hung (`switchboard logs {server}`, `switchboard restart {server}`)",
         if known.is_some() { "its last known list" } else { "none of its items" },
     );
-    gateway.control().announce(Event::ServerUnresponsive {
+    gateway.announce(Event::ServerUnresponsive {
         name: server.clone(),
         method: method.to_owned(),
         waited_ms,

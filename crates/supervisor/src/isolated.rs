@@ -13,6 +13,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use switchboard_mcp::jsonrpc::Frame;
+use switchboard_mcp::upstream::{RpcError, Upstream, link};
 use switchboard_model::api::LogStream;
 use switchboard_model::{Launch, ServerName, ServerSpec, Sharing, Transport};
 use tokio::sync::broadcast;
@@ -20,8 +22,6 @@ use tokio::sync::broadcast;
 use super::launch::spawn_watched;
 use super::process::ServerProcess;
 use super::{Shared, Supervisor, mcp};
-use crate::jsonrpc::Frame;
-use crate::upstream::{RpcError, Upstream, link};
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

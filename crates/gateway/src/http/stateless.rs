@@ -16,14 +16,14 @@ use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use futures_util::StreamExt as _;
 use serde_json::{Value, json};
+use switchboard_mcp::jsonrpc::{self, Frame, Kind, code};
 
 use super::sse::{Priming, sse_response};
 use super::streamable::unavailable;
 use super::{Client, Gate, header_str, json_response, no_session, rpc_error};
-use crate::gateway::handshake::{STATELESS_REVISION, init_result};
-use crate::gateway::route;
-use crate::gateway::session::{Mode, Session, Stream, Target};
-use crate::jsonrpc::{self, Frame, Kind, code};
+use crate::handshake::{STATELESS_REVISION, init_result};
+use crate::route;
+use crate::session::{Mode, Session, Stream, Target};
 
 pub(super) fn is_stateless(headers: &HeaderMap, frame: &Frame) -> bool {
     header_str(headers, "mcp-protocol-version").is_some_and(|v| v > "2025-11-25")

@@ -10,6 +10,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use switchboard_credentials::oauth::ServerLogin;
+use switchboard_mcp::jsonrpc::{Frame, code};
+use switchboard_mcp::logs::ServerLog;
+use switchboard_mcp::upstream::{RpcError, Upstream, link};
 use switchboard_model::api::{Event, LogStream};
 use switchboard_model::{
     ExitCause, FailureReason, Health, Launch, ServerSpec, ServerState, Transport, now_millis,
@@ -24,10 +28,6 @@ use super::launch::{forward_lines, header_map, spawn_watched};
 use super::mcp;
 use super::policy::{self, Decision, Exit};
 use super::process::ServerProcess;
-use crate::jsonrpc::{Frame, code};
-use crate::logs::ServerLog;
-use crate::oauth::ServerLogin;
-use crate::upstream::{RpcError, Upstream, link};
 
 /// Stderr lines kept as the reason a run failed.
 const STDERR_TAIL_LINES: usize = 20;

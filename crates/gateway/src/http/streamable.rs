@@ -3,7 +3,7 @@
 //! resumes a lost one; DELETE ends the session.
 //!
 //! Sessions are opened here by `initialize`; requests without one go to
-//! [`super::stateless`]. What a request means is [`crate::gateway::route`]'s.
+//! [`super::stateless`]. What a request means is [`crate::route`]'s.
 
 use std::sync::Arc;
 
@@ -11,6 +11,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt as _;
+use switchboard_mcp::jsonrpc::{self, Frame, Kind, code};
 
 use super::batch::on_batch;
 use super::sse::{Priming, sse_response};
@@ -18,10 +19,9 @@ use super::stateless::{is_stateless, stateless};
 use super::{
     Client, Gate, header_str, http_error, is_batch, json_response, no_session, parse, read_body, rpc_error,
 };
-use crate::gateway::handshake::{RESUMABLE_REVISION, SESSION_REVISIONS, init_result, negotiate};
-use crate::gateway::session::{Mode, Session, Stream, Target};
-use crate::gateway::{Unavailable, notices, route};
-use crate::jsonrpc::{self, Frame, Kind, code};
+use crate::handshake::{RESUMABLE_REVISION, SESSION_REVISIONS, init_result, negotiate};
+use crate::session::{Mode, Session, Stream, Target};
+use crate::{Unavailable, notices, route};
 
 pub(super) async fn on_post(
     gate: Gate,

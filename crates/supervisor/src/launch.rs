@@ -8,6 +8,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use switchboard_credentials::oauth::OAuthError;
+use switchboard_credentials::secrets::SecretsError;
+use switchboard_mcp::logs::{MAX_LOG_LINE, ServerLog, read_bounded_line};
 use switchboard_model::api::LogStream;
 use switchboard_model::{FailureReason, Launch, ServerName, ValueSource};
 use tokio::io::BufReader;
@@ -16,9 +19,6 @@ use tokio::task::JoinHandle;
 
 use super::Shared;
 use super::process::{self, Pipes, ServerProcess, SpawnError};
-use crate::logs::{MAX_LOG_LINE, ServerLog, read_bounded_line};
-use crate::oauth::OAuthError;
-use crate::secrets::SecretsError;
 
 /// A process spawned under the watchdog, its stderr going to its server's log.
 pub(super) struct Spawned {

@@ -2,7 +2,7 @@
 //! `<stream>-<seq>` ids a client can resume from, priming events for clients of 2025-11-25,
 //! and keep-alive comments while a stream is quiet.
 //!
-//! Which events a stream holds, and when it ends, is [`crate::gateway::session`]'s.
+//! Which events a stream holds, and when it ends, is [`crate::session`]'s.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -13,7 +13,7 @@ use axum::response::Response;
 use futures_util::StreamExt as _;
 
 use super::KEEP_ALIVE;
-use crate::gateway::session::{Next, Session, Stream};
+use crate::session::{Next, Session, Stream};
 
 /// How long a client should wait before reconnecting to a stream it lost, in milliseconds.
 const RECONNECT_AFTER_MS: u32 = 1000;

@@ -3,7 +3,7 @@
 //! upstream.
 //!
 //! This module is the door and the routes: on loopback, [`access`] runs first on every
-//! request (Host and Origin by [`crate::door`], then a client's bearer token); [`server_routes`]
+//! request (Host and Origin by [`switchboard_http::door`], then a client's bearer token); [`server_routes`]
 //! is `/mcp/<server>` without that door, for the tailnet listener, which admits requests its
 //! own way. Bodies are read and parsed here once, then handed to the transport they belong
 //! to: [`streamable`] (with [`batch`] and [`stateless`]) or [`legacy`] SSE, whose events
@@ -28,13 +28,13 @@ use axum::middleware::{self, Next as MiddlewareNext};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
+use switchboard_http::door::{Door, HostPolicy, OriginPolicy, bearer};
 use switchboard_local::token::RandomError;
+use switchboard_mcp::jsonrpc::{self, Frame, code};
 use switchboard_model::ServerName;
 
 use super::Gateway;
 use super::session::Target;
-use crate::door::{Door, HostPolicy, OriginPolicy, bearer};
-use crate::jsonrpc::{self, Frame, code};
 use legacy::{legacy_message, legacy_sse};
 use streamable::{on_delete, on_get, on_post};
 

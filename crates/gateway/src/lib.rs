@@ -24,15 +24,16 @@ use std::time::Duration;
 use parking_lot::{Mutex, RwLock};
 use sha2::{Digest, Sha256};
 use switchboard_local::token::{RandomError, random_secret};
+use switchboard_mcp::jsonrpc::Frame;
+use switchboard_mcp::upstream::Upstream;
+use switchboard_model::api::Event;
 use switchboard_model::api::{CallRecord, IssuedToken, TokenView};
 use switchboard_model::{ServerName, ServerState, Sharing, UnixMillis, now_millis};
 use switchboard_store::{Store, StoreError};
+use switchboard_supervisor::Supervisor;
+use switchboard_supervisor::isolated::IsolatedError;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
-use crate::control::Control;
-use crate::jsonrpc::Frame;
-use crate::supervisor::isolated::IsolatedError;
-use crate::upstream::Upstream;
 use session::Session;
 
 /// How long a request waits for its server to reach running before it is answered with an error.
@@ -289,10 +290,19 @@ pub enum Unavailable {
     Isolated(#[from] IsolatedError),
 }
 
+/// What the gateway needs of the rest of the daemon: the store (client tokens, history, the
+/// enabled servers), the supervisor (each server's upstream) and the daemon's event feed.
+#[derive(Clone, Debug)]
+pub struct Servers {
+    pub store: Store,
+    pub supervisor: Arc<Supervisor>,
+    pub events: broadcast::Sender<Event>,
+}
+
 /// Everything the gateway's handlers share.
 #[derive(Debug)]
 pub struct Gateway {
-    control: Arc<Control>,
+    servers: Servers,
     pub access: Access,
     pub history: History,
     sessions: Mutex<HashMap<Arc<str>, Arc<Session>>>,
@@ -302,13 +312,12 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    pub async fn start(control: Arc<Control>, config: GatewayConfig) -> Result<Arc<Self>, StoreError> {
-        let store = control.store().clone();
-        let access = Access::load(store.clone()).await?;
-        let history = History::start(store, config.record_payloads);
+    pub async fn start(servers: Servers, config: GatewayConfig) -> Result<Arc<Self>, StoreError> {
+        let access = Access::load(servers.store.clone()).await?;
+        let history = History::start(servers.store.clone(), config.record_payloads);
         let (aggregate_changed, _) = broadcast::channel(16);
         let gateway = Arc::new(Self {
-            control,
+            servers,
             access,
             history,
             sessions: Mutex::default(),
@@ -324,8 +333,13 @@ impl Gateway {
         self.catalog.lock()
     }
 
-    pub fn control(&self) -> &Control {
-        &self.control
+    pub fn supervisor(&self) -> &Supervisor {
+        &self.servers.supervisor
+    }
+
+    /// Tells the daemon's followers (the dashboard, the tray, `switchboard events`).
+    pub fn announce(&self, event: Event) {
+        let _ = self.servers.events.send(event);
     }
 
     fn sessions(&self) -> parking_lot::MutexGuard<'_, HashMap<Arc<str>, Arc<Session>>> {
@@ -348,7 +362,7 @@ impl Gateway {
         let released: Vec<(Arc<Upstream>, String)> = subscriptions
             .into_iter()
             .filter_map(|(server, uri)| {
-                let upstream = self.control.supervisor().upstream(&server)?.borrow().clone()?;
+                let upstream = self.servers.supervisor.upstream(&server)?.borrow().clone()?;
                 upstream.unsubscribe(&uri).then_some((upstream, uri))
             })
             .collect();
@@ -372,8 +386,8 @@ impl Gateway {
     /// subscribed to on the one before: a restarted server remembers none of them.
     async fn resubscribe(&self, server: &ServerName) {
         let Some(upstream) = self
-            .control
-            .supervisor()
+            .servers
+            .supervisor
             .upstream(server)
             .and_then(|w| w.borrow().clone())
         else {
@@ -418,7 +432,7 @@ impl Gateway {
 
     /// The running server's connection, waiting (bounded) while it starts or restarts.
     pub async fn upstream(&self, name: &ServerName) -> Result<Arc<Upstream>, Unavailable> {
-        let supervisor = self.control.supervisor();
+        let supervisor = &self.servers.supervisor;
         let mut watch = supervisor
             .upstream(name)
             .ok_or_else(|| Unavailable::Unknown(name.clone()))?;
@@ -455,25 +469,31 @@ impl Gateway {
         }
     }
 
-    /// Whether each session gets its own process of `name` (sessionless requests never do).
     /// The server's shared upstream if it is running now, without waiting for a start.
     pub fn live_upstream(&self, name: &ServerName) -> Option<Arc<Upstream>> {
-        let watch = self.control.supervisor().upstream(name)?;
+        let watch = self.servers.supervisor.upstream(name)?;
         let upstream = watch.borrow().clone();
         upstream.filter(|u| !u.is_closed())
     }
 
+    /// Whether each session gets its own process of `name` (sessionless requests never do).
     pub fn is_per_session(&self, name: &ServerName) -> bool {
-        self.control.supervisor().sharing(name) == Some(Sharing::PerSession)
+        self.servers.supervisor.sharing(name) == Some(Sharing::PerSession)
     }
 
     /// Servers in the aggregate: the enabled ones, in name order.
     pub async fn aggregate_servers(&self) -> Vec<ServerName> {
-        self.control.enabled_servers().await
+        match self.servers.store.enabled_server_names().await {
+            Ok(names) => names,
+            Err(e) => {
+                tracing::warn!("cannot list enabled servers: {e}");
+                Vec::new()
+            }
+        }
     }
 
     pub fn notices(&self, name: &ServerName) -> Option<broadcast::Receiver<Frame>> {
-        self.control.supervisor().notices(name)
+        self.servers.supervisor.notices(name)
     }
 
     pub fn aggregate_changes(&self) -> broadcast::Receiver<()> {
@@ -515,7 +535,7 @@ fn describe(state: &ServerState) -> String {
 /// disable, start, stop, add, remove), since their lists changed, and renews resource
 /// subscriptions on a server that has (re)started.
 async fn watch_servers(gateway: std::sync::Weak<Gateway>) {
-    let Some(mut events) = gateway.upgrade().map(|g| g.control.subscribe()) else {
+    let Some(mut events) = gateway.upgrade().map(|g| g.servers.events.subscribe()) else {
         return;
     };
     loop {
@@ -525,7 +545,6 @@ async fn watch_servers(gateway: std::sync::Weak<Gateway>) {
             Err(broadcast::error::RecvError::Closed) => return,
         };
         let Some(gateway) = gateway.upgrade() else { return };
-        use switchboard_model::api::Event;
         let relevant = match &event {
             Event::StateChanged { status, .. } => {
                 matches!(status, ServerState::Running { .. } | ServerState::Stopped)

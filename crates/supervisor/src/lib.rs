@@ -13,6 +13,7 @@ pub mod helper;
 pub mod isolated;
 mod launch;
 pub mod mcp;
+pub mod os;
 pub mod policy;
 pub mod process;
 pub mod usage;
@@ -32,14 +33,14 @@ use switchboard_model::{ServerName, ServerSpec, ServerState, Sharing};
 use switchboard_store::Store;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
-use crate::logs::ServerLog;
 pub use actor::{Ack, Command};
 use actor::{Actor, RestartLog};
+use switchboard_mcp::logs::ServerLog;
 
-use crate::jsonrpc::Frame;
-use crate::oauth::OAuth;
-use crate::secrets::Secrets;
-use crate::upstream::Upstream;
+use switchboard_credentials::oauth::OAuth;
+use switchboard_credentials::secrets::Secrets;
+use switchboard_mcp::jsonrpc::Frame;
+use switchboard_mcp::upstream::Upstream;
 use watchdog::Watchdog;
 
 /// Daemon-wide timing of supervision. Health checks are per server, in its spec.
