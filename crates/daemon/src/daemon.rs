@@ -231,6 +231,7 @@ impl Rooms {
             started_at_ms: now_millis(),
         };
         let control = Arc::new(Control::new(store, supervisor, events, facts));
+        control.recall_pause().await?;
         let gateway = Gateway::start(Arc::clone(&control), config.gateway).await?;
         let client_configs = ClientConfigs::new(
             Arc::clone(&control),

@@ -306,6 +306,8 @@ pub enum Unavailable {
     Unknown(ServerName),
     #[error("server {name} is not running ({state}); start it with `switchboard start {name}`")]
     NotRunning { name: ServerName, state: String },
+    #[error("server {0} is stopped because Switchboard is paused; `switchboard resume` starts servers again")]
+    Paused(ServerName),
     #[error(transparent)]
     Isolated(#[from] IsolatedError),
 }
@@ -457,6 +459,9 @@ impl Gateway {
                 current,
                 ServerState::Starting { .. } | ServerState::BackingOff { .. } | ServerState::Running { .. }
             );
+            if !coming && self.control.is_paused() {
+                return Err(Unavailable::Paused(name.clone()));
+            }
             if !coming {
                 return Err(Unavailable::NotRunning {
                     name: name.clone(),
