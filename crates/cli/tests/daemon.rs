@@ -687,11 +687,7 @@ fn pause_stops_every_server_and_keeps_them_down_until_resume() {
             (log.matches("enabled servers").count() == 2).then_some(log)
         },
     );
-    let restored = log
-        .lines()
-        .filter(|l| l.contains("enabled servers"))
-        .last()
-        .unwrap();
+    let restored = log.lines().rfind(|l| l.contains("enabled servers")).unwrap();
     assert!(restored.contains("started 0 enabled servers"), "{restored}");
     assert_eq!(sb.json(&["status"])["paused"], true);
     for (name, before) in ["a", "b"].iter().zip(&runs) {
