@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use switchboard_client::Client;
-use switchboard_model::api::{Event, ServerView, SignInCode};
+use switchboard_model::api::{Event, SignInCode};
 use switchboard_model::{FailureReason, ServerState};
 use tauri::image::Image;
 use tauri::menu::{CheckMenuItem, Menu, MenuItem, PredefinedMenuItem};
@@ -25,18 +25,17 @@ use tauri_plugin_notification::NotificationExt as _;
 use tokio::sync::RwLock;
 
 use crate::daemon::Launch;
-use crate::tray::{Action, Effect, Health, Item, Model, Paused};
+use crate::tray::{Action, Effect, Health, Item, Model};
 
 const TRAY: &str = "switchboard";
 const WINDOW: &str = "main";
 /// How often the app looks for a daemon that went away.
 const REATTACH_EVERY: Duration = Duration::from_secs(2);
 
-/// What the shell keeps: how to reach the daemon, the client while it answers, paused servers.
+/// What the shell keeps: how to reach the daemon, and the client while it answers.
 struct Shell {
     launch: Launch,
     client: RwLock<Option<Client>>,
-    paused: Paused,
 }
 
 /// Runs the app until the user quits it. `--hidden` (used for start at login) starts it in the
@@ -47,7 +46,6 @@ pub fn run() -> Result<(), String> {
     let shell = Arc::new(Shell {
         launch,
         client: RwLock::new(None),
-        paused: Paused::default(),
     });
     let app = tauri::Builder::default()
         // First, so a second launch only brings the first one's window forward.
@@ -119,14 +117,14 @@ async fn follow(app: AppHandle, shell: Arc<Shell>) {
     loop {
         let client = shell.client.read().await.clone();
         let Some(client) = client else {
-            refresh(&app, &shell, None).await;
+            refresh(&app, None).await;
             tokio::time::sleep(REATTACH_EVERY).await;
             if let Some(client) = shell.launch.attach().await {
                 *shell.client.write().await = Some(client);
             }
             continue;
         };
-        refresh(&app, &shell, Some(&client)).await;
+        refresh(&app, Some(&client)).await;
         let (events, mut received) = tokio::sync::mpsc::unbounded_channel();
         let stream = client.follow("/events", move |event| events.send(event).is_ok());
         tokio::pin!(stream);
@@ -137,7 +135,7 @@ async fn follow(app: AppHandle, shell: Arc<Shell>) {
                     if let Ok(event) = serde_json::from_str::<Event>(&event.data) {
                         notify_about(&app, &event);
                     }
-                    refresh(&app, &shell, Some(&client)).await;
+                    refresh(&app, Some(&client)).await;
                 }
             }
         }
@@ -145,14 +143,16 @@ async fn follow(app: AppHandle, shell: Arc<Shell>) {
     }
 }
 
-/// Rebuilds the tray's menu, icon and tooltip from the daemon's servers.
-async fn refresh(app: &AppHandle, shell: &Shell, client: Option<&Client>) {
-    let servers = match client {
-        Some(client) => client.get::<Vec<ServerView>>("/servers").await.ok(),
+/// Rebuilds the tray's menu, icon and tooltip from the daemon's servers and paused flag.
+async fn refresh(app: &AppHandle, client: Option<&Client>) {
+    let view = match client {
+        Some(client) => tray::daemon_view(client).await.ok(),
         None => None,
     };
     let start_at_login = app.autolaunch().is_enabled().unwrap_or(false);
-    let model = tray::model(servers.as_deref(), shell.paused.is_paused(), start_at_login);
+    let servers = view.as_ref().map(|v| v.servers.as_slice());
+    let paused = view.as_ref().is_some_and(|v| v.paused);
+    let model = tray::model(servers, paused, start_at_login);
     let Some(tray) = app.tray_by_id(TRAY) else { return };
     let applied = native_menu(app, &model).and_then(|menu| {
         tray.set_menu(Some(menu))?;
@@ -214,14 +214,14 @@ async fn on_menu(app: AppHandle, id: String) {
     let effect = match tray::local_effect(&action) {
         Some(effect) => Ok(effect),
         None => match shell.client.read().await.clone() {
-            Some(client) => tray::handle(&action, &client, &shell.paused).await,
+            Some(client) => tray::handle(&action, &client).await,
             None => Ok(Effect::StartDaemon),
         },
     };
     match effect {
         Ok(Effect::Done) => {
             let client = shell.client.read().await.clone();
-            refresh(&app, &shell, client.as_ref()).await;
+            refresh(&app, client.as_ref()).await;
         }
         Ok(Effect::OpenDashboard(page)) => open_dashboard(&app, page).await,
         Ok(Effect::ToggleStartAtLogin) => {
@@ -243,7 +243,7 @@ async fn on_menu(app: AppHandle, id: String) {
                 Err(e) => notify(&app, "Start at login could not be changed", &e.to_string()),
             }
             let client = shell.client.read().await.clone();
-            refresh(&app, &shell, client.as_ref()).await;
+            refresh(&app, client.as_ref()).await;
         }
         Ok(Effect::StartDaemon) => match shell.launch.attach_or_start().await {
             Ok(client) => *shell.client.write().await = Some(client),

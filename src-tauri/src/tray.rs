@@ -4,11 +4,11 @@
 //! The shell (`lib.rs`) turns a [`Model`] into a native menu and routes clicks here, so the
 //! tests drive exactly the code a click runs. What an item leads to outside the daemon
 //! (opening the window, quitting the app) comes back as an [`Effect`] for the shell.
-
-use parking_lot::Mutex;
+//! Whether servers are paused is the daemon's (`switchboard pause`), read from its status, so
+//! the tray, the CLI and the dashboard agree, and a pause outlives the app.
 
 use switchboard_client::{CliError, Client};
-use switchboard_model::api::ServerView;
+use switchboard_model::api::{DaemonStatus, PauseState, ServerView};
 use switchboard_model::{FailureReason, ServerName, ServerState};
 
 /// Overall health, shown by the tray icon's look.
@@ -31,8 +31,9 @@ pub enum Action {
     Toggle(ServerName),
     Open,
     ConnectClients,
-    /// Stop every running server, remembering which, until [`Action::ResumeAll`].
+    /// Pause the daemon: every server stops and none starts until [`Action::ResumeAll`].
     PauseAll,
+    /// End the pause: every enabled server starts.
     ResumeAll,
     StartAtLogin,
     StartDaemon,
@@ -95,14 +96,21 @@ pub struct Model {
     pub items: Vec<Item>,
 }
 
-/// The servers paused by "Pause all", to start again on "Resume all".
-#[derive(Debug, Default)]
-pub struct Paused(Mutex<Vec<ServerName>>);
+/// What the menu is built from: the daemon's servers, and whether it is paused.
+#[derive(Clone, Debug)]
+pub struct DaemonView {
+    pub servers: Vec<ServerView>,
+    pub paused: bool,
+}
 
-impl Paused {
-    pub fn is_paused(&self) -> bool {
-        !self.0.lock().is_empty()
-    }
+/// Reads the servers and the paused flag the menu shows.
+pub async fn daemon_view(client: &Client) -> Result<DaemonView, CliError> {
+    let servers = client.get("/servers").await?;
+    let status: DaemonStatus = client.get("/status").await?;
+    Ok(DaemonView {
+        servers,
+        paused: status.paused,
+    })
 }
 
 /// Whether a toggle stops the server (it runs or is on its way up) rather than starts it.
@@ -172,7 +180,13 @@ pub fn model(servers: Option<&[ServerView]>, paused: bool, start_at_login: bool)
     if failing > 0 {
         tooltip.push_str(&format!(", {failing} failing"));
     }
+    if paused {
+        tooltip.push_str(" (paused)");
+    }
     let mut items = Vec::new();
+    if paused {
+        items.push(Item::Note("Paused: no server starts until Resume all".into()));
+    }
     if servers.is_empty() {
         items.push(Item::Note("No servers yet".into()));
     }
@@ -244,7 +258,7 @@ pub fn local_effect(action: &Action) -> Option<Effect> {
 }
 
 /// Runs a menu item, acting through the daemon where it must.
-pub async fn handle(action: &Action, client: &Client, paused: &Paused) -> Result<Effect, CliError> {
+pub async fn handle(action: &Action, client: &Client) -> Result<Effect, CliError> {
     if let Some(effect) = local_effect(action) {
         return Ok(effect);
     }
@@ -258,26 +272,11 @@ pub async fn handle(action: &Action, client: &Client, paused: &Paused) -> Result
             Ok(Effect::Done)
         }
         Action::PauseAll => {
-            let servers: Vec<ServerView> = client.get("/servers").await?;
-            for server in servers.iter().filter(|s| is_up(&s.status)) {
-                let name = &server.spec.name;
-                let _: ServerView = client.post(&format!("/servers/{name}/stop"), None::<&()>).await?;
-                paused.0.lock().push(name.clone());
-            }
+            let _: PauseState = client.post("/pause", None::<&()>).await?;
             Ok(Effect::Done)
         }
         Action::ResumeAll => {
-            let names = std::mem::take(&mut *paused.0.lock());
-            for name in names {
-                match client
-                    .post::<ServerView>(&format!("/servers/{name}/start"), None::<&()>)
-                    .await
-                {
-                    // Removed while paused: nothing to resume.
-                    Ok(_) | Err(CliError::Api { status: 404, .. }) => {}
-                    Err(e) => return Err(e),
-                }
-            }
+            let _: PauseState = client.post("/resume", None::<&()>).await?;
             Ok(Effect::Done)
         }
         Action::QuitAndStop => {

@@ -1,6 +1,7 @@
 //! The tray, through the same handler a click runs, against a real daemon the app started
 //! itself from the `switchboard` binary beside it: the menu shows each server's state as a
-//! check item, toggling one stops or starts it, Pause all / Resume all, Quit leaves the daemon
+//! check item, toggling one stops or starts it, Pause all / Resume all (the daemon's pause,
+//! which the CLI sees and which outlives the app), Quit leaves the daemon
 //! running and Quit and stop servers ends it with its servers. No tray host is involved: this
 //! tests what the menu says and does, not how a desktop draws it.
 #![allow(clippy::unwrap_used)]
@@ -10,10 +11,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use switchboard_app::daemon::Launch;
-use switchboard_app::tray::{self, Action, Effect, Health, Item, Paused};
+use switchboard_app::tray::{self, Action, Effect, Health, Item};
 use switchboard_client::Client;
 use switchboard_model::ServerName;
-use switchboard_model::api::ServerView;
+use switchboard_model::api::{DaemonStatus, ServerView};
 
 const PATIENCE: Duration = Duration::from_secs(60);
 
@@ -66,9 +67,21 @@ async fn wait_state(client: &Client, name: &str, wanted: &str) {
     }
 }
 
-async fn menu(client: &Client, paused: &Paused) -> tray::Model {
-    let servers: Vec<ServerView> = client.get("/servers").await.unwrap();
-    tray::model(Some(&servers), paused.is_paused(), false)
+async fn menu(client: &Client) -> tray::Model {
+    let view = tray::daemon_view(client).await.unwrap();
+    tray::model(Some(&view.servers), view.paused, false)
+}
+
+async fn paused(client: &Client) -> bool {
+    let status: DaemonStatus = client.get("/status").await.unwrap();
+    status.paused
+}
+
+fn offers(model: &tray::Model, wanted: &Action) -> bool {
+    model
+        .items
+        .iter()
+        .any(|i| matches!(i, Item::Entry { action, .. } if action == wanted))
 }
 
 fn server_item(model: &tray::Model, name: &str) -> (String, Option<bool>) {
@@ -101,7 +114,6 @@ async fn the_menu_follows_server_state_and_its_items_stop_and_start_servers() {
     );
     let client = launch.attach_or_start().await.unwrap();
     let _stop = StopOnDrop(client.clone());
-    let paused = Paused::default();
 
     let added: ServerView = client
         .post(
@@ -112,7 +124,7 @@ async fn the_menu_follows_server_state_and_its_items_stop_and_start_servers() {
         .unwrap();
     assert_eq!(serde_json::to_value(&added.status).unwrap()["state"], "running");
 
-    let model = menu(&client, &paused).await;
+    let model = menu(&client).await;
     assert_eq!(model.health, Health::Ok);
     assert_eq!(server_item(&model, "time"), ("time — running".into(), Some(true)));
     assert!(
@@ -123,43 +135,36 @@ async fn the_menu_follows_server_state_and_its_items_stop_and_start_servers() {
 
     // Unchecking the item stops the server; checking it starts it again.
     let toggle = Action::parse("server:time").unwrap();
-    assert_eq!(
-        tray::handle(&toggle, &client, &paused).await.unwrap(),
-        Effect::Done
-    );
+    assert_eq!(tray::handle(&toggle, &client).await.unwrap(), Effect::Done);
     wait_state(&client, "time", "stopped").await;
     assert_eq!(
-        server_item(&menu(&client, &paused).await, "time"),
+        server_item(&menu(&client).await, "time"),
         ("time — stopped".into(), Some(false))
     );
-    tray::handle(&toggle, &client, &paused).await.unwrap();
+    tray::handle(&toggle, &client).await.unwrap();
     wait_state(&client, "time", "running").await;
-    assert_eq!(server_item(&menu(&client, &paused).await, "time").1, Some(true));
+    assert_eq!(server_item(&menu(&client).await, "time").1, Some(true));
 
-    // Pause all stops what runs and offers Resume all, which starts the same servers again.
-    tray::handle(&Action::PauseAll, &client, &paused).await.unwrap();
+    // Pause all pauses the daemon: what runs stops, and the menu offers Resume all, which
+    // starts the enabled servers again.
+    assert!(offers(&menu(&client).await, &Action::PauseAll));
+    tray::handle(&Action::PauseAll, &client).await.unwrap();
     wait_state(&client, "time", "stopped").await;
-    let model = menu(&client, &paused).await;
-    assert_eq!(model.health, Health::Warn);
     assert!(
-        model.items.iter().any(|i| matches!(
-            i,
-            Item::Entry {
-                action: Action::ResumeAll,
-                ..
-            }
-        )),
-        "{model:?}"
+        paused(&client).await,
+        "the daemon, and so the CLI, sees the pause"
     );
-    tray::handle(&Action::ResumeAll, &client, &paused).await.unwrap();
+    let model = menu(&client).await;
+    assert_eq!(model.health, Health::Warn);
+    assert!(offers(&model, &Action::ResumeAll), "{model:?}");
+    assert!(!offers(&model, &Action::PauseAll), "{model:?}");
+    tray::handle(&Action::ResumeAll, &client).await.unwrap();
     wait_state(&client, "time", "running").await;
-    assert!(!paused.is_paused());
+    assert!(!paused(&client).await);
+    assert!(offers(&menu(&client).await, &Action::PauseAll));
 
     // Quit leaves the daemon and its servers running; a second app attaches to the same one.
-    assert_eq!(
-        tray::handle(&Action::Quit, &client, &paused).await.unwrap(),
-        Effect::Exit
-    );
+    assert_eq!(tray::handle(&Action::Quit, &client).await.unwrap(), Effect::Exit);
     assert_eq!(state(&client, "time").await, "running");
     let again = launch.attach_or_start().await.unwrap();
     assert_eq!(state(&again, "time").await, "running");
@@ -170,9 +175,7 @@ async fn the_menu_follows_server_state_and_its_items_stop_and_start_servers() {
         None => panic!("a running server has a pid"),
     };
     assert_eq!(
-        tray::handle(&Action::QuitAndStop, &client, &paused)
-            .await
-            .unwrap(),
+        tray::handle(&Action::QuitAndStop, &client).await.unwrap(),
         Effect::Exit
     );
     let deadline = Instant::now() + PATIENCE;

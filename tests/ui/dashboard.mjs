@@ -77,6 +77,21 @@ try {
     await stateOf("time", "running");
   });
 
+  await step("Servers: Pause all (from the keyboard) stops every server and says so; Resume starts them", async () => {
+    await page.getByRole("button", { name: "Pause all" }).focus();
+    await page.keyboard.press("Enter");
+    const banner = page.getByTestId("paused");
+    await banner.getByText("Switchboard is paused.").waitFor({ timeout: TIMEOUT });
+    await stateOf("time", "stopped");
+    assert.equal(await page.getByTestId("overall").innerText(), "paused");
+    assert.equal(await page.getByRole("button", { name: "Pause all" }).count(), 0, "no Pause all while paused");
+    await shot("paused");
+    await banner.getByRole("button", { name: "Resume" }).click();
+    await banner.waitFor({ state: "detached", timeout: TIMEOUT });
+    await stateOf("time", "running");
+    await page.getByRole("button", { name: "Pause all" }).waitFor({ timeout: TIMEOUT });
+  });
+
   await step("Server detail: live logs, tools, and settings that save", async () => {
     await page.getByRole("link", { name: "time", exact: true }).click();
     await page.getByTestId("logs").getByText("running:").first().waitFor({ timeout: TIMEOUT });

@@ -69,6 +69,15 @@ pub enum Command {
     Status,
     /// Stop every server, then the daemon.
     Quit,
+    /// Stop every server and keep them stopped, across daemon restarts, until `resume`
+    /// (whether each is enabled is unchanged).
+    Pause,
+    /// End a pause: start every enabled server again.
+    Resume {
+        /// Return at once instead of waiting for the servers to be running or to fail.
+        #[arg(long)]
+        no_wait: bool,
+    },
     /// Open the dashboard in your browser, signed in (the link works once, for a minute).
     Open {
         /// Print the link instead of starting a browser.

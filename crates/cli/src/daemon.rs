@@ -1,16 +1,18 @@
 //! `switchboard daemon`, which runs the daemon in the foreground, and the commands about the
-//! running daemon itself: `status`, `open` (the dashboard, signed in) and `quit`.
+//! running daemon itself: `status`, `pause` and `resume` (every server), `open` (the
+//! dashboard, signed in) and `quit`.
 //!
 //! The daemon is `switchboard_daemon`'s; this module only turns flags into its configuration
 //! and SIGTERM/SIGINT into its shutdown. The hidden `__watchdog` is not here: it runs in
 //! `main` before any async runtime exists.
 
 use clap::Args;
-use switchboard_model::api::{DaemonStatus, SignInCode};
+use switchboard_model::ServerState;
+use switchboard_model::api::{DaemonStatus, PauseState, ServerView, SignInCode};
 
 use crate::cli::millis;
 use crate::client::{CliError, Client};
-use crate::{home, print_json, secrets};
+use crate::{DEFAULT_WAIT_SECS, home, print_json, progress, render, secrets};
 
 // No doc comment: the `daemon` variant's own is the command's help.
 #[derive(Debug, Args)]
@@ -132,6 +134,9 @@ pub async fn status(json: bool, client: Client) -> Result<(), CliError> {
         "servers: {} ({} running, {} failing)",
         c.total, c.running, c.failing
     );
+    if status.paused {
+        println!("paused: no server starts until `switchboard resume`");
+    }
     println!("gateway sessions: {}", status.sessions);
     let unwritten = &status.unwritten;
     if let Some(problem) = &unwritten.problem {
@@ -163,6 +168,71 @@ pub async fn open(json: bool, client: Client, no_browser: bool) -> Result<(), Cl
     }
     println!("opened the dashboard in your browser");
     Ok(())
+}
+
+pub async fn pause(json: bool, client: Client) -> Result<(), CliError> {
+    let state: PauseState = client.post("/pause", None::<&()>).await?;
+    if json {
+        return print_json(&state);
+    }
+    match state.servers.as_slice() {
+        [] => println!("paused: no server was running"),
+        stopped => println!("paused: stopped {}", names(stopped)),
+    }
+    println!("nothing starts until `switchboard resume`");
+    Ok(())
+}
+
+/// Ends a pause and, unless `no_wait`, waits for the servers it started; one that ended up
+/// failed makes the command fail, as `start` does.
+pub async fn resume(json: bool, client: Client, no_wait: bool) -> Result<(), CliError> {
+    progress(!no_wait, "resume: waiting for the servers to settle…");
+    let path = match no_wait {
+        true => "/resume".to_owned(),
+        false => format!("/resume?wait={DEFAULT_WAIT_SECS}"),
+    };
+    let state: PauseState = client.post(&path, None::<&()>).await?;
+    let servers: Vec<ServerView> = client.get("/servers").await?;
+    let started: Vec<&ServerView> = servers
+        .iter()
+        .filter(|view| state.servers.contains(&view.spec.name))
+        .collect();
+    if json {
+        print_json(&state)?;
+    } else if started.is_empty() {
+        println!("resumed: no server is enabled");
+    } else {
+        println!("resumed: started {}", names(&state.servers));
+        for view in &started {
+            println!("{}", render::summary(view));
+        }
+    }
+    let failed: Vec<String> = started
+        .iter()
+        .filter(|view| {
+            matches!(
+                view.status,
+                ServerState::Failed { .. } | ServerState::CrashLooping { .. }
+            )
+        })
+        .map(|view| view.spec.name.to_string())
+        .collect();
+    match failed.as_slice() {
+        [] => Ok(()),
+        _ if json => Err(CliError::ServerFailed(String::new())),
+        _ => Err(CliError::ServerFailed(format!(
+            "not running: {}",
+            failed.join(", ")
+        ))),
+    }
+}
+
+fn names(servers: &[switchboard_model::ServerName]) -> String {
+    servers
+        .iter()
+        .map(|name| name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub async fn quit(json: bool, client: Client) -> Result<(), CliError> {

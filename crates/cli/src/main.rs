@@ -117,6 +117,8 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Quit => daemon::quit(json, connect()?).await,
         Command::Open { no_browser } => daemon::open(json, connect()?, no_browser).await,
         Command::Status => daemon::status(json, connect()?).await,
+        Command::Pause => daemon::pause(json, connect()?).await,
+        Command::Resume { no_wait } => daemon::resume(json, connect()?, no_wait).await,
         Command::Ls => servers::ls(json, connect()?).await,
         Command::Add(args) => {
             let no_wait = args.no_wait();

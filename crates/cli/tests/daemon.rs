@@ -627,3 +627,89 @@ fn the_daemon_takes_the_hard_open_file_limit_and_its_servers_keep_the_inherited_
     let server = sb.wait_state("time", "running", START);
     assert_eq!(open_file_limits(pid_of(&server)).0, 256.min(hard).to_string());
 }
+
+#[test]
+fn pause_stops_every_server_and_keeps_them_down_until_resume() {
+    let mut sb = Sandbox::with_daemon();
+    sb.ok(&["add", "a", "--", &time_server()]);
+    sb.ok(&["add", "b", "--", &time_server()]);
+    sb.ok(&["add", "c", "--disabled", "--", &time_server()]);
+    let pids = ["a", "b"].map(|name| pid_of(&sb.wait_state(name, "running", START)));
+
+    let paused = sb.json(&["pause"]);
+    assert_eq!(paused["paused"], true, "{paused}");
+    assert_eq!(paused["servers"], serde_json::json!(["a", "b"]), "{paused}");
+    wait_until(
+        "the paused servers' processes to end",
+        Duration::from_secs(15),
+        || pids.iter().all(|&pid| !alive(pid)).then_some(()),
+    );
+    for name in ["a", "b"] {
+        let view = sb.server(name);
+        assert_eq!(view["status"]["state"], "stopped", "{view}");
+        assert_eq!(view["enabled"], true, "pausing leaves enabled alone: {view}");
+    }
+    let status = sb.json(&["status"]);
+    assert_eq!(status["paused"], true, "{status}");
+    assert_eq!(status["servers"]["running"], 0, "{status}");
+    assert!(sb.ok(&["status"]).contains("paused"));
+
+    // An explicit start says how to resume instead; a client of the gateway hears why.
+    let out = sb.cli(&["start", "a"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("switchboard resume"),
+        "{out:?}"
+    );
+    let token = sb.ok(&["token", "create", "pauser"]).trim().to_owned();
+    let auth = format!("Bearer {token}");
+    let init = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}"#;
+    let headers = [
+        ("Authorization", auth.as_str()),
+        ("Content-Type", "application/json"),
+        ("Accept", "application/json, text/event-stream"),
+    ];
+    let (_, response) = sb.http("POST", "/mcp/a", &headers, init);
+    assert!(
+        response.contains("Switchboard is paused; `switchboard resume` starts servers again"),
+        "{response}"
+    );
+
+    // A restart keeps the pause and starts nothing.
+    let runs: Vec<usize> = ["a", "b"].iter().map(|name| sb.runs(name).len()).collect();
+    assert!(sb.stop_daemon().success());
+    sb.start_daemon();
+    let log = wait_until(
+        "the daemon to restore its servers",
+        Duration::from_secs(20),
+        || {
+            let log = sb.daemon_log();
+            (log.matches("enabled servers").count() == 2).then_some(log)
+        },
+    );
+    let restored = log.lines().rfind(|l| l.contains("enabled servers")).unwrap();
+    assert!(restored.contains("started 0 enabled servers"), "{restored}");
+    assert_eq!(sb.json(&["status"])["paused"], true);
+    for (name, before) in ["a", "b"].iter().zip(&runs) {
+        assert_eq!(sb.server(name)["status"]["state"], "stopped");
+        assert_eq!(sb.runs(name).len(), *before, "{name} was not started");
+    }
+
+    // Enabling while paused records it and starts nothing.
+    let view = sb.json(&["enable", "c"]);
+    assert_eq!(view["enabled"], true, "{view}");
+    assert_eq!(view["status"]["state"], "stopped", "{view}");
+    assert!(sb.runs("c").is_empty());
+
+    let resumed = sb.json(&["resume"]);
+    assert_eq!(resumed["paused"], false, "{resumed}");
+    assert_eq!(
+        resumed["servers"],
+        serde_json::json!(["a", "b", "c"]),
+        "{resumed}"
+    );
+    for name in ["a", "b", "c"] {
+        sb.wait_state(name, "running", START);
+    }
+    assert_eq!(sb.json(&["status"])["paused"], false);
+}

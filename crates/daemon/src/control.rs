@@ -4,15 +4,20 @@
 //! input, writes the store first (so a crash never leaves the supervisor ahead of the store),
 //! then tells the supervisor, and announces changes as [`Event`]s. A request that fails
 //! validation changes nothing. It knows nothing of HTTP: status codes are the API's mapping.
+//!
+//! It also owns pausing: while the daemon is paused (a flag in the store, apart from each
+//! server's `enabled`), nothing starts a server, neither the daemon's start, nor `enable`,
+//! nor an explicit start, which is refused saying how to resume.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use switchboard_credentials::oauth::{ClientCredentials, OAuthError};
 use switchboard_credentials::secrets::{self, SecretsError};
 use switchboard_model::api::{
-    AddServer, DaemonStatus, Event, LogLine, LoginStarted, RunRecord, SecretView, ServerCounts, ServerView,
-    UnwrittenRecords,
+    AddServer, DaemonStatus, Event, LogLine, LoginStarted, PauseState, RunRecord, SecretView, ServerCounts,
+    ServerView, UnwrittenRecords,
 };
 use switchboard_model::{ServerName, ServerSpec, ServerState, SpecError, Transport, UnixMillis, ValueSource};
 use switchboard_store::{Store, StoreError, StoredServer};
@@ -43,6 +48,8 @@ pub enum ControlError {
     NotRemote(ServerName),
     #[error(transparent)]
     PackageDir(#[from] crate::packages::PackageDirError),
+    #[error("Switchboard is paused, so {0} does not start; `switchboard resume` starts servers again")]
+    Paused(ServerName),
 }
 
 /// A spec's env vars (headers, for a remote server): where a secret can be referred to.
@@ -94,6 +101,11 @@ pub struct Control {
     facts: DaemonFacts,
     /// Serialises changes to the set of servers, so add/remove/update never interleave.
     changes: tokio::sync::Mutex<()>,
+    /// Whether every server is paused: the store's flag, mirrored for readers that cannot wait.
+    paused: AtomicBool,
+    /// Read-held by whatever starts a server, write-held by pause and resume, so no start
+    /// slips in after a pause has stopped everything.
+    starts: tokio::sync::RwLock<()>,
 }
 
 impl Control {
@@ -111,22 +123,99 @@ impl Control {
             usage: Arc::default(),
             facts,
             changes: tokio::sync::Mutex::new(()),
+            paused: AtomicBool::new(false),
+            starts: tokio::sync::RwLock::new(()),
         }
     }
 
-    /// Supervises every stored server and starts the enabled ones: desired state restored.
+    /// Supervises every stored server and starts the enabled ones, unless the daemon is
+    /// paused: desired state restored.
     pub async fn restore(&self) -> Result<usize, ControlError> {
+        let _starts = self.starts.write().await;
+        let paused = self.recall_pause().await?;
+        if paused {
+            tracing::info!("servers are paused; `switchboard resume` starts them");
+        }
         let servers = self.store.servers().await?;
         let mut started = 0;
         for StoredServer { spec, enabled } in servers {
             let name = spec.name.clone();
             self.supervisor.add(spec);
-            if enabled {
+            if enabled && !paused {
                 self.command(&name, Command::Start).await?;
                 started += 1;
             }
         }
         Ok(started)
+    }
+
+    /// Reads from the store whether every server is paused (before anything is served, so
+    /// the first `status` already says so).
+    pub async fn recall_pause(&self) -> Result<bool, ControlError> {
+        let paused = self.store.paused().await?;
+        self.paused.store(paused, Ordering::SeqCst);
+        Ok(paused)
+    }
+
+    /// Whether every server is paused (`switchboard pause`).
+    pub fn is_paused(&self) -> bool {
+        self.paused.load(Ordering::SeqCst)
+    }
+
+    /// Pauses every server: records it, then stops each one that runs or is on its way up,
+    /// leaving every server's `enabled` as it is. Nothing starts until [`Control::resume`].
+    pub async fn pause(&self) -> Result<PauseState, ControlError> {
+        let _starts = self.starts.write().await;
+        self.store.set_paused(true).await?;
+        let was = self.paused.swap(true, Ordering::SeqCst);
+        let up: Vec<ServerName> = self
+            .store
+            .servers()
+            .await?
+            .into_iter()
+            .map(|s| s.spec.name)
+            .filter(|name| self.supervisor.snapshot(name).is_some_and(|s| is_up(&s.state)))
+            .collect();
+        // Announced first: the gateway, which follows events, then says why servers stop.
+        if !was {
+            self.announce(Event::Paused);
+        }
+        let stops = up.iter().map(|name| self.command(name, Command::Stop));
+        futures_util::future::join_all(stops).await;
+        if !was {
+            tracing::info!("paused: stopped {} servers", up.len());
+        }
+        Ok(PauseState {
+            paused: true,
+            servers: up,
+        })
+    }
+
+    /// Ends a pause: clears the flag and starts every enabled server that is not up already,
+    /// as the daemon's start does.
+    pub async fn resume(&self) -> Result<PauseState, ControlError> {
+        let _starts = self.starts.write().await;
+        self.store.set_paused(false).await?;
+        let was = self.paused.swap(false, Ordering::SeqCst);
+        let mut started = Vec::new();
+        for StoredServer { spec, enabled } in self.store.servers().await? {
+            let up = self
+                .supervisor
+                .snapshot(&spec.name)
+                .is_some_and(|s| is_up(&s.state));
+            if enabled && !up {
+                self.command(&spec.name, Command::Start).await?;
+                started.push(spec.name);
+            }
+        }
+        if was {
+            tracing::info!("resumed: started {} servers", started.len());
+            self.announce(Event::Resumed);
+        }
+        Ok(PauseState {
+            paused: false,
+            servers: started,
+        })
     }
 
     pub fn supervisor(&self) -> &Supervisor {
@@ -278,7 +367,10 @@ impl Control {
         self.supervisor.add(request.spec);
         self.announce(Event::ServerAdded { name: name.clone() });
         if request.enabled {
-            self.command(&name, Command::Start).await?;
+            let _starts = self.starts.read().await;
+            if !self.is_paused() {
+                self.command(&name, Command::Start).await?;
+            }
         }
         self.get(&name).await
     }
@@ -354,7 +446,7 @@ impl Control {
     /// Waits for the login `login` started, then restarts the server with its new token.
     pub async fn finish_login(&self, name: &ServerName) -> Result<ServerView, ControlError> {
         self.supervisor.oauth().wait(name).await?;
-        self.restart(name).await
+        self.restart_to_apply(name).await
     }
 
     /// Forgets `name`'s OAuth tokens and restarts it without them.
@@ -365,7 +457,7 @@ impl Control {
         let view = self.get(name).await?;
         match view.status {
             ServerState::Stopped => Ok(view),
-            _ => self.restart(name).await,
+            _ => self.restart_to_apply(name).await,
         }
     }
 
@@ -404,7 +496,7 @@ impl Control {
             let view = self.get(name).await?;
             return match view.status {
                 ServerState::Stopped | ServerState::Failed { .. } => Ok(view),
-                _ => self.restart(name).await,
+                _ => self.restart_to_apply(name).await,
             };
         }
         self.update(name, spec).await
@@ -432,14 +524,39 @@ impl Control {
         self.get(name).await
     }
 
+    /// Starts `name` now; refused while paused (resuming is how servers start again).
     pub async fn start(&self, name: &ServerName) -> Result<ServerView, ControlError> {
-        self.command(name, Command::Start).await?;
+        self.unpaused_command(name, Command::Start).await?;
         self.get(name).await
     }
 
+    /// Restarts `name`; refused while paused, like a start.
     pub async fn restart(&self, name: &ServerName) -> Result<ServerView, ControlError> {
-        self.command(name, Command::Restart).await?;
+        self.unpaused_command(name, Command::Restart).await?;
         self.get(name).await
+    }
+
+    /// Restarts `name` so it sees a new login or secret; while paused it only answers its view,
+    /// since it starts with them on resume.
+    async fn restart_to_apply(&self, name: &ServerName) -> Result<ServerView, ControlError> {
+        if self.is_paused() {
+            return self.get(name).await;
+        }
+        self.restart(name).await
+    }
+
+    /// Sends a command that starts the server, unless the daemon is paused.
+    async fn unpaused_command(
+        &self,
+        name: &ServerName,
+        make: impl FnOnce(Ack) -> Command,
+    ) -> Result<(), ControlError> {
+        let _starts = self.starts.read().await;
+        if self.is_paused() {
+            self.stored(name).await?;
+            return Err(ControlError::Paused(name.clone()));
+        }
+        self.command(name, make).await
     }
 
     /// Stops now; the desired state is unchanged, so it comes back with the daemon.
@@ -457,10 +574,15 @@ impl Control {
         self.get(name).await
     }
 
+    /// Enables `name` and starts it, or, while paused, only enables it: it starts on resume.
     pub async fn enable(&self, name: &ServerName) -> Result<ServerView, ControlError> {
         self.store.set_enabled(name, true).await?;
         self.announce(Event::ServerChanged { name: name.clone() });
-        self.start(name).await
+        let _starts = self.starts.read().await;
+        if !self.is_paused() {
+            self.command(name, Command::Start).await?;
+        }
+        self.get(name).await
     }
 
     pub async fn disable(&self, name: &ServerName) -> Result<ServerView, ControlError> {
@@ -537,6 +659,7 @@ impl Control {
             // The gateway's to count; the API adds it.
             sessions: 0,
             unwritten: self.store.unwritten().snapshot(),
+            paused: self.is_paused(),
         })
     }
 
@@ -544,6 +667,14 @@ impl Control {
     pub async fn shutdown(&self) {
         self.supervisor.shutdown().await;
     }
+}
+
+/// Running, or on its way to: what a pause stops and a resume need not start.
+fn is_up(state: &ServerState) -> bool {
+    matches!(
+        state,
+        ServerState::Starting { .. } | ServerState::Running { .. } | ServerState::BackingOff { .. }
+    )
 }
 
 /// Says when records start or stop going unwritten (a full disk), in the log and as an event.

@@ -236,6 +236,7 @@ impl Rooms {
             events: events.clone(),
         };
         let control = Arc::new(Control::new(store, supervisor, events, facts));
+        control.recall_pause().await?;
         let gateway = Gateway::start(servers, config.gateway).await?;
         let client_configs = ClientConfigs::new(
             Arc::clone(&control),

@@ -19,6 +19,7 @@ pub mod session;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
@@ -286,6 +287,8 @@ pub enum Unavailable {
     Unknown(ServerName),
     #[error("server {name} is not running ({state}); start it with `switchboard start {name}`")]
     NotRunning { name: ServerName, state: String },
+    #[error("server {0} is stopped because Switchboard is paused; `switchboard resume` starts servers again")]
+    Paused(ServerName),
     #[error(transparent)]
     Isolated(#[from] IsolatedError),
 }
@@ -309,10 +312,15 @@ pub struct Gateway {
     /// Pinged whenever the set of servers in the aggregate may have changed.
     aggregate_changed: broadcast::Sender<()>,
     catalog: Mutex<aggregate::Catalog>,
+    /// Whether the daemon is paused: read from the store at start, then followed by event.
+    paused: AtomicBool,
 }
 
 impl Gateway {
     pub async fn start(servers: Servers, config: GatewayConfig) -> Result<Arc<Self>, StoreError> {
+        // Subscribed before the flag is read, so no pause or resume falls between them.
+        let events = servers.events.subscribe();
+        let paused = AtomicBool::new(servers.store.paused().await?);
         let access = Access::load(servers.store.clone()).await?;
         let history = History::start(servers.store.clone(), config.record_payloads);
         let (aggregate_changed, _) = broadcast::channel(16);
@@ -323,8 +331,9 @@ impl Gateway {
             sessions: Mutex::default(),
             aggregate_changed,
             catalog: Mutex::default(),
+            paused,
         });
-        tokio::spawn(watch_servers(Arc::downgrade(&gateway)));
+        tokio::spawn(watch_servers(Arc::downgrade(&gateway), events));
         tokio::spawn(expire_sessions(Arc::downgrade(&gateway), config.session_idle));
         Ok(gateway)
     }
@@ -450,6 +459,9 @@ impl Gateway {
                 current,
                 ServerState::Starting { .. } | ServerState::BackingOff { .. } | ServerState::Running { .. }
             );
+            if !coming && self.paused.load(Ordering::SeqCst) {
+                return Err(Unavailable::Paused(name.clone()));
+            }
             if !coming {
                 return Err(Unavailable::NotRunning {
                     name: name.clone(),
@@ -534,10 +546,7 @@ fn describe(state: &ServerState) -> String {
 /// Follows server changes: tells aggregate sessions when a server joins or leaves (enable,
 /// disable, start, stop, add, remove), since their lists changed, and renews resource
 /// subscriptions on a server that has (re)started.
-async fn watch_servers(gateway: std::sync::Weak<Gateway>) {
-    let Some(mut events) = gateway.upgrade().map(|g| g.servers.events.subscribe()) else {
-        return;
-    };
+async fn watch_servers(gateway: std::sync::Weak<Gateway>, mut events: broadcast::Receiver<Event>) {
     loop {
         let event = match events.recv().await {
             Ok(event) => event,
@@ -545,6 +554,11 @@ async fn watch_servers(gateway: std::sync::Weak<Gateway>) {
             Err(broadcast::error::RecvError::Closed) => return,
         };
         let Some(gateway) = gateway.upgrade() else { return };
+        match &event {
+            Event::Paused => gateway.paused.store(true, Ordering::SeqCst),
+            Event::Resumed => gateway.paused.store(false, Ordering::SeqCst),
+            _ => {}
+        }
         let relevant = match &event {
             Event::StateChanged { status, .. } => {
                 matches!(status, ServerState::Running { .. } | ServerState::Stopped)

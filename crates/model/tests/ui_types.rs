@@ -52,6 +52,7 @@ fn render() -> String {
         RunRecord,
         LogLine,
         DaemonStatus,
+        PauseState,
         DaemonInfo,
         ApiErrorBody,
         Event,

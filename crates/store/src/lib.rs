@@ -9,13 +9,14 @@
 //!
 //! This file opens and closes the store and maps its errors; each table's queries are in the
 //! module named for it: `servers`, `runs`, `clients` (tokens), `wiring` (connected clients and
-//! the entries owned in their files), `client_journal`, `calls`, `registry` (the cache) and
-//! `exposure`. `durability` keeps the file sound and backed up, `unwritten` counts what a
-//! full disk kept out.
+//! the entries owned in their files), `client_journal`, `calls`, `registry` (the cache),
+//! `exposure` and `daemon_state` (whether every server is paused). `durability` keeps the
+//! file sound and backed up, `unwritten` counts what a full disk kept out.
 
 mod calls;
 mod client_journal;
 mod clients;
+mod daemon_state;
 mod durability;
 mod exposure;
 mod registry;

@@ -135,7 +135,11 @@ sessions: number,
 /**
  * Tool calls and run records the daemon could not write (a full disk, usually).
  */
-unwritten: UnwrittenRecords, };
+unwritten: UnwrittenRecords, 
+/**
+ * Every server is paused (`switchboard pause`): none starts until `switchboard resume`.
+ */
+paused: boolean, };
 
 export type DisconnectClient = { force: boolean, dry_run: boolean, };
 
@@ -149,7 +153,7 @@ port: number, };
 
 export type EntryChange = { entry: string, change: string, };
 
-export type Event = { "type": "server_added", name: ServerName, } | { "type": "server_changed", name: ServerName, } | { "type": "server_removed", name: ServerName, } | { "type": "state_changed", name: ServerName, at_ms: number, status: ServerState, } | { "type": "client_drifted", client: string, path: string, entries: Array<string>, reapplied: boolean, } | { "type": "server_unresponsive", name: ServerName, method: string, waited_ms: number, } | { "type": "records_unwritten", records: UnwrittenRecords, };
+export type Event = { "type": "server_added", name: ServerName, } | { "type": "server_changed", name: ServerName, } | { "type": "server_removed", name: ServerName, } | { "type": "state_changed", name: ServerName, at_ms: number, status: ServerState, } | { "type": "client_drifted", client: string, path: string, entries: Array<string>, reapplied: boolean, } | { "type": "server_unresponsive", name: ServerName, method: string, waited_ms: number, } | { "type": "records_unwritten", records: UnwrittenRecords, } | { "type": "paused" } | { "type": "resumed" };
 
 export type ExitCause = { "kind": "exited", code: number, } | { "kind": "signaled", signal: number, } | { "kind": "unresponsive" } | { "kind": "stopped" } | { "kind": "daemon_lost" } | { "kind": "unobserved", error: string, };
 
@@ -365,6 +369,8 @@ allow_scripts?: boolean,
  * publish time, kept for updates.
  */
 latest_deps?: boolean, };
+
+export type PauseState = { paused: boolean, servers: Array<ServerName>, };
 
 export type PeerInfo = { name: string, version: string, protocol_version: string, };
 

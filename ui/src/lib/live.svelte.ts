@@ -1,8 +1,8 @@
 // What every page shares: the servers as the daemon last reported them, whether the event
-// stream is connected, and drift alerts. The event stream keeps it current; pages that show
+// stream is connected, drift alerts, and pausing every server (the daemon's `paused` flag). The event stream keeps it current; pages that show
 // usage poll for it, since CPU and memory are not events.
 import { ApiFailure, api, signedIn, stream } from "../api/client";
-import type { DaemonStatus, Event, ServerView } from "../api/types.gen";
+import type { DaemonStatus, Event, PauseState, ServerView } from "../api/types.gen";
 
 export type Connection = "connecting" | "live" | "down" | "signed-out";
 
@@ -32,6 +32,13 @@ export async function refresh(): Promise<void> {
   } catch (e) {
     noteFailure(e);
   }
+}
+
+/** Pauses every server (`switchboard pause`) or resumes them; the daemon's status says which. */
+export async function setPaused(paused: boolean): Promise<void> {
+  const state = await api<PauseState>("POST", paused ? "/pause" : "/resume");
+  if (live.status) live.status.paused = state.paused;
+  await refresh();
 }
 
 function noteFailure(e: unknown): void {

@@ -72,6 +72,7 @@ impl Failure {
             ControlError::Secrets(error) => secrets_status(error),
             ControlError::NoSuchSecret { .. } => (StatusCode::NOT_FOUND, "no_such_secret"),
             ControlError::NotRemote(_) => (StatusCode::CONFLICT, "not_remote"),
+            ControlError::Paused(_) => (StatusCode::CONFLICT, "paused"),
             ControlError::OAuth(error) => match error {
                 OAuthError::Secrets(error) => secrets_status(error),
                 OAuthError::NotProtected { .. } => (StatusCode::CONFLICT, "not_protected"),

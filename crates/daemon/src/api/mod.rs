@@ -26,9 +26,9 @@ use switchboard_local::token::ControlToken;
 use switchboard_model::api::{
     AddRemote, AddServer, AppClient, BrowserToken, CallRecord, ClientChange, ConnectClient, DaemonStatus,
     DisconnectClient, DoctorReport, EnableHttps, Expose, Exposure, ImportClients, ImportReport,
-    InstallReport, InstallServer, IssueToken, IssuedToken, LoginStarted, RedeemCode, RegistryDetail,
-    RegistrySearch, RunRecord, SecretView, ServerView, SetSecret, SignInCode, StartLogin, TailnetPeer,
-    TailnetStatus, TokenView, ToolView, UndoClients, UpdateReport, UpdateServer,
+    InstallReport, InstallServer, IssueToken, IssuedToken, LoginStarted, PauseState, RedeemCode,
+    RegistryDetail, RegistrySearch, RunRecord, SecretView, ServerView, SetSecret, SignInCode, StartLogin,
+    TailnetPeer, TailnetStatus, TokenView, ToolView, UndoClients, UpdateReport, UpdateServer,
 };
 use switchboard_model::{ServerName, ServerSpec};
 use tokio_stream::wrappers::BroadcastStream;
@@ -80,6 +80,8 @@ pub fn router(services: Services, guard: Guard) -> Router {
     let api = Router::new()
         .route("/status", get(status))
         .route("/shutdown", post(shutdown))
+        .route("/pause", post(pause))
+        .route("/resume", post(resume))
         .route("/servers", get(list).post(add))
         .route("/servers/{name}", get(show).put(update).delete(remove))
         .route("/servers/{name}/start", post(start))
@@ -193,6 +195,24 @@ async fn status(State(s): State<AppState>) -> ApiResult<DaemonStatus> {
     let mut status = s.control.status().await?;
     status.sessions = u32::try_from(s.gateway.session_count()).unwrap_or(u32::MAX);
     Ok(Json(status))
+}
+
+/// Stops every server and keeps them stopped (across daemon restarts) until `resume`.
+async fn pause(State(s): State<AppState>) -> ApiResult<PauseState> {
+    Ok(Json(s.control.pause().await?))
+}
+
+/// Ends a pause, starting every enabled server; with `?wait=SECS`, answers once they settled.
+async fn resume(State(s): State<AppState>, Query(q): Query<WaitQuery>) -> ApiResult<PauseState> {
+    let state = s.control.resume().await?;
+    if let Some(secs) = q.wait {
+        let patience = Duration::from_secs(secs.min(MAX_WAIT_SECS));
+        let settling = state.servers.iter().map(|name| s.control.settle(name, patience));
+        for settled in futures_util::future::join_all(settling).await {
+            settled?;
+        }
+    }
+    Ok(Json(state))
 }
 
 async fn list(State(s): State<AppState>) -> ApiResult<Vec<ServerView>> {
@@ -636,6 +656,7 @@ async fn tools(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult
     let name = server_name(&name)?;
     let upstream = s.gateway.upstream(&name).await.map_err(|e| match e {
         Unavailable::Unknown(_) => Failure::new(StatusCode::NOT_FOUND, "no_such_server", e.to_string()),
+        Unavailable::Paused(_) => Failure::new(StatusCode::CONFLICT, "paused", e.to_string()),
         _ => Failure::new(StatusCode::CONFLICT, "not_running", e.to_string()),
     })?;
     let tools = switchboard_supervisor::mcp::list_tools(&upstream, TOOLS_PATIENCE)

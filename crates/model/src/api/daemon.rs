@@ -1,9 +1,9 @@
-//! The daemon itself: its status, where it listens (`daemon.json`), the dashboard's sign-in
+//! The daemon itself: its status, pausing every server, where it listens (`daemon.json`), the dashboard's sign-in
 //! codes, and the error body every failing request answers with.
 //!
 //! Nothing about particular servers or clients; those are the sibling modules'.
 
-use crate::UnixMillis;
+use crate::{ServerName, UnixMillis};
 
 /// `GET /api/v1/status`.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
@@ -18,6 +18,17 @@ pub struct DaemonStatus {
     pub sessions: u32,
     /// Tool calls and run records the daemon could not write (a full disk, usually).
     pub unwritten: UnwrittenRecords,
+    /// Every server is paused (`switchboard pause`): none starts until `switchboard resume`.
+    #[serde(default)]
+    pub paused: bool,
+}
+
+/// `POST /api/v1/pause` and `POST /api/v1/resume`: whether servers are paused now, and which
+/// servers this request stopped (pause) or started (resume).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+pub struct PauseState {
+    pub paused: bool,
+    pub servers: Vec<ServerName>,
 }
 
 /// Records the daemon could not write to its database, and why.

@@ -42,6 +42,10 @@ pub enum Event {
     RecordsUnwritten {
         records: UnwrittenRecords,
     },
+    /// Every server was paused (`switchboard pause`): they stopped and none starts on its own.
+    Paused,
+    /// Servers are no longer paused; the enabled ones are starting.
+    Resumed,
 }
 
 impl Event {
@@ -55,6 +59,8 @@ impl Event {
             Self::ClientDrifted { .. } => "client_drifted",
             Self::ServerUnresponsive { .. } => "server_unresponsive",
             Self::RecordsUnwritten { .. } => "records_unwritten",
+            Self::Paused => "paused",
+            Self::Resumed => "resumed",
         }
     }
 }
