@@ -245,39 +245,10 @@ impl Shim {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("text/event-stream"));
         if !status.is_success() && !is_sse {
-            let text = response.text().await.unwrap_or_default();
-            // The gateway's refusals are JSON-RPC errors already; pass them on.
-            if !quiet && serde_json::from_str::<Value>(&text).is_ok_and(|v| v.get("error").is_some()) {
-                let mut value: Value = serde_json::from_str(&text).unwrap_or_default();
-                if let Ok(sent) = serde_json::from_slice::<Value>(body) {
-                    value["id"] = sent["id"].clone();
-                }
-                if !value["id"].is_null() {
-                    self.emit(Bytes::from(value.to_string()));
-                    return Ok(());
-                }
-            }
-            return Err(Failure::Other(format!(
-                "the gateway answered HTTP {status}: {text}"
-            )));
+            return self.pass_refusal(response, body, quiet).await;
         }
-        let mut new_session = new_session;
         if is_sse {
-            let mut response = response;
-            let mut decoder = SseDecoder::new();
-            while let Ok(Some(chunk)) = response.chunk().await {
-                for event in decoder.feed(&chunk) {
-                    if event.data.is_empty() {
-                        continue;
-                    }
-                    if let Some(id) = new_session.take() {
-                        self.adopt_session(id, &base, event.data.as_bytes());
-                    }
-                    if !quiet {
-                        self.emit(Bytes::from(event.data));
-                    }
-                }
-            }
+            self.relay_events(response, new_session, &base, quiet).await;
             return Ok(());
         }
         let bytes = response
@@ -291,6 +262,56 @@ impl Shim {
             self.emit(bytes);
         }
         Ok(())
+    }
+
+    /// An error status for `body`: the gateway's refusals are JSON-RPC errors already, so one
+    /// for a request is passed on as its answer (unless `quiet`); anything else is a failure.
+    async fn pass_refusal(
+        &self,
+        response: reqwest::Response,
+        body: &Bytes,
+        quiet: bool,
+    ) -> Result<(), Failure> {
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        if !quiet && serde_json::from_str::<Value>(&text).is_ok_and(|v| v.get("error").is_some()) {
+            let mut value: Value = serde_json::from_str(&text).unwrap_or_default();
+            if let Ok(sent) = serde_json::from_slice::<Value>(body) {
+                value["id"] = sent["id"].clone();
+            }
+            if !value["id"].is_null() {
+                self.emit(Bytes::from(value.to_string()));
+                return Ok(());
+            }
+        }
+        Err(Failure::Other(format!(
+            "the gateway answered HTTP {status}: {text}"
+        )))
+    }
+
+    /// Writes out the events of an SSE answer (unless `quiet`); a session the gateway opened
+    /// with it (`new_session`) is kept, the first event being initialize's answer.
+    async fn relay_events(
+        self: &Arc<Self>,
+        mut response: reqwest::Response,
+        mut new_session: Option<HeaderValue>,
+        base: &str,
+        quiet: bool,
+    ) {
+        let mut decoder = SseDecoder::new();
+        while let Ok(Some(chunk)) = response.chunk().await {
+            for event in decoder.feed(&chunk) {
+                if event.data.is_empty() {
+                    continue;
+                }
+                if let Some(id) = new_session.take() {
+                    self.adopt_session(id, base, event.data.as_bytes());
+                }
+                if !quiet {
+                    self.emit(Bytes::from(event.data));
+                }
+            }
+        }
     }
 
     /// Keeps the session the gateway opened with `answer` (initialize's), and listens on it.

@@ -103,64 +103,150 @@ fn require_trustworthy(field: &'static str, url: &str) -> Result<(), Refusal> {
     }
 }
 
+/// Why discovery stopped at a step, before it is said which server it was for.
+enum Stop {
+    /// A document could not be had, or lacks something a login needs.
+    Failed(String),
+    /// A document or endpoint is not to be used.
+    Refused(Refusal),
+}
+
+impl From<Refusal> for Stop {
+    fn from(refusal: Refusal) -> Self {
+        Stop::Refused(refusal)
+    }
+}
+
+impl Stop {
+    /// The error for a login to `server`.
+    fn of(self, server: &ServerName) -> OAuthError {
+        match self {
+            Stop::Failed(detail) => OAuthError::Discovery {
+                server: server.clone(),
+                detail,
+            },
+            Stop::Refused(refusal) => OAuthError::Refused {
+                server: server.clone(),
+                refusal,
+            },
+        }
+    }
+}
+
+/// What a server's protected-resource metadata says, checked.
+struct ProtectedResource {
+    /// The server's URL as its metadata names it.
+    resource: String,
+    /// The authorization server it names first.
+    issuer: String,
+    /// Every scope it lists, space-separated, if it lists them.
+    scopes: Option<String>,
+}
+
+/// What an authorization server's metadata says, checked.
+struct AuthorizationServer {
+    authorization_endpoint: String,
+    token_endpoint: String,
+    registration_endpoint: Option<String>,
+    client_id_metadata_documents: bool,
+}
+
 /// Finds and checks how remote server `server` at `url` is authorized.
 pub(super) async fn discover(
     http: &reqwest::Client,
     server: &ServerName,
     url: &str,
 ) -> Result<Discovered, OAuthError> {
-    let failed = |detail: String| OAuthError::Discovery {
-        server: server.clone(),
-        detail,
-    };
-    let refused = |refusal: Refusal| OAuthError::Refused {
-        server: server.clone(),
-        refusal,
-    };
     let challenge = probe(http, server, url).await?;
-    let parsed = url::Url::parse(url).map_err(|e| failed(e.to_string()))?;
-    let metadata_url = challenge_param(&challenge, "resource_metadata").unwrap_or_else(|| {
+    let protected = protected_resource(http, url, &challenge)
+        .await
+        .map_err(|stop| stop.of(server))?;
+    let authorization = authorization_server(http, &protected.issuer)
+        .await
+        .map_err(|stop| stop.of(server))?;
+    Ok(Discovered {
+        resource: protected.resource,
+        client_id_metadata_documents: authorization.client_id_metadata_documents,
+        issuer: protected.issuer,
+        authorization_endpoint: authorization.authorization_endpoint,
+        token_endpoint: authorization.token_endpoint,
+        registration_endpoint: authorization.registration_endpoint,
+        scope: challenge_param(&challenge, "scope")
+            .or(protected.scopes)
+            .unwrap_or_default(),
+    })
+}
+
+/// Reads the protected-resource metadata of the server at `url` (where its 401's `challenge`
+/// says, else at RFC 9728's well-known path) and checks that it describes that server and
+/// names an https (or loopback) authorization server.
+async fn protected_resource(
+    http: &reqwest::Client,
+    url: &str,
+    challenge: &str,
+) -> Result<ProtectedResource, Stop> {
+    let parsed = url::Url::parse(url).map_err(|e| Stop::Failed(e.to_string()))?;
+    let metadata_url = challenge_param(challenge, "resource_metadata").unwrap_or_else(|| {
         format!(
             "{}/.well-known/oauth-protected-resource{}",
             parsed.origin().ascii_serialization(),
             parsed.path().trim_end_matches('/')
         )
     });
-    require_trustworthy("resource_metadata", &metadata_url).map_err(refused)?;
-    let protected = json(http, &metadata_url).await.map_err(failed)?;
+    require_trustworthy("resource_metadata", &metadata_url)?;
+    let protected = json(http, &metadata_url).await.map_err(Stop::Failed)?;
     // RFC 9728 §3.3: metadata that names another resource MUST NOT be used.
     let resource = protected["resource"].as_str().unwrap_or_default().to_owned();
     if !same_url(&resource, url) {
-        return Err(refused(Refusal::Resource {
+        return Err(Refusal::Resource {
             found: resource,
             url: url.to_owned(),
-        }));
+        }
+        .into());
     }
     let issuer = protected["authorization_servers"][0]
         .as_str()
-        .ok_or_else(|| failed(format!("{metadata_url} names no authorization server")))?
+        .ok_or_else(|| Stop::Failed(format!("{metadata_url} names no authorization server")))?
         .to_owned();
-    require_trustworthy("issuer", &issuer).map_err(refused)?;
-    let metadata = authorization_server_metadata(http, &issuer)
+    require_trustworthy("issuer", &issuer)?;
+    let scopes = protected["scopes_supported"].as_array().map(|scopes| {
+        scopes
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(" ")
+    });
+    Ok(ProtectedResource {
+        resource,
+        issuer,
+        scopes,
+    })
+}
+
+/// Reads `issuer`'s metadata and checks that it is the issuer's own, that every endpoint is
+/// https (or loopback) and that PKCE with S256 is supported.
+async fn authorization_server(http: &reqwest::Client, issuer: &str) -> Result<AuthorizationServer, Stop> {
+    let metadata = authorization_server_metadata(http, issuer)
         .await
-        .ok_or_else(|| failed(format!("{issuer} publishes no authorization server metadata")))?;
+        .ok_or_else(|| Stop::Failed(format!("{issuer} publishes no authorization server metadata")))?;
     // RFC 8414 §3.3: the metadata must be the issuer's own.
     let found = metadata["issuer"].as_str().unwrap_or_default();
-    if !same_url(found, &issuer) {
-        return Err(refused(Refusal::Issuer {
+    if !same_url(found, issuer) {
+        return Err(Refusal::Issuer {
             found: found.to_owned(),
-            issuer,
-        }));
+            issuer: issuer.to_owned(),
+        }
+        .into());
     }
-    let endpoint = |name: &'static str| -> Result<Option<String>, OAuthError> {
+    let endpoint = |name: &'static str| -> Result<Option<String>, Stop> {
         let Some(at) = metadata[name].as_str() else {
             return Ok(None);
         };
-        require_trustworthy(name, at).map_err(refused)?;
+        require_trustworthy(name, at)?;
         Ok(Some(at.to_owned()))
     };
     let required = |name: &'static str| {
-        endpoint(name)?.ok_or_else(|| failed(format!("{issuer}'s metadata has no {name}")))
+        endpoint(name)?.ok_or_else(|| Stop::Failed(format!("{issuer}'s metadata has no {name}")))
     };
     let (authorization_endpoint, token_endpoint) =
         (required("authorization_endpoint")?, required("token_endpoint")?);
@@ -169,25 +255,13 @@ pub(super) async fn discover(
         .as_array()
         .is_none_or(|methods| methods.iter().any(|m| m == "S256"));
     if !s256 {
-        return Err(failed(format!("{issuer} does not support PKCE with S256")));
+        return Err(Stop::Failed(format!("{issuer} does not support PKCE with S256")));
     }
-    let listed = protected["scopes_supported"].as_array().map(|scopes| {
-        scopes
-            .iter()
-            .filter_map(Value::as_str)
-            .collect::<Vec<_>>()
-            .join(" ")
-    });
-    Ok(Discovered {
-        resource,
-        client_id_metadata_documents: metadata["client_id_metadata_document_supported"] == true,
-        issuer,
+    Ok(AuthorizationServer {
         authorization_endpoint,
         token_endpoint,
         registration_endpoint,
-        scope: challenge_param(&challenge, "scope")
-            .or(listed)
-            .unwrap_or_default(),
+        client_id_metadata_documents: metadata["client_id_metadata_document_supported"] == true,
     })
 }
 

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use switchboard_clients::catalog::{self, Client};
 use switchboard_clients::config::Config;
 use switchboard_clients::entry::{self, Foreign, Route};
-use switchboard_clients::plan::{self, OwnedEntry};
+use switchboard_clients::plan::{self, OwnedEntry, Ownership};
 use switchboard_credentials::secrets;
 use switchboard_model::api::{
     AddServer, AdoptedServer, ClientChange, ImportClients, ImportReport, SkippedEntry, Wiring,
@@ -21,6 +21,30 @@ use switchboard_model::api::{
 use switchboard_model::{Launch, ServerName, ServerSpec, Transport, ValueSource};
 
 use super::{Action, ClientConfigError, ClientConfigs, parse, read_file};
+
+/// What an import has gathered so far, across clients and their files.
+struct Gathered {
+    /// The servers Switchboard has, and those adopted so far.
+    known: Vec<ServerSpec>,
+    report: ImportReport,
+    /// Per client: entry name -> adopted server, for replacing entries afterwards.
+    replaced: BTreeMap<&'static str, BTreeMap<String, String>>,
+}
+
+impl Gathered {
+    /// Notes that `server` was found as `found` (a client's entry).
+    fn found(&mut self, server: &str, found: String) {
+        match self.report.adopted.iter_mut().find(|a| a.server == server) {
+            Some(adopted) => adopted.found_in.push(found),
+            None => self.report.adopted.push(AdoptedServer {
+                server: server.to_owned(),
+                found_in: vec![found],
+                existing: true,
+                secrets: Vec::new(),
+            }),
+        }
+    }
+}
 
 impl ClientConfigs {
     /// Adopts the servers configured in clients' files into Switchboard.
@@ -34,122 +58,129 @@ impl ClientConfigs {
                 .map(|id| Self::client(id))
                 .collect::<Result<_, _>>()?
         };
-        let mut known: Vec<ServerSpec> = self.control.list().await?.into_iter().map(|s| s.spec).collect();
-        let mut report = ImportReport {
-            dry_run: request.dry_run,
-            ..ImportReport::default()
+        let mut gathered = Gathered {
+            known: self.control.list().await?.into_iter().map(|s| s.spec).collect(),
+            report: ImportReport {
+                dry_run: request.dry_run,
+                ..ImportReport::default()
+            },
+            replaced: BTreeMap::new(),
         };
-        // Per client: entry name -> adopted server, for replacing entries afterwards.
-        let mut replaced: BTreeMap<&'static str, BTreeMap<String, String>> = BTreeMap::new();
         for client in clients {
             for (path, ownership) in self.files_of(client).await? {
                 let Some(bytes) = read_file(&path).await? else {
                     continue;
                 };
-                let config = match parse(client, &path, Some(&bytes)) {
-                    Ok(config) => config,
-                    Err(e) => {
-                        report.skipped.push(SkippedEntry {
-                            client: client.id.to_owned(),
-                            entry: String::new(),
-                            reason: e.to_string(),
-                        });
-                        continue;
+                match parse(client, &path, Some(&bytes)) {
+                    Ok(config) => {
+                        self.import_entries(client, &config, &ownership, &mut gathered, request.dry_run)
+                            .await
                     }
-                };
-                for (name, value) in config.entries(client) {
-                    let ours = ownership.entries.iter().any(|o| o.name == name)
-                        || self.entries.is_ours(client, &value);
-                    if ours {
-                        continue;
-                    }
-                    let skip = |reason: String| SkippedEntry {
+                    Err(e) => gathered.report.skipped.push(SkippedEntry {
                         client: client.id.to_owned(),
-                        entry: name.clone(),
-                        reason,
-                    };
-                    let transport = match entry::read(client, &value)
-                        .ok_or_else(|| "it names neither a program nor a URL".to_owned())
-                        .and_then(adoptable)
-                    {
-                        Ok(transport) => transport,
-                        Err(reason) => {
-                            report.skipped.push(skip(reason));
-                            continue;
-                        }
-                    };
-                    let found = format!("{}: {name}", client.id);
-                    let same = fingerprint(&transport);
-                    let server = match known.iter().find(|s| fingerprint(&s.transport) == same) {
-                        Some(existing) => existing.name.to_string(),
-                        None => {
-                            let Some(server_name) = free_name(&name, &known) else {
-                                report
-                                    .skipped
-                                    .push(skip("its name cannot be made a server name".into()));
-                                continue;
-                            };
-                            let (transport, moved) =
-                                match self.move_secrets(&server_name, transport, request.dry_run).await {
-                                    Ok(moved) => moved,
-                                    Err(e) => {
-                                        report.skipped.push(skip(e.to_string()));
-                                        continue;
-                                    }
-                                };
-                            let spec = ServerSpec {
-                                name: server_name.clone(),
-                                transport,
-                                restart: Default::default(),
-                                health: Default::default(),
-                                sharing: Default::default(),
-                                origin: None,
-                            };
-                            if !request.dry_run {
-                                let added = self
-                                    .control
-                                    .add(AddServer {
-                                        spec: spec.clone(),
-                                        enabled: true,
-                                        secrets: Default::default(),
-                                    })
-                                    .await;
-                                if let Err(e) = added {
-                                    report.skipped.push(skip(e.to_string()));
-                                    continue;
-                                }
-                            }
-                            known.push(spec);
-                            report.adopted.push(AdoptedServer {
-                                server: server_name.to_string(),
-                                found_in: Vec::new(),
-                                existing: false,
-                                secrets: moved,
-                            });
-                            server_name.to_string()
-                        }
-                    };
-                    match report.adopted.iter_mut().find(|a| a.server == server) {
-                        Some(adopted) => adopted.found_in.push(found),
-                        None => report.adopted.push(AdoptedServer {
-                            server: server.clone(),
-                            found_in: vec![found],
-                            existing: true,
-                            secrets: Vec::new(),
-                        }),
-                    }
-                    replaced.entry(client.id).or_default().insert(name, server);
+                        entry: String::new(),
+                        reason: e.to_string(),
+                    }),
                 }
             }
         }
+        let mut report = gathered.report;
         if request.replace {
-            for (id, entries) in replaced {
+            for (id, entries) in gathered.replaced {
                 report
                     .replaced
                     .push(self.replace_entries(id, &entries, request.dry_run).await?);
             }
         }
         Ok(report)
+    }
+
+    /// Adopts the entries of one of `client`'s files that are not Switchboard's own; an entry
+    /// that cannot be adopted is skipped with the reason.
+    async fn import_entries(
+        &self,
+        client: &'static Client,
+        config: &Config,
+        ownership: &Ownership,
+        gathered: &mut Gathered,
+        dry_run: bool,
+    ) {
+        for (name, value) in config.entries(client) {
+            let ours =
+                ownership.entries.iter().any(|o| o.name == name) || self.entries.is_ours(client, &value);
+            if ours {
+                continue;
+            }
+            match self
+                .adopt_entry(entry::read(client, &value), &name, gathered, dry_run)
+                .await
+            {
+                Ok(server) => {
+                    gathered.found(&server, format!("{}: {name}", client.id));
+                    gathered
+                        .replaced
+                        .entry(client.id)
+                        .or_default()
+                        .insert(name, server);
+                }
+                Err(reason) => gathered.report.skipped.push(SkippedEntry {
+                    client: client.id.to_owned(),
+                    entry: name,
+                    reason,
+                }),
+            }
+        }
+    }
+
+    /// The server a client's entry `name` is adopted as: one already running the same thing,
+    /// or a new one added under the entry's name (made unique) with its credentials moved to
+    /// the keychain. A dry run adds nothing. The error is the reason the entry is skipped.
+    async fn adopt_entry(
+        &self,
+        read: Option<Foreign>,
+        name: &str,
+        gathered: &mut Gathered,
+        dry_run: bool,
+    ) -> Result<String, String> {
+        let transport = read
+            .ok_or_else(|| "it names neither a program nor a URL".to_owned())
+            .and_then(adoptable)?;
+        let same = fingerprint(&transport);
+        if let Some(existing) = gathered.known.iter().find(|s| fingerprint(&s.transport) == same) {
+            return Ok(existing.name.to_string());
+        }
+        let server_name = free_name(name, &gathered.known)
+            .ok_or_else(|| "its name cannot be made a server name".to_owned())?;
+        let (transport, moved) = self
+            .move_secrets(&server_name, transport, dry_run)
+            .await
+            .map_err(|e| e.to_string())?;
+        let spec = ServerSpec {
+            name: server_name.clone(),
+            transport,
+            restart: Default::default(),
+            health: Default::default(),
+            sharing: Default::default(),
+            origin: None,
+        };
+        if !dry_run {
+            self.control
+                .add(AddServer {
+                    spec: spec.clone(),
+                    enabled: true,
+                    secrets: Default::default(),
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        gathered.known.push(spec);
+        gathered.report.adopted.push(AdoptedServer {
+            server: server_name.to_string(),
+            found_in: Vec::new(),
+            existing: false,
+            secrets: moved,
+        });
+        Ok(server_name.to_string())
     }
 
     /// Moves the values of credential-named variables (headers, for a remote) of an adopted

@@ -11,11 +11,12 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use switchboard_clients::catalog::Client;
 use switchboard_clients::entry;
 use switchboard_clients::plan::{Ownership, Plan};
-use switchboard_clients::write::{self, Access, WriteError};
+use switchboard_clients::write::{self, Access, Snapshot, WriteError};
 use switchboard_model::api::{ClientChange, FileChange, UndoClients, Wiring};
 use switchboard_model::now_millis;
 use switchboard_store::JournalEntry;
@@ -45,19 +46,10 @@ impl ClientConfigs {
         access: Access,
         plan: impl Fn(Option<&[u8]>) -> Result<Plan, ClientConfigError> + Send + Sync + 'static,
     ) -> Result<(Plan, Option<JournalEntry>), ClientConfigError> {
-        let plan = std::sync::Arc::new(plan);
+        let plan = Arc::new(plan);
         let store = self.control.store();
         for _ in 0..ATTEMPTS {
-            let (file, planned) = {
-                let (path, plan) = (path.to_owned(), std::sync::Arc::clone(&plan));
-                tokio::task::spawn_blocking(move || {
-                    let snapshot = write::read(&path)?;
-                    let planned = plan(snapshot.bytes.as_deref())?;
-                    Ok::<_, ClientConfigError>((snapshot, planned))
-                })
-                .await
-                .map_err(|e| ClientConfigError::Task(e.to_string()))??
-            };
+            let (file, planned) = read_planned(path, Arc::clone(&plan)).await?;
             let after = planned.after.clone().map(String::into_bytes);
             let path_text = path.display().to_string();
             if file.bytes == after {
@@ -80,46 +72,68 @@ impl ClientConfigs {
                 after_sha256: after.as_deref().map(sha256),
                 ownership_before: owned.clone(),
             };
-            let id = store.journal_pending(&entry, &planned.ownership).await?;
-            let entry = JournalEntry { id, ..entry };
-            if let Err(e) = self.keep_bytes(id, file.bytes.as_deref(), after.as_deref()) {
-                self.forget(id).await;
-                return Err(e);
+            let written = self
+                .replace_journaled(client, entry, &file, after, &planned.ownership, access)
+                .await?;
+            if let Some(entry) = written {
+                return Ok((planned, Some(entry)));
             }
-            let written = tokio::task::spawn_blocking({
-                let (file, after) = (file.clone(), after.clone());
-                move || write::replace_with(&file, after.as_deref(), client.lock, access)
-            })
-            .await
-            .map_err(|e| ClientConfigError::Task(e.to_string()));
-            match written {
-                Ok(Ok(())) => {}
-                Ok(Err(WriteError::Changed { .. })) => {
-                    self.forget(id).await;
-                    continue;
-                }
-                Ok(Err(e)) => {
-                    // Nothing was renamed into place: the file is as it was.
-                    self.forget(id).await;
-                    return Err(e.into());
-                }
-                Err(e) => return Err(e),
-            }
-            if let Err(e) = store.finish_journal(id).await {
-                // The file is written but not recorded as done: put it back if possible; a
-                // row still pending is settled by what the file holds at the next operation.
-                match self.restore(std::slice::from_ref(&entry)).await {
-                    Ok(()) => self.forget(id).await,
-                    Err(undo) => tracing::warn!("cannot put back {} after {e}: {undo}", entry.path),
-                }
-                return Err(e.into());
-            }
-            return Ok((planned, Some(entry)));
         }
         Err(WriteError::KeepsChanging {
             path: path.to_owned(),
         }
         .into())
+    }
+
+    /// One journaled replacement of `file` by `after`: the pending row and the bytes first,
+    /// then the file, then the row marked done with `ownership`. Returns the entry as
+    /// recorded, or `None` (nothing written, nothing journaled) if the file changed since it
+    /// was read and the write must start over.
+    async fn replace_journaled(
+        &self,
+        client: &'static Client,
+        entry: JournalEntry,
+        file: &Snapshot,
+        after: Option<Vec<u8>>,
+        ownership: &Ownership,
+        access: Access,
+    ) -> Result<Option<JournalEntry>, ClientConfigError> {
+        let store = self.control.store();
+        let id = store.journal_pending(&entry, ownership).await?;
+        let entry = JournalEntry { id, ..entry };
+        if let Err(e) = self.keep_bytes(id, file.bytes.as_deref(), after.as_deref()) {
+            self.forget(id).await;
+            return Err(e);
+        }
+        let written = tokio::task::spawn_blocking({
+            let file = file.clone();
+            move || write::replace_with(&file, after.as_deref(), client.lock, access)
+        })
+        .await
+        .map_err(|e| ClientConfigError::Task(e.to_string()));
+        match written {
+            Ok(Ok(())) => {}
+            Ok(Err(WriteError::Changed { .. })) => {
+                self.forget(id).await;
+                return Ok(None);
+            }
+            Ok(Err(e)) => {
+                // Nothing was renamed into place: the file is as it was.
+                self.forget(id).await;
+                return Err(e.into());
+            }
+            Err(e) => return Err(e),
+        }
+        if let Err(e) = store.finish_journal(id).await {
+            // The file is written but not recorded as done: put it back if possible; a
+            // row still pending is settled by what the file holds at the next operation.
+            match self.restore(std::slice::from_ref(&entry)).await {
+                Ok(()) => self.forget(id).await,
+                Err(undo) => tracing::warn!("cannot put back {} after {e}: {undo}", entry.path),
+            }
+            return Err(e.into());
+        }
+        Ok(Some(entry))
     }
 
     /// Forgets a pending row whose write did not happen, and its bytes.
@@ -281,4 +295,19 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut file = options.open(path)?;
     file.write_all(bytes)?;
     file.sync_all()
+}
+
+/// Reads the file at `path` and plans its new content from what it holds, on the blocking pool.
+async fn read_planned(
+    path: &Path,
+    plan: Arc<impl Fn(Option<&[u8]>) -> Result<Plan, ClientConfigError> + Send + Sync + 'static>,
+) -> Result<(Snapshot, Plan), ClientConfigError> {
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let snapshot = write::read(&path)?;
+        let planned = plan(snapshot.bytes.as_deref())?;
+        Ok::<_, ClientConfigError>((snapshot, planned))
+    })
+    .await
+    .map_err(|e| ClientConfigError::Task(e.to_string()))?
 }
