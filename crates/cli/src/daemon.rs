@@ -10,8 +10,8 @@ use clap::Args;
 use switchboard_model::ServerState;
 use switchboard_model::api::{DaemonStatus, PauseState, ServerView, SignInCode};
 
-use crate::cli::millis;
 use crate::client::{CliError, Client};
+use crate::flags::millis;
 use crate::{DEFAULT_WAIT_SECS, home, print_json, progress, render, secrets};
 
 // No doc comment: the `daemon` variant's own is the command's help.

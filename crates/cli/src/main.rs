@@ -11,6 +11,7 @@ mod cli;
 mod clients;
 mod connect;
 mod daemon;
+mod flags;
 mod registry;
 mod render;
 mod secrets;

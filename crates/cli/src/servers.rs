@@ -15,8 +15,8 @@ use switchboard_model::{
     Health, Launch, RestartPolicy, ServerName, ServerSpec, Sharing, Transport, ValueSource,
 };
 
-use crate::cli::millis;
 use crate::client::{CliError, Client};
+use crate::flags::millis;
 use crate::{DEFAULT_WAIT_SECS, encode_query, parse_name, print_json, progress, render, report, secrets};
 
 #[derive(Debug, Args)]

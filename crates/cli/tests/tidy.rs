@@ -1,12 +1,15 @@
 //! Tidy checks that keep the workspace's boundaries honest: the engine crates never reach the
 //! GUI toolkit, the crates depend on each other only as ARCHITECTURE.md's crate graph says,
-//! and every Rust file starts by saying what it owns. The dependency checks read what cargo
+//! no crate's modules name each other in a circle, and every Rust file starts by saying what it
+//! owns. The dependency checks read what cargo
 //! resolved (`cargo metadata`, through `tidy/cargo_graph.rs`), not the manifests' text.
 
 #![allow(clippy::expect_used)]
 
 #[path = "tidy/cargo_graph.rs"]
 mod cargo_graph;
+#[path = "tidy/module_graph.rs"]
+mod module_graph;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -221,4 +224,53 @@ fn every_rust_file_starts_with_a_module_doc() {
         missing.is_empty(),
         "files without a `//!` module doc: {missing:#?}"
     );
+}
+
+/// Inside each crate the rooms depend one way: no top-level module reaches back to one that
+/// reaches it (`crate::a` in b and `crate::b` in a, or a longer circle).
+#[test]
+fn no_crate_has_module_circles() {
+    let mut sources = Vec::new();
+    files(&workspace().join("crates"), "Cargo.toml", &mut sources);
+    sources.push(workspace().join("src-tauri/Cargo.toml"));
+    let mut circles = Vec::new();
+    for manifest in sources {
+        let src = manifest.with_file_name("src");
+        if !src.is_dir() {
+            continue;
+        }
+        let mut rust = Vec::new();
+        files(&src, "rs", &mut rust);
+        for circle in module_graph::circles(&module_graph::of_crate(&src, &rust)) {
+            circles.push(format!("{}: {}", src.display(), circle.join(" ⇄ ")));
+        }
+    }
+    assert!(
+        circles.is_empty(),
+        "module circles (move what one of them needs to a leaf):\n{}",
+        circles.join("\n")
+    );
+}
+
+#[test]
+fn a_module_circle_is_found() {
+    let graph = |edges: &[(&str, &str)]| {
+        let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (from, to) in edges {
+            graph.entry((*from).into()).or_default().insert((*to).into());
+            graph.entry((*to).into()).or_default();
+        }
+        graph
+    };
+    let circle = module_graph::circles(&graph(&[
+        ("api", "gateway"),
+        ("gateway", "door"),
+        ("door", "api"),
+        ("api", "store"),
+    ]));
+    assert_eq!(
+        circle,
+        vec![vec!["api".to_owned(), "door".into(), "gateway".into()]]
+    );
+    assert!(module_graph::circles(&graph(&[("api", "gateway"), ("gateway", "door")])).is_empty());
 }

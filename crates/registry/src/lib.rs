@@ -14,13 +14,14 @@
 //! daemon.
 
 pub mod client;
-pub mod dependency_date;
-pub mod identifier;
 pub mod mcpb;
 pub mod plan;
 pub mod runtime_args;
 pub mod server_json;
 pub mod validate;
+
+// Parts of planning, at the paths installers and fuzzers name.
+pub use plan::{dependency_date, identifier};
 
 pub use client::{ListQuery, Registry, RegistryError};
 pub use dependency_date::DependencyDate;

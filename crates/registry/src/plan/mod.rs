@@ -13,7 +13,9 @@
 //! The types and [`sources`]/[`select`] are here; [`form`] is in `form.rs` and [`plan`] (with
 //! the checks and substitutions it makes) in `resolve.rs`.
 
+pub mod dependency_date;
 mod form;
+pub mod identifier;
 mod resolve;
 
 use std::collections::BTreeMap;
@@ -211,7 +213,7 @@ pub enum PlanError {
     )]
     SecretArgument { key: String },
     #[error(transparent)]
-    Identifier(#[from] crate::identifier::IdentifierError),
+    Identifier(#[from] identifier::IdentifierError),
 }
 
 /// A resolved output value, flagged when it holds a secret.
@@ -281,7 +283,7 @@ pub struct Plan {
     pub warnings: Vec<String>,
     /// Resolve the package's dependencies as of this moment, its publish time; set by
     /// [`Plan::pin_dependencies`].
-    pub dependencies_as_of: Option<crate::dependency_date::DependencyDate>,
+    pub dependencies_as_of: Option<dependency_date::DependencyDate>,
 }
 
 /// Values the user gave, by field key; repeated fields take several.

@@ -137,14 +137,14 @@ fn fetch_and_endpoint(
             Endpoint::LocalHttp { url }
         }
     };
-    crate::identifier::check(
+    super::identifier::check(
         kind,
         source.index,
         &package.identifier,
         package.version.as_deref(),
     )?;
     // The installer names the package's directory after it.
-    crate::identifier::check_version("version", "server version", &server.version)?;
+    super::identifier::check_version("version", "server version", &server.version)?;
     Ok((fetch_of(kind, package), endpoint))
 }
 

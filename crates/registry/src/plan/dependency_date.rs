@@ -9,7 +9,7 @@
 //! The timestamp is registry data that ends up on a command line: it is accepted only as an
 //! RFC 3339 date-time and always passed as one `--flag=value` argument.
 
-use crate::plan::{Fetch, Plan};
+use super::{Fetch, Plan};
 
 /// The moment a version's dependencies are resolved as of: its publish time in the registry.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -8,7 +8,7 @@
 //! argv element a package manager is then given, always after `--`. Which runtime arguments
 //! a container may get is [`crate::runtime_args`]'s; spawning is the daemon's.
 
-use crate::plan::{Fetch, SourceKind};
+use super::{Fetch, SourceKind};
 
 /// A registry document names something that is not a plain package identifier or version.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
