@@ -4,7 +4,7 @@
 //! the user's consent grant no host access.
 #![no_main]
 
-use switchboard_registry::identifier::fetch_target;
+use switchboard_registry::plan::identifier::fetch_target;
 use switchboard_registry::plan::{self, Values};
 use switchboard_registry::{runtime_args, validate};
 

@@ -24,7 +24,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use switchboard::client::{self, CliError, Client};
+use switchboard_client::{self as client, CliError, Client};
 use switchboard_model::api::ServerView;
 use switchboard_model::{ServerName, ServerState};
 

@@ -215,6 +215,7 @@ impl Rooms {
             true => Secrets::file(data.root().join("secrets.json")),
             false => Secrets::keychain(keychain_service(data.root())),
         };
+        let (registry, tailnet_port) = (config.registry.clone(), config.tailnet_port);
         let client_metadata_url = config.supervisor.oauth_client_metadata_url.clone();
         let supervisor = Arc::new(Supervisor::new(
             config.supervisor,
@@ -247,24 +248,12 @@ impl Rooms {
             data.journal(),
         )?;
         client_configs.watch_drift();
-        let registry = Registry::new(&config.registry)?;
-        let cache = Arc::new(RegistryCache::new(registry, control.store().clone()));
-        let installer = Arc::new(Installer::new(
-            Arc::clone(&control),
-            cache,
-            secrets,
-            data.packages(),
-        ));
-        // Runtimes are searched now, in the background, so the first install does not wait.
-        tokio::spawn({
-            let installer = Arc::clone(&installer);
-            async move { installer.runtimes().await }
-        });
+        let installer = start_installer(&registry, &control, secrets, data)?;
         let tailnet = Tailnet::start(
             tailnet::local_api_from_env(),
             Arc::clone(&control),
             Arc::clone(&gateway),
-            config.tailnet_port,
+            tailnet_port,
             data.serve_socket(),
         )
         .await?;
@@ -300,6 +289,31 @@ impl Rooms {
             .merge(web::router(port))
             .merge(web::client_metadata_router(self.client_metadata_url.clone()))
     }
+}
+
+/// The installer over `registry`, its runtimes searched now in the background so the first
+/// install does not wait.
+fn start_installer(
+    registry: &str,
+    control: &Arc<Control>,
+    secrets: Secrets,
+    data: &DataDir,
+) -> Result<Arc<Installer>, DaemonError> {
+    let cache = Arc::new(RegistryCache::new(
+        Registry::new(registry)?,
+        control.store().clone(),
+    ));
+    let installer = Arc::new(Installer::new(
+        Arc::clone(control),
+        cache,
+        secrets,
+        data.packages(),
+    ));
+    tokio::spawn({
+        let installer = Arc::clone(&installer);
+        async move { installer.runtimes().await }
+    });
+    Ok(installer)
 }
 
 /// One keychain service per data directory, so two daemons' secrets never mix; the default

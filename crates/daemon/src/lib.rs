@@ -1,9 +1,12 @@
 //! The Switchboard daemon: it owns a person's MCP servers.
 //!
-//! [`daemon::run`] wires the parts: the data directory ([`switchboard_local`]), the SQLite store
-//! ([`switchboard_store`]), the [`supervisor`] of server processes and its watchdog that ends
-//! them if the daemon dies, the [`control`] layer that joins desired state to supervision, and
-//! the [`api`] on loopback.
+//! [`daemon::run`] wires the rooms, each a crate of its own: the data directory
+//! ([`switchboard_local`]), the SQLite store ([`switchboard_store`]), credentials
+//! ([`switchboard_credentials`]), the supervisor of server processes and its watchdog
+//! ([`switchboard_supervisor`]), the gateway ([`switchboard_gateway`]) and the listeners' door
+//! ([`switchboard_http`]). What only the daemon does is here: the [`control`] layer that joins
+//! desired state to supervision, the [`api`] on loopback, installs, client configs and the
+//! tailnet.
 //! Nothing here depends on a GUI toolkit; the CLI and the desktop shell are clients of the API.
 
 pub mod api;

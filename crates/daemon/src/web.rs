@@ -1,5 +1,6 @@
-//! The dashboard at `/`: the web UI's files, embedded at build time from `ui/dist`, and the
-//! browser sign-in.
+//! The public pages: the dashboard at `/` (the web UI's files, embedded at build time from
+//! `ui/dist`) with its browser sign-in, and the OAuth client metadata document
+//! ([`client_metadata_router`]), which the credentials crate builds and this module serves.
 //!
 //! A browser never sees the control token. Whoever holds it (the CLI's `switchboard open`,
 //! the desktop app) asks for a one-time sign-in code; the page at `/#/signin/<code>` trades

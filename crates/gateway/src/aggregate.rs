@@ -6,7 +6,7 @@
 //! 64): a longer name is cut and given a short hash of the original, so it stays stable and
 //! unique. Two different originals never get one name; the catalog checks. Resources keep their
 //! URIs (clients show and pass them verbatim) and are routed by the URI seen in the listing.
-//! Fetching the lists is the HTTP layer's; this module names and routes.
+//! Fetching the lists is [`crate::route`]'s; this module names, and finds where a name leads.
 
 use std::collections::HashMap;
 

@@ -9,7 +9,7 @@
 //!
 //! Everything sent to the client goes through a [`Stream`]: numbered events kept until they
 //! are delivered, so a client that reconnects with `Last-Event-ID` gets what it missed.
-//! HTTP framing is [`super::http`]'s; routing upstream is [`Upstream`]'s.
+//! HTTP framing is [`super::http`]'s; which upstream a request goes to is [`super::route`]'s.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
@@ -133,12 +133,6 @@ impl std::fmt::Debug for Session {
     }
 }
 
-/// A random session id: visible ASCII, unguessable. Without the OS random source there is
-/// none: a guessable id would let another client of the gateway join the session.
-pub fn new_session_id() -> Result<String, RandomError> {
-    random_secret::<16>()
-}
-
 impl Session {
     pub fn new(
         client: Arc<str>,
@@ -148,7 +142,8 @@ impl Session {
         capabilities: &Value,
     ) -> Result<Arc<Self>, RandomError> {
         Ok(Arc::new(Self {
-            id: Arc::from(new_session_id()?),
+            // Unguessable, or no session: a guessable id would let another client join it.
+            id: Arc::from(random_secret::<16>()?),
             client,
             target,
             mode,

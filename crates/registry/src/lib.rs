@@ -20,11 +20,8 @@ pub mod runtime_args;
 pub mod server_json;
 pub mod validate;
 
-// Parts of planning, at the paths installers and fuzzers name.
-pub use plan::{dependency_date, identifier};
-
 pub use client::{ListQuery, Registry, RegistryError};
-pub use dependency_date::DependencyDate;
+pub use plan::dependency_date::DependencyDate;
 pub use plan::{Endpoint, Fetch, Plan, PlanError, Resolved, Runtime, Source, SourceKind, Values};
 pub use server_json::{Entry, Official, ServerJson, Status};
 pub use validate::SchemaViolation;

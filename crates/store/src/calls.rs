@@ -17,7 +17,11 @@ impl Store {
     pub async fn insert_calls(&self, calls: &[CallRecord]) -> Result<(), StoreError> {
         // Many rows per statement: each statement is a round trip to SQLite's thread.
         const ROWS_PER_STATEMENT: usize = 500;
-        let mut tx = self.write_tx("recording tool calls").await?;
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(self.query_err("recording tool calls"))?;
         for chunk in calls.chunks(ROWS_PER_STATEMENT) {
             let mut insert = sqlx::QueryBuilder::new(
                 "INSERT INTO calls (at_ms, client, server, tool, duration_ms, outcome, error,

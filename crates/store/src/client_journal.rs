@@ -112,22 +112,21 @@ impl Store {
     /// The write of row `id` happened: the row is done and the file's ownership recorded.
     pub async fn finish_journal(&self, id: i64) -> Result<(), StoreError> {
         let doing = "recording a client file write as done";
-        let mut tx = self.write_tx(doing).await?;
-        let row = sqlx::query("SELECT client, path, ownership_after FROM client_journal WHERE id = ?")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(self.query_err(doing))?;
+        let mut tx = self.pool.begin().await.map_err(self.query_err(doing))?;
+        // A write first: a transaction that reads first would have to upgrade to a writer, and
+        // that fails at once ("database is locked") when another connection wrote meanwhile.
+        let row = sqlx::query(
+            "UPDATE client_journal SET state = 'done' WHERE id = ? RETURNING client, path, ownership_after",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(self.query_err(doing))?;
         let (client, path): (String, String) = (row.get("client"), row.get("path"));
         let ownership: Option<String> = row.get("ownership_after");
         let ownership: Ownership = ownership
             .and_then(|o| serde_json::from_str(&o).ok())
             .unwrap_or_default();
-        sqlx::query("UPDATE client_journal SET state = 'done' WHERE id = ?")
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(self.query_err(doing))?;
         let query = if ownership == Ownership::default() {
             sqlx::query("DELETE FROM client_files WHERE client = ? AND path = ?")
                 .bind(&client)

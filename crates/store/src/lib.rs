@@ -151,22 +151,6 @@ impl Store {
         move |source| classify(&path, doing, source)
     }
 
-    /// A transaction that holds the write lock from its first statement.
-    ///
-    /// SQLite's default (deferred) transaction starts as a reader; if another
-    /// connection writes before it upgrades, the upgrade fails at once with
-    /// `SQLITE_BUSY_SNAPSHOT` and the busy timeout cannot help. Taking the lock
-    /// up front makes a writer wait its turn instead.
-    async fn write_tx(
-        &self,
-        doing: &'static str,
-    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
-        self.pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(self.query_err(doing))
-    }
-
     /// Records this store could not write, for `switchboard status`.
     pub fn unwritten(&self) -> &Arc<Unwritten> {
         &self.unwritten

@@ -34,7 +34,11 @@ const LATEST_PER_NAME: &str =
 impl Store {
     /// Records `versions` of `registry`; one marked latest unmarks the others of its name.
     pub async fn cache_versions(&self, registry: &str, versions: &[CachedVersion]) -> Result<(), StoreError> {
-        let mut tx = self.write_tx("caching registry versions").await?;
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(self.query_err("caching registry versions"))?;
         for v in versions {
             if v.is_latest {
                 sqlx::query("UPDATE registry_versions SET is_latest = 0 WHERE registry = ? AND name = ?")

@@ -1,7 +1,8 @@
 //! Supervision of MCP servers: local stdio processes, local HTTP processes, remote endpoints.
 //!
 //! A [`Supervisor`] owns one [`actor`] task per server, each the only writer of its server's
-//! state. Processes are spawned through [`process`], the only place that builds a `Command`;
+//! state. Processes are spawned through [`process`], the only place that starts one (the
+//! watchdog's own start aside);
 //! the daemon's helper processes (package managers, probes) through its [`helper`] API.
 //! After every exit an actor asks [`policy::decide`], a pure function of the policy, the exit
 //! and recent restarts. Readiness and health are MCP requests ([`mcp`]), not "the pid exists".

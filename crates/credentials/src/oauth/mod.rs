@@ -33,7 +33,7 @@ pub mod discovery;
 pub mod login;
 
 pub use discovery::{Refusal, trustworthy};
-pub use login::{ClientCredentials, client_metadata_document};
+pub use login::ClientCredentials;
 
 /// How long a login waits for the browser to come back.
 const LOGIN_TIMEOUT: Duration = Duration::from_secs(600);

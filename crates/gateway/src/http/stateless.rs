@@ -199,10 +199,13 @@ fn mark_complete(frame: Frame) -> Frame {
     }
 }
 
-/// Mirrored header values' base64: the standard alphabet, padded or not.
+/// Mirrored header values' base64: the standard alphabet, padded or not, as leniently as
+/// clients write it.
 const HEADER_BASE64: GeneralPurpose = GeneralPurpose::new(
     &alphabet::STANDARD,
-    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
 );
 
 /// Undoes the `=?base64?…?=` encoding of mirrored header values.

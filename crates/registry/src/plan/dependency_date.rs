@@ -25,11 +25,6 @@ impl DependencyDate {
         is_rfc3339(at).then(|| Self { at: at.to_owned() })
     }
 
-    /// The full timestamp, as the registry gave it.
-    pub fn rfc3339(&self) -> &str {
-        &self.at
-    }
-
     /// The day, `2025-06-01`.
     pub fn day(&self) -> &str {
         &self.at[..10]

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use switchboard_registry::DependencyDate;
 use switchboard_registry::Runtime;
-use switchboard_registry::identifier::fetch_target;
+use switchboard_registry::plan::identifier::fetch_target;
 use switchboard_supervisor::helper::HelperCommand as Command;
 
 use super::dated::{self, Dated};
