@@ -16,12 +16,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use nix::sys::signal::Signal;
 use switchboard_model::ExitCause;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::process::{self, ServerProcess, SpawnError, Start};
-use crate::os::signal_group;
+use crate::os::{End, end_group};
 
 /// How long a helper may run unless its command says otherwise.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(600);
@@ -222,9 +221,9 @@ async fn finish(process: &mut ServerProcess, deadline: Duration) -> Ended {
     let ended = match tokio::time::timeout(deadline, process.wait()).await {
         Ok(exit) => Ended::Exited(exit),
         Err(_) => {
-            signal_group(process.pgid(), Signal::SIGTERM);
+            end_group(process.pgid(), End::Ask);
             if tokio::time::timeout(GRACE, process.wait()).await.is_err() {
-                signal_group(process.pgid(), Signal::SIGKILL);
+                end_group(process.pgid(), End::Force);
                 process.wait().await;
             }
             Ended::TimedOut
@@ -264,7 +263,7 @@ impl Group {
 impl Drop for Group {
     fn drop(&mut self) {
         if self.running {
-            signal_group(self.pgid, Signal::SIGKILL);
+            end_group(self.pgid, End::Force);
         }
         if let Some(watch) = &self.watch {
             watch.unwatch(self.pgid);

@@ -21,6 +21,8 @@ pub mod usage;
 #[cfg(target_os = "linux")]
 mod vfork;
 pub mod watchdog;
+#[cfg(windows)]
+mod windows;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -1,28 +1,75 @@
 //! The few operating-system helpers several rooms share: finding a program as a shell would,
-//! and signalling a process group.
+//! and ending a process group.
 //!
 //! Spawning is not here: [`crate::process`] is the one place that starts
-//! processes. This module only answers questions about programs and sends signals.
+//! processes. This module only answers questions about programs and sends signals (on
+//! Windows, console events and job terminations: [`crate::windows`]).
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
+#[cfg(unix)]
 use nix::sys::signal::{Signal, killpg};
+#[cfg(unix)]
 use nix::unistd::Pid;
 
+/// How a process group is told to end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum End {
+    /// SIGTERM; on Windows `CTRL_BREAK_EVENT`.
+    Ask,
+    /// SIGKILL; on Windows the group's job is terminated.
+    Force,
+}
+
 /// Finds `program` the way a shell would: a path containing `/` is taken as is (relative to
-/// `cwd`), a bare name is searched in `path_var`. Only executable regular files count.
+/// `cwd`), a bare name is searched in `path_var`. Only executable regular files count. On
+/// Windows a name without one of `PATHEXT`'s extensions is also tried with each of them, so
+/// `npx` finds `npx.cmd`.
 pub fn find_program(program: &str, path_var: Option<&OsStr>, cwd: Option<&Path>) -> Option<PathBuf> {
     if program.contains(std::path::MAIN_SEPARATOR) || program.contains('/') {
         let path = match cwd {
             Some(dir) if Path::new(program).is_relative() => dir.join(program),
             _ => PathBuf::from(program),
         };
-        return is_executable(&path).then_some(path);
+        return executable_at(path);
     }
     std::env::split_paths(path_var?)
-        .map(|dir| dir.join(program))
+        .flat_map(|dir| with_extensions(dir.join(program)))
         .find(|candidate| is_executable(candidate))
+}
+
+/// `path` if it is an executable file; on Windows also `path` with one of `PATHEXT`'s
+/// extensions appended.
+pub fn executable_at(path: PathBuf) -> Option<PathBuf> {
+    with_extensions(path).find(|candidate| is_executable(candidate))
+}
+
+/// `path` itself, and on Windows `path` with each extension of `PATHEXT` appended.
+fn with_extensions(path: PathBuf) -> impl Iterator<Item = PathBuf> {
+    #[cfg(windows)]
+    let extended: Vec<PathBuf> = executable_extensions()
+        .into_iter()
+        .map(|ext| {
+            let mut name = path.clone().into_os_string();
+            name.push(ext);
+            PathBuf::from(name)
+        })
+        .collect();
+    #[cfg(not(windows))]
+    let extended: Vec<PathBuf> = Vec::new();
+    std::iter::once(path).chain(extended)
+}
+
+/// The extensions Windows runs a file by (`PATHEXT`, or its default), lowercase.
+#[cfg(windows)]
+fn executable_extensions() -> Vec<String> {
+    let pathext = std::env::var("PATHEXT").unwrap_or_else(|_| ".COM;.EXE;.BAT;.CMD".into());
+    pathext
+        .split(';')
+        .filter(|ext| ext.starts_with('.') && ext.len() > 1)
+        .map(str::to_ascii_lowercase)
+        .collect()
 }
 
 /// Whether `path` is a regular file this user may execute.
@@ -41,7 +88,35 @@ pub fn is_executable(path: &Path) -> bool {
     }
 }
 
+/// Ends a process group, ignoring "no such group" (it already ended).
+pub fn end_group(pgid: u32, how: End) {
+    #[cfg(unix)]
+    signal_group(
+        pgid,
+        match how {
+            End::Ask => Signal::SIGTERM,
+            End::Force => Signal::SIGKILL,
+        },
+    );
+    #[cfg(windows)]
+    match how {
+        End::Ask => {
+            crate::windows::ask_to_end(pgid);
+        }
+        End::Force => crate::windows::end_now(pgid),
+    }
+}
+
+/// Whether any process of the group `pgid` (on Windows: its leader) still runs.
+pub fn group_alive(pgid: u32) -> bool {
+    #[cfg(unix)]
+    return i32::try_from(pgid).is_ok_and(|raw| killpg(Pid::from_raw(raw), None::<Signal>).is_ok());
+    #[cfg(windows)]
+    return crate::windows::alive(pgid);
+}
+
 /// Signals a process group, ignoring "no such group" (it already ended).
+#[cfg(unix)]
 pub fn signal_group(pgid: u32, signal: Signal) {
     if let Ok(raw) = i32::try_from(pgid)
         && raw > 1

@@ -8,28 +8,44 @@
 //! the parent-death signal, which leaves that to the watchdog. [`ServerProcess::stop`] is the
 //! stop sequence: close stdin, SIGTERM to the group, a grace period, SIGKILL. Programs are
 //! found with [`crate::os::find_program`] before spawning so "not installed" is told apart from every
-//! other failure. What the process says, and when to restart it, are the actor's business.
+//! other failure. On Windows the group is a console process group inside a Job Object of its
+//! own, SIGTERM is `CTRL_BREAK_EVENT` and SIGKILL the job's termination ([`crate::windows`]);
+//! a `.cmd` or `.bat` launcher (`npx.cmd`) is found through `PATHEXT` and run by the standard
+//! library through `cmd.exe /c`, which quotes its arguments for cmd (and refuses, as an
+//! error, an argument it cannot pass safely). What the process says, and when to restart it,
+//! are the actor's business.
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 #[cfg(not(target_os = "linux"))]
 use std::process::{ExitStatus, Stdio};
+#[cfg(unix)]
 use std::sync::OnceLock;
 use std::time::Duration;
 
+#[cfg(all(unix, not(target_os = "linux")))]
 use nix::sys::signal::Signal;
 use switchboard_model::{ExitCause, Launch};
 use tokio::process::{ChildStderr, ChildStdin, ChildStdout};
 
-use crate::os::{find_program, is_executable, signal_group};
+use crate::os::{End, end_group, executable_at, find_program};
 
 /// The open-file limit the daemon was started with, restored in every server it spawns.
+#[cfg(unix)]
 static INHERITED_FD_LIMIT: OnceLock<(u64, u64)> = OnceLock::new();
+
+/// How a process reaped elsewhere is reported: as killed.
+#[cfg(all(unix, not(target_os = "linux")))]
+const KILLED: i32 = Signal::SIGKILL as i32;
+#[cfg(windows)]
+const KILLED: i32 = 9;
 
 /// Raises the daemon's open-file limit to the hard limit. Every client connection and every
 /// server's pipes hold descriptors, and the usual soft limit (1024) is too few for a thousand
-/// sessions. Servers still start with the limit they inherited, as some expect it.
+/// sessions. Servers still start with the limit they inherited, as some expect it. Unix only:
+/// Windows limits a process's handles only by memory.
+#[cfg(unix)]
 pub fn raise_fd_limit() {
     use nix::sys::resource::{Resource, getrlimit, setrlimit};
     let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
@@ -51,6 +67,9 @@ pub struct ServerProcess {
     #[cfg(not(target_os = "linux"))]
     child: tokio::process::Child,
     pid: u32,
+    /// The job holding the process tree: dropping it ends the tree.
+    #[cfg(windows)]
+    _job: crate::windows::JobGuard,
 }
 
 /// The pipes of a freshly spawned process, handed to whoever speaks to it.
@@ -134,7 +153,7 @@ fn resolve(what: &Start<'_>) -> Result<PathBuf, SpawnError> {
             Some(dir) if Path::new(what.program).is_relative() => dir.join(what.program),
             _ => PathBuf::from(what.program),
         };
-        is_executable(&path).then_some(path)
+        executable_at(path)
     } else {
         find_program(&shown, path_var.as_deref(), what.cwd)
     };
@@ -193,14 +212,7 @@ fn spawn_process(what: &Start<'_>, program: &Path) -> std::io::Result<(ServerPro
         .stderr(Stdio::piped())
         // The supervisor reaps explicitly; this is the safety net if a handle is dropped.
         .kill_on_drop(true);
-    if what.new_session {
-        // SAFETY: setsid is async-signal-safe and touches nothing of the parent.
-        unsafe {
-            command.pre_exec(|| nix::unistd::setsid().map(drop).map_err(std::io::Error::from));
-        }
-    } else {
-        command.process_group(0);
-    }
+    isolate(&mut command, what.new_session);
     if let Some(cwd) = what.cwd {
         command.current_dir(cwd);
     }
@@ -216,13 +228,47 @@ fn spawn_process(what: &Start<'_>, program: &Path) -> std::io::Result<(ServerPro
         ));
     };
     Ok((
-        ServerProcess { child, pid },
+        ServerProcess {
+            #[cfg(windows)]
+            _job: contain(&child, pid)?,
+            child,
+            pid,
+        },
         Pipes {
             stdin,
             stdout,
             stderr,
         },
     ))
+}
+
+/// A group (or session) of its own.
+#[cfg(all(unix, not(target_os = "linux")))]
+fn isolate(command: &mut tokio::process::Command, new_session: bool) {
+    if new_session {
+        // SAFETY: setsid is async-signal-safe and touches nothing of the parent.
+        unsafe {
+            command.pre_exec(|| nix::unistd::setsid().map(drop).map_err(std::io::Error::from));
+        }
+    } else {
+        command.process_group(0);
+    }
+}
+
+/// A console process group of its own: Windows has no sessions to leave, and no controlling
+/// terminal to lose.
+#[cfg(windows)]
+fn isolate(command: &mut tokio::process::Command, _new_session: bool) {
+    command.creation_flags(crate::windows::CREATE_NEW_PROCESS_GROUP);
+}
+
+/// The job that ends `child`'s tree with it (see [`crate::windows`]).
+#[cfg(windows)]
+fn contain(child: &tokio::process::Child, pid: u32) -> std::io::Result<crate::windows::JobGuard> {
+    let handle = child
+        .raw_handle()
+        .ok_or_else(|| std::io::Error::other("the process exited before it could be put in a job"))?;
+    crate::windows::contain(handle, pid)
 }
 
 impl ServerProcess {
@@ -243,16 +289,14 @@ impl ServerProcess {
         match self.child.wait().await {
             Ok(status) => exit_cause(status),
             // Waiting only fails if the child was already reaped, which this type prevents.
-            Err(_) => ExitCause::Signaled {
-                signal: Signal::SIGKILL as i32,
-            },
+            Err(_) => ExitCause::Signaled { signal: KILLED },
         }
     }
 
     /// SIGKILL to the whole group: for a server that must go now (hung, handshake timeout), and
     /// after a leader's exit, for grandchildren that would otherwise keep ports and pipes open.
     pub fn kill_group(&self) {
-        signal_group(self.pgid(), Signal::SIGKILL);
+        end_group(self.pgid(), End::Force);
     }
 
     /// The stop sequence, after the caller closed the server's stdin (the MCP way to ask a
@@ -262,11 +306,11 @@ impl ServerProcess {
             self.kill_group();
             return cause;
         }
-        signal_group(self.pgid(), Signal::SIGTERM);
+        end_group(self.pgid(), End::Ask);
         let cause = match tokio::time::timeout(grace, self.wait()).await {
             Ok(cause) => cause,
             Err(_) => {
-                signal_group(self.pgid(), Signal::SIGKILL);
+                end_group(self.pgid(), End::Force);
                 self.wait().await
             }
         };
@@ -275,7 +319,7 @@ impl ServerProcess {
     }
 }
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(all(unix, not(target_os = "linux")))]
 fn exit_cause(status: ExitStatus) -> ExitCause {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
@@ -285,9 +329,19 @@ fn exit_cause(status: ExitStatus) -> ExitCause {
     }
 }
 
+/// Windows reports every exit as a code, a forced end included
+/// ([`crate::windows::KILLED_EXIT_CODE`]).
+#[cfg(windows)]
+fn exit_cause(status: ExitStatus) -> ExitCause {
+    ExitCause::Exited {
+        code: status.code().unwrap_or(-1),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nix::sys::signal::Signal;
 
     fn launch(command: &str, args: &[&str]) -> Launch {
         Launch {

@@ -6,7 +6,9 @@
 //! small helper, `switchboard __watchdog` (the same binary), and tells it over a pipe which
 //! process groups exist (`+pgid` / `-pgid` lines). When the pipe reaches end-of-file — the
 //! daemon exited, however it died — the watchdog sends SIGTERM to every group it was told
-//! of, then SIGKILL to what is left, and exits.
+//! of, then SIGKILL to what is left, and exits. On Windows every group's job already ends
+//! with the daemon ([`crate::windows`]); the watchdog there still holds the lock, and sends
+//! `CTRL_BREAK_EVENT` then ends each leader it was told of, for what a job did not catch.
 //!
 //! While it works it holds `watchdog.lock`, and a starting daemon waits for that lock, so a
 //! new daemon never races the previous one's servers for ports. This module does not decide
@@ -16,16 +18,16 @@ use parking_lot::Mutex;
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
+#[cfg(unix)]
 use std::os::unix::process::CommandExt;
+#[cfg(windows)]
+use std::os::windows::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
-
 use super::helper::GroupWatch;
-use crate::os::signal_group;
+use crate::os::{End, end_group, group_alive};
 
 /// How long ended groups get between SIGTERM and SIGKILL.
 const GRACE: Duration = Duration::from_millis(1500);
@@ -59,14 +61,19 @@ impl Watchdog {
     /// Waits for a previous daemon's watchdog to finish, then starts this daemon's.
     pub fn start(program: &Path, lock: &Path) -> Result<Self, WatchdogError> {
         wait_for_previous(lock, Duration::from_secs(10))?;
-        let mut child = Command::new(program)
+        let mut command = Command::new(program);
+        command
             .arg("__watchdog")
             .arg(lock)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            // Its own group: a Ctrl-C meant for the daemon's terminal must not reach it.
-            .process_group(0)
+            .stderr(Stdio::inherit());
+        // Its own group: a Ctrl-C meant for the daemon's terminal must not reach it.
+        #[cfg(unix)]
+        command.process_group(0);
+        #[cfg(windows)]
+        command.creation_flags(crate::windows::CREATE_NEW_PROCESS_GROUP);
+        let mut child = command
             .spawn()
             .map_err(|source| WatchdogError::Spawn {
                 program: program.to_owned(),
@@ -175,7 +182,13 @@ pub fn run(lock: &Path) -> Result<(), WatchdogError> {
     })?;
     // A terminal hang-up is no reason to stop watching.
     // SAFETY: setting a signal to SIG_IGN installs no handler code.
-    let _ = unsafe { nix::sys::signal::signal(Signal::SIGHUP, nix::sys::signal::SigHandler::SigIgn) };
+    #[cfg(unix)]
+    let _ = unsafe {
+        nix::sys::signal::signal(
+            nix::sys::signal::Signal::SIGHUP,
+            nix::sys::signal::SigHandler::SigIgn,
+        )
+    };
     let mut stdout = std::io::stdout();
     let _ = writeln!(stdout, "ready").and_then(|()| stdout.flush());
 
@@ -200,17 +213,13 @@ pub fn run(lock: &Path) -> Result<(), WatchdogError> {
 
 fn end_groups(groups: &BTreeSet<u32>) {
     for &pgid in groups {
-        signal_group(pgid, Signal::SIGTERM);
+        end_group(pgid, End::Ask);
     }
     let deadline = Instant::now() + GRACE;
     while Instant::now() < deadline && groups.iter().any(|&g| group_alive(g)) {
         std::thread::sleep(Duration::from_millis(25));
     }
     for &pgid in groups {
-        signal_group(pgid, Signal::SIGKILL);
+        end_group(pgid, End::Force);
     }
-}
-
-fn group_alive(pgid: u32) -> bool {
-    i32::try_from(pgid).is_ok_and(|raw| killpg(Pid::from_raw(raw), None::<Signal>).is_ok())
 }
