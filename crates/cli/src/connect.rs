@@ -81,6 +81,8 @@ pub async fn run(home: PathBuf, port_hint: u16, server: Option<String>) -> Resul
     // The client's token goes only to this user's daemon, never to whatever has its port.
     #[cfg(unix)]
     let builder = builder.unix_socket(DataDir::existing(home.clone()).control_socket());
+    #[cfg(windows)]
+    let builder = builder.windows_named_pipe(DataDir::existing(home.clone()).control_pipe());
     let shim = Arc::new(Shim {
         http: builder.build().map_err(|e| CliError::Other(e.to_string()))?,
         home,

@@ -97,6 +97,7 @@ async fn daemon(
 /// Completes on SIGTERM or SIGINT. The handlers are installed when this is called, before the
 /// daemon starts, so a signal during start-up is not the default action (death without
 /// cleanup, leaving `daemon.json` behind) but a clean stop once start-up is done.
+#[cfg(unix)]
 fn shutdown_signal() -> impl Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).ok();
@@ -110,12 +111,30 @@ fn shutdown_signal() -> impl Future<Output = ()> {
 }
 
 /// The next delivery of `signal`, or never if it could not be watched.
+#[cfg(unix)]
 async fn received(signal: Option<&mut tokio::signal::unix::Signal>) {
     match signal {
         Some(signal) => {
             signal.recv().await;
         }
         None => std::future::pending().await,
+    }
+}
+
+/// Completes on Ctrl-C, Ctrl-Break or the console closing: Windows' SIGINT and SIGTERM,
+/// installed before the daemon starts for the same reason as on Unix.
+#[cfg(windows)]
+fn shutdown_signal() -> impl Future<Output = ()> {
+    use tokio::signal::windows::{ctrl_break, ctrl_c, ctrl_close};
+    let mut interrupt = ctrl_c().ok();
+    let mut brk = ctrl_break().ok();
+    let mut close = ctrl_close().ok();
+    async move {
+        tokio::select! {
+            _ = async { if let Some(s) = interrupt.as_mut() { s.recv().await } else { std::future::pending().await } } => {}
+            _ = async { if let Some(s) = brk.as_mut() { s.recv().await } else { std::future::pending().await } } => {}
+            _ = async { if let Some(s) = close.as_mut() { s.recv().await } else { std::future::pending().await } } => {}
+        }
     }
 }
 

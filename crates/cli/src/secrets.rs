@@ -218,12 +218,39 @@ fn read_hidden(stdin: &std::io::Stdin) -> Result<String, CliError> {
         eprintln!();
         read.map_err(|e| CliError::Other(e.to_string()))?;
     }
-    #[cfg(not(unix))]
-    stdin
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| CliError::Other(e.to_string()))?;
+    #[cfg(windows)]
+    {
+        let saved = console_echo_off(stdin)?;
+        let read = stdin.lock().read_line(&mut line);
+        console_mode(stdin, saved);
+        eprintln!();
+        read.map_err(|e| CliError::Other(e.to_string()))?;
+    }
     Ok(line)
+}
+
+/// Turns the console's echo off, returning the mode to restore.
+#[cfg(windows)]
+fn console_echo_off(stdin: &std::io::Stdin) -> Result<u32, CliError> {
+    use std::os::windows::io::AsRawHandle;
+    use windows_sys::Win32::System::Console::{ENABLE_ECHO_INPUT, GetConsoleMode};
+    let mut saved = 0u32;
+    // SAFETY: the handle is this process's stdin; `saved` is a valid out-pointer.
+    if unsafe { GetConsoleMode(stdin.as_raw_handle(), &mut saved) } == 0 {
+        return Err(CliError::Other(format!(
+            "cannot hide what is typed: {}; run this in a console window",
+            std::io::Error::last_os_error()
+        )));
+    }
+    console_mode(stdin, saved & !ENABLE_ECHO_INPUT);
+    Ok(saved)
+}
+
+#[cfg(windows)]
+fn console_mode(stdin: &std::io::Stdin, mode: u32) {
+    use std::os::windows::io::AsRawHandle;
+    // SAFETY: the handle is this process's stdin; a failure leaves the mode as it was.
+    unsafe { windows_sys::Win32::System::Console::SetConsoleMode(stdin.as_raw_handle(), mode) };
 }
 
 #[cfg(test)]

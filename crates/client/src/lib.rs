@@ -78,7 +78,7 @@ const FETCH_PATIENCE: Duration = Duration::from_secs(12 * 60);
 /// Longest silence on an event stream (the daemon keeps it alive every 15 s).
 const STREAM_PATIENCE: Duration = Duration::from_secs(60);
 /// How long to look for another program on the daemon's port.
-#[cfg(unix)]
+#[cfg(any(unix, windows))]
 const PROBE_PATIENCE: Duration = Duration::from_millis(500);
 
 /// The deadline of a request to `path`: the time the daemon may take, plus any `wait=SECS`
@@ -123,6 +123,8 @@ impl Client {
             .no_proxy();
         #[cfg(unix)]
         let builder = builder.unix_socket(data.control_socket());
+        #[cfg(windows)]
+        let builder = builder.windows_named_pipe(data.control_pipe());
         let http = builder
             .build()
             .map_err(|e| CliError::Other(format!("cannot set up HTTP: {e}")))?;
@@ -175,12 +177,12 @@ impl Client {
             .map_err(|e| CliError::Other(format!("the daemon's answer was unreadable: {e}")))
     }
 
-    /// The daemon does not answer: not running, or (on Unix, where the CLI uses the socket)
+    /// The daemon does not answer: not running, or (where the CLI uses the socket or the pipe)
     /// another program has its port, which is worth saying.
     fn not_running(&self) -> CliError {
         let home = self.home.clone();
         let port = self.port;
-        #[cfg(unix)]
+        #[cfg(any(unix, windows))]
         if std::net::TcpStream::connect_timeout(&(std::net::Ipv4Addr::LOCALHOST, port).into(), PROBE_PATIENCE)
             .is_ok()
         {

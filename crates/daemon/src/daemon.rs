@@ -77,6 +77,10 @@ pub enum DaemonError {
         "cannot open the control socket {path}: {source}; check the data directory's permissions and free space"
     )]
     ControlSocket { path: PathBuf, source: std::io::Error },
+    #[error(
+        "cannot create the control pipe {name}: {source}; another program (or another daemon for the same data directory) holds it, close it and start again"
+    )]
+    ControlPipe { name: String, source: std::io::Error },
     #[error("cannot listen on 127.0.0.1:{port}: {source}")]
     Bind { port: u16, source: std::io::Error },
     #[error(transparent)]
@@ -95,6 +99,7 @@ pub async fn run(config: DaemonConfig, shutdown: impl Future<Output = ()>) -> Re
     let data = DataDir::create(config.data_dir.clone())?;
     let _lock = lock(&data)?;
     make_private(&data)?;
+    #[cfg(unix)]
     switchboard_supervisor::process::raise_fd_limit();
     let watchdog = Arc::new(start_watchdog(&config.program, &data).await?);
     let store = open_store(&data).await?;
@@ -112,6 +117,13 @@ pub async fn run(config: DaemonConfig, shutdown: impl Future<Output = ()>) -> Re
         let socket = serve::bind_private_socket(&path)
             .map_err(|source| DaemonError::ControlSocket { path, source })?;
         tokio::spawn(serve::accept_unix(socket, app.clone()))
+    };
+    #[cfg(windows)]
+    let pipe_server = {
+        let name = data.control_pipe();
+        let pipe = serve::bind_private_pipe(&name)
+            .map_err(|source| DaemonError::ControlPipe { name: name.clone(), source })?;
+        tokio::spawn(serve::accept_pipe(name, pipe, app.clone()))
     };
     let server = tokio::spawn(serve::accept(listener, app));
 
@@ -138,6 +150,8 @@ pub async fn run(config: DaemonConfig, shutdown: impl Future<Output = ()>) -> Re
         socket_server.abort();
         let _ = std::fs::remove_file(data.control_socket());
     }
+    #[cfg(windows)]
+    pipe_server.abort();
     let _ = std::fs::remove_file(data.daemon_info());
     // The database file alone now holds everything, for backups and sync tools.
     rooms.control.store().close().await;

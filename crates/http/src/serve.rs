@@ -88,6 +88,61 @@ pub fn bind_private_socket(path: &std::path::Path) -> std::io::Result<tokio::net
     Ok(listener)
 }
 
+/// Creates the named pipe `name` for the control API (Windows). It must be the pipe's first
+/// instance, so a program that created it before the daemon makes this fail instead of
+/// receiving the daemon's clients; clients on other machines are refused.
+#[cfg(windows)]
+pub fn bind_private_pipe(name: &str) -> std::io::Result<tokio::net::windows::named_pipe::NamedPipeServer> {
+    tokio::net::windows::named_pipe::ServerOptions::new()
+        .first_pipe_instance(true)
+        .reject_remote_clients(true)
+        .create(name)
+}
+
+/// Accepts connections on the named pipe `name`, whose first instance is `first`, for good,
+/// serving each with `service`. A pipe instance serves one client, so each connected instance
+/// is handed to its own task and the next one is created for the next client.
+#[cfg(windows)]
+pub async fn accept_pipe<S>(name: String, first: tokio::net::windows::named_pipe::NamedPipeServer, service: S)
+where
+    S: tower::Service<Request<hyper::body::Incoming>, Response = Response, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let mut connections = JoinSet::new();
+    let mut waiting = first;
+    loop {
+        if let Err(e) = waiting.connect().await {
+            tracing::warn!("the control pipe cannot accept: {e}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            continue;
+        }
+        let next = next_pipe_instance(&name).await;
+        let connected = std::mem::replace(&mut waiting, next);
+        while connections.try_join_next().is_some() {}
+        connections.spawn(connection(TokioIo::new(connected), service.clone()));
+    }
+}
+
+/// A new instance of the named pipe `name`, retried until Windows grants one.
+#[cfg(windows)]
+async fn next_pipe_instance(name: &str) -> tokio::net::windows::named_pipe::NamedPipeServer {
+    loop {
+        match tokio::net::windows::named_pipe::ServerOptions::new()
+            .reject_remote_clients(true)
+            .create(name)
+        {
+            Ok(instance) => return instance,
+            Err(e) => {
+                tracing::warn!("cannot create another instance of the control pipe: {e}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+}
+
 /// Accepts connections on `listener` for good, each handled by its own `handle` task.
 pub async fn accept_each<F, Fut>(listener: TcpListener, mut handle: F)
 where

@@ -132,6 +132,12 @@ impl DataDir {
     pub fn control_socket(&self) -> PathBuf {
         self.root.join("control.sock")
     }
+    /// The control API for this user only (Windows): a named pipe, named after the data
+    /// directory so that two daemons with different data directories do not meet.
+    pub fn control_pipe(&self) -> String {
+        let root = self.root.to_string_lossy().replace('\\', "/");
+        format!(r"\\.\pipe\switchboard-control-{root}")
+    }
     /// Held locked by the running daemon: one daemon per data directory.
     pub fn daemon_lock(&self) -> PathBuf {
         self.root.join("daemon.lock")
@@ -165,6 +171,15 @@ impl DataDir {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_control_pipe_is_named_after_the_data_directory() {
+        let data = DataDir::existing(PathBuf::from(r"C:\Users\a\AppData\Roaming\Switchboard"));
+        assert_eq!(
+            data.control_pipe(),
+            r"\\.\pipe\switchboard-control-C:/Users/a/AppData/Roaming/Switchboard"
+        );
+    }
 
     fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<OsString> + 'a {
         move |key| {

@@ -122,6 +122,10 @@ fn restrict_to_owner(path: &Path) -> std::io::Result<()> {
             std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
         }
     }
+    // Elsewhere the file keeps the ACL it inherits from the data directory, which under the
+    // user's profile only the user (and administrators) may read.
+    #[cfg(not(unix))]
+    let _ = path;
     Ok(())
 }
 

@@ -25,7 +25,7 @@ use switchboard_http::door::{Door, HostPolicy, OriginPolicy, Refusal, bearer};
 use switchboard_model::ServerName;
 use switchboard_model::api::{OfferedServer, PeerOffer};
 use switchboard_tailnet::LocalApi;
-use tokio::net::{TcpListener, TcpStream, UnixListener};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use tower::ServiceExt as _;
 
@@ -117,6 +117,7 @@ pub async fn open(shared: Shared) -> (Option<Open>, Vec<String>) {
     // Tailscale Serve needs no Tailscale address here: in userspace-networking mode, where
     // none can be bound, HTTPS still reaches exposed servers this way.
     // Only this user and root, which tailscaled runs as, may open it.
+    #[cfg(unix)]
     let serve_socket = match switchboard_http::serve::bind_private_socket(&shared.serve_socket) {
         Ok(listener) => {
             tasks.spawn(accept_serve(listener, router));
@@ -130,6 +131,17 @@ pub async fn open(shared: Shared) -> (Option<Open>, Vec<String>) {
             None
         }
     };
+    #[cfg(not(unix))]
+    let serve_socket: Option<PathBuf> = {
+        drop(router);
+        failures.push(format!(
+            "Tailscale Serve proxies to a Unix socket, which this platform's daemon does not open \
+             ({}); HTTPS will not reach exposed servers, which peers still reach on this node's \
+             Tailscale addresses",
+            shared.serve_socket.display()
+        ));
+        None
+    };
     if addresses.is_empty() && serve_socket.is_none() {
         return (None, failures);
     }
@@ -141,7 +153,8 @@ pub async fn open(shared: Shared) -> (Option<Open>, Vec<String>) {
     (Some(open), failures)
 }
 
-async fn accept_serve(listener: UnixListener, router: Router) {
+#[cfg(unix)]
+async fn accept_serve(listener: tokio::net::UnixListener, router: Router) {
     switchboard_http::serve::accept_unix_each(listener, move |stream| {
         serve_http(TokioIo::new(stream), Caller::Serve, router.clone())
     })
