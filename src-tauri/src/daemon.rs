@@ -133,6 +133,13 @@ impl Launch {
         // Its own process group: a signal to the app's group (a terminal's Ctrl-C) spares it.
         #[cfg(unix)]
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        // On Windows a console process group of its own, and a console without a window: the
+        // daemon's servers share it, so a stop can reach them with Ctrl-Break.
+        #[cfg(windows)]
+        std::os::windows::process::CommandExt::creation_flags(
+            &mut command,
+            CREATE_NEW_PROCESS_GROUP | CREATE_NO_WINDOW,
+        );
         command.spawn().map_err(spawn_error)
     }
 
@@ -140,6 +147,13 @@ impl Launch {
         self.home.join("app-daemon.log")
     }
 }
+
+/// `CreateProcess` flags (winbase.h): a new console process group.
+#[cfg(windows)]
+const CREATE_NEW_PROCESS_GROUP: u32 = 0x0000_0200;
+/// `CreateProcess` flags (winbase.h): a console that has no window.
+#[cfg(windows)]
+const CREATE_NO_WINDOW: u32 = 0x0800_0000;
 
 /// The last lines of a log, for an error message.
 fn tail(path: &Path) -> String {
