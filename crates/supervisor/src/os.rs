@@ -48,28 +48,54 @@ pub fn executable_at(path: PathBuf) -> Option<PathBuf> {
 /// `path` itself, and on Windows `path` with each extension of `PATHEXT` appended.
 fn with_extensions(path: PathBuf) -> impl Iterator<Item = PathBuf> {
     #[cfg(windows)]
-    let extended: Vec<PathBuf> = executable_extensions()
-        .into_iter()
-        .map(|ext| {
-            let mut name = path.clone().into_os_string();
-            name.push(ext);
-            PathBuf::from(name)
-        })
-        .collect();
+    let extended = appended(&path, &executable_extensions());
     #[cfg(not(windows))]
     let extended: Vec<PathBuf> = Vec::new();
     std::iter::once(path).chain(extended)
 }
 
-/// The extensions Windows runs a file by (`PATHEXT`, or its default), lowercase.
+/// The extensions Windows runs a file by: `PATHEXT`, or its default.
 #[cfg(windows)]
 fn executable_extensions() -> Vec<String> {
-    let pathext = std::env::var("PATHEXT").unwrap_or_else(|_| ".COM;.EXE;.BAT;.CMD".into());
-    pathext
+    parse_pathext(std::env::var("PATHEXT").ok().as_deref())
+}
+
+/// `PATHEXT`'s extensions, lowercase with their dot (its default when unset or empty).
+#[cfg(any(windows, test))]
+fn parse_pathext(pathext: Option<&str>) -> Vec<String> {
+    let extensions: Vec<String> = pathext
+        .unwrap_or_default()
         .split(';')
         .filter(|ext| ext.starts_with('.') && ext.len() > 1)
         .map(str::to_ascii_lowercase)
+        .collect();
+    if extensions.is_empty() {
+        return parse_pathext(Some(".COM;.EXE;.BAT;.CMD"));
+    }
+    extensions
+}
+
+/// `path` with each of `extensions` appended (`npx` → `npx.com`, …, `npx.cmd`).
+#[cfg(any(windows, test))]
+fn appended(path: &Path, extensions: &[String]) -> Vec<PathBuf> {
+    extensions
+        .iter()
+        .map(|ext| {
+            let mut name = path.as_os_str().to_owned();
+            name.push(ext);
+            PathBuf::from(name)
+        })
         .collect()
+}
+
+/// Whether Windows would run `path` by its extension: the `npx` shell script npm installs
+/// beside `npx.cmd` is a file, but not a program there.
+#[cfg(any(windows, test))]
+fn runs_by_extension(path: &Path, extensions: &[String]) -> bool {
+    path.extension().is_some_and(|ext| {
+        let ext = format!(".{}", ext.to_string_lossy().to_ascii_lowercase());
+        extensions.contains(&ext)
+    })
 }
 
 /// Whether `path` is a regular file this user may execute.
@@ -82,7 +108,11 @@ pub fn is_executable(path: &Path) -> bool {
         use std::os::unix::fs::PermissionsExt;
         meta.is_file() && meta.permissions().mode() & 0o111 != 0
     }
-    #[cfg(not(unix))]
+    #[cfg(windows)]
+    {
+        meta.is_file() && runs_by_extension(path, &executable_extensions())
+    }
+    #[cfg(not(any(unix, windows)))]
     {
         meta.is_file()
     }
@@ -138,5 +168,18 @@ mod tests {
         // A directory on PATH is not a program.
         assert!(find_program("bin", Some(OsStr::new("/")), None).is_none());
         assert!(find_program("./sh", None, Some(Path::new("/bin"))).is_some());
+    }
+
+    #[test]
+    fn windows_programs_are_found_by_their_pathext_extension() {
+        let extensions = parse_pathext(Some(".COM;.EXE;.BAT;.CMD;.VBS;.JS"));
+        assert_eq!(extensions[3], ".cmd");
+        assert_eq!(parse_pathext(None), parse_pathext(Some(";")));
+        assert_eq!(parse_pathext(None), [".com", ".exe", ".bat", ".cmd"]);
+        let candidates = appended(Path::new("nodejs/npx"), &parse_pathext(None));
+        assert_eq!(candidates[3], Path::new("nodejs/npx.cmd"));
+        assert!(runs_by_extension(Path::new("nodejs/npx.CMD"), &extensions));
+        assert!(!runs_by_extension(Path::new("nodejs/npx"), &extensions));
+        assert!(!runs_by_extension(Path::new("nodejs/npx.ps1"), &extensions));
     }
 }
