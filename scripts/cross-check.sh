@@ -77,11 +77,22 @@ install_zig() {
   local arch
   for arch in aarch64 x86_64; do
     # The cc crate adds Apple's `--target=` and `-arch`, which zig spells differently.
+    # Objective-C (`.m`, notifications) needs the macOS SDK's frameworks, which are not
+    # redistributed: since a check links nothing, such a file becomes an empty object.
     cat >"$cache/bin/$arch-macos-cc" <<EOF
 #!/usr/bin/env bash
-args=()
-for a in "\$@"; do case "\$a" in --target=*|-arch|arm64|x86_64|-mmacosx-version-min=*) ;; *) args+=("\$a") ;; esac; done
-exec "$cache/zig/ziglang/zig" cc -target $arch-macos "\${args[@]}"
+zig=("$cache/zig/ziglang/zig" cc -target $arch-macos) args=() out= objc=
+while [ \$# -gt 0 ]; do
+  case "\$1" in
+    --target=*|-arch|arm64|x86_64|-mmacosx-version-min=*) ;;
+    -o) out="\$2"; args+=("\$1" "\$2"); shift ;;
+    *.m) objc=1; args+=("\$1") ;;
+    *) args+=("\$1") ;;
+  esac
+  shift
+done
+if [ -n "\$objc" ] && [ -n "\$out" ]; then exec "\${zig[@]}" -c -x c /dev/null -o "\$out"; fi
+exec "\${zig[@]}" "\${args[@]}"
 EOF
     printf '#!/usr/bin/env bash\nexec "%s" ar "$@"\n' "$cache/zig/ziglang/zig" >"$cache/bin/$arch-macos-ar"
     chmod +x "$cache/bin/$arch-macos-cc" "$cache/bin/$arch-macos-ar"
