@@ -131,10 +131,21 @@ fn shutdown_signal() -> impl Future<Output = ()> {
     let mut close = ctrl_close().ok();
     async move {
         tokio::select! {
-            _ = async { if let Some(s) = interrupt.as_mut() { s.recv().await } else { std::future::pending().await } } => {}
-            _ = async { if let Some(s) = brk.as_mut() { s.recv().await } else { std::future::pending().await } } => {}
-            _ = async { if let Some(s) = close.as_mut() { s.recv().await } else { std::future::pending().await } } => {}
+            () = delivered(interrupt.as_mut().map(|s| s.recv())) => {}
+            () = delivered(brk.as_mut().map(|s| s.recv())) => {}
+            () = delivered(close.as_mut().map(|s| s.recv())) => {}
         }
+    }
+}
+
+/// The next delivery of a console event, or never if it could not be watched.
+#[cfg(windows)]
+async fn delivered(next: Option<impl Future<Output = Option<()>>>) {
+    match next {
+        Some(next) => {
+            next.await;
+        }
+        None => std::future::pending().await,
     }
 }
 

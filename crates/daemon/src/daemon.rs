@@ -121,8 +121,10 @@ pub async fn run(config: DaemonConfig, shutdown: impl Future<Output = ()>) -> Re
     #[cfg(windows)]
     let pipe_server = {
         let name = data.control_pipe();
-        let pipe = serve::bind_private_pipe(&name)
-            .map_err(|source| DaemonError::ControlPipe { name: name.clone(), source })?;
+        let pipe = serve::bind_private_pipe(&name).map_err(|source| DaemonError::ControlPipe {
+            name: name.clone(),
+            source,
+        })?;
         tokio::spawn(serve::accept_pipe(name, pipe, app.clone()))
     };
     let server = tokio::spawn(serve::accept(listener, app));

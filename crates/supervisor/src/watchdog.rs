@@ -73,12 +73,10 @@ impl Watchdog {
         command.process_group(0);
         #[cfg(windows)]
         command.creation_flags(crate::windows::CREATE_NEW_PROCESS_GROUP);
-        let mut child = command
-            .spawn()
-            .map_err(|source| WatchdogError::Spawn {
-                program: program.to_owned(),
-                source,
-            })?;
+        let mut child = command.spawn().map_err(|source| WatchdogError::Spawn {
+            program: program.to_owned(),
+            source,
+        })?;
         let stdout = child.stdout.take().ok_or_else(|| WatchdogError::NotReady {
             detail: "no stdout".into(),
         })?;
