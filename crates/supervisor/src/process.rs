@@ -38,6 +38,7 @@ static INHERITED_FD_LIMIT: OnceLock<(u64, u64)> = OnceLock::new();
 /// How a process reaped elsewhere is reported: as killed.
 #[cfg(all(unix, not(target_os = "linux")))]
 const KILLED: i32 = Signal::SIGKILL as i32;
+/// Windows has no signals: SIGKILL's number, which the rest of the product reads as "killed".
 #[cfg(windows)]
 const KILLED: i32 = 9;
 
