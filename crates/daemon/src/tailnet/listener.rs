@@ -114,11 +114,31 @@ pub async fn open(shared: Shared) -> (Option<Open>, Vec<String>) {
             )),
         }
     }
-    // Tailscale Serve needs no Tailscale address here: in userspace-networking mode, where
-    // none can be bound, HTTPS still reaches exposed servers this way.
-    // Only this user and root, which tailscaled runs as, may open it.
-    #[cfg(unix)]
-    let serve_socket = match switchboard_http::serve::bind_private_socket(&shared.serve_socket) {
+    let serve_socket = open_serve_socket(&shared, router, &mut tasks, &mut failures);
+    if addresses.is_empty() && serve_socket.is_none() {
+        return (None, failures);
+    }
+    let open = Open {
+        addresses,
+        serve_socket,
+        _tasks: tasks,
+    };
+    (Some(open), failures)
+}
+
+/// The socket Tailscale Serve proxies to, serving `router`; its path if it opened.
+///
+/// Tailscale Serve needs no Tailscale address here: in userspace-networking mode, where none
+/// can be bound, HTTPS still reaches exposed servers this way. Only this user and root, which
+/// tailscaled runs as, may open it.
+#[cfg(unix)]
+fn open_serve_socket(
+    shared: &Shared,
+    router: Router,
+    tasks: &mut JoinSet<()>,
+    failures: &mut Vec<String>,
+) -> Option<PathBuf> {
+    match switchboard_http::serve::bind_private_socket(&shared.serve_socket) {
         Ok(listener) => {
             tasks.spawn(accept_serve(listener, router));
             Some(shared.serve_socket.clone())
@@ -130,27 +150,25 @@ pub async fn open(shared: Shared) -> (Option<Open>, Vec<String>) {
             ));
             None
         }
-    };
-    #[cfg(not(unix))]
-    let serve_socket: Option<PathBuf> = {
-        drop(router);
-        failures.push(format!(
-            "Tailscale Serve proxies to a Unix socket, which this platform's daemon does not open \
-             ({}); HTTPS will not reach exposed servers, which peers still reach on this node's \
-             Tailscale addresses",
-            shared.serve_socket.display()
-        ));
-        None
-    };
-    if addresses.is_empty() && serve_socket.is_none() {
-        return (None, failures);
     }
-    let open = Open {
-        addresses,
-        serve_socket,
-        _tasks: tasks,
-    };
-    (Some(open), failures)
+}
+
+/// Tailscale Serve proxies to a Unix socket, which the daemon opens on Unix only: said as a
+/// failure, since HTTPS then does not reach exposed servers.
+#[cfg(not(unix))]
+fn open_serve_socket(
+    shared: &Shared,
+    _router: Router,
+    _tasks: &mut JoinSet<()>,
+    failures: &mut Vec<String>,
+) -> Option<PathBuf> {
+    failures.push(format!(
+        "Tailscale Serve proxies to a Unix socket, which the daemon opens on Unix only ({}); \
+         HTTPS will not reach exposed servers, which peers still reach on this node's Tailscale \
+         addresses",
+        shared.serve_socket.display()
+    ));
+    None
 }
 
 #[cfg(unix)]
