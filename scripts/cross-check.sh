@@ -6,7 +6,9 @@
 # library source (`-Zbuild-std`), the C compilers for -sys build scripts are Debian's MinGW-w64
 # (Windows) and PyPI's ziglang (`zig cc`, macOS). All of it is unpacked under .cache/cross/, none
 # of it is installed system-wide; a second run reuses it and each target's own target directory.
-# Exits non-zero on the first target that does not type-check.
+# Prints a line per target and the compiler's errors, nothing else; exits non-zero if any
+# target does not type-check (warnings count). Other targets may be named; only Windows GNU
+# and macOS get a C compiler for build scripts.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -71,7 +73,12 @@ install_zig() {
   if [ ! -x "$cache/zig/ziglang/zig" ]; then
     say "installing ziglang $ziglang_version (PyPI)"
     rm -rf "$cache/zig"
-    python3 -m pip install --quiet --disable-pip-version-check --target "$cache/zig" "ziglang==$ziglang_version"
+    mkdir -p "$cache"
+    if ! python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+      --target "$cache/zig" "ziglang==$ziglang_version" >"$cache/pip.log" 2>&1; then
+      cat "$cache/pip.log" >&2
+      return 1
+    fi
   fi
   mkdir -p "$cache/bin"
   local arch
@@ -99,18 +106,24 @@ EOF
   done
 }
 
+# The target's C tools, installed if missing.
+install_c_tools() {
+  case "$1" in
+    *-windows-gnu) install_mingw ;;
+    *-apple-darwin) install_zig ;;
+  esac
+}
+
 # Points the cc crate (and rustc's dlltool lookup) at the target's C tools.
 c_toolchain_env() {
   local target="$1" var="${1//-/_}"
   case "$target" in
     *-windows-gnu)
-      install_mingw
       local bin="$cache/mingw/root/usr/bin"
       export PATH="$bin:$PATH"
       export "CC_$var=$bin/x86_64-w64-mingw32-gcc-win32" "AR_$var=$bin/x86_64-w64-mingw32-ar"
       ;;
     *-apple-darwin)
-      install_zig
       local arch="${target%%-*}"
       export "CC_$var=$cache/bin/$arch-macos-cc" "AR_$var=$cache/bin/$arch-macos-ar"
       ;;
@@ -122,6 +135,7 @@ status=0
 for target in "${targets[@]}"; do
   say "$target: checking"
   start=$SECONDS
+  install_c_tools "$target"
   if (
     c_toolchain_env "$target"
     # build-std needs the unstable flag; a check run only, the release build stays on stable.
