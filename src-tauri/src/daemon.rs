@@ -1,5 +1,8 @@
 //! Finding the daemon, or starting the `switchboard` binary the app ships beside itself.
 //!
+//! A daemon made a service (`switchboard service install`) is started by the OS's service
+//! manager instead, so the app never starts a second one beside it.
+//!
 //! The daemon is started in a process group of its own and outlives the app: quitting the app
 //! leaves the servers running (decision 1). Its output goes to `app-daemon.log` in the data
 //! directory, which is what an error shows when it does not come up.
@@ -9,6 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use switchboard_client::{CliError, Client};
+use switchboard_local::service::{Definition, Installed, Spec};
 use switchboard_model::api::DaemonStatus;
 
 /// How long a starting daemon may take to answer.
@@ -78,13 +82,16 @@ impl Launch {
         if let Some(client) = self.attach().await {
             return Ok(client);
         }
-        let mut child = self.spawn()?;
+        let mut child = match self.start_service() {
+            true => None,
+            false => Some(self.spawn()?),
+        };
         let deadline = Instant::now() + START_PATIENCE;
         loop {
             if let Some(client) = self.attach().await {
                 return Ok(client);
             }
-            if let Ok(Some(status)) = child.try_wait() {
+            if let Some(Ok(Some(status))) = child.as_mut().map(Child::try_wait) {
                 // Another app instance may have won the race to start it.
                 if let Some(client) = self.attach().await {
                     return Ok(client);
@@ -102,6 +109,33 @@ impl Launch {
                 });
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Asks the OS's service manager to start the daemon, if `switchboard service install`
+    /// made it a service: a daemon the app started itself would hold the data directory the
+    /// service's needs. False (start the sidecar) if there is no service or it cannot start.
+    fn start_service(&self) -> bool {
+        let spec = Spec::new(self.program.clone(), Vec::new(), self.home.clone(), |key| {
+            std::env::var_os(key)
+        });
+        let Ok(definition) = spec.and_then(|spec| Definition::current(&spec)) else {
+            return false;
+        };
+        if definition.installed() == Installed::No {
+            return false;
+        }
+        match definition.start() {
+            Ok(()) => {
+                tracing::info!("started the daemon's service ({})", definition.path.display());
+                true
+            }
+            Err(e) => {
+                tracing::warn!(
+                    "the daemon's service did not start ({e}); starting the daemon beside the app"
+                );
+                false
+            }
         }
     }
 
