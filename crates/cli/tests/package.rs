@@ -1,0 +1,296 @@
+//! The Linux package, installed for real: the .deb `scripts/package.sh --debug` builds is
+//! installed with apt, and the installed programs are run.
+//!
+//! - the package holds the app, its `switchboard` sidecar (the CLI on PATH), a desktop entry
+//!   and icons, and depends on the libraries the app loads;
+//! - the installed `switchboard` on PATH answers `status` (no daemon yet: exit 3, and how to
+//!   start one);
+//! - the installed app, under Xvfb with no daemon running, starts the installed sidecar (the
+//!   daemon's executable is `/usr/bin/switchboard`);
+//! - with a daemon already running from the installed service unit's ExecStart, the app
+//!   attaches to it and starts no second one;
+//! - purging the package leaves no file of it in /usr, /etc or /opt, and the user's data stays.
+//!
+//! It changes the machine (apt, with sudo unless root), so it is ignored by default:
+//! `scripts/test.sh` runs it after building the package.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use common::desktop::{Reaped, xvfb};
+use common::{Sandbox, wait_until};
+use serde_json::Value;
+
+const PACKAGE: &str = "switchboard";
+const CLI: &str = "/usr/bin/switchboard";
+const APP: &str = "/usr/bin/switchboard-app";
+/// Caches that the desktop's package triggers rebuild from whatever is installed: not files
+/// of the package, and not removed with it on any Debian system.
+const DESKTOP_CACHES: [&str; 2] = [
+    "/usr/share/applications/mimeinfo.cache",
+    "/usr/share/icons/hicolor/icon-theme.cache",
+];
+
+/// The package `scripts/package.sh --debug` built (or `SWITCHBOARD_DEB`).
+fn deb() -> PathBuf {
+    if let Some(path) = std::env::var_os("SWITCHBOARD_DEB") {
+        return PathBuf::from(path);
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/debug/bundle/deb");
+    let found: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|entries| entries.filter_map(|e| Some(e.ok()?.path())).collect())
+        .unwrap_or_default();
+    found
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "deb"))
+        .unwrap_or_else(|| {
+            panic!(
+                "no .deb in {}: run scripts/package.sh --debug first",
+                dir.display()
+            )
+        })
+}
+
+/// `program`, through sudo unless this test runs as root.
+fn privileged(program: &str) -> Command {
+    let root = std::fs::metadata("/proc/self").is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0);
+    if root {
+        return Command::new(program);
+    }
+    let mut sudo = Command::new("sudo");
+    sudo.args(["--preserve-env=DEBIAN_FRONTEND", program]);
+    sudo
+}
+
+/// `args` for `program`, which must succeed.
+fn run(mut program: Command, args: &[&str]) -> Output {
+    let out = program
+        .args(args)
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{program:?} failed ({}):\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Every path under the directories a package installs into.
+fn snapshot() -> BTreeSet<PathBuf> {
+    fn walk(dir: &Path, into: &mut BTreeSet<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                walk(&path, into);
+            }
+            into.insert(path);
+        }
+    }
+    let mut all = BTreeSet::new();
+    for root in ["/usr", "/etc", "/opt"] {
+        walk(Path::new(root), &mut all);
+    }
+    all.retain(|p| !DESKTOP_CACHES.iter().any(|c| p == Path::new(c)));
+    all
+}
+
+/// Purges the package when the test ends, however it ends.
+struct Installed;
+
+impl Drop for Installed {
+    fn drop(&mut self) {
+        let _ = privileged("apt-get")
+            .args(["purge", "-y", "-qq", PACKAGE])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .output();
+    }
+}
+
+/// The installed CLI, found on PATH, in the sandbox's environment.
+fn installed_cli(sb: &Sandbox, args: &[&str]) -> Output {
+    sb.with_sandbox_env(PACKAGE)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn daemon_status(sb: &Sandbox) -> Option<Value> {
+    let out = installed_cli(sb, &["--json", "status"]);
+    out.status
+        .success()
+        .then(|| serde_json::from_slice(&out.stdout).unwrap())
+}
+
+/// `switchboard daemon` processes whose data directory is the sandbox's.
+fn daemons_of(sb: &Sandbox) -> Vec<u32> {
+    let wanted = format!("SWITCHBOARD_HOME={}", sb.home().display());
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+            let words = |b: &[u8]| {
+                b.split(|c| *c == 0)
+                    .map(|w| String::from_utf8_lossy(w).into_owned())
+                    .collect::<Vec<_>>()
+            };
+            words(&cmdline).get(1).is_some_and(|w| w == "daemon") && words(&environ).contains(&wanted)
+        })
+        .collect()
+}
+
+/// The installed app under `display`, logging to `log`.
+fn start_app(sb: &Sandbox, display: &str, log: &Path) -> Reaped {
+    Reaped(
+        sb.with_sandbox_env(APP)
+            .env("DISPLAY", display)
+            .env_remove("WAYLAND_DISPLAY")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(log).unwrap())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+#[test]
+#[ignore = "installs the .deb system-wide with apt: scripts/test.sh runs it after scripts/package.sh --debug"]
+fn the_deb_installs_runs_its_own_sidecar_and_purges_cleanly() {
+    let deb = deb();
+    let before = snapshot();
+    let _installed = Installed;
+    run(
+        privileged("apt-get"),
+        &["install", "-y", "-qq", deb.to_str().unwrap()],
+    );
+
+    let files = String::from_utf8(run(Command::new("dpkg"), &["-L", PACKAGE]).stdout).unwrap();
+    for expected in [CLI, APP, "/usr/share/applications/Switchboard.desktop"] {
+        assert!(
+            files.lines().any(|l| l == expected),
+            "{expected} is not in the package:\n{files}"
+        );
+    }
+    assert!(
+        files.lines().any(|l| l.starts_with("/usr/share/icons/hicolor/")),
+        "no icons:\n{files}"
+    );
+    let depends =
+        String::from_utf8(run(Command::new("dpkg-query"), &["-W", "-f=${Depends}", PACKAGE]).stdout).unwrap();
+    for library in ["libwebkit2gtk-4.1-0", "libgtk-3-0", "libayatana-appindicator3-1"] {
+        assert!(
+            depends.contains(library),
+            "the package does not depend on {library}: {depends}"
+        );
+    }
+
+    let sb = Sandbox::new().own_user_home();
+    let on_path =
+        String::from_utf8(run(Command::new("sh"), &["-c", "command -v switchboard"]).stdout).unwrap();
+    assert_eq!(on_path.trim(), CLI);
+    let down = installed_cli(&sb, &["status"]);
+    assert_eq!(down.status.code(), Some(3), "{down:?}");
+    assert!(String::from_utf8_lossy(&down.stderr).contains("not running"));
+
+    // No daemon: the installed app starts the installed sidecar.
+    let (_display, display) = xvfb();
+    let app = start_app(&sb, &display, &sb.home().join("app.log"));
+    let status = wait_until("the app's daemon to answer", Duration::from_secs(60), || {
+        daemon_status(&sb)
+    });
+    let pid = status["pid"].as_u64().unwrap();
+    assert_eq!(
+        std::fs::read_link(format!("/proc/{pid}/exe")).unwrap(),
+        Path::new(CLI)
+    );
+    drop(app);
+    assert!(installed_cli(&sb, &["quit"]).status.success());
+    wait_until("the app's daemon to exit", Duration::from_secs(30), || {
+        daemons_of(&sb).is_empty().then_some(())
+    });
+
+    // A daemon the installed service unit runs: the app attaches to it.
+    let attached_log = sb.home().join("app-attached.log");
+    let service = service_daemon(&sb);
+    let service_pid = wait_until("the service's daemon to answer", Duration::from_secs(30), || {
+        daemon_status(&sb)
+    })["pid"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(u64::from(service.0.id()), service_pid);
+    let app = start_app(&sb, &display, &attached_log);
+    wait_until(
+        "the app to show the daemon's state",
+        Duration::from_secs(60),
+        || {
+            std::fs::read_to_string(&attached_log)
+                .ok()?
+                .contains("tray shows live state")
+                .then_some(())
+        },
+    );
+    assert_eq!(
+        daemons_of(&sb),
+        [service.0.id()],
+        "the app started no second daemon"
+    );
+    drop(app);
+    drop(service);
+    assert!(
+        installed_cli(&sb, &["--json", "service", "uninstall"])
+            .status
+            .success()
+    );
+
+    run(privileged("apt-get"), &["purge", "-y", "-qq", PACKAGE]);
+    let after = snapshot();
+    let left: Vec<_> = after.difference(&before).collect();
+    assert!(left.is_empty(), "purging left files behind: {left:?}");
+    assert!(
+        sb.home().join("switchboard.db").is_file(),
+        "the user's data stays"
+    );
+}
+
+/// `service install` with the installed CLI (no user manager is reachable here), then the
+/// unit's ExecStart run as written.
+fn service_daemon(sb: &Sandbox) -> Reaped {
+    let out = installed_cli(sb, &["--json", "service", "install"]);
+    assert!(out.status.success(), "{out:?}");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let unit = std::fs::read_to_string(report["definition"].as_str().unwrap()).unwrap();
+    let exec = unit.lines().find_map(|l| l.strip_prefix("ExecStart=")).unwrap();
+    assert_eq!(
+        exec,
+        format!("{CLI} daemon"),
+        "the unit runs the installed binary"
+    );
+    let mut command = Command::new(CLI);
+    command.arg("daemon").env_clear().env("HOME", sb.user_home());
+    for assignment in unit.lines().filter_map(|l| l.strip_prefix("Environment=")) {
+        let (key, value) = assignment.split_once('=').unwrap();
+        command.env(key, value);
+    }
+    Reaped(
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
