@@ -175,7 +175,7 @@ fn the_deb_installs_runs_its_own_sidecar_and_purges_cleanly() {
     let _installed = Installed;
     run(
         privileged("apt-get"),
-        &["install", "-y", "-qq", deb.to_str().unwrap()],
+        &["install", "-y", "-qq", "--no-install-recommends", deb.to_str().unwrap()],
     );
 
     let files = String::from_utf8(run(Command::new("dpkg"), &["-L", PACKAGE]).stdout).unwrap();
