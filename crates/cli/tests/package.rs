@@ -2,7 +2,7 @@
 //! installed with apt, and the installed programs are run.
 //!
 //! - the package holds the app, its `switchboard` sidecar (the CLI on PATH), a desktop entry
-//!   and icons, and depends on the libraries the app loads;
+//!   and icons, and depends on the libraries the app loads; so does the .rpm, read by `rpm`;
 //! - the installed `switchboard` on PATH answers `status` (no daemon yet: exit 3, and how to
 //!   start one);
 //! - the installed app, under Xvfb with no daemon running, starts the installed sidecar (the
@@ -175,7 +175,13 @@ fn the_deb_installs_runs_its_own_sidecar_and_purges_cleanly() {
     let _installed = Installed;
     run(
         privileged("apt-get"),
-        &["install", "-y", "-qq", "--no-install-recommends", deb.to_str().unwrap()],
+        &[
+            "install",
+            "-y",
+            "-qq",
+            "--no-install-recommends",
+            deb.to_str().unwrap(),
+        ],
     );
 
     let files = String::from_utf8(run(Command::new("dpkg"), &["-L", PACKAGE]).stdout).unwrap();
@@ -197,6 +203,8 @@ fn the_deb_installs_runs_its_own_sidecar_and_purges_cleanly() {
             "the package does not depend on {library}: {depends}"
         );
     }
+
+    rpm_has_the_same_contents(&deb);
 
     let sb = Sandbox::new().own_user_home();
     let on_path =
@@ -293,4 +301,37 @@ fn service_daemon(sb: &Sandbox) -> Reaped {
             .spawn()
             .unwrap(),
     )
+}
+
+/// The .rpm built beside `deb` holds the same programs and desktop entry, and requires the
+/// libraries the app loads (by soname, as rpm records them).
+fn rpm_has_the_same_contents(deb: &Path) {
+    let dir = deb.parent().unwrap().with_file_name("rpm");
+    let rpm = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| Some(e.ok()?.path()))
+        .find(|p| p.extension().is_some_and(|e| e == "rpm"))
+        .unwrap_or_else(|| panic!("no .rpm in {}", dir.display()));
+    let query = |flag: &str| {
+        let out = run(Command::new("rpm"), &["-qp", flag, rpm.to_str().unwrap()]);
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let files = query("--list");
+    for expected in [CLI, APP, "/usr/share/applications/Switchboard.desktop"] {
+        assert!(
+            files.lines().any(|l| l == expected),
+            "{expected} is not in the .rpm:\n{files}"
+        );
+    }
+    let requires = query("--requires");
+    for library in [
+        "libwebkit2gtk-4.1.so.0",
+        "libgtk-3.so.0",
+        "libayatana-appindicator3.so.1",
+    ] {
+        assert!(
+            requires.contains(library),
+            "the .rpm does not require {library}: {requires}"
+        );
+    }
 }
