@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use switchboard_client::{CliError, Client};
-use switchboard_local::service::{Definition, Installed, Spec};
+use switchboard_local::service::{Definition, Spec};
 use switchboard_model::api::DaemonStatus;
 
 /// How long a starting daemon may take to answer.
@@ -39,7 +39,7 @@ pub enum AppError {
         tail: String,
     },
     #[error("the Switchboard daemon did not answer within {seconds} s; see {log}")]
-    Slow { seconds: u64, log: PathBuf },
+    Slow { seconds: u64, log: String },
     #[error(transparent)]
     Api(#[from] CliError),
 }
@@ -82,9 +82,14 @@ impl Launch {
         if let Some(client) = self.attach().await {
             return Ok(client);
         }
-        let mut child = match self.start_service() {
-            true => None,
-            false => Some(self.spawn()?),
+        let launch = self.clone();
+        let service_log = tokio::task::spawn_blocking(move || launch.start_service())
+            .await
+            .ok()
+            .flatten();
+        let mut child = match service_log {
+            Some(_) => None,
+            None => Some(self.spawn()?),
         };
         let deadline = Instant::now() + START_PATIENCE;
         loop {
@@ -105,7 +110,7 @@ impl Launch {
             if Instant::now() > deadline {
                 return Err(AppError::Slow {
                     seconds: START_PATIENCE.as_secs(),
-                    log: self.log(),
+                    log: service_log.unwrap_or_else(|| self.log().display().to_string()),
                 });
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -114,27 +119,27 @@ impl Launch {
 
     /// Asks the OS's service manager to start the daemon, if `switchboard service install`
     /// made it a service: a daemon the app started itself would hold the data directory the
-    /// service's needs. False (start the sidecar) if there is no service or it cannot start.
-    fn start_service(&self) -> bool {
+    /// service's needs. Where the service's output goes, or None (start the sidecar) if there
+    /// is no service or it cannot start. Blocks on the manager's tool, for at most its
+    /// deadline.
+    fn start_service(&self) -> Option<String> {
         let spec = Spec::new(self.program.clone(), Vec::new(), self.home.clone(), |key| {
             std::env::var_os(key)
         });
-        let Ok(definition) = spec.and_then(|spec| Definition::current(&spec)) else {
-            return false;
-        };
-        if definition.installed() == Installed::No {
-            return false;
+        let definition = spec.and_then(|spec| Definition::current(&spec)).ok()?;
+        if !definition.installed() {
+            return None;
         }
         match definition.start() {
             Ok(()) => {
                 tracing::info!("started the daemon's service ({})", definition.path.display());
-                true
+                Some(definition.log)
             }
             Err(e) => {
                 tracing::warn!(
                     "the daemon's service did not start ({e}); starting the daemon beside the app"
                 );
-                false
+                None
             }
         }
     }

@@ -3,15 +3,18 @@
 //! keep serving with nobody at it.
 //!
 //! The definitions and the manager's tools are `switchboard_local::service`'s. This module
-//! decides the order: a daemon already running outside the service is stopped before the
-//! manager starts the service's, so two never fight over the data directory; and it waits for
-//! the daemon the manager started to answer.
+//! decides the order: a daemon already running (outside the service, or under the old
+//! definition) is stopped through its API, gracefully, and the data directory's lock is free
+//! before the manager starts the service's, so two never fight over it; then it waits for the
+//! daemon the manager started to answer. A manager that cannot be reached leaves a running
+//! daemon alone: the definition is in place for the next login.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Subcommand;
-use switchboard_local::service::{Definition, Installed, Manager, ServiceError, Spec};
+use switchboard_local::paths::DataDir;
+use switchboard_local::service::{Definition, Manager, ServiceError, Spec};
 use switchboard_model::api::DaemonStatus;
 
 use crate::client::{CliError, Client};
@@ -31,7 +34,7 @@ pub enum ServiceCommand {
     },
     /// Stop the service's daemon and remove the service (your data stays).
     Uninstall,
-    /// Whether the service is installed, current and running.
+    /// Whether the service is installed and running.
     Status,
 }
 
@@ -41,7 +44,7 @@ pub struct ServiceReport {
     pub manager: Manager,
     /// The definition file.
     pub definition: PathBuf,
-    pub installed: Installed,
+    pub installed: bool,
     /// The manager's word for the service (`active`, `running`, `Ready`...), when it answers.
     pub state: Option<String>,
     /// Why the manager could not be asked, when it could not.
@@ -85,37 +88,46 @@ fn failed(error: ServiceError) -> CliError {
 
 async fn install(port: u16, args: Vec<String>) -> Result<ServiceReport, CliError> {
     let definition = definition(port, args)?;
+    let reachable = match definition.state() {
+        Err(e @ ServiceError::NoManager { .. }) => return Err(failed(e)),
+        other => other.is_ok(),
+    };
     let wrote = definition.write().map_err(failed)?;
     let mut report = status(port, definition.clone()).await;
     report.changed = wrote;
-    if report.manager_error.is_some() {
-        // The file is in place; the manager loads it when it runs (at the next login).
-        return Ok(report);
-    }
     let serving = report.state.as_deref().is_some_and(is_up);
-    if !wrote && serving && report.daemon_pid.is_some() {
+    if !reachable || (!wrote && serving && report.daemon_pid.is_some()) {
         return Ok(report);
     }
-    if report.daemon_pid.is_some() && !serving {
-        stop_outside_daemon(port).await?;
-        report.hints.push(
-            "the daemon that was running outside the service was stopped; the service runs it now".to_owned(),
-        );
+    if report.daemon_pid.is_some() {
+        stop_running_daemon(port).await?;
+        if !serving {
+            report.hints.push(
+                "the daemon that was running outside the service was stopped; the service runs it now"
+                    .to_owned(),
+            );
+        }
     }
     definition.load(wrote).map_err(failed)?;
     report.changed = true;
-    report.daemon_pid = Some(answering(port).await?.pid);
+    report.daemon_pid = Some(answering(port, &definition).await?.pid);
     report.state = definition.state().ok();
+    report.manager_error = None;
     Ok(report)
 }
 
+/// Stops the service's daemon and removes the definition. A manager that cannot be reached
+/// is told nothing (said in a hint); one that refuses keeps the definition, so uninstall can
+/// be run again.
 async fn uninstall(port: u16) -> Result<ServiceReport, CliError> {
     let definition = definition(port, Vec::new())?;
     let mut hints = Vec::new();
-    if definition.installed() != Installed::No
-        && let Err(e) = definition.unload()
-    {
-        hints.push(format!("the manager was not told: {e}"));
+    match definition.unload() {
+        Ok(()) => {}
+        Err(e @ (ServiceError::Unreachable { .. } | ServiceError::NoManager { .. })) => {
+            hints.push(format!("the service manager was not told: {e}"));
+        }
+        Err(e) => return Err(failed(e)),
     }
     let removed = definition.remove().map_err(failed)?;
     let mut report = status(port, definition).await;
@@ -154,7 +166,7 @@ fn is_up(state: &str) -> bool {
 
 /// Without lingering, a systemd user service runs only while its user is logged in.
 fn linger_hint(report: &ServiceReport) -> Option<String> {
-    if report.manager != Manager::Systemd || report.installed == Installed::No {
+    if report.manager != Manager::Systemd || !report.installed {
         return None;
     }
     let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).ok()?;
@@ -170,25 +182,33 @@ async fn daemon(port: u16) -> Option<DaemonStatus> {
     client.get::<DaemonStatus>("/status").await.ok()
 }
 
-/// Stops the daemon that answers now and waits for it to be gone.
-async fn stop_outside_daemon(port: u16) -> Result<(), CliError> {
-    let client = Client::connect(home()?, port)?;
+/// Stops the daemon that answers now, gracefully, and waits until it has let go of the data
+/// directory (its lock is the last thing it releases), so the next daemon can take it.
+async fn stop_running_daemon(port: u16) -> Result<(), CliError> {
+    let home = home()?;
+    let client = Client::connect(home.clone(), port)?;
     client.post_empty("/shutdown").await?;
+    let lock = DataDir::existing(home).daemon_lock();
     let deadline = Instant::now() + PATIENCE;
-    while daemon(port).await.is_some() {
+    while held(&lock) {
         if Instant::now() > deadline {
             return Err(CliError::Other(format!(
                 "the running daemon did not stop within {} s; stop it (`switchboard quit`) and install again",
                 PATIENCE.as_secs()
             )));
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     Ok(())
 }
 
+/// Whether a daemon holds the data directory's lock.
+fn held(lock: &std::path::Path) -> bool {
+    std::fs::File::open(lock).is_ok_and(|file| file.try_lock().is_err())
+}
+
 /// The daemon the manager started, once it answers.
-async fn answering(port: u16) -> Result<DaemonStatus, CliError> {
+async fn answering(port: u16, definition: &Definition) -> Result<DaemonStatus, CliError> {
     let deadline = Instant::now() + PATIENCE;
     loop {
         if let Some(status) = daemon(port).await {
@@ -196,8 +216,9 @@ async fn answering(port: u16) -> Result<DaemonStatus, CliError> {
         }
         if Instant::now() > deadline {
             return Err(CliError::Other(format!(
-                "the service was started but its daemon did not answer within {} s; see `switchboard service status` and the manager's log (journalctl --user -u switchboard)",
-                PATIENCE.as_secs()
+                "the service was started but its daemon did not answer within {} s; see `switchboard service status` and its output ({})",
+                PATIENCE.as_secs(),
+                definition.log
             )));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -205,12 +226,10 @@ async fn answering(port: u16) -> Result<DaemonStatus, CliError> {
 }
 
 fn print(report: &ServiceReport) {
-    let what = match report.installed {
-        Installed::No => "not installed",
-        Installed::Current => "installed",
-        Installed::Different => {
-            "installed, but not as `service install` would write it now (run it again to update)"
-        }
+    let what = if report.installed {
+        "installed"
+    } else {
+        "not installed"
     };
     let now = if report.changed { " (changed now)" } else { "" };
     println!("service: {what}{now} ({})", report.definition.display());

@@ -7,8 +7,9 @@
 //!   start one);
 //! - the installed app, under Xvfb with no daemon running, starts the installed sidecar (the
 //!   daemon's executable is `/usr/bin/switchboard`);
-//! - with a daemon already running from the installed service unit's ExecStart, the app
-//!   attaches to it and starts no second one;
+//! - with the service installed by the installed CLI (under a double of `systemctl --user`,
+//!   as no systemd user manager runs here), the installed app asks the manager to start the
+//!   daemon instead of starting its sidecar, and attaches to it;
 //! - purging the package leaves no file of it in /usr, /etc or /opt, and the user's data stays.
 //!
 //! It changes the machine (apt, with sudo unless root), so it is ignored by default:
@@ -23,6 +24,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use common::desktop::{Reaped, xvfb};
+use common::manager::Systemctl;
 use common::{Sandbox, wait_until};
 use serde_json::Value;
 
@@ -231,38 +233,7 @@ fn the_deb_installs_runs_its_own_sidecar_and_purges_cleanly() {
         daemons_of(&sb).is_empty().then_some(())
     });
 
-    // A daemon the installed service unit runs: the app attaches to it.
-    let attached_log = sb.home().join("app-attached.log");
-    let service = service_daemon(&sb);
-    let service_pid = wait_until("the service's daemon to answer", Duration::from_secs(30), || {
-        daemon_status(&sb)
-    })["pid"]
-        .as_u64()
-        .unwrap();
-    assert_eq!(u64::from(service.0.id()), service_pid);
-    let app = start_app(&sb, &display, &attached_log);
-    wait_until(
-        "the app to show the daemon's state",
-        Duration::from_secs(60),
-        || {
-            std::fs::read_to_string(&attached_log)
-                .ok()?
-                .contains("tray shows live state")
-                .then_some(())
-        },
-    );
-    assert_eq!(
-        daemons_of(&sb),
-        [service.0.id()],
-        "the app started no second daemon"
-    );
-    drop(app);
-    drop(service);
-    assert!(
-        installed_cli(&sb, &["--json", "service", "uninstall"])
-            .status
-            .success()
-    );
+    app_uses_the_installed_service(&display);
 
     run(privileged("apt-get"), &["purge", "-y", "-qq", PACKAGE]);
     let after = snapshot();
@@ -274,10 +245,20 @@ fn the_deb_installs_runs_its_own_sidecar_and_purges_cleanly() {
     );
 }
 
-/// `service install` with the installed CLI (no user manager is reachable here), then the
-/// unit's ExecStart run as written.
-fn service_daemon(sb: &Sandbox) -> Reaped {
-    let out = installed_cli(sb, &["--json", "service", "install"]);
+/// With a service manager (`systemctl`'s double: no systemd user manager runs here), the
+/// installed CLI's `service install` writes a unit that runs the installed binary and starts
+/// it; once it is stopped, the installed app asks the manager to start it again instead of
+/// starting its sidecar, and attaches to that daemon.
+fn app_uses_the_installed_service(display: &str) {
+    let systemctl = Systemctl::new();
+    let env = systemctl.env();
+    let sb = Sandbox::with_env(
+        &env.iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect::<Vec<_>>(),
+    )
+    .own_user_home();
+    let out = installed_cli(&sb, &["--json", "service", "install"]);
     assert!(out.status.success(), "{out:?}");
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let unit = std::fs::read_to_string(report["definition"].as_str().unwrap()).unwrap();
@@ -287,20 +268,59 @@ fn service_daemon(sb: &Sandbox) -> Reaped {
         format!("{CLI} daemon"),
         "the unit runs the installed binary"
     );
-    let mut command = Command::new(CLI);
-    command.arg("daemon").env_clear().env("HOME", sb.user_home());
-    for assignment in unit.lines().filter_map(|l| l.strip_prefix("Environment=")) {
-        let (key, value) = assignment.split_once('=').unwrap();
-        command.env(key, value);
-    }
-    Reaped(
-        command
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    )
+    let first = report["daemon_pid"].as_u64().unwrap();
+    assert_eq!(
+        std::fs::read_link(format!("/proc/{first}/exe")).unwrap(),
+        Path::new(CLI)
+    );
+
+    let stop = sb
+        .with_sandbox_env("systemctl")
+        .args(["--user", "stop", "switchboard.service"])
+        .status()
+        .unwrap();
+    assert!(stop.success());
+    assert!(daemon_status(&sb).is_none());
+    let log = sb.home().join("app-service.log");
+    let app = start_app(&sb, display, &log);
+    let status = wait_until(
+        "the service's daemon the app asked for to answer",
+        Duration::from_secs(60),
+        || daemon_status(&sb),
+    );
+    let pid = status["pid"].as_u64().unwrap();
+    assert_ne!(pid, first);
+    let calls = systemctl.calls();
+    let stopped = calls
+        .iter()
+        .position(|c| c == "stop switchboard.service")
+        .unwrap();
+    assert_eq!(
+        calls[stopped..]
+            .iter()
+            .filter(|c| c.as_str() == "start switchboard.service")
+            .count(),
+        1,
+        "the app asked the manager to start it: {calls:?}"
+    );
+    assert_eq!(daemons_of(&sb).len(), 1, "the app started no daemon of its own");
+    wait_until(
+        "the app to show the daemon's state",
+        Duration::from_secs(60),
+        || {
+            std::fs::read_to_string(&log)
+                .ok()?
+                .contains("tray shows live state")
+                .then_some(())
+        },
+    );
+    drop(app);
+    let removed = installed_cli(&sb, &["--json", "service", "uninstall"]);
+    assert!(removed.status.success(), "{removed:?}");
+    assert!(
+        daemon_status(&sb).is_none(),
+        "uninstall stopped the service's daemon"
+    );
 }
 
 /// The .rpm built beside `deb` holds the same programs and desktop entry, and requires the

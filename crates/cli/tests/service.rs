@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use common::manager::Systemctl;
 use common::{BIN, Sandbox, wait_until};
 use serde_json::Value;
 
@@ -50,8 +51,8 @@ fn directives(unit: &str, key: &str) -> Vec<String> {
         .collect()
 }
 
-/// Words as systemd splits them (its quoting is the shell's double-quote subset), `%%` and
-/// `$$` undoubled.
+/// Words as systemd splits them (for these words, its quoting is the shell's double-quote
+/// subset), `%%` undoubled.
 fn split(line: &str) -> Vec<String> {
     let out = Command::new("python3")
         .args([
@@ -71,7 +72,14 @@ fn split(line: &str) -> Vec<String> {
 
 /// The unit's ExecStart, run as systemd would: its words, only its environment (and HOME).
 fn exec_start(sb: &Sandbox, unit: &str) -> Command {
-    let argv = split(&directives(unit, "ExecStart")[0]);
+    let words = split(&directives(unit, "ExecStart")[0]);
+    // `$$` is a `$` in arguments; the program's path is taken as written.
+    let argv: Vec<String> = words
+        .iter()
+        .take(1)
+        .cloned()
+        .chain(words.iter().skip(1).map(|w| w.replace("$$", "$")))
+        .collect();
     let mut command = Command::new(&argv[0]);
     command.args(&argv[1..]).env_clear().env("HOME", sb.user_home());
     for assignment in directives(unit, "Environment") {
@@ -104,14 +112,23 @@ fn the_systemd_unit_verifies_runs_the_daemon_is_idempotent_and_uninstalls() {
 
     let installed = service(&sb, &["install", "--", "--secrets", "file"]);
     assert_eq!(installed["manager"], "systemd");
-    assert_eq!(installed["installed"], "current");
+    assert_eq!(installed["installed"], true);
     assert_eq!(installed["changed"], true);
     assert_eq!(Path::new(installed["definition"].as_str().unwrap()), unit);
     let unreachable = installed["manager_error"].as_str().unwrap();
     assert!(
         unreachable.contains("not reachable")
-            && unreachable.contains("systemctl --user enable --now switchboard"),
+            && unreachable.contains("enabled and starts at your next login"),
         "the CLI says the manager could not be reached and what to do: {unreachable}"
+    );
+    let wants = unit
+        .parent()
+        .unwrap()
+        .join("default.target.wants/switchboard.service");
+    assert_eq!(
+        std::fs::read_link(&wants).unwrap(),
+        unit,
+        "enabled, as `systemctl enable` does"
     );
     let text = std::fs::read_to_string(&unit).unwrap();
     let program = std::fs::canonicalize(BIN).unwrap();
@@ -171,9 +188,97 @@ fn the_systemd_unit_verifies_runs_the_daemon_is_idempotent_and_uninstalls() {
     // Uninstall removes the unit; again is fine. The data directory stays.
     let removed = service(&sb, &["uninstall"]);
     assert_eq!(removed["changed"], true);
-    assert_eq!(removed["installed"], "no");
-    assert!(!unit.exists());
+    assert_eq!(removed["installed"], false);
+    assert!(!unit.exists() && !wants.exists());
     assert_eq!(service(&sb, &["uninstall"])["changed"], false);
     assert!(sb.home().join("switchboard.db").exists());
     drop(daemon);
+}
+
+#[test]
+fn with_a_manager_install_hands_over_the_running_daemon_and_restarts_only_on_change() {
+    let systemctl = Systemctl::new();
+    let env = systemctl.env();
+    let sb = Sandbox::with_env(
+        &env.iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect::<Vec<_>>(),
+    )
+    .own_user_home();
+    // A daemon started by hand, outside the service.
+    let mut outside = sb
+        .command()
+        .arg("daemon")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until(
+        "the daemon started by hand to answer",
+        Duration::from_secs(20),
+        || sb.cli(&["status"]).status.success().then_some(()),
+    );
+    // A server that ignores SIGTERM: that daemon takes its stop grace period to let go of the
+    // data directory, and the service's must not start before.
+    sb.ok(&[
+        "add",
+        "stubborn",
+        "--no-wait",
+        "--",
+        "sh",
+        "-c",
+        "trap '' TERM; exec sleep 300",
+    ]);
+
+    let installed = service(&sb, &["install"]);
+    assert_eq!(installed["state"], "active", "{installed}");
+    assert_eq!(installed["manager_error"], Value::Null);
+    assert!(
+        installed["hints"].to_string().contains("was stopped"),
+        "the handover is said: {installed}"
+    );
+    let exit = wait_until(
+        "the daemon started by hand to exit",
+        Duration::from_secs(30),
+        || outside.try_wait().unwrap(),
+    );
+    assert!(exit.success(), "it stopped cleanly, through its API: {exit}");
+    let first = installed["daemon_pid"].as_u64().unwrap();
+    assert_ne!(first, u64::from(outside.id()));
+    assert_eq!(sb.json(&["status"])["pid"], first, "the service's daemon answers");
+
+    // Nothing changed: nothing is restarted.
+    let before = systemctl.calls().len();
+    let again = service(&sb, &["install"]);
+    assert_eq!(again["changed"], false);
+    assert_eq!(again["daemon_pid"], first);
+    assert!(
+        !systemctl.calls()[before..]
+            .iter()
+            .any(|c| c.starts_with("start") || c.starts_with("restart")),
+        "{:?}",
+        systemctl.calls()
+    );
+
+    // Other daemon arguments: the daemon is replaced by one started from the new unit.
+    let changed = service(&sb, &["install", "--", "--record-payloads"]);
+    assert_eq!(changed["changed"], true);
+    let second = changed["daemon_pid"].as_u64().unwrap();
+    assert_ne!(second, first);
+    assert!(
+        std::fs::read_to_string(format!("/proc/{second}/cmdline"))
+            .unwrap()
+            .contains("--record-payloads")
+    );
+    assert!(
+        !common::alive(u32::try_from(first).unwrap()),
+        "the old daemon is gone"
+    );
+
+    // Uninstall stops it.
+    let removed = service(&sb, &["uninstall"]);
+    assert_eq!(removed["changed"], true);
+    assert_eq!(removed["daemon_pid"], Value::Null, "{removed}");
+    assert!(!common::alive(u32::try_from(second).unwrap()));
 }

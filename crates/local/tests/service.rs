@@ -9,7 +9,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use switchboard_local::service::{Definition, Installed, Manager, Spec};
+use switchboard_local::service::{Definition, Manager, Spec};
 use switchboard_model::Os;
 
 /// What `service install` would see for a user `ada` on `os`.
@@ -181,7 +181,7 @@ print(json.dumps({
 }
 
 #[test]
-fn writing_twice_changes_nothing_and_removing_twice_is_fine() {
+fn writing_enables_twice_changes_nothing_and_removing_takes_both() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config");
     let env = |key: &str| match key {
@@ -189,25 +189,84 @@ fn writing_twice_changes_nothing_and_removing_twice_is_fine() {
         other => environment(Os::Linux)(other),
     };
     let definition = Definition::for_os(Os::Linux, env, &spec(Os::Linux)).unwrap();
-    assert_eq!(definition.installed(), Installed::No);
+    let wants = config.join("systemd/user/default.target.wants/switchboard.service");
+    assert!(!definition.installed());
     assert!(definition.write().unwrap(), "the first write writes");
+    assert!(definition.installed());
+    assert_eq!(
+        std::fs::read_link(&wants).unwrap(),
+        definition.path,
+        "enabled as systemctl enable would"
+    );
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&definition.path).unwrap().permissions());
+    assert_eq!(
+        mode & 0o777,
+        0o600,
+        "the unit names the daemon's settings: only its owner reads it"
+    );
     let modified = std::fs::metadata(&definition.path).unwrap().modified().unwrap();
-    assert_eq!(definition.installed(), Installed::Current);
     assert!(!definition.write().unwrap(), "the second write does not");
     assert_eq!(
         std::fs::metadata(&definition.path).unwrap().modified().unwrap(),
         modified
     );
     std::fs::write(&definition.path, "[Unit]\n").unwrap();
-    assert_eq!(definition.installed(), Installed::Different);
-    assert!(definition.write().unwrap(), "a different file is replaced");
-    assert!(definition.remove().unwrap());
-    assert!(!definition.remove().unwrap());
+    std::fs::remove_file(&wants).unwrap();
+    assert!(
+        definition.write().unwrap(),
+        "a different file is replaced, a missing link made"
+    );
     assert_eq!(
-        std::fs::read_dir(definition.path.parent().unwrap())
-            .unwrap()
-            .count(),
-        0,
-        "no temporary file is left"
+        std::fs::read_to_string(&definition.path).unwrap(),
+        definition.text
+    );
+    assert!(definition.remove().unwrap());
+    assert!(!wants.exists() && !definition.path.exists());
+    assert!(!definition.remove().unwrap());
+    let left: Vec<_> = std::fs::read_dir(definition.path.parent().unwrap())
+        .unwrap()
+        .collect();
+    assert_eq!(
+        left.len(),
+        1,
+        "only the (empty) wants directory is left: {left:?}"
+    );
+}
+
+/// The golden unit's kind of words (a space in the program's path, `%`, `$`, quotes) as
+/// systemd reads them: `systemd-analyze verify` accepts the unit without a warning.
+#[test]
+fn systemd_verifies_a_unit_whose_words_need_quoting() {
+    let dir = tempfile::tempdir().unwrap();
+    let program = dir.path().join("switch board %d $x/switchboard");
+    std::fs::create_dir_all(program.parent().unwrap()).unwrap();
+    std::fs::copy("/bin/true", &program).unwrap();
+    let args = vec![
+        "--registry".to_owned(),
+        "https://r.example/a b&c%d\"$HOME\"".to_owned(),
+    ];
+    let env = |key: &str| match key {
+        "XDG_CONFIG_HOME" => Some(dir.path().join("config").into_os_string()),
+        "PATH" => Some("/usr/bin:/bin:/opt/50% off/$bin".into()),
+        _ => None,
+    };
+    let spec = Spec::new(program, args, dir.path().join("data"), env).unwrap();
+    let definition = Definition::for_os(Os::Linux, env, &spec).unwrap();
+    definition.write().unwrap();
+    let run = dir.path().join("run");
+    std::fs::create_dir_all(&run).unwrap();
+    let verify = Command::new("systemd-analyze")
+        .args(["--user", "verify"])
+        .arg(&definition.path)
+        .env("XDG_RUNTIME_DIR", &run)
+        .output()
+        .expect("systemd-analyze runs (Debian's systemd package)");
+    assert!(
+        verify.status.success() && verify.stdout.is_empty() && verify.stderr.is_empty(),
+        "{}\n{}{}",
+        definition.text,
+        String::from_utf8_lossy(&verify.stdout),
+        String::from_utf8_lossy(&verify.stderr)
     );
 }

@@ -2,12 +2,14 @@
 //! user's GUI domain with `launchctl bootstrap`.
 //!
 //! launchd starts the daemon at login and again when it exits unsuccessfully, at most every
-//! ten seconds; it keeps no log of its own, so the daemon's output goes to `service.log` in
-//! the data directory.
+//! ten seconds (it cannot be told to spare one exit status, so a daemon refused because
+//! another holds the data directory is retried); it keeps no log of its own, so the daemon's
+//! output goes to `service.log` in the data directory.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
-use super::{ServiceError, Spec};
+use super::{ServiceError, Spec, escape};
 
 /// The agent's label, also its file name.
 pub const LABEL: &str = "dev.switchboard.daemon";
@@ -31,7 +33,7 @@ pub fn plist(spec: &Spec) -> String {
             )
         })
         .collect();
-    let log = escape(&spec.data_dir.join("service.log").display().to_string());
+    let log = escape(&log(spec).display().to_string());
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
          <!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" \"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n\
@@ -68,20 +70,9 @@ pub fn plist(spec: &Spec) -> String {
     )
 }
 
-/// Text as XML character data.
-pub(super) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
+/// Where launchd writes the daemon's output.
+pub fn log(spec: &Spec) -> PathBuf {
+    spec.data_dir.join("service.log")
 }
 
 fn launchctl(args: &[&str]) -> Result<String, ServiceError> {
@@ -107,19 +98,40 @@ fn loaded() -> bool {
     launchctl(&["print", &target()]).is_ok()
 }
 
+/// Loads the agent (again, if it `changed`) and starts the daemon unless it runs.
 pub(super) fn load(path: &Path, changed: bool) -> Result<(), ServiceError> {
+    // A label launchd holds disabled would refuse to bootstrap.
+    launchctl(&["enable", &target()])?;
     if changed && loaded() {
         launchctl(&["bootout", &target()])?;
+        wait_until_unloaded()?;
     }
     if !loaded() {
         launchctl(&["bootstrap", &domain(), &path.display().to_string()])?;
     }
-    launchctl(&["enable", &target()]).map(drop)
+    start()
+}
+
+/// `bootout` returns before launchd has let go of the label; bootstrapping it again in that
+/// moment fails.
+fn wait_until_unloaded() -> Result<(), ServiceError> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while loaded() {
+        if Instant::now() > deadline {
+            return Err(ServiceError::ManagerSlow {
+                command: format!("launchctl bootout {}", target()),
+                seconds: 10,
+            });
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
 }
 
 pub(super) fn unload() -> Result<(), ServiceError> {
     if loaded() {
         launchctl(&["bootout", &target()])?;
+        wait_until_unloaded()?;
     }
     Ok(())
 }

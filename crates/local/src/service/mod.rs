@@ -15,13 +15,16 @@ pub mod systemd;
 pub mod task;
 
 use std::ffi::OsString;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use switchboard_model::Os;
 
 /// The exit status of `switchboard daemon` when another daemon already holds the data
-/// directory. Service managers are told not to restart on it.
+/// directory. The systemd unit tells systemd not to restart on it; launchd cannot be told,
+/// and retries every ten seconds.
 pub const ALREADY_RUNNING_EXIT: u8 = 5;
 
 #[derive(Debug, thiserror::Error)]
@@ -30,14 +33,14 @@ pub enum ServiceError {
     #[error("cannot find where the service definition goes: {missing} is not set; set it and run again")]
     NoHome { missing: &'static str },
     #[error(
-        "{program} is not a path the service can start (it must be absolute and exist); run `service install` from the installed switchboard"
+        "{program} is not an absolute path, which a service manager needs; run `service install` from the installed switchboard"
     )]
     Program { program: PathBuf },
     #[error(
         "cannot write the service definition {path}: {source}; check that directory's permissions and free space"
     )]
     Write { path: PathBuf, source: std::io::Error },
-    #[error("cannot remove the service definition {path}: {source}; remove it by hand")]
+    #[error("cannot remove {path}: {source}; remove it by hand")]
     Remove { path: PathBuf, source: std::io::Error },
     #[error(
         "{tool} is not installed, so this system has no {manager} to run the daemon; run `switchboard daemon` from your own startup scripts instead"
@@ -48,6 +51,10 @@ pub enum ServiceError {
     },
     #[error("`{command}` failed: {detail}")]
     Manager { command: String, detail: String },
+    #[error(
+        "`{command}` did not finish within {seconds} s; the service manager may be stuck: try again, or ask it directly"
+    )]
+    ManagerSlow { command: String, seconds: u64 },
     #[error("{manager} is not reachable here ({detail}); {later}")]
     Unreachable {
         manager: &'static str,
@@ -72,8 +79,9 @@ pub struct Spec {
 
 /// Variables copied from the installing environment into the service's: the search path
 /// and the daemon's settings. Never a secret (`SWITCHBOARD_TOKEN` is a client's).
-pub const CARRIED_ENV: [&str; 8] = [
+pub const CARRIED_ENV: [&str; 9] = [
     "PATH",
+    "SWITCHBOARD_TAILSCALE_SOCKET",
     "SWITCHBOARD_PORT",
     "SWITCHBOARD_REGISTRY",
     "SWITCHBOARD_SECRETS",
@@ -133,6 +141,8 @@ pub struct Definition {
     pub manager: Manager,
     pub path: PathBuf,
     pub text: String,
+    /// Where the daemon's output goes when the manager runs it, for messages.
+    pub log: String,
 }
 
 impl Definition {
@@ -149,6 +159,7 @@ impl Definition {
                     .join("systemd/user")
                     .join(systemd::UNIT),
                 text: systemd::unit(spec),
+                log: format!("journalctl --user -u {}", systemd::UNIT),
             },
             Os::MacOs => Self {
                 manager: Manager::Launchd,
@@ -156,11 +167,13 @@ impl Definition {
                     .join("Library/LaunchAgents")
                     .join(format!("{}.plist", launchd::LABEL)),
                 text: launchd::plist(spec),
+                log: launchd::log(spec).display().to_string(),
             },
             Os::Windows => Self {
                 manager: Manager::TaskScheduler,
                 path: spec.data_dir.join("service-task.xml"),
-                text: task::xml(spec, &env("USERDOMAIN"), &env("USERNAME")),
+                text: task::xml(spec, env("USERDOMAIN").as_deref(), env("USERNAME").as_deref()),
+                log: format!("the Task Scheduler's history of the {} task", task::NAME),
             },
         })
     }
@@ -170,34 +183,40 @@ impl Definition {
         Self::for_os(Os::current(), |key| std::env::var_os(key), spec)
     }
 
-    /// Whether a definition is at [`Definition::path`], and whether it is this one.
-    pub fn installed(&self) -> Installed {
-        match std::fs::read(&self.path) {
-            Err(_) => Installed::No,
-            Ok(bytes) if self.bytes() == bytes => Installed::Current,
-            Ok(_) => Installed::Different,
-        }
+    /// Whether a definition is in place (this one or another).
+    pub fn installed(&self) -> bool {
+        self.path.exists()
     }
 
-    /// Writes the file unless it already holds exactly this; says whether it wrote.
+    /// Puts the definition in place, readable only by its owner (it names the daemon's
+    /// settings), and enables it where that is a file of its own (systemd's wants link): it
+    /// runs at the next login even if the manager cannot be told now. Says whether anything
+    /// changed; nothing does when all is already as it would be written.
     pub fn write(&self) -> Result<bool, ServiceError> {
-        if self.installed() == Installed::Current {
-            return Ok(false);
-        }
         let failed = |source| ServiceError::Write {
             path: self.path.clone(),
             source,
         };
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(failed)?;
-        let temporary = self.path.with_extension("partial");
-        std::fs::write(&temporary, self.bytes()).map_err(failed)?;
-        std::fs::rename(&temporary, &self.path).map_err(failed)?;
-        Ok(true)
+        let same = std::fs::read(&self.path).is_ok_and(|bytes| bytes == self.bytes());
+        if !same {
+            let dir = self.path.parent().unwrap_or(Path::new("."));
+            std::fs::create_dir_all(dir).map_err(failed)?;
+            let temporary = self.path.with_extension("partial");
+            write_private(&temporary, &self.bytes()).map_err(failed)?;
+            std::fs::rename(&temporary, &self.path).map_err(failed)?;
+        }
+        let linked = match self.manager {
+            Manager::Systemd => systemd::link(&self.path)?,
+            Manager::Launchd | Manager::TaskScheduler => false,
+        };
+        Ok(!same || linked)
     }
 
-    /// Removes the file; says whether there was one.
+    /// Removes the definition (and systemd's wants link); says whether there was one.
     pub fn remove(&self) -> Result<bool, ServiceError> {
+        if self.manager == Manager::Systemd {
+            systemd::unlink(&self.path)?;
+        }
         match std::fs::remove_file(&self.path) {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
@@ -259,29 +278,23 @@ impl Definition {
     }
 }
 
-/// Whether a service definition is in place.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Installed {
-    No,
-    /// Exactly what `install` would write now.
-    Current,
-    /// Another definition (an older version's, another binary's, other settings).
-    Different,
-}
+/// How long a manager's tool may take.
+const MANAGER_PATIENCE: Duration = Duration::from_secs(30);
 
-/// Runs a manager's tool; its output on success, its words on failure.
+/// Runs a manager's tool; its output on success, its words on failure. A tool that does not
+/// finish within [`MANAGER_PATIENCE`] is killed.
 fn run(tool: &'static str, manager: &'static str, args: &[&str]) -> Result<String, ServiceError> {
-    let output = Command::new(tool)
-        .args(args)
-        .output()
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => ServiceError::NoManager { tool, manager },
-            _ => ServiceError::Manager {
-                command: command_line(tool, args),
-                detail: e.to_string(),
-            },
-        })?;
+    let output = output_within(tool, args, MANAGER_PATIENCE).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => ServiceError::NoManager { tool, manager },
+        std::io::ErrorKind::TimedOut => ServiceError::ManagerSlow {
+            command: command_line(tool, args),
+            seconds: MANAGER_PATIENCE.as_secs(),
+        },
+        _ => ServiceError::Manager {
+            command: command_line(tool, args),
+            detail: e.to_string(),
+        },
+    })?;
     let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).trim().to_owned();
     if output.status.success() {
         return Ok(text(&output.stdout));
@@ -294,6 +307,70 @@ fn run(tool: &'static str, manager: &'static str, args: &[&str]) -> Result<Strin
         command: command_line(tool, args),
         detail: said,
     })
+}
+
+/// `tool args`' output, or `TimedOut` (the tool killed) after `patience`. Its output is read
+/// on threads of its own, so a chatty tool cannot block on a full pipe.
+fn output_within(tool: &str, args: &[&str], patience: Duration) -> std::io::Result<Output> {
+    let mut child = Command::new(tool)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let deadline = Instant::now() + patience;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(std::io::ErrorKind::TimedOut.into());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    Ok(Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    })
+}
+
+/// Writes `bytes` to a new file at `path` that only its owner may read.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(bytes)
+}
+
+/// Text as XML character data (the launchd property list and the Windows task).
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn command_line(tool: &str, args: &[&str]) -> String {

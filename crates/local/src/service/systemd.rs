@@ -6,7 +6,7 @@
 //! servers; anything left in the unit's cgroup after the timeout is killed. Without lingering
 //! (`loginctl enable-linger`), a user's units run only while they are logged in.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::{ALREADY_RUNNING_EXIT, ServiceError, Spec};
@@ -16,10 +16,15 @@ pub const UNIT: &str = "switchboard.service";
 
 /// The unit file for `spec`.
 pub fn unit(spec: &Spec) -> String {
-    let exec = spec.argv().iter().map(|a| quote(a)).collect::<Vec<_>>().join(" ");
+    let program = quote(&spec.program.display().to_string());
+    let exec = std::iter::once(program)
+        .chain(spec.argv().iter().skip(1).map(|a| argument(a)))
+        .collect::<Vec<_>>()
+        .join(" ");
     let env: String = spec
         .env
         .iter()
+        // `$` is plain in an assignment; `%` is a specifier there too.
         .map(|(key, value)| format!("Environment={}\n", quote(&format!("{key}={value}"))))
         .collect();
     format!(
@@ -39,15 +44,23 @@ pub fn unit(spec: &Spec) -> String {
          TimeoutStopSec=30s\n\
          \n\
          [Install]\n\
-         WantedBy=default.target\n"
+         WantedBy={WANTED_BY}\n"
     )
 }
 
-/// One word of a unit's command line or assignment: bare when that is unambiguous, else in
-/// double quotes with systemd's C-style escapes. `%` (a specifier) and `$` (a variable) are
-/// doubled so they reach the daemon as written.
+/// The target whose start starts the daemon: the user's session.
+const WANTED_BY: &str = "default.target";
+
+/// An argument of ExecStart: `$` (a variable there) doubled as well as `%`. The program's
+/// own path is not searched for variables, so it is only quoted.
+fn argument(word: &str) -> String {
+    quote(&word.replace('$', "$$"))
+}
+
+/// A word as systemd reads it back: bare when that is unambiguous, else in double quotes with
+/// C-style escapes. `%` (a specifier) is doubled.
 fn quote(word: &str) -> String {
-    let literal = word.replace('%', "%%").replace('$', "$$");
+    let literal = word.replace('%', "%%");
     let plain = !literal.is_empty()
         && literal
             .chars()
@@ -63,12 +76,65 @@ fn quote(word: &str) -> String {
             '\\' => quoted.push_str("\\\\"),
             '\n' => quoted.push_str("\\n"),
             '\t' => quoted.push_str("\\t"),
-            c if c.is_control() => quoted.push_str(&format!("\\x{:02x}", u32::from(c) & 0xff)),
+            c if c.is_ascii_control() => quoted.push_str(&format!("\\x{:02x}", u32::from(c))),
             c => quoted.push(c),
         }
     }
     quoted.push('"');
     quoted
+}
+
+/// `default.target.wants/switchboard.service` beside `unit`: what `systemctl enable` makes,
+/// made here so the unit is enabled even when the user manager cannot be reached. Says
+/// whether it was missing.
+pub(super) fn link(unit: &Path) -> Result<bool, ServiceError> {
+    let wants = wants_link(unit);
+    if std::fs::read_link(&wants).is_ok_and(|target| target == unit) {
+        return Ok(false);
+    }
+    let failed = |source| ServiceError::Write {
+        path: wants.clone(),
+        source,
+    };
+    if let Some(dir) = wants.parent() {
+        std::fs::create_dir_all(dir).map_err(failed)?;
+    }
+    match std::fs::remove_file(&wants) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(failed(e)),
+        _ => {}
+    }
+    symlink(unit, &wants).map_err(failed)?;
+    Ok(true)
+}
+
+/// Removes the wants link, if there is one.
+pub(super) fn unlink(unit: &Path) -> Result<(), ServiceError> {
+    let wants = wants_link(unit);
+    match std::fs::remove_file(&wants) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(ServiceError::Remove {
+            path: wants,
+            source: e,
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn wants_link(unit: &Path) -> PathBuf {
+    let dir = unit.parent().unwrap_or(Path::new("."));
+    dir.join(format!("{WANTED_BY}.wants")).join(UNIT)
+}
+
+#[cfg(unix)]
+fn symlink(target: &Path, link: &Path) -> std::io::Result<()> {
+    std::os::unix::fs::symlink(target, link)
+}
+
+#[cfg(not(unix))]
+fn symlink(_target: &Path, _link: &Path) -> std::io::Result<()> {
+    Err(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "systemd units exist only on Linux",
+    ))
 }
 
 fn systemctl(args: &[&str]) -> Result<String, ServiceError> {
@@ -87,16 +153,16 @@ fn unreachable(error: ServiceError) -> ServiceError {
             ServiceError::Unreachable {
                 manager: "systemd's user manager",
                 detail: format!("`{command}`: {detail}"),
-                later: "the daemon starts at your next login, or run `systemctl --user enable --now switchboard` in your session",
+                later: "the unit is enabled and starts at your next login, or run `systemctl --user start switchboard` in your session",
             }
         }
         other => other,
     }
 }
 
+/// Makes the user manager read the unit (enabled already by [`link`]) and start it.
 pub(super) fn load(restart: bool) -> Result<(), ServiceError> {
     systemctl(&["daemon-reload"])?;
-    systemctl(&["enable", UNIT])?;
     systemctl(&[if restart { "restart" } else { "start" }, UNIT]).map(drop)
 }
 
@@ -147,7 +213,9 @@ mod tests {
         assert_eq!(quote("/usr/bin/switchboard"), "/usr/bin/switchboard");
         assert_eq!(quote("a b"), "\"a b\"");
         assert_eq!(quote("50%"), "\"50%%\"");
-        assert_eq!(quote("$HOME"), "\"$$HOME\"");
+        assert_eq!(argument("$HOME"), "\"$$HOME\"");
+        assert_eq!(quote("K=$HOME"), "\"K=$HOME\"");
+        assert_eq!(quote("\u{85}"), "\"\u{85}\"");
         assert_eq!(quote("say \"hi\"\\"), "\"say \\\"hi\\\"\\\\\"");
         assert_eq!(quote("two\nlines"), "\"two\\nlines\"");
         assert_eq!(quote(""), "\"\"");

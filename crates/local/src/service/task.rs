@@ -1,21 +1,23 @@
 //! The Windows logon task: a Task Scheduler task named `Switchboard` that starts the daemon
-//! when the user logs on and restarts it when it fails, registered with `schtasks /Create
+//! when the user logs on (and retries a start that fails), registered with `schtasks /Create
 //! /XML` from `service-task.xml` in the data directory.
 //!
 //! A task has no environment of its own: the daemon runs with the user's environment
-//! variables, so settings such as `SWITCHBOARD_PORT` belong there (`setx`), not in the task.
+//! variables, so `PATH` and settings such as `SWITCHBOARD_HOME` or `SWITCHBOARD_PORT` come
+//! from there (`setx`), not from the shell that installed it. `schtasks /End` ends the
+//! daemon without a graceful stop, so the CLI stops a running daemon through its API first.
+//! The task's state is read from `schtasks /Query`'s English words.
 
-use std::ffi::OsString;
+use std::ffi::OsStr;
 use std::path::Path;
 
-use super::launchd::escape;
-use super::{ServiceError, Spec};
+use super::{ServiceError, Spec, escape};
 
 /// The task's name in the Task Scheduler's root folder.
 pub const NAME: &str = "Switchboard";
 
 /// The task definition for `spec`, triggered by the logon of `domain\user`.
-pub fn xml(spec: &Spec, domain: &Option<OsString>, user: &Option<OsString>) -> String {
+pub fn xml(spec: &Spec, domain: Option<&OsStr>, user: Option<&OsStr>) -> String {
     let account = match (domain, user) {
         (Some(d), Some(u)) => Some(format!("{}\\{}", d.to_string_lossy(), u.to_string_lossy())),
         (None, Some(u)) => Some(u.to_string_lossy().into_owned()),
