@@ -2,7 +2,7 @@
 # Installs what building and testing Switchboard needs on Debian/Ubuntu beyond a Rust toolchain:
 # a C compiler (bundled SQLite), Python with venv and Node with npm (the real MCP servers the
 # tests run), the desktop app's libraries (WebKitGTK, AppIndicator), and with --test D-Bus, GNOME
-# Keyring, Chromium, iproute2, Xvfb, WebKitWebDriver, cargo-nextest and tauri-driver. Skips what
+# Keyring, Chromium, iproute2, Xvfb, WebKitWebDriver, rpm, cargo-nextest and tauri-driver. Skips what
 # is already there; safe to run again.
 set -euo pipefail
 
@@ -25,6 +25,8 @@ if [ "${1:-}" = "--test" ]; then
   # The desktop app's window under a virtual display, driven through WebKitWebDriver.
   command -v Xvfb >/dev/null || missing+=(xvfb xauth)
   command -v WebKitWebDriver >/dev/null || missing+=(webkit2gtk-driver)
+  # Reads the .rpm the package test checks.
+  command -v rpm >/dev/null || missing+=(rpm)
 fi
 # The desktop app (Tauri): WebKitGTK, the tray's AppIndicator, and what its crates link.
 pkg-config --exists webkit2gtk-4.1 2>/dev/null || missing+=(libwebkit2gtk-4.1-dev)

@@ -1,5 +1,8 @@
 //! Finding the daemon, or starting the `switchboard` binary the app ships beside itself.
 //!
+//! A daemon made a service (`switchboard service install`) is started by the OS's service
+//! manager instead, so the app never starts a second one beside it.
+//!
 //! The daemon is started in a process group of its own and outlives the app: quitting the app
 //! leaves the servers running (decision 1). Its output goes to `app-daemon.log` in the data
 //! directory, which is what an error shows when it does not come up.
@@ -9,6 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use switchboard_client::{CliError, Client};
+use switchboard_local::service::{Definition, Spec};
 use switchboard_model::api::DaemonStatus;
 
 /// How long a starting daemon may take to answer.
@@ -35,7 +39,7 @@ pub enum AppError {
         tail: String,
     },
     #[error("the Switchboard daemon did not answer within {seconds} s; see {log}")]
-    Slow { seconds: u64, log: PathBuf },
+    Slow { seconds: u64, log: String },
     #[error(transparent)]
     Api(#[from] CliError),
 }
@@ -78,13 +82,21 @@ impl Launch {
         if let Some(client) = self.attach().await {
             return Ok(client);
         }
-        let mut child = self.spawn()?;
+        let launch = self.clone();
+        let service_log = tokio::task::spawn_blocking(move || launch.start_service())
+            .await
+            .ok()
+            .flatten();
+        let mut child = match service_log {
+            Some(_) => None,
+            None => Some(self.spawn()?),
+        };
         let deadline = Instant::now() + START_PATIENCE;
         loop {
             if let Some(client) = self.attach().await {
                 return Ok(client);
             }
-            if let Ok(Some(status)) = child.try_wait() {
+            if let Some(Ok(Some(status))) = child.as_mut().map(Child::try_wait) {
                 // Another app instance may have won the race to start it.
                 if let Some(client) = self.attach().await {
                     return Ok(client);
@@ -98,10 +110,37 @@ impl Launch {
             if Instant::now() > deadline {
                 return Err(AppError::Slow {
                     seconds: START_PATIENCE.as_secs(),
-                    log: self.log(),
+                    log: service_log.unwrap_or_else(|| self.log().display().to_string()),
                 });
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Asks the OS's service manager to start the daemon, if `switchboard service install`
+    /// made it a service: a daemon the app started itself would hold the data directory the
+    /// service's needs. Where the service's output goes, or None (start the sidecar) if there
+    /// is no service or it cannot start. Blocks on the manager's tool, for at most its
+    /// deadline.
+    fn start_service(&self) -> Option<String> {
+        let spec = Spec::new(self.program.clone(), Vec::new(), self.home.clone(), |key| {
+            std::env::var_os(key)
+        });
+        let definition = spec.and_then(|spec| Definition::current(&spec)).ok()?;
+        if !definition.installed() {
+            return None;
+        }
+        match definition.start() {
+            Ok(()) => {
+                tracing::info!("started the daemon's service ({})", definition.path.display());
+                Some(definition.log)
+            }
+            Err(e) => {
+                tracing::warn!(
+                    "the daemon's service did not start ({e}); starting the daemon beside the app"
+                );
+                None
+            }
         }
     }
 

@@ -63,7 +63,9 @@ try:
     search = css("#search")
     search.send_keys("time")
     click_text("button", "Search")
-    result = "//ul[contains(@class, 'results')]//a[contains(@href, 'modelcontextprotocol%2Fserver-time')]"
+    # The list is replaced when the answer comes: click only in the answer to this search.
+    css("ul.results[data-query=time][aria-busy=false]")
+    result = "//ul[@data-query='time']//a[contains(@href, 'modelcontextprotocol%2Fserver-time')]"
     wait().until(lambda d: d.find_element(By.XPATH, result).click() or True)
     text_in("form h2", "Install")
 

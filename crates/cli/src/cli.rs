@@ -13,6 +13,7 @@ use switchboard_model::DEFAULT_PORT;
 use crate::clients::ClientsCommand;
 use crate::daemon::DaemonArgs;
 use crate::servers::{AddArgs, Target};
+use crate::service::ServiceCommand;
 use crate::tokens::TokenCommand;
 use crate::{registry, secrets, tailnet};
 
@@ -69,6 +70,9 @@ pub enum Command {
     Status,
     /// Stop every server, then the daemon.
     Quit,
+    /// Keep the daemon running as a service of this OS, started at login (or boot).
+    #[command(subcommand)]
+    Service(ServiceCommand),
     /// Stop every server and keep them stopped, across daemon restarts, until `resume`
     /// (whether each is enabled is unchanged).
     Pause,

@@ -91,7 +91,12 @@ async fn daemon(
     };
     switchboard_daemon::daemon::run(config, shutdown_signal())
         .await
-        .map_err(|e| CliError::Other(e.to_string()))
+        .map_err(|e| match e {
+            switchboard_daemon::daemon::DaemonError::AlreadyRunning { .. } => {
+                CliError::AlreadyRunning(e.to_string())
+            }
+            e => CliError::Other(e.to_string()),
+        })
 }
 
 /// Completes on SIGTERM or SIGINT. The handlers are installed when this is called, before the

@@ -2,7 +2,8 @@
 //!
 //! Every command but `daemon` talks only to the daemon's control API, through [`client`].
 //! Output is a table or a sentence for people, the API's JSON with `--json`. Exit codes:
-//! 0 success, 1 failure, 2 bad usage or input, 3 daemon not running, 4 no such server.
+//! 0 success, 1 failure, 2 bad usage or input, 3 daemon not running, 4 no such server, 5
+//! another daemon already runs for this data directory.
 //!
 //! This file is the entry point, the dispatcher and the helpers every command shares; the
 //! grammar is in [`cli`], and each command's work in its module.
@@ -16,6 +17,7 @@ mod registry;
 mod render;
 mod secrets;
 mod servers;
+mod service;
 mod tailnet;
 mod tokens;
 
@@ -116,6 +118,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Doctor { refresh } => registry::doctor(json, connect()?, refresh).await,
         Command::Watchdog { .. } => Ok(()),
         Command::Quit => daemon::quit(json, connect()?).await,
+        Command::Service(command) => service::run(json, cli.port, command).await,
         Command::Open { no_browser } => daemon::open(json, connect()?, no_browser).await,
         Command::Status => daemon::status(json, connect()?).await,
         Command::Pause => daemon::pause(json, connect()?).await,

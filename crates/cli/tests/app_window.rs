@@ -19,44 +19,12 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use common::desktop::{Reaped, xvfb};
 use common::registry::{FakeRegistry, offline_sandbox, time_document};
 use common::{BIN, Sandbox, free_port, time_server, tools_dir, wait_until};
-
-/// A child process killed (and reaped) when the test ends, however it ends.
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A virtual X display; returns it and its name (`:N`).
-fn xvfb() -> (Reaped, String) {
-    let mut child = Command::new("Xvfb")
-        .args([
-            "-displayfd",
-            "1",
-            "-screen",
-            "0",
-            "1280x900x24",
-            "-nolisten",
-            "tcp",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("Xvfb runs (scripts/install-deps.sh --test installs it)");
-    let mut number = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut number)
-        .unwrap();
-    (Reaped(child), format!(":{}", number.trim()))
-}
 
 /// Stops the daemon the app started, so it does not outlive the test.
 struct QuitDaemon<'a>(&'a Sandbox);

@@ -50,14 +50,20 @@ pub enum CliError {
     /// The command ran, and the server it acted on ended in a failed state.
     #[error("{0}")]
     ServerFailed(String),
+    /// Another daemon already holds the data directory (exit 5: service managers do not
+    /// restart a daemon that stopped for this).
+    #[error("{0}")]
+    AlreadyRunning(String),
     #[error("{0}")]
     Other(String),
 }
 
 impl CliError {
-    /// Exit codes: 1 failure, 2 bad usage or input, 3 daemon not running, 4 no such server.
+    /// Exit codes: 1 failure, 2 bad usage or input, 3 daemon not running, 4 no such server,
+    /// 5 another daemon already runs for this data directory.
     pub fn exit_code(&self) -> u8 {
         match self {
+            Self::AlreadyRunning(_) => switchboard_local::service::ALREADY_RUNNING_EXIT,
             Self::Other(_) | Self::ServerFailed(_) => 1,
             Self::Usage(_) => 2,
             Self::Api { status: 404, .. } => 4,

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+pub mod desktop;
+pub mod manager;
 pub mod registry;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
