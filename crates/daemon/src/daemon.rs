@@ -78,7 +78,7 @@ pub enum DaemonError {
     )]
     ControlSocket { path: PathBuf, source: std::io::Error },
     #[error(
-        "cannot create the control pipe {name}: {source}; another program (or another daemon for the same data directory) holds it, close it and start again"
+        "cannot create the control pipe {name}: {source}; if another program (or another daemon for the same data directory) holds it, close it and start again; a pipe name is at most 256 characters, so a longer data directory path needs a shorter SWITCHBOARD_HOME"
     )]
     ControlPipe { name: String, source: std::io::Error },
     #[error("cannot listen on 127.0.0.1:{port}: {source}")]
