@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds Switchboard's Linux packages, a .deb and an .rpm, with `cargo tauri build`: the desktop
 # app, the `switchboard` binary beside it as its sidecar (also the CLI on PATH, /usr/bin), the
-# icons and a desktop entry. Installs tauri-cli from crates.io into .cache/tauri-cli first.
+# icons and a desktop entry. Installs tauri-cli from crates.io first (with cargo install, as
+# scripts/install-deps.sh installs cargo-nextest and tauri-driver).
 #
 #   scripts/package.sh           release build: target/release/bundle/{deb,rpm}/
 #   scripts/package.sh --debug   debug build, reusing the test build: target/debug/bundle/...
@@ -24,13 +25,12 @@ elif [ -n "${1:-}" ]; then
   exit 2
 fi
 
-tools="$root/.cache/tauri-cli"
-if ! "$tools/bin/cargo-tauri" --version 2>/dev/null | grep -qx "tauri-cli $tauri_cli_version"; then
-  echo "installing tauri-cli $tauri_cli_version from crates.io into $tools (once; a few minutes)"
+if ! cargo tauri --version 2>/dev/null | grep -qx "tauri-cli $tauri_cli_version"; then
+  echo "installing tauri-cli $tauri_cli_version from crates.io (once; several minutes)"
   # Built for speed of building: the bundler's own speed hardly matters here.
   CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
     CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_DEBUG=false \
-    cargo install --quiet --locked --no-default-features --root "$tools" "tauri-cli@$tauri_cli_version"
+    cargo install --quiet --locked --no-default-features --force "tauri-cli@$tauri_cli_version"
 fi
 
 # The daemon embeds the dashboard; the sidecar is the same `switchboard` the tests ran.
@@ -44,6 +44,6 @@ cp "target/$profile/switchboard" "src-tauri/binaries/switchboard-$host"
 echo "bundling the app with tauri-cli ($profile)"
 bundle="target/$profile/bundle"
 rm -rf "$bundle/deb" "$bundle/rpm"
-(cd src-tauri && "$tools/bin/cargo-tauri" build "${tauri_profile[@]}" --ci --bundles deb,rpm \
+(cd src-tauri && cargo tauri build "${tauri_profile[@]}" --ci --bundles deb,rpm \
   --config tauri.bundle.json -- --locked --quiet)
 ls "$root/$bundle"/deb/*.deb "$root/$bundle"/rpm/*.rpm
