@@ -251,13 +251,7 @@ fn the_deb_installs_runs_its_own_sidecar_and_purges_cleanly() {
 /// starting its sidecar, and attaches to that daemon.
 fn app_uses_the_installed_service(display: &str) {
     let systemctl = Systemctl::new();
-    let env = systemctl.env();
-    let sb = Sandbox::with_env(
-        &env.iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect::<Vec<_>>(),
-    )
-    .own_user_home();
+    let sb = systemctl.sandbox();
     let out = installed_cli(&sb, &["--json", "service", "install"]);
     assert!(out.status.success(), "{out:?}");
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -198,13 +198,7 @@ fn the_systemd_unit_verifies_runs_the_daemon_is_idempotent_and_uninstalls() {
 #[test]
 fn with_a_manager_install_hands_over_the_running_daemon_and_restarts_only_on_change() {
     let systemctl = Systemctl::new();
-    let env = systemctl.env();
-    let sb = Sandbox::with_env(
-        &env.iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect::<Vec<_>>(),
-    )
-    .own_user_home();
+    let sb = systemctl.sandbox();
     // A daemon started by hand, outside the service.
     let mut outside = sb
         .command()

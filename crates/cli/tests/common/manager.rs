@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use super::Sandbox;
+
 pub struct Systemctl {
     dir: tempfile::TempDir,
 }
@@ -22,20 +24,15 @@ impl Systemctl {
         Self { dir }
     }
 
-    /// PATH (the double first) and the double's state directory, for a sandbox.
-    pub fn env(&self) -> Vec<(String, String)> {
+    /// A sandbox (with a user home of its own) whose commands find the double first on PATH.
+    pub fn sandbox(&self) -> Sandbox {
         let path = format!(
             "{}:{}",
             self.dir.path().join("bin").display(),
             std::env::var("PATH").unwrap()
         );
-        vec![
-            ("PATH".to_owned(), path),
-            (
-                "SYSTEMCTL_DOUBLE_STATE".to_owned(),
-                self.state().display().to_string(),
-            ),
-        ]
+        let state = self.state().display().to_string();
+        Sandbox::with_env(&[("PATH", &path), ("SYSTEMCTL_DOUBLE_STATE", &state)]).own_user_home()
     }
 
     fn state(&self) -> PathBuf {
