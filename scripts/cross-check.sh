@@ -74,7 +74,11 @@ install_zig() {
     say "installing ziglang $ziglang_version (PyPI)"
     rm -rf "$cache/zig"
     mkdir -p "$cache"
-    if ! python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+    # The interpreter itself, not a version manager's shim: pyenv's shim rehashes after every
+    # pip install, and fails the install when its lock is stale.
+    local python
+    python="$(python3 -c 'import sys; print(sys.executable)')"
+    if ! "$python" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
       --target "$cache/zig" "ziglang==$ziglang_version" >"$cache/pip.log" 2>&1; then
       cat "$cache/pip.log" >&2
       return 1
