@@ -53,7 +53,14 @@ impl ClientConfigs {
             loop {
                 tokio::select! {
                     Some(()) = rewatch.recv() => {
+                        let before = files;
                         files = this.watch_set(&mut watcher, &mut watched).await;
+                        // A file that changed between its write and its watch is seen now.
+                        for (path, client) in files.iter().filter(|(p, _)| !before.contains_key(*p)) {
+                            if let Err(e) = this.check_drift(client, path).await {
+                                tracing::warn!("cannot check {} for drift: {e}", path.display());
+                            }
+                        }
                     }
                     Some(first) = changed.recv() => {
                         // Let a burst of writes settle, then look at each touched file once.
