@@ -375,7 +375,7 @@ impl Control {
         self.get(&name).await
     }
 
-    pub async fn update(&self, name: &ServerName, spec: ServerSpec) -> Result<ServerView, ControlError> {
+    pub async fn update(&self, name: &ServerName, mut spec: ServerSpec) -> Result<ServerView, ControlError> {
         if &spec.name != name {
             return Err(ControlError::NameMismatch {
                 path: name.clone(),
@@ -385,6 +385,9 @@ impl Control {
         let _guard = self.changes.lock().await;
         Self::check(&spec)?;
         self.check_package_dir(&spec)?;
+        // As in `add`: a credential given as a literal goes to the keychain, not the database.
+        let secrets = self.supervisor.secrets();
+        secrets::keep_in_keychain(secrets, name, &mut spec.transport, &Default::default(), false).await?;
         let before = self.supervisor.spec(name);
         self.store.update_spec(&spec).await?;
         // A login belongs to the URL it was made for: a new URL (or transport) starts without.
@@ -394,9 +397,17 @@ impl Control {
         {
             tracing::warn!(%name, %error, "could not delete the login of a server whose URL changed");
         }
+        let failing = self
+            .get(name)
+            .await
+            .is_ok_and(|view| view.enabled && is_failing(&view.status));
         self.command(name, |ack| Command::Replace(Box::new(spec), ack))
             .await?;
         self.announce(Event::ServerChanged { name: name.clone() });
+        // A failing server whose settings change is being fixed: try the fix at once.
+        if failing && !self.is_paused() {
+            self.command(name, Command::Start).await?;
+        }
         self.get(name).await
     }
 
@@ -495,7 +506,8 @@ impl Control {
         if unchanged {
             let view = self.get(name).await?;
             return match view.status {
-                ServerState::Stopped | ServerState::Failed { .. } => Ok(view),
+                ServerState::Stopped => Ok(view),
+                ServerState::Failed { .. } if !view.enabled => Ok(view),
                 _ => self.restart_to_apply(name).await,
             };
         }
@@ -660,6 +672,7 @@ impl Control {
             sessions: 0,
             unwritten: self.store.unwritten().snapshot(),
             paused: self.is_paused(),
+            secrets_store: self.supervisor.secrets().describe(),
         })
     }
 
@@ -667,6 +680,14 @@ impl Control {
     pub async fn shutdown(&self) {
         self.supervisor.shutdown().await;
     }
+}
+
+/// Failed, or given up on after a crash loop: a change of its settings may be the fix.
+fn is_failing(state: &ServerState) -> bool {
+    matches!(
+        state,
+        ServerState::Failed { .. } | ServerState::CrashLooping { .. }
+    )
 }
 
 /// Running, or on its way to: what a pause stops and a resume need not start.

@@ -191,10 +191,10 @@ pub struct History {
 }
 
 impl History {
-    fn start(store: Store, record_payloads: bool) -> Self {
+    fn start(store: Store, events: broadcast::Sender<Event>, record_payloads: bool) -> Self {
         let (calls, rx) = mpsc::unbounded_channel();
         let (flushes, flush_rx) = mpsc::unbounded_channel();
-        tokio::spawn(write_history(store, rx, flush_rx));
+        tokio::spawn(write_history(HistoryWriter { store, events }, rx, flush_rx));
         Self {
             calls,
             flushes,
@@ -215,8 +215,14 @@ impl History {
     }
 }
 
-async fn write_history(
+/// Where recorded calls go: SQLite, then a word to the followers that there are new ones.
+struct HistoryWriter {
     store: Store,
+    events: broadcast::Sender<Event>,
+}
+
+async fn write_history(
+    writer: HistoryWriter,
     mut calls: mpsc::UnboundedReceiver<CallRecord>,
     mut flushes: mpsc::UnboundedReceiver<oneshot::Sender<()>>,
 ) {
@@ -237,17 +243,17 @@ async fn write_history(
                     Some(reader) = flushes.recv() => waiting.push(reader),
                 }
                 held.extend(first.into_iter().chain(std::iter::from_fn(|| calls.try_recv().ok())));
-                write_calls(&store, &mut held).await;
+                write_calls(&writer, &mut held).await;
             }
             Some(reader) = flushes.recv() => {
                 waiting.push(reader);
                 held.extend(std::iter::from_fn(|| calls.try_recv().ok()));
-                write_calls(&store, &mut held).await;
+                write_calls(&writer, &mut held).await;
             }
-            _ = retry.tick(), if !held.is_empty() => write_calls(&store, &mut held).await,
+            _ = retry.tick(), if !held.is_empty() => write_calls(&writer, &mut held).await,
             _ = prune.tick() => {
                 let cutoff = now_millis() - i64::try_from(HISTORY_RETENTION.as_millis()).unwrap_or(i64::MAX);
-                if let Err(e) = store.prune_calls(cutoff).await {
+                if let Err(e) = writer.store.prune_calls(cutoff).await {
                     tracing::warn!("cannot prune tool-call history: {e}");
                 }
             }
@@ -259,13 +265,17 @@ async fn write_history(
 }
 
 /// Writes `held` calls in one transaction; on failure keeps the newest [`HISTORY_HELD`] of
-/// them for the next try and counts the rest as lost, so none vanish without a word.
-async fn write_calls(store: &Store, held: &mut Vec<CallRecord>) {
+/// them for the next try and counts the rest as lost, so none vanish without a word. Written
+/// calls are announced, so the dashboard's Activity follows them live.
+async fn write_calls(writer: &HistoryWriter, held: &mut Vec<CallRecord>) {
     if held.is_empty() {
         return;
     }
+    let store = &writer.store;
     match store.insert_calls(held).await {
         Ok(()) => {
+            let count = u64::try_from(held.len()).unwrap_or(u64::MAX);
+            let _ = writer.events.send(Event::CallsRecorded { count });
             held.clear();
             store.unwritten().resumed();
         }
@@ -322,7 +332,11 @@ impl Gateway {
         let events = servers.events.subscribe();
         let paused = AtomicBool::new(servers.store.paused().await?);
         let access = Access::load(servers.store.clone()).await?;
-        let history = History::start(servers.store.clone(), config.record_payloads);
+        let history = History::start(
+            servers.store.clone(),
+            servers.events.clone(),
+            config.record_payloads,
+        );
         let (aggregate_changed, _) = broadcast::channel(16);
         let gateway = Arc::new(Self {
             servers,

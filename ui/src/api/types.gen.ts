@@ -139,7 +139,11 @@ unwritten: UnwrittenRecords,
 /**
  * Every server is paused (`switchboard pause`): none starts until `switchboard resume`.
  */
-paused: boolean, };
+paused: boolean, 
+/**
+ * Where secret values live, in words ("the OS keychain, service `switchboard`").
+ */
+secrets_store: string, };
 
 export type DisconnectClient = { force: boolean, dry_run: boolean, };
 
@@ -153,7 +157,7 @@ port: number, };
 
 export type EntryChange = { entry: string, change: string, };
 
-export type Event = { "type": "server_added", name: ServerName, } | { "type": "server_changed", name: ServerName, } | { "type": "server_removed", name: ServerName, } | { "type": "state_changed", name: ServerName, at_ms: number, status: ServerState, } | { "type": "client_drifted", client: string, path: string, entries: Array<string>, reapplied: boolean, } | { "type": "server_unresponsive", name: ServerName, method: string, waited_ms: number, } | { "type": "records_unwritten", records: UnwrittenRecords, } | { "type": "paused" } | { "type": "resumed" };
+export type Event = { "type": "server_added", name: ServerName, } | { "type": "server_changed", name: ServerName, } | { "type": "server_removed", name: ServerName, } | { "type": "state_changed", name: ServerName, at_ms: number, status: ServerState, } | { "type": "client_drifted", client: string, path: string, entries: Array<string>, reapplied: boolean, } | { "type": "server_unresponsive", name: ServerName, method: string, waited_ms: number, } | { "type": "records_unwritten", records: UnwrittenRecords, } | { "type": "calls_recorded", count: number, } | { "type": "paused" } | { "type": "resumed" };
 
 export type ExitCause = { "kind": "exited", code: number, } | { "kind": "signaled", signal: number, } | { "kind": "unresponsive" } | { "kind": "stopped" } | { "kind": "daemon_lost" } | { "kind": "unobserved", error: string, };
 

@@ -21,6 +21,9 @@ pub struct DaemonStatus {
     /// Every server is paused (`switchboard pause`): none starts until `switchboard resume`.
     #[serde(default)]
     pub paused: bool,
+    /// Where secret values live, in words ("the OS keychain, service `switchboard`").
+    #[serde(default)]
+    pub secrets_store: String,
 }
 
 /// `POST /api/v1/pause` and `POST /api/v1/resume`: whether servers are paused now, and which

@@ -42,6 +42,10 @@ pub enum Event {
     RecordsUnwritten {
         records: UnwrittenRecords,
     },
+    /// Tool calls through the gateway were written to the history (`GET /api/v1/history`).
+    CallsRecorded {
+        count: u64,
+    },
     /// Every server was paused (`switchboard pause`): they stopped and none starts on its own.
     Paused,
     /// Servers are no longer paused; the enabled ones are starting.
@@ -59,6 +63,7 @@ impl Event {
             Self::ClientDrifted { .. } => "client_drifted",
             Self::ServerUnresponsive { .. } => "server_unresponsive",
             Self::RecordsUnwritten { .. } => "records_unwritten",
+            Self::CallsRecorded { .. } => "calls_recorded",
             Self::Paused => "paused",
             Self::Resumed => "resumed",
         }
