@@ -5,9 +5,14 @@
 // SHOTS. Each step says what it expected; the first that fails ends the run with its name.
 //
 // Usage: node dashboard.mjs SIGN_IN_URL SHOTS_DIR CURSOR_CONFIG
+// Environment: DASHBOARD_SECRET (a value no page may show), DASHBOARD_GATEWAY (the gateway's
+// URL for `time`) and DASHBOARD_CLIENT_TOKEN (a client's token for it), DASHBOARD_TIME_SERVER
+// (the mcp-server-time program).
 import { strict as assert } from "node:assert";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { chromium } from "playwright-core";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
 const [signInUrl, shots, cursorConfig] = process.argv.slice(2);
 const base = signInUrl.split("#")[0];
@@ -24,6 +29,33 @@ const context = await browser.newContext({ viewport: { width: 1280, height: 820 
 const page = await context.newPage();
 const problems = [];
 page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+page.on("console", (m) => {
+  if (m.type() === "error") problems.push(`console error: ${m.text()}`);
+});
+
+// Every API request the page makes, by path, so steps can count them.
+const requests = [];
+page.on("request", (r) => requests.push({ path: new URL(r.url()).pathname, at: Date.now() }));
+const countOf = (path, since) => requests.filter((r) => r.path === path && r.at >= since).length;
+/** Waits until the page has polled the server list `n` more times since `since`. */
+async function polls(n, since) {
+  const deadline = Date.now() + 20_000 * n;
+  while (countOf("/api/v1/servers", since) < n) {
+    assert.ok(Date.now() < deadline, `the page polled /servers only ${countOf("/api/v1/servers", since)} times, waiting for ${n}`);
+    await page.waitForTimeout(200);
+  }
+}
+
+/** One tool call through the gateway by the official TypeScript SDK, as a client would. */
+async function callThroughGateway() {
+  const transport = new StreamableHTTPClientTransport(new URL(process.env.DASHBOARD_GATEWAY), {
+    requestInit: { headers: { Authorization: `Bearer ${process.env.DASHBOARD_CLIENT_TOKEN}` } },
+  });
+  const client = new Client({ name: "dashboard-test", version: "1.0.0" });
+  await client.connect(transport);
+  await client.callTool({ name: "get_current_time", arguments: { timezone: "Europe/Paris" } });
+  await client.close();
+}
 
 let current = "start";
 async function step(name, body) {
@@ -92,8 +124,33 @@ try {
     await page.getByRole("button", { name: "Pause all" }).waitFor({ timeout: TIMEOUT });
   });
 
-  await step("Server detail: live logs, tools, and settings that save", async () => {
+  await step("Server detail: 30 s on a server's page open one log stream and ask for its tools once", async () => {
+    const since = Date.now();
     await page.getByRole("link", { name: "time", exact: true }).click();
+    await page.getByTestId("logs").getByText("running:").first().waitFor({ timeout: TIMEOUT });
+    // Half the time on Logs, half on Tools, each across three of the page's usage polls.
+    await polls(3, since);
+    await page.getByRole("tab", { name: "Tools" }).click();
+    await page.getByRole("cell", { name: "get_current_time" }).waitFor({ timeout: TIMEOUT });
+    await polls(6, since);
+    assert.ok(Date.now() - since >= 25_000, `six polls came within ${Date.now() - since} ms`);
+    assert.equal(countOf("/api/v1/servers/time/logs", since), 1, "one log stream while the Logs tab was open");
+    assert.equal(countOf("/api/v1/servers/time/tools", since), 1, "one tools/list while the Tools tab was open");
+    assert.match(page.url(), /#\/servers\/time\/tools$/, "the tab is in the address");
+  });
+
+  await step("Server detail: an unsaved settings change survives the polls", async () => {
+    await page.getByRole("tab", { name: "Settings" }).click();
+    await page.getByLabel("Restart policy").selectOption("never");
+    await page.getByTestId("unsaved").waitFor({ timeout: TIMEOUT });
+    await polls(2, Date.now());
+    assert.equal(await page.getByLabel("Restart policy").inputValue(), "never", "the edit is still there after two polls");
+    await page.getByRole("button", { name: "Discard changes" }).click();
+    assert.equal(await page.getByLabel("Restart policy").inputValue(), "on-failure");
+  });
+
+  await step("Server detail: live logs, tools, and settings that save", async () => {
+    await page.getByRole("tab", { name: "Logs" }).click();
     await page.getByTestId("logs").getByText("running:").first().waitFor({ timeout: TIMEOUT });
     await page.getByRole("tab", { name: "Tools" }).click();
     await page.getByRole("cell", { name: "get_current_time" }).waitFor({ timeout: TIMEOUT });
@@ -111,6 +168,41 @@ try {
       { timeout: TIMEOUT },
     );
     await shot("server-logs");
+  });
+
+  await step("New server: a server added by hand that fails says which variable is missing", async () => {
+    await page.getByRole("link", { name: "Servers", exact: true }).click();
+    await page.getByRole("link", { name: "New server" }).click();
+    await page.getByLabel(/^Name/).fill("keyed");
+    await page.getByLabel("Command").fill("sh");
+    const script = 'test -n "$API_KEY" || { echo "missing API_KEY" >&2; exit 1; }; exec "$0"';
+    await page.getByLabel(/^Arguments/).fill(["-c", script, process.env.DASHBOARD_TIME_SERVER].join("\n"));
+    await page.getByRole("button", { name: "Add and start" }).click();
+    await page.getByRole("heading", { name: "keyed" }).waitFor({ timeout: TIMEOUT });
+    const card = page.getByTestId("failure-card");
+    await card.getByText("missing API_KEY").waitFor({ timeout: 60_000 });
+    await shot("server-failing");
+  });
+
+  await step("Server detail: the failure is fixed where it shows, by setting the variable it names", async () => {
+    await page.getByTestId("failure-card").getByRole("button", { name: "Set API_KEY" }).click();
+    assert.equal(await page.locator("#secret-name").inputValue(), "API_KEY", "the name is filled in");
+    await page.locator("#secret-value").fill(process.env.DASHBOARD_SECRET ?? "");
+    await page.getByRole("button", { name: "Add", exact: true }).click();
+    await page.getByTestId("detail-state").getByText("running").waitFor({ timeout: 60_000 });
+    await page.getByRole("row", { name: /API_KEY/ }).getByText("set", { exact: true }).waitFor({ timeout: TIMEOUT });
+    assert.ok(!(await page.content()).includes(process.env.DASHBOARD_SECRET ?? "\u0000"), "the secret is never shown");
+  });
+
+  await step("Server detail: the environment is edited and saved from Settings", async () => {
+    await page.getByRole("tab", { name: "Settings" }).click();
+    await page.getByRole("button", { name: "Add a variable" }).click();
+    await page.getByLabel("Name of variable 1").fill("GREETING");
+    await page.getByLabel("Value of GREETING").fill("hello");
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByText("Saved.").waitFor({ timeout: TIMEOUT });
+    await page.getByTestId("detail-state").getByText("running").waitFor({ timeout: 60_000 });
+    await shot("server-settings");
   });
 
   await step("Discover: search the registry and open a server", async () => {
@@ -184,9 +276,15 @@ try {
     await shot("tailnet");
   });
 
-  await step("Activity: the tool call is listed, and filters narrow it", async () => {
+  await step("Activity: a tool call shows up live, and filters narrow the list", async () => {
     await page.getByRole("link", { name: "Activity" }).click();
     await page.getByRole("cell", { name: "get_current_time" }).first().waitFor({ timeout: TIMEOUT });
+    const before = await page.locator("tr[data-call]").count();
+    const since = Date.now();
+    await callThroughGateway();
+    await page.waitForFunction((n) => document.querySelectorAll("tr[data-call]").length > n, before, { timeout: TIMEOUT });
+    assert.equal(await page.getByRole("button", { name: "Refresh" }).count(), 0, "no Refresh button: the list is live");
+    assert.ok(countOf("/api/v1/history", since) <= 3, `the new call cost ${countOf("/api/v1/history", since)} history reads`);
     await shot("activity");
     await page.getByLabel("Server").selectOption("server-time");
     await page.getByText("No tool calls match these filters").waitFor({ timeout: TIMEOUT });
@@ -216,6 +314,7 @@ try {
 } catch (e) {
   await page.screenshot({ path: `${shots}/failed.png`, fullPage: true }).catch(() => undefined);
   console.error(`dashboard step failed: ${current}\n${e.stack ?? e}\n${problems.join("\n")}`);
+  console.error(`event streams opened: ${countOf("/api/v1/events", 0)}`);
   process.exitCode = 1;
 } finally {
   await browser.close();

@@ -85,6 +85,12 @@ fn every_page_works_in_a_real_browser_against_a_real_daemon() {
         .arg(&shots)
         .arg(&cursor)
         .env("DASHBOARD_SECRET", SECRET)
+        .env(
+            "DASHBOARD_GATEWAY",
+            format!("http://127.0.0.1:{}/mcp/time", sb.port()),
+        )
+        .env("DASHBOARD_CLIENT_TOKEN", &token)
+        .env("DASHBOARD_TIME_SERVER", time_server())
         .status()
         .unwrap();
     assert!(
@@ -96,6 +102,16 @@ fn every_page_works_in_a_real_browser_against_a_real_daemon() {
     // What the browser did, as the daemon has it.
     let time = sb.server("time");
     assert_eq!(time["restart"], "always", "the settings form saved: {time}");
+    // Added by hand, fixed from its page: the key is a keychain reference, the edit saved.
+    let keyed = sb.server("keyed");
+    assert_eq!(keyed["status"]["state"], "running", "{keyed}");
+    assert_eq!(keyed["transport"]["command"], "sh", "{keyed}");
+    assert_eq!(keyed["transport"]["env"]["GREETING"], "hello", "{keyed}");
+    assert_eq!(
+        keyed["transport"]["env"]["API_KEY"],
+        json!({"secret": "keyed/API_KEY"}),
+        "{keyed}"
+    );
     let installed = sb.server("server-time");
     assert_eq!(installed["status"]["state"], "running", "{installed}");
     assert_eq!(

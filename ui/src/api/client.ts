@@ -1,6 +1,7 @@
 // The UI's only way to the daemon: the control API, with the browser token this tab got by
 // redeeming a one-time sign-in code. The token lives in this origin's storage (per port), is
 // sent as a bearer token, and ends when the daemon stops.
+import { EventSourceParserStream } from "eventsource-parser/stream";
 import type { ApiErrorBody, BrowserToken } from "./types.gen";
 
 const TOKEN_KEY = "switchboard.token";
@@ -47,16 +48,21 @@ async function failure(response: Response): Promise<ApiFailure> {
   }
 }
 
-/** One control API call; rejects with an ApiFailure (or a TypeError when the daemon is down). */
-export async function api<T = void>(method: string, path: string, body?: unknown): Promise<T> {
+/**
+ * One control API call; rejects with an ApiFailure. A view passes `signal` so that leaving it
+ * cancels what it asked for (the rejection is then an AbortError, not an ApiFailure).
+ */
+export async function api<T = void>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   let response: Response;
   try {
     response = await fetch(`/api/v1${path}`, {
       method,
       headers: headers(body !== undefined),
       body: body === undefined ? undefined : JSON.stringify(body),
+      signal,
     });
-  } catch {
+  } catch (e) {
+    if (signal?.aborted) throw e;
     throw new ApiFailure(0, "daemon_down", "The Switchboard daemon is not answering. Start it with `switchboard daemon` or open the Switchboard app.");
   }
   if (!response.ok) throw await failure(response);
@@ -67,7 +73,8 @@ export async function api<T = void>(method: string, path: string, body?: unknown
 
 /**
  * Follows a server-sent event stream of the API until `signal` aborts or the stream ends.
- * fetch, not EventSource: EventSource cannot send the bearer token.
+ * fetch, not EventSource: EventSource cannot send the bearer token. Framing is
+ * eventsource-parser's (multi-line data, CRLF, comments), not ours.
  */
 export async function stream(
   path: string,
@@ -78,23 +85,11 @@ export async function stream(
   const response = await fetch(`/api/v1${path}`, { headers: { ...headers(false), Accept: "text/event-stream" }, signal });
   if (!response.ok || !response.body) throw await failure(response);
   opened?.();
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
+  const events = response.body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream());
+  const reader = events.getReader();
   for (;;) {
     const { value, done } = await reader.read();
     if (done) return;
-    buffer += value;
-    let end: number;
-    while ((end = buffer.search(/\r?\n\r?\n/)) >= 0) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end).replace(/^\r?\n\r?\n/, "");
-      let event = "message";
-      const data: string[] = [];
-      for (const line of block.split(/\r?\n/)) {
-        if (line.startsWith("event:")) event = line.slice(6).trim();
-        else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
-      }
-      if (data.length) each(event, data.join("\n"));
-    }
+    each(value.event ?? "message", value.data);
   }
 }

@@ -99,8 +99,36 @@ export function when(ms: number): string {
 
 export function ago(ms: number, now = Date.now()): string {
   const seconds = Math.max(0, Math.round((now - ms) / 1000));
-  if (seconds < 60) return `${seconds}s ago`;
+  if (seconds < 60) return `${seconds} s ago`;
   if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
   if (seconds < 86_400) return `${Math.round(seconds / 3600)} h ago`;
   return `${Math.round(seconds / 86_400)} d ago`;
+}
+
+/** "1 tool", "3 tools". */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** How long since `ms`, for "up 53 s". */
+export function uptime(ms: number, now = Date.now()): string {
+  const s = Math.max(0, Math.round((now - ms) / 1000));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min`;
+  if (s < 86_400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+  return `${Math.floor(s / 86_400)} d`;
+}
+
+/**
+ * The environment variable a failure says is missing ("missing API_KEY", "BRAVE_API_KEY is not
+ * set", "GITHUB_TOKEN environment variable is required"), or null.
+ */
+export function missingVariable(reason: FailureReason): string | null {
+  const text = [stderrOf(reason) ?? "", "message" in reason ? String(reason.message) : ""].join("\n");
+  for (const line of text.split("\n")) {
+    if (!/missing|not set|not defined|undefined|required|must be set|is empty|no .* (given|provided)/i.test(line)) continue;
+    const name = line.match(/\b[A-Z][A-Z0-9]*_[A-Z0-9_]*[A-Z0-9]\b/)?.[0];
+    if (name) return name;
+  }
+  return null;
 }

@@ -1,6 +1,8 @@
 // What every page shares: the servers as the daemon last reported them, whether the event
-// stream is connected, drift alerts, and pausing every server (the daemon's `paused` flag). The event stream keeps it current; pages that show
-// usage poll for it, since CPU and memory are not events.
+// stream is connected, drift alerts, and pausing every server (the daemon's `paused` flag).
+// The event stream keeps it current; pages that show usage poll for it, since CPU and memory
+// are not events. New data is merged into the objects pages already hold, field by field, so
+// a poll that changes nothing re-runs nothing.
 import { ApiFailure, api, signedIn, stream } from "../api/client";
 import type { DaemonStatus, Event, PauseState, ServerView } from "../api/types.gen";
 
@@ -20,13 +22,36 @@ export const live = $state({
   connection: "connecting" as Connection,
   problem: null as string | null,
   drifts: [] as Drift[],
+  /** Counts event-stream (re)connections: a view that reads it reloads after a gap. */
+  epoch: 0,
+  /** Counts tool calls written to the history since the page opened (Activity follows it). */
+  calls: 0,
 });
+
+/** Copies what changed from `next` into `into`, so readers of unchanged fields are not woken. */
+function merge<T extends object>(into: T, next: T): void {
+  for (const key of new Set([...Object.keys(into), ...Object.keys(next)]) as Set<keyof T>) {
+    if (!(key in next)) delete into[key];
+    else if (JSON.stringify(into[key]) !== JSON.stringify(next[key])) into[key] = next[key];
+  }
+}
+
+function mergeServers(next: ServerView[]): void {
+  const known = new Map(live.servers.map((s) => [s.name, s]));
+  for (const server of next) {
+    const held = known.get(server.name);
+    if (held) merge(held, server);
+  }
+  const sameNames = next.length === live.servers.length && next.every((s, i) => live.servers[i]?.name === s.name);
+  if (!sameNames) live.servers = next.map((s) => known.get(s.name) ?? s);
+}
 
 export async function refresh(): Promise<void> {
   try {
     const [servers, status] = await Promise.all([api<ServerView[]>("GET", "/servers"), api<DaemonStatus>("GET", "/status")]);
-    live.servers = servers;
-    live.status = status;
+    mergeServers(servers);
+    if (live.status) merge(live.status, status);
+    else live.status = status;
     live.loaded = true;
     live.problem = null;
   } catch (e) {
@@ -55,6 +80,9 @@ function apply(event: Event): void {
       else void refresh();
       break;
     }
+    case "calls_recorded":
+      live.calls += event.count;
+      break;
     case "client_drifted":
       live.drifts = [...live.drifts.filter((d) => d.path !== event.path), { ...event }];
       break;
@@ -79,6 +107,7 @@ export async function follow(signal: AbortSignal): Promise<void> {
         signal,
         () => {
           live.connection = "live";
+          live.epoch += 1;
           delay = 500;
         },
       ).then(() => {
