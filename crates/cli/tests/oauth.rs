@@ -598,3 +598,61 @@ fn a_client_metadata_document_is_the_client_id_where_the_server_takes_one() {
         "the document was the client, none registered"
     );
 }
+
+/// How many items the keychain (the Secret Service of the wrapper's D-Bus session) holds under
+/// `sb`'s keychain service for secret `key`, asked of it directly, not through Switchboard.
+fn keychain_items(sb: &Sandbox, key: &str) -> usize {
+    let status = sb.json(&["status"]);
+    let store = status["secrets_store"].as_str().unwrap();
+    let service = store.split('`').nth(1).unwrap_or_else(|| panic!("{store}"));
+    let attributes = format!(
+        "{{'service': {}, 'username': {}}}",
+        Value::from(service),
+        Value::from(key)
+    )
+    .replace('"', "'");
+    let out = Command::new("gdbus")
+        .args(["call", "--session", "--dest", "org.freedesktop.secrets"])
+        .args(["--object-path", "/org/freedesktop/secrets"])
+        .args([
+            "--method",
+            "org.freedesktop.Secret.Service.SearchItems",
+            &attributes,
+        ])
+        .output()
+        .unwrap();
+    let found = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{found}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    found.matches("/org/freedesktop/secrets/collection/").count()
+}
+
+#[test]
+fn removing_a_server_deletes_its_login_from_the_keychain() {
+    let protected = Protected::start(3600, &[]);
+    let sb = Sandbox::with_daemon();
+    sb.ok(&["add", "removed", "--url", &protected.url, "--no-wait"]);
+    sb.wait_state("removed", "failed", START);
+    login(&sb, "removed", "alice");
+    assert_eq!(
+        keychain_items(&sb, "removed/oauth"),
+        1,
+        "the login's grant is in the keychain"
+    );
+
+    // Only the removal: nothing is added again, so nothing else could have deleted it.
+    sb.ok(&["rm", "removed"]);
+    assert_eq!(
+        keychain_items(&sb, "removed/oauth"),
+        0,
+        "the removed server's grant is gone from the keychain"
+    );
+    assert_eq!(
+        keychain_items(&sb, "removed/oauth-client"),
+        0,
+        "and so is its client"
+    );
+}
