@@ -10,8 +10,10 @@ Scenarios:
   aggregate   /mcp: list and call tools of both servers
   long ID     /mcp/everything: a long-running call with progress; prints its own progress
   stdio CMD.. the same checks as `time`, through a stdio server started as CMD (the shim)
-  entry FILE  connects as an AI client would from its config entry (JSON in FILE): a program
-              with its args and env, or a URL with its headers; lists the tools
+  entry FILE [CALLS]
+              connects as an AI client would from its config entry (JSON in FILE): a program
+              with its args and env, or a URL with its headers; lists the tools, then makes
+              each call in CALLS (a JSON object: tool name -> arguments)
 """
 
 import asyncio
@@ -164,9 +166,10 @@ async def via_stdio(command):
             return await time_checks(session)
 
 
-async def via_entry(entry_file):
+async def via_entry(entry_file, calls=None):
     with open(entry_file) as f:
         entry = json.load(f)
+    calls = json.loads(calls) if calls else {}
     if "url" in entry:
         client = httpx2.AsyncClient(headers=entry.get("headers", {}), timeout=httpx2.Timeout(30))
         connection = streamable_http_client(entry["url"], http_client=client)
@@ -180,7 +183,15 @@ async def via_entry(entry_file):
         async with ClientSession(read, write) as session:
             init = await session.initialize()
             tools = await session.list_tools()
-            return {"server": init.server_info.name, "tools": sorted(t.name for t in tools.tools)}
+            results = {}
+            for name, arguments in calls.items():
+                result = await session.call_tool(name, arguments)
+                results[name] = {"is_error": bool(result.is_error), "text": text_of(result)}
+            return {
+                "server": init.server_info.name,
+                "tools": sorted(t.name for t in tools.tools),
+                "calls": results,
+            }
 
 
 async def list_tools(url):
@@ -230,7 +241,7 @@ async def main():
     elif scenario == "list":
         out = await list_tools(rest[0])
     elif scenario == "entry":
-        out = await via_entry(rest[0])
+        out = await via_entry(rest[0], rest[1] if len(rest) > 1 else None)
     else:
         raise SystemExit(f"unknown scenario {scenario}")
     print(json.dumps(out), flush=True)

@@ -6,7 +6,8 @@
 
 use clap::Subcommand;
 use switchboard_model::api::{
-    AppClient, ClientChange, ConnectClient, DisconnectClient, ImportClients, ImportReport, UndoClients,
+    AppClient, ClientChange, ConnectClient, DisconnectClient, ImportClients, ImportReport, SetUpClients,
+    SetUpReport, UndoClients,
 };
 
 use crate::client::{CliError, Client};
@@ -51,6 +52,14 @@ pub enum ClientsCommand {
         /// Then point each client's entry at the gateway instead.
         #[arg(long)]
         replace: bool,
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Route the clients found here (or those named) through Switchboard: adopt the servers
+    /// in their files and give each one entry for all servers in place of its own.
+    Setup {
+        clients: Vec<String>,
+        /// Show what would be adopted and each file's diff; change nothing.
         #[arg(long)]
         dry_run: bool,
     },
@@ -110,6 +119,15 @@ pub async fn run(json: bool, client: Client, command: ClientsCommand) -> Result<
                 return print_json(&report);
             }
             render::import(&report);
+            return Ok(());
+        }
+        ClientsCommand::Setup { clients, dry_run } => {
+            let request = SetUpClients { clients, dry_run };
+            let report: SetUpReport = client.post("/clients/setup", Some(&request)).await?;
+            if json {
+                return print_json(&report);
+            }
+            render::set_up(&report);
             return Ok(());
         }
         ClientsCommand::Undo { client: id } => {

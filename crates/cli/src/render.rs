@@ -2,7 +2,7 @@
 
 use switchboard_model::api::{
     AppClient, CallRecord, ClientChange, Exposure, ImportReport, LogLine, LogStream, RunRecord, ServerView,
-    TailnetPeer, TailnetState, TailnetStatus, TokenView,
+    SetUpReport, TailnetPeer, TailnetState, TailnetStatus, TokenView,
 };
 use switchboard_model::{ServerState, Transport, UnixMillis};
 
@@ -322,6 +322,18 @@ pub fn client_change(change: &ClientChange) {
     }
     if let Some(next) = &change.next_step {
         println!("Next: {next}");
+    }
+}
+
+pub fn set_up(report: &SetUpReport) {
+    import(&ImportReport {
+        dry_run: report.dry_run,
+        adopted: report.adopted.clone(),
+        skipped: report.skipped.clone(),
+        replaced: report.clients.clone(),
+    });
+    for failed in &report.failed {
+        println!("{}: left as it was: {}", failed.client, failed.reason);
     }
 }
 

@@ -7,10 +7,10 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use common::{Sandbox, everything_server, time_server, tools_dir, wait_until};
+use common::{Sandbox, everything_server, time_server, wait_until};
 use serde_json::{Value, json};
 
 const START: Duration = Duration::from_secs(60);
@@ -29,23 +29,7 @@ fn put(path: &Path, bytes: &[u8]) {
 
 /// Connects with the Python SDK as a client would from `entry` (its config entry).
 fn use_entry(entry: &Value) -> Value {
-    let file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(file.path(), entry.to_string()).unwrap();
-    let out = Command::new(tools_dir().join("venv/bin/python"))
-        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients/sdk_client.py"))
-        .arg("entry")
-        .arg(file.path())
-        .env_remove("SWITCHBOARD_HOME")
-        .env_remove("SWITCHBOARD_TOKEN")
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "the SDK client failed with entry {entry}: {stdout}"
-    );
-    serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap()
+    common::use_entry(entry, &json!({}))
 }
 
 fn with_time_server() -> Sandbox {

@@ -66,6 +66,8 @@ fn render() -> String {
         ClientChange,
         ImportClients,
         ImportReport,
+        SetUpClients,
+        SetUpReport,
         UndoClients,
         LoginStarted,
         SecretView,

@@ -505,6 +505,27 @@ origin?: Origin | null, };
 
 export type SetSecret = { value: string, };
 
+export type SetUpClients = { 
+/**
+ * Client ids to route through Switchboard; empty for every client found on this machine.
+ */
+clients: Array<string>, dry_run: boolean, };
+
+export type SetUpReport = { dry_run: boolean, adopted: Array<AdoptedServer>, 
+/**
+ * Entries left where they are, with the reason.
+ */
+skipped: Array<SkippedEntry>, 
+/**
+ * Each client's change (with its diff, when dry).
+ */
+clients: Array<ClientChange>, 
+/**
+ * Clients that could not be changed (their file cannot be read, say), with the reason;
+ * the others were changed all the same.
+ */
+failed: Array<SkippedEntry>, };
+
 export type Sharing = "shared" | "per-session";
 
 export type ShellCheck = { shell?: string | null, 

@@ -4,7 +4,7 @@
 // are not events. New data is merged into the objects pages already hold, field by field, so
 // a poll that changes nothing re-runs nothing.
 import { ApiFailure, api, signedIn, stream } from "../api/client";
-import type { DaemonStatus, Event, PauseState, ServerView } from "../api/types.gen";
+import type { DaemonStatus, Event, PauseState, ServerView, SetUpReport } from "../api/types.gen";
 
 export type Connection = "connecting" | "live" | "down" | "signed-out";
 
@@ -26,6 +26,8 @@ export const live = $state({
   epoch: 0,
   /** Counts tool calls written to the history since the page opened (Activity follows it). */
   calls: 0,
+  /** What the first run's action did, shown (with its Undo) until dismissed. */
+  setUp: null as SetUpReport | null,
 });
 
 /** Copies what changed from `next` into `into`, so readers of unchanged fields are not woken. */

@@ -556,6 +556,30 @@ pub fn count_tools_directly(program: &str, args: &[&str]) -> u64 {
 
 /// Calls `tool` (without arguments) of `server` through the gateway with the official Python
 /// SDK, and returns the text it answered.
+/// Connects with the Python SDK as an AI client would from `entry` (its config entry: a
+/// program with args and env, or a URL with headers), lists the tools and makes `calls`
+/// (tool name -> arguments). Nothing of the test's environment names the daemon.
+pub fn use_entry(entry: &Value, calls: &Value) -> Value {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), entry.to_string()).unwrap();
+    let out = Command::new(tools_dir().join("venv/bin/python"))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients/sdk_client.py"))
+        .arg("entry")
+        .arg(file.path())
+        .arg(calls.to_string())
+        .env_remove("SWITCHBOARD_HOME")
+        .env_remove("SWITCHBOARD_TOKEN")
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the SDK client failed with entry {entry}: {stdout}"
+    );
+    serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap()
+}
+
 pub fn call_tool(sb: &Sandbox, server: &str, tool: &str, token: &str) -> String {
     let out = sb
         .program(tools_dir().join("venv/bin/python"))

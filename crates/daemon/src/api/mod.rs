@@ -27,8 +27,9 @@ use switchboard_model::api::{
     AddRemote, AddServer, AppClient, BrowserToken, CallRecord, ClientChange, ConnectClient, DaemonStatus,
     DisconnectClient, DoctorReport, EnableHttps, Expose, Exposure, ImportClients, ImportReport,
     InstallReport, InstallServer, IssueToken, IssuedToken, LoginStarted, PauseState, RedeemCode,
-    RegistryDetail, RegistrySearch, RunRecord, SecretView, ServerView, SetSecret, SignInCode, StartLogin,
-    TailnetPeer, TailnetStatus, TokenView, ToolView, UndoClients, UpdateReport, UpdateServer,
+    RegistryDetail, RegistrySearch, RunRecord, SecretView, ServerView, SetSecret, SetUpClients, SetUpReport,
+    SignInCode, StartLogin, TailnetPeer, TailnetStatus, TokenView, ToolView, UndoClients, UpdateReport,
+    UpdateServer,
 };
 use switchboard_model::{ServerName, ServerSpec};
 use tokio_stream::wrappers::BroadcastStream;
@@ -96,6 +97,7 @@ pub fn router(services: Services, guard: Guard) -> Router {
         .route("/clients", get(list_clients))
         .route("/clients/import", post(import_clients))
         .route("/clients/undo", post(undo_clients))
+        .route("/clients/setup", post(set_up_clients))
         .route("/clients/{id}/connect", post(connect_client))
         .route("/clients/{id}/disconnect", post(disconnect_client))
         .route("/tokens", get(tokens).post(issue_token))
@@ -375,6 +377,13 @@ async fn import_clients(
     request: Result<Json<ImportClients>, JsonRejection>,
 ) -> ApiResult<ImportReport> {
     Ok(Json(s.client_configs.import(body(request)?).await?))
+}
+
+async fn set_up_clients(
+    State(s): State<AppState>,
+    request: Result<Json<SetUpClients>, JsonRejection>,
+) -> ApiResult<SetUpReport> {
+    Ok(Json(s.client_configs.set_up(body(request)?).await?))
 }
 
 async fn undo_clients(

@@ -23,12 +23,21 @@ use switchboard_model::{Launch, ServerName, ServerSpec, Transport, ValueSource};
 use super::{Action, ClientConfigError, ClientConfigs, parse, read_file};
 
 /// What an import has gathered so far, across clients and their files.
-struct Gathered {
+pub(super) struct Gathered {
     /// The servers Switchboard has, and those adopted so far.
     known: Vec<ServerSpec>,
-    report: ImportReport,
+    pub(super) report: ImportReport,
     /// Per client: entry name -> adopted server, for replacing entries afterwards.
-    replaced: BTreeMap<&'static str, BTreeMap<String, String>>,
+    pub(super) replaced: BTreeMap<&'static str, BTreeMap<String, String>>,
+}
+
+/// What a client's adopted entries are replaced by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Routes {
+    /// An entry per adopted server, beside what the client already gets.
+    PerServer,
+    /// The one entry for every server, and nothing else of Switchboard's.
+    All,
 }
 
 impl Gathered {
@@ -58,22 +67,42 @@ impl ClientConfigs {
                 .map(|id| Self::client(id))
                 .collect::<Result<_, _>>()?
         };
+        let gathered = self.gather(&clients, request.dry_run).await?;
+        let mut report = gathered.report;
+        if request.replace {
+            for (id, entries) in gathered.replaced {
+                report.replaced.push(
+                    self.replace_entries(id, &entries, Routes::PerServer, request.dry_run)
+                        .await?,
+                );
+            }
+        }
+        Ok(report)
+    }
+
+    /// Adopts the servers in `clients`' files (a dry run only says which it would); a file
+    /// that cannot be read as config is reported as skipped.
+    pub(super) async fn gather(
+        &self,
+        clients: &[&'static Client],
+        dry_run: bool,
+    ) -> Result<Gathered, ClientConfigError> {
         let mut gathered = Gathered {
             known: self.control.list().await?.into_iter().map(|s| s.spec).collect(),
             report: ImportReport {
-                dry_run: request.dry_run,
+                dry_run,
                 ..ImportReport::default()
             },
             replaced: BTreeMap::new(),
         };
-        for client in clients {
+        for &client in clients {
             for (path, ownership) in self.files_of(client).await? {
                 let Some(bytes) = read_file(&path).await? else {
                     continue;
                 };
                 match parse(client, &path, Some(&bytes)) {
                     Ok(config) => {
-                        self.import_entries(client, &config, &ownership, &mut gathered, request.dry_run)
+                        self.import_entries(client, &config, &ownership, &mut gathered, dry_run)
                             .await
                     }
                     Err(e) => gathered.report.skipped.push(SkippedEntry {
@@ -84,15 +113,7 @@ impl ClientConfigs {
                 }
             }
         }
-        let mut report = gathered.report;
-        if request.replace {
-            for (id, entries) in gathered.replaced {
-                report
-                    .replaced
-                    .push(self.replace_entries(id, &entries, request.dry_run).await?);
-            }
-        }
-        Ok(report)
+        Ok(gathered)
     }
 
     /// Adopts the entries of one of `client`'s files that are not Switchboard's own; an entry
@@ -199,26 +220,18 @@ impl ClientConfigs {
     }
 
     /// Replaces a client's own entries (entry name -> adopted server) by the gateway's.
-    async fn replace_entries(
+    pub(super) async fn replace_entries(
         &self,
         id: &str,
         entries: &BTreeMap<String, String>,
+        by: Routes,
         dry_run: bool,
     ) -> Result<ClientChange, ClientConfigError> {
         let client = Self::client(id)?;
-        let wirings: HashMap<String, Wiring> = self.control.store().wirings().await?.into_iter().collect();
-        let wiring = wirings.get(id);
-        let mut routes: Vec<Route> = match wiring.map(|w| &w.servers) {
-            Some(Some(servers)) => servers.iter().map(|s| Route::Server(s.clone())).collect(),
-            Some(None) => vec![Route::Aggregate],
-            None => Vec::new(),
+        let routes = match by {
+            Routes::All => vec![Route::Aggregate],
+            Routes::PerServer => self.routes_with(id, entries.values()).await?,
         };
-        for server in entries.values() {
-            let route = Route::Server(server.clone());
-            if !routes.contains(&route) {
-                routes.push(route);
-            }
-        }
         // The user's entries become ours for this write: claimed at their current content.
         let claimed: Vec<String> = entries.keys().cloned().collect();
         let gateway_entries = self.entries.clone();
@@ -241,6 +254,29 @@ impl ClientConfigs {
             })
             .await?;
         Ok(change)
+    }
+}
+
+impl ClientConfigs {
+    /// What client `id` gets now, plus an entry for each of `servers`.
+    async fn routes_with(
+        &self,
+        id: &str,
+        servers: impl Iterator<Item = &String>,
+    ) -> Result<Vec<Route>, ClientConfigError> {
+        let wirings: HashMap<String, Wiring> = self.control.store().wirings().await?.into_iter().collect();
+        let mut routes: Vec<Route> = match wirings.get(id).map(|w| &w.servers) {
+            Some(Some(servers)) => servers.iter().map(|s| Route::Server(s.clone())).collect(),
+            Some(None) => vec![Route::Aggregate],
+            None => Vec::new(),
+        };
+        for server in servers {
+            let route = Route::Server(server.clone());
+            if !routes.contains(&route) {
+                routes.push(route);
+            }
+        }
+        Ok(routes)
     }
 }
 

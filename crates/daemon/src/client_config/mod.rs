@@ -23,6 +23,7 @@ use switchboard_clients::entry::{Gateway as Entries, Route};
 use switchboard_clients::env::Env;
 use switchboard_clients::plan::{self, Change, Ownership, Plan, PlanError};
 use switchboard_clients::write::{self, UpdateError, WriteError};
+use switchboard_credentials::secrets;
 use switchboard_gateway::{AccessError, Gateway};
 use switchboard_model::ServerName;
 use switchboard_model::api::{
@@ -37,6 +38,7 @@ mod drift;
 mod import;
 mod journal;
 mod recover;
+mod setup;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -542,7 +544,7 @@ impl ClientConfigs {
             path: path.display().to_string(),
             entries: entry_changes(&plan.changes),
             changed,
-            diff: Some(note + &mask_tokens(&diff)),
+            diff: Some(note + &mask_credentials(&mask_tokens(&diff))),
         })
     }
 
@@ -664,6 +666,36 @@ fn mask_tokens(text: &str) -> String {
     out
 }
 
+/// Hides the values of credential-named keys in a diff (`"API_KEY": "…"`, `API_KEY = "…"`,
+/// `API_KEY: …`): a preview may show the user's credentials leaving a file, and the page
+/// showing it need not see them. Switchboard's own tokens are masked by [`mask_tokens`].
+fn mask_credentials(diff: &str) -> String {
+    diff.split_inclusive('\n').map(mask_credential).collect()
+}
+
+fn mask_credential(line: &str) -> std::borrow::Cow<'_, str> {
+    let Some(sep) = line.find([':', '=']) else {
+        return line.into();
+    };
+    let key = line[..sep]
+        .trim_start_matches(['+', '-', ' '])
+        .trim()
+        .trim_matches(['"', '\'']);
+    let value = line[sep + 1..].trim().trim_end_matches(',');
+    let ours = value.contains("sbc_") || value.contains("<new token>");
+    if key.is_empty()
+        || !secrets::looks_like_credential(key)
+        || value.is_empty()
+        || value.starts_with(['{', '['])
+        || ours
+    {
+        return line.into();
+    }
+    let comma = if line.trim_end().ends_with(',') { "," } else { "" };
+    let end = if line.ends_with('\n') { "\n" } else { "" };
+    format!("{} \"<hidden>\"{comma}{end}", &line[..=sep]).into()
+}
+
 fn sha256(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
@@ -715,6 +747,29 @@ fn running_processes() -> BTreeSet<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credential_values_are_hidden_in_diffs_and_nothing_else() {
+        let diff = concat!(
+            "-        \"BRAVE_API_KEY\": \"brave-123\",\n",
+            "+API_TOKEN = \"toml-456\"\n",
+            "-  GITHUB_TOKEN: yaml-789\n",
+            "+        \"Authorization\": \"Bearer <new token>\"\n",
+            "         \"command\": \"npx\",\n",
+            "-        \"env\": {\n",
+        );
+        assert_eq!(
+            mask_credentials(diff),
+            concat!(
+                "-        \"BRAVE_API_KEY\": \"<hidden>\",\n",
+                "+API_TOKEN = \"<hidden>\"\n",
+                "-  GITHUB_TOKEN: \"<hidden>\"\n",
+                "+        \"Authorization\": \"Bearer <new token>\"\n",
+                "         \"command\": \"npx\",\n",
+                "-        \"env\": {\n",
+            )
+        );
+    }
 
     #[test]
     fn tokens_are_masked_in_diffs() {

@@ -167,6 +167,30 @@ pub struct SkippedEntry {
     pub reason: String,
 }
 
+/// Body of `POST /api/v1/clients/setup`: the first run's one action.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+#[serde(default)]
+pub struct SetUpClients {
+    /// Client ids to route through Switchboard; empty for every client found on this machine.
+    pub clients: Vec<String>,
+    pub dry_run: bool,
+}
+
+/// What setting clients up did (or, dry, would do): the servers adopted from their files, and
+/// each client's files pointed at the gateway's one entry, its adopted entries removed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+pub struct SetUpReport {
+    pub dry_run: bool,
+    pub adopted: Vec<AdoptedServer>,
+    /// Entries left where they are, with the reason.
+    pub skipped: Vec<SkippedEntry>,
+    /// Each client's change (with its diff, when dry).
+    pub clients: Vec<ClientChange>,
+    /// Clients that could not be changed (their file cannot be read, say), with the reason;
+    /// the others were changed all the same.
+    pub failed: Vec<SkippedEntry>,
+}
+
 /// Body of `POST /api/v1/clients/undo`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(default)]
