@@ -2,7 +2,9 @@
 //! small tmpfs that the test fills while tool calls go through the gateway: calls keep being
 //! answered, the history they cannot join is counted and reported (status, an event), a
 //! change the user asks for is refused naming the file and what to do, and once space is
-//! freed every held call is written and writing goes on.
+//! freed every held call is written and writing goes on. Run records (a server's starts and
+//! exits) the disk keeps out are counted and said, and a secret set while the disk is full
+//! (`SWITCHBOARD_SECRETS=file`) fails naming the file, leaving nothing half-written.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -175,5 +177,165 @@ fn a_full_disk_is_reported_loses_no_history_and_writing_resumes_when_space_retur
         (history.as_array().unwrap().len() == made).then_some(())
     });
     sb.ok(&["add", "later", "--disabled", "--", "true"]);
+    sb.stop_daemon();
+}
+
+/// The pid of `name`'s running process.
+fn pid_of(sb: &Sandbox, name: &str) -> u64 {
+    sb.server(name)["status"]["pid"].as_u64().unwrap()
+}
+
+#[test]
+fn run_records_a_full_disk_keeps_out_are_counted_and_recording_resumes_when_space_returns() {
+    let mut sb = Sandbox::new();
+    let _tmpfs = Tmpfs::mount(sb.home(), "24m");
+    sb.start_daemon();
+    sb.ok(&["add", "echo", "--", &echo_server().display().to_string()]);
+    sb.wait_state("echo", "running", Duration::from_secs(60));
+    let recorded_before = sb.runs("echo").len();
+    let events = events(&sb);
+    let filler = sb.home().join("filler");
+    keep_full(&filler);
+
+    // Restarts (an exit and a start each) go on while their records cannot be written; at
+    // some point (when the database's log must grow) the daemon counts them and says why.
+    let mut restarts = 0;
+    let status = wait_until(
+        "the daemon to count unwritten run records",
+        Duration::from_secs(120),
+        || {
+            restarts += 1;
+            sb.ok(&["restart", "echo"]);
+            sb.wait_state("echo", "running", Duration::from_secs(60));
+            let status = sb.json(&["status"]);
+            (status["unwritten"]["runs_lost"].as_u64()? > 0).then_some(status)
+        },
+    );
+    // Said at once, with why (a later record may be written again before `status` asks).
+    let event = wait_until("a records_unwritten event", Duration::from_secs(10), || {
+        events
+            .try_iter()
+            .find(|e| e["type"] == "records_unwritten" && e["records"]["runs_lost"].as_u64() > Some(0))
+    });
+    let problem = event["records"]["problem"].as_str().unwrap_or_default();
+    assert!(
+        problem.contains("is full") && problem.contains("switchboard.db"),
+        "{event} (status: {status})"
+    );
+    let plain = sb.ok(&["status"]);
+    assert!(plain.contains("server runs lost"), "{plain}");
+    assert!(
+        sb.runs("echo").len() < recorded_before + restarts,
+        "some restarts are missing from the runs"
+    );
+
+    // Space returns: the next run is recorded, and the problem is over; what was lost stays
+    // counted, so the gap in the runs is explained.
+    std::fs::remove_file(&filler).unwrap();
+    let lost = status["unwritten"]["runs_lost"].as_u64().unwrap();
+    sb.ok(&["restart", "echo"]);
+    sb.wait_state("echo", "running", Duration::from_secs(60));
+    let pid = pid_of(&sb, "echo");
+    wait_until("the new run to be recorded", Duration::from_secs(30), || {
+        let runs = sb.runs("echo");
+        (runs[0]["pid"].as_u64() == Some(pid) && runs[0]["ready_at_ms"].is_i64()).then_some(())
+    });
+    let status = wait_until("writing to work again", Duration::from_secs(30), || {
+        let status = sb.json(&["status"]);
+        status["unwritten"]["problem"].is_null().then_some(status)
+    });
+    assert!(
+        status["unwritten"]["runs_lost"].as_u64().unwrap() >= lost,
+        "{status}"
+    );
+    wait_until(
+        "a records_unwritten event saying writing works",
+        Duration::from_secs(10),
+        || {
+            events
+                .try_iter()
+                .find(|e| e["type"] == "records_unwritten" && e["records"]["problem"].is_null())
+        },
+    );
+    sb.stop_daemon();
+}
+
+/// `switchboard secrets set SERVER NAME` with `value` on stdin.
+fn set_secret(sb: &Sandbox, server: &str, name: &str, value: &str) -> std::process::Output {
+    let mut child = sb
+        .command()
+        .args(["secrets", "set", server, name])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(value.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_secret_set_on_a_full_disk_fails_naming_the_file_and_leaves_nothing_behind() {
+    let mut sb = Sandbox::with_env(&[("SWITCHBOARD_SECRETS", "file")]);
+    let _tmpfs = Tmpfs::mount(sb.home(), "24m");
+    sb.start_daemon();
+    sb.ok(&[
+        "add",
+        "echo",
+        "--disabled",
+        "--",
+        &echo_server().display().to_string(),
+    ]);
+    let first = set_secret(&sb, "echo", "API_TOKEN", "kept-before-5150");
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let file = sb.home().join("secrets.json");
+    let before = std::fs::read(&file).unwrap();
+    let filler = sb.home().join("filler");
+    keep_full(&filler);
+
+    let out = set_secret(&sb, "echo", "OTHER_TOKEN", "never-stored-8086");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains(&file.display().to_string())
+            && said.contains("disk is full")
+            && said.contains("free some space"),
+        "{said}"
+    );
+    let left: Vec<String> = std::fs::read_dir(sb.home())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("secrets"))
+        .collect();
+    assert_eq!(left, ["secrets.json"], "no temporary file is left");
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        before,
+        "the secrets stored before are unchanged"
+    );
+    let view = sb.server("echo");
+    assert!(
+        view["transport"]["env"].get("OTHER_TOKEN").is_none(),
+        "the spec names no secret that was not stored: {view}"
+    );
+
+    // Space returns: the same request works.
+    std::fs::remove_file(&filler).unwrap();
+    let again = set_secret(&sb, "echo", "OTHER_TOKEN", "stored-now-8086");
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let all = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        all.contains("kept-before-5150") && all.contains("stored-now-8086"),
+        "{all}"
+    );
     sb.stop_daemon();
 }
