@@ -82,8 +82,9 @@ fn a_data_directory_readable_by_others_is_made_private_at_start() {
     let log = sb.daemon_log();
     let said = log
         .lines()
+        .rev()
         .filter_map(|line| line.split_once("made private to this user (others could read them): "))
-        .last()
+        .next()
         .unwrap_or_else(|| panic!("no line says what was made private: {log}"))
         .1;
     let named: Vec<&str> = said.split(", ").collect();
