@@ -4,9 +4,13 @@
 // route every client through Switchboard. Prints one JSON line: the clicks and the time from
 // opening the page to "Done". Screenshots go to SHOTS.
 //
+// Then, when a line arrives on stdin (the test has checked every client), one more click
+// undoes all of it, and a second JSON line says so.
+//
 // Usage: node first_run.mjs SIGN_IN_URL SHOTS_DIR   (FIRST_RUN_SECRET: a value no page may show)
 import { strict as assert } from "node:assert";
 import { mkdirSync } from "node:fs";
+import { createInterface } from "node:readline";
 import { chromium } from "playwright-core";
 
 const [signInUrl, shots] = process.argv.slice(2);
@@ -54,6 +58,14 @@ try {
   assert.ok(!(await page.content()).includes(secret), "the key is never shown");
   assert.deepEqual(problems, [], "no script errors");
   console.log(JSON.stringify({ clicks, done_ms: done }));
+
+  const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+  await lines.next();
+  await click(page.getByTestId("set-up").getByRole("button", { name: "Undo all of this" }));
+  await page.getByText("Undone: every client's file is as it was").waitFor({ timeout: TIMEOUT });
+  await page.screenshot({ path: `${shots}/first-run-undone.png`, fullPage: true });
+  assert.deepEqual(problems, [], "no script errors");
+  console.log(JSON.stringify({ undone: true }));
 } catch (e) {
   await page.screenshot({ path: `${shots}/failed.png`, fullPage: true }).catch(() => undefined);
   console.error(`first run failed: ${e.stack ?? e}\n${problems.join("\n")}`);

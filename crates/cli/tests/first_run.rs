@@ -3,16 +3,18 @@
 //! real daemon, and the dashboard in a real browser (`tests/ui/first_run.mjs`). Two clicks
 //! later every client reaches every server through Switchboard, exactly once, as that client
 //! would launch its entry (the shim for Claude Desktop, HTTP for the others), checked with
-//! the official Python SDK; the key lives in the keychain and in no client file.
+//! the official Python SDK; the key lives in the keychain and in no file. One more click undoes
+//! all of it.
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
+use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Sandbox, everything_server, node_script, time_server, tools_dir, use_entry};
+use common::{Sandbox, assert_no_leak, everything_server, node_script, time_server, tools_dir, use_entry};
 use serde_json::{Value, json};
 
 const KEY: &str = "first-run-key-5c2e91d0";
@@ -68,21 +70,25 @@ fn the_first_run_routes_every_clients_servers_through_switchboard_in_two_clicks(
         .unwrap_or_else(|| sb.home().join("screenshots"));
     let sign_in = sb.ok(&["open", "--no-browser"]);
     let script = node_script("ui/first_run.mjs");
+    let before: Vec<Vec<u8>> = [&claude, &cursor, &vscode]
+        .iter()
+        .map(|f| std::fs::read(f).unwrap())
+        .collect();
     let started = Instant::now();
-    let out = Command::new("node")
+    let mut node = Command::new("node")
         .arg(&script.0)
         .arg(sign_in.trim())
         .arg(&shots)
         .env("FIRST_RUN_SECRET", KEY)
-        .output()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "the first run failed: {stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let browser: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let mut said = BufReader::new(node.stdout.take().unwrap()).lines();
+    let Some(Ok(line)) = said.next() else {
+        panic!("the first run failed in the browser: {:?}", node.wait());
+    };
+    let browser: Value = serde_json::from_str(&line).unwrap();
     assert!(browser["clicks"].as_u64().unwrap() <= 3, "{browser}");
 
     // Four servers, the two `time` entries merged into one, all running.
@@ -157,4 +163,23 @@ fn the_first_run_routes_every_clients_servers_through_switchboard_in_two_clicks(
         let text = std::fs::read_to_string(file).unwrap();
         assert!(!text.contains(KEY), "the key is still in {}", file.display());
     }
+    // Nor in Switchboard's own files: the journal keeps Claude Desktop's old bytes sealed.
+    assert_no_leak(&sb, KEY);
+
+    // One more click undoes all of it: each file as it was, byte for byte, and no server left.
+    writeln!(node.stdin.as_mut().unwrap(), "undo").unwrap();
+    let Some(Ok(line)) = said.next() else {
+        panic!("undoing failed in the browser: {:?}", node.wait());
+    };
+    assert_eq!(line, r#"{"undone":true}"#);
+    assert!(node.wait().unwrap().success());
+    for (file, bytes) in [&claude, &cursor, &vscode].iter().zip(&before) {
+        assert_eq!(
+            &std::fs::read(file).unwrap(),
+            bytes,
+            "{} is as it was",
+            file.display()
+        );
+    }
+    assert_eq!(sb.json(&["ls"]), json!([]));
 }

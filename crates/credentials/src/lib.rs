@@ -6,4 +6,5 @@
 //! starts a server, and a remote's link asks for a bearer through `Credentials`.
 
 pub mod oauth;
+pub mod seal;
 pub mod secrets;

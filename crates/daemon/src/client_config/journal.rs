@@ -8,6 +8,11 @@
 //! it was or as intended and recorded (`recover` settles pending rows at the next start).
 //! Undo restores a whole operation (every file one command wrote), and only where each file
 //! still holds what was written (or already holds what it held before).
+//!
+//! The kept bytes are sealed under a key in the secret store (`switchboard_credentials::seal`),
+//! so the user's credentials in a client's file are in no file of Switchboard's. Should the
+//! secret store be out of reach, they are kept unsealed (owner-only, as before) with a
+//! warning: a client's file is never left unwritten for want of the keychain.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -20,6 +25,8 @@ use switchboard_clients::write::{self, Access, Snapshot, WriteError};
 use switchboard_model::api::{ClientChange, FileChange, UndoClients, Wiring};
 use switchboard_model::now_millis;
 use switchboard_store::JournalEntry;
+
+use switchboard_credentials::seal::Seal;
 
 use super::{Action, ClientConfigError, ClientConfigs, next_step, read_file, sha256};
 
@@ -101,7 +108,8 @@ impl ClientConfigs {
         let store = self.control.store();
         let id = store.journal_pending(&entry, ownership).await?;
         let entry = JournalEntry { id, ..entry };
-        if let Err(e) = self.keep_bytes(id, file.bytes.as_deref(), after.as_deref()) {
+        let seal = self.sealer().await;
+        if let Err(e) = self.keep_bytes(id, seal, file.bytes.as_deref(), after.as_deref()) {
             self.forget(id).await;
             return Err(e);
         }
@@ -147,10 +155,25 @@ impl ClientConfigs {
         }
     }
 
-    /// Keeps the bytes of a write, readable by the owner only, on disk when this returns.
+    /// The journal's sealing key, or `None` (with a warning) while the secret store cannot
+    /// give it; a later write tries again.
+    async fn sealer(&self) -> Option<&Seal> {
+        let secrets = self.control.supervisor().secrets();
+        match self.seal.get_or_try_init(|| Seal::load(secrets)).await {
+            Ok(seal) => Some(seal),
+            Err(e) => {
+                tracing::warn!("the journal of client files is kept unsealed (owner-only): {e}");
+                None
+            }
+        }
+    }
+
+    /// Keeps the bytes of a write, sealed if it can be and readable by the owner only, on
+    /// disk when this returns.
     pub(super) fn keep_bytes(
         &self,
         id: i64,
+        seal: Option<&Seal>,
         before: Option<&[u8]>,
         after: Option<&[u8]>,
     ) -> Result<(), ClientConfigError> {
@@ -161,7 +184,11 @@ impl ClientConfigs {
         write::create_private_dir(&self.journal_dir).map_err(failed)?;
         for (side, bytes) in [("before", before), ("after", after)] {
             if let Some(bytes) = bytes {
-                write_private(&self.journal_file(id, side), bytes).map_err(failed)?;
+                let kept = match seal {
+                    Some(seal) => seal.seal(bytes)?,
+                    None => bytes.to_vec(),
+                };
+                write_private(&self.journal_file(id, side), &kept).map_err(failed)?;
             }
         }
         // The new names are durable only once the folder is.
@@ -251,16 +278,10 @@ impl ClientConfigs {
     pub(super) async fn restore(&self, entries: &[JournalEntry]) -> Result<(), ClientConfigError> {
         for entry in entries.iter().rev() {
             let client = Self::client(&entry.client)?;
-            let before =
-                match entry.before_sha256 {
-                    Some(_) => Some(std::fs::read(self.journal_file(entry.id, "before")).map_err(
-                        |source| ClientConfigError::Journal {
-                            path: self.journal_file(entry.id, "before"),
-                            source,
-                        },
-                    )?),
-                    None => None,
-                };
+            let before = match entry.before_sha256 {
+                Some(_) => Some(self.kept_before(entry.id).await?),
+                None => None,
+            };
             let (path, expected) = (PathBuf::from(&entry.path), entry.after_sha256.clone());
             let already = entry.before_sha256.clone();
             let path_text = entry.path.clone();
@@ -283,6 +304,25 @@ impl ClientConfigs {
                 .await?;
         }
         Ok(())
+    }
+}
+
+impl ClientConfigs {
+    /// The bytes a journaled file held before its write, unsealed.
+    async fn kept_before(&self, id: i64) -> Result<Vec<u8>, ClientConfigError> {
+        let path = self.journal_file(id, "before");
+        let kept = std::fs::read(&path).map_err(|source| ClientConfigError::Journal {
+            path: path.clone(),
+            source,
+        })?;
+        if !Seal::is_sealed(&kept) {
+            return Ok(kept);
+        }
+        let seal = self
+            .sealer()
+            .await
+            .ok_or(ClientConfigError::SealUnavailable { path })?;
+        Ok(seal.open(&kept)?)
     }
 }
 

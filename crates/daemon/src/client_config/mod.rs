@@ -23,6 +23,7 @@ use switchboard_clients::entry::{Gateway as Entries, Route};
 use switchboard_clients::env::Env;
 use switchboard_clients::plan::{self, Change, Ownership, Plan, PlanError};
 use switchboard_clients::write::{self, UpdateError, WriteError};
+use switchboard_credentials::seal::Seal;
 use switchboard_credentials::secrets;
 use switchboard_gateway::{AccessError, Gateway};
 use switchboard_model::ServerName;
@@ -71,6 +72,12 @@ pub enum ClientConfigError {
     Write(#[from] WriteError),
     #[error("cannot keep the journal in {path}: {source}; check free space and permissions")]
     Journal { path: PathBuf, source: std::io::Error },
+    #[error(
+        "{path} is sealed under a key in the secret store, which cannot be reached now; unlock the keychain (or start its Secret Service) and undo again"
+    )]
+    SealUnavailable { path: PathBuf },
+    #[error(transparent)]
+    Seal(#[from] switchboard_credentials::seal::SealError),
     #[error("nothing to undo{}", .client.as_ref().map(|c| format!(" for {c}")).unwrap_or_default())]
     NothingToUndo { client: Option<String> },
     #[error(
@@ -127,6 +134,8 @@ pub struct ClientConfigs {
     /// How entries reach this daemon's gateway.
     entries: Entries,
     journal_dir: PathBuf,
+    /// The journal's sealing key, loaded from the secret store at the first write that needs it.
+    seal: tokio::sync::OnceCell<Seal>,
     /// One operation on client files at a time.
     busy: Arc<tokio::sync::Mutex<()>>,
     /// Tells the drift watcher to look at a new set of files.
@@ -158,6 +167,7 @@ impl ClientConfigs {
             env,
             entries,
             journal_dir,
+            seal: tokio::sync::OnceCell::new(),
             busy: Arc::new(tokio::sync::Mutex::new(())),
             rewatch,
             rewatch_rx: Mutex::new(Some(rewatch_rx)),
