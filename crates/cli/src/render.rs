@@ -383,6 +383,7 @@ pub fn tailnet(status: &TailnetStatus) {
             let word = match state {
                 TailnetState::NeedsLogin => "logged out",
                 TailnetState::Stopped => "not connected",
+                TailnetState::NotInstalled => "not installed",
                 _ => "not running",
             };
             println!("Tailscale: {word}");

@@ -42,8 +42,9 @@ fn tailnet_status_says_whether_tailscale_runs_and_is_logged_in() {
     let mut sb = Sandbox::with_env(&[("SWITCHBOARD_TAILSCALE_SOCKET", socket.to_str().unwrap())]);
     sb.start_daemon();
 
+    // No Tailscale anywhere this daemon looks: not installed, and where to get it.
     let absent = sb.json(&["tailnet", "status"]);
-    assert_eq!(absent["state"], "not_running", "{absent}");
+    assert_eq!(absent["state"], "not_installed", "{absent}");
     assert!(
         absent["message"]
             .as_str()
@@ -51,12 +52,36 @@ fn tailnet_status_says_whether_tailscale_runs_and_is_logged_in() {
             .contains("tailscale.com/download"),
         "{absent}"
     );
+    assert!(sb.ok(&["tailnet", "status"]).contains("Tailscale: not installed"));
+
+    // Installed (tailscaled on PATH) but not running is told apart, with how to start it.
+    let bin = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(
+        tools_dir().join("tailscale/tailscaled"),
+        bin.path().join("tailscaled"),
+    )
+    .unwrap();
+    let path = format!("{}:{}", bin.path().display(), std::env::var("PATH").unwrap());
+    let mut installed = Sandbox::with_env(&[
+        ("SWITCHBOARD_TAILSCALE_SOCKET", socket.to_str().unwrap()),
+        ("PATH", &path),
+    ]);
+    installed.start_daemon();
+    let stopped = installed.json(&["tailnet", "status"]);
+    assert_eq!(stopped["state"], "not_running", "{stopped}");
+    assert!(
+        stopped["message"]
+            .as_str()
+            .unwrap()
+            .contains("tailscaled is not running"),
+        "{stopped}"
+    );
 
     // Tailscale starts after the daemon: the next question sees it.
     let _tailscaled = tailscaled(dir.path());
     let status = wait_until("tailscaled to answer", Duration::from_secs(20), || {
         let status = sb.json(&["tailnet", "status"]);
-        (status["state"] != "not_running").then_some(status)
+        (!["not_running", "not_installed"].contains(&status["state"].as_str().unwrap())).then_some(status)
     });
     assert_eq!(status["state"], "needs_login", "{status}");
     assert!(

@@ -559,7 +559,7 @@ switchboard: string,
  */
 servers: Array<OfferedServer>, };
 
-export type TailnetState = "running" | "needs_login" | "stopped" | "not_running";
+export type TailnetState = "running" | "needs_login" | "stopped" | "not_running" | "not_installed";
 
 export type TailnetStatus = { state: TailnetState, 
 /**

@@ -16,7 +16,7 @@ pub mod peers;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -103,6 +103,8 @@ pub struct Tailnet {
     http: reqwest::Client,
     /// Where Tailscale Serve's HTTPS requests come in.
     serve_socket: PathBuf,
+    /// tailscaled has answered since the daemon started: it is installed, whatever PATH says.
+    seen: AtomicBool,
 }
 
 /// tailscaled's LocalAPI where this OS keeps it, or at the Unix socket
@@ -143,6 +145,7 @@ impl Tailnet {
             applied: watch::Sender::new(0),
             http,
             serve_socket,
+            seen: AtomicBool::new(false),
         });
         tokio::spawn(follow(Arc::downgrade(&tailnet), Arc::clone(&tailnet.changed)));
         Ok(tailnet)
@@ -173,13 +176,18 @@ impl Tailnet {
         let status = match self.api.status().await {
             Ok(status) => status,
             Err(error) => {
-                if !matches!(error, LocalApiError::NotRunning { .. }) {
-                    view.state = TailnetState::Stopped;
-                }
-                view.message = Some(error.to_string());
+                let installed = self.seen.load(Ordering::Relaxed) || tailscale_installed();
+                (view.state, view.message) = match error {
+                    LocalApiError::NotRunning { .. } if !installed => {
+                        (TailnetState::NotInstalled, Some(NOT_INSTALLED.to_owned()))
+                    }
+                    LocalApiError::NotRunning { .. } => (TailnetState::NotRunning, Some(error.to_string())),
+                    _ => (TailnetState::Stopped, Some(error.to_string())),
+                };
                 return view;
             }
         };
+        self.seen.store(true, Ordering::Relaxed);
         view.version = Some(status.version.clone());
         view.state = state_of(&status.backend_state);
         if view.state != TailnetState::Running {
@@ -266,6 +274,25 @@ fn state_of(backend: &BackendState) -> TailnetState {
         BackendState::NeedsLogin | BackendState::NoState => TailnetState::NeedsLogin,
         _ => TailnetState::Stopped,
     }
+}
+
+const NOT_INSTALLED: &str = "Tailscale is not installed on this machine; install it from https://tailscale.com/download and sign in, and the servers you expose become reachable from your other devices";
+
+/// Whether a Tailscale program is on PATH or where its installer puts it.
+fn tailscale_installed() -> bool {
+    const PLACES: &[&str] = &[
+        "/usr/sbin/tailscaled",
+        "/usr/bin/tailscaled",
+        "/usr/local/bin/tailscaled",
+        "/Applications/Tailscale.app",
+        "/Library/Tailscale",
+        "C:\\Program Files\\Tailscale\\tailscaled.exe",
+    ];
+    let path = std::env::var_os("PATH");
+    ["tailscaled", "tailscale"]
+        .iter()
+        .any(|p| switchboard_supervisor::os::find_program(p, path.as_deref(), None).is_some())
+        || PLACES.iter().any(|p| std::path::Path::new(p).exists())
 }
 
 fn not_running_message(status: &Status) -> Option<String> {

@@ -111,6 +111,8 @@ pub enum TailnetState {
     NeedsLogin,
     /// Logged in but switched off (`tailscale down`), starting, or waiting for an admin.
     Stopped,
-    /// No tailscaled answers on its socket: not installed, or not running.
+    /// No tailscaled answers on its socket, though Tailscale is installed (or was seen running).
     NotRunning,
+    /// No tailscaled answers, and no Tailscale program is installed where this OS keeps it.
+    NotInstalled,
 }
