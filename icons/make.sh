@@ -12,10 +12,17 @@ render switchboard.svg 256 128x128@2x.png
 render switchboard.svg 512 icon.png
 for size in 16 24 48 64 1024; do render switchboard.svg "$size" "/tmp/switchboard-$size.png"; done
 
-# The tray: a dot shows overall health (running, some trouble, failing, daemon not running).
-for state in ok:#3fb96d warn:#e3a13b bad:#f06a6a off:#8a939e; do
-  name="${state%%:*}" color="${state#*:}"
-  sed "s/@COLOR@/$color/" tray.svg.in > "/tmp/tray-$name.svg"
+# The tray: a dark glyph with a white halo, legible on light and dark panels alike, and a
+# badge for overall health that differs in shape as well as colour, for people who cannot
+# tell the colours apart: a filled disc (running), a triangle (some trouble), a square with a
+# cross (failing), a hollow ring (daemon not running). Each badge has a white rim.
+ok='<circle cx="25" cy="24" r="6.5" fill="#1f8a4c" stroke="#ffffff" stroke-width="2"/>'
+warn='<path d="M25 16.5 L32 30 H18 Z" fill="#b26a00" stroke="#ffffff" stroke-width="2" stroke-linejoin="round"/>'
+bad='<rect x="18.5" y="17.5" width="13" height="13" rx="2" fill="#c62f2f" stroke="#ffffff" stroke-width="2"/><path d="M22 21l6 6M28 21l-6 6" stroke="#ffffff" stroke-width="2.2" stroke-linecap="round"/>'
+off='<circle cx="25" cy="24" r="5.5" fill="#ffffff" stroke="#5d6672" stroke-width="3"/>'
+for name in ok warn bad off; do
+  dot="${!name}"
+  python3 -c 'import sys; print(open("tray.svg.in").read().replace("@DOT@", sys.argv[1]), end="")' "$dot" > "/tmp/tray-$name.svg"
   render "/tmp/tray-$name.svg" 64 "tray-$name.png"
 done
 

@@ -2,8 +2,8 @@
 # Installs what building and testing Switchboard needs on Debian/Ubuntu beyond a Rust toolchain:
 # a C compiler (bundled SQLite), Python with venv and Node with npm (the real MCP servers the
 # tests run), the desktop app's libraries (WebKitGTK, AppIndicator), and with --test D-Bus, GNOME
-# Keyring, Chromium, iproute2, Xvfb, WebKitWebDriver, rpm, cargo-nextest and tauri-driver. Skips what
-# is already there; safe to run again.
+# Keyring, Chromium, iproute2, Xvfb, WebKitWebDriver, trayer with xwd and xwininfo, rpm,
+# cargo-nextest and tauri-driver. Skips what is already there; safe to run again.
 set -euo pipefail
 
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -25,6 +25,10 @@ if [ "${1:-}" = "--test" ]; then
   # The desktop app's window under a virtual display, driven through WebKitWebDriver.
   command -v Xvfb >/dev/null || missing+=(xvfb xauth)
   command -v WebKitWebDriver >/dev/null || missing+=(webkit2gtk-driver)
+  # An XEmbed tray host and the X tools that photograph the tray icon in it.
+  command -v trayer >/dev/null || missing+=(trayer)
+  command -v xwd >/dev/null || missing+=(x11-apps)
+  command -v xwininfo >/dev/null || missing+=(x11-utils)
   # Reads the .rpm the package test checks.
   command -v rpm >/dev/null || missing+=(rpm)
 fi
