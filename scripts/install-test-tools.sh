@@ -15,12 +15,13 @@ if [ ! -x "$tools/venv/bin/mcp-server-time" ] || ! "$tools/venv/bin/python" -c "
 fi
 
 # server-everything and server-memory, the official TypeScript SDK (its client drives the
-# gateway in tests) and playwright-core (it drives Debian's chromium through the dashboard).
-if [ ! -x "$tools/npm/node_modules/.bin/mcp-server-everything" ] || [ ! -x "$tools/npm/node_modules/.bin/mcp-server-memory" ] || [ ! -d "$tools/npm/node_modules/@modelcontextprotocol/sdk" ] || [ ! -d "$tools/npm/node_modules/playwright-core" ]; then
-  echo "installing server-everything, server-memory, the MCP TypeScript SDK and playwright-core (npm) into $tools/npm"
+# gateway in tests), playwright-core (it drives Debian's chromium through the dashboard) and
+# axe-core (it checks the dashboard's accessibility in that browser).
+if [ ! -x "$tools/npm/node_modules/.bin/mcp-server-everything" ] || [ ! -x "$tools/npm/node_modules/.bin/mcp-server-memory" ] || [ ! -d "$tools/npm/node_modules/@modelcontextprotocol/sdk" ] || [ ! -d "$tools/npm/node_modules/playwright-core" ] || [ ! -f "$tools/npm/node_modules/axe-core/axe.min.js" ]; then
+  echo "installing server-everything, server-memory, the MCP TypeScript SDK, playwright-core and axe-core (npm) into $tools/npm"
   mkdir -p "$tools/npm"
   npm install --silent --no-audit --no-fund --prefix "$tools/npm" \
-    @modelcontextprotocol/server-everything @modelcontextprotocol/server-memory@2026.8.31 @modelcontextprotocol/sdk@1.32.2 playwright-core@1.65.1
+    @modelcontextprotocol/server-everything @modelcontextprotocol/server-memory@2026.8.31 @modelcontextprotocol/sdk@1.32.2 playwright-core@1.65.1 axe-core@4.14.1
 fi
 
 # For registry installs, which tests run offline: uv, a wheelhouse with the PyPI versions they

@@ -10,6 +10,7 @@
 // (the mcp-server-time program).
 import { strict as assert } from "node:assert";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -25,7 +26,8 @@ const browser = await chromium.launch({
   // Not the test's D-Bus session (it holds the keychain): chromium would wake desktop portals.
   env: { ...process.env, DBUS_SESSION_BUS_ADDRESS: "disabled:" },
 });
-const context = await browser.newContext({ viewport: { width: 1280, height: 820 }, colorScheme: "light" });
+// bypassCSP: only so axe-core can be injected; the policy itself is checked from Rust.
+const context = await browser.newContext({ viewport: { width: 1280, height: 820 }, colorScheme: "light", bypassCSP: true });
 const page = await context.newPage();
 const problems = [];
 page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
@@ -52,6 +54,22 @@ async function callThroughGateway() {
   await client.connect(transport);
   await client.callTool({ name: "get_current_time", arguments: { timezone: "Europe/Paris" } });
   await client.close();
+}
+
+// Accessibility: axe-core on each page as it is shown; serious and critical findings fail the
+// run at the end, all of them listed.
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+const findings = [];
+async function audit(label) {
+  if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ content: axeSource });
+  const theme = await page.evaluate(() => document.documentElement.dataset.theme);
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, { resultTypes: ["violations"] });
+    return result.violations
+      .filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join("; ")}`);
+  });
+  for (const v of violations) findings.push(`${label}, ${theme}: ${v}`);
 }
 
 let current = "start";
@@ -97,6 +115,7 @@ try {
     assert.equal(cells[2], "2", `tools column: ${cells}`);
     assert.match(cells[4], /MB|KB/, `memory column: ${cells}`);
     await shot("servers");
+    await audit("servers");
   });
 
   await step("Servers: stopping from the list changes the state, starting brings it back", async () => {
@@ -129,6 +148,7 @@ try {
     await polls(3, since);
     await page.getByRole("tab", { name: "Tools" }).click();
     await page.getByRole("cell", { name: "get_current_time" }).waitFor({ timeout: TIMEOUT });
+    await audit("server tools");
     await polls(6, since);
     assert.ok(Date.now() - since >= 25_000, `six polls came within ${Date.now() - since} ms`);
     assert.equal(countOf("/api/v1/servers/time/logs", since), 1, "one log stream while the Logs tab was open");
@@ -140,6 +160,7 @@ try {
     await page.getByRole("tab", { name: "Settings" }).click();
     await page.getByLabel("Restart policy").selectOption("never");
     await page.getByTestId("unsaved").waitFor({ timeout: TIMEOUT });
+    await audit("server settings");
     await polls(2, Date.now());
     assert.equal(await page.getByLabel("Restart policy").inputValue(), "never", "the edit is still there after two polls");
     await page.getByRole("button", { name: "Discard changes" }).click();
@@ -179,11 +200,13 @@ try {
     const card = page.getByTestId("failure-card");
     await card.getByText("missing API_KEY").waitFor({ timeout: 60_000 });
     await shot("server-failing");
+    await audit("failing server");
   });
 
   await step("Server detail: the failure is fixed where it shows, by setting the variable it names", async () => {
     await page.getByTestId("failure-card").getByRole("button", { name: "Set API_KEY" }).click();
     assert.equal(await page.locator("#secret-name").inputValue(), "API_KEY", "the name is filled in");
+    await audit("server secrets");
     await page.locator("#secret-value").fill(process.env.DASHBOARD_SECRET ?? "");
     await page.getByRole("button", { name: "Add", exact: true }).click();
     await page.getByTestId("detail-state").getByText("running").waitFor({ timeout: 60_000 });
@@ -209,6 +232,7 @@ try {
     await page.getByRole("link", { name: /server-time|Time/ }).first().click();
     await page.getByRole("heading", { name: "Install" }).waitFor({ timeout: TIMEOUT });
     await shot("discover");
+    await audit("discover install form");
   });
 
   await step("Discover: the secret input is masked, and one click installs it running", async () => {
@@ -244,6 +268,7 @@ try {
     await page.getByTestId("preview").getByRole("button", { name: "Connect" }).click();
     await (await row("data-client", "cursor")).getByText("connected", { exact: true }).waitFor({ timeout: TIMEOUT });
     await shot("clients");
+    await audit("clients");
   });
 
   await step("Clients: undoing with nothing to undo is a note with its code behind Details, not an error", async () => {
@@ -281,6 +306,7 @@ try {
     await page.getByText(/Listening for peers on/).waitFor({ timeout: TIMEOUT });
     await page.getByText(/No other device in your tailnet/).waitFor({ timeout: TIMEOUT });
     await shot("tailnet");
+    await audit("tailnet");
   });
 
   await step("Activity: a tool call shows up live, and filters narrow the list", async () => {
@@ -299,6 +325,21 @@ try {
     await page.getByRole("cell", { name: "get_current_time" }).first().waitFor({ timeout: TIMEOUT });
   });
 
+  await step("At 800×600 every page fits the window, and the page list stays in view", async () => {
+    await page.setViewportSize({ width: 800, height: 600 });
+    for (const hash of ["#/servers", "#/servers/time/tools", "#/new", "#/discover", "#/clients", "#/tailnet", "#/activity"]) {
+      await page.evaluate((h) => (location.hash = h), hash);
+      await page.locator("main h1").first().waitFor({ timeout: TIMEOUT });
+      const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(wide <= 800, `${hash} is ${wide} px wide in an 800 px window`);
+      await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+      const nav = await page.getByRole("navigation", { name: "Pages" }).boundingBox();
+      assert.ok(nav && nav.y >= -1 && nav.y < 600, `${hash}: the page list scrolled away (${JSON.stringify(nav)})`);
+    }
+    await shot("clients-800");
+    await page.setViewportSize({ width: 1280, height: 820 });
+  });
+
   await step("The keyboard reaches the pages, and the dark theme applies", async () => {
     await page.getByRole("link", { name: "Servers" }).focus();
     await page.keyboard.press("Tab");
@@ -309,6 +350,28 @@ try {
     await page.getByRole("link", { name: "Servers" }).click();
     await stateOf("time", "running");
     await shot("servers-dark");
+  });
+
+  await step("Dark theme: every page passes axe-core too", async () => {
+    await audit("servers");
+    for (const [hash, ready] of [
+      ["#/servers/time/tools", () => page.getByRole("cell", { name: "get_current_time" }).waitFor({ timeout: TIMEOUT })],
+      ["#/servers/keyed/settings", () => page.getByLabel("Restart policy").waitFor({ timeout: TIMEOUT })],
+      ["#/servers/keyed/secrets", () => page.locator("#secret-name").waitFor({ timeout: TIMEOUT })],
+      ["#/new", () => page.getByRole("heading", { name: "New server" }).waitFor({ timeout: TIMEOUT })],
+      ["#/discover", () => page.locator("ul.results[aria-busy=false]").waitFor({ timeout: TIMEOUT })],
+      ["#/clients", () => page.locator("tr[data-client]").first().waitFor({ timeout: TIMEOUT })],
+      ["#/tailnet", () => page.getByTestId("tailnet-state").waitFor({ timeout: TIMEOUT })],
+      ["#/activity", () => page.locator("tr[data-call]").first().waitFor({ timeout: TIMEOUT })],
+    ]) {
+      await page.evaluate((h) => (location.hash = h), hash);
+      await ready();
+      await audit(hash);
+    }
+  });
+
+  await step("axe-core finds no serious or critical violation on any page, light or dark", async () => {
+    assert.deepEqual(findings, [], `accessibility findings:\n${findings.join("\n")}`);
   });
 
   await step("Sign out ends the browser's token", async () => {

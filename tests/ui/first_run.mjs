@@ -9,7 +9,8 @@
 //
 // Usage: node first_run.mjs SIGN_IN_URL SHOTS_DIR   (FIRST_RUN_SECRET: a value no page may show)
 import { strict as assert } from "node:assert";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { createInterface } from "node:readline";
 import { chromium } from "playwright-core";
 
@@ -23,9 +24,20 @@ const browser = await chromium.launch({
   args: ["--no-sandbox"],
   env: { ...process.env, DBUS_SESSION_BUS_ADDRESS: "disabled:" },
 });
-const page = await (await browser.newContext({ viewport: { width: 1280, height: 820 } })).newPage();
+// bypassCSP: only so axe-core can be injected.
+const page = await (await browser.newContext({ viewport: { width: 1280, height: 820 }, bypassCSP: true })).newPage();
 const problems = [];
 page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+/** axe-core's serious and critical findings on the page as it is. */
+async function audit() {
+  const source = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+  if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ content: source });
+  return page.evaluate(async () =>
+    (await window.axe.run(document, { resultTypes: ["violations"] })).violations
+      .filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join("; ")}`),
+  );
+}
 let clicks = 0;
 async function click(locator) {
   clicks += 1;
@@ -41,6 +53,7 @@ try {
     await firstRun.locator("ul.found code", { hasText: entry }).first().waitFor({ timeout: TIMEOUT });
   }
   await page.screenshot({ path: `${shots}/first-run.png`, fullPage: true });
+  assert.deepEqual(await audit(), [], "axe-core on the first run");
 
   await click(firstRun.getByRole("button", { name: "Review the changes" }));
   const preview = page.getByTestId("setup-preview");
@@ -50,6 +63,7 @@ try {
   assert.equal((text.match(/^time from/gm) ?? []).length, 1, `time, in two clients, is one server:\n${text}`);
   assert.ok(!(await page.content()).includes(secret), "the preview hides the key leaving Claude Desktop's file");
   await page.screenshot({ path: `${shots}/first-run-preview.png`, fullPage: true });
+  assert.deepEqual(await audit(), [], "axe-core on the first run's preview");
 
   await click(preview.getByRole("button", { name: "Apply" }));
   await page.getByTestId("set-up").getByText("Done.").waitFor({ timeout: TIMEOUT });

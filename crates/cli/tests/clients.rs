@@ -559,3 +559,57 @@ fn a_journal_that_cannot_be_written_leaves_the_client_file_untouched() {
     sb.ok(&["clients", "undo", "cursor"]);
     assert_eq!(std::fs::read(&file).unwrap(), original);
 }
+
+#[test]
+fn setup_from_the_cli_previews_then_routes_every_found_client_through_one_entry() {
+    let sb = Sandbox::with_user_home();
+    let cursor = sb.user_home().join(".cursor/mcp.json");
+    let zed = sb.user_home().join(".config/zed/settings.json");
+    let time = json!({"command": time_server()});
+    put(
+        &cursor,
+        json!({"mcpServers": {"time": time}}).to_string().as_bytes(),
+    );
+    // Zed's own spelling; a broken file elsewhere must not stop the others.
+    put(&zed, b"{ this is not json");
+    let before = std::fs::read(&cursor).unwrap();
+
+    let preview = sb.json(&["clients", "setup", "--dry-run"]);
+    assert_eq!(preview["adopted"][0]["server"], "time", "{preview}");
+    let change = preview["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["client"] == "cursor")
+        .unwrap();
+    let diff = change["files"][0]["diff"].as_str().unwrap();
+    let line = |sign: char, text: &str| diff.lines().any(|l| l.starts_with(sign) && l.contains(text));
+    assert!(line('-', "\"time\"") && line('+', "\"switchboard\""), "{diff}");
+    assert_eq!(preview["failed"][0]["client"], "zed", "{preview}");
+    assert_eq!(
+        std::fs::read(&cursor).unwrap(),
+        before,
+        "a dry run changes nothing"
+    );
+    assert_eq!(sb.json(&["ls"]), json!([]));
+
+    let text = sb.ok(&["clients", "setup"]);
+    assert!(text.contains("time: adopted (from cursor: time)"), "{text}");
+    assert!(text.contains("zed: left as it was"), "{text}");
+    let config: Value = serde_json::from_slice(&std::fs::read(&cursor).unwrap()).unwrap();
+    let entries = config["mcpServers"].as_object().unwrap();
+    assert_eq!(entries.keys().collect::<Vec<_>>(), ["switchboard"], "{config}");
+    sb.wait_state("time", "running", START);
+    let seen = use_entry(&entries["switchboard"]);
+    assert!(
+        seen["tools"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("time__get_current_time")),
+        "{seen}"
+    );
+    assert_eq!(
+        client_state(&sb, "cursor")["wiring"],
+        json!({"servers": null, "reapply": false})
+    );
+}
