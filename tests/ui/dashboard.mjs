@@ -216,6 +216,8 @@ try {
 
   await step("Server detail: the environment is edited and saved from Settings", async () => {
     await page.getByRole("tab", { name: "Settings" }).click();
+    await page.getByRole("button", { name: "Add a variable" }).waitFor({ timeout: TIMEOUT });
+    assert.equal(await page.getByLabel(/^Name of variable/).count(), 0, "the key set on Secrets is not offered again as an empty variable");
     await page.getByRole("button", { name: "Add a variable" }).click();
     await page.getByLabel("Name of variable 1").fill("GREETING");
     await page.getByLabel("Value of GREETING").fill("hello");

@@ -132,7 +132,13 @@ pub async fn run(json: bool, client: Client, command: ClientsCommand) -> Result<
         }
         ClientsCommand::Undo { client: id } => {
             client
-                .post::<ClientChange>("/clients/undo", Some(&UndoClients { client: id }))
+                .post::<ClientChange>(
+                    "/clients/undo",
+                    Some(&UndoClients {
+                        client: id,
+                        operation: None,
+                    }),
+                )
                 .await?
         }
     };

@@ -34,6 +34,8 @@ pub enum SealError {
         "sealed bytes do not open with the key in the secret store (they were sealed under another key, or damaged); this change can no longer be undone"
     )]
     Open,
+    #[error("cannot seal bytes for the journal")]
+    Seal,
 }
 
 /// Seals and opens bytes under the key in the secret store.
@@ -74,7 +76,7 @@ impl Seal {
     /// `plain`, sealed: the mark, a fresh nonce, and the ciphertext with its tag.
     pub fn seal(&self, plain: &[u8]) -> Result<Vec<u8>, SealError> {
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
-        let sealed = self.cipher.encrypt(&nonce, plain).map_err(|_| SealError::Open)?;
+        let sealed = self.cipher.encrypt(&nonce, plain).map_err(|_| SealError::Seal)?;
         Ok([MARK.as_slice(), &nonce[..], &sealed].concat())
     }
 

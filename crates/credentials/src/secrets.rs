@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use switchboard_model::api::SecretValues;
-use switchboard_model::{ServerName, Transport, ValueSource};
+use switchboard_model::{RESERVED_NAME, ServerName, Transport, ValueSource};
 
 /// The keychain service of the default data directory.
 pub const SERVICE: &str = "switchboard";
@@ -133,7 +133,9 @@ pub async fn keep_in_keychain(
 fn check_key(key: &str) -> Result<(), SecretsError> {
     match key.split_once('/') {
         Some((server, name))
-            if ServerName::new(server).is_ok() && !name.is_empty() && !name.contains(char::is_control) =>
+            if (server == RESERVED_NAME || ServerName::new(server).is_ok())
+                && !name.is_empty()
+                && !name.contains(char::is_control) =>
         {
             Ok(())
         }

@@ -385,11 +385,18 @@ impl Control {
         let _guard = self.changes.lock().await;
         Self::check(&spec)?;
         self.check_package_dir(&spec)?;
+        let view = self.get(name).await?;
         // As in `add`: a credential given as a literal goes to the keychain, not the database.
         let secrets = self.supervisor.secrets();
-        secrets::keep_in_keychain(secrets, name, &mut spec.transport, &Default::default(), false).await?;
+        let kept =
+            secrets::keep_in_keychain(secrets, name, &mut spec.transport, &Default::default(), false).await?;
         let before = self.supervisor.spec(name);
-        self.store.update_spec(&spec).await?;
+        if let Err(e) = self.store.update_spec(&spec).await {
+            for field in &kept {
+                let _ = secrets.delete(&secrets::key(name, field)).await;
+            }
+            return Err(e.into());
+        }
         // A login belongs to the URL it was made for: a new URL (or transport) starts without.
         // Should the keychain fail here, `OAuth::token` still refuses the grant for the new URL.
         if before.is_some_and(|before| remote_url(&before) != remote_url(&spec))
@@ -397,16 +404,14 @@ impl Control {
         {
             tracing::warn!(%name, %error, "could not delete the login of a server whose URL changed");
         }
-        let failing = self
-            .get(name)
-            .await
-            .is_ok_and(|view| view.enabled && is_failing(&view.status));
+        let failing = view.enabled && is_failing(&view.status);
         self.command(name, |ack| Command::Replace(Box::new(spec), ack))
             .await?;
         self.announce(Event::ServerChanged { name: name.clone() });
-        // A failing server whose settings change is being fixed: try the fix at once.
-        if failing && !self.is_paused() {
-            self.command(name, Command::Start).await?;
+        // A failing server whose settings change is being fixed: try the fix at once (not
+        // while paused). The change is saved either way.
+        if failing && let Err(error) = self.unpaused_command(name, Command::Start).await {
+            tracing::info!(%name, %error, "saved the change; not starting it now");
         }
         self.get(name).await
     }

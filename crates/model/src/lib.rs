@@ -11,7 +11,7 @@ mod spec;
 pub mod sse;
 mod state;
 
-pub use name::{NameError, ServerName};
+pub use name::{NameError, RESERVED_NAME, ServerName};
 pub use spec::{
     Health, Launch, Origin, RestartPolicy, ServerSpec, Sharing, SpecError, Transport, ValueSource,
 };

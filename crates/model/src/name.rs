@@ -10,6 +10,10 @@ use std::fmt;
 /// names at 60–64 characters, so the prefix must leave room for the tool's own name.
 pub const MAX_NAME_LEN: usize = 32;
 
+/// The one name no server may take: it is Switchboard's own, as the entry for every server in
+/// clients' configs and as the namespace of its own keychain items (the journal's sealing key).
+pub const RESERVED_NAME: &str = "switchboard";
+
 /// A validated server name: 1–32 characters of `a-z`, `0-9`, `-`, `_`, starting with a letter.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, ts_rs::TS)]
 #[serde(transparent)]
@@ -28,6 +32,10 @@ pub enum NameError {
     BadStart { name: String },
     #[error("server name `{name}` contains {found:?}; use only lowercase letters, digits, `-` and `_`")]
     BadChar { name: String, found: char },
+    #[error(
+        "server name `{RESERVED_NAME}` is Switchboard's own (its entry in clients' configs and its keychain items); pick another"
+    )]
+    Reserved,
 }
 
 impl ServerName {
@@ -48,6 +56,9 @@ impl ServerName {
             .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '_'))
         {
             return Err(NameError::BadChar { name, found });
+        }
+        if name == RESERVED_NAME {
+            return Err(NameError::Reserved);
         }
         Ok(Self(name))
     }
@@ -97,6 +108,7 @@ mod tests {
             }),
             ("a/b", |e| matches!(e, NameError::BadChar { found: '/', .. })),
             ("caf\u{e9}", |e| matches!(e, NameError::BadChar { .. })),
+            (RESERVED_NAME, |e| matches!(e, NameError::Reserved)),
         ];
         for (name, check) in cases {
             let err = ServerName::new(*name).expect_err(name);

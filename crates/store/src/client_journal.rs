@@ -64,6 +64,18 @@ impl Store {
         Ok(rows.iter().map(journal_entry).collect())
     }
 
+    /// The files of `operation` as written (`done`), unless it was undone.
+    pub async fn operation(&self, operation: i64) -> Result<Vec<JournalEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM client_journal WHERE state = 'done' AND undone = 0 AND operation = ? ORDER BY id",
+        )
+        .bind(operation)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(self.query_err("reading the journal"))?;
+        Ok(rows.iter().map(journal_entry).collect())
+    }
+
     pub async fn mark_undone(&self, operation: i64) -> Result<(), StoreError> {
         sqlx::query("UPDATE client_journal SET undone = 1 WHERE operation = ?")
             .bind(operation)

@@ -105,7 +105,12 @@ export type ClientChange = { client: string, dry_run: boolean, files: Array<File
 /**
  * What the user must do now for the client to see it, if anything.
  */
-next_step: string | null, };
+next_step: string | null, 
+/**
+ * The journal operation that made the change (none when dry or nothing was written):
+ * `POST /api/v1/clients/undo {"operation": N}` undoes exactly it.
+ */
+operation?: number | null, };
 
 export type ConnectClient = { 
 /**
@@ -595,7 +600,12 @@ export type UndoClients = {
 /**
  * Undo the last change to this client's files; `None` for the last change to any.
  */
-client: string | null, };
+client: string | null, 
+/**
+ * Undo exactly this operation instead (a `ClientChange`'s), if it is not undone yet and
+ * its files still hold what it wrote.
+ */
+operation: number | null, };
 
 export type UnwrittenRecords = { 
 /**

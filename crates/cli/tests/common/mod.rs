@@ -554,8 +554,6 @@ pub fn count_tools_directly(program: &str, args: &[&str]) -> u64 {
     count
 }
 
-/// Calls `tool` (without arguments) of `server` through the gateway with the official Python
-/// SDK, and returns the text it answered.
 /// Connects with the Python SDK as an AI client would from `entry` (its config entry: a
 /// program with args and env, or a URL with headers), lists the tools and makes `calls`
 /// (tool name -> arguments). Nothing of the test's environment names the daemon.
@@ -580,6 +578,8 @@ pub fn use_entry(entry: &Value, calls: &Value) -> Value {
     serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap()
 }
 
+/// Calls `tool` (without arguments) of `server` through the gateway with the official Python
+/// SDK, and returns the text it answered.
 pub fn call_tool(sb: &Sandbox, server: &str, tool: &str, token: &str) -> String {
     let out = sb
         .program(tools_dir().join("venv/bin/python"))

@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use switchboard_clients::write::WriteError;
 use switchboard_credentials::oauth::OAuthError;
+use switchboard_credentials::seal::SealError;
 use switchboard_credentials::secrets::SecretsError;
 use switchboard_gateway::AccessError;
 use switchboard_http::door::Refusal;
@@ -201,7 +202,10 @@ impl From<ClientConfigError> for Failure {
             ) => (StatusCode::CONFLICT, "config_busy"),
             ClientConfigError::NothingToUndo { .. } => (StatusCode::NOT_FOUND, "nothing_to_undo"),
             ClientConfigError::ChangedSince { .. } => (StatusCode::CONFLICT, "changed_since"),
-            ClientConfigError::Secrets(error) => secrets_status(error),
+            ClientConfigError::Secrets(error) | ClientConfigError::Seal(SealError::Key(error)) => {
+                secrets_status(error)
+            }
+            ClientConfigError::Seal(_) => (StatusCode::CONFLICT, "journal_unreadable"),
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "client_config_failed"),
         };
         if status.is_server_error() {

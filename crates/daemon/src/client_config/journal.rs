@@ -26,7 +26,7 @@ use switchboard_model::api::{ClientChange, FileChange, UndoClients, Wiring};
 use switchboard_model::now_millis;
 use switchboard_store::JournalEntry;
 
-use switchboard_credentials::seal::Seal;
+use switchboard_credentials::seal::{Seal, SealError};
 
 use super::{Action, ClientConfigError, ClientConfigs, next_step, read_file, sha256};
 
@@ -108,7 +108,11 @@ impl ClientConfigs {
         let store = self.control.store();
         let id = store.journal_pending(&entry, ownership).await?;
         let entry = JournalEntry { id, ..entry };
-        let seal = self.sealer().await;
+        let seal = self
+            .sealer()
+            .await
+            .inspect_err(|e| tracing::warn!("the journal of client files is kept unsealed (owner-only): {e}"))
+            .ok();
         if let Err(e) = self.keep_bytes(id, seal, file.bytes.as_deref(), after.as_deref()) {
             self.forget(id).await;
             return Err(e);
@@ -155,17 +159,10 @@ impl ClientConfigs {
         }
     }
 
-    /// The journal's sealing key, or `None` (with a warning) while the secret store cannot
-    /// give it; a later write tries again.
-    async fn sealer(&self) -> Option<&Seal> {
+    /// The journal's sealing key, loaded from the secret store the first time it can be.
+    async fn sealer(&self) -> Result<&Seal, SealError> {
         let secrets = self.control.supervisor().secrets();
-        match self.seal.get_or_try_init(|| Seal::load(secrets)).await {
-            Ok(seal) => Some(seal),
-            Err(e) => {
-                tracing::warn!("the journal of client files is kept unsealed (owner-only): {e}");
-                None
-            }
-        }
+        self.seal.get_or_try_init(|| Seal::load(secrets)).await
     }
 
     /// Keeps the bytes of a write, sealed if it can be and readable by the owner only, on
@@ -203,11 +200,11 @@ impl ClientConfigs {
     pub async fn undo(&self, request: UndoClients) -> Result<ClientChange, ClientConfigError> {
         let _busy = self.busy.lock().await;
         self.settle_pending().await?;
-        let entries = self
-            .control
-            .store()
-            .last_operation(request.client.as_deref())
-            .await?;
+        let store = self.control.store();
+        let entries = match request.operation {
+            Some(operation) => store.operation(operation).await?,
+            None => store.last_operation(request.client.as_deref()).await?,
+        };
         let Some(first) = entries.first() else {
             return Err(ClientConfigError::NothingToUndo {
                 client: request.client,
@@ -271,6 +268,7 @@ impl ClientConfigs {
                 })
                 .collect(),
             next_step: next_step(client, false),
+            operation: Some(operation),
         })
     }
 
@@ -318,11 +316,7 @@ impl ClientConfigs {
         if !Seal::is_sealed(&kept) {
             return Ok(kept);
         }
-        let seal = self
-            .sealer()
-            .await
-            .ok_or(ClientConfigError::SealUnavailable { path })?;
-        Ok(seal.open(&kept)?)
+        Ok(self.sealer().await?.open(&kept)?)
     }
 }
 

@@ -72,10 +72,6 @@ pub enum ClientConfigError {
     Write(#[from] WriteError),
     #[error("cannot keep the journal in {path}: {source}; check free space and permissions")]
     Journal { path: PathBuf, source: std::io::Error },
-    #[error(
-        "{path} is sealed under a key in the secret store, which cannot be reached now; unlock the keychain (or start its Secret Service) and undo again"
-    )]
-    SealUnavailable { path: PathBuf },
     #[error(transparent)]
     Seal(#[from] switchboard_credentials::seal::SealError),
     #[error("nothing to undo{}", .client.as_ref().map(|c| format!(" for {c}")).unwrap_or_default())]
@@ -479,7 +475,7 @@ impl ClientConfigs {
         let mut reports = Vec::new();
         for (path, owned) in files {
             let result = if dry_run {
-                self.preview(&path, &owned, &token, planner.clone()).await
+                self.preview(client, &path, &owned, &token, planner.clone()).await
             } else {
                 self.write_file(client, action, operation, &path, &owned, &token, planner.clone())
                     .await
@@ -522,11 +518,13 @@ impl ClientConfigs {
             dry_run,
             files: reports,
             next_step: changed.then(|| next_step(client, running)).flatten(),
+            operation: (!written.is_empty()).then_some(operation),
         })
     }
 
     async fn preview(
         &self,
+        client: &'static Client,
         path: &Path,
         owned: &Ownership,
         token: &str,
@@ -554,7 +552,7 @@ impl ClientConfigs {
             path: path.display().to_string(),
             entries: entry_changes(&plan.changes),
             changed,
-            diff: Some(note + &mask_credentials(&mask_tokens(&diff))),
+            diff: Some(note + &mask_values(&mask_tokens(&diff), &credential_values(client, before))),
         })
     }
 
@@ -676,34 +674,52 @@ fn mask_tokens(text: &str) -> String {
     out
 }
 
-/// Hides the values of credential-named keys in a diff (`"API_KEY": "…"`, `API_KEY = "…"`,
-/// `API_KEY: …`): a preview may show the user's credentials leaving a file, and the page
-/// showing it need not see them. Switchboard's own tokens are masked by [`mask_tokens`].
-fn mask_credentials(diff: &str) -> String {
-    diff.split_inclusive('\n').map(mask_credential).collect()
+/// The values of credential-named variables and headers in a client's file: the user's keys,
+/// which a preview may show leaving the file and the page showing it need not see.
+fn credential_values(client: &Client, before: Option<&str>) -> Vec<String> {
+    fn walk(value: &serde_json::Value, found: &mut Vec<String>) {
+        let serde_json::Value::Object(members) = value else {
+            if let serde_json::Value::Array(items) = value {
+                items.iter().for_each(|item| walk(item, found));
+            }
+            return;
+        };
+        for (key, value) in members {
+            match value {
+                serde_json::Value::String(text) if secrets::looks_like_credential(key) => {
+                    found.push(text.clone())
+                }
+                other => walk(other, found),
+            }
+        }
+    }
+    let Ok(config) = Config::parse(client.format, before) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for (_, entry) in config.entries(client) {
+        walk(&entry, &mut found);
+    }
+    // Switchboard's own tokens are masked by [`mask_tokens`]; very short values would hide
+    // unrelated text.
+    found.retain(|v| v.len() >= 6 && !v.contains("sbc_"));
+    found
 }
 
-fn mask_credential(line: &str) -> std::borrow::Cow<'_, str> {
-    let Some(sep) = line.find([':', '=']) else {
-        return line.into();
-    };
-    let key = line[..sep]
-        .trim_start_matches(['+', '-', ' '])
-        .trim()
-        .trim_matches(['"', '\'']);
-    let value = line[sep + 1..].trim().trim_end_matches(',');
-    let ours = value.contains("sbc_") || value.contains("<new token>");
-    if key.is_empty()
-        || !secrets::looks_like_credential(key)
-        || value.is_empty()
-        || value.starts_with(['{', '['])
-        || ours
-    {
-        return line.into();
+/// Hides each of `values` wherever it appears in `text`, in any of the files' spellings
+/// (as written, or JSON-escaped).
+fn mask_values(text: &str, values: &[String]) -> String {
+    let mut masked = text.to_owned();
+    for value in values {
+        let escaped = serde_json::to_string(value).unwrap_or_default();
+        let escaped = escaped.trim_matches('"');
+        for spelling in [value.as_str(), escaped] {
+            if !spelling.is_empty() {
+                masked = masked.replace(spelling, "<hidden>");
+            }
+        }
     }
-    let comma = if line.trim_end().ends_with(',') { "," } else { "" };
-    let end = if line.ends_with('\n') { "\n" } else { "" };
-    format!("{} \"<hidden>\"{comma}{end}", &line[..=sep]).into()
+    masked
 }
 
 fn sha256(bytes: &[u8]) -> String {
@@ -759,26 +775,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn credential_values_are_hidden_in_diffs_and_nothing_else() {
-        let diff = concat!(
-            "-        \"BRAVE_API_KEY\": \"brave-123\",\n",
-            "+API_TOKEN = \"toml-456\"\n",
-            "-  GITHUB_TOKEN: yaml-789\n",
-            "+        \"Authorization\": \"Bearer <new token>\"\n",
-            "         \"command\": \"npx\",\n",
-            "-        \"env\": {\n",
+    fn credential_values_are_hidden_in_diffs_however_the_file_spells_them() {
+        let client = |id| catalog::find(id).unwrap();
+        let compact = r#"{"mcpServers":{"b":{"command":"x","env":{"BRAVE_API_KEY":"brave-123456","MODE":"fast-mode"}},"r":{"url":"https://x","headers":{"Authorization":"Bearer tok-98765"}}}}"#;
+        let found = credential_values(client("cursor"), Some(compact));
+        assert_eq!(found, ["brave-123456", "Bearer tok-98765"]);
+        let diff = format!("-{compact}\n+{{}}\n");
+        let masked = mask_values(&diff, &found);
+        assert!(
+            !masked.contains("brave-123456") && !masked.contains("tok-98765"),
+            "{masked}"
         );
-        assert_eq!(
-            mask_credentials(diff),
-            concat!(
-                "-        \"BRAVE_API_KEY\": \"<hidden>\",\n",
-                "+API_TOKEN = \"<hidden>\"\n",
-                "-  GITHUB_TOKEN: \"<hidden>\"\n",
-                "+        \"Authorization\": \"Bearer <new token>\"\n",
-                "         \"command\": \"npx\",\n",
-                "-        \"env\": {\n",
-            )
+        assert!(
+            masked.contains("fast-mode"),
+            "only credentials are hidden: {masked}"
         );
+
+        let toml = "[mcp_servers.b]\ncommand = \"x\"\nenv = { GITHUB_TOKEN = \"ghp_abcdef\" }\n";
+        let found = credential_values(client("codex"), Some(toml));
+        assert_eq!(found, ["ghp_abcdef"]);
+        assert!(!mask_values(&format!("-{toml}"), &found).contains("ghp_abcdef"));
     }
 
     #[test]

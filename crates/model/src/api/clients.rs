@@ -106,6 +106,10 @@ pub struct ClientChange {
     /// What the user must do now for the client to see it, if anything.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_step: Option<String>,
+    /// The journal operation that made the change (none when dry or nothing was written):
+    /// `POST /api/v1/clients/undo {"operation": N}` undoes exactly it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
@@ -197,4 +201,8 @@ pub struct SetUpReport {
 pub struct UndoClients {
     /// Undo the last change to this client's files; `None` for the last change to any.
     pub client: Option<String>,
+    /// Undo exactly this operation instead (a `ClientChange`'s), if it is not undone yet and
+    /// its files still hold what it wrote.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operation: Option<i64>,
 }

@@ -44,7 +44,11 @@ export function specOf(draft: Draft, base: ServerSpec): ServerSpec {
   const old = base.transport;
   const oldValues = (old.type === "remote_http" ? old.headers : old.env) ?? {};
   const values: Record<string, ValueSource> = Object.fromEntries(Object.entries(oldValues).filter(([, v]) => typeof v !== "string"));
-  for (const row of draft.values) if (row.name.trim()) values[row.name.trim()] = row.value;
+  for (const row of draft.values) {
+    const name = row.name.trim();
+    // An empty row never replaces a secret the Secrets tab set.
+    if (name && !(row.value === "" && typeof values[name] === "object")) values[name] = row.value;
+  }
   const args = draft.args.split("\n").map((a) => a.trim()).filter((a) => a !== "");
   const launch = { command: draft.command.trim(), args, cwd: draft.cwd.trim() || null, env: values };
   let transport: Transport;
