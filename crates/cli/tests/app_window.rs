@@ -22,9 +22,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::desktop::{Reaped, xvfb};
+use common::desktop::{Reaped, app_binary, tray_app, xvfb};
 use common::registry::{FakeRegistry, offline_sandbox, time_document};
-use common::{BIN, Sandbox, free_port, time_server, tools_dir, wait_until};
+use common::{Sandbox, free_port, time_server, tools_dir, wait_until};
 
 /// Stops the daemon the app started, so it does not outlive the test.
 struct QuitDaemon<'a>(&'a Sandbox);
@@ -33,10 +33,6 @@ impl Drop for QuitDaemon<'_> {
     fn drop(&mut self) {
         let _ = self.0.cli(&["quit"]);
     }
-}
-
-fn app_binary() -> PathBuf {
-    Path::new(BIN).with_file_name("switchboard-app")
 }
 
 #[test]
@@ -122,17 +118,8 @@ fn a_desktop_sees_server_state_in_the_tray_menu_toggles_it_and_is_told_of_a_cras
     assert_eq!(ready.trim(), "READY", "the tray host did not start");
     let mut host = Reaped(host);
     // The app attaches to this sandbox's daemon; --hidden, as at login: the tray only.
-    let app = |log: &str| {
-        sb.with_sandbox_env(app_binary())
-            .arg("--hidden")
-            .env("DISPLAY", &display)
-            .env_remove("WAYLAND_DISPLAY")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(sb.home().join(log)).unwrap())
-            .spawn()
-            .unwrap()
-    };
-    let mut first = Reaped(app("app.log"));
+    let app = |log: &str| tray_app(&sb, &display, log);
+    let mut first = app("app.log");
     // Once the toggles are done, a server that exits at once falls into a crash loop.
     let mut steps = String::new();
     while !steps.ends_with("TOGGLED\n") {
@@ -172,7 +159,7 @@ fn a_desktop_sees_server_state_in_the_tray_menu_toggles_it_and_is_told_of_a_cras
     });
     assert!(autostart.contains("--hidden"), "{autostart}");
     // A second launch hands over to the first and exits; the first keeps running.
-    let mut second = Reaped(app("app-second.log"));
+    let mut second = app("app-second.log");
     let exited = wait_until("the second app to exit", Duration::from_secs(30), || {
         second.0.try_wait().unwrap()
     });

@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::desktop::{Reaped, xvfb};
-use common::{BIN, Sandbox, time_server, wait_until};
+use common::desktop::{Reaped, app_binary, tray_app, xvfb};
+use common::{Sandbox, time_server, wait_until};
 use serde_json::Value;
 
 const LIGHT: &str = "0xf4f4f4";
@@ -96,11 +96,10 @@ fn differing(a: &Value, b: &Value) -> usize {
 
 #[test]
 fn the_tray_icon_reads_on_light_and_dark_panels_and_shows_health_without_colour() {
-    let app_binary = Path::new(BIN).with_file_name("switchboard-app");
     assert!(
-        app_binary.is_file(),
+        app_binary().is_file(),
         "{} is missing: build the workspace first",
-        app_binary.display()
+        app_binary().display()
     );
     let mut sb = Sandbox::new().own_user_home();
     sb.start_daemon();
@@ -111,18 +110,7 @@ fn the_tray_icon_reads_on_light_and_dark_panels_and_shows_health_without_colour(
         .unwrap_or_else(|| sb.home().join("screenshots"));
     std::fs::create_dir_all(&shots).unwrap();
     let (_display, display) = xvfb();
-    let app = |log: &str| {
-        let child = sb
-            .with_sandbox_env(&app_binary)
-            .arg("--hidden")
-            .env("DISPLAY", &display)
-            .env_remove("WAYLAND_DISPLAY")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(sb.home().join(log)).unwrap())
-            .spawn()
-            .unwrap();
-        Reaped(child)
-    };
+    let app = |log: &str| tray_app(&sb, &display, log);
 
     let mut healthy = None;
     for (panel, tint) in [("light", LIGHT), ("dark", DARK)] {

@@ -2,7 +2,10 @@
 //! the test however it ends.
 
 use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+
+use super::{BIN, Sandbox};
 
 /// A child process killed (and reaped) when the test ends, however it ends.
 pub struct Reaped(pub Child);
@@ -35,4 +38,24 @@ pub fn xvfb() -> (Reaped, String) {
         .read_line(&mut number)
         .unwrap();
     (Reaped(child), format!(":{}", number.trim()))
+}
+
+/// The desktop app binary, built with the workspace beside `switchboard`.
+pub fn app_binary() -> PathBuf {
+    Path::new(BIN).with_file_name("switchboard-app")
+}
+
+/// The app on `display`, attached to `sb`'s daemon, in the tray only (`--hidden`, as at
+/// login); its stderr goes to `log` in the sandbox.
+pub fn tray_app(sb: &Sandbox, display: &str, log: &str) -> Reaped {
+    let child = sb
+        .with_sandbox_env(app_binary())
+        .arg("--hidden")
+        .env("DISPLAY", display)
+        .env_remove("WAYLAND_DISPLAY")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(sb.home().join(log)).unwrap())
+        .spawn()
+        .unwrap();
+    Reaped(child)
 }
