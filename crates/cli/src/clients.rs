@@ -127,7 +127,7 @@ pub async fn run(json: bool, client: Client, command: ClientsCommand) -> Result<
             if json {
                 return print_json(&report);
             }
-            render::set_up(&report);
+            render::set_up(report);
             return Ok(());
         }
         ClientsCommand::Undo { client: id } => {

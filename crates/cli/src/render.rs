@@ -325,12 +325,12 @@ pub fn client_change(change: &ClientChange) {
     }
 }
 
-pub fn set_up(report: &SetUpReport) {
+pub fn set_up(report: SetUpReport) {
     import(&ImportReport {
         dry_run: report.dry_run,
-        adopted: report.adopted.clone(),
-        skipped: report.skipped.clone(),
-        replaced: report.clients.clone(),
+        adopted: report.adopted,
+        skipped: report.skipped,
+        replaced: report.clients,
     });
     for failed in &report.failed {
         println!("{}: left as it was: {}", failed.client, failed.reason);

@@ -586,6 +586,11 @@ fn setup_from_the_cli_previews_then_routes_every_found_client_through_one_entry(
     let line = |sign: char, text: &str| diff.lines().any(|l| l.starts_with(sign) && l.contains(text));
     assert!(line('-', "\"time\"") && line('+', "\"switchboard\""), "{diff}");
     assert_eq!(preview["failed"][0]["client"], "zed", "{preview}");
+    let skipped = preview["skipped"].as_array().unwrap();
+    assert!(
+        skipped.iter().all(|s| s["client"] != "zed"),
+        "a broken file is reported once: {preview}"
+    );
     assert_eq!(
         std::fs::read(&cursor).unwrap(),
         before,

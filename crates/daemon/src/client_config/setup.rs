@@ -19,26 +19,39 @@ impl ClientConfigs {
     pub async fn set_up(&self, request: SetUpClients) -> Result<SetUpReport, ClientConfigError> {
         let clients = self.clients_to_set_up(&request.clients)?;
         let gathered = self.gather(&clients, request.dry_run).await?;
+        // A client whose file could not be read is not set up: it is reported once, as failed.
+        let (failed, skipped) = gathered
+            .report
+            .skipped
+            .into_iter()
+            .partition(|s| s.entry.is_empty());
         let mut report = SetUpReport {
             dry_run: request.dry_run,
             adopted: gathered.report.adopted,
-            skipped: gathered.report.skipped,
+            skipped,
+            failed,
             ..SetUpReport::default()
         };
         for client in clients {
+            if report.failed.iter().any(|f| f.client == client.id) {
+                continue;
+            }
             let entries = gathered.replaced.get(client.id).cloned().unwrap_or_default();
             match self
                 .replace_entries(client.id, &entries, Routes::All, request.dry_run)
                 .await
             {
                 Ok(change) => report.clients.push(change),
-                Err(e) => report.failed.push(SkippedEntry {
-                    client: client.id.to_owned(),
-                    entry: String::new(),
-                    reason: e.to_string(),
-                }),
+                Err(e) => {
+                    report.failed.push(SkippedEntry {
+                        client: client.id.to_owned(),
+                        entry: String::new(),
+                        reason: e.to_string(),
+                    });
+                    continue;
+                }
             }
-            if !request.dry_run && !report.failed.iter().any(|f| f.client == client.id) {
+            if !request.dry_run {
                 let wiring = Wiring {
                     servers: None,
                     reapply: false,
