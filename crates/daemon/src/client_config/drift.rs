@@ -136,6 +136,8 @@ impl ClientConfigs {
     pub(super) async fn check_drift(&self, id: &str, path: &Path) -> Result<(), ClientConfigError> {
         let client = Self::client(id)?;
         let path_text = path.display().to_string();
+        // Not while Switchboard itself writes: its file and its record of the file change apart.
+        let busy = self.busy.lock().await;
         let ownership = self
             .control
             .store()
@@ -146,6 +148,7 @@ impl ClientConfigs {
             .map(|(_, o)| o)
             .unwrap_or_default();
         let view = self.inspect(client, path, &ownership).await?;
+        drop(busy);
         if view.drifted.is_empty() {
             return Ok(());
         }
