@@ -568,6 +568,20 @@ fn a_pre_registered_client_signs_in_with_its_secret_kept_in_the_keychain() {
         0,
         "the given client was used, none registered"
     );
+
+    // Logged out and in again with no client given: the client and its secret come from the
+    // keychain (the authorization server refuses the code exchange without the secret).
+    sb.ok(&["logout", "protected"]);
+    let (view, page) = login_with(&sb, "protected", "bob", &[], None, |_| {});
+    assert_eq!(view["status"]["state"], "running", "{view}");
+    assert_eq!(query_param(&page, "client_id"), "switchboard-test");
+    let said: Value = serde_json::from_str(&call_tool(&sb, "protected", "whoami", &token)).unwrap();
+    assert_eq!(said["sub"], "bob", "{said}");
+    assert_eq!(
+        hook(&protected.authorization_at, "GET", "/_test/stats")["registrations"],
+        0,
+        "the kept client was used again, none registered"
+    );
     assert_no_leak(&sb, SECRET);
 }
 

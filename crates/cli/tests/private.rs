@@ -56,11 +56,19 @@ fn a_data_directory_readable_by_others_is_made_private_at_start() {
     sb.stop_daemon();
 
     // As an older version (or a copy, or the user) left it: readable by everyone.
+    // The journal of client files holds their bytes before and after each write.
+    let journal = home.join("journal");
+    std::fs::create_dir_all(&journal).unwrap();
+    std::fs::write(journal.join("1.before"), "a client's file as it was").unwrap();
     set_mode(&home, 0o755);
     set_mode(&logs, 0o755);
+    set_mode(&journal, 0o755);
     std::fs::write(home.join("notes.txt"), "kept by the user").unwrap();
     std::fs::write(logs.join("old.log"), "an old server's output").unwrap();
-    let exposed: Vec<PathBuf> = files_in(&home).into_iter().chain(files_in(&logs)).collect();
+    let exposed: Vec<PathBuf> = [&home, &logs, &journal]
+        .into_iter()
+        .flat_map(|dir| files_in(dir))
+        .collect();
     for file in &exposed {
         set_mode(file, 0o644);
     }
@@ -71,6 +79,7 @@ fn a_data_directory_readable_by_others_is_made_private_at_start() {
     sb.start_daemon();
     assert_eq!(mode(&home), 0o700, "the data directory");
     assert_eq!(mode(&logs), 0o700, "its logs directory");
+    assert_eq!(mode(&journal), 0o700, "its journal of client files");
     let (notes, old_log) = (home.join("notes.txt"), logs.join("old.log"));
     for file in [&database, &talker_log, &notes, &old_log] {
         assert!(file.exists(), "{} is still there", file.display());
@@ -88,7 +97,17 @@ fn a_data_directory_readable_by_others_is_made_private_at_start() {
         .unwrap_or_else(|| panic!("no line says what was made private: {log}"))
         .1;
     let named: Vec<&str> = said.split(", ").collect();
-    for path in [&home, &logs, &database, &talker_log, &notes, &old_log] {
+    let journaled = journal.join("1.before");
+    for path in [
+        &home,
+        &logs,
+        &journal,
+        &database,
+        &talker_log,
+        &notes,
+        &old_log,
+        &journaled,
+    ] {
         assert!(
             named.contains(&path.to_str().unwrap()),
             "the log line names {}: {said}",
