@@ -338,6 +338,8 @@ try {
       const nav = await page.getByRole("navigation", { name: "Pages" }).boundingBox();
       assert.ok(nav && nav.y >= -1 && nav.y < 600, `${hash}: the page list scrolled away (${JSON.stringify(nav)})`);
     }
+    await page.evaluate(() => (location.hash = "#/clients"));
+    await page.locator("main h1", { hasText: "Clients" }).waitFor({ timeout: TIMEOUT });
     await shot("clients-800");
     await page.setViewportSize({ width: 1280, height: 820 });
   });
