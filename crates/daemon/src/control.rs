@@ -115,7 +115,7 @@ impl Control {
         events: broadcast::Sender<Event>,
         facts: DaemonFacts,
     ) -> Self {
-        tokio::spawn(announce_unwritten(store.unwritten().watch(), events.clone()));
+        tokio::spawn(announce_unwritten(store.unwritten().changes(), events.clone()));
         Self {
             store,
             supervisor,
@@ -705,12 +705,16 @@ fn is_up(state: &ServerState) -> bool {
 
 /// Says when records start or stop going unwritten (a full disk), in the log and as an event.
 async fn announce_unwritten(
-    mut records: tokio::sync::watch::Receiver<UnwrittenRecords>,
+    mut changes: broadcast::Receiver<UnwrittenRecords>,
     events: broadcast::Sender<Event>,
 ) {
     let mut failing = false;
-    while records.changed().await.is_ok() {
-        let now = records.borrow_and_update().clone();
+    loop {
+        let now = match changes.recv().await {
+            Ok(now) => now,
+            Err(broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
         match (&now.problem, failing) {
             (Some(problem), false) => tracing::warn!("records are not being written: {problem}"),
             (None, true) => tracing::info!(

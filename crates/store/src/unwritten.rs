@@ -9,7 +9,7 @@
 use parking_lot::Mutex;
 
 use switchboard_model::api::UnwrittenRecords;
-use tokio::sync::watch;
+use tokio::sync::broadcast;
 
 /// Whether `error` is SQLite saying the disk is full (SQLITE_FULL; SQLite reports ENOSPC so).
 pub fn is_disk_full(error: &sqlx::Error) -> bool {
@@ -39,30 +39,35 @@ pub async fn no_transaction_left(connection: &mut sqlx::SqliteConnection) -> Res
     }
 }
 
+/// How many changes a slow watcher may fall behind before it misses some.
+const CHANGES_KEPT: usize = 64;
+
 #[derive(Debug)]
 pub struct Unwritten {
-    now: watch::Sender<UnwrittenRecords>,
-    /// Serialises updates, so counts add up however many writers fail at once.
-    update: Mutex<()>,
+    /// Held while updated, so counts add up however many writers fail at once.
+    now: Mutex<UnwrittenRecords>,
+    /// Every change, in order: a disk that fills and frees in a moment is still said (a
+    /// channel that keeps only the latest value would let the failure pass unseen).
+    changes: broadcast::Sender<UnwrittenRecords>,
 }
 
 impl Default for Unwritten {
     fn default() -> Self {
         Self {
-            now: watch::Sender::new(UnwrittenRecords::default()),
-            update: Mutex::new(()),
+            now: Mutex::new(UnwrittenRecords::default()),
+            changes: broadcast::Sender::new(CHANGES_KEPT),
         }
     }
 }
 
 impl Unwritten {
     fn change(&self, edit: impl FnOnce(&mut UnwrittenRecords)) {
-        let _serial = self.update.lock();
-        self.now.send_if_modified(|records| {
-            let before = records.clone();
-            edit(records);
-            *records != before
-        });
+        let mut records = self.now.lock();
+        let before = records.clone();
+        edit(&mut records);
+        if *records != before {
+            let _ = self.changes.send(records.clone());
+        }
     }
 
     /// `waiting` tool calls are kept to be written later, `lost` were dropped, because of
@@ -101,10 +106,31 @@ impl Unwritten {
     }
 
     pub fn snapshot(&self) -> UnwrittenRecords {
-        self.now.borrow().clone()
+        self.now.lock().clone()
     }
 
-    pub fn watch(&self) -> watch::Receiver<UnwrittenRecords> {
-        self.now.subscribe()
+    /// Each change from now on, in order.
+    pub fn changes(&self) -> broadcast::Receiver<UnwrittenRecords> {
+        self.changes.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A run record lost and the next one written at once: a watcher that keeps only the
+    /// latest value would see nothing go wrong, and the loss would never be said.
+    #[test]
+    fn a_failure_cleared_at_once_is_still_seen_with_its_cause() {
+        let unwritten = Unwritten::default();
+        let mut changes = unwritten.changes();
+        unwritten.run_lost("database or disk is full");
+        unwritten.run_written();
+        let failed = changes.try_recv().expect("the failure");
+        assert_eq!(failed.problem.as_deref(), Some("database or disk is full"));
+        assert_eq!(failed.runs_lost, 1);
+        let resumed = changes.try_recv().expect("the recovery");
+        assert_eq!((resumed.problem, resumed.runs_lost), (None, 1));
     }
 }
