@@ -254,7 +254,7 @@ try {
 
   await step("Clients: connect with a diff preview, undo, connect again", async () => {
     await page.getByRole("link", { name: "Clients" }).click();
-    await page.getByText("Show clients not found here").click();
+    await page.getByRole("checkbox", { name: "Show clients not found here" }).click();
     await page.getByRole("button", { name: "Connect Cursor" }).click();
     const preview = page.getByTestId("preview");
     await preview.waitFor({ timeout: TIMEOUT });
