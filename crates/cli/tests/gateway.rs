@@ -685,6 +685,25 @@ fn stateless_revision_requests_stand_alone_and_are_checked_against_their_headers
         result["_meta"]["io.modelcontextprotocol/serverInfo"]["name"],
         "mcp-time"
     );
+    // What a client may cache, and for whom: nothing, as the gateway cannot know.
+    assert_eq!(
+        (&result["ttlMs"], &result["cacheScope"]),
+        (&json!(0), &json!("private"))
+    );
+
+    // Methods the revision removed are not forwarded: a session-era server would act on them
+    // for every client (a log level, a subscription).
+    for removed in ["ping", "initialize", "logging/setLevel", "resources/subscribe"] {
+        let body = format!(r#"{{"jsonrpc":"2.0","id":9,"method":"{removed}","params":{{{meta}}}}}"#);
+        let (status, response) = sb.http("POST", "/mcp/time", &modern(removed, None), &body);
+        assert_eq!(status, 404, "{removed}: {response}");
+        assert_eq!(body_of(&response)["error"]["code"], -32601, "{removed}");
+    }
+    // A request without its `_meta` is malformed.
+    let bare = r#"{"jsonrpc":"2.0","id":3,"method":"tools/list","params":{}}"#;
+    let (status, response) = sb.http("POST", "/mcp/time", &modern("tools/list", None), bare);
+    assert_eq!(status, 400, "{response}");
+    assert_eq!(body_of(&response)["error"]["code"], -32602);
 
     let call = format!(
         r#"{{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{{"name":"get_current_time","arguments":{{"timezone":"UTC"}},{meta}}}}}"#

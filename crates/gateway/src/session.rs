@@ -12,7 +12,7 @@
 //! HTTP framing is [`super::http`]'s; which upstream a request goes to is [`super::route`]'s.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -109,7 +109,22 @@ pub struct Session {
     last_active: Mutex<Instant>,
     /// Clients reading the standalone stream right now.
     listeners: AtomicUsize,
+    /// The least severe log message the client gets, as an index into [`LOG_LEVELS`]; past
+    /// the end, none. See [`Session::set_log_level`].
+    log_floor: AtomicU8,
 }
+
+/// MCP's log levels, least severe first.
+pub const LOG_LEVELS: [&str; 8] = [
+    "debug",
+    "info",
+    "notice",
+    "warning",
+    "error",
+    "critical",
+    "alert",
+    "emergency",
+];
 
 /// A client reading a session's standalone stream; see [`Session::listen`].
 #[derive(Debug)]
@@ -160,7 +175,28 @@ impl Session {
             tasks: Mutex::default(),
             last_active: Mutex::new(Instant::now()),
             listeners: AtomicUsize::new(0),
+            log_floor: AtomicU8::new(0),
         }))
+    }
+
+    /// A stateless request's logs: from `level` up, or none when it named no level. A
+    /// session gets every message its servers send (they filter by `logging/setLevel`).
+    pub fn set_log_level(&self, level: Option<&str>) {
+        let floor = level
+            .and_then(|level| LOG_LEVELS.iter().position(|l| *l == level))
+            .unwrap_or(LOG_LEVELS.len());
+        self.log_floor.store(floor as u8, Ordering::Relaxed);
+    }
+
+    /// Whether the client gets `frame`, a notification from one of its servers.
+    fn wants(&self, frame: &Frame) -> bool {
+        if frame.head().method.as_deref() != Some("notifications/message") {
+            return true;
+        }
+        let floor = usize::from(self.log_floor.load(Ordering::Relaxed));
+        let value = frame.to_value();
+        let level = value["params"]["level"].as_str().unwrap_or_default();
+        LOG_LEVELS.iter().position(|l| *l == level).unwrap_or(0) >= floor
     }
 
     pub fn id(&self) -> Arc<str> {
@@ -481,7 +517,11 @@ struct Exchange {
 impl Sink for Exchange {
     fn deliver(&self, delivery: Delivery) {
         match delivery {
-            Delivery::Notification(frame) => self.stream.push(frame.into_bytes()),
+            Delivery::Notification(frame) => {
+                if self.session.upgrade().is_none_or(|session| session.wants(&frame)) {
+                    self.stream.push(frame.into_bytes());
+                }
+            }
             Delivery::Request { frame, id } => {
                 if let Some(session) = self.session.upgrade() {
                     session

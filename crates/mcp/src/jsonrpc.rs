@@ -28,6 +28,8 @@ pub mod code {
     pub const UNAUTHORIZED: i64 = -32041;
     /// 2026-07-28: headers and body disagree, or a required header is missing.
     pub const HEADER_MISMATCH: i64 = -32020;
+    /// 2026-07-28: the request needs a capability its client did not declare.
+    pub const MISSING_REQUIRED_CLIENT_CAPABILITY: i64 = -32021;
     /// 2026-07-28: the requested protocol version is not supported.
     pub const UNSUPPORTED_PROTOCOL_VERSION: i64 = -32022;
 }

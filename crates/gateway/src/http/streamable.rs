@@ -48,11 +48,12 @@ pub(super) async fn on_post(
             Ok(session) => session,
             Err(response) => return response,
         },
-        None if method.as_deref() == Some("initialize") => {
-            return initialize(&gate, client, target, &frame).await;
-        }
+        // Stateless first: the revision that removed `initialize` answers it with a 404.
         None if is_stateless(&headers, &frame) => {
             return stateless(&gate, client, target, &headers, frame).await;
+        }
+        None if method.as_deref() == Some("initialize") => {
+            return initialize(&gate, client, target, &frame).await;
         }
         None => {
             return http_error(

@@ -11,12 +11,12 @@ use std::sync::Arc;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
-use base64::alphabet;
-use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 use switchboard_mcp::jsonrpc::{self, Frame, Kind, code};
+
+mod check;
+mod hints;
 
 use super::sse::{Priming, sse_response};
 use super::streamable::unavailable;
@@ -33,6 +33,16 @@ pub(super) fn is_stateless(headers: &HeaderMap, frame: &Frame) -> bool {
             .is_some_and(|p| p.get().contains("io.modelcontextprotocol/protocolVersion"))
 }
 
+/// Methods of the session revisions that 2026-07-28 removed: a stateless request for one is
+/// answered 404, never forwarded (a session-era server would act on it for every client).
+const REMOVED: [&str; 5] = [
+    "initialize",
+    "ping",
+    "logging/setLevel",
+    "resources/subscribe",
+    "resources/unsubscribe",
+];
+
 /// The stateless revision: each request stands alone, with its version and capabilities in
 /// `_meta`, checked against the mirrored headers.
 pub(super) async fn stateless(
@@ -44,15 +54,25 @@ pub(super) async fn stateless(
 ) -> Response {
     let value = frame.to_value();
     let id = frame.raw_id();
-    if let Err(response) = check_mirrors(headers, &value, &id) {
+    let is_request = frame.head().kind() == Kind::Request;
+    if let Err(response) = check::check(headers, &value, &id, is_request) {
         return response;
     }
-    if frame.head().kind() != Kind::Request {
+    if !is_request {
         return StatusCode::ACCEPTED.into_response();
     }
-    if value["method"] == "server/discover" {
+    let method = value["method"].as_str().unwrap_or_default();
+    if REMOVED.contains(&method) {
+        let message = format!("{method} is not a method of revision {STATELESS_REVISION}");
+        return rpc_error(StatusCode::NOT_FOUND, &id, code::METHOD_NOT_FOUND, &message);
+    }
+    if method == "server/discover" {
         return discover(gate, &target, &id).await;
     }
+    let rewrite = match hints::CACHEABLE.contains(&method) {
+        true => hints::mark_cacheable,
+        false => hints::mark_complete,
+    };
     let session = match Session::new(
         client.0,
         target,
@@ -63,13 +83,14 @@ pub(super) async fn stateless(
         Ok(session) => session,
         Err(e) => return no_session(&id, &e),
     };
+    session.set_log_level(value["params"]["_meta"][check::LOG_LEVEL_KEY].as_str());
     let stream = session.open_stream();
     route::request(
         &gate.gateway,
         &session,
         to_handshake_era(value),
         Arc::clone(&stream),
-        Some(mark_complete),
+        Some(rewrite),
     )
     .await;
     stream.first().await;
@@ -91,47 +112,6 @@ pub(super) async fn stateless(
     Response::from_parts(parts, body)
 }
 
-/// The headers that mirror the body (revision, method, the name a call targets) must match
-/// it, and the revision must be the one this gateway speaks statelessly.
-fn check_mirrors(headers: &HeaderMap, value: &Value, id: &str) -> Result<(), Response> {
-    let version = value["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"].as_str();
-    let header_version = header_str(headers, "mcp-protocol-version");
-    let method = value["method"].as_str().unwrap_or_default();
-    let mismatch = |what: String| rpc_error(StatusCode::BAD_REQUEST, id, code::HEADER_MISMATCH, &what);
-    if header_version.is_none() || version.is_none() || header_version != version {
-        return Err(mismatch(format!(
-            "MCP-Protocol-Version header {header_version:?} does not match _meta protocolVersion {version:?}"
-        )));
-    }
-    if header_str(headers, "mcp-method") != Some(method) {
-        return Err(mismatch(format!(
-            "Mcp-Method header does not match method {method}"
-        )));
-    }
-    if matches!(method, "tools/call" | "prompts/get" | "resources/read") {
-        let name = value["params"]["name"]
-            .as_str()
-            .or(value["params"]["uri"].as_str());
-        let header = header_str(headers, "mcp-name").map(decode_header_value);
-        if header.as_deref() != name {
-            return Err(mismatch(format!(
-                "Mcp-Name header does not match {}",
-                name.unwrap_or("params")
-            )));
-        }
-    }
-    if version != Some(STATELESS_REVISION) {
-        let data = json!({"supported": [STATELESS_REVISION], "requested": version});
-        let body = json!({"jsonrpc": "2.0", "id": serde_json::from_str::<Value>(id).unwrap_or_default(),
-            "error": {"code": code::UNSUPPORTED_PROTOCOL_VERSION, "message": "Unsupported protocol version", "data": data}});
-        return Err(json_response(
-            StatusCode::BAD_REQUEST,
-            Bytes::from(body.to_string()),
-        ));
-    }
-    Ok(())
-}
-
 /// `server/discover`: what a handshake would have answered, in the stateless shape.
 async fn discover(gate: &Gate, target: &Target, id: &str) -> Response {
     let init = match init_result(&gate.gateway, target, STATELESS_REVISION).await {
@@ -143,6 +123,8 @@ async fn discover(gate: &Gate, target: &Target, id: &str) -> Response {
         "supportedVersions": [STATELESS_REVISION],
         "capabilities": init["capabilities"],
         "_meta": {"io.modelcontextprotocol/serverInfo": init["serverInfo"]},
+        "ttlMs": hints::TTL_MS,
+        "cacheScope": hints::SCOPE,
     });
     if let Some(text) = init["instructions"].as_str() {
         result["instructions"] = Value::from(text);
@@ -153,13 +135,16 @@ async fn discover(gate: &Gate, target: &Target, id: &str) -> Response {
     )
 }
 
-/// A request answered by its response alone, as JSON; a method nobody has is a 404.
+/// A request answered by its response alone, as JSON, with the HTTP status the revision
+/// gives its error: 404 for a method nobody has, 400 for a capability the client lacks.
 fn single_answer(single: Bytes) -> Response {
-    let not_found =
-        Frame::parse(single.clone()).is_ok_and(|f| f.to_value()["error"]["code"] == code::METHOD_NOT_FOUND);
-    let status = match not_found {
-        true => StatusCode::NOT_FOUND,
-        false => StatusCode::OK,
+    let error = Frame::parse(single.clone())
+        .ok()
+        .and_then(|f| f.to_value()["error"]["code"].as_i64());
+    let status = match error {
+        Some(code::METHOD_NOT_FOUND) => StatusCode::NOT_FOUND,
+        Some(code::MISSING_REQUIRED_CLIENT_CAPABILITY) => StatusCode::BAD_REQUEST,
+        _ => StatusCode::OK,
     };
     json_response(status, single)
 }
@@ -184,40 +169,6 @@ fn to_handshake_era(mut request: Value) -> Frame {
         }
     }
     Frame::from_value(&request)
-}
-
-/// Results of the stateless revision carry `resultType`; older servers do not send it.
-fn mark_complete(frame: Frame) -> Frame {
-    let has = frame
-        .head()
-        .result
-        .is_some_and(|r| r.get().contains("\"resultType\""));
-    if has {
-        frame
-    } else {
-        frame.with_result_member("resultType", "\"complete\"")
-    }
-}
-
-/// Mirrored header values' base64: the standard alphabet, padded or not, as leniently as
-/// clients write it.
-const HEADER_BASE64: GeneralPurpose = GeneralPurpose::new(
-    &alphabet::STANDARD,
-    GeneralPurposeConfig::new()
-        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
-        .with_decode_allow_trailing_bits(true),
-);
-
-/// Undoes the `=?base64?…?=` encoding of mirrored header values.
-fn decode_header_value(raw: &str) -> String {
-    match raw.strip_prefix("=?base64?").and_then(|r| r.strip_suffix("?=")) {
-        Some(encoded) => HEADER_BASE64
-            .decode(encoded)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .unwrap_or_default(),
-        None => raw.to_owned(),
-    }
 }
 
 struct AbandonGuard {
