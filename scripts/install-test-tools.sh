@@ -14,14 +14,16 @@ if [ ! -x "$tools/venv/bin/mcp-server-time" ] || ! "$tools/venv/bin/python" -c "
   "$tools/venv/bin/pip" install --quiet --disable-pip-version-check mcp-server-time "mcp==2.3.0" "selenium==4.45.0" "dbus-next==0.2.3"
 fi
 
-# server-everything and server-memory, the official TypeScript SDK (its client drives the
-# gateway in tests), playwright-core (it drives Debian's chromium through the dashboard) and
+# server-everything and server-memory, the official TypeScript SDK in both generations (v1's
+# client drives the gateway in tests; v2's server, of both protocol eras, is the conformance
+# suite's server), playwright-core (it drives Debian's chromium through the dashboard) and
 # axe-core (it checks the dashboard's accessibility in that browser).
-if [ ! -x "$tools/npm/node_modules/.bin/mcp-server-everything" ] || [ ! -x "$tools/npm/node_modules/.bin/mcp-server-memory" ] || [ ! -d "$tools/npm/node_modules/@modelcontextprotocol/sdk" ] || [ ! -d "$tools/npm/node_modules/playwright-core" ] || [ ! -f "$tools/npm/node_modules/axe-core/axe.min.js" ]; then
-  echo "installing server-everything, server-memory, the MCP TypeScript SDK, playwright-core and axe-core (npm) into $tools/npm"
+if [ ! -x "$tools/npm/node_modules/.bin/mcp-server-everything" ] || [ ! -x "$tools/npm/node_modules/.bin/mcp-server-memory" ] || [ ! -d "$tools/npm/node_modules/@modelcontextprotocol/sdk" ] || [ ! -f "$tools/npm/node_modules/@modelcontextprotocol/server/package.json" ] || [ ! -d "$tools/npm/node_modules/playwright-core" ] || [ ! -f "$tools/npm/node_modules/axe-core/axe.min.js" ]; then
+  echo "installing server-everything, server-memory, the MCP TypeScript SDKs, playwright-core and axe-core (npm) into $tools/npm"
   mkdir -p "$tools/npm"
   npm install --silent --no-audit --no-fund --prefix "$tools/npm" \
-    @modelcontextprotocol/server-everything @modelcontextprotocol/server-memory@2026.8.31 @modelcontextprotocol/sdk@1.32.2 playwright-core@1.65.1 axe-core@4.14.1
+    @modelcontextprotocol/server-everything @modelcontextprotocol/server-memory@2026.8.31 @modelcontextprotocol/sdk@1.32.2 \
+    @modelcontextprotocol/server@2.4.0 playwright-core@1.65.1 axe-core@4.14.1
 fi
 
 # For registry installs, which tests run offline: uv, a wheelhouse with the PyPI versions they
@@ -88,10 +90,12 @@ PY
   rm -rf "$tools/tailscale/wheel"
 fi
 
-# The MCP conformance suite, and the Node 22 it needs (npm ships Node itself as node@22).
-if [ ! -x "$tools/conformance/node_modules/.bin/node" ] || [ ! -f "$tools/conformance/node_modules/@modelcontextprotocol/conformance/dist/index.js" ]; then
-  echo "installing the MCP conformance suite and Node 22 (npm) into $tools/conformance"
+# The MCP conformance suite (the 0.2.0 line has the 2026-07-28 scenarios), and the Node 22 it
+# needs (npm ships Node itself as node@22).
+conformance_version="0.2.0-alpha.12"
+if [ ! -x "$tools/conformance/node_modules/.bin/node" ] || ! grep -qs "\"version\": \"$conformance_version\"" "$tools/conformance/node_modules/@modelcontextprotocol/conformance/package.json"; then
+  echo "installing the MCP conformance suite $conformance_version and Node 22 (npm) into $tools/conformance"
   mkdir -p "$tools/conformance"
   npm install --silent --no-audit --no-fund --prefix "$tools/conformance" \
-    @modelcontextprotocol/conformance@0.1.16 node@22
+    "@modelcontextprotocol/conformance@$conformance_version" node@22
 fi
