@@ -16,14 +16,14 @@ fi
 
 # server-everything and server-memory, the official TypeScript SDK in both generations (v1's
 # client drives the gateway in tests; v2's server, of both protocol eras, is the conformance
-# suite's server), playwright-core (it drives Debian's chromium through the dashboard) and
+# suite's server, and v2's client speaks 2026-07-28 to the gateway), playwright-core (it drives Debian's chromium through the dashboard) and
 # axe-core (it checks the dashboard's accessibility in that browser).
-if [ ! -x "$tools/npm/node_modules/.bin/mcp-server-everything" ] || [ ! -x "$tools/npm/node_modules/.bin/mcp-server-memory" ] || [ ! -d "$tools/npm/node_modules/@modelcontextprotocol/sdk" ] || [ ! -f "$tools/npm/node_modules/@modelcontextprotocol/server/package.json" ] || [ ! -d "$tools/npm/node_modules/playwright-core" ] || [ ! -f "$tools/npm/node_modules/axe-core/axe.min.js" ]; then
+if [ ! -x "$tools/npm/node_modules/.bin/mcp-server-everything" ] || [ ! -x "$tools/npm/node_modules/.bin/mcp-server-memory" ] || [ ! -d "$tools/npm/node_modules/@modelcontextprotocol/sdk" ] || [ ! -f "$tools/npm/node_modules/@modelcontextprotocol/server/package.json" ] || [ ! -f "$tools/npm/node_modules/@modelcontextprotocol/client/package.json" ] || [ ! -d "$tools/npm/node_modules/playwright-core" ] || [ ! -f "$tools/npm/node_modules/axe-core/axe.min.js" ]; then
   echo "installing server-everything, server-memory, the MCP TypeScript SDKs, playwright-core and axe-core (npm) into $tools/npm"
   mkdir -p "$tools/npm"
   npm install --silent --no-audit --no-fund --prefix "$tools/npm" \
     @modelcontextprotocol/server-everything @modelcontextprotocol/server-memory@2026.8.31 @modelcontextprotocol/sdk@1.32.2 \
-    @modelcontextprotocol/server@2.4.0 playwright-core@1.65.1 axe-core@4.14.1
+    @modelcontextprotocol/server@2.4.0 @modelcontextprotocol/client@2.4.0 playwright-core@1.65.1 axe-core@4.14.1
 fi
 
 # For registry installs, which tests run offline: uv, a wheelhouse with the PyPI versions they

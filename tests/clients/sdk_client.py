@@ -8,6 +8,10 @@ Scenarios:
               progress, subscription
   time        /mcp/time: list and call
   aggregate   /mcp: list and call tools of both servers
+  asked PATH [PREFIX]
+              PATH as a 2026-07-28 client (no session): calls server-everything's tools
+              that elicit and sample, named with PREFIX on the aggregate, answering their
+              questions in rounds of input
   long ID     /mcp/everything: a long-running call with progress; prints its own progress
   stdio CMD.. the same checks as `time`, through a stdio server started as CMD (the shim)
   entry FILE [CALLS]
@@ -23,7 +27,7 @@ import sys
 
 import anyio
 import httpx2
-from mcp import ClientSession, types
+from mcp import Client, ClientSession, types
 from mcp.client.sse import sse_client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
@@ -109,6 +113,24 @@ async def everything(url, legacy_sse):
             out["updated"] = uri
             await session.call_tool("toggle-subscriber-updates", {})
     return out
+
+
+async def asked(url, prefix):
+    """A 2026-07-28 client: the server's questions come as rounds of input, answered here."""
+    async with Client(
+        streamable_http_client(url, http_client=http_client()),
+        mode="2026-07-28",
+        sampling_callback=sampling,
+        elicitation_callback=elicitation,
+    ) as client:
+        elicited = await client.call_tool(f"{prefix}trigger-elicitation-request", {})
+        sampled = await client.call_tool(f"{prefix}trigger-sampling-request", {"prompt": "hi", "maxTokens": 10})
+        return {
+            "protocol": client.protocol_version,
+            "elicitation": text_of(elicited),
+            "sampling": text_of(sampled),
+            "errors": [bool(elicited.is_error), bool(sampled.is_error)],
+        }
 
 
 async def time_server(base):
@@ -230,6 +252,8 @@ async def main():
         out = await time_server(rest[0])
     elif scenario == "aggregate":
         out = await aggregate(rest[0])
+    elif scenario == "asked":
+        out = await asked(rest[0] + rest[1], rest[2] if len(rest) > 2 else "")
     elif scenario == "long":
         out = await long_call(rest[0], rest[1])
     elif scenario == "stdio":

@@ -24,6 +24,10 @@ pub struct DaemonArgs {
     /// with it any process it had of its own).
     #[arg(long, value_name = "DURATION", value_parser = millis, default_value = "30m")]
     session_idle: u64,
+    /// How long a 2026-07-28 client's call waits for its answers to the server's questions
+    /// (each round of a multi round-trip request) before it is ended.
+    #[arg(long, value_name = "DURATION", value_parser = millis, default_value = "10m")]
+    input_wait: u64,
     /// The MCP registry installs come from (a private one serves the same API).
     #[arg(long, value_name = "URL", env = "SWITCHBOARD_REGISTRY", default_value = switchboard_registry::client::OFFICIAL)]
     registry: String,
@@ -47,6 +51,7 @@ pub async fn run(port: u16, args: DaemonArgs) -> Result<(), CliError> {
     let gateway = switchboard_gateway::GatewayConfig {
         record_payloads: args.record_payloads,
         session_idle: std::time::Duration::from_millis(args.session_idle),
+        input_wait: std::time::Duration::from_millis(args.input_wait),
     };
     let supervisor = switchboard_supervisor::SupervisorConfig {
         oauth_client_metadata_url: args.oauth_client_metadata_url,

@@ -66,6 +66,8 @@ pub enum DaemonError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
+    Gateway(#[from] gateway::StartError),
+    #[error(transparent)]
     Token(#[from] TokenError),
     #[error(transparent)]
     Registry(#[from] RegistryError),

@@ -62,6 +62,16 @@ pub enum AccessError {
     Store(#[from] StoreError),
 }
 
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot draw the key that seals multi round-trip state: {0}")]
+    Random(#[from] RandomError),
+}
+
 /// Gateway options the daemon is started with.
 #[derive(Clone, Copy, Debug)]
 pub struct GatewayConfig {
@@ -71,6 +81,9 @@ pub struct GatewayConfig {
     /// is ended: clients that vanish without DELETE would otherwise keep it (and any process of
     /// its own) forever.
     pub session_idle: Duration,
+    /// How long a 2026-07-28 client's call waits for each round of its input (the answers to
+    /// its server's questions) before it is ended.
+    pub input_wait: Duration,
 }
 
 impl Default for GatewayConfig {
@@ -78,6 +91,7 @@ impl Default for GatewayConfig {
         Self {
             record_payloads: false,
             session_idle: Duration::from_secs(30 * 60),
+            input_wait: Duration::from_secs(10 * 60),
         }
     }
 }
@@ -324,10 +338,12 @@ pub struct Gateway {
     catalog: Mutex<aggregate::Catalog>,
     /// Whether the daemon is paused: read from the store at start, then followed by event.
     paused: AtomicBool,
+    /// Calls of 2026-07-28 clients waiting for their input.
+    rounds: Arc<session::rounds::Rounds>,
 }
 
 impl Gateway {
-    pub async fn start(servers: Servers, config: GatewayConfig) -> Result<Arc<Self>, StoreError> {
+    pub async fn start(servers: Servers, config: GatewayConfig) -> Result<Arc<Self>, StartError> {
         // Subscribed before the flag is read, so no pause or resume falls between them.
         let events = servers.events.subscribe();
         let paused = AtomicBool::new(servers.store.paused().await?);
@@ -346,6 +362,7 @@ impl Gateway {
             aggregate_changed,
             catalog: Mutex::default(),
             paused,
+            rounds: session::rounds::Rounds::new(config.input_wait)?,
         });
         tokio::spawn(watch_servers(Arc::downgrade(&gateway), events));
         tokio::spawn(expire_sessions(Arc::downgrade(&gateway), config.session_idle));
@@ -354,6 +371,10 @@ impl Gateway {
 
     pub fn catalog(&self) -> parking_lot::MutexGuard<'_, aggregate::Catalog> {
         self.catalog.lock()
+    }
+
+    pub(crate) fn rounds(&self) -> &Arc<session::rounds::Rounds> {
+        &self.rounds
     }
 
     pub fn supervisor(&self) -> &Supervisor {

@@ -17,7 +17,8 @@ use switchboard_model::{ServerName, now_millis};
 
 use super::aggregate::Kind as NameKind;
 use super::notices::forward_notices;
-use super::session::{CallStart, Mode, Session, Stream, Target};
+use super::session::exchange::CallStart;
+use super::session::{Mode, Session, Stream, Target};
 use super::{Gateway, Unavailable};
 
 pub async fn notification(gateway: &Gateway, session: &Arc<Session>, frame: Frame) {

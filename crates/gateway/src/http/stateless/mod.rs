@@ -23,7 +23,9 @@ use super::streamable::unavailable;
 use super::{Client, Gate, header_str, json_response, no_session, rpc_error};
 use crate::handshake::{STATELESS_REVISION, init_result};
 use crate::route;
-use crate::session::{Mode, Session, Stream, Target};
+use crate::session::exchange::Live;
+use crate::session::rounds::{Asking, Binding, PARKABLE, Resumed};
+use crate::session::{Session, Stream, Target};
 
 pub(super) fn is_stateless(headers: &HeaderMap, frame: &Frame) -> bool {
     header_str(headers, "mcp-protocol-version").is_some_and(|v| v > "2025-11-25")
@@ -69,16 +71,25 @@ pub(super) async fn stateless(
     if method == "server/discover" {
         return discover(gate, &target, &id).await;
     }
+    let binding = Binding::of(&target, &value);
+    if PARKABLE.contains(&method) && value["params"].get("requestState").is_some() {
+        return retry(gate, &client, &frame, &value, &binding).await;
+    }
     let rewrite = match hints::CACHEABLE.contains(&method) {
         true => hints::mark_cacheable,
         false => hints::mark_complete,
     };
-    let session = match Session::new(
+    let asking = Asking {
+        rounds: Arc::clone(gate.gateway.rounds()),
+        binding: Arc::new(binding),
+    };
+    let capabilities = &value["params"]["_meta"]["io.modelcontextprotocol/clientCapabilities"];
+    let session = match Session::stateless(
         client.0,
         target,
-        Mode::Stateless,
         STATELESS_REVISION.to_owned(),
-        &value["params"]["_meta"]["io.modelcontextprotocol/clientCapabilities"],
+        capabilities,
+        asking,
     ) {
         Ok(session) => session,
         Err(e) => return no_session(&id, &e),
@@ -93,11 +104,33 @@ pub(super) async fn stateless(
         Some(rewrite),
     )
     .await;
+    answer(session, id, stream).await
+}
+
+/// A retry with the answers to a round of input: they go to the call that waits for them,
+/// which answers here.
+async fn retry(gate: &Gate, client: &Client, frame: &Frame, value: &Value, binding: &Binding) -> Response {
+    let id = frame.raw_id();
+    let stream = Stream::new(1, usize::MAX);
+    let live = Live {
+        stream: Arc::clone(&stream),
+        id: id.clone(),
+        progress: frame.progress_token().map(str::to_owned),
+    };
+    let rounds = gate.gateway.rounds();
+    match rounds.resume(&client.0, binding, &value["params"], live).await {
+        Ok(Resumed { session, id: first }) => answer(session, first, stream).await,
+        Err(e) => rpc_error(StatusCode::BAD_REQUEST, &id, code::INVALID_PARAMS, &e.to_string()),
+    }
+}
+
+/// Answers from `stream`: JSON if the response is all there is, else an event stream whose
+/// closing before the end cancels the request `id` of `session`.
+async fn answer(session: Arc<Session>, id: String, stream: Arc<Stream>) -> Response {
     stream.first().await;
     if let Some(single) = stream.single() {
         return single_answer(single);
     }
-    // Closing this stream cancels the request: the guard tells the server if that happens.
     let guard = AbandonGuard {
         session: Arc::clone(&session),
         id,
@@ -171,6 +204,7 @@ fn to_handshake_era(mut request: Value) -> Frame {
     Frame::from_value(&request)
 }
 
+/// Cancels the request `id` of `session` if its client goes before `stream` ends.
 struct AbandonGuard {
     session: Arc<Session>,
     id: String,
@@ -179,7 +213,9 @@ struct AbandonGuard {
 
 impl Drop for AbandonGuard {
     fn drop(&mut self) {
-        if self.stream.single().is_some() {
+        // A finished stream carried its answer (or a round of questions, which the call
+        // waits for).
+        if self.stream.is_finished() {
             return;
         }
         let session = Arc::clone(&self.session);

@@ -12,23 +12,26 @@
 //! HTTP framing is [`super::http`]'s; which upstream a request goes to is [`super::route`]'s.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use parking_lot::Mutex;
-use serde_json::Value;
+use serde_json::{Value, json};
 use switchboard_local::token::{RandomError, random_secret};
 use switchboard_mcp::jsonrpc::{Frame, Param};
-use switchboard_mcp::upstream::{Delivery, Sink, Upstream};
+use switchboard_mcp::upstream::Upstream;
 use switchboard_model::ServerName;
-use switchboard_model::api::{CallOutcome, CallRecord};
 use switchboard_supervisor::isolated::Isolated;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-use super::History;
+pub(crate) mod exchange;
+pub(crate) mod rounds;
+
+use exchange::{CallStart, Exchange, Live};
+use rounds::Asking;
 
 /// Events the standalone stream keeps for a client that reconnects.
 const STANDALONE_KEPT: usize = 64;
@@ -47,6 +50,8 @@ pub enum Target {
 pub struct ClientCaps {
     pub sampling: bool,
     pub elicitation: bool,
+    /// Elicitation in URL mode (form mode is what a bare `elicitation` declares).
+    pub elicitation_url: bool,
     pub roots: bool,
 }
 
@@ -55,6 +60,7 @@ impl ClientCaps {
         Self {
             sampling: capabilities.get("sampling").is_some(),
             elicitation: capabilities.get("elicitation").is_some(),
+            elicitation_url: capabilities["elicitation"].get("url").is_some(),
             roots: capabilities.get("roots").is_some(),
         }
     }
@@ -66,6 +72,21 @@ impl ClientCaps {
             "roots/list" => self.roots,
             _ => true,
         }
+    }
+
+    /// What `request` needs that was not declared, as a `requiredCapabilities` object.
+    fn lacks(self, request: &Frame) -> Option<Value> {
+        let method = request.head().method.as_deref().unwrap_or_default().to_owned();
+        if method == "elicitation/create" && request.to_value()["params"]["mode"] == "url" {
+            return (!self.elicitation_url).then(|| json!({"elicitation": {"url": {}}}));
+        }
+        let capability = match method.as_str() {
+            "sampling/createMessage" => "sampling",
+            "elicitation/create" => "elicitation",
+            "roots/list" => "roots",
+            _ => return None,
+        };
+        (!self.accepts(&method)).then(|| json!({ capability: {} }))
     }
 }
 
@@ -112,6 +133,8 @@ pub struct Session {
     /// The least severe log message the client gets, as an index into [`LOG_LEVELS`]; past
     /// the end, none. See [`Session::set_log_level`].
     log_floor: AtomicU8,
+    /// For a stateless request: where the server requests it meets become rounds of input.
+    asking: Option<Asking>,
 }
 
 /// MCP's log levels, least severe first.
@@ -156,6 +179,36 @@ impl Session {
         protocol: String,
         capabilities: &Value,
     ) -> Result<Arc<Self>, RandomError> {
+        Self::build(client, target, mode, protocol, capabilities, None)
+    }
+
+    /// What one stateless (2026-07-28) request lives in: the capabilities and log level of
+    /// its `_meta`, and `asking` for the server requests it meets.
+    pub fn stateless(
+        client: Arc<str>,
+        target: Target,
+        protocol: String,
+        capabilities: &Value,
+        asking: Asking,
+    ) -> Result<Arc<Self>, RandomError> {
+        Self::build(
+            client,
+            target,
+            Mode::Stateless,
+            protocol,
+            capabilities,
+            Some(asking),
+        )
+    }
+
+    fn build(
+        client: Arc<str>,
+        target: Target,
+        mode: Mode,
+        protocol: String,
+        capabilities: &Value,
+        asking: Option<Asking>,
+    ) -> Result<Arc<Self>, RandomError> {
         Ok(Arc::new(Self {
             // Unguessable, or no session: a guessable id would let another client join it.
             id: Arc::from(random_secret::<16>()?),
@@ -176,6 +229,7 @@ impl Session {
             last_active: Mutex::new(Instant::now()),
             listeners: AtomicUsize::new(0),
             log_floor: AtomicU8::new(0),
+            asking,
         }))
     }
 
@@ -189,7 +243,7 @@ impl Session {
     }
 
     /// Whether the client gets `frame`, a notification from one of its servers.
-    fn wants(&self, frame: &Frame) -> bool {
+    pub(crate) fn wants(&self, frame: &Frame) -> bool {
         if frame.head().method.as_deref() != Some("notifications/message") {
             return true;
         }
@@ -283,16 +337,14 @@ impl Session {
             .id
             .map(|id| id.get().to_owned())
             .unwrap_or_default();
-        let exchange = Arc::new(Exchange {
-            session: Arc::downgrade(self),
-            upstream: Arc::clone(&upstream),
+        let live = Live {
             stream: Arc::clone(&stream),
             id: id.clone(),
-            call: Mutex::new(call),
-            rewrite,
-            answered: AtomicBool::new(false),
-        });
+            progress: request.progress_token().map(str::to_owned),
+        };
+        let exchange = Exchange::new(self, Arc::clone(&upstream), live, call, rewrite);
         let upstream_id = upstream.forward(request, Arc::clone(&exchange) as _).await?;
+        exchange.sent_as(upstream_id);
         let mut inflight = self.inflight.lock();
         // A fast server may have answered already, and that answer found nothing to remove.
         if !exchange.answered.load(Ordering::Relaxed) {
@@ -306,6 +358,20 @@ impl Session {
             );
         }
         Ok(())
+    }
+
+    /// A request's response came: it is no longer in flight.
+    pub(crate) fn answered(&self, id: &str, answered: &AtomicBool) {
+        let mut inflight = self.inflight.lock();
+        answered.store(true, Ordering::Relaxed);
+        inflight.remove(id);
+        drop(inflight);
+        self.touch();
+    }
+
+    /// A server request sent to this session's client as `id`, whose answer goes to `upstream`.
+    pub(crate) fn note_server_request(&self, id: u64, upstream: Arc<Upstream>) {
+        self.server_requests.lock().insert(id, upstream);
     }
 
     /// The client's `notifications/cancelled`: passed to the server that has the request.
@@ -437,133 +503,24 @@ impl Session {
         }
     }
 
-    fn accepts(&self, method: &str) -> bool {
+    pub(crate) fn accepts(&self, method: &str) -> bool {
         self.mode != Mode::Stateless && self.caps.lock().accepts(method)
+    }
+
+    /// The capability a server request needs that this session's client did not declare, as
+    /// a `requiredCapabilities` object; none if it can be asked.
+    pub(crate) fn lacks(&self, request: &Frame) -> Option<Value> {
+        self.caps.lock().lacks(request)
+    }
+
+    /// Where a stateless request's server requests go; none for a session.
+    pub(crate) fn asking(&self) -> Option<&Asking> {
+        self.asking.as_ref()
     }
 
     /// The legacy transport opens a session before its initialize says what the client can do.
     pub fn set_capabilities(&self, capabilities: &Value) {
         *self.caps.lock() = ClientCaps::from_capabilities(capabilities);
-    }
-}
-
-/// What the history needs to know of a tool call when it starts.
-#[derive(Debug)]
-pub struct CallStart {
-    pub history: History,
-    pub client: Arc<str>,
-    pub server: ServerName,
-    pub tool: String,
-    pub started: Instant,
-    pub at_ms: i64,
-    pub request_bytes: u64,
-    pub arguments: Option<Value>,
-}
-
-impl CallStart {
-    pub fn finish(self, response: &Frame) {
-        let value = response.to_value();
-        let (outcome, error) = if let Some(error) = value.get("error") {
-            (CallOutcome::Error, error["message"].as_str().map(str::to_owned))
-        } else if value["result"]["isError"] == Value::Bool(true) {
-            (CallOutcome::ToolError, None)
-        } else {
-            (CallOutcome::Ok, None)
-        };
-        let result = match (self.history.record_payloads, outcome) {
-            (true, CallOutcome::Error) => None,
-            (true, _) => Some(value["result"].clone()),
-            (false, _) => None,
-        };
-        self.record(outcome, error, response.len() as u64, result);
-    }
-
-    pub fn cancelled(self) {
-        self.record(CallOutcome::Cancelled, None, 0, None);
-    }
-
-    fn record(self, outcome: CallOutcome, error: Option<String>, response_bytes: u64, result: Option<Value>) {
-        let duration_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.history.record(CallRecord {
-            id: 0,
-            at_ms: self.at_ms,
-            client: self.client.to_string(),
-            server: self.server.to_string(),
-            tool: self.tool,
-            duration_ms,
-            outcome,
-            error,
-            request_bytes: self.request_bytes,
-            response_bytes,
-            arguments: self.arguments,
-            result,
-        });
-    }
-}
-
-/// One forwarded request: where its progress, server requests and response go.
-struct Exchange {
-    session: Weak<Session>,
-    upstream: Arc<Upstream>,
-    stream: Arc<Stream>,
-    id: String,
-    call: Mutex<Option<CallStart>>,
-    rewrite: Option<fn(Frame) -> Frame>,
-    /// Set with the session's in-flight table locked, so `forward` never records an answered
-    /// request as in flight (which would keep it, and its session, forever).
-    answered: AtomicBool,
-}
-
-impl Sink for Exchange {
-    fn deliver(&self, delivery: Delivery) {
-        match delivery {
-            Delivery::Notification(frame) => {
-                if self.session.upgrade().is_none_or(|session| session.wants(&frame)) {
-                    self.stream.push(frame.into_bytes());
-                }
-            }
-            Delivery::Request { frame, id } => {
-                if let Some(session) = self.session.upgrade() {
-                    session
-                        .server_requests
-                        .lock()
-                        .insert(id, Arc::clone(&self.upstream));
-                }
-                self.stream.push(frame.into_bytes());
-            }
-            Delivery::Response(frame) => {
-                if let Some(session) = self.session.upgrade() {
-                    let mut inflight = session.inflight.lock();
-                    self.answered.store(true, Ordering::Relaxed);
-                    inflight.remove(&self.id);
-                    drop(inflight);
-                    session.touch();
-                }
-                if let Some(call) = self.call.lock().take() {
-                    call.finish(&frame);
-                }
-                let frame = match self.rewrite {
-                    Some(rewrite) => rewrite(frame),
-                    None => frame,
-                };
-                // The legacy transport's one stream outlives every request.
-                let last = self.stream.id != 0;
-                self.stream.push_and_finish(frame.into_bytes(), last);
-            }
-        }
-    }
-
-    fn accepts(&self, method: &str) -> bool {
-        self.session.upgrade().is_some_and(|s| s.accepts(method))
-    }
-}
-
-impl Drop for Exchange {
-    fn drop(&mut self) {
-        // Dropped without a response: cancelled by the client, or its session ended.
-        if let Some(call) = self.call.lock().take() {
-            call.cancelled();
-        }
     }
 }
 
@@ -653,6 +610,10 @@ impl Stream {
                 return None;
             }
         }
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.buf.lock().finished
     }
 
     /// If the stream holds exactly one event and is finished: that event (a plain response).

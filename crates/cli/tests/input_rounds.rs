@@ -1,0 +1,270 @@
+//! Multi round-trip requests through the gateway: a 2026-07-28 client (no session) calls a
+//! tool of server-everything (npm), a session-era server that asks its client mid-call; the
+//! gateway answers with rounds of input (`input_required`) and delivers the answers of each
+//! retry to the waiting server. Driven by the official Python and TypeScript SDK clients, and
+//! raw, for what a client must not be able to do with a `requestState`.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{Sandbox, everything_server, node_script, tools_dir, wait_until};
+use serde_json::{Value, json};
+
+const START: Duration = Duration::from_secs(60);
+const TOOL: &str = "trigger-elicitation-request";
+
+/// A daemon (started with `flags`) running server-everything, and a token for `tester`.
+fn gateway(flags: &[&str]) -> (Sandbox, String) {
+    let mut sb = Sandbox::new();
+    sb.start_daemon_with(flags);
+    sb.ok(&["add", "everything", "--", &everything_server()]);
+    sb.wait_state("everything", "running", START);
+    let token = sb.ok(&["token", "create", "tester"]).trim().to_owned();
+    (sb, token)
+}
+
+fn run_client(mut command: Command, token: &str) -> Value {
+    let out = command
+        .env("SWITCHBOARD_TOKEN", token)
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "client failed: {stdout}");
+    serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap()
+}
+
+#[test]
+fn sdk_clients_of_2026_answer_the_questions_of_a_session_era_server() {
+    let (sb, token) = gateway(&[]);
+    let base = format!("http://127.0.0.1:{}", sb.port());
+    let clients = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients");
+    let script = node_script("clients/asked_client.mjs");
+    for (path, prefix) in [("/mcp/everything", ""), ("/mcp", "everything__")] {
+        let mut python = Command::new(tools_dir().join("venv/bin/python"));
+        python
+            .arg(clients.join("sdk_client.py"))
+            .args(["asked", &base, path, prefix]);
+        let mut typescript = Command::new("node");
+        typescript
+            .arg(&script.0)
+            .args([format!("{base}{path}"), prefix.to_owned()]);
+        for (seen, name, sampled) in [
+            (run_client(python, &token), "Ada", "sampled-by-python"),
+            (run_client(typescript, &token), "Grace", "sampled-by-typescript"),
+        ] {
+            assert_eq!(seen["protocol"], "2026-07-28", "{path}: {seen}");
+            assert_eq!(seen["errors"], json!([false, false]), "{path}: {seen}");
+            let elicited = seen["elicitation"].as_str().unwrap();
+            assert!(
+                elicited.contains(r#""action": "accept""#) && elicited.contains(name),
+                "{path}: the server got the client's answer: {seen}"
+            );
+            let sampling = seen["sampling"].as_str().unwrap();
+            assert!(sampling.contains(sampled), "{path}: {seen}");
+        }
+    }
+}
+
+/// A raw 2026-07-28 client of `/mcp/everything`.
+struct Raw<'a> {
+    sb: &'a Sandbox,
+    auth: String,
+}
+
+impl Raw<'_> {
+    /// Calls `tool` with `extra` params (answers, state) and `capabilities`; the status and
+    /// the one JSON-RPC message answering it.
+    fn call(&self, tool: &str, capabilities: Value, extra: Value) -> (u16, Value) {
+        let mut params = json!({
+            "name": tool,
+            "arguments": {},
+            "_meta": {
+                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": capabilities,
+            },
+        });
+        params
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let body = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": params});
+        let headers = [
+            ("Authorization", self.auth.as_str()),
+            ("Content-Type", "application/json"),
+            ("Accept", "application/json, text/event-stream"),
+            ("MCP-Protocol-Version", "2026-07-28"),
+            ("Mcp-Method", "tools/call"),
+            ("Mcp-Name", tool),
+        ];
+        let (status, response) = self
+            .sb
+            .http("POST", "/mcp/everything", &headers, &body.to_string());
+        let message = response
+            .split("\r\n\r\n")
+            .nth(1)
+            .and_then(|body| serde_json::from_str(body).ok())
+            .or_else(|| {
+                // An event stream: the response is its last message.
+                response
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("data: "))
+                    .filter_map(|data| serde_json::from_str::<Value>(data).ok())
+                    .next_back()
+            })
+            .unwrap_or_else(|| panic!("no JSON-RPC message in {response}"));
+        (status, message)
+    }
+
+    /// Starts a call that elicits: its round of input.
+    fn ask(&self) -> Value {
+        let (status, asked) = self.call(TOOL, json!({"elicitation": {}}), json!({}));
+        assert_eq!(status, 200, "{asked}");
+        assert_eq!(asked["id"], 7);
+        assert_eq!(asked["result"]["resultType"], "input_required", "{asked}");
+        asked["result"].clone()
+    }
+}
+
+fn error_of(answer: &(u16, Value)) -> (u16, i64, String) {
+    let error = &answer.1["error"];
+    let message = error["message"].as_str().unwrap_or_default().to_owned();
+    (answer.0, error["code"].as_i64().unwrap_or_default(), message)
+}
+
+#[test]
+fn request_state_is_sealed_bound_to_its_client_and_call_and_answers_each_round_once() {
+    let (sb, token) = gateway(&[]);
+    let raw = Raw {
+        sb: &sb,
+        auth: format!("Bearer {token}"),
+    };
+    let round = raw.ask();
+    let requests = round["inputRequests"].as_object().unwrap();
+    assert_eq!(requests.len(), 1, "{round}");
+    let (key, question) = requests.iter().next().unwrap();
+    assert_eq!(question["method"], "elicitation/create", "{round}");
+    assert!(question["params"]["requestedSchema"]["properties"]["name"].is_object());
+    assert!(
+        question.get("id").is_none(),
+        "an input request is not a JSON-RPC request"
+    );
+    let state = round["requestState"].as_str().unwrap().to_owned();
+    let answer = json!({key: {"action": "accept", "content": {"name": "Ada", "check": true}}});
+
+    // A changed state, another client, or other arguments: refused, and the call still waits.
+    let mut tampered = state.clone().into_bytes();
+    tampered[10] = if tampered[10] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    let refused = error_of(&raw.call(
+        TOOL,
+        json!({"elicitation": {}}),
+        json!({"inputResponses": answer, "requestState": tampered}),
+    ));
+    assert_eq!((refused.0, refused.1), (400, -32602), "{refused:?}");
+    assert!(refused.2.contains("invalid requestState"), "{refused:?}");
+    let other = Raw {
+        sb: &sb,
+        auth: format!("Bearer {}", sb.ok(&["token", "create", "other"]).trim()),
+    };
+    let refused = error_of(&other.call(
+        TOOL,
+        json!({"elicitation": {}}),
+        json!({"inputResponses": answer, "requestState": state}),
+    ));
+    assert_eq!((refused.0, refused.1), (400, -32602), "{refused:?}");
+    assert!(refused.2.contains("another request"), "{refused:?}");
+    let refused = error_of(&raw.call(
+        "echo",
+        json!({"elicitation": {}}),
+        json!({"inputResponses": answer, "requestState": state}),
+    ));
+    assert!(refused.2.contains("another request"), "{refused:?}");
+
+    // A retry without the answer is asked again, under a new state; the old one is spent.
+    let (status, again) = raw.call(TOOL, json!({"elicitation": {}}), json!({"requestState": state}));
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["result"]["resultType"], "input_required", "{again}");
+    assert!(again["result"]["inputRequests"].get(key).is_some(), "{again}");
+    let next = again["result"]["requestState"].as_str().unwrap().to_owned();
+    assert_ne!(next, state);
+    let refused = error_of(&raw.call(
+        TOOL,
+        json!({"elicitation": {}}),
+        json!({"inputResponses": answer, "requestState": state}),
+    ));
+    assert!(refused.2.contains("stale requestState"), "{refused:?}");
+
+    // The answer reaches the waiting server (each request is a new connection), and the call
+    // completes; its state cannot be used again.
+    let (status, done) = raw.call(
+        TOOL,
+        json!({"elicitation": {}}),
+        json!({"inputResponses": answer, "requestState": next}),
+    );
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["id"], 7);
+    assert_eq!(done["result"]["resultType"], "complete", "{done}");
+    assert!(
+        done["result"]["content"].to_string().contains("Name: Ada"),
+        "{done}"
+    );
+    let refused = error_of(&raw.call(
+        TOOL,
+        json!({"elicitation": {}}),
+        json!({"inputResponses": answer, "requestState": next}),
+    ));
+    assert_eq!(refused.1, -32602, "{refused:?}");
+
+    // A client that did not declare what the server asks for is told which capability.
+    let (status, lacking) = raw.call(TOOL, json!({"sampling": {}}), json!({}));
+    assert_eq!(status, 400, "{lacking}");
+    assert_eq!(lacking["error"]["code"], -32021, "{lacking}");
+    assert_eq!(
+        lacking["error"]["data"]["requiredCapabilities"],
+        json!({"elicitation": {}})
+    );
+}
+
+#[test]
+fn a_call_whose_client_never_answers_ends_and_its_server_is_told() {
+    let (sb, token) = gateway(&["--input-wait", "1s"]);
+    let raw = Raw {
+        sb: &sb,
+        auth: format!("Bearer {token}"),
+    };
+    let round = raw.ask();
+    let state = round["requestState"].as_str().unwrap().to_owned();
+    let key = round["inputRequests"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
+    let answer = json!({key: {"action": "accept", "content": {"name": "Ada"}}});
+    // Unanswered for the input wait, the call is abandoned upstream: the history has it
+    // cancelled, not answered.
+    let cancelled = wait_until("the unanswered call to end", Duration::from_secs(30), || {
+        let calls: Value = serde_json::from_str(&sb.ok(&["history", "--json"])).unwrap();
+        calls
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["tool"] == TOOL)
+            .cloned()
+    });
+    assert_eq!(cancelled["outcome"], "cancelled", "{cancelled}");
+    let late = raw.call(
+        TOOL,
+        json!({"elicitation": {}}),
+        json!({"inputResponses": answer, "requestState": state}),
+    );
+    let refused = error_of(&late);
+    assert_eq!((refused.0, refused.1), (400, -32602), "{refused:?}");
+    assert!(refused.2.contains("expired"), "{refused:?}");
+}

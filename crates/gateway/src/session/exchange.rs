@@ -1,0 +1,317 @@
+//! One forwarded request on its way back: where its progress, the server's requests made on
+//! its behalf and its response go, and what the history records of it.
+//!
+//! A session's request answers on its stream. A stateless (2026-07-28) request cannot be sent
+//! server requests; its exchange hands them to [`Rounds`], which answers the client with an
+//! `input_required` result, parks the exchange, and points it at the retry's stream when the
+//! client comes back with the answers. Which upstream a request goes to is
+//! [`crate::route`]'s; the session's tables (in flight, server requests) are [`Session`]'s.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Instant;
+
+use parking_lot::Mutex;
+use serde_json::{Value, json};
+use switchboard_mcp::jsonrpc::{self, Frame, Param, code};
+use switchboard_mcp::upstream::{Delivery, Sink, Upstream};
+use switchboard_model::ServerName;
+use switchboard_model::api::{CallOutcome, CallRecord};
+
+use super::rounds::{Asking, Handle, Rounds};
+use super::{Session, Stream};
+use crate::History;
+
+/// What the history needs to know of a tool call when it starts.
+#[derive(Debug)]
+pub struct CallStart {
+    pub history: History,
+    pub client: Arc<str>,
+    pub server: ServerName,
+    pub tool: String,
+    pub started: Instant,
+    pub at_ms: i64,
+    pub request_bytes: u64,
+    pub arguments: Option<Value>,
+}
+
+impl CallStart {
+    pub fn finish(self, response: &Frame) {
+        let value = response.to_value();
+        let (outcome, error) = if let Some(error) = value.get("error") {
+            (CallOutcome::Error, error["message"].as_str().map(str::to_owned))
+        } else if value["result"]["isError"] == Value::Bool(true) {
+            (CallOutcome::ToolError, None)
+        } else {
+            (CallOutcome::Ok, None)
+        };
+        let result = match (self.history.record_payloads, outcome) {
+            (true, CallOutcome::Error) => None,
+            (true, _) => Some(value["result"].clone()),
+            (false, _) => None,
+        };
+        self.record(outcome, error, response.len() as u64, result);
+    }
+
+    pub fn cancelled(self) {
+        self.record(CallOutcome::Cancelled, None, 0, None);
+    }
+
+    fn record(self, outcome: CallOutcome, error: Option<String>, response_bytes: u64, result: Option<Value>) {
+        let duration_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.history.record(CallRecord {
+            id: 0,
+            at_ms: self.at_ms,
+            client: self.client.to_string(),
+            server: self.server.to_string(),
+            tool: self.tool,
+            duration_ms,
+            outcome,
+            error,
+            request_bytes: self.request_bytes,
+            response_bytes,
+            arguments: self.arguments,
+            result,
+        });
+    }
+}
+
+/// Where an exchange's messages go right now.
+#[derive(Debug)]
+pub(crate) struct Live {
+    pub stream: Arc<Stream>,
+    /// The client's id of the request being answered (the retry's, after a round of input).
+    pub id: String,
+    /// That request's progress token (raw JSON), if it gave one.
+    pub progress: Option<String>,
+}
+
+/// An exchange is live, or parked while its client answers a round of input.
+enum Reply {
+    Live(Live),
+    Parked {
+        /// Its entry among the parked calls.
+        handle: Handle,
+        /// The response, if it came while parked: it waits for the retry.
+        held: Option<Frame>,
+    },
+}
+
+/// One forwarded request: where its progress, server requests and response go.
+pub(crate) struct Exchange {
+    me: Weak<Exchange>,
+    session: Weak<Session>,
+    upstream: Arc<Upstream>,
+    /// The id it travels under upstream, once sent.
+    upstream_id: AtomicU64,
+    /// The session's id of the request: the key of its in-flight entry.
+    id: String,
+    call: Mutex<Option<CallStart>>,
+    rewrite: Option<fn(Frame) -> Frame>,
+    /// Set with the session's in-flight table locked, so `forward` never records an answered
+    /// request as in flight (which would keep it, and its session, forever).
+    pub answered: AtomicBool,
+    reply: Mutex<Reply>,
+    /// For a stateless request: where its server requests become rounds of input.
+    asking: Option<Asking>,
+}
+
+impl Exchange {
+    pub fn new(
+        session: &Arc<Session>,
+        upstream: Arc<Upstream>,
+        live: Live,
+        call: Option<CallStart>,
+        rewrite: Option<fn(Frame) -> Frame>,
+    ) -> Arc<Self> {
+        Arc::new_cyclic(|me| Self {
+            me: me.clone(),
+            session: Arc::downgrade(session),
+            upstream,
+            upstream_id: AtomicU64::new(0),
+            id: live.id.clone(),
+            call: Mutex::new(call),
+            rewrite,
+            answered: AtomicBool::new(false),
+            reply: Mutex::new(Reply::Live(live)),
+            asking: session.asking().cloned(),
+        })
+    }
+
+    pub fn sent_as(&self, upstream_id: u64) {
+        self.upstream_id.store(upstream_id, Ordering::Relaxed);
+    }
+
+    pub fn upstream(&self) -> &Arc<Upstream> {
+        &self.upstream
+    }
+
+    /// The session the request came in (for a stateless one, the request's own).
+    pub fn session(&self) -> Option<Arc<Session>> {
+        self.session.upgrade()
+    }
+
+    /// The client's id of the request that started the call: its in-flight entry's key.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Stops sending to the client and takes where it was going, for a round of input
+    /// under `handle`; none if it is parked already.
+    pub fn park(&self, handle: Handle) -> Option<Live> {
+        let mut reply = self.reply.lock();
+        if let Reply::Parked { .. } = &*reply {
+            return None;
+        }
+        match std::mem::replace(&mut *reply, Reply::Parked { handle, held: None }) {
+            Reply::Live(live) => Some(live),
+            Reply::Parked { .. } => None,
+        }
+    }
+
+    /// Where the exchange is parked, if it is.
+    pub fn parked_as(&self) -> Option<Handle> {
+        match &*self.reply.lock() {
+            Reply::Parked { handle, .. } => Some(*handle),
+            Reply::Live(_) => None,
+        }
+    }
+
+    /// Sends to the client again, on the retry's stream; a response that came meanwhile
+    /// goes there at once.
+    pub fn resume(&self, live: Live) {
+        let held = {
+            let mut reply = self.reply.lock();
+            match std::mem::replace(&mut *reply, Reply::Live(live)) {
+                Reply::Parked { held, .. } => held,
+                Reply::Live(_) => None,
+            }
+        };
+        if let Some(response) = held {
+            self.respond(response);
+        }
+    }
+
+    /// The client's final answer: to its live stream (under the id of the request it
+    /// answers), or held for the retry.
+    pub fn respond(&self, response: Frame) {
+        let mut reply = self.reply.lock();
+        match &mut *reply {
+            Reply::Live(live) => {
+                let response = match self.asking.is_some() && live.id != self.id {
+                    true => response.with_id(&live.id),
+                    false => response,
+                };
+                // The legacy transport's one stream outlives every request.
+                let last = live.stream.id != 0;
+                live.stream.push_and_finish(response.into_bytes(), last);
+            }
+            Reply::Parked { held, .. } => *held = Some(response),
+        }
+    }
+
+    /// Answers the client with an internal error and abandons the call.
+    pub fn fail(&self, message: &str) {
+        self.respond(jsonrpc::error_response(&self.id, code::INTERNAL, message));
+        if let Some(exchange) = self.me.upgrade() {
+            tokio::spawn(async move { exchange.abandon().await });
+        }
+    }
+
+    /// Progress and log messages reach a live client; a parked one has no stream to take them.
+    fn notify(&self, frame: Frame) {
+        let reply = self.reply.lock();
+        let Reply::Live(live) = &*reply else { return };
+        let frame = match (&live.progress, frame.progress_token()) {
+            (Some(ours), Some(theirs)) if ours != theirs => frame.with_param(Param::ProgressToken, ours),
+            _ => frame,
+        };
+        live.stream.push(frame.into_bytes());
+    }
+
+    /// Ends the request: its server is told, and no response will come.
+    pub async fn abandon(&self) {
+        self.upstream
+            .cancel(self.upstream_id.load(Ordering::Relaxed), None)
+            .await;
+    }
+
+    /// Answers the server's request `ours` with an error: the client will not answer it.
+    pub async fn decline(&self, ours: u64, message: &str) {
+        let refusal = jsonrpc::error_response(&ours.to_string(), code::METHOD_NOT_FOUND, message);
+        let _ = self.upstream.reply(ours, &refusal).await;
+    }
+
+    /// Ends a stateless request whose server asked for something its client did not declare
+    /// it can give: the client gets -32021 naming the capability, the server a refusal.
+    pub fn refuse(&self, ours: u64, required: Value) {
+        let message = format!(
+            "the server needs the client capability {required}, which this request's \
+             io.modelcontextprotocol/clientCapabilities does not declare"
+        );
+        let Some(exchange) = self.me.upgrade() else { return };
+        let error = Frame::from_value(&json!({
+            "jsonrpc": "2.0",
+            "id": 0,
+            "error": {
+                "code": code::MISSING_REQUIRED_CLIENT_CAPABILITY,
+                "message": message,
+                "data": {"requiredCapabilities": required},
+            },
+        }));
+        self.respond(error.with_id(&self.id));
+        tokio::spawn(async move {
+            exchange.decline(ours, &message).await;
+            exchange.abandon().await;
+        });
+    }
+}
+
+impl Sink for Exchange {
+    fn deliver(&self, delivery: Delivery) {
+        match delivery {
+            Delivery::Notification(frame) => {
+                if self.session.upgrade().is_none_or(|session| session.wants(&frame)) {
+                    self.notify(frame);
+                }
+            }
+            Delivery::Request { frame, id } => match (&self.asking, self.me.upgrade()) {
+                (Some(asking), Some(me)) => Rounds::ask(asking, me, frame, id),
+                _ => {
+                    if let Some(session) = self.session.upgrade() {
+                        session.note_server_request(id, Arc::clone(&self.upstream));
+                    }
+                    self.notify(frame);
+                }
+            },
+            Delivery::Response(frame) => {
+                if let Some(session) = self.session.upgrade() {
+                    session.answered(&self.id, &self.answered);
+                }
+                if let Some(call) = self.call.lock().take() {
+                    call.finish(&frame);
+                }
+                let frame = match self.rewrite {
+                    Some(rewrite) => rewrite(frame),
+                    None => frame,
+                };
+                self.respond(frame);
+            }
+        }
+    }
+
+    fn accepts(&self, method: &str) -> bool {
+        // A stateless request takes every server request: it asks its client, or refuses
+        // with the capability the client lacks.
+        self.asking.is_some() || self.session.upgrade().is_some_and(|s| s.accepts(method))
+    }
+}
+
+impl Drop for Exchange {
+    fn drop(&mut self) {
+        // Dropped without a response: cancelled by the client, or its session ended.
+        if let Some(call) = self.call.lock().take() {
+            call.cancelled();
+        }
+    }
+}

@@ -1,0 +1,449 @@
+//! Multi round-trip requests (2026-07-28) in front of session-era servers.
+//!
+//! A session-era server asks its client mid-call (`elicitation/create`,
+//! `sampling/createMessage`, `roots/list`); a 2026-07-28 client cannot be sent requests, and
+//! expects an `input_required` result instead, then retries the call with the answers. This
+//! module joins the two: the first server request of a stateless call parks the call (its
+//! upstream request stays pending) and answers the client with every open question under a
+//! key of its own, plus a `requestState`. The retry, on any connection, delivers the answers
+//! to the waiting server and points the call at the retry's stream; questions still open, or
+//! asked meanwhile, make another round.
+//!
+//! `requestState` is an HMAC-SHA256-sealed handle to the parked call, the round it answers
+//! and its expiry, under a key drawn at each start (parked calls live in memory, so a state
+//! cannot outlive them). The table behind it binds each call to the client that made it and
+//! to the method, endpoint and arguments it was made with, and accepts each round's state
+//! once. Parked calls are bounded in number, per client and in all, and in time: an
+//! unanswered one is ended, its questions declined and its server told.
+//!
+//! What the exchange does with its messages is [`super::exchange`]'s; the HTTP side of a
+//! retry is [`crate::http`]'s.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::digest::KeyInit;
+use hmac::{Hmac, Mac};
+use parking_lot::Mutex;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+use switchboard_local::token::{RandomError, random_bytes};
+use switchboard_mcp::jsonrpc::{self, Frame};
+use switchboard_model::now_millis;
+use tokio::task::JoinHandle;
+
+use super::exchange::{Exchange, Live};
+use super::{Session, Target};
+
+/// The requests that may answer `input_required` (the revision's MRTR pattern).
+pub const PARKABLE: [&str; 3] = ["tools/call", "prompts/get", "resources/read"];
+/// Calls one client may have waiting for its input; a new one ends its oldest.
+const PER_CLIENT: usize = 32;
+/// Calls waiting for input in all.
+const IN_ALL: usize = 1024;
+/// Questions one call may have open; the server's next one is declined.
+const QUESTIONS: usize = 16;
+
+/// A parked call's key: 16 random bytes.
+pub type Handle = [u8; 16];
+type Seal = Hmac<Sha256>;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RoundError {
+    #[error(
+        "invalid requestState: it was not issued by this gateway or was changed; send the request again without it"
+    )]
+    Tampered,
+    #[error(
+        "expired requestState: the call waited longer than it may for the client's input, or the gateway restarted; send the request again without it"
+    )]
+    Expired,
+    #[error(
+        "stale requestState: that round was answered already; retry with the state of the latest input_required result"
+    )]
+    Replayed,
+    #[error(
+        "requestState belongs to another request: retry with the same method, endpoint and arguments as the request that received it"
+    )]
+    Mismatch,
+    #[error("params.inputResponses must be an object of results, one per key of inputRequests")]
+    Responses,
+}
+
+/// What a parked call was asked with: its method, and a digest of the endpoint, name or
+/// URI and arguments. A retry must present the same.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Binding {
+    method: String,
+    digest: [u8; 32],
+}
+
+impl Binding {
+    pub fn of(target: &Target, request: &Value) -> Self {
+        let method = request["method"].as_str().unwrap_or_default().to_owned();
+        let params = &request["params"];
+        let endpoint = match target {
+            Target::Server(name) => name.as_str(),
+            Target::Aggregate => "",
+        };
+        let mut hash = Sha256::new();
+        for part in [
+            method.as_str(),
+            endpoint,
+            params["name"].as_str().unwrap_or_default(),
+            params["uri"].as_str().unwrap_or_default(),
+        ] {
+            hash.update(part.as_bytes());
+            hash.update([0]);
+        }
+        hash.update(params["arguments"].to_string().as_bytes());
+        Self {
+            method,
+            digest: hash.finalize().into(),
+        }
+    }
+}
+
+/// What a stateless request's exchange needs to park: the table, and what binds it.
+#[derive(Clone, Debug)]
+pub struct Asking {
+    pub rounds: Arc<Rounds>,
+    pub binding: Arc<Binding>,
+}
+
+/// A server request waiting for the client's answer.
+struct Question {
+    /// Its id as the upstream delivered it (see `Upstream::reply`).
+    id: u64,
+    /// `{method, params}`, as `inputRequests` carries it.
+    request: Value,
+}
+
+/// A call waiting for its client's next round.
+struct Parked {
+    client: Arc<str>,
+    binding: Arc<Binding>,
+    /// The round whose state the client holds.
+    round: u32,
+    /// Open questions by key.
+    questions: BTreeMap<String, Question>,
+    /// Keys minted so far.
+    minted: u32,
+    exchange: Arc<Exchange>,
+    /// The request's own session: its in-flight entry and log level live on for the retry.
+    session: Arc<Session>,
+    born: Instant,
+    expiry: Option<JoinHandle<()>>,
+}
+
+impl Parked {
+    fn add(&mut self, id: u64, question: &Frame) {
+        let mut request = question.to_value();
+        let method = request["method"].as_str().unwrap_or_default().to_owned();
+        let prefix = match method.as_str() {
+            "sampling/createMessage" => "sampling",
+            "roots/list" => "roots",
+            _ => "elicitation",
+        };
+        self.minted += 1;
+        let key = format!("{prefix}_{}", self.minted);
+        let mut asked = Map::new();
+        asked.insert("method".into(), Value::from(method));
+        if let Some(params) = request.get_mut("params") {
+            asked.insert("params".into(), params.take());
+        }
+        self.questions.insert(
+            key,
+            Question {
+                id,
+                request: Value::Object(asked),
+            },
+        );
+    }
+}
+
+/// The calls of stateless clients that wait for their input.
+#[derive(Debug)]
+pub struct Rounds {
+    me: Weak<Rounds>,
+    /// HMAC-SHA256 key, one block long.
+    key: [u8; 64],
+    /// How long a call waits for each round of input.
+    wait: Duration,
+    table: Mutex<HashMap<Handle, Parked>>,
+}
+
+impl std::fmt::Debug for Parked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Parked")
+            .field("client", &self.client)
+            .field("round", &self.round)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A retry that reached its call: the call's session and id, which closing the retry's
+/// stream cancels.
+#[derive(Debug)]
+pub struct Resumed {
+    pub session: Arc<Session>,
+    pub id: String,
+}
+
+impl Rounds {
+    pub fn new(wait: Duration) -> Result<Arc<Self>, RandomError> {
+        let key = random_bytes::<64>()?;
+        Ok(Arc::new_cyclic(|me| Self {
+            me: me.clone(),
+            key,
+            wait,
+            table: Mutex::default(),
+        }))
+    }
+
+    /// A server request `question` (delivered as `id`) met by a stateless call: asked of the
+    /// client in this round or the next, or refused if the client cannot answer it.
+    pub(crate) fn ask(asking: &Asking, exchange: Arc<Exchange>, question: Frame, id: u64) {
+        let Some(session) = exchange.session() else { return };
+        if let Some(required) = session.lacks(&question) {
+            return exchange.refuse(id, required);
+        }
+        if !PARKABLE.contains(&asking.binding.method.as_str()) {
+            let message = format!(
+                "a 2026-07-28 client is asked for input only during {}; not during {}",
+                PARKABLE.join(", "),
+                asking.binding.method
+            );
+            tokio::spawn(async move { exchange.decline(id, &message).await });
+            return;
+        }
+        asking.rounds.put(asking, exchange, session, &question, id);
+    }
+
+    fn put(
+        &self,
+        asking: &Asking,
+        exchange: Arc<Exchange>,
+        session: Arc<Session>,
+        question: &Frame,
+        id: u64,
+    ) {
+        let mut table = self.table.lock();
+        if let Some(handle) = exchange.parked_as() {
+            match table.get_mut(&handle) {
+                Some(parked) if parked.questions.len() < QUESTIONS => parked.add(id, question),
+                _ => {
+                    let message = "the client has too many questions open, or stopped answering";
+                    tokio::spawn(async move { exchange.decline(id, message).await });
+                }
+            }
+            return;
+        }
+        let handle = match random_bytes::<16>() {
+            Ok(handle) => handle,
+            Err(e) => {
+                drop(table);
+                let message = format!("cannot park the call for the client's input: {e}");
+                return exchange.fail(&message);
+            }
+        };
+        let Some(live) = exchange.park(handle) else { return };
+        for old in self.crowded(&mut table, &session.client()) {
+            self.retire(old, "the client has too many calls waiting for its input");
+        }
+        let mut parked = Parked {
+            client: session.client(),
+            binding: Arc::clone(&asking.binding),
+            round: 0,
+            questions: BTreeMap::new(),
+            minted: 0,
+            exchange,
+            session,
+            born: Instant::now(),
+            expiry: None,
+        };
+        parked.add(id, question);
+        let result = self.next_round(handle, &mut parked, &live.id);
+        table.insert(handle, parked);
+        drop(table);
+        live.stream.push_and_finish(result.into_bytes(), true);
+    }
+
+    /// The oldest calls to end so that one more of `client`'s fits.
+    fn crowded(&self, table: &mut HashMap<Handle, Parked>, client: &str) -> Vec<Parked> {
+        let mut ended = Vec::new();
+        loop {
+            let mine = table.values().filter(|p| &*p.client == client).count();
+            let scope: Option<&str> = match (mine >= PER_CLIENT, table.len() >= IN_ALL) {
+                (true, _) => Some(client),
+                (false, true) => None,
+                (false, false) => return ended,
+            };
+            let oldest = table
+                .iter()
+                .filter(|(_, p)| scope.is_none_or(|c| &*p.client == c))
+                .min_by_key(|(_, p)| p.born)
+                .map(|(handle, _)| *handle);
+            match oldest.and_then(|handle| table.remove(&handle)) {
+                Some(parked) => ended.push(parked),
+                None => return ended,
+            }
+        }
+    }
+
+    /// Opens the next round: a new state, and the `input_required` result that asks every
+    /// open question, answering the client's request `id`.
+    fn next_round(&self, handle: Handle, parked: &mut Parked, id: &str) -> Frame {
+        parked.round += 1;
+        if let Some(expiry) = parked.expiry.take() {
+            expiry.abort();
+        }
+        let rounds = self.me.clone();
+        let wait = self.wait;
+        parked.expiry = Some(tokio::spawn(async move {
+            tokio::time::sleep(wait).await;
+            if let Some(rounds) = rounds.upgrade() {
+                rounds.expire(handle);
+            }
+        }));
+        let expires = u64::try_from(now_millis()).unwrap_or_default()
+            + u64::try_from(self.wait.as_millis()).unwrap_or(u64::MAX);
+        let requests: Map<String, Value> = parked
+            .questions
+            .iter()
+            .map(|(key, question)| (key.clone(), question.request.clone()))
+            .collect();
+        let result = json!({
+            "resultType": "input_required",
+            "inputRequests": requests,
+            "requestState": self.seal(handle, parked.round, expires),
+        });
+        jsonrpc::result_response(id, &result.to_string())
+    }
+
+    /// A retry carrying `params.requestState`: its answers go to the waiting server and the
+    /// call answers on `live`, or another round of questions does.
+    pub(crate) async fn resume(
+        &self,
+        client: &str,
+        binding: &Binding,
+        params: &Value,
+        live: Live,
+    ) -> Result<Resumed, RoundError> {
+        let state = params["requestState"].as_str().ok_or(RoundError::Tampered)?;
+        let (handle, round) = self.open(state)?;
+        let responses = match &params["inputResponses"] {
+            Value::Null => &Map::new(),
+            Value::Object(responses) if responses.values().all(Value::is_object) => responses,
+            _ => return Err(RoundError::Responses),
+        };
+        let (exchange, resumed, answers) = {
+            let mut table = self.table.lock();
+            let parked = table.get_mut(&handle).ok_or(RoundError::Expired)?;
+            if parked.round != round {
+                return Err(RoundError::Replayed);
+            }
+            if &*parked.client != client || *parked.binding != *binding {
+                return Err(RoundError::Mismatch);
+            }
+            let mut answers = Vec::new();
+            parked.questions.retain(|key, question| match responses.get(key) {
+                Some(answer) => {
+                    answers.push((question.id, answer.clone()));
+                    false
+                }
+                None => true,
+            });
+            let resumed = Resumed {
+                session: Arc::clone(&parked.session),
+                id: parked.exchange.id().to_owned(),
+            };
+            let exchange = Arc::clone(&parked.exchange);
+            if parked.questions.is_empty() {
+                if let Some(mut parked) = table.remove(&handle)
+                    && let Some(expiry) = parked.expiry.take()
+                {
+                    expiry.abort();
+                }
+                exchange.resume(live);
+            } else {
+                let result = self.next_round(handle, parked, &live.id);
+                live.stream.push_and_finish(result.into_bytes(), true);
+            }
+            (exchange, resumed, answers)
+        };
+        for (id, answer) in answers {
+            let response = jsonrpc::result_response(&id.to_string(), &answer.to_string());
+            let _ = exchange.upstream().reply(id, &response).await;
+        }
+        Ok(resumed)
+    }
+
+    fn expire(&self, handle: Handle) {
+        if let Some(parked) = self.table.lock().remove(&handle) {
+            let waited = self.wait.as_secs();
+            self.retire(parked, &format!("the client did not answer within {waited} s"));
+        }
+    }
+
+    /// Ends a parked call: its open questions are declined (an elicitation cancelled) and its
+    /// server is told the call is abandoned.
+    fn retire(&self, mut parked: Parked, why: &str) {
+        if let Some(expiry) = parked.expiry.take() {
+            expiry.abort();
+        }
+        let why = why.to_owned();
+        tokio::spawn(async move {
+            for question in parked.questions.values() {
+                if question.request["method"] == "elicitation/create" {
+                    let cancel = jsonrpc::result_response(&question.id.to_string(), r#"{"action":"cancel"}"#);
+                    let _ = parked.exchange.upstream().reply(question.id, &cancel).await;
+                } else {
+                    parked.exchange.decline(question.id, &why).await;
+                }
+            }
+            parked.exchange.abandon().await;
+            tracing::debug!(client = %parked.client, "a call waiting for input ended: {why}");
+        });
+    }
+
+    fn seal(&self, handle: Handle, round: u32, expires: u64) -> String {
+        let mut token = Vec::with_capacity(60);
+        token.extend_from_slice(&handle);
+        token.extend_from_slice(&round.to_be_bytes());
+        token.extend_from_slice(&expires.to_be_bytes());
+        let mac = self.mac(&token).finalize().into_bytes();
+        token.extend_from_slice(&mac);
+        URL_SAFE_NO_PAD.encode(token)
+    }
+
+    /// The handle and round a state names, if this gateway sealed it and it has not lapsed.
+    fn open(&self, state: &str) -> Result<(Handle, u32), RoundError> {
+        let token = URL_SAFE_NO_PAD.decode(state).map_err(|_| RoundError::Tampered)?;
+        if token.len() != 60 {
+            return Err(RoundError::Tampered);
+        }
+        let (body, mac) = token.split_at(28);
+        self.mac(body)
+            .verify_slice(mac)
+            .map_err(|_| RoundError::Tampered)?;
+        let field = |range: std::ops::Range<usize>| body.get(range).unwrap_or_default();
+        let handle: Handle = field(0..16).try_into().map_err(|_| RoundError::Tampered)?;
+        let round = u32::from_be_bytes(field(16..20).try_into().map_err(|_| RoundError::Tampered)?);
+        let expires = u64::from_be_bytes(field(20..28).try_into().map_err(|_| RoundError::Tampered)?);
+        if u64::try_from(now_millis()).unwrap_or_default() > expires {
+            return Err(RoundError::Expired);
+        }
+        Ok((handle, round))
+    }
+
+    fn mac(&self, body: &[u8]) -> Seal {
+        let mut mac = <Seal as KeyInit>::new(&self.key.into());
+        Mac::update(&mut mac, body);
+        mac
+    }
+}
