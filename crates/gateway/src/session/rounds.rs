@@ -208,7 +208,11 @@ impl Rounds {
     /// A server request `question` (delivered as `id`) met by a stateless call: asked of the
     /// client in this round or the next, or refused if the client cannot answer it.
     pub(crate) fn ask(asking: &Asking, exchange: Arc<Exchange>, question: Frame, id: u64) {
-        let Some(session) = exchange.session() else { return };
+        let Some(session) = exchange.session() else {
+            let message = "the client's request has ended";
+            tokio::spawn(async move { exchange.decline(id, message).await });
+            return;
+        };
         if let Some(required) = session.lacks(&question) {
             return exchange.refuse(id, required);
         }
