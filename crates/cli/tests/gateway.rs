@@ -13,8 +13,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::{
-    Sandbox, descendants, echo_server, everything_server, node_script, signal, time_server, tools_dir,
-    wait_until,
+    Sandbox, descendants, echo_server, everything_server, node_script, run_client, signal, time_server,
+    tools_dir, wait_until,
 };
 use serde_json::{Value, json};
 
@@ -40,17 +40,6 @@ fn gateway() -> (Sandbox, String) {
 
 fn base(sb: &Sandbox) -> String {
     format!("http://127.0.0.1:{}", sb.port())
-}
-
-fn run_client(mut command: Command, token: &str) -> Value {
-    let out = command
-        .env("SWITCHBOARD_TOKEN", token)
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "client failed: {stdout}");
-    serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap()
 }
 
 fn python(args: &[&str], token: &str) -> Value {

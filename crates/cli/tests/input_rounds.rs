@@ -8,10 +8,10 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use common::{Sandbox, everything_server, node_script, tools_dir, wait_until};
+use common::{Sandbox, everything_server, node_script, run_client, tools_dir, wait_until};
 use serde_json::{Value, json};
 
 const START: Duration = Duration::from_secs(60);
@@ -25,17 +25,6 @@ fn gateway(flags: &[&str]) -> (Sandbox, String) {
     sb.wait_state("everything", "running", START);
     let token = sb.ok(&["token", "create", "tester"]).trim().to_owned();
     (sb, token)
-}
-
-fn run_client(mut command: Command, token: &str) -> Value {
-    let out = command
-        .env("SWITCHBOARD_TOKEN", token)
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "client failed: {stdout}");
-    serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap()
 }
 
 #[test]

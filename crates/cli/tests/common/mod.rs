@@ -60,6 +60,18 @@ pub fn echo_server() -> PathBuf {
     echo
 }
 
+/// Runs an SDK client script with `token`; what it printed last, as JSON.
+pub fn run_client(mut command: Command, token: &str) -> Value {
+    let out = command
+        .env("SWITCHBOARD_TOKEN", token)
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "client failed: {stdout}");
+    serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap()
+}
+
 /// A copy of the repository's `tests/<relative>` script beside the tools' node_modules, since
 /// ESM resolves packages next to the script. Removed when the returned guard drops.
 pub fn node_script(relative: &str) -> TempScript {
