@@ -13,8 +13,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::{
-    Sandbox, descendants, echo_server, everything_server, node_script, run_client, signal, time_server,
-    tools_dir, wait_until,
+    Sandbox, descendants, echo_server, everything_server, messages, node_script, run_client, signal,
+    time_server, tools_dir, wait_until,
 };
 use serde_json::{Value, json};
 
@@ -244,24 +244,6 @@ fn headers<'h>(auth: &'h str, session: Option<&'h str>) -> Vec<(&'h str, &'h str
         h.push(("Mcp-Session-Id", session));
     }
     h
-}
-
-/// Reads JSON-RPC messages (JSON body or SSE events) from a response as they arrive.
-fn messages(stream: TcpStream) -> mpsc::Receiver<Value> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stream).lines() {
-            let Ok(line) = line else { return };
-            let data = line.strip_prefix("data: ").unwrap_or(&line);
-            if let Ok(value) = serde_json::from_str::<Value>(data)
-                && value.is_object()
-                && tx.send(value).is_err()
-            {
-                return;
-            }
-        }
-    });
-    rx
 }
 
 /// The daemon's descendants that run server-everything.

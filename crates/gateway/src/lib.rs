@@ -14,7 +14,7 @@ pub mod aggregate;
 mod handshake;
 pub mod http;
 mod notices;
-mod route;
+pub(crate) mod route;
 pub mod session;
 
 use std::collections::HashMap;
@@ -41,7 +41,7 @@ use session::Session;
 const START_PATIENCE: Duration = Duration::from_secs(30);
 /// How long a request the gateway makes on its own behalf (renewing or releasing a resource
 /// subscription) may wait for its answer.
-const OWN_REQUEST_PATIENCE: Duration = Duration::from_secs(10);
+pub(crate) const OWN_REQUEST_PATIENCE: Duration = Duration::from_secs(10);
 /// Tool-call history is kept this long.
 const HISTORY_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 /// Tool calls kept in memory while the database does not take them; older ones are dropped.

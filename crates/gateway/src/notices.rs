@@ -8,7 +8,7 @@
 use std::sync::{Arc, Weak};
 
 use serde_json::json;
-use switchboard_mcp::jsonrpc::{Frame, Param};
+use switchboard_mcp::jsonrpc::Frame;
 use switchboard_model::ServerName;
 use tokio::sync::broadcast;
 
@@ -25,8 +25,9 @@ pub async fn start(gateway: &Arc<Gateway>, session: &Arc<Session>) {
         Target::Aggregate => gateway.aggregate_servers().await,
     };
     for name in servers {
-        // A per-session server's notices come from the session's own process.
-        if gateway.is_per_session(&name) {
+        // A per-session server's notices come from the session's own process (a listen has
+        // none: it hears the shared one).
+        if gateway.is_per_session(&name) && session.mode != Mode::Listen {
             continue;
         }
         if let Some(notices) = gateway.notices(&name) {
@@ -59,15 +60,7 @@ pub(super) async fn forward_notices(
             Err(broadcast::error::RecvError::Closed) => return,
         };
         let Some(session) = session.upgrade() else { return };
-        let wanted = match frame.head().method.as_deref() {
-            Some("notifications/resources/updated") => frame
-                .param_str(Param::Uri)
-                .is_some_and(|uri| session.is_subscribed(&server, &uri)),
-            _ => true,
-        };
-        if wanted {
-            session.standalone().push(frame.into_bytes());
-        }
+        session.notice(Some(&server), frame);
     }
 }
 
@@ -104,7 +97,7 @@ async fn announce_aggregate_changes(
             "notifications/resources/list_changed",
         ] {
             let frame = Frame::from_value(&json!({"jsonrpc": "2.0", "method": method}));
-            session.standalone().push(frame.into_bytes());
+            session.notice(None, frame);
         }
     }
 }

@@ -223,16 +223,21 @@ async fn by_uri(gateway: &Gateway, frame: Frame) -> Routed {
     let Some(uri) = frame.param_str(Param::Uri) else {
         return Routed::Failed(code::INVALID_PARAMS, "params.uri is required".into());
     };
-    let mut found = gateway.catalog().resource_server(&uri);
-    if found.is_none() {
-        aggregate_list(gateway, "resources/list", "resources").await;
-        aggregate_list(gateway, "resources/templates/list", "resourceTemplates").await;
-        found = gateway.catalog().resource_server(&uri);
-    }
-    match found {
+    match resource_server(gateway, &uri).await {
         Some(server) => Routed::To(server, frame),
         None => Routed::Failed(code::INVALID_PARAMS, format!("no server offers resource {uri}")),
     }
+}
+
+/// The aggregate's server for `uri`: the one that listed it, or a template matching it (the
+/// lists are asked again if none did).
+pub(crate) async fn resource_server(gateway: &Gateway, uri: &str) -> Option<ServerName> {
+    if let Some(server) = gateway.catalog().resource_server(uri) {
+        return Some(server);
+    }
+    aggregate_list(gateway, "resources/list", "resources").await;
+    aggregate_list(gateway, "resources/templates/list", "resourceTemplates").await;
+    gateway.catalog().resource_server(uri)
 }
 
 /// `logging/setLevel` for the aggregate: every server the session reaches gets it.

@@ -60,6 +60,24 @@ pub fn echo_server() -> PathBuf {
     echo
 }
 
+/// Reads JSON-RPC messages (JSON body or SSE events) from a response as they arrive.
+pub fn messages(stream: TcpStream) -> mpsc::Receiver<Value> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { return };
+            let data = line.strip_prefix("data: ").unwrap_or(&line);
+            if let Ok(value) = serde_json::from_str::<Value>(data)
+                && value.is_object()
+                && tx.send(value).is_err()
+            {
+                return;
+            }
+        }
+    });
+    rx
+}
+
 /// Runs an SDK client script with `token`; what it printed last, as JSON.
 pub fn run_client(mut command: Command, token: &str) -> Value {
     let out = command

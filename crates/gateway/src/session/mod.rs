@@ -28,9 +28,11 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 pub(crate) mod exchange;
+pub(crate) mod listen;
 pub(crate) mod rounds;
 
 use exchange::{CallStart, Exchange, Live};
+use listen::Listen;
 use rounds::Asking;
 
 /// Events the standalone stream keeps for a client that reconnects.
@@ -99,6 +101,8 @@ pub enum Mode {
     Stateless,
     /// The 2024-11-05 HTTP+SSE transport: everything goes out on the one GET stream.
     LegacySse,
+    /// A 2026-07-28 `subscriptions/listen`: its one stream carries what its filter asks for.
+    Listen,
 }
 
 struct InFlight {
@@ -135,6 +139,8 @@ pub struct Session {
     log_floor: AtomicU8,
     /// For a stateless request: where the server requests it meets become rounds of input.
     asking: Option<Asking>,
+    /// For a listen: its id and what it was granted.
+    listen: Option<Listen>,
 }
 
 /// MCP's log levels, least severe first.
@@ -152,6 +158,12 @@ pub const LOG_LEVELS: [&str; 8] = [
 /// A client reading a session's standalone stream; see [`Session::listen`].
 #[derive(Debug)]
 pub struct Listening(Arc<Session>);
+
+impl Listening {
+    pub fn session(&self) -> &Arc<Session> {
+        &self.0
+    }
+}
 
 impl Drop for Listening {
     fn drop(&mut self) {
@@ -179,7 +191,7 @@ impl Session {
         protocol: String,
         capabilities: &Value,
     ) -> Result<Arc<Self>, RandomError> {
-        Self::build(client, target, mode, protocol, capabilities, None)
+        Self::build(client, target, mode, protocol, capabilities, None, None)
     }
 
     /// What one stateless (2026-07-28) request lives in: the capabilities and log level of
@@ -198,6 +210,25 @@ impl Session {
             protocol,
             capabilities,
             Some(asking),
+            None,
+        )
+    }
+
+    /// What a `subscriptions/listen` lives in; its stream is the standalone one.
+    pub fn listening(
+        client: Arc<str>,
+        target: Target,
+        protocol: String,
+        listen: Listen,
+    ) -> Result<Arc<Self>, RandomError> {
+        Self::build(
+            client,
+            target,
+            Mode::Listen,
+            protocol,
+            &Value::Null,
+            None,
+            Some(listen),
         )
     }
 
@@ -208,6 +239,7 @@ impl Session {
         protocol: String,
         capabilities: &Value,
         asking: Option<Asking>,
+        listen: Option<Listen>,
     ) -> Result<Arc<Self>, RandomError> {
         Ok(Arc::new(Self {
             // Unguessable, or no session: a guessable id would let another client join it.
@@ -230,6 +262,7 @@ impl Session {
             listeners: AtomicUsize::new(0),
             log_floor: AtomicU8::new(0),
             asking,
+            listen,
         }))
     }
 
@@ -282,6 +315,27 @@ impl Session {
     pub fn listen(self: &Arc<Self>) -> Listening {
         self.listeners.fetch_add(1, Ordering::Relaxed);
         Listening(Arc::clone(self))
+    }
+
+    /// A notification sent outside any request (by `server`, or by the gateway), to the
+    /// standalone stream if the client wants it: resource updates only for URIs it
+    /// subscribed to; on a listen, only the types it was granted, tagged with its id.
+    pub fn notice(&self, server: Option<&ServerName>, frame: Frame) {
+        let method = frame.head().method.as_deref().unwrap_or_default().to_owned();
+        if method == "notifications/resources/updated"
+            && !server
+                .zip(frame.param_str(Param::Uri))
+                .is_some_and(|(server, uri)| self.is_subscribed(server, &uri))
+        {
+            return;
+        }
+        match &self.listen {
+            None => self.standalone.push(frame.into_bytes()),
+            Some(listen) if listen.kinds.wants(&method) => {
+                self.standalone.push(listen.tag(&frame).into_bytes())
+            }
+            Some(_) => {}
+        }
     }
 
     pub fn standalone(&self) -> Arc<Stream> {
@@ -497,6 +551,10 @@ impl Session {
             task.abort();
         }
         self.isolated.lock().clear();
+        if let Some(listen) = &self.listen {
+            // Ended by the gateway, a listen ends gracefully: its client knows not to reconnect.
+            self.standalone.push(listen.completion().into_bytes());
+        }
         self.standalone.finish();
         for stream in self.streams.lock().drain().map(|(_, s)| s) {
             stream.finish();

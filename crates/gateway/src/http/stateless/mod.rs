@@ -17,6 +17,7 @@ use switchboard_mcp::jsonrpc::{self, Frame, Kind, code};
 
 mod check;
 mod hints;
+mod listen;
 
 use super::sse::{Priming, sse_response};
 use super::streamable::unavailable;
@@ -70,6 +71,9 @@ pub(super) async fn stateless(
     }
     if method == "server/discover" {
         return discover(gate, &target, &id).await;
+    }
+    if method == "subscriptions/listen" {
+        return listen::listen(gate, client, target, &value, id).await;
     }
     let binding = Binding::of(&target, &value);
     if PARKABLE.contains(&method) && value["params"].get("requestState").is_some() {
