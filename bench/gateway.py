@@ -11,6 +11,9 @@ Switchboard's gateway and behind the two bridges people use instead: supergatewa
   bench_bridge.py raw client;
 - resident memory of the bridge idle, and per idle session (200 sessions held open).
 
+Switchboard alone is then measured by client revision: a 2025-11-25 session beside a 2026-07-28
+(stateless) client, at concurrency 1 and 16.
+
 The floor is mcp-echo's own stdio round trip, timed by a compiled client (stdio-rtt). Finally,
 `switchboard connect` (the stdio shim) is timed from spawn to its first response, against
 mcp-remote (npm) doing the same job in front of the same gateway.
@@ -50,6 +53,9 @@ IDLE_SESSIONS_DEFAULT = 1000
 NEW_SESSIONS = 30
 CONNECT_ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
 PROTOCOL = "2025-06-18"
+# The newest session revision, and the stateless one, compared on Switchboard alone.
+NEWEST_SESSION = "2025-11-25"
+STATELESS = "2026-07-28"
 
 
 def free_port():
@@ -104,7 +110,7 @@ class Target:
         self.headers = headers or {}
         self._stop = stop
 
-    def post(self, message, session=None):
+    def post(self, message, session=None, protocol=PROTOCOL):
         headers = {
             "Content-Type": "application/json",
             "Accept": "application/json, text/event-stream",
@@ -112,18 +118,18 @@ class Target:
         }
         if session:
             headers["Mcp-Session-Id"] = session
-            headers["MCP-Protocol-Version"] = PROTOCOL
+            headers["MCP-Protocol-Version"] = protocol
         request = urllib.request.Request(self.url, json.dumps(message).encode(), headers, method="POST")
         with urllib.request.urlopen(request, timeout=30) as response:
             body = response.read()
             return response.headers.get("mcp-session-id"), body
 
-    def open_session(self):
-        init = {"protocolVersion": PROTOCOL, "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}
+    def open_session(self, protocol=PROTOCOL):
+        init = {"protocolVersion": protocol, "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}
         session, _ = self.post({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": init})
         if not session:
             sys.exit(f"{self.label} gave no Mcp-Session-Id")
-        self.post({"jsonrpc": "2.0", "method": "notifications/initialized"}, session)
+        self.post({"jsonrpc": "2.0", "method": "notifications/initialized"}, session, protocol)
         return session
 
     def delete(self, session):
@@ -180,14 +186,22 @@ def start_mcp_proxy():
     return start_process("mcp-proxy", command, port)
 
 
-def oha(target, concurrency, bodies, duration=DURATION, session=None):
-    session = session or target.open_session()
+def session_headers(session, protocol=PROTOCOL):
+    return {"Mcp-Session-Id": session, "MCP-Protocol-Version": protocol}
+
+
+# A 2026-07-28 client has no session: each request mirrors its revision and method in headers.
+STATELESS_HEADERS = {"MCP-Protocol-Version": STATELESS, "Mcp-Method": "tools/call", "Mcp-Name": "echo"}
+
+
+def oha(target, concurrency, bodies, duration=DURATION, client=None):
+    """oha against `target` with `client`'s headers (by default those of a new session)."""
+    client = client or session_headers(target.open_session())
     command = [str(OHA), "-z", duration, "-t", "10s", "-c", str(concurrency), "--no-tui", "--output-format", "json",
                "-m", "POST", "-Z", bodies,
                "-H", "Content-Type: application/json",
-               "-H", "Accept: application/json, text/event-stream",
-               "-H", f"Mcp-Session-Id: {session}", "-H", f"MCP-Protocol-Version: {PROTOCOL}"]
-    for name, value in target.headers.items():
+               "-H", "Accept: application/json, text/event-stream"]
+    for name, value in {**client, **target.headers}.items():
         command += ["-H", f"{name}: {value}"]
     if bodies.startswith("{"):
         command[command.index("-Z")] = "-d"
@@ -209,17 +223,26 @@ def oha(target, concurrency, bodies, duration=DURATION, session=None):
     }
 
 
-def bodies_file():
+def bodies_file(count=1_000_000, meta=None):
     """tools/call requests with distinct ids, for bridges that pass ids through and cannot have
     two in flight at once. oha picks lines at random, so there are many: at c16 two requests in
     flight share an id about once in 60,000 requests (a bridge may then drop one: it times out
-    after 10 s and counts as failed)."""
+    after 10 s and counts as failed). With `meta`, each carries it as its `_meta` (a stateless
+    request)."""
     path = Path(tempfile.mkdtemp(prefix="switchboard-bench-")) / "calls.jsonl"
     with open(path, "w") as f:
-        for i in range(1, 1_000_001):
-            f.write(json.dumps({"jsonrpc": "2.0", "id": i, "method": "tools/call",
-                                "params": {"name": "echo", "arguments": {"message": "hello"}}}) + "\n")
+        for i in range(1, count + 1):
+            params = {"name": "echo", "arguments": {"message": "hello"}}
+            if meta:
+                params["_meta"] = meta
+            f.write(json.dumps({"jsonrpc": "2.0", "id": i, "method": "tools/call", "params": params}) + "\n")
     return str(path)
+
+
+def stateless_bodies_file():
+    """Stateless requests: ids need not differ in flight, since none share a session."""
+    meta = {"io.modelcontextprotocol/protocolVersion": STATELESS, "io.modelcontextprotocol/clientCapabilities": {}}
+    return bodies_file(10_000, meta)
 
 
 def new_session_cost(target):
@@ -269,17 +292,17 @@ def stdio_floor():
 PING = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping"})
 
 
-def sequential(target, bodies, answers_ping):
+def sequential(target, bodies, answers_ping, client=None):
     """c1 in rounds, each paired with a stdio floor run right before it: on a shared machine the
     floor moves by tens of microseconds between runs, so each round is compared with its own.
     A target that answers `ping` itself also gets a ping round: the cost of the HTTP exchange
     alone."""
     rounds = []
-    session = target.open_session()
+    client = client or session_headers(target.open_session())
     for _ in range(LATENCY_ROUNDS):
         floor = stdio_floor()
-        ping = oha(target, 1, PING, "1s", session) if answers_ping else None
-        rounds.append((floor, ping, oha(target, 1, bodies, "2s", session)))
+        ping = oha(target, 1, PING, "1s", client) if answers_ping else None
+        rounds.append((floor, ping, oha(target, 1, bodies, "2s", client)))
     median = lambda values: statistics.median(list(values))
     return {
         "rps": median(r["rps"] for _, _, r in rounds),
@@ -289,6 +312,22 @@ def sequential(target, bodies, answers_ping):
         "floor_p50_us": median(f["p50_us"] for f, _, _ in rounds),
         "added_p50_us": median(r["p50_us"] - f["p50_us"] for f, _, r in rounds),
         "ping_p50_us": median(p["p50_us"] for _, p, _ in rounds) if answers_ping else None,
+    }
+
+
+def by_revision(target, bodies):
+    """Switchboard's c1 and c16 for a client of the newest session revision and a stateless one."""
+    newest = session_headers(target.open_session(NEWEST_SESSION), NEWEST_SESSION)
+    stateless = stateless_bodies_file()
+    return {
+        f"{NEWEST_SESSION} session": {
+            "c1": sequential(target, bodies, False, newest),
+            "c16": oha(target, 16, bodies, client=newest),
+        },
+        f"{STATELESS} (stateless)": {
+            "c1": sequential(target, stateless, False, STATELESS_HEADERS),
+            "c16": oha(target, 16, stateless, client=STATELESS_HEADERS),
+        },
     }
 
 
@@ -306,9 +345,21 @@ def measure(start, bodies):
             figures["connect"] = first_response_ms([str(BIN), "connect", "echo"], env)
             remote = [str(MCP_REMOTE), target.url, "--header", f"Authorization:Bearer {target.token}"]
             figures["mcp_remote"] = first_response_ms(remote, dict(os.environ))
+            figures["by_revision"] = by_revision(target, bodies)
         return target.label, figures
     finally:
         target.stop()
+
+
+def revision_rows(by_revision):
+    rows = []
+    for label, r in by_revision.items():
+        c1, c16 = r["c1"], r["c16"]
+        rows.append(
+            f"| {label} | {c1['rps']:,.0f} | {c1['p50_us']:,.0f} / {c1['p99_us']:,.0f} "
+            f"| {c16['rps']:,.0f} | {c16['p50_us']:,.0f} / {c16['p99_us']:,.0f} | {c1['failed'] + c16['failed']} |"
+        )
+    return rows
 
 
 def write_report(results):
@@ -372,6 +423,15 @@ so the "added" row is everything between a client and the server, not the gatewa
 alone: of the {added:.0f} µs, about {ours['c1']['ping_p50_us']:.0f} µs is what one HTTP request costs on this
 machine when the gateway answers it without a server (the `ping` row), and the rest,
 {added - ours['c1']['ping_p50_us']:.0f} µs, is the way through the session, the shared upstream and back.
+
+By client revision, Switchboard alone, same upstream, same run (c1 in {LATENCY_ROUNDS} rounds of 2 s,
+c16 for {DURATION}). A {NEWEST_SESSION} session gets each tool call's answer as an event stream
+opened by a priming event (so a client can resume it); a {STATELESS} client has no session: each
+request carries its revision and capabilities in `_meta`, mirrored in headers the gateway checks.
+
+| client | c1 req/s | c1 p50 / p99 µs | c16 req/s | c16 p50 / p99 µs | failed requests |
+|---|---|---|---|---|---|
+{chr(10).join(revision_rows(ours["by_revision"]))}
 
 supergateway --stateful starts one server process per session, which is why its
 per-session memory with children is large; Switchboard and mcp-proxy share one process.
