@@ -257,3 +257,55 @@ fn a_call_whose_client_never_answers_ends_and_its_server_is_told() {
     assert_eq!((refused.0, refused.1), (400, -32602), "{refused:?}");
     assert!(refused.2.contains("expired"), "{refused:?}");
 }
+
+#[test]
+fn a_client_keeps_at_most_32_calls_waiting_and_a_new_one_ends_its_oldest() {
+    let (sb, token) = gateway(&[]);
+    let raw = Raw {
+        sb: &sb,
+        auth: format!("Bearer {token}"),
+    };
+    let states: Vec<(String, Value)> = (0..33)
+        .map(|_| {
+            let round = raw.ask();
+            let key = round["inputRequests"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .next()
+                .unwrap()
+                .clone();
+            let answer = json!({key: {"action": "accept", "content": {"name": "Ada"}}});
+            (round["requestState"].as_str().unwrap().to_owned(), answer)
+        })
+        .collect();
+    let retry = |(state, answer): &(String, Value)| {
+        raw.call(
+            TOOL,
+            json!({"elicitation": {}}),
+            json!({"inputResponses": answer, "requestState": state}),
+        )
+    };
+    // The first call made room for the 33rd: it is over, and its server was told.
+    let refused = error_of(&retry(&states[0]));
+    assert_eq!((refused.0, refused.1), (400, -32602), "{refused:?}");
+    assert!(refused.2.contains("expired"), "{refused:?}");
+    let cancelled = wait_until("the oldest call in the history", Duration::from_secs(30), || {
+        let calls: Value = serde_json::from_str(&sb.ok(&["history", "--json"])).unwrap();
+        let calls = calls.as_array().unwrap().clone();
+        (!calls.is_empty()).then_some(calls)
+    });
+    assert_eq!(cancelled.len(), 1, "only the oldest ended: {cancelled:?}");
+    assert_eq!(cancelled[0]["outcome"], "cancelled");
+    // The other 32 still wait for their answers, and complete with them.
+    for waiting in &states[1..] {
+        let (status, done) = retry(waiting);
+        assert_eq!(status, 200, "{done}");
+        assert_eq!(done["result"]["resultType"], "complete", "{done}");
+        assert_ne!(done["result"]["isError"], true, "{done}");
+        assert!(
+            done["result"]["content"].to_string().contains("Name: Ada"),
+            "{done}"
+        );
+    }
+}

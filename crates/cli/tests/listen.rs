@@ -82,6 +82,15 @@ impl Client<'_> {
     }
 }
 
+/// A daemon running server-everything, and the authorization of a client `watcher`.
+fn everything() -> (Sandbox, String) {
+    let sb = Sandbox::with_daemon();
+    sb.ok(&["add", "everything", "--", &everything_server()]);
+    sb.wait_state("everything", "running", START);
+    let auth = format!("Bearer {}", sb.ok(&["token", "create", "watcher"]).trim());
+    (sb, auth)
+}
+
 fn open_sessions(sb: &Sandbox) -> u64 {
     let status: Value = serde_json::from_str(&sb.ok(&["status", "--json"])).unwrap();
     status["sessions"].as_u64().unwrap()
@@ -102,13 +111,8 @@ fn next_tagged(listen: &Receiver<Value>, id: &Value, what: &str, pick: impl Fn(&
 
 #[test]
 fn a_listen_is_acknowledged_then_gets_what_it_asked_for_tagged_until_its_client_goes() {
-    let sb = Sandbox::with_daemon();
-    sb.ok(&["add", "everything", "--", &everything_server()]);
-    sb.wait_state("everything", "running", START);
-    let client = Client {
-        sb: &sb,
-        auth: format!("Bearer {}", sb.ok(&["token", "create", "watcher"]).trim()),
-    };
+    let (sb, auth) = everything();
+    let client = Client { sb: &sb, auth };
     let listed = client.request("/mcp/everything", "resources/list", None, json!({}));
     let uri = listed["result"]["resources"][0]["uri"]
         .as_str()
@@ -149,13 +153,8 @@ fn a_listen_is_acknowledged_then_gets_what_it_asked_for_tagged_until_its_client_
 
 #[test]
 fn a_listen_on_the_aggregate_hears_a_server_join() {
-    let sb = Sandbox::with_daemon();
-    sb.ok(&["add", "everything", "--", &everything_server()]);
-    sb.wait_state("everything", "running", START);
-    let client = Client {
-        sb: &sb,
-        auth: format!("Bearer {}", sb.ok(&["token", "create", "watcher"]).trim()),
-    };
+    let (sb, auth) = everything();
+    let client = Client { sb: &sb, auth };
     let filter = json!({"toolsListChanged": true, "promptsListChanged": false});
     let id = json!(7);
     let (_connection, listen) = client.listen("/mcp", &id, filter);

@@ -14,7 +14,7 @@ pub mod aggregate;
 mod handshake;
 pub mod http;
 mod notices;
-pub(crate) mod route;
+mod route;
 pub mod session;
 
 use std::collections::HashMap;

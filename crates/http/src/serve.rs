@@ -160,6 +160,11 @@ where
                 continue;
             }
         };
+        // Events go out as they are written: an event stream's small writes would otherwise
+        // wait for the client's delayed ACK (Nagle), tens of milliseconds each.
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!("cannot turn off Nagle's algorithm on a connection: {e}");
+        }
         while connections.try_join_next().is_some() {}
         connections.spawn(handle(stream, remote));
     }

@@ -61,6 +61,16 @@ fn sse_lines(data: &[u8]) -> impl Iterator<Item = &[u8]> {
 
 pub(super) const KEEP_ALIVE_COMMENT: &[u8] = b": keep-alive\n\n";
 
+/// `response` with `guard` held until its body is done or dropped (the client went away).
+pub(super) fn holding<G: Send + Sync + 'static>(response: Response, guard: G) -> Response {
+    let (parts, body) = response.into_parts();
+    let body = Body::from_stream(body.into_data_stream().map(move |chunk| {
+        let _keep = &guard;
+        chunk
+    }));
+    Response::from_parts(parts, body)
+}
+
 pub(super) fn sse_response(
     session: Option<&Arc<Session>>,
     stream: Arc<Stream>,

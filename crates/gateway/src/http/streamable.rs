@@ -10,11 +10,10 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt as _;
 use switchboard_mcp::jsonrpc::{self, Frame, Kind, code};
 
 use super::batch::on_batch;
-use super::sse::{Priming, sse_response};
+use super::sse::{Priming, holding, sse_response};
 use super::stateless::{is_stateless, stateless};
 use super::{
     Client, Gate, header_str, http_error, is_batch, json_response, no_session, parse, read_body, rpc_error,
@@ -192,12 +191,7 @@ pub(super) fn on_get(gate: Gate, client: Client, target: Target, headers: Header
         None => {
             let listening = session.listen();
             let response = sse_response(Some(&session), session.standalone(), 0, Priming::Skip);
-            let (parts, body) = response.into_parts();
-            let body = Body::from_stream(body.into_data_stream().map(move |chunk| {
-                let _keep = &listening;
-                chunk
-            }));
-            Response::from_parts(parts, body)
+            holding(response, listening)
         }
     }
 }

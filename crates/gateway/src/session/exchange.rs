@@ -14,7 +14,7 @@ use std::time::Instant;
 use parking_lot::Mutex;
 use serde_json::{Value, json};
 use switchboard_mcp::jsonrpc::{self, Frame, Param, code};
-use switchboard_mcp::upstream::{Delivery, Sink, Upstream};
+use switchboard_mcp::upstream::{Delivery, Sink, Upstream, unanswerable};
 use switchboard_model::ServerName;
 use switchboard_model::api::{CallOutcome, CallRecord};
 
@@ -169,6 +169,11 @@ impl Exchange {
         }
     }
 
+    /// Whether its response came while it was parked: the call is over.
+    pub fn is_over(&self) -> bool {
+        matches!(&*self.reply.lock(), Reply::Parked { held: Some(_), .. })
+    }
+
     /// Where the exchange is parked, if it is.
     pub fn parked_as(&self) -> Option<Handle> {
         match &*self.reply.lock() {
@@ -224,6 +229,8 @@ impl Exchange {
         let Reply::Live(live) = &*reply else { return };
         let frame = match (&live.progress, frame.progress_token()) {
             (Some(ours), Some(theirs)) if ours != theirs => frame.with_param(Param::ProgressToken, ours),
+            // A retry that asked for no progress gets none of the first request's.
+            (None, Some(_)) if live.id != self.id => return,
             _ => frame,
         };
         live.stream.push(frame.into_bytes());
@@ -267,14 +274,45 @@ impl Exchange {
     }
 }
 
+impl Exchange {
+    /// A server request that no client in flight declared it can answer, made during this
+    /// call (the only one in flight): a stateless client is told which capability it lacks;
+    /// otherwise the server is refused. Servers also ask for roots on their own (after a
+    /// start, on a change), so a `roots/list` is refused without ending the call.
+    fn unanswerable(&self, question: &Frame, id: u64) {
+        let method = question.head().method.as_deref().unwrap_or_default().to_owned();
+        let required = self
+            .asking
+            .as_ref()
+            .filter(|_| method != "roots/list")
+            .and(self.session.upgrade())
+            .and_then(|session| session.lacks(question));
+        if let Some(required) = required {
+            return self.refuse(id, required);
+        }
+        let Some(exchange) = self.me.upgrade() else { return };
+        let message = unanswerable(&method, self.upstream.server());
+        tokio::spawn(async move { exchange.decline(id, &message).await });
+    }
+}
+
 impl Sink for Exchange {
     fn deliver(&self, delivery: Delivery) {
         match delivery {
-            Delivery::Notification(frame) => {
-                if self.session.upgrade().is_none_or(|session| session.wants(&frame)) {
-                    self.notify(frame);
+            Delivery::Notification(frame) => match &self.asking {
+                // A server withdrawing a question: it is not asked again.
+                Some(asking) if frame.head().method.as_deref() == Some("notifications/cancelled") => {
+                    let withdrawn = frame.param(Param::RequestId).and_then(|id| id.parse().ok());
+                    if let Some(id) = withdrawn {
+                        asking.rounds.withdraw(self, id);
+                    }
                 }
-            }
+                _ => {
+                    if self.session.upgrade().is_none_or(|session| session.wants(&frame)) {
+                        self.notify(frame);
+                    }
+                }
+            },
             Delivery::Request { frame, id } => match (&self.asking, self.me.upgrade()) {
                 (Some(asking), Some(me)) => Rounds::ask(asking, me, frame, id),
                 _ => {
@@ -284,6 +322,7 @@ impl Sink for Exchange {
                     self.notify(frame);
                 }
             },
+            Delivery::Unanswerable { frame, id } => self.unanswerable(&frame, id),
             Delivery::Response(frame) => {
                 if let Some(session) = self.session.upgrade() {
                     session.answered(&self.id, &self.answered);
@@ -301,9 +340,11 @@ impl Sink for Exchange {
     }
 
     fn accepts(&self, method: &str) -> bool {
-        // A stateless request takes every server request: it asks its client, or refuses
-        // with the capability the client lacks.
-        self.asking.is_some() || self.session.upgrade().is_some_and(|s| s.accepts(method))
+        self.session.upgrade().is_some_and(|s| match &self.asking {
+            // A stateless request's client is asked in rounds of input, for what it declared.
+            Some(_) => s.declares(method),
+            None => s.accepts(method),
+        })
     }
 }
 

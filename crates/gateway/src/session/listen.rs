@@ -11,6 +11,22 @@ use serde_json::{Map, Value, json};
 use switchboard_mcp::jsonrpc::{self, Frame};
 
 const SUBSCRIPTION_ID: &str = "io.modelcontextprotocol/subscriptionId";
+/// Resource URIs one listen may ask for.
+pub const MAX_URIS: usize = 256;
+
+/// What is wrong with a listen's `params.notifications`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FilterError {
+    #[error("params.notifications must be an object (a SubscriptionFilter)")]
+    NotAnObject,
+    #[error("params.notifications.{0} must be a boolean")]
+    NotABoolean(String),
+    #[error("params.notifications.resourceSubscriptions must be an array of URIs")]
+    NotUris,
+    #[error("a listen may ask for at most {MAX_URIS} resource URIs; open another for more")]
+    TooManyUris,
+}
 
 /// The notification types of a listen's filter (its URIs are the session's subscriptions).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -23,14 +39,12 @@ pub struct Kinds {
 impl Kinds {
     /// The list types `notifications` (a `SubscriptionFilter`) asks for, and its URIs; an
     /// error says what is malformed.
-    pub fn parse(notifications: &Value) -> Result<(Self, Vec<String>), String> {
-        let Some(filter) = notifications.as_object() else {
-            return Err("params.notifications must be an object (a SubscriptionFilter)".into());
-        };
+    pub fn parse(notifications: &Value) -> Result<(Self, Vec<String>), FilterError> {
+        let filter = notifications.as_object().ok_or(FilterError::NotAnObject)?;
         let flag = |key: &str| match filter.get(key) {
             None | Some(Value::Null) => Ok(false),
             Some(Value::Bool(on)) => Ok(*on),
-            Some(_) => Err(format!("params.notifications.{key} must be a boolean")),
+            Some(_) => Err(FilterError::NotABoolean(key.to_owned())),
         };
         let kinds = Self {
             tools: flag("toolsListChanged")?,
@@ -39,14 +53,13 @@ impl Kinds {
         };
         let uris = match filter.get("resourceSubscriptions") {
             None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(uris)) if uris.len() > MAX_URIS => return Err(FilterError::TooManyUris),
             Some(Value::Array(uris)) => uris
                 .iter()
                 .map(|uri| uri.as_str().map(str::to_owned))
                 .collect::<Option<Vec<_>>>()
-                .ok_or("params.notifications.resourceSubscriptions must be an array of URIs")?,
-            Some(_) => {
-                return Err("params.notifications.resourceSubscriptions must be an array of URIs".into());
-            }
+                .ok_or(FilterError::NotUris)?,
+            Some(_) => return Err(FilterError::NotUris),
         };
         Ok((kinds, uris))
     }
@@ -158,6 +171,11 @@ mod tests {
         assert!(Kinds::parse(&json!({"toolsListChanged": "yes"})).is_err());
         assert!(Kinds::parse(&json!({"resourceSubscriptions": [1]})).is_err());
         assert!(Kinds::parse(&json!([])).is_err());
+        let many: Vec<String> = (0..=MAX_URIS).map(|i| format!("a://{i}")).collect();
+        assert!(matches!(
+            Kinds::parse(&json!({"resourceSubscriptions": many})),
+            Err(FilterError::TooManyUris)
+        ));
         let offered = Kinds::offered_by(&json!({"tools": {"listChanged": true}, "prompts": {}}));
         assert_eq!(
             kinds.and(offered),

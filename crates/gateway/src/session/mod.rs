@@ -52,7 +52,9 @@ pub enum Target {
 pub struct ClientCaps {
     pub sampling: bool,
     pub elicitation: bool,
-    /// Elicitation in URL mode (form mode is what a bare `elicitation` declares).
+    /// Elicitation in form mode: `form`, or a bare `elicitation` (what it meant before modes).
+    pub elicitation_form: bool,
+    /// Elicitation in URL mode.
     pub elicitation_url: bool,
     pub roots: bool,
 }
@@ -62,6 +64,10 @@ impl ClientCaps {
         Self {
             sampling: capabilities.get("sampling").is_some(),
             elicitation: capabilities.get("elicitation").is_some(),
+            elicitation_form: capabilities["elicitation"].get("form").is_some()
+                || capabilities["elicitation"]
+                    .as_object()
+                    .is_some_and(|e| !e.contains_key("url")),
             elicitation_url: capabilities["elicitation"].get("url").is_some(),
             roots: capabilities.get("roots").is_some(),
         }
@@ -79,8 +85,12 @@ impl ClientCaps {
     /// What `request` needs that was not declared, as a `requiredCapabilities` object.
     fn lacks(self, request: &Frame) -> Option<Value> {
         let method = request.head().method.as_deref().unwrap_or_default().to_owned();
-        if method == "elicitation/create" && request.to_value()["params"]["mode"] == "url" {
-            return (!self.elicitation_url).then(|| json!({"elicitation": {"url": {}}}));
+        if method == "elicitation/create" {
+            return match request.to_value()["params"]["mode"] == "url" {
+                true => (!self.elicitation_url).then(|| json!({"elicitation": {"url": {}}})),
+                false if !self.elicitation => Some(json!({"elicitation": {}})),
+                false => (!self.elicitation_form).then(|| json!({"elicitation": {"form": {}}})),
+            };
         }
         let capability = match method.as_str() {
             "sampling/createMessage" => "sampling",
@@ -563,6 +573,12 @@ impl Session {
 
     pub(crate) fn accepts(&self, method: &str) -> bool {
         self.mode != Mode::Stateless && self.caps.lock().accepts(method)
+    }
+
+    /// Whether the client declared it can answer `method` (a stateless client answers in
+    /// rounds of input).
+    pub(crate) fn declares(&self, method: &str) -> bool {
+        self.caps.lock().accepts(method)
     }
 
     /// The capability a server request needs that this session's client did not declare, as

@@ -46,6 +46,10 @@ const PER_CLIENT: usize = 32;
 const IN_ALL: usize = 1024;
 /// Questions one call may have open; the server's next one is declined.
 const QUESTIONS: usize = 16;
+/// Rounds one call may take; a client that keeps retrying without the answers is cut off.
+const ROUNDS: u32 = 16;
+/// What a server may ask a 2026-07-28 client, in `inputRequests`.
+const INPUTS: [&str; 3] = ["elicitation/create", "sampling/createMessage", "roots/list"];
 
 /// A parked call's key: 16 random bytes.
 pub type Handle = [u8; 16];
@@ -72,6 +76,10 @@ pub enum RoundError {
     Mismatch,
     #[error("params.inputResponses must be an object of results, one per key of inputRequests")]
     Responses,
+    #[error(
+        "the call was ended after {ROUNDS} rounds that left its questions unanswered; send the request again without requestState"
+    )]
+    Unanswered,
 }
 
 /// What a parked call was asked with: its method, and a digest of the endpoint, name or
@@ -100,11 +108,29 @@ impl Binding {
             hash.update(part.as_bytes());
             hash.update([0]);
         }
-        hash.update(params["arguments"].to_string().as_bytes());
+        hash.update(canonical(&params["arguments"]).as_bytes());
         Self {
             method,
             digest: hash.finalize().into(),
         }
+    }
+}
+
+/// `value` as JSON with every object's keys in order, so arguments hash alike however a
+/// client orders them.
+fn canonical(value: &Value) -> String {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            let members: Vec<String> = keys
+                .into_iter()
+                .map(|key| format!("{}:{}", Value::from(key.as_str()), canonical(&map[key])))
+                .collect();
+            format!("{{{}}}", members.join(","))
+        }
+        Value::Array(items) => format!("[{}]", items.iter().map(canonical).collect::<Vec<_>>().join(",")),
+        other => other.to_string(),
     }
 }
 
@@ -167,7 +193,6 @@ impl Parked {
 }
 
 /// The calls of stateless clients that wait for their input.
-#[derive(Debug)]
 pub struct Rounds {
     me: Weak<Rounds>,
     /// HMAC-SHA256 key, one block long.
@@ -175,6 +200,16 @@ pub struct Rounds {
     /// How long a call waits for each round of input.
     wait: Duration,
     table: Mutex<HashMap<Handle, Parked>>,
+}
+
+impl std::fmt::Debug for Rounds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the key.
+        f.debug_struct("Rounds")
+            .field("wait", &self.wait)
+            .field("parked", &self.table.lock().len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for Parked {
@@ -215,6 +250,12 @@ impl Rounds {
         };
         if let Some(required) = session.lacks(&question) {
             return exchange.refuse(id, required);
+        }
+        let method = question.head().method.as_deref().unwrap_or_default().to_owned();
+        if !INPUTS.contains(&method.as_str()) {
+            let message = format!("a 2026-07-28 client cannot be asked {method}");
+            tokio::spawn(async move { exchange.decline(id, &message).await });
+            return;
         }
         if !PARKABLE.contains(&asking.binding.method.as_str()) {
             let message = format!(
@@ -277,6 +318,16 @@ impl Rounds {
         live.stream.push_and_finish(result.into_bytes(), true);
     }
 
+    /// The server withdrew its question `id` to a parked call: it is not asked again.
+    pub(crate) fn withdraw(&self, exchange: &Exchange, id: u64) {
+        let Some(handle) = exchange.parked_as() else {
+            return;
+        };
+        if let Some(parked) = self.table.lock().get_mut(&handle) {
+            parked.questions.retain(|_, question| question.id != id);
+        }
+    }
+
     /// The oldest calls to end so that one more of `client`'s fits.
     fn crowded(&self, table: &mut HashMap<Handle, Parked>, client: &str) -> Vec<Parked> {
         let mut ended = Vec::new();
@@ -307,15 +358,16 @@ impl Rounds {
             expiry.abort();
         }
         let rounds = self.me.clone();
-        let wait = self.wait;
+        let (wait, round) = (self.wait, parked.round);
         parked.expiry = Some(tokio::spawn(async move {
             tokio::time::sleep(wait).await;
             if let Some(rounds) = rounds.upgrade() {
-                rounds.expire(handle);
+                rounds.expire(handle, round);
             }
         }));
-        let expires = u64::try_from(now_millis()).unwrap_or_default()
-            + u64::try_from(self.wait.as_millis()).unwrap_or(u64::MAX);
+        let expires = u64::try_from(now_millis())
+            .unwrap_or_default()
+            .saturating_add(u64::try_from(self.wait.as_millis()).unwrap_or(u64::MAX));
         let requests: Map<String, Value> = parked
             .questions
             .iter()
@@ -367,7 +419,17 @@ impl Rounds {
                 id: parked.exchange.id().to_owned(),
             };
             let exchange = Arc::clone(&parked.exchange);
-            if parked.questions.is_empty() {
+            if !parked.questions.is_empty() && !exchange.is_over() && parked.round >= ROUNDS {
+                if let Some(parked) = table.remove(&handle) {
+                    self.retire(
+                        parked,
+                        "the client left its questions unanswered round after round",
+                    );
+                }
+                return Err(RoundError::Unanswered);
+            }
+            // Answered, or over (the server answered meanwhile): the call answers the retry.
+            if parked.questions.is_empty() || exchange.is_over() {
                 if let Some(mut parked) = table.remove(&handle)
                     && let Some(expiry) = parked.expiry.take()
                 {
@@ -387,8 +449,13 @@ impl Rounds {
         Ok(resumed)
     }
 
-    fn expire(&self, handle: Handle) {
-        if let Some(parked) = self.table.lock().remove(&handle) {
+    /// Ends the call parked under `handle` if it still waits for `round`.
+    fn expire(&self, handle: Handle, round: u32) {
+        let mut table = self.table.lock();
+        if table.get(&handle).is_some_and(|parked| parked.round == round)
+            && let Some(parked) = table.remove(&handle)
+        {
+            drop(table);
             let waited = self.wait.as_secs();
             self.retire(parked, &format!("the client did not answer within {waited} s"));
         }
@@ -402,6 +469,7 @@ impl Rounds {
         }
         let why = why.to_owned();
         tokio::spawn(async move {
+            parked.exchange.abandon().await;
             for question in parked.questions.values() {
                 if question.request["method"] == "elicitation/create" {
                     let cancel = jsonrpc::result_response(&question.id.to_string(), r#"{"action":"cancel"}"#);
@@ -410,7 +478,6 @@ impl Rounds {
                     parked.exchange.decline(question.id, &why).await;
                 }
             }
-            parked.exchange.abandon().await;
             tracing::debug!(client = %parked.client, "a call waiting for input ended: {why}");
         });
     }
@@ -449,5 +516,54 @@ impl Rounds {
         let mut mac = <Seal as KeyInit>::new(&self.key.into());
         Mac::update(&mut mac, body);
         mac
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchboard_model::ServerName;
+
+    #[test]
+    fn a_state_opens_only_as_sealed_and_until_it_lapses() {
+        let rounds = Rounds::new(Duration::from_secs(60)).unwrap();
+        let later = u64::try_from(now_millis()).unwrap() + 60_000;
+        let state = rounds.seal([7; 16], 3, later);
+        assert_eq!(rounds.open(&state).unwrap(), ([7; 16], 3));
+        let mut changed = state.clone().into_bytes();
+        changed[5] = if changed[5] == b'A' { b'B' } else { b'A' };
+        let changed = String::from_utf8(changed).unwrap();
+        assert!(matches!(rounds.open(&changed), Err(RoundError::Tampered)));
+        assert!(matches!(rounds.open("not a state"), Err(RoundError::Tampered)));
+        let other = Rounds::new(Duration::from_secs(60)).unwrap();
+        assert!(
+            matches!(other.open(&state), Err(RoundError::Tampered)),
+            "another start's key"
+        );
+        let lapsed = rounds.seal([7; 16], 3, later - 120_000);
+        assert!(matches!(rounds.open(&lapsed), Err(RoundError::Expired)));
+        assert!(
+            !format!("{rounds:?}").contains(&format!("{:?}", rounds.key)),
+            "no key in Debug"
+        );
+    }
+
+    #[test]
+    fn a_binding_ignores_key_order_but_not_arguments_or_endpoint() {
+        let call = |arguments: Value| json!({"method": "tools/call", "params": {"name": "t", "arguments": arguments}});
+        let here = Target::Server(ServerName::new("a").unwrap());
+        let one = Binding::of(&here, &call(json!({"x": 1, "y": {"b": 2, "a": 1}})));
+        assert_eq!(
+            one,
+            Binding::of(&here, &call(json!({"y": {"a": 1, "b": 2}, "x": 1})))
+        );
+        assert_ne!(
+            one,
+            Binding::of(&here, &call(json!({"x": 2, "y": {"a": 1, "b": 2}})))
+        );
+        assert_ne!(
+            one,
+            Binding::of(&Target::Aggregate, &call(json!({"x": 1, "y": {"b": 2, "a": 1}})))
+        );
     }
 }

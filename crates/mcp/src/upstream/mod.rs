@@ -70,6 +70,13 @@ pub enum Delivery {
         frame: Frame,
         id: u64,
     },
+    /// A server request no client in flight declared it can answer, given to the only exchange
+    /// in flight (the one it is then surely made for) to refuse as its client's revision
+    /// says; answer with [`Upstream::reply`].
+    Unanswerable {
+        frame: Frame,
+        id: u64,
+    },
     /// The final response, with the downstream's own id restored.
     Response(Frame),
 }
@@ -525,19 +532,23 @@ impl Upstream {
                 .max_by_key(|(is_tool_call, id, _)| (*is_tool_call, *id))
                 .map(|(_, _, sink)| sink)
         };
-        let Some(sink) = target else {
-            let message = format!(
-                "no connected client can answer {method} for server {}",
-                self.server
-            );
-            let _ = self
-                .send(jsonrpc::error_response(
-                    &upstream_id,
-                    code::METHOD_NOT_FOUND,
-                    &message,
-                ))
-                .await;
-            return;
+        // Nobody declared it: the only call in flight, if there is one, refuses it itself.
+        let (sink, answerable) = match target
+            .map(|sink| (sink, true))
+            .or_else(|| Some((self.only_exchange()?, false)))
+        {
+            Some(found) => found,
+            None => {
+                let message = unanswerable(method, &self.server);
+                let _ = self
+                    .send(jsonrpc::error_response(
+                        &upstream_id,
+                        code::METHOD_NOT_FOUND,
+                        &message,
+                    ))
+                    .await;
+                return;
+            }
         };
         let ours = NEXT_SERVER_REQUEST.fetch_add(1, Ordering::Relaxed);
         self.routes().server_requests.insert(
@@ -547,11 +558,17 @@ impl Upstream {
                 sink: Arc::downgrade(&sink),
             },
         );
-        sink.deliver(Delivery::Request {
-            frame: frame.with_id(&ours.to_string()),
-            id: ours,
+        let frame = frame.with_id(&ours.to_string());
+        sink.deliver(match answerable {
+            true => Delivery::Request { frame, id: ours },
+            false => Delivery::Unanswerable { frame, id: ours },
         });
     }
+}
+
+/// Why a server request is refused: no client that can answer it is connected.
+pub fn unanswerable(method: &str, server: &ServerName) -> String {
+    format!("no connected client can answer {method} for server {server}")
 }
 
 /// The `result` of a JSON-RPC response, or its `error` as an [`RpcError`].

@@ -10,16 +10,14 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
 use axum::http::StatusCode;
 use axum::response::Response;
-use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 use switchboard_mcp::jsonrpc::code;
 use switchboard_mcp::upstream::Upstream;
 use switchboard_model::ServerName;
 
-use super::super::sse::{Priming, sse_response};
+use super::super::sse::{Priming, holding, sse_response};
 use super::super::streamable::unavailable;
 use super::super::{Client, Gate, no_session, rpc_error};
 use crate::handshake::STATELESS_REVISION;
@@ -37,7 +35,7 @@ pub(super) async fn listen(
 ) -> Response {
     let (asked, uris) = match Kinds::parse(&request["params"]["notifications"]) {
         Ok(filter) => filter,
-        Err(message) => return rpc_error(StatusCode::BAD_REQUEST, &id, code::INVALID_PARAMS, &message),
+        Err(e) => return rpc_error(StatusCode::BAD_REQUEST, &id, code::INVALID_PARAMS, &e.to_string()),
     };
     let servers = match servers_of(&gate.gateway, &target).await {
         Ok(servers) => servers,
@@ -63,23 +61,21 @@ pub(super) async fn listen(
         Ok(session) => session,
         Err(e) => return no_session(&id, &e),
     };
-    let granted = subscribe(&gate.gateway, &session, &servers, uris).await;
-    session
-        .standalone()
-        .push(listen.acknowledgement(&granted).into_bytes());
-    notices::start(&gate.gateway, &session).await;
+    // Registered first, so a client gone while its URIs are subscribed releases them.
     gate.gateway.insert_session(Arc::clone(&session));
     let guard = Closing {
         gateway: Arc::clone(&gate.gateway),
         listening: session.listen(),
     };
-    let response = sse_response(Some(&session), session.standalone(), 0, Priming::Skip);
-    let (parts, body) = response.into_parts();
-    let body = Body::from_stream(body.into_data_stream().map(move |chunk| {
-        let _keep = &guard;
-        chunk
-    }));
-    Response::from_parts(parts, body)
+    let granted = subscribe(&gate.gateway, &session, &servers, uris).await;
+    session
+        .standalone()
+        .push(listen.acknowledgement(&granted).into_bytes());
+    notices::start(&gate.gateway, &session).await;
+    holding(
+        sse_response(Some(&session), session.standalone(), 0, Priming::Skip),
+        guard,
+    )
 }
 
 /// The running servers a listen on `target` hears. One server is waited for while it starts;

@@ -8,10 +8,9 @@
 
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 use switchboard_mcp::jsonrpc::{self, Frame, Kind, code};
 
@@ -19,7 +18,7 @@ mod check;
 mod hints;
 mod listen;
 
-use super::sse::{Priming, sse_response};
+use super::sse::{Priming, holding, sse_response};
 use super::streamable::unavailable;
 use super::{Client, Gate, header_str, json_response, no_session, rpc_error};
 use crate::handshake::{STATELESS_REVISION, init_result};
@@ -140,13 +139,7 @@ async fn answer(session: Arc<Session>, id: String, stream: Arc<Stream>) -> Respo
         id,
         stream: Arc::clone(&stream),
     };
-    let response = sse_response(Some(&session), stream, 0, Priming::Skip);
-    let (parts, body) = response.into_parts();
-    let body = Body::from_stream(body.into_data_stream().map(move |chunk| {
-        let _keep = &guard;
-        chunk
-    }));
-    Response::from_parts(parts, body)
+    holding(sse_response(Some(&session), stream, 0, Priming::Skip), guard)
 }
 
 /// `server/discover`: what a handshake would have answered, in the stateless shape.
