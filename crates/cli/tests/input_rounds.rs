@@ -109,6 +109,20 @@ impl Raw<'_> {
         (status, message)
     }
 
+    /// Starts a call that elicits: its state, and an answer naming Ada.
+    fn parked(&self) -> (String, Value) {
+        let round = self.ask();
+        let key = round["inputRequests"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .next()
+            .unwrap()
+            .clone();
+        let answer = json!({key: {"action": "accept", "content": {"name": "Ada"}}});
+        (round["requestState"].as_str().unwrap().to_owned(), answer)
+    }
+
     /// Starts a call that elicits: its round of input.
     fn ask(&self) -> Value {
         let (status, asked) = self.call(TOOL, json!({"elicitation": {}}), json!({}));
@@ -226,16 +240,7 @@ fn a_call_whose_client_never_answers_ends_and_its_server_is_told() {
         sb: &sb,
         auth: format!("Bearer {token}"),
     };
-    let round = raw.ask();
-    let state = round["requestState"].as_str().unwrap().to_owned();
-    let key = round["inputRequests"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .next()
-        .unwrap()
-        .clone();
-    let answer = json!({key: {"action": "accept", "content": {"name": "Ada"}}});
+    let (state, answer) = raw.parked();
     // Unanswered for the input wait, the call is abandoned upstream: the history has it
     // cancelled, not answered.
     let cancelled = wait_until("the unanswered call to end", Duration::from_secs(30), || {
@@ -265,20 +270,7 @@ fn a_client_keeps_at_most_32_calls_waiting_and_a_new_one_ends_its_oldest() {
         sb: &sb,
         auth: format!("Bearer {token}"),
     };
-    let states: Vec<(String, Value)> = (0..33)
-        .map(|_| {
-            let round = raw.ask();
-            let key = round["inputRequests"]
-                .as_object()
-                .unwrap()
-                .keys()
-                .next()
-                .unwrap()
-                .clone();
-            let answer = json!({key: {"action": "accept", "content": {"name": "Ada"}}});
-            (round["requestState"].as_str().unwrap().to_owned(), answer)
-        })
-        .collect();
+    let states: Vec<(String, Value)> = (0..33).map(|_| raw.parked()).collect();
     let retry = |(state, answer): &(String, Value)| {
         raw.call(
             TOOL,
