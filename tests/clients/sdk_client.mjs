@@ -1,7 +1,7 @@
 // Drives the gateway with the official MCP TypeScript SDK and prints what it saw as JSON.
 // Usage: node sdk_client.mjs SCENARIO BASE_URL   (token from SWITCHBOARD_TOKEN)
 // Scenarios: everything (tools, echo, sampling, elicitation, progress, subscription),
-// time, aggregate.
+// time, aggregate, asking PATH [PREFIX].
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import {
@@ -78,6 +78,30 @@ async function aggregate() {
   return out;
 }
 
-const scenarios = { everything, time, aggregate };
+// A 2025-11-25 session client of a 2026-07-28 server (the conformance server): the server's
+// rounds of input reach it as requests. Args: PATH [PREFIX].
+async function asking() {
+  const [path, prefix = ""] = process.argv.slice(4);
+  const client = await connect(path, { sampling: {}, elicitation: {} });
+  client.setRequestHandler(CreateMessageRequestSchema, async () => ({
+    role: "assistant",
+    content: { type: "text", text: "sampled-by-typescript" },
+    model: "test-model",
+    stopReason: "endTurn",
+  }));
+  client.setRequestHandler(ElicitRequestSchema, async () => ({ action: "accept", content: { name: "Grace" } }));
+  const elicited = await client.callTool({ name: `${prefix}test_elicitation`, arguments: { message: "Who are you?" } });
+  const sampled = await client.callTool({ name: `${prefix}test_sampling`, arguments: { prompt: "hi" } });
+  const out = {
+    protocol: client.transport.protocolVersion,
+    elicitation: text(elicited),
+    sampling: text(sampled),
+    errors: [Boolean(elicited.isError), Boolean(sampled.isError)],
+  };
+  await client.close();
+  return out;
+}
+
+const scenarios = { everything, time, aggregate, asking };
 console.log(JSON.stringify(await scenarios[scenario]()));
 process.exit(0);

@@ -12,6 +12,13 @@ Scenarios:
               PATH as a 2026-07-28 client (no session): calls server-everything's tools
               that elicit and sample, named with PREFIX on the aggregate, answering their
               questions in rounds of input
+  asking PATH [PREFIX]
+              PATH as a 2025-11-25 session client: calls the conformance server's tools
+              that elicit and sample (named with PREFIX on the aggregate), answering the
+              requests its rounds of input become
+  notices PATH
+              PATH (the conformance server) as a session client: resource updates and list
+              changes, subscribing then unsubscribing
   long ID     /mcp/everything: a long-running call with progress; prints its own progress
   stdio CMD.. the same checks as `time`, through a stdio server started as CMD (the shim)
   entry FILE [CALLS]
@@ -131,6 +138,54 @@ async def asked(url, prefix):
             "sampling": text_of(sampled),
             "errors": [bool(elicited.is_error), bool(sampled.is_error)],
         }
+
+
+async def asking(url, prefix):
+    """A 2025-11-25 session client: a 2026-07-28 server's rounds of input reach it as requests."""
+    async with streamable_http_client(url, http_client=http_client()) as (read, write, *_):
+        async with ClientSession(
+            read, write, sampling_callback=sampling, elicitation_callback=elicitation
+        ) as session:
+            init = await session.initialize()
+            elicited = await session.call_tool(f"{prefix}test_elicitation", {"message": "Who are you?"})
+            sampled = await session.call_tool(f"{prefix}test_sampling", {"prompt": "hi"})
+            return {
+                "protocol": init.protocol_version,
+                "elicitation": text_of(elicited),
+                "sampling": text_of(sampled),
+                "errors": [bool(elicited.is_error), bool(sampled.is_error)],
+            }
+
+
+async def notices(url):
+    """A session client of the conformance server: the updates of what it subscribed to and the
+    server's list changes, in the order they came."""
+    seen = []
+    uri = "test://watched-resource"
+
+    async def on_message(message):
+        if isinstance(message, types.ServerNotification):
+            root = message.root if hasattr(message, "root") else message
+            seen.append(getattr(root, "method", type(root).__name__))
+
+    async def until(count, method):
+        with anyio.fail_after(30):
+            while seen.count(method) < count:
+                await anyio.sleep(0.05)
+
+    async with streamable_http_client(url, http_client=http_client()) as (read, write, *_):
+        async with ClientSession(read, write, message_handler=on_message) as session:
+            await session.initialize()
+            await session.subscribe_resource(uri)
+            await session.call_tool("test_trigger_resource_update", {})
+            await until(1, "notifications/resources/updated")
+            await session.call_tool("test_trigger_tool_change", {})
+            await until(1, "notifications/tools/list_changed")
+            await session.unsubscribe_resource(uri)
+            await session.call_tool("test_trigger_resource_update", {})
+            await session.call_tool("test_trigger_tool_change", {})
+            await until(2, "notifications/tools/list_changed")
+    return {"seen": [m for m in seen if m != "notifications/message"]}
 
 
 async def time_server(base):
@@ -254,6 +309,10 @@ async def main():
         out = await aggregate(rest[0])
     elif scenario == "asked":
         out = await asked(rest[0] + rest[1], rest[2] if len(rest) > 2 else "")
+    elif scenario == "asking":
+        out = await asking(rest[0] + rest[1], rest[2] if len(rest) > 2 else "")
+    elif scenario == "notices":
+        out = await notices(rest[0] + rest[1])
     elif scenario == "long":
         out = await long_call(rest[0], rest[1])
     elif scenario == "stdio":

@@ -97,6 +97,7 @@ const tools = [
   { name: "test_streaming_elicitation", description: "Reports progress, then asks the user", inputSchema: noArgs },
   { name: "test_trigger_tool_change", description: "Adds a tool", inputSchema: noArgs },
   { name: "test_trigger_prompt_change", description: "Adds a prompt", inputSchema: noArgs },
+  { name: "test_trigger_resource_update", description: "Updates test://watched-resource", inputSchema: noArgs },
   {
     name: "test_x_mcp_header",
     description: "Mirrors its region argument into a header",
@@ -193,6 +194,11 @@ function toolsChanged() {
   for (const server of live) void server.sendToolListChanged().catch(() => undefined);
 }
 
+function resourceUpdated(uri) {
+  httpNotify?.resourceUpdated(uri);
+  for (const server of live) void server.sendResourceUpdated({ uri }).catch(() => undefined);
+}
+
 function promptsChanged() {
   httpNotify?.promptsChanged();
   for (const server of live) void server.sendPromptListChanged().catch(() => undefined);
@@ -201,8 +207,15 @@ function promptsChanged() {
 // ---- the handlers ----
 
 /** The client's capabilities for this request: its `_meta` (2026-07-28) or its `initialize`. */
+/** A member of a 2026-07-28 request's envelope. The SDK (2.4.0) keys it by short names over
+ * HTTP and by wire keys over stdio. */
+function envelopeMember(ctx, name) {
+  const envelope = ctx.mcpReq.envelope ?? {};
+  return envelope[name] ?? envelope[`io.modelcontextprotocol/${name}`];
+}
+
 function clientCaps(server, ctx) {
-  return ctx.mcpReq.envelope?.clientCapabilities ?? server.getClientCapabilities() ?? {};
+  return envelopeMember(ctx, "clientCapabilities") ?? server.getClientCapabilities() ?? {};
 }
 
 async function callTool(server, request, ctx) {
@@ -248,7 +261,7 @@ async function callTool(server, request, ctx) {
       return text("Logged three messages.");
     case "test_logging_tool":
       // A 2026-07-28 request gets logs only when its `_meta` names a level.
-      if (!ctx.mcpReq.envelope || ctx.mcpReq.envelope.logLevel) await log("Logging tool ran");
+      if (!ctx.mcpReq.envelope || envelopeMember(ctx, "logLevel")) await log("Logging tool ran");
       return text("Logging tool complete");
     case "test_tool_with_progress": {
       const progressToken = request.params._meta?.progressToken;
@@ -314,6 +327,9 @@ async function callTool(server, request, ctx) {
       }
       promptsChanged();
       return text("test_added_prompt");
+    case "test_trigger_resource_update":
+      resourceUpdated("test://watched-resource");
+      return text("test://watched-resource");
     case "test_added_tool":
       return text("test_added_tool");
     case "test_x_mcp_header":

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use clap::Args;
 use switchboard_model::api::{AddServer, CallRecord, LogLine, RunRecord, SecretValues, ServerView};
 use switchboard_model::{
-    Health, Launch, RestartPolicy, ServerName, ServerSpec, Sharing, Transport, ValueSource,
+    Health, Launch, Protocol, RestartPolicy, ServerName, ServerSpec, Sharing, Transport, ValueSource,
 };
 
 use crate::client::{CliError, Client};
@@ -65,6 +65,11 @@ pub struct AddArgs {
     /// Give each client session a process of its own instead of sharing one (stdio servers).
     #[arg(long)]
     per_session: bool,
+    /// The protocol era to speak to it: auto (ask with server/discover, else handshake),
+    /// handshake (revisions up to 2025-11-25) or stateless (2026-07-28). Clients of either
+    /// era reach it either way.
+    #[arg(long, default_value = "auto")]
+    protocol: Protocol,
     /// Add it without starting it, now or with the daemon.
     #[arg(long)]
     disabled: bool,
@@ -298,6 +303,7 @@ pub fn add_request(args: AddArgs) -> Result<AddServer, CliError> {
         } else {
             Sharing::Shared
         },
+        protocol: args.protocol,
         origin: None,
     };
     spec.validate().map_err(|e| CliError::Usage(e.to_string()))?;

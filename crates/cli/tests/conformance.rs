@@ -6,12 +6,11 @@
 //! gateway through a loopback proxy that adds one and changes nothing else
 //! (tests/clients/token_proxy.mjs).
 //!
-//! Two rules. The session revisions' scenarios (`--suite all` runs them at 2025-11-25) must
-//! pass through the gateway outright. The 2026-07-28 requirements are run against the same
-//! server directly over HTTP and through the gateway: a check that passes directly and not
-//! through the gateway is the gateway's failure, and those are exactly the ones listed in
-//! tests/conformance/gateway_2026_failures.txt, which shrinks as the revision is completed. A
-//! new one fails the test, and so does a listed one that passes through the gateway now.
+//! Both selections (`--suite all`, and `--requirements 2026-07-28`) run against the same server
+//! directly over HTTP and through the gateway, which speaks 2026-07-28 to it (the server
+//! answers `server/discover`). A check that passes directly and not through the gateway fails
+//! the test. The session revisions' scenarios (`--suite all` runs them at 2025-11-25, so
+//! through the gateway they cross the eras) must also pass outright.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -102,11 +101,28 @@ fn outcomes(checks: &BTreeMap<String, Vec<Value>>) -> BTreeMap<String, bool> {
     outcomes
 }
 
-/// The checks that pass directly and not through the gateway (or do not run through it).
+/// The checks that pass directly and not through the gateway. A check that does not run
+/// through the gateway fails too, unless the gateway passed every check of its scenario: the
+/// suite skips a scenario that does not apply to the server (session lifecycle, for a server
+/// served without sessions), and through the gateway it applies and runs.
 fn gateway_only(direct: &BTreeMap<String, bool>, gateway: &BTreeMap<String, bool>) -> BTreeSet<String> {
+    let scenario_of = |key: &str| {
+        key.split_once(' ')
+            .map_or(key, |(scenario, _)| scenario)
+            .to_owned()
+    };
+    let mut scenario_passed: BTreeMap<String, bool> = BTreeMap::new();
+    for (key, ok) in gateway {
+        *scenario_passed.entry(scenario_of(key)).or_insert(true) &= *ok;
+    }
     direct
         .iter()
-        .filter(|(key, ok)| **ok && gateway.get(*key) != Some(&true))
+        .filter(|(key, ok)| {
+            **ok && match gateway.get(*key) {
+                Some(through) => !through,
+                None => scenario_passed.get(&scenario_of(key)) != Some(&true),
+            }
+        })
         .map(|(key, _)| key.clone())
         .collect()
 }
@@ -132,11 +148,24 @@ fn a_check_is_the_gateways_failure_only_when_it_passes_directly() {
     let run = |pairs: &[(&str, bool)]| -> BTreeMap<String, bool> {
         pairs.iter().map(|(k, ok)| (k.to_string(), *ok)).collect()
     };
-    let direct = run(&[("a x", true), ("a y", true), ("b z", false), ("c w", true)]);
-    let gateway = run(&[("a x", true), ("a y", false), ("b z", false)]);
+    let direct = run(&[
+        ("a x", true),
+        ("a y", true),
+        ("b z", false),
+        ("c w", true),
+        ("d skipped", true),
+        ("e skipped", true),
+    ]);
+    let gateway = run(&[
+        ("a x", true),
+        ("a y", false),
+        ("b z", false),
+        ("d real", true),
+        ("e real", false),
+    ]);
     assert_eq!(
         gateway_only(&direct, &gateway),
-        BTreeSet::from(["a y".to_owned(), "c w".to_owned()])
+        BTreeSet::from(["a y".to_owned(), "c w".to_owned(), "e skipped".to_owned()])
     );
 }
 
@@ -216,9 +245,32 @@ fn gatewayed() -> Gatewayed {
     }
 }
 
-#[test]
-fn the_gateway_passes_every_session_revision_scenario_of_the_mcp_conformance_suite() {
+/// The conformance server, served directly over HTTP (no gateway), and its URL.
+fn direct() -> ((Killed, String), TempScript) {
+    let server = node_script("servers/conformance_server.mjs");
+    (node_until_ready(&server.0, &["--http", "0"], &[]), server)
+}
+
+/// The checks of a run of `selection` that pass against the server directly and not through
+/// the gateway; and the gateway run's checks.
+fn gateway_only_failures(selection: &[&str]) -> (BTreeSet<String>, BTreeMap<String, Vec<Value>>) {
+    let scenarios = server_scenarios();
+    let ((_direct_server, direct_url), _script) = direct();
+    let (direct_out, _) = run_suite(&direct_url, selection);
+    let direct = outcomes(&checks_by_scenario(direct_out.path(), &scenarios));
+    let passing_directly = direct.values().filter(|ok| **ok).count();
+    assert!(
+        passing_directly >= 100,
+        "the server passes only {passing_directly} checks directly: {direct:?}"
+    );
     let gateway = gatewayed();
+    let (gateway_out, _) = run_suite(&gateway.url, selection);
+    let checks = checks_by_scenario(gateway_out.path(), &scenarios);
+    (gateway_only(&direct, &outcomes(&checks)), checks)
+}
+
+#[test]
+fn through_the_gateway_the_whole_suite_passes_as_it_does_directly() {
     let scenarios = server_scenarios();
     let session_era: Vec<&String> = scenarios
         .iter()
@@ -229,9 +281,13 @@ fn the_gateway_passes_every_session_revision_scenario_of_the_mcp_conformance_sui
         session_era.len() >= 30,
         "too few session-era server scenarios listed: {scenarios:?}"
     );
-    let (out, _) = run_suite(&gateway.url, &["--suite", "all"]);
+    let (failures, checks) = gateway_only_failures(&["--suite", "all"]);
+    assert!(
+        failures.is_empty(),
+        "checks that pass only without the gateway: {failures:#?}"
+    );
 
-    let checks = checks_by_scenario(out.path(), &scenarios);
+    // The session revisions' scenarios pass outright, whatever the server does.
     let missing: Vec<_> = session_era.iter().filter(|s| !checks.contains_key(**s)).collect();
     assert!(missing.is_empty(), "scenarios that did not run: {missing:?}");
     let not_passed: Vec<String> = session_era
@@ -245,7 +301,6 @@ fn the_gateway_passes_every_session_revision_scenario_of_the_mcp_conformance_sui
         "checks that did not pass:\n{}",
         not_passed.join("\n")
     );
-
     // The checks that show the gateway's own SSE behaviour for 2025-11-25 clients.
     let polling = &checks["server-sse-polling"];
     for id in ["server-sse-priming-event", "server-sse-retry-field"] {
@@ -254,45 +309,12 @@ fn the_gateway_passes_every_session_revision_scenario_of_the_mcp_conformance_sui
     }
 }
 
-/// The gateway's known failures of the 2026-07-28 requirements, one `scenario check-id` a line.
-fn known_failures() -> BTreeSet<String> {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/conformance/gateway_2026_failures.txt");
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(str::to_owned)
-        .collect()
-}
-
 #[test]
 fn through_the_gateway_the_2026_07_28_requirements_pass_as_they_do_directly() {
-    let scenarios = server_scenarios();
-    let requirements = ["--requirements", REVISION];
-    let server = node_script("servers/conformance_server.mjs");
-    let (_direct_server, direct_url) = node_until_ready(&server.0, &["--http", "0"], &[]);
-    let (direct_out, _) = run_suite(&direct_url, &requirements);
-    let direct = outcomes(&checks_by_scenario(direct_out.path(), &scenarios));
-    let passing_directly = direct.values().filter(|ok| **ok).count();
+    let (failures, checks) = gateway_only_failures(&["--requirements", REVISION]);
+    assert!(checks.len() >= 37, "too few scenarios ran: {:?}", checks.keys());
     assert!(
-        passing_directly >= 100,
-        "the server passes only {passing_directly} checks directly: {direct:?}"
-    );
-
-    let gateway = gatewayed();
-    let (gateway_out, _) = run_suite(&gateway.url, &requirements);
-    let through = outcomes(&checks_by_scenario(gateway_out.path(), &scenarios));
-    let failures = gateway_only(&direct, &through);
-    let known = known_failures();
-    let new: Vec<_> = failures.difference(&known).collect();
-    // Stale: listed, and passing through the gateway now (a check the server itself failed
-    // this time says nothing either way).
-    let fixed: Vec<_> = known.iter().filter(|k| through.get(*k) == Some(&true)).collect();
-    assert!(
-        new.is_empty() && fixed.is_empty(),
-        "gateway-only failures not in tests/conformance/gateway_2026_failures.txt: {new:#?}\n\
-         listed there but passing now (remove them): {fixed:#?}"
+        failures.is_empty(),
+        "checks that pass only without the gateway: {failures:#?}"
     );
 }

@@ -1,8 +1,11 @@
-//! Multi round-trip requests through the gateway: a 2026-07-28 client (no session) calls a
-//! tool of server-everything (npm), a session-era server that asks its client mid-call; the
-//! gateway answers with rounds of input (`input_required`) and delivers the answers of each
-//! retry to the waiting server. Driven by the official Python and TypeScript SDK clients, and
-//! raw, for what a client must not be able to do with a `requestState`.
+//! Multi round-trip requests through the gateway, both ways. A 2026-07-28 client (no session)
+//! calls a tool of server-everything (npm), a session-era server that asks its client
+//! mid-call; the gateway answers with rounds of input (`input_required`) and delivers the
+//! answers of each retry to the waiting server. And a 2025-11-25 session client calls a tool
+//! of a server the gateway speaks 2026-07-28 to (tests/servers/conformance_server.mjs), which
+//! answers `input_required`; its questions reach the client as requests, and the answers go
+//! back in the retry. Driven by the official Python and TypeScript SDK clients, and raw, for
+//! what a client must not be able to do with a `requestState`.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -51,6 +54,46 @@ fn sdk_clients_of_2026_answer_the_questions_of_a_session_era_server() {
             let elicited = seen["elicitation"].as_str().unwrap();
             assert!(
                 elicited.contains(r#""action": "accept""#) && elicited.contains(name),
+                "{path}: the server got the client's answer: {seen}"
+            );
+            let sampling = seen["sampling"].as_str().unwrap();
+            assert!(sampling.contains(sampled), "{path}: {seen}");
+        }
+    }
+}
+
+#[test]
+fn sdk_clients_of_2025_answer_the_questions_of_a_2026_07_28_server() {
+    let sb = Sandbox::with_daemon();
+    let server = node_script("servers/conformance_server.mjs");
+    let program = server.0.display().to_string();
+    sb.ok(&["add", "modern", "--protocol", "stateless", "--", "node", &program]);
+    sb.wait_state("modern", "running", START);
+    let listed: Value = serde_json::from_str(&sb.ok(&["ls", "--json"])).unwrap();
+    assert_eq!(
+        listed[0]["status"]["server_info"]["protocol_version"], "2026-07-28",
+        "the gateway speaks the stateless revision to it: {listed}"
+    );
+    let token = sb.ok(&["token", "create", "tester"]).trim().to_owned();
+    let base = format!("http://127.0.0.1:{}", sb.port());
+    let clients = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients");
+    let script = node_script("clients/sdk_client.mjs");
+    for (path, prefix) in [("/mcp/modern", ""), ("/mcp", "modern__")] {
+        let mut python = Command::new(tools_dir().join("venv/bin/python"));
+        python
+            .arg(clients.join("sdk_client.py"))
+            .args(["asking", &base, path, prefix]);
+        let mut typescript = Command::new("node");
+        typescript.arg(&script.0).args(["asking", &base, path, prefix]);
+        for (seen, name, sampled) in [
+            (run_client(python, &token), "Ada", "sampled-by-python"),
+            (run_client(typescript, &token), "Grace", "sampled-by-typescript"),
+        ] {
+            assert_eq!(seen["protocol"], "2025-11-25", "{path}: {seen}");
+            assert_eq!(seen["errors"], json!([false, false]), "{path}: {seen}");
+            let elicited = seen["elicitation"].as_str().unwrap();
+            assert!(
+                elicited.contains("action=accept") && elicited.contains(name),
                 "{path}: the server got the client's answer: {seen}"
             );
             let sampling = seen["sampling"].as_str().unwrap();

@@ -1,7 +1,9 @@
 //! `subscriptions/listen` through the gateway, raw over HTTP as a 2026-07-28 client sends it,
 //! in front of session-era servers the daemon supervises: server-everything (npm), whose
 //! resource updates and list changes reach the listen, and mcp-server-time (PyPI), whose
-//! arrival the aggregate announces.
+//! arrival the aggregate announces. And the other way: a session client (the Python SDK's)
+//! of a stateless server (tests/servers/conformance_server.mjs), whose notices the gateway
+//! takes from a listen of its own.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -10,7 +12,12 @@ use std::net::{Shutdown, TcpStream};
 use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
-use common::{Sandbox, everything_server, messages, time_server, wait_until};
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::{
+    Sandbox, everything_server, messages, node_script, run_client, time_server, tools_dir, wait_until,
+};
 use serde_json::{Value, json};
 
 const START: Duration = Duration::from_secs(60);
@@ -170,5 +177,41 @@ fn a_listen_on_the_aggregate_hears_a_server_join() {
     assert_eq!(
         changed["method"], "notifications/tools/list_changed",
         "only the list type asked for: {changed}"
+    );
+}
+
+#[test]
+fn a_session_hears_a_stateless_servers_list_changes_and_updates_of_what_it_subscribed_to() {
+    let sb = Sandbox::with_daemon();
+    let server = node_script("servers/conformance_server.mjs");
+    sb.ok(&[
+        "add",
+        "modern",
+        "--protocol",
+        "stateless",
+        "--",
+        "node",
+        &server.0.display().to_string(),
+    ]);
+    sb.wait_state("modern", "running", START);
+    let token = sb.ok(&["token", "create", "tester"]).trim().to_owned();
+    let clients = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients");
+    let mut python = Command::new(tools_dir().join("venv/bin/python"));
+    python.arg(clients.join("sdk_client.py")).args([
+        "notices",
+        &format!("http://127.0.0.1:{}", sb.port()),
+        "/mcp/modern",
+    ]);
+    let seen = run_client(python, &token);
+    // After the unsubscription the server's update went nowhere: the list change after it is
+    // the next thing the client heard.
+    assert_eq!(
+        seen["seen"],
+        json!([
+            "notifications/resources/updated",
+            "notifications/tools/list_changed",
+            "notifications/tools/list_changed",
+        ]),
+        "{seen}"
     );
 }

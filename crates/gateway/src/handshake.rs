@@ -14,8 +14,7 @@ use super::{Gateway, Unavailable};
 /// Revisions served with sessions, newest first.
 pub const SESSION_REVISIONS: [&str; 4] = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
 
-/// The stateless revision.
-pub const STATELESS_REVISION: &str = "2026-07-28";
+pub use switchboard_mcp::era::STATELESS_REVISION;
 
 /// The first revision whose clients expect priming events (an id and empty data) on SSE.
 pub const RESUMABLE_REVISION: &str = "2025-11-25";

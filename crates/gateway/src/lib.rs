@@ -403,22 +403,29 @@ impl Gateway {
         let session = self.sessions().remove(id)?;
         let subscriptions = session.take_subscriptions();
         session.end();
-        let released: Vec<(Arc<Upstream>, String)> = subscriptions
-            .into_iter()
-            .filter_map(|(server, uri)| {
-                let upstream = self.servers.supervisor.upstream(&server)?.borrow().clone()?;
-                upstream.unsubscribe(&uri).then_some((upstream, uri))
-            })
-            .collect();
+        let mut released: HashMap<ServerName, (Arc<Upstream>, Vec<String>)> = HashMap::new();
+        for (server, uri) in subscriptions {
+            let Some(upstream) = self
+                .servers
+                .supervisor
+                .upstream(&server)
+                .and_then(|w| w.borrow().clone())
+            else {
+                continue;
+            };
+            if upstream.unsubscribe(&uri) {
+                released
+                    .entry(server)
+                    .or_insert_with(|| (upstream, Vec::new()))
+                    .1
+                    .push(uri);
+            }
+        }
         if !released.is_empty() {
             tokio::spawn(async move {
-                for (upstream, uri) in released {
+                for (upstream, uris) in released.into_values() {
                     let _ = upstream
-                        .request(
-                            "resources/unsubscribe",
-                            serde_json::json!({"uri": uri}),
-                            OWN_REQUEST_PATIENCE,
-                        )
+                        .tell_subscriptions(&uris, false, OWN_REQUEST_PATIENCE)
                         .await;
                 }
             });
@@ -443,17 +450,11 @@ impl Gateway {
             .flat_map(|s| s.shared_subscriptions(server))
             .filter(|uri| upstream.subscribe(uri))
             .collect();
-        for uri in uris {
-            if let Err(e) = upstream
-                .request(
-                    "resources/subscribe",
-                    serde_json::json!({"uri": uri}),
-                    OWN_REQUEST_PATIENCE,
-                )
-                .await
-            {
-                tracing::warn!(%server, %uri, "cannot renew a resource subscription after a restart: {e}");
-            }
+        if let Err(e) = upstream
+            .tell_subscriptions(&uris, true, OWN_REQUEST_PATIENCE)
+            .await
+        {
+            tracing::warn!(%server, "cannot renew resource subscriptions after a restart: {e}");
         }
     }
 

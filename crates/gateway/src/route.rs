@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use switchboard_mcp::era::{self, Era};
 use switchboard_mcp::jsonrpc::{self, Frame, Param, code};
 use switchboard_mcp::upstream::{RpcError, Upstream};
 use switchboard_model::api::Event;
@@ -18,7 +19,7 @@ use switchboard_model::{ServerName, now_millis};
 use super::aggregate::Kind as NameKind;
 use super::notices::forward_notices;
 use super::session::exchange::CallStart;
-use super::session::{Mode, Session, Stream, Target};
+use super::session::{LOG_LEVELS, Mode, Session, Stream, Target};
 use super::{Gateway, Unavailable};
 
 pub async fn notification(gateway: &Gateway, session: &Arc<Session>, frame: Frame) {
@@ -26,8 +27,11 @@ pub async fn notification(gateway: &Gateway, session: &Arc<Session>, frame: Fram
         Some("notifications/initialized") => {}
         Some("notifications/cancelled") => session.cancel(&frame).await,
         _ => {
+            // A stateless server takes no notifications of clients but cancellations.
             for upstream in session_upstreams(gateway, session).await {
-                let _ = upstream.pass(frame.clone()).await;
+                if upstream.era() == Era::Handshake {
+                    let _ = upstream.pass(frame.clone()).await;
+                }
             }
         }
     }
@@ -85,10 +89,12 @@ pub async fn request(
             None => frame,
         };
         // In one step: a JSON-only client woken between the two would get an event stream.
-        stream.push_and_finish(frame.into_bytes(), true);
+        // The legacy transport's one stream (id 0) outlives every request.
+        stream.push_and_finish(frame.into_bytes(), stream.id != 0);
     };
     let fail = |code: i64, message: &str| {
-        stream.push_and_finish(jsonrpc::error_response(&id, code, message).into_bytes(), true);
+        let error = jsonrpc::error_response(&id, code, message);
+        stream.push_and_finish(error.into_bytes(), stream.id != 0);
     };
     if method == "ping" {
         return answer(json!({}));
@@ -111,19 +117,25 @@ pub async fn request(
     };
     match method.as_str() {
         "resources/subscribe" | "resources/unsubscribe" => {
-            let Some(uri) = frame.param_str(Param::Uri) else {
-                return fail(code::INVALID_PARAMS, "params.uri is required");
+            return subscription(session, &upstream, &method, &frame, &answer, &fail).await;
+        }
+        "logging/setLevel" if upstream.era() == Era::Stateless => {
+            // A stateless server takes the level with each request: it is the session's.
+            let params = frame.to_value()["params"].take();
+            return match params["level"].as_str() {
+                Some(level) if LOG_LEVELS.contains(&level) => {
+                    session.set_log_level(Some(level));
+                    answer(json!({}))
+                }
+                _ => fail(
+                    code::INVALID_PARAMS,
+                    &format!("params.level must be one of {LOG_LEVELS:?}"),
+                ),
             };
-            let must_forward = match method.as_str() {
-                "resources/subscribe" => session.subscribe(&upstream, &uri),
-                _ => session.unsubscribe(&upstream, &uri),
-            };
-            if !must_forward {
-                return answer(json!({}));
-            }
         }
         _ => {}
     }
+    let frame = in_era_of(&upstream, session, frame);
     let call = (method == "tools/call").then(|| CallStart {
         history: gateway.history.clone(),
         client: session.client(),
@@ -146,6 +158,56 @@ pub async fn request(
             other => other.to_string(),
         };
         fail(code::SERVER_UNAVAILABLE, &message);
+    }
+}
+
+/// `frame` as `upstream`'s era expects it: a stateless client's envelope taken off for a
+/// session-era server, the session's put on for a stateless one.
+fn in_era_of(upstream: &Upstream, session: &Session, frame: Frame) -> Frame {
+    match (upstream.era(), session.mode == Mode::Stateless) {
+        (Era::Handshake, true) => Frame::from_value(&era::without_envelope(frame.to_value())),
+        (Era::Stateless, false) => {
+            Frame::from_value(&era::with_envelope(frame.to_value(), &session.envelope()))
+        }
+        _ => frame,
+    }
+}
+
+/// A session's `resources/subscribe` or `unsubscribe`, counted: the server hears of a URI's
+/// first subscriber and its last.
+async fn subscription(
+    session: &Session,
+    upstream: &Upstream,
+    method: &str,
+    frame: &Frame,
+    answer: &impl Fn(Value),
+    fail: &impl Fn(i64, &str),
+) {
+    let Some(uri) = frame.param_str(Param::Uri) else {
+        return fail(code::INVALID_PARAMS, "params.uri is required");
+    };
+    let on = method == "resources/subscribe";
+    let tell = match on {
+        true => session.subscribe(upstream, &uri),
+        false => session.unsubscribe(upstream, &uri),
+    };
+    if !tell {
+        return answer(json!({}));
+    }
+    match upstream
+        .tell_subscriptions(std::slice::from_ref(&uri), on, AGGREGATE_PATIENCE)
+        .await
+    {
+        Ok(()) => answer(json!({})),
+        Err(e) => {
+            if on {
+                session.unsubscribe(upstream, &uri);
+            }
+            match e {
+                RpcError::Remote { code, message, .. } => fail(code, &message),
+                other => fail(code::SERVER_UNAVAILABLE, &other.to_string()),
+            }
+        }
     }
 }
 
@@ -240,10 +302,15 @@ pub(crate) async fn resource_server(gateway: &Gateway, uri: &str) -> Option<Serv
     gateway.catalog().resource_server(uri)
 }
 
-/// `logging/setLevel` for the aggregate: every server the session reaches gets it.
+/// `logging/setLevel` for the aggregate: every session-era server the session reaches gets
+/// it; stateless ones take the session's level with each request.
 async fn set_level_everywhere(gateway: &Gateway, session: &Session, frame: &Frame) {
     let params = frame.to_value()["params"].take();
-    let upstreams = session_upstreams(gateway, session).await;
+    if let Some(level) = params["level"].as_str().filter(|l| LOG_LEVELS.contains(l)) {
+        session.set_log_level(Some(level));
+    }
+    let mut upstreams = session_upstreams(gateway, session).await;
+    upstreams.retain(|upstream| upstream.era() == Era::Handshake);
     let requests = upstreams
         .iter()
         .map(|upstream| upstream.request("logging/setLevel", params.clone(), AGGREGATE_PATIENCE));

@@ -115,6 +115,8 @@ struct ParamsNames<'a> {
     request_id: Option<&'a RawValue>,
     #[serde(rename = "progressToken", borrow, default)]
     progress_token: Option<&'a RawValue>,
+    #[serde(rename = "requestState", borrow, default)]
+    request_state: Option<&'a RawValue>,
 }
 
 impl Frame {
@@ -204,7 +206,7 @@ impl Frame {
         parsed.meta?.progress_token.map(RawValue::get)
     }
 
-    /// A raw string-or-number field of params: `name`, `uri`, `requestId` or `progressToken`.
+    /// A raw field of params: `name`, `uri`, `requestId`, `progressToken` or `requestState`.
     pub fn param(&self, field: Param) -> Option<&str> {
         let params = self.head().params?;
         let parsed: ParamsNames<'_> = serde_json::from_str(params.get()).ok()?;
@@ -213,6 +215,7 @@ impl Frame {
             Param::Uri => parsed.uri,
             Param::RequestId => parsed.request_id,
             Param::ProgressToken => parsed.progress_token,
+            Param::RequestState => parsed.request_state,
         }?;
         Some(raw.get())
     }
@@ -297,6 +300,7 @@ pub enum Param {
     Uri,
     RequestId,
     ProgressToken,
+    RequestState,
 }
 
 /// A JSON-RPC error response; `id` is raw JSON (`null` when the request's id is unknown).

@@ -6,6 +6,7 @@
 //! clients onto an `Upstream`, the supervisor makes and watches one per run, and OAuth plugs
 //! in through the link's `Credentials`.
 
+pub mod era;
 pub mod jsonrpc;
 pub mod logs;
 pub mod upstream;

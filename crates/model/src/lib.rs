@@ -13,7 +13,7 @@ mod state;
 
 pub use name::{NameError, RESERVED_NAME, ServerName};
 pub use spec::{
-    Health, Launch, Origin, RestartPolicy, ServerSpec, Sharing, SpecError, Transport, ValueSource,
+    Health, Launch, Origin, Protocol, RestartPolicy, ServerSpec, Sharing, SpecError, Transport, ValueSource,
 };
 pub use state::{ExitCause, FailureReason, PeerInfo, ServerState};
 

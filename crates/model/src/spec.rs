@@ -21,6 +21,8 @@ pub struct ServerSpec {
     pub health: Health,
     #[serde(default, skip_serializing_if = "Sharing::is_default")]
     pub sharing: Sharing,
+    #[serde(default, skip_serializing_if = "Protocol::is_default")]
+    pub protocol: Protocol,
     /// The registry version it was installed from, if it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<Origin>,
@@ -73,6 +75,41 @@ pub enum Sharing {
 impl Sharing {
     pub fn is_default(&self) -> bool {
         *self == Self::default()
+    }
+}
+
+/// Which era of the protocol the gateway speaks to a server. Clients of either era reach a
+/// server of either: the gateway translates.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+#[serde(rename_all = "kebab-case")]
+pub enum Protocol {
+    /// `server/discover` first; a server that does not know it (or does not answer it within
+    /// a quarter of its startup timeout) is spoken to with `initialize`.
+    #[default]
+    Auto,
+    /// The session revisions (2024-11-05 to 2025-11-25): `initialize` opens the connection.
+    Handshake,
+    /// The stateless revision (2026-07-28): `server/discover`, and every request stands alone.
+    Stateless,
+}
+
+impl Protocol {
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+impl std::str::FromStr for Protocol {
+    type Err = SpecError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "handshake" => Ok(Self::Handshake),
+            "stateless" => Ok(Self::Stateless),
+            "auto" => Ok(Self::Auto),
+            other => Err(SpecError::BadProtocol {
+                given: other.to_owned(),
+            }),
+        }
     }
 }
 
@@ -210,6 +247,11 @@ pub enum SpecError {
     BadHeaderName { server: ServerName, header: String },
     #[error("unknown restart policy `{given}`; use always, on-failure or never")]
     BadRestartPolicy { given: String },
+    #[error(
+        "unknown protocol `{given}`; use handshake (revisions up to 2025-11-25), stateless \
+         (2026-07-28) or auto (ask the server)"
+    )]
+    BadProtocol { given: String },
     #[error("server {server}: {setting} must be at least {min_ms} ms")]
     HealthTooShort {
         server: ServerName,
@@ -222,6 +264,10 @@ pub enum SpecError {
         "server {server}: only stdio servers can run one process per session; an HTTP server serves its sessions itself"
     )]
     PerSessionNeedsStdio { server: ServerName },
+    #[error(
+        "server {server}: --protocol stateless applies to stdio servers; the gateway speaks the session revisions to HTTP servers (leave --protocol out, or use auto)"
+    )]
+    StatelessNeedsStdio { server: ServerName },
     #[error(
         "server {server}: {field} refers to secret `{key}`, which is not this server's; a server uses only its own secrets, named `{server}/NAME` (store one with `switchboard secrets set {server} NAME`)"
     )]
@@ -242,6 +288,15 @@ pub enum SpecError {
 
 impl ServerSpec {
     /// Checks the spec as far as possible without touching the machine.
+    /// The era the gateway speaks to the server: as asked, except that an HTTP server is
+    /// spoken to with sessions (the stateless revision over HTTP is not spoken upstream yet).
+    pub fn protocol(&self) -> Protocol {
+        match (&self.transport, self.protocol) {
+            (Transport::Stdio(_), protocol) => protocol,
+            _ => Protocol::Handshake,
+        }
+    }
+
     pub fn validate(&self) -> Result<(), SpecError> {
         let server = &self.name;
         let h = &self.health;
@@ -265,6 +320,11 @@ impl ServerSpec {
         }
         if self.sharing == Sharing::PerSession && !matches!(self.transport, Transport::Stdio(_)) {
             return Err(SpecError::PerSessionNeedsStdio {
+                server: server.clone(),
+            });
+        }
+        if self.protocol == Protocol::Stateless && !matches!(self.transport, Transport::Stdio(_)) {
+            return Err(SpecError::StatelessNeedsStdio {
                 server: server.clone(),
             });
         }
@@ -445,6 +505,7 @@ mod tests {
             restart: RestartPolicy::default(),
             health: Health::default(),
             sharing: Sharing::default(),
+            protocol: Default::default(),
             origin: None,
         }
     }
@@ -472,6 +533,7 @@ mod tests {
             restart: RestartPolicy::default(),
             health: Health::default(),
             sharing: Sharing::default(),
+            protocol: Default::default(),
             origin: None,
         }
     }
@@ -555,6 +617,20 @@ mod tests {
             ),
             (
                 ServerSpec {
+                    protocol: Protocol::Stateless,
+                    ..stdio("x", &[])
+                },
+                None,
+            ),
+            (
+                ServerSpec {
+                    protocol: Protocol::Stateless,
+                    ..http(false, "https://example.com/mcp")
+                },
+                Some(|e| matches!(e, SpecError::StatelessNeedsStdio { .. })),
+            ),
+            (
+                ServerSpec {
                     sharing: Sharing::PerSession,
                     ..http(true, "http://127.0.0.1:3001/mcp")
                 },
@@ -568,6 +644,20 @@ mod tests {
                 (got, _) => panic!("{spec:?}: got {got:?}"),
             }
         }
+    }
+
+    #[test]
+    fn http_servers_are_spoken_to_with_sessions_whatever_the_default() {
+        assert_eq!(stdio("x", &[]).protocol(), Protocol::Auto);
+        assert_eq!(
+            http(true, "http://127.0.0.1:3001/mcp").protocol(),
+            Protocol::Handshake
+        );
+        assert_eq!("stateless".parse::<Protocol>().ok(), Some(Protocol::Stateless));
+        assert!(matches!(
+            "modern".parse::<Protocol>(),
+            Err(SpecError::BadProtocol { .. })
+        ));
     }
 
     #[test]

@@ -228,6 +228,7 @@ mod fixtures {
             restart: RestartPolicy::Always,
             health: Default::default(),
             sharing: Default::default(),
+            protocol: Default::default(),
             origin: None,
         }
     }

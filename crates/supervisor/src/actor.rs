@@ -320,12 +320,13 @@ impl Actor {
             Transport::LocalHttp { url, .. } => Some(url.clone()),
             _ => None,
         };
+        let protocol = self.spec.protocol();
         let handshake = async {
             if let Some(url) = &listen_url {
                 wait_listening(url).await;
             }
             // The startup deadline below decides; each request's own bound only backs it up.
-            mcp::handshake(peer, startup_timeout * 2).await
+            mcp::handshake(peer, protocol, startup_timeout * 2).await
         };
         tokio::pin!(handshake);
         let deadline = tokio::time::sleep(startup_timeout);

@@ -16,7 +16,7 @@ export type AddServer = { enabled: boolean,
  * Values for env vars (headers, for a remote server) to keep in the keychain; the spec
  * refers to them. Literal values named like credentials are moved there too.
  */
-secrets?: SecretValues, name: ServerName, transport: Transport, restart: RestartPolicy, health?: Health, sharing?: Sharing, 
+secrets?: SecretValues, name: ServerName, transport: Transport, restart: RestartPolicy, health?: Health, sharing?: Sharing, protocol?: Protocol, 
 /**
  * The registry version it was installed from, if it was.
  */
@@ -383,6 +383,8 @@ export type PauseState = { paused: boolean, servers: Array<ServerName>, };
 
 export type PeerInfo = { name: string, version: string, protocol_version: string, };
 
+export type Protocol = "auto" | "handshake" | "stateless";
+
 export type RedeemCode = { code: string, };
 
 export type RegistryCheck = { url: string, cached_versions: number, synced_at_ms?: number | null, last_error?: string | null, };
@@ -486,7 +488,7 @@ export type ServerCounts = { total: number, running: number, failing: number, };
 
 export type ServerName = string;
 
-export type ServerSpec = { name: ServerName, transport: Transport, restart: RestartPolicy, health?: Health, sharing?: Sharing, 
+export type ServerSpec = { name: ServerName, transport: Transport, restart: RestartPolicy, health?: Health, sharing?: Sharing, protocol?: Protocol, 
 /**
  * The registry version it was installed from, if it was.
  */
@@ -502,7 +504,7 @@ enabled: boolean, status: ServerState,
 /**
  * Restarts the supervisor made since the daemon started.
  */
-restarts: number, usage: ResourceUsage | null, name: ServerName, transport: Transport, restart: RestartPolicy, health?: Health, sharing?: Sharing, 
+restarts: number, usage: ResourceUsage | null, name: ServerName, transport: Transport, restart: RestartPolicy, health?: Health, sharing?: Sharing, protocol?: Protocol, 
 /**
  * The registry version it was installed from, if it was.
  */

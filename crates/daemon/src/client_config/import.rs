@@ -182,6 +182,7 @@ impl ClientConfigs {
             restart: Default::default(),
             health: Default::default(),
             sharing: Default::default(),
+            protocol: Default::default(),
             origin: None,
         };
         if !dry_run {

@@ -320,6 +320,7 @@ impl Installer {
             restart: previous.map(|p| p.restart).unwrap_or_default(),
             health,
             sharing: previous.map(|p| p.sharing).unwrap_or_default(),
+            protocol: previous.map(|p| p.protocol).unwrap_or_default(),
             origin: Some(self.origin(server, plan, fetched)),
         })
     }

@@ -81,6 +81,7 @@ impl Tailnet {
             restart: Default::default(),
             health: Default::default(),
             sharing: Default::default(),
+            protocol: Default::default(),
             origin: None,
         };
         tracing::info!(peer = %node.host_name, server = %request.server, as_name = %spec.name, "adding a tailnet peer's server");

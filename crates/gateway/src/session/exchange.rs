@@ -7,17 +7,19 @@
 //! client comes back with the answers. Which upstream a request goes to is
 //! [`crate::route`]'s; the session's tables (in flight, server requests) are [`Session`]'s.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Instant;
 
 use parking_lot::Mutex;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
+use switchboard_mcp::era::Era;
 use switchboard_mcp::jsonrpc::{self, Frame, Param, code};
 use switchboard_mcp::upstream::{Delivery, Sink, Upstream, unanswerable};
 use switchboard_model::ServerName;
 use switchboard_model::api::{CallOutcome, CallRecord};
 
+use super::inputs;
 use super::rounds::{Asking, Handle, Rounds};
 use super::{Session, Stream};
 use crate::History;
@@ -114,12 +116,17 @@ pub(crate) struct Exchange {
     reply: Mutex<Reply>,
     /// For a stateless request: where its server requests become rounds of input.
     asking: Option<Asking>,
+    /// The request as the client sent it (routed), to send again with a round's answers.
+    sent: Frame,
+    /// Rounds of input a stateless server asked of a session's client for this call.
+    rounds: AtomicU32,
 }
 
 impl Exchange {
     pub fn new(
         session: &Arc<Session>,
         upstream: Arc<Upstream>,
+        sent: Frame,
         live: Live,
         call: Option<CallStart>,
         rewrite: Option<fn(Frame) -> Frame>,
@@ -135,6 +142,8 @@ impl Exchange {
             answered: AtomicBool::new(false),
             reply: Mutex::new(Reply::Live(live)),
             asking: session.asking().cloned(),
+            sent,
+            rounds: AtomicU32::new(0),
         })
     }
 
@@ -296,6 +305,86 @@ impl Exchange {
     }
 }
 
+/// A stateless server's rounds of input, asked of a session's client ([`inputs`]).
+impl Exchange {
+    /// Counts a round of input; returns its number.
+    pub fn next_round(&self) -> u32 {
+        self.rounds.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Asks the client `question`, a server-to-client request, on the call's stream.
+    pub fn ask(&self, question: Frame) {
+        self.notify(question);
+    }
+
+    /// Whether the client cancelled the call: its stream was ended without a response (the
+    /// legacy transport's one stream never is; a response to a call it cancelled is ignored).
+    fn is_cancelled(&self) -> bool {
+        matches!(&*self.reply.lock(), Reply::Live(live) if live.stream.id != 0 && live.stream.is_finished())
+    }
+
+    /// Ends the call with `response`, as if the server had answered it.
+    pub fn end(&self, response: Frame) {
+        self.deliver(Delivery::Response(response));
+    }
+
+    /// Sends the call again with a round's `answers` and the server's `state`; its response
+    /// comes here as the first one's would have. Nothing is sent for a call cancelled meanwhile.
+    pub async fn send_again(&self, answers: Map<String, Value>, state: Option<Value>) {
+        let (Some(me), Some(session)) = (self.me.upgrade(), self.session.upgrade()) else {
+            return;
+        };
+        if self.is_cancelled() {
+            return;
+        }
+        let mut request = self.sent.to_value();
+        request["params"]["inputResponses"] = Value::Object(answers);
+        if let Some(state) = state {
+            request["params"]["requestState"] = state;
+        }
+        match self.upstream.forward(&Frame::from_value(&request), me).await {
+            Ok(upstream_id) => {
+                self.sent_as(upstream_id);
+                session.resent(&self.id, upstream_id);
+            }
+            Err(e) => self.end(jsonrpc::error_response(
+                &self.id,
+                code::SERVER_UNAVAILABLE,
+                &e.to_string(),
+            )),
+        }
+    }
+}
+
+impl Exchange {
+    /// A stateless server's response as a stateless client gets it: its `requestState`, if
+    /// it asks for input, wrapped so only this client can bring it back, with this request.
+    fn relayed(&self, response: Frame) -> Frame {
+        let Some(asking) = &self.asking else {
+            return response;
+        };
+        let carries_state = response
+            .head()
+            .result
+            .is_some_and(|r| r.get().contains("\"requestState\""));
+        if !carries_state || self.upstream.era() != Era::Stateless {
+            return response;
+        }
+        let mut value = response.to_value();
+        let Some(state) = value["result"]["requestState"].as_str() else {
+            return response;
+        };
+        let client = self.session.upgrade().map(|s| s.client()).unwrap_or_default();
+        match asking.rounds.wrap(&client, &asking.binding, state) {
+            Ok(wrapped) => {
+                value["result"]["requestState"] = Value::from(wrapped);
+                Frame::from_value(&value)
+            }
+            Err(e) => jsonrpc::error_response(&self.id, code::INTERNAL, &e.to_string()),
+        }
+    }
+}
+
 impl Sink for Exchange {
     fn deliver(&self, delivery: Delivery) {
         match delivery {
@@ -324,7 +413,15 @@ impl Sink for Exchange {
             },
             Delivery::Unanswerable { frame, id } => self.unanswerable(&frame, id),
             Delivery::Response(frame) => {
-                if let Some(session) = self.session.upgrade() {
+                let session = self.session.upgrade();
+                if self.asking.is_none()
+                    && self.upstream.era() == Era::Stateless
+                    && inputs::asks_for_input(&frame)
+                    && let (Some(me), Some(session)) = (self.me.upgrade(), &session)
+                {
+                    return inputs::ask(me, session, &frame);
+                }
+                if let Some(session) = session {
                     session.answered(&self.id, &self.answered);
                 }
                 if let Some(call) = self.call.lock().take() {
@@ -334,7 +431,7 @@ impl Sink for Exchange {
                     Some(rewrite) => rewrite(frame),
                     None => frame,
                 };
-                self.respond(frame);
+                self.respond(self.relayed(frame));
             }
         }
     }

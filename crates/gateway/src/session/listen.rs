@@ -8,9 +8,8 @@
 //! Which notices those are is [`crate::notices`]'; the HTTP side is [`crate::http`]'s.
 
 use serde_json::{Map, Value, json};
+use switchboard_mcp::era::SUBSCRIPTION_ID_KEY as SUBSCRIPTION_ID;
 use switchboard_mcp::jsonrpc::{self, Frame};
-
-const SUBSCRIPTION_ID: &str = "io.modelcontextprotocol/subscriptionId";
 /// Resource URIs one listen may ask for.
 pub const MAX_URIS: usize = 256;
 

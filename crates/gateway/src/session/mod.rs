@@ -20,6 +20,7 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 use serde_json::{Value, json};
 use switchboard_local::token::{RandomError, random_secret};
+use switchboard_mcp::era::Envelope;
 use switchboard_mcp::jsonrpc::{Frame, Param};
 use switchboard_mcp::upstream::Upstream;
 use switchboard_model::ServerName;
@@ -28,10 +29,12 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 pub(crate) mod exchange;
+mod inputs;
 pub(crate) mod listen;
 pub(crate) mod rounds;
 
 use exchange::{CallStart, Exchange, Live};
+use inputs::InputRound;
 use listen::Listen;
 use rounds::Asking;
 
@@ -115,6 +118,15 @@ pub enum Mode {
     Listen,
 }
 
+/// Who waits for the client's answer to a request it was sent.
+#[derive(Debug)]
+enum Answerer {
+    /// A session-era server's request, forwarded.
+    Upstream(Arc<Upstream>),
+    /// A question of a stateless server's round of input.
+    Input(Arc<InputRound>),
+}
+
 struct InFlight {
     upstream: Arc<Upstream>,
     upstream_id: u64,
@@ -129,12 +141,14 @@ pub struct Session {
     pub mode: Mode,
     pub protocol: String,
     caps: Mutex<ClientCaps>,
+    /// The capabilities as the client declared them.
+    capabilities: Mutex<Value>,
     next_stream: AtomicU32,
     streams: Mutex<HashMap<u32, Arc<Stream>>>,
     /// The standalone stream (the GET stream, or the legacy transport's only stream).
     standalone: Arc<Stream>,
     inflight: Mutex<HashMap<String, InFlight>>,
-    server_requests: Mutex<HashMap<u64, Arc<Upstream>>>,
+    server_requests: Mutex<HashMap<u64, Answerer>>,
     subscriptions: Mutex<HashSet<(ServerName, String)>>,
     /// The session's own processes of per-session servers; they end with it.
     isolated: Mutex<HashMap<ServerName, Isolated>>,
@@ -259,6 +273,7 @@ impl Session {
             mode,
             protocol,
             caps: Mutex::new(ClientCaps::from_capabilities(capabilities)),
+            capabilities: Mutex::new(capabilities.clone()),
             next_stream: AtomicU32::new(1),
             streams: Mutex::default(),
             standalone: Stream::new(0, STANDALONE_KEPT),
@@ -276,8 +291,9 @@ impl Session {
         }))
     }
 
-    /// A stateless request's logs: from `level` up, or none when it named no level. A
-    /// session gets every message its servers send (they filter by `logging/setLevel`).
+    /// The client's logs: from `level` up, or none when it named no level. A stateless
+    /// request names it in `_meta`; a session with `logging/setLevel` (until then, it gets
+    /// every message its servers send).
     pub fn set_log_level(&self, level: Option<&str>) {
         let floor = level
             .and_then(|level| LOG_LEVELS.iter().position(|l| *l == level))
@@ -294,6 +310,20 @@ impl Session {
         let value = frame.to_value();
         let level = value["params"]["level"].as_str().unwrap_or_default();
         LOG_LEVELS.iter().position(|l| *l == level).unwrap_or(0) >= floor
+    }
+
+    /// Who the session's requests come from, as a stateless server is told with each one:
+    /// the client's capabilities and its log level.
+    pub fn envelope(&self) -> Envelope {
+        let floor = usize::from(self.log_floor.load(Ordering::Relaxed));
+        let capabilities = match &*self.capabilities.lock() {
+            Value::Object(declared) => Value::Object(declared.clone()),
+            _ => json!({}),
+        };
+        Envelope {
+            capabilities,
+            log_level: LOG_LEVELS.get(floor).map(|level| (*level).to_owned()),
+        }
     }
 
     pub fn id(&self) -> Arc<str> {
@@ -406,7 +436,7 @@ impl Session {
             id: id.clone(),
             progress: request.progress_token().map(str::to_owned),
         };
-        let exchange = Exchange::new(self, Arc::clone(&upstream), live, call, rewrite);
+        let exchange = Exchange::new(self, Arc::clone(&upstream), request.clone(), live, call, rewrite);
         let upstream_id = upstream.forward(request, Arc::clone(&exchange) as _).await?;
         exchange.sent_as(upstream_id);
         let mut inflight = self.inflight.lock();
@@ -435,7 +465,21 @@ impl Session {
 
     /// A server request sent to this session's client as `id`, whose answer goes to `upstream`.
     pub(crate) fn note_server_request(&self, id: u64, upstream: Arc<Upstream>) {
-        self.server_requests.lock().insert(id, upstream);
+        self.server_requests
+            .lock()
+            .insert(id, Answerer::Upstream(upstream));
+    }
+
+    /// A question of a stateless server's round of input, asked of this session's client as `id`.
+    pub(crate) fn note_input(&self, id: u64, round: Arc<InputRound>) {
+        self.server_requests.lock().insert(id, Answerer::Input(round));
+    }
+
+    /// The request `id` was sent again upstream, as `upstream_id`: cancelling it cancels that.
+    pub(crate) fn resent(&self, id: &str, upstream_id: u64) {
+        if let Some(entry) = self.inflight.lock().get_mut(id) {
+            entry.upstream_id = upstream_id;
+        }
     }
 
     /// The client's `notifications/cancelled`: passed to the server that has the request.
@@ -476,9 +520,13 @@ impl Session {
         let Some(id) = response.head().id.and_then(|id| id.get().parse::<u64>().ok()) else {
             return;
         };
-        let upstream = self.server_requests.lock().remove(&id);
-        if let Some(upstream) = upstream {
-            let _ = upstream.reply(id, response).await;
+        let answerer = self.server_requests.lock().remove(&id);
+        match answerer {
+            Some(Answerer::Upstream(upstream)) => {
+                let _ = upstream.reply(id, response).await;
+            }
+            Some(Answerer::Input(round)) => round.answer(id, response).await,
+            None => {}
         }
     }
 
@@ -595,6 +643,7 @@ impl Session {
     /// The legacy transport opens a session before its initialize says what the client can do.
     pub fn set_capabilities(&self, capabilities: &Value) {
         *self.caps.lock() = ClientCaps::from_capabilities(capabilities);
+        *self.capabilities.lock() = capabilities.clone();
     }
 }
 

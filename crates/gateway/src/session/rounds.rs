@@ -48,6 +48,8 @@ const IN_ALL: usize = 1024;
 const QUESTIONS: usize = 16;
 /// Rounds one call may take; a client that keeps retrying without the answers is cut off.
 const ROUNDS: u32 = 16;
+/// The longest `requestState` of a 2026-07-28 server the gateway relays.
+const RELAYED_STATE: usize = 64 * 1024;
 /// What a server may ask a 2026-07-28 client, in `inputRequests`.
 const INPUTS: [&str; 3] = ["elicitation/create", "sampling/createMessage", "roots/list"];
 
@@ -74,6 +76,10 @@ pub enum RoundError {
         "requestState belongs to another request: retry with the same method, endpoint and arguments as the request that received it"
     )]
     Mismatch,
+    #[error(
+        "the server's requestState is longer than {RELAYED_STATE} bytes, more than the gateway relays; the server should keep less in it"
+    )]
+    Oversized,
     #[error("params.inputResponses must be an object of results, one per key of inputRequests")]
     Responses,
     #[error(
@@ -91,8 +97,16 @@ pub struct Binding {
 }
 
 impl Binding {
+    /// The binding of `request` to `target`. Only requests that may ask for input have a
+    /// state to bind; the others skip the digest (it is on every list's path).
     pub fn of(target: &Target, request: &Value) -> Self {
         let method = request["method"].as_str().unwrap_or_default().to_owned();
+        if !PARKABLE.contains(&method.as_str()) {
+            return Self {
+                method,
+                digest: [0; 32],
+            };
+        }
         let params = &request["params"];
         let endpoint = match target {
             Target::Server(name) => name.as_str(),
@@ -482,6 +496,69 @@ impl Rounds {
         });
     }
 
+    /// A 2026-07-28 server's own `requestState`, as its client gets it: bound to `client` and
+    /// `binding` under the gateway's key, for as long as a parked call may wait. The server
+    /// protects what is inside; the seal keeps one client from replaying another's.
+    pub(crate) fn wrap(&self, client: &str, binding: &Binding, state: &str) -> Result<String, RoundError> {
+        if state.len() > RELAYED_STATE {
+            return Err(RoundError::Oversized);
+        }
+        let expires = u64::try_from(now_millis()).unwrap_or_default()
+            + u64::try_from(self.wait.as_millis()).unwrap_or(u64::MAX / 2);
+        let mut body = expires.to_be_bytes().to_vec();
+        body.extend_from_slice(state.as_bytes());
+        let mac = self.relay_mac(client, binding, &body).finalize().into_bytes();
+        Ok(format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(body),
+            URL_SAFE_NO_PAD.encode(mac)
+        ))
+    }
+
+    /// The server's own state inside `state`, if `state` is one [`Rounds::wrap`] made
+    /// (rather than one of a call parked here); an error if it was changed, has lapsed, or
+    /// was made for another client or request.
+    pub(crate) fn unwrap(
+        &self,
+        client: &str,
+        binding: &Binding,
+        state: &str,
+    ) -> Option<Result<String, RoundError>> {
+        let (body, mac) = state.split_once('.')?;
+        Some(self.open_relayed(client, binding, body, mac))
+    }
+
+    fn open_relayed(
+        &self,
+        client: &str,
+        binding: &Binding,
+        body: &str,
+        mac: &str,
+    ) -> Result<String, RoundError> {
+        let body = URL_SAFE_NO_PAD.decode(body).map_err(|_| RoundError::Tampered)?;
+        let mac = URL_SAFE_NO_PAD.decode(mac).map_err(|_| RoundError::Tampered)?;
+        // Changed, or made for another client or request: either way not this one's.
+        self.relay_mac(client, binding, &body)
+            .verify_slice(&mac)
+            .map_err(|_| RoundError::Tampered)?;
+        let (expires, inner) = body.split_at_checked(8).ok_or(RoundError::Tampered)?;
+        let expires = u64::from_be_bytes(expires.try_into().map_err(|_| RoundError::Tampered)?);
+        if u64::try_from(now_millis()).unwrap_or_default() > expires {
+            return Err(RoundError::Expired);
+        }
+        String::from_utf8(inner.to_vec()).map_err(|_| RoundError::Tampered)
+    }
+
+    fn relay_mac(&self, client: &str, binding: &Binding, body: &[u8]) -> Seal {
+        let mut mac = self.mac(b"relayed\0");
+        for part in [client.as_bytes(), binding.method.as_bytes(), &binding.digest] {
+            Mac::update(&mut mac, part);
+            Mac::update(&mut mac, &[0]);
+        }
+        Mac::update(&mut mac, body);
+        mac
+    }
+
     fn seal(&self, handle: Handle, round: u32, expires: u64) -> String {
         let mut token = Vec::with_capacity(60);
         token.extend_from_slice(&handle);
@@ -546,6 +623,51 @@ mod tests {
             !format!("{rounds:?}").contains(&format!("{:?}", rounds.key)),
             "no key in Debug"
         );
+    }
+
+    #[test]
+    fn a_servers_state_is_relayed_only_to_its_client_for_its_request_unchanged() {
+        let rounds = Rounds::new(Duration::from_secs(60)).unwrap();
+        let target = Target::Server(ServerName::new("s").unwrap());
+        let call = |x: i64| {
+            let request = json!({"method": "tools/call", "params": {"name": "t", "arguments": {"x": x}}});
+            Binding::of(&target, &request)
+        };
+        let state = rounds.wrap("alice", &call(1), "opaque-ÿ.state").unwrap();
+        assert_eq!(
+            rounds.unwrap("alice", &call(1), &state).unwrap().unwrap(),
+            "opaque-ÿ.state"
+        );
+        assert!(matches!(
+            rounds.unwrap("bob", &call(1), &state),
+            Some(Err(RoundError::Tampered))
+        ));
+        assert!(matches!(
+            rounds.unwrap("alice", &call(2), &state),
+            Some(Err(RoundError::Tampered))
+        ));
+        let tampered = format!("{state}-TAMPERED");
+        assert!(matches!(
+            rounds.unwrap("alice", &call(1), &tampered),
+            Some(Err(_))
+        ));
+        // One of the gateway's own parked calls is not a relayed state.
+        let parked = rounds.seal([7; 16], 1, u64::MAX);
+        assert!(rounds.unwrap("alice", &call(1), &parked).is_none());
+        assert!(matches!(
+            rounds.wrap("alice", &call(1), &"x".repeat(RELAYED_STATE + 1)),
+            Err(RoundError::Oversized)
+        ));
+        let lapsed = Rounds::new(Duration::ZERO).unwrap();
+        let made = now_millis();
+        let state = lapsed.wrap("alice", &call(1), "s").unwrap();
+        while now_millis() <= made + 1 {
+            std::thread::yield_now();
+        }
+        assert!(matches!(
+            lapsed.unwrap("alice", &call(1), &state),
+            Some(Err(RoundError::Expired))
+        ));
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! exchange is just a [`Sink`]. Spawning and restarting are the supervisor's.
 
 pub mod link;
+mod listen;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,11 +24,17 @@ use serde_json::{Value, json};
 use switchboard_model::ServerName;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
+use crate::era::{self, Envelope, Era};
 use crate::jsonrpc::{self, Frame, Kind, Param, code};
 
 /// Ids of server-to-client requests as clients see them: unique across all upstreams, so a
 /// session that talks to several servers (the aggregate) can route its answers back.
 static NEXT_SERVER_REQUEST: AtomicU64 = AtomicU64::new(1);
+
+/// A new id for a request to a client, unique among those of every upstream.
+pub fn next_server_request_id() -> u64 {
+    NEXT_SERVER_REQUEST.fetch_add(1, Ordering::Relaxed)
+}
 
 /// How long telling a server that a request timed out may take: a server that does not read
 /// its input is not worth waiting for.
@@ -81,10 +88,12 @@ pub enum Delivery {
     Response(Frame),
 }
 
-/// The server's `initialize` result, as the supervisor's handshake received it.
+/// What the supervisor's handshake learned: the server's `initialize` result or, for a
+/// stateless server, its `server/discover` result in that shape; and the era it speaks.
 #[derive(Clone, Debug)]
 pub struct Init {
     pub result: Value,
+    pub era: Era,
 }
 
 impl Init {
@@ -98,6 +107,8 @@ impl Init {
 
 enum Waiter {
     Internal(oneshot::Sender<Frame>),
+    /// The `subscriptions/listen` that carries a stateless server's notices.
+    Listen,
     Downstream {
         sink: Arc<dyn Sink>,
         /// The downstream request's own id, raw JSON.
@@ -120,6 +131,8 @@ struct Routes {
     progress: HashMap<u64, (Weak<dyn Sink>, String)>,
     server_requests: HashMap<u64, ServerRequest>,
     subscriptions: HashMap<String, usize>,
+    /// A stateless server's listen now carrying its notices.
+    listen: Option<u64>,
 }
 
 /// A multiplexed MCP connection to one server.
@@ -133,6 +146,8 @@ pub struct Upstream {
     notices: broadcast::Sender<Frame>,
     init: Mutex<Option<Init>>,
     closed: watch::Sender<bool>,
+    /// Held while a stateless server's listen is replaced, so two never cross.
+    relistening: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Upstream {
@@ -168,6 +183,7 @@ impl Upstream {
             notices,
             init: Mutex::new(None),
             closed: watch::channel(false).0,
+            relistening: tokio::sync::Mutex::default(),
         });
         let weak = Arc::downgrade(&upstream);
         tokio::spawn(async move {
@@ -196,6 +212,11 @@ impl Upstream {
 
     pub fn set_init(&self, init: Init) {
         *self.init.lock() = Some(init);
+    }
+
+    /// The era the server speaks, once its handshake is done.
+    pub fn era(&self) -> Era {
+        self.init.lock().as_ref().map(|i| i.era).unwrap_or_default()
     }
 
     pub fn is_closed(&self) -> bool {
@@ -262,8 +283,11 @@ impl Upstream {
             }
             routes.pending.insert(id, Waiter::Internal(tx));
         }
-        let frame =
-            Frame::from_value(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        let mut request = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        if self.era() == Era::Stateless {
+            request = era::with_envelope(request, &Envelope::own());
+        }
+        let frame = Frame::from_value(&request);
         let exchange = async {
             self.send(frame).await?;
             rx.await.map_err(|_| RpcError::Closed)
@@ -433,6 +457,7 @@ impl Upstream {
                     Some(Waiter::Internal(tx)) => {
                         let _ = tx.send(frame);
                     }
+                    Some(Waiter::Listen) => self.listen_ended(id),
                     Some(Waiter::Downstream {
                         sink, id, progress, ..
                     }) => {
@@ -487,7 +512,9 @@ impl Upstream {
                     }
                 },
                 _ => {
-                    let _ = self.notices.send(frame);
+                    if let Some(frame) = self.untagged(frame) {
+                        let _ = self.notices.send(frame);
+                    }
                 }
             },
         }
@@ -501,7 +528,7 @@ impl Upstream {
         let routes = self.routes();
         let mut exchanges = routes.pending.values().filter_map(|waiter| match waiter {
             Waiter::Downstream { sink, .. } => Some(sink),
-            Waiter::Internal(_) => None,
+            Waiter::Internal(_) | Waiter::Listen => None,
         });
         match (exchanges.next(), exchanges.next()) {
             (Some(sink), None) => Some(Arc::clone(sink)),
@@ -550,7 +577,7 @@ impl Upstream {
                 return;
             }
         };
-        let ours = NEXT_SERVER_REQUEST.fetch_add(1, Ordering::Relaxed);
+        let ours = next_server_request_id();
         self.routes().server_requests.insert(
             ours,
             ServerRequest {

@@ -13,15 +13,14 @@ use base64::Engine as _;
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use serde_json::{Value, json};
+use switchboard_mcp::era::{
+    CLIENT_CAPABILITIES_KEY as CAPABILITIES_KEY, LOG_LEVEL_KEY, PROTOCOL_VERSION_KEY as VERSION_KEY,
+};
 use switchboard_mcp::jsonrpc::code;
 
 use super::super::{header_str, json_response, rpc_error};
 use crate::handshake::STATELESS_REVISION;
 use crate::session::LOG_LEVELS;
-
-const VERSION_KEY: &str = "io.modelcontextprotocol/protocolVersion";
-const CAPABILITIES_KEY: &str = "io.modelcontextprotocol/clientCapabilities";
-pub(super) const LOG_LEVEL_KEY: &str = "io.modelcontextprotocol/logLevel";
 
 /// Checks a stateless message; `is_request` says whether it must carry `_meta`.
 pub(super) fn check(headers: &HeaderMap, value: &Value, id: &str, is_request: bool) -> Result<(), Response> {

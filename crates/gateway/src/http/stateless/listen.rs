@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde_json::{Value, json};
+use serde_json::Value;
 use switchboard_mcp::jsonrpc::code;
 use switchboard_mcp::upstream::Upstream;
 use switchboard_model::ServerName;
@@ -116,7 +116,7 @@ async fn subscribe(
         };
         if session.subscribe(upstream, &uri) {
             let asked = upstream
-                .request("resources/subscribe", json!({"uri": uri}), OWN_REQUEST_PATIENCE)
+                .tell_subscriptions(std::slice::from_ref(&uri), true, OWN_REQUEST_PATIENCE)
                 .await;
             if let Err(e) = asked {
                 tracing::warn!(server = %upstream.server(), %uri, "a listen could not subscribe: {e}");

@@ -1,7 +1,7 @@
 //! The stateless revision (2026-07-28): each request stands alone, its revision and
 //! capabilities in `_meta`, mirrored in headers the gateway checks; `server/discover` replaces
-//! the handshake. Requests are forwarded over the server's shared upstream as a
-//! handshake-era server expects them.
+//! the handshake. Requests are forwarded over the server's shared upstream in the era the
+//! server speaks ([`route`] adapts them).
 //!
 //! Sessions are not made here beyond a throwaway one per request, which carries the request's
 //! stream and its cancellation.
@@ -12,7 +12,8 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use switchboard_mcp::jsonrpc::{self, Frame, Kind, code};
+use switchboard_mcp::era;
+use switchboard_mcp::jsonrpc::{self, Frame, Kind, Param, code};
 
 mod check;
 mod hints;
@@ -75,8 +76,18 @@ pub(super) async fn stateless(
         return listen::listen(gate, client, target, &value, id).await;
     }
     let binding = Binding::of(&target, &value);
-    if PARKABLE.contains(&method) && value["params"].get("requestState").is_some() {
-        return retry(gate, &client, &frame, &value, &binding).await;
+    let mut frame = frame;
+    if PARKABLE.contains(&method)
+        && let Some(state) = value["params"]["requestState"].as_str()
+    {
+        // A stateless server's own state comes back unwrapped; anything else is a call parked here.
+        match gate.gateway.rounds().unwrap(&client.0, &binding, state) {
+            Some(Ok(inner)) => frame = frame.with_param(Param::RequestState, &Value::from(inner).to_string()),
+            Some(Err(e)) => {
+                return rpc_error(StatusCode::BAD_REQUEST, &id, code::INVALID_PARAMS, &e.to_string());
+            }
+            None => return retry(gate, &client, &frame, &value, &binding).await,
+        }
     }
     let rewrite = match hints::CACHEABLE.contains(&method) {
         true => hints::mark_cacheable,
@@ -97,16 +108,9 @@ pub(super) async fn stateless(
         Ok(session) => session,
         Err(e) => return no_session(&id, &e),
     };
-    session.set_log_level(value["params"]["_meta"][check::LOG_LEVEL_KEY].as_str());
+    session.set_log_level(value["params"]["_meta"][era::LOG_LEVEL_KEY].as_str());
     let stream = session.open_stream();
-    route::request(
-        &gate.gateway,
-        &session,
-        to_handshake_era(value),
-        Arc::clone(&stream),
-        Some(rewrite),
-    )
-    .await;
+    route::request(&gate.gateway, &session, frame, Arc::clone(&stream), Some(rewrite)).await;
     answer(session, id, stream).await
 }
 
@@ -152,7 +156,7 @@ async fn discover(gate: &Gate, target: &Target, id: &str) -> Response {
         "resultType": "complete",
         "supportedVersions": [STATELESS_REVISION],
         "capabilities": init["capabilities"],
-        "_meta": {"io.modelcontextprotocol/serverInfo": init["serverInfo"]},
+        "_meta": {era::SERVER_INFO_KEY: init["serverInfo"]},
         "ttlMs": hints::TTL_MS,
         "cacheScope": hints::SCOPE,
     });
@@ -177,28 +181,6 @@ fn single_answer(single: Bytes) -> Response {
         _ => StatusCode::OK,
     };
     json_response(status, single)
-}
-
-/// A stateless request as a handshake-era server expects it: the upstream connection was
-/// initialized once, and dual-era servers refuse per-request era keys on such a connection.
-fn to_handshake_era(mut request: Value) -> Frame {
-    if let Some(meta) = request["params"]["_meta"].as_object_mut() {
-        meta.retain(|key, _| {
-            !matches!(
-                key.as_str(),
-                "io.modelcontextprotocol/protocolVersion"
-                    | "io.modelcontextprotocol/clientCapabilities"
-                    | "io.modelcontextprotocol/clientInfo"
-                    | "io.modelcontextprotocol/logLevel"
-            )
-        });
-        if meta.is_empty()
-            && let Some(params) = request["params"].as_object_mut()
-        {
-            params.remove("_meta");
-        }
-    }
-    Frame::from_value(&request)
 }
 
 /// Cancels the request `id` of `session` if its client goes before `stream` ends.
