@@ -307,6 +307,32 @@ fn a_call_whose_client_never_answers_ends_and_its_server_is_told() {
 }
 
 #[test]
+fn a_revoked_clients_calls_waiting_for_input_end_at_once() {
+    // The input wait is the default ten minutes: only the revocation can end the call sooner.
+    let (sb, token) = gateway(&[]);
+    let raw = Raw {
+        sb: &sb,
+        auth: format!("Bearer {token}"),
+    };
+    let _parked = raw.parked();
+    sb.ok(&["token", "revoke", "tester"]);
+    let ended = wait_until(
+        "the revoked client's call to end",
+        Duration::from_secs(30),
+        || {
+            let calls: Value = serde_json::from_str(&sb.ok(&["history", "--json"])).unwrap();
+            calls
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["tool"] == TOOL)
+                .cloned()
+        },
+    );
+    assert_eq!(ended["outcome"], "cancelled", "{ended}");
+}
+
+#[test]
 fn a_client_keeps_at_most_32_calls_waiting_and_a_new_one_ends_its_oldest() {
     let (sb, token) = gateway(&[]);
     let raw = Raw {

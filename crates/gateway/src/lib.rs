@@ -458,8 +458,9 @@ impl Gateway {
         }
     }
 
-    /// Ends every session of a client whose token was revoked.
+    /// Ends every session of a client whose token was revoked, and its calls waiting for input.
     pub fn end_sessions_of(&self, client: &str) {
+        self.rounds.end_client(client);
         let ids: Vec<Arc<str>> = self
             .sessions()
             .values()

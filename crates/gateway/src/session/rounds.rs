@@ -343,6 +343,22 @@ impl Rounds {
     }
 
     /// The oldest calls to end so that one more of `client`'s fits.
+    /// Ends every call of `client` that waits for its input (its token was revoked).
+    pub(crate) fn end_client(&self, client: &str) {
+        let ended: Vec<Parked> = {
+            let mut table = self.table.lock();
+            let handles: Vec<Handle> = table
+                .iter()
+                .filter(|(_, parked)| &*parked.client == client)
+                .map(|(handle, _)| *handle)
+                .collect();
+            handles.iter().filter_map(|handle| table.remove(handle)).collect()
+        };
+        for parked in ended {
+            self.retire(parked, "the client's token was revoked");
+        }
+    }
+
     fn crowded(&self, table: &mut HashMap<Handle, Parked>, client: &str) -> Vec<Parked> {
         let mut ended = Vec::new();
         loop {
