@@ -55,54 +55,57 @@ impl Envelope {
     }
 }
 
+/// The envelope's `_meta` members.
+pub fn meta(envelope: &Envelope) -> Map<String, Value> {
+    let mut meta = Map::new();
+    meta.insert(PROTOCOL_VERSION_KEY.into(), Value::from(STATELESS_REVISION));
+    meta.insert(CLIENT_CAPABILITIES_KEY.into(), envelope.capabilities.clone());
+    meta.insert(
+        CLIENT_INFO_KEY.into(),
+        json!({"name": "switchboard", "version": env!("CARGO_PKG_VERSION")}),
+    );
+    if let Some(level) = &envelope.log_level {
+        meta.insert(LOG_LEVEL_KEY.into(), Value::from(level.as_str()));
+    }
+    meta
+}
+
 /// `request` (a JSON-RPC request) as a stateless server expects it: with `envelope` in
 /// `params._meta`, replacing any envelope keys it had.
 pub fn with_envelope(mut request: Value, envelope: &Envelope) -> Value {
-    edit_meta(&mut request, |meta| {
-        meta.insert(PROTOCOL_VERSION_KEY.into(), Value::from(STATELESS_REVISION));
-        meta.insert(CLIENT_CAPABILITIES_KEY.into(), envelope.capabilities.clone());
-        meta.insert(
-            CLIENT_INFO_KEY.into(),
-            json!({"name": "switchboard", "version": env!("CARGO_PKG_VERSION")}),
-        );
-        match &envelope.log_level {
-            Some(level) => meta.insert(LOG_LEVEL_KEY.into(), Value::from(level.as_str())),
-            None => meta.remove(LOG_LEVEL_KEY),
-        };
-    });
+    let Some(object) = request.as_object_mut() else {
+        return request;
+    };
+    let params = object.entry("params").or_insert_with(|| json!({}));
+    if !params.is_object() {
+        *params = json!({});
+    }
+    let Some(params) = params.as_object_mut() else {
+        return request;
+    };
+    let mut meta = match params.remove("_meta") {
+        Some(Value::Object(meta)) => meta,
+        _ => Map::new(),
+    };
+    meta.retain(|key, _| !ENVELOPE.contains(&key.as_str()));
+    meta.extend(self::meta(envelope));
+    params.insert("_meta".into(), Value::Object(meta));
     request
 }
 
 /// `request` as a session-era server expects it: its connection was initialized once, and
 /// servers of both eras refuse per-request envelope keys on such a connection.
 pub fn without_envelope(mut request: Value) -> Value {
-    if let Some(meta) = request["params"]["_meta"].as_object_mut() {
+    let params = request.get_mut("params").and_then(Value::as_object_mut);
+    if let Some(params) = params
+        && let Some(meta) = params.get_mut("_meta").and_then(Value::as_object_mut)
+    {
         meta.retain(|key, _| !ENVELOPE.contains(&key.as_str()));
-        if meta.is_empty()
-            && let Some(params) = request["params"].as_object_mut()
-        {
+        if meta.is_empty() {
             params.remove("_meta");
         }
     }
     request
-}
-
-/// Whether `request` carries the stateless envelope.
-pub fn has_envelope(request: &Value) -> bool {
-    request["params"]["_meta"].get(PROTOCOL_VERSION_KEY).is_some()
-}
-
-/// Edits `params._meta` of `request`, made an object (and `params` too) if it was not one.
-fn edit_meta(request: &mut Value, edit: impl FnOnce(&mut Map<String, Value>)) {
-    if !request["params"].is_object() {
-        request["params"] = json!({});
-    }
-    let mut meta = match request["params"]["_meta"].take() {
-        Value::Object(meta) => meta,
-        _ => Map::new(),
-    };
-    edit(&mut meta);
-    request["params"]["_meta"] = Value::Object(meta);
 }
 
 #[cfg(test)]
@@ -128,7 +131,6 @@ mod tests {
         );
         assert_eq!(modern["params"]["_meta"][LOG_LEVEL_KEY], "info");
         assert_eq!(modern["params"]["_meta"]["progressToken"], 7);
-        assert!(has_envelope(&modern));
         assert_eq!(without_envelope(modern), request);
     }
 
@@ -142,5 +144,9 @@ mod tests {
         assert!(modern["params"]["_meta"].get(LOG_LEVEL_KEY).is_none());
         let legacy = without_envelope(modern);
         assert_eq!(legacy["params"], json!({}));
+        let bare = json!({"jsonrpc": "2.0", "id": 1, "method": "ping"});
+        assert_eq!(without_envelope(bare.clone()), bare);
+        let odd = json!({"jsonrpc": "2.0", "id": 1, "method": "x", "params": [1]});
+        assert_eq!(without_envelope(odd.clone()), odd);
     }
 }

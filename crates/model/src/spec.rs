@@ -287,7 +287,6 @@ pub enum SpecError {
 }
 
 impl ServerSpec {
-    /// Checks the spec as far as possible without touching the machine.
     /// The era the gateway speaks to the server: as asked, except that an HTTP server is
     /// spoken to with sessions (the stateless revision over HTTP is not spoken upstream yet).
     pub fn protocol(&self) -> Protocol {
@@ -297,6 +296,7 @@ impl ServerSpec {
         }
     }
 
+    /// Checks the spec as far as possible without touching the machine.
     pub fn validate(&self) -> Result<(), SpecError> {
         let server = &self.name;
         let h = &self.health;

@@ -16,7 +16,7 @@ use std::time::Duration;
 use switchboard_mcp::jsonrpc::Frame;
 use switchboard_mcp::upstream::{RpcError, Upstream, link};
 use switchboard_model::api::LogStream;
-use switchboard_model::{Launch, Protocol, ServerName, ServerSpec, Sharing, Transport};
+use switchboard_model::{Launch, ServerName, ServerSpec, Sharing, Transport};
 use tokio::sync::broadcast;
 
 use super::launch::spawn_watched;
@@ -95,10 +95,7 @@ impl Supervisor {
             .ok_or_else(|| IsolatedError::Unknown(name.clone()))?;
         match (&spec.transport, spec.sharing) {
             (Transport::Stdio(launch), Sharing::PerSession) => {
-                let after = Duration::from_millis(spec.health.startup_timeout_ms);
-                let (isolated, _) = self
-                    .open(name, (launch, spec.protocol), after, "for one session")
-                    .await?;
+                let (isolated, _) = self.open(&spec, launch, "for one session").await?;
                 Ok(isolated)
             }
             _ => Err(IsolatedError::Shared(name.clone())),
@@ -112,20 +109,18 @@ impl Supervisor {
         let Transport::Stdio(launch) = &spec.transport else {
             return Err(IsolatedError::NotStdio(spec.name.clone()));
         };
-        let after = Duration::from_millis(spec.health.startup_timeout_ms);
-        let (_isolated, handshake) = self
-            .open(&spec.name, (launch, spec.protocol), after, "as a health check")
-            .await?;
+        let (_isolated, handshake) = self.open(spec, launch, "as a health check").await?;
         Ok(handshake.tools)
     }
 
     async fn open(
         &self,
-        name: &ServerName,
-        (launch, protocol): (&Launch, Protocol),
-        after: Duration,
+        spec: &ServerSpec,
+        launch: &Launch,
         purpose: &str,
     ) -> Result<(Isolated, mcp::Handshake), IsolatedError> {
+        let name = &spec.name;
+        let after = Duration::from_millis(spec.health.startup_timeout_ms);
         let log = self
             .log(name)
             .ok_or_else(|| IsolatedError::Unknown(name.clone()))?;
@@ -148,7 +143,12 @@ impl Supervisor {
             process: Some(process),
             shared: Arc::clone(&self.shared),
         };
-        match tokio::time::timeout(after, mcp::handshake(&isolated.upstream, protocol, after * 2)).await {
+        match tokio::time::timeout(
+            after,
+            mcp::handshake(&isolated.upstream, spec.protocol(), after * 2),
+        )
+        .await
+        {
             Ok(Ok(handshake)) => Ok((isolated, handshake)),
             Ok(Err(source)) => Err(IsolatedError::Handshake {
                 server: name.clone(),

@@ -35,10 +35,11 @@ pub async fn handshake(peer: &Upstream, protocol: Protocol, within: Duration) ->
     let (info, offers_tools) = match protocol {
         Protocol::Handshake => initialize(peer, within).await?,
         Protocol::Stateless => discover(peer, within).await?,
-        // A server that ignores what it does not know gets `initialize` after a while.
+        // A server that does not know discover, answers it oddly, or ignores it (after a
+        // while) gets `initialize`; one that speaks the stateless revision but not ours fails.
         Protocol::Auto => match discover(peer, within / 4).await {
             Err(RpcError::Remote { code, .. }) if !speaks_stateless(code) => initialize(peer, within).await?,
-            Err(RpcError::TimedOut { .. }) => initialize(peer, within).await?,
+            Err(RpcError::TimedOut { .. } | RpcError::Malformed { .. }) => initialize(peer, within).await?,
             other => other?,
         },
     };
@@ -91,10 +92,8 @@ async fn initialize(peer: &Upstream, within: Duration) -> Result<(PeerInfo, bool
 /// `initialize` result (what session clients are answered with); then the listen that
 /// carries the server's notices.
 async fn discover(peer: &Upstream, within: Duration) -> Result<(PeerInfo, bool), RpcError> {
-    let request = era::with_envelope(json!({"params": {}}), &Envelope::own());
-    let found = peer
-        .request("server/discover", request["params"].clone(), within)
-        .await?;
+    let params = json!({ "_meta": era::meta(&Envelope::own()) });
+    let found = peer.request("server/discover", params, within).await?;
     let speaks = found["supportedVersions"]
         .as_array()
         .is_some_and(|versions| versions.iter().any(|v| v == STATELESS_REVISION));

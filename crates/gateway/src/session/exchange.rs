@@ -151,6 +151,11 @@ impl Exchange {
         self.upstream_id.store(upstream_id, Ordering::Relaxed);
     }
 
+    /// The id it travels under upstream now (a call sent again has a new one).
+    pub fn upstream_id(&self) -> u64 {
+        self.upstream_id.load(Ordering::Relaxed)
+    }
+
     pub fn upstream(&self) -> &Arc<Upstream> {
         &self.upstream
     }
@@ -232,8 +237,9 @@ impl Exchange {
         }
     }
 
-    /// Progress and log messages reach a live client; a parked one has no stream to take them.
-    fn notify(&self, frame: Frame) {
+    /// Progress, log messages and requests to the client reach it live; a parked one has no
+    /// stream to take them.
+    pub(crate) fn notify(&self, frame: Frame) {
         let reply = self.reply.lock();
         let Reply::Live(live) = &*reply else { return };
         let frame = match (&live.progress, frame.progress_token()) {
@@ -247,9 +253,7 @@ impl Exchange {
 
     /// Ends the request: its server is told, and no response will come.
     pub async fn abandon(&self) {
-        self.upstream
-            .cancel(self.upstream_id.load(Ordering::Relaxed), None)
-            .await;
+        self.upstream.cancel(self.upstream_id(), None).await;
     }
 
     /// Answers the server's request `ours` with an error: the client will not answer it.
@@ -312,11 +316,6 @@ impl Exchange {
         self.rounds.fetch_add(1, Ordering::Relaxed) + 1
     }
 
-    /// Asks the client `question`, a server-to-client request, on the call's stream.
-    pub fn ask(&self, question: Frame) {
-        self.notify(question);
-    }
-
     /// Whether the client cancelled the call: its stream was ended without a response (the
     /// legacy transport's one stream never is; a response to a call it cancelled is ignored).
     fn is_cancelled(&self) -> bool {
@@ -331,9 +330,7 @@ impl Exchange {
     /// Sends the call again with a round's `answers` and the server's `state`; its response
     /// comes here as the first one's would have. Nothing is sent for a call cancelled meanwhile.
     pub async fn send_again(&self, answers: Map<String, Value>, state: Option<Value>) {
-        let (Some(me), Some(session)) = (self.me.upgrade(), self.session.upgrade()) else {
-            return;
-        };
+        let Some(me) = self.me.upgrade() else { return };
         if self.is_cancelled() {
             return;
         }
@@ -343,10 +340,7 @@ impl Exchange {
             request["params"]["requestState"] = state;
         }
         match self.upstream.forward(&Frame::from_value(&request), me).await {
-            Ok(upstream_id) => {
-                self.sent_as(upstream_id);
-                session.resent(&self.id, upstream_id);
-            }
+            Ok(upstream_id) => self.sent_as(upstream_id),
             Err(e) => self.end(jsonrpc::error_response(
                 &self.id,
                 code::SERVER_UNAVAILABLE,
@@ -374,8 +368,12 @@ impl Exchange {
         let Some(state) = value["result"]["requestState"].as_str() else {
             return response;
         };
-        let client = self.session.upgrade().map(|s| s.client()).unwrap_or_default();
-        match asking.rounds.wrap(&client, &asking.binding, state) {
+        // The request's own session lives as long as the request: its client is known.
+        let wrapped = match self.session.upgrade() {
+            Some(session) => asking.rounds.wrap(&session.client(), &asking.binding, state),
+            None => return jsonrpc::error_response(&self.id, code::INTERNAL, "the request has ended"),
+        };
+        match wrapped {
             Ok(wrapped) => {
                 value["result"]["requestState"] = Value::from(wrapped);
                 Frame::from_value(&value)

@@ -11,7 +11,7 @@
 //! The other direction (a session-era server asking a stateless client) is [`super::rounds`]'s.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
 use serde_json::{Map, Value, json};
@@ -20,9 +20,7 @@ use switchboard_mcp::upstream::next_server_request_id;
 
 use super::Session;
 use super::exchange::Exchange;
-
-/// Rounds one call may take before the gateway stops asking its client.
-const ROUNDS: u32 = 16;
+use super::rounds::{INPUTS, ROUNDS};
 
 /// Whether `response` asks for input: a result whose `resultType` is `input_required`.
 pub(crate) fn asks_for_input(response: &Frame) -> bool {
@@ -35,28 +33,37 @@ pub(crate) fn asks_for_input(response: &Frame) -> bool {
 /// One round of questions asked of a session's client for a call of `exchange`.
 pub(crate) struct InputRound {
     exchange: Arc<Exchange>,
-    /// The keys of the questions not yet answered, by the id the client was asked under.
-    open: Mutex<HashMap<u64, String>>,
-    answers: Mutex<Map<String, Value>>,
+    session: Weak<Session>,
+    asked: Mutex<Asked>,
     state: Option<Value>,
+}
+
+/// What the client was asked and has answered, under one lock: the last answer, or the
+/// first error, is decided once.
+#[derive(Default)]
+struct Asked {
+    /// The keys of the questions not yet answered, by the id the client was asked under.
+    open: HashMap<u64, String>,
+    answers: Map<String, Value>,
+    /// An error ended the round, or its last answer sent the call again.
+    done: bool,
 }
 
 impl std::fmt::Debug for InputRound {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("InputRound")
-            .field("open", &self.open.lock().len())
+            .field("open", &self.asked.lock().open.len())
             .finish_non_exhaustive()
     }
 }
 
 /// Asks `session`'s client the questions of `response`, an `input_required` result to the
-/// call of `exchange`; with none to ask, sends the call again at once.
-pub(crate) fn ask(exchange: Arc<Exchange>, session: &Session, response: &Frame) {
+/// call of `exchange`; with none to ask, sends the call again at once. A question the client
+/// cannot be asked (one it did not declare, or no question at all) ends the call.
+pub(crate) fn ask(exchange: Arc<Exchange>, session: &Arc<Session>, response: &Frame) {
+    let server = exchange.upstream().server().clone();
     if exchange.next_round() > ROUNDS {
-        let message = format!(
-            "server {} asked for input {ROUNDS} rounds in a row; the call was ended",
-            exchange.upstream().server()
-        );
+        let message = format!("server {server} asked for input {ROUNDS} rounds in a row; the call was ended");
         return exchange.end(jsonrpc::error_response(exchange.id(), code::INTERNAL, &message));
     }
     let mut result = response.to_value()["result"].take();
@@ -64,62 +71,115 @@ pub(crate) fn ask(exchange: Arc<Exchange>, session: &Session, response: &Frame) 
         Value::Object(questions) => questions,
         _ => Map::new(),
     };
-    let state = result.get_mut("requestState").map(Value::take);
     let mut open = HashMap::new();
     let mut frames = Vec::new();
     for (key, question) in questions {
         let id = next_server_request_id();
-        let frame =
-            json!({"jsonrpc": "2.0", "id": id, "method": question["method"], "params": question["params"]});
-        frames.push(Frame::from_value(&frame));
+        let frame = Frame::from_value(&json!({
+            "jsonrpc": "2.0",
+            "id": id,
+            "method": question["method"],
+            "params": question["params"],
+        }));
+        if let Err(error) = askable(session, &frame, &server) {
+            return exchange.end(error.with_id(exchange.id()));
+        }
+        frames.push(frame);
         open.insert(id, key);
     }
     let round = Arc::new(InputRound {
         exchange,
-        open: Mutex::new(open),
-        answers: Mutex::default(),
-        state,
+        session: Arc::downgrade(session),
+        asked: Mutex::new(Asked {
+            open,
+            ..Asked::default()
+        }),
+        state: result.get_mut("requestState").map(Value::take),
     });
     if frames.is_empty() {
-        tokio::spawn(async move { round.send_again().await });
+        tokio::spawn(async move { round.send_again(Map::new()).await });
         return;
     }
-    for id in round.open.lock().keys() {
-        session.note_input(*id, Arc::clone(&round));
-    }
     for frame in frames {
-        round.exchange.ask(frame);
+        let id = frame
+            .head()
+            .id
+            .and_then(|id| id.get().parse().ok())
+            .unwrap_or_default();
+        session.note_input(id, Arc::clone(&round));
+        round.exchange.notify(frame);
     }
+}
+
+/// Whether `question` may be asked of `session`'s client: one of the requests a server makes
+/// of clients, and one the client declared; else the error that ends the call.
+fn askable(session: &Session, question: &Frame, server: &switchboard_model::ServerName) -> Result<(), Frame> {
+    let method = question.head().method.as_deref().unwrap_or_default().to_owned();
+    if !INPUTS.contains(&method.as_str()) {
+        let message =
+            format!("server {server} asked for input with {method:?}, which is not a request to a client");
+        return Err(jsonrpc::error_response("0", code::INTERNAL, &message));
+    }
+    if let Some(required) = session.lacks(question) {
+        let error = json!({
+            "jsonrpc": "2.0",
+            "id": 0,
+            "error": {
+                "code": code::MISSING_REQUIRED_CLIENT_CAPABILITY,
+                "message": format!("server {server} needs the client capability {required}, which this session did not declare"),
+                "data": {"requiredCapabilities": required},
+            },
+        });
+        return Err(Frame::from_value(&error));
+    }
+    Ok(())
 }
 
 impl InputRound {
     /// The client's answer to the question it was asked as `id`.
     pub(crate) async fn answer(&self, id: u64, response: &Frame) {
-        let Some(key) = self.open.lock().remove(&id) else {
-            return;
-        };
         let mut value = response.to_value();
-        if let Some(error) = value.get("error") {
-            let message = format!(
-                "the client refused input server {} asked for: {}",
-                self.exchange.upstream().server(),
-                error["message"].as_str().unwrap_or_default()
-            );
-            let code = error["code"].as_i64().unwrap_or(code::INTERNAL);
-            self.open.lock().clear();
-            return self
-                .exchange
-                .end(jsonrpc::error_response(self.exchange.id(), code, &message));
-        }
-        self.answers.lock().insert(key, value["result"].take());
-        if self.open.lock().is_empty() {
-            self.send_again().await;
+        let outcome = {
+            let mut asked = self.asked.lock();
+            if asked.done {
+                return;
+            }
+            let Some(key) = asked.open.remove(&id) else { return };
+            if let Some(error) = value.get("error") {
+                asked.done = true;
+                Err(error.clone())
+            } else {
+                asked.answers.insert(key, value["result"].take());
+                asked.done = asked.open.is_empty();
+                Ok(asked.done.then(|| std::mem::take(&mut asked.answers)))
+            }
+        };
+        match outcome {
+            Ok(Some(answers)) => self.send_again(answers).await,
+            Ok(None) => {}
+            Err(error) => self.refused(&error),
         }
     }
 
+    /// The client answered a question with an error: the call ends with it, and the round's
+    /// other questions are forgotten.
+    fn refused(&self, error: &Value) {
+        let open: Vec<u64> = self.asked.lock().open.drain().map(|(id, _)| id).collect();
+        if let Some(session) = self.session.upgrade() {
+            session.forget_inputs(&open);
+        }
+        let message = format!(
+            "the client refused input server {} asked for: {}",
+            self.exchange.upstream().server(),
+            error["message"].as_str().unwrap_or_default()
+        );
+        let code = error["code"].as_i64().unwrap_or(code::INTERNAL);
+        self.exchange
+            .end(jsonrpc::error_response(self.exchange.id(), code, &message));
+    }
+
     /// The call again, with this round's answers and the server's state.
-    async fn send_again(&self) {
-        let answers = std::mem::take(&mut *self.answers.lock());
+    async fn send_again(&self, answers: Map<String, Value>) {
         self.exchange.send_again(answers, self.state.clone()).await;
     }
 }

@@ -128,8 +128,8 @@ enum Answerer {
 }
 
 struct InFlight {
-    upstream: Arc<Upstream>,
-    upstream_id: u64,
+    /// Where it is answered; it knows the upstream id it travels under now.
+    exchange: Arc<Exchange>,
     stream: Arc<Stream>,
 }
 
@@ -445,8 +445,7 @@ impl Session {
             inflight.insert(
                 id,
                 InFlight {
-                    upstream,
-                    upstream_id,
+                    exchange: Arc::clone(&exchange),
                     stream,
                 },
             );
@@ -475,10 +474,11 @@ impl Session {
         self.server_requests.lock().insert(id, Answerer::Input(round));
     }
 
-    /// The request `id` was sent again upstream, as `upstream_id`: cancelling it cancels that.
-    pub(crate) fn resent(&self, id: &str, upstream_id: u64) {
-        if let Some(entry) = self.inflight.lock().get_mut(id) {
-            entry.upstream_id = upstream_id;
+    /// Questions asked as `ids` that no answer is waited for any more.
+    pub(crate) fn forget_inputs(&self, ids: &[u64]) {
+        let mut asked = self.server_requests.lock();
+        for id in ids {
+            asked.remove(id);
         }
     }
 
@@ -488,13 +488,9 @@ impl Session {
             return;
         };
         let found = self.inflight.lock().remove(&id);
-        if let Some(InFlight {
-            upstream,
-            upstream_id,
-            stream,
-        }) = found
-        {
-            upstream.cancel(upstream_id, Some(notification)).await;
+        if let Some(InFlight { exchange, stream }) = found {
+            let upstream = exchange.upstream();
+            upstream.cancel(exchange.upstream_id(), Some(notification)).await;
             // No response follows a cancellation; the request's stream ends here.
             if stream.id != 0 {
                 stream.finish();
@@ -505,13 +501,8 @@ impl Session {
     /// Cancels a request whose client went away (stateless revision: closing is cancelling).
     pub async fn abandon(&self, id: &str) {
         let found = self.inflight.lock().remove(id);
-        if let Some(InFlight {
-            upstream,
-            upstream_id,
-            ..
-        }) = found
-        {
-            upstream.cancel(upstream_id, None).await;
+        if let Some(InFlight { exchange, .. }) = found {
+            exchange.abandon().await;
         }
     }
 

@@ -47,11 +47,11 @@ const IN_ALL: usize = 1024;
 /// Questions one call may have open; the server's next one is declined.
 const QUESTIONS: usize = 16;
 /// Rounds one call may take; a client that keeps retrying without the answers is cut off.
-const ROUNDS: u32 = 16;
+pub(crate) const ROUNDS: u32 = 16;
 /// The longest `requestState` of a 2026-07-28 server the gateway relays.
 const RELAYED_STATE: usize = 64 * 1024;
 /// What a server may ask a 2026-07-28 client, in `inputRequests`.
-const INPUTS: [&str; 3] = ["elicitation/create", "sampling/createMessage", "roots/list"];
+pub(crate) const INPUTS: [&str; 3] = ["elicitation/create", "sampling/createMessage", "roots/list"];
 
 /// A parked call's key: 16 random bytes.
 pub type Handle = [u8; 16];
@@ -519,8 +519,9 @@ impl Rounds {
         if state.len() > RELAYED_STATE {
             return Err(RoundError::Oversized);
         }
-        let expires = u64::try_from(now_millis()).unwrap_or_default()
-            + u64::try_from(self.wait.as_millis()).unwrap_or(u64::MAX / 2);
+        let expires = u64::try_from(now_millis())
+            .unwrap_or_default()
+            .saturating_add(u64::try_from(self.wait.as_millis()).unwrap_or(u64::MAX));
         let mut body = expires.to_be_bytes().to_vec();
         body.extend_from_slice(state.as_bytes());
         let mac = self.relay_mac(client, binding, &body).finalize().into_bytes();
@@ -580,7 +581,7 @@ impl Rounds {
         token.extend_from_slice(&handle);
         token.extend_from_slice(&round.to_be_bytes());
         token.extend_from_slice(&expires.to_be_bytes());
-        let mac = self.mac(&token).finalize().into_bytes();
+        let mac = self.parked_mac(&token).finalize().into_bytes();
         token.extend_from_slice(&mac);
         URL_SAFE_NO_PAD.encode(token)
     }
@@ -592,7 +593,7 @@ impl Rounds {
             return Err(RoundError::Tampered);
         }
         let (body, mac) = token.split_at(28);
-        self.mac(body)
+        self.parked_mac(body)
             .verify_slice(mac)
             .map_err(|_| RoundError::Tampered)?;
         let field = |range: std::ops::Range<usize>| body.get(range).unwrap_or_default();
@@ -605,9 +606,16 @@ impl Rounds {
         Ok((handle, round))
     }
 
-    fn mac(&self, body: &[u8]) -> Seal {
-        let mut mac = <Seal as KeyInit>::new(&self.key.into());
+    /// The MAC of a parked call's state; [`Rounds::relay_mac`] is labelled apart from it.
+    fn parked_mac(&self, body: &[u8]) -> Seal {
+        let mut mac = self.mac(b"parked\0");
         Mac::update(&mut mac, body);
+        mac
+    }
+
+    fn mac(&self, label: &[u8]) -> Seal {
+        let mut mac = <Seal as KeyInit>::new(&self.key.into());
+        Mac::update(&mut mac, label);
         mac
     }
 }

@@ -133,6 +133,8 @@ struct Routes {
     subscriptions: HashMap<String, usize>,
     /// A stateless server's listen now carrying its notices.
     listen: Option<u64>,
+    /// The listen it replaced, heard until the new one is acknowledged.
+    retiring: Option<u64>,
 }
 
 /// A multiplexed MCP connection to one server.
@@ -511,11 +513,7 @@ impl Upstream {
                         let _ = self.notices.send(frame);
                     }
                 },
-                _ => {
-                    if let Some(frame) = self.untagged(frame) {
-                        let _ = self.notices.send(frame);
-                    }
-                }
+                _ => self.on_notice(frame).await,
             },
         }
     }

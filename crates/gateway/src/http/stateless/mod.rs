@@ -77,9 +77,14 @@ pub(super) async fn stateless(
     }
     let binding = Binding::of(&target, &value);
     let mut frame = frame;
-    if PARKABLE.contains(&method)
-        && let Some(state) = value["params"]["requestState"].as_str()
-    {
+    if let Some(state) = value["params"].get("requestState") {
+        let Some(state) = state.as_str().filter(|_| PARKABLE.contains(&method)) else {
+            let message = format!(
+                "params.requestState is a string, sent again with {}",
+                PARKABLE.join(", ")
+            );
+            return rpc_error(StatusCode::BAD_REQUEST, &id, code::INVALID_PARAMS, &message);
+        };
         // A stateless server's own state comes back unwrapped; anything else is a call parked here.
         match gate.gateway.rounds().unwrap(&client.0, &binding, state) {
             Some(Ok(inner)) => frame = frame.with_param(Param::RequestState, &Value::from(inner).to_string()),
@@ -97,7 +102,7 @@ pub(super) async fn stateless(
         rounds: Arc::clone(gate.gateway.rounds()),
         binding: Arc::new(binding),
     };
-    let capabilities = &value["params"]["_meta"]["io.modelcontextprotocol/clientCapabilities"];
+    let capabilities = &value["params"]["_meta"][era::CLIENT_CAPABILITIES_KEY];
     let session = match Session::stateless(
         client.0,
         target,
