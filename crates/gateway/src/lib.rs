@@ -596,13 +596,7 @@ async fn watch_servers(gateway: std::sync::Weak<Gateway>, mut events: broadcast:
             Event::Resumed => gateway.paused.store(false, Ordering::SeqCst),
             _ => {}
         }
-        let relevant = match &event {
-            Event::StateChanged { status, .. } => {
-                matches!(status, ServerState::Running { .. } | ServerState::Stopped)
-            }
-            _ => true,
-        };
-        if relevant {
+        if changes_the_aggregate(&event) {
             let _ = gateway.aggregate_changed.send(());
         }
         if let Event::StateChanged {
@@ -612,6 +606,38 @@ async fn watch_servers(gateway: std::sync::Weak<Gateway>, mut events: broadcast:
         } = &event
         {
             gateway.resubscribe(name).await;
+        }
+    }
+}
+
+/// Whether `event` may change what the aggregate offers: a server added, changed, removed,
+/// (re)started or stopped. Tool calls being recorded, pauses and drift do not, and telling
+/// every aggregate client to list again after each of them would be a storm of re-listing.
+fn changes_the_aggregate(event: &Event) -> bool {
+    match event {
+        Event::StateChanged { status, .. } => {
+            matches!(status, ServerState::Running { .. } | ServerState::Stopped)
+        }
+        Event::ServerAdded { .. } | Event::ServerChanged { .. } | Event::ServerRemoved { .. } => true,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_servers_coming_going_and_changing_tell_aggregate_clients_to_list_again() {
+        let name = || ServerName::new("s").unwrap();
+        for (event, changes) in [
+            (Event::ServerAdded { name: name() }, true),
+            (Event::ServerRemoved { name: name() }, true),
+            (Event::CallsRecorded { count: 3 }, false),
+            (Event::Paused, false),
+            (Event::Resumed, false),
+        ] {
+            assert_eq!(changes_the_aggregate(&event), changes, "{event:?}");
         }
     }
 }
