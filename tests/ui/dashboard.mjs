@@ -172,6 +172,14 @@ try {
     await page.getByTestId("logs").getByText("running:").first().waitFor({ timeout: TIMEOUT });
     await page.getByRole("tab", { name: "Tools" }).click();
     await page.getByRole("cell", { name: "get_current_time" }).waitFor({ timeout: TIMEOUT });
+    // Each tool's token cost, and their total above the table.
+    const costs = (await page.getByRole("table", { name: "Tools" }).locator("tbody tr td:nth-child(2)").allTextContents())
+      .map((c) => Number(c.replace(/[^0-9]/g, "")));
+    assert.equal(costs.length, 2, `a cost per tool: ${costs}`);
+    assert.ok(costs.every((c) => c > 10), `every definition costs tokens: ${costs}`);
+    const summary = await page.getByTestId("tool-tokens").textContent();
+    const total = costs.reduce((a, b) => a + b, 0);
+    assert.match(summary.replace(/[^0-9a-z ]/gi, ""), new RegExp(`2 tools ${total} tokens`), summary);
     await shot("server-tools");
     await page.getByRole("tab", { name: "Settings" }).click();
     await page.getByLabel("Restart policy").selectOption("always");

@@ -116,6 +116,8 @@ pub enum Command {
         #[arg(short = 'n', long, default_value_t = 100)]
         lines: usize,
     },
+    /// List a running server's tools and what each costs a model's context, in tokens.
+    Tools { name: String },
     /// Show a server's recent runs: starts, restarts, readiness and exits.
     Runs {
         name: String,

@@ -139,6 +139,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Stop { name } => servers::act(json, connect()?, "stop", Target::at_once(name)).await,
         Command::Disable { name } => servers::act(json, connect()?, "disable", Target::at_once(name)).await,
         Command::Logs { name, follow, lines } => servers::logs(json, connect()?, &name, follow, lines).await,
+        Command::Tools { name } => servers::tools(json, connect()?, &parse_name(&name)?).await,
         Command::Runs { name, limit } => {
             let name = parse_name(&name)?;
             servers::runs(json, connect()?, &name, limit).await

@@ -2,7 +2,7 @@
 
 use switchboard_model::api::{
     AppClient, CallRecord, ClientChange, Exposure, ImportReport, LogLine, LogStream, RunRecord, ServerView,
-    SetUpReport, TailnetPeer, TailnetState, TailnetStatus, TokenView,
+    SetUpReport, TailnetPeer, TailnetState, TailnetStatus, TokenView, ToolView,
 };
 use switchboard_model::{ServerState, Transport, UnixMillis};
 
@@ -188,6 +188,27 @@ pub fn tokens(clients: &[TokenView]) {
         ]);
     }
     table(&rows);
+}
+
+pub fn tools(tools: &[ToolView]) {
+    let mut rows = vec![["TOOL", "TOKENS", "DESCRIPTION"].map(String::from).to_vec()];
+    for tool in tools {
+        let description = tool.description.as_deref().unwrap_or_default();
+        let first_line = description.lines().next().unwrap_or_default();
+        let shown: String = first_line.chars().take(72).collect();
+        let cut = if shown.len() < first_line.len() { "…" } else { "" };
+        rows.push(vec![
+            tool.name.clone(),
+            tool.tokens.to_string(),
+            format!("{shown}{cut}"),
+        ]);
+    }
+    table(&rows);
+    let total: u64 = tools.iter().map(|t| u64::from(t.tokens)).sum();
+    println!(
+        "{} tools, {total} tokens in all (counted with o200k_base; other model families count differently)",
+        tools.len()
+    );
 }
 
 pub fn runs(records: &[RunRecord]) {

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::Args;
-use switchboard_model::api::{AddServer, CallRecord, LogLine, RunRecord, SecretValues, ServerView};
+use switchboard_model::api::{AddServer, CallRecord, LogLine, RunRecord, SecretValues, ServerView, ToolView};
 use switchboard_model::{
     Health, Launch, Protocol, RestartPolicy, ServerName, ServerSpec, Sharing, Transport, ValueSource,
 };
@@ -191,6 +191,16 @@ pub async fn runs(json: bool, client: Client, name: &ServerName, limit: u32) -> 
         return print_json(&runs);
     }
     render::runs(&runs);
+    Ok(())
+}
+
+/// A running server's tools, with their token costs.
+pub async fn tools(json: bool, client: Client, name: &ServerName) -> Result<(), CliError> {
+    let tools: Vec<ToolView> = client.get(&format!("/servers/{name}/tools")).await?;
+    if json {
+        return print_json(&tools);
+    }
+    render::tools(&tools);
     Ok(())
 }
 

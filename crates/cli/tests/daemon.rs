@@ -51,6 +51,29 @@ fn real_servers_from_pypi_and_npm_reach_running_with_their_tool_counts() {
     );
     let status = sb.json(&["status"]);
     assert_eq!(status["servers"]["running"], 2);
+
+    // What each tool costs a model's context, and the total, as `tools` shows them.
+    let tools = sb.json(&["tools", "everything"]);
+    let tokens: Vec<u64> = tools
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["tokens"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        tokens.len() as u64,
+        everything["status"]["tools"].as_u64().unwrap()
+    );
+    assert!(
+        tokens.iter().all(|t| *t > 10),
+        "every definition costs tokens: {tools}"
+    );
+    let total: u64 = tokens.iter().sum();
+    let table = sb.ok(&["tools", "everything"]);
+    assert!(
+        table.contains(&format!("{} tools, {total} tokens in all", tokens.len())),
+        "{table}"
+    );
 }
 
 #[test]

@@ -11,6 +11,7 @@
 //! the control API are elsewhere.
 
 pub mod aggregate;
+pub mod cost;
 mod handshake;
 pub mod http;
 mod notices;
@@ -340,6 +341,8 @@ pub struct Gateway {
     paused: AtomicBool,
     /// Calls of 2026-07-28 clients waiting for their input.
     rounds: Arc<session::rounds::Rounds>,
+    /// Token counts of tool definitions.
+    costs: cost::Costs,
 }
 
 impl Gateway {
@@ -363,6 +366,7 @@ impl Gateway {
             catalog: Mutex::default(),
             paused,
             rounds: session::rounds::Rounds::new(config.input_wait)?,
+            costs: cost::Costs::default(),
         });
         tokio::spawn(watch_servers(Arc::downgrade(&gateway), events));
         tokio::spawn(expire_sessions(Arc::downgrade(&gateway), config.session_idle));
@@ -375,6 +379,11 @@ impl Gateway {
 
     pub(crate) fn rounds(&self) -> &Arc<session::rounds::Rounds> {
         &self.rounds
+    }
+
+    /// Token counts of tool definitions.
+    pub fn costs(&self) -> &cost::Costs {
+        &self.costs
     }
 
     pub fn supervisor(&self) -> &Supervisor {

@@ -13,7 +13,6 @@ use serde_json::{Value, json};
 use switchboard_mcp::era::{self, Envelope, Era, SERVER_INFO_KEY, STATELESS_REVISION};
 use switchboard_mcp::jsonrpc::code;
 use switchboard_mcp::upstream::{self, Init, RpcError, Upstream};
-use switchboard_model::api::ToolView;
 use switchboard_model::{PeerInfo, Protocol};
 
 /// The newest revision the gateway speaks to servers; they answer with the newest they support.
@@ -145,9 +144,9 @@ async fn count_tools(peer: &Upstream, within: Duration) -> Result<u32, RpcError>
     Ok(u32::try_from(tools.len()).unwrap_or(u32::MAX))
 }
 
-/// Every tool the server lists, following pages (at most [`MAX_PAGES`]), each page answered
-/// within `within`.
-pub async fn list_tools(peer: &Upstream, within: Duration) -> Result<Vec<ToolView>, RpcError> {
+/// Every tool the server lists, as it defines it, following pages (at most [`MAX_PAGES`]),
+/// each page answered within `within`.
+pub async fn list_tools(peer: &Upstream, within: Duration) -> Result<Vec<Value>, RpcError> {
     let mut all = Vec::new();
     let mut cursor: Option<String> = None;
     for _ in 0..MAX_PAGES {
@@ -155,17 +154,11 @@ pub async fn list_tools(peer: &Upstream, within: Duration) -> Result<Vec<ToolVie
             Some(c) => json!({ "cursor": c }),
             None => json!({}),
         };
-        let page = peer.request("tools/list", params, within).await?;
-        let tools = page["tools"].as_array().ok_or_else(|| RpcError::Malformed {
-            method: "tools/list".into(),
-            detail: "no tools array".into(),
-        })?;
-        let text = |tool: &Value, key: &str| tool[key].as_str().map(str::to_owned);
-        all.extend(tools.iter().map(|tool| ToolView {
-            name: text(tool, "name").unwrap_or_default(),
-            title: text(tool, "title").or_else(|| tool["annotations"]["title"].as_str().map(str::to_owned)),
-            description: text(tool, "description"),
-        }));
+        let mut page = peer.request("tools/list", params, within).await?;
+        let Value::Array(tools) = page["tools"].take() else {
+            return Err(malformed("tools/list", "no tools array"));
+        };
+        all.extend(tools);
         match page["nextCursor"].as_str() {
             Some(next) if !next.is_empty() => cursor = Some(next.to_owned()),
             _ => return Ok(all),

@@ -594,7 +594,12 @@ https?: string | null, exposed: Array<Exposure>, };
 
 export type TokenView = { name: string, created_at_ms: number, last_used_ms: number | null, };
 
-export type ToolView = { name: string, title?: string | null, description?: string | null, };
+export type ToolView = { name: string, title?: string | null, description?: string | null, 
+/**
+ * What its definition costs a model's context, in tokens (o200k_base; an estimate for
+ * other model families).
+ */
+tokens: number, };
 
 export type Transport = { "type": "stdio" } & Launch | { "type": "local_http", url: string, command: string, args?: Array<string>, cwd?: string | null, env?: { [key in string]: ValueSource }, } | { "type": "remote_http", url: string, headers?: { [key in string]: ValueSource }, };
 

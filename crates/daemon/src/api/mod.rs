@@ -668,7 +668,7 @@ async fn tools(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult
         Unavailable::Paused(_) => Failure::new(StatusCode::CONFLICT, "paused", e.to_string()),
         _ => Failure::new(StatusCode::CONFLICT, "not_running", e.to_string()),
     })?;
-    let tools = switchboard_supervisor::mcp::list_tools(&upstream, TOOLS_PATIENCE)
+    let definitions = switchboard_supervisor::mcp::list_tools(&upstream, TOOLS_PATIENCE)
         .await
         .map_err(|e| {
             Failure::new(
@@ -677,6 +677,17 @@ async fn tools(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult
                 format!("{name} did not list its tools: {e}"),
             )
         })?;
+    let tokens = s
+        .gateway
+        .costs()
+        .tokens(&definitions)
+        .await
+        .map_err(|e| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, "tokens", e.to_string()))?;
+    let tools = definitions
+        .iter()
+        .zip(tokens)
+        .map(|(definition, tokens)| ToolView::of(definition, tokens))
+        .collect();
     Ok(Json(tools))
 }
 

@@ -132,7 +132,7 @@ impl Binding {
 
 /// `value` as JSON with every object's keys in order, so arguments hash alike however a
 /// client orders them.
-fn canonical(value: &Value) -> String {
+pub(crate) fn canonical(value: &Value) -> String {
     match value {
         Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();

@@ -38,6 +38,22 @@ pub struct ToolView {
     pub title: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// What its definition costs a model's context, in tokens (o200k_base; an estimate for
+    /// other model families).
+    pub tokens: u32,
+}
+
+impl ToolView {
+    /// The view of a tool as its server defines it (`tools/list`), costing `tokens`.
+    pub fn of(definition: &serde_json::Value, tokens: u32) -> Self {
+        let text = |value: &serde_json::Value| value.as_str().map(str::to_owned);
+        Self {
+            name: text(&definition["name"]).unwrap_or_default(),
+            title: text(&definition["title"]).or_else(|| text(&definition["annotations"]["title"])),
+            description: text(&definition["description"]),
+            tokens,
+        }
+    }
 }
 
 /// Body of `POST /api/v1/servers`.
