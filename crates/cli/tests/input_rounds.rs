@@ -30,6 +30,23 @@ fn gateway(flags: &[&str]) -> (Sandbox, String) {
     (sb, token)
 }
 
+/// The name each SDK client gives when elicited, and the text it samples.
+const PYTHON: (&str, &str) = ("Ada", "sampled-by-python");
+const TYPESCRIPT: (&str, &str) = ("Grace", "sampled-by-typescript");
+
+/// What an SDK client saw calling an eliciting and a sampling tool: its revision, no errors,
+/// and the server got its answers (`accepted` is how the server's text says so).
+fn answered(seen: Value, protocol: &str, accepted: &str, (name, sampled): (&str, &str)) {
+    assert_eq!(seen["protocol"], protocol, "{seen}");
+    assert_eq!(seen["errors"], json!([false, false]), "{seen}");
+    let elicited = seen["elicitation"].as_str().unwrap();
+    assert!(
+        elicited.contains(accepted) && elicited.contains(name),
+        "the server got the client's answer: {seen}"
+    );
+    assert!(seen["sampling"].as_str().unwrap().contains(sampled), "{seen}");
+}
+
 #[test]
 fn sdk_clients_of_2026_answer_the_questions_of_a_session_era_server() {
     let (sb, token) = gateway(&[]);
@@ -45,20 +62,18 @@ fn sdk_clients_of_2026_answer_the_questions_of_a_session_era_server() {
         typescript
             .arg(&script.0)
             .args([format!("{base}{path}"), prefix.to_owned()]);
-        for (seen, name, sampled) in [
-            (run_client(python, &token), "Ada", "sampled-by-python"),
-            (run_client(typescript, &token), "Grace", "sampled-by-typescript"),
-        ] {
-            assert_eq!(seen["protocol"], "2026-07-28", "{path}: {seen}");
-            assert_eq!(seen["errors"], json!([false, false]), "{path}: {seen}");
-            let elicited = seen["elicitation"].as_str().unwrap();
-            assert!(
-                elicited.contains(r#""action": "accept""#) && elicited.contains(name),
-                "{path}: the server got the client's answer: {seen}"
-            );
-            let sampling = seen["sampling"].as_str().unwrap();
-            assert!(sampling.contains(sampled), "{path}: {seen}");
-        }
+        answered(
+            run_client(python, &token),
+            "2026-07-28",
+            r#""action": "accept""#,
+            PYTHON,
+        );
+        answered(
+            run_client(typescript, &token),
+            "2026-07-28",
+            r#""action": "accept""#,
+            TYPESCRIPT,
+        );
     }
 }
 
@@ -85,20 +100,13 @@ fn sdk_clients_of_2025_answer_the_questions_of_a_2026_07_28_server() {
             .args(["asking", &base, path, prefix]);
         let mut typescript = Command::new("node");
         typescript.arg(&script.0).args(["asking", &base, path, prefix]);
-        for (seen, name, sampled) in [
-            (run_client(python, &token), "Ada", "sampled-by-python"),
-            (run_client(typescript, &token), "Grace", "sampled-by-typescript"),
-        ] {
-            assert_eq!(seen["protocol"], "2025-11-25", "{path}: {seen}");
-            assert_eq!(seen["errors"], json!([false, false]), "{path}: {seen}");
-            let elicited = seen["elicitation"].as_str().unwrap();
-            assert!(
-                elicited.contains("action=accept") && elicited.contains(name),
-                "{path}: the server got the client's answer: {seen}"
-            );
-            let sampling = seen["sampling"].as_str().unwrap();
-            assert!(sampling.contains(sampled), "{path}: {seen}");
-        }
+        answered(run_client(python, &token), "2025-11-25", "action=accept", PYTHON);
+        answered(
+            run_client(typescript, &token),
+            "2025-11-25",
+            "action=accept",
+            TYPESCRIPT,
+        );
     }
 }
 
@@ -286,15 +294,7 @@ fn a_call_whose_client_never_answers_ends_and_its_server_is_told() {
     let (state, answer) = raw.parked();
     // Unanswered for the input wait, the call is abandoned upstream: the history has it
     // cancelled, not answered.
-    let cancelled = wait_until("the unanswered call to end", Duration::from_secs(30), || {
-        let calls: Value = serde_json::from_str(&sb.ok(&["history", "--json"])).unwrap();
-        calls
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["tool"] == TOOL)
-            .cloned()
-    });
+    let cancelled = ended_call(&sb);
     assert_eq!(cancelled["outcome"], "cancelled", "{cancelled}");
     let late = raw.call(
         TOOL,
@@ -316,20 +316,21 @@ fn a_revoked_clients_calls_waiting_for_input_end_at_once() {
     };
     let _parked = raw.parked();
     sb.ok(&["token", "revoke", "tester"]);
-    let ended = wait_until(
-        "the revoked client's call to end",
-        Duration::from_secs(30),
-        || {
-            let calls: Value = serde_json::from_str(&sb.ok(&["history", "--json"])).unwrap();
-            calls
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|c| c["tool"] == TOOL)
-                .cloned()
-        },
-    );
+    let ended = ended_call(&sb);
     assert_eq!(ended["outcome"], "cancelled", "{ended}");
+}
+
+/// The history's record of the parked call, once it has ended.
+fn ended_call(sb: &Sandbox) -> Value {
+    wait_until("the parked call to end", Duration::from_secs(30), || {
+        let calls: Value = serde_json::from_str(&sb.ok(&["history", "--json"])).unwrap();
+        calls
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["tool"] == TOOL)
+            .cloned()
+    })
 }
 
 #[test]
