@@ -1,7 +1,7 @@
 // Drives the gateway with the official MCP TypeScript SDK and prints what it saw as JSON.
 // Usage: node sdk_client.mjs SCENARIO BASE_URL   (token from SWITCHBOARD_TOKEN)
 // Scenarios: everything (tools, echo, sampling, elicitation, progress, subscription),
-// time, aggregate, asking PATH [PREFIX].
+// time, aggregate, asking PATH [PREFIX], offered PATH CALLS.
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import {
@@ -102,6 +102,24 @@ async function asking() {
   return out;
 }
 
-const scenarios = { everything, time, aggregate, asking };
+// PATH under the client's profile: the tools and prompts offered, and what each call in CALLS
+// (a JSON object: tool name -> arguments) answered or was refused with.
+async function offered() {
+  const [path, calls] = process.argv.slice(4);
+  const client = await connect(path);
+  const out = { tools: (await client.listTools()).tools.map((t) => t.name).sort(), calls: {} };
+  for (const [name, args] of Object.entries(JSON.parse(calls))) {
+    try {
+      const result = await client.callTool({ name, arguments: args });
+      out.calls[name] = { error: Boolean(result.isError), text: text(result) };
+    } catch (e) {
+      out.calls[name] = { refused: String(e.message) };
+    }
+  }
+  await client.close();
+  return out;
+}
+
+const scenarios = { everything, time, aggregate, asking, offered };
 console.log(JSON.stringify(await scenarios[scenario]()));
 process.exit(0);

@@ -21,6 +21,10 @@ Scenarios:
               changes, subscribing then unsubscribing
   long ID     /mcp/everything: a long-running call with progress; prints its own progress
   stdio CMD.. the same checks as `time`, through a stdio server started as CMD (the shim)
+  offered PATH CALLS
+              PATH under the client's profile: the tools offered and each call in CALLS (a
+              JSON object: tool name -> arguments) answered or refused; then, once told the
+              list changed, the tools offered again
   entry FILE [CALLS]
               connects as an AI client would from its config entry (JSON in FILE): a program
               with its args and env, or a URL with its headers; lists the tools, then makes
@@ -298,6 +302,35 @@ async def call_many(url, tool, count):
             return {"texts": [text_of(r) for r in results]}
 
 
+async def offered(url, calls):
+    """A session client under a profile: prints the tools it is offered and what each call in
+    CALLS (tool name -> arguments) answered, then waits for tools/list_changed and prints the
+    tools offered after it."""
+    changed = anyio.Event()
+
+    async def on_message(message):
+        if isinstance(message, types.ServerNotification):
+            root = message.root if hasattr(message, "root") else message
+            if getattr(root, "method", "") == "notifications/tools/list_changed":
+                changed.set()
+
+    async with streamable_http_client(url, http_client=http_client()) as (read, write, *_):
+        async with ClientSession(read, write, message_handler=on_message) as session:
+            await session.initialize()
+            tools = sorted(t.name for t in (await session.list_tools()).tools)
+            results = {}
+            for name, arguments in json.loads(calls).items():
+                try:
+                    result = await session.call_tool(name, arguments)
+                    results[name] = {"error": bool(result.is_error), "text": text_of(result)}
+                except Exception as e:  # a JSON-RPC error: what the client was told
+                    results[name] = {"refused": str(e)}
+            print(json.dumps({"tools": tools, "calls": results}), flush=True)
+            with anyio.fail_after(120):
+                await changed.wait()
+            return {"tools": sorted(t.name for t in (await session.list_tools()).tools)}
+
+
 async def main():
     scenario, rest = sys.argv[1], sys.argv[2:]
     if scenario == "everything":
@@ -323,6 +356,8 @@ async def main():
         out = await call_tool(rest[0], rest[1])
     elif scenario == "list":
         out = await list_tools(rest[0])
+    elif scenario == "offered":
+        out = await offered(rest[0] + rest[1], rest[2])
     elif scenario == "entry":
         out = await via_entry(rest[0], rest[1] if len(rest) > 1 else None)
     else:

@@ -12,6 +12,7 @@ use switchboard_model::DEFAULT_PORT;
 
 use crate::clients::ClientsCommand;
 use crate::daemon::DaemonArgs;
+use crate::profiles::ProfileCommand;
 use crate::servers::{AddArgs, Target};
 use crate::service::ServiceCommand;
 use crate::tokens::TokenCommand;
@@ -55,6 +56,9 @@ pub enum Command {
     /// Manage the tokens clients present to the gateway.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Choose what each client is offered: named sets of servers and of their tools.
+    #[command(subcommand)]
+    Profile(ProfileCommand),
     /// Show recent tool calls through the gateway.
     History {
         /// Only calls to this server.

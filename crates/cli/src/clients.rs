@@ -6,8 +6,8 @@
 
 use clap::Subcommand;
 use switchboard_model::api::{
-    AppClient, ClientChange, ConnectClient, DisconnectClient, ImportClients, ImportReport, SetUpClients,
-    SetUpReport, UndoClients,
+    AppClient, ClientChange, ConnectClient, DisconnectClient, ImportClients, ImportReport, ProfileView,
+    SetUpClients, SetUpReport, UndoClients, UseProfile,
 };
 
 use crate::client::{CliError, Client};
@@ -36,6 +36,9 @@ pub enum ClientsCommand {
         /// Write the entries back whenever the client (or anyone) removes them.
         #[arg(long)]
         keep: bool,
+        /// Offer the client only what this profile offers (`switchboard profile ls`).
+        #[arg(long)]
+        profile: Option<String>,
     },
     /// Remove Switchboard's entries from a client (never your own).
     Disconnect {
@@ -84,7 +87,14 @@ pub async fn run(json: bool, client: Client, command: ClientsCommand) -> Result<
             force,
             dry_run,
             keep,
+            profile,
         } => {
+            if let Some(profile) = &profile {
+                // A profile that does not exist is refused before the client's file changes.
+                client
+                    .get::<ProfileView>(&format!("/profiles/{}", encode_query(profile)))
+                    .await?;
+            }
             let request = ConnectClient {
                 servers,
                 force,
@@ -92,7 +102,12 @@ pub async fn run(json: bool, client: Client, command: ClientsCommand) -> Result<
                 reapply: keep,
             };
             let path = format!("/clients/{}/connect", encode_query(&id));
-            client.post::<ClientChange>(&path, Some(&request)).await?
+            let change = client.post::<ClientChange>(&path, Some(&request)).await?;
+            if profile.is_some() && !dry_run {
+                let path = format!("/tokens/{}/profile", encode_query(&id));
+                client.put::<UseProfile>(&path, &UseProfile { profile }).await?;
+            }
+            change
         }
         ClientsCommand::Disconnect {
             client: id,

@@ -13,6 +13,7 @@ mod clients;
 mod connect;
 mod daemon;
 mod flags;
+mod profiles;
 mod registry;
 mod render;
 mod secrets;
@@ -85,6 +86,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             clients::run(json, connect()?, command.unwrap_or(ClientsCommand::Ls)).await
         }
         Command::Token(command) => tokens::run(json, connect()?, command).await,
+        Command::Profile(command) => profiles::run(json, connect()?, command).await,
         Command::History {
             server,
             client,

@@ -1,8 +1,8 @@
 //! Human output: aligned tables and one-line summaries. `--json` bypasses all of this.
 
 use switchboard_model::api::{
-    AppClient, CallRecord, ClientChange, Exposure, ImportReport, LogLine, LogStream, RunRecord, ServerView,
-    SetUpReport, TailnetPeer, TailnetState, TailnetStatus, TokenView, ToolView,
+    AppClient, CallRecord, ClientChange, Exposure, ImportReport, LogLine, LogStream, ProfileView, RunRecord,
+    Selection, ServerView, SetUpReport, TailnetPeer, TailnetState, TailnetStatus, TokenView, ToolView,
 };
 use switchboard_model::{ServerState, Transport, UnixMillis};
 
@@ -188,6 +188,62 @@ pub fn tokens(clients: &[TokenView]) {
         ]);
     }
     table(&rows);
+}
+
+pub fn profiles(profiles: &[ProfileView]) {
+    if profiles.is_empty() {
+        println!(
+            "No profiles: every client is offered every enabled server. `switchboard profile add NAME SERVER` makes one."
+        );
+        return;
+    }
+    let mut rows = vec![["PROFILE", "SERVERS", "CLIENTS"].map(String::from).to_vec()];
+    for profile in profiles {
+        let servers: Vec<&str> = profile.servers.keys().map(|s| s.as_str()).collect();
+        rows.push(vec![
+            profile.name.clone(),
+            or_dash(servers.join(", ")),
+            or_dash(profile.clients.join(", ")),
+        ]);
+    }
+    table(&rows);
+}
+
+pub fn profile(profile: &ProfileView) {
+    println!(
+        "Profile {}, used by {}",
+        profile.name,
+        match profile.clients.is_empty() {
+            true => "no client".to_owned(),
+            false => profile.clients.join(", "),
+        }
+    );
+    let mut rows = vec![
+        ["SERVER", "TOOLS", "PROMPTS", "RESOURCES"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for (server, offer) in &profile.servers {
+        rows.push(vec![
+            server.to_string(),
+            selection(&offer.tools),
+            selection(&offer.prompts),
+            selection(&offer.resources),
+        ]);
+    }
+    table(&rows);
+}
+
+fn selection(selection: &Selection) -> String {
+    match selection {
+        Selection::All => "all".into(),
+        Selection::Only(names) => format!("only {}", names.join(", ")),
+        Selection::Except(names) => format!("all but {}", names.join(", ")),
+    }
+}
+
+fn or_dash(text: String) -> String {
+    if text.is_empty() { "-".into() } else { text }
 }
 
 pub fn tools(tools: &[ToolView]) {

@@ -7,24 +7,19 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::{
-    Sandbox, descendants, echo_server, everything_server, messages, node_script, run_client, signal,
-    time_server, tools_dir, wait_until,
+    Sandbox, clients_dir, descendants, echo_server, everything_server, messages, run_client, sdk_python,
+    sdk_typescript, signal, time_server, tools_dir, wait_until,
 };
 use serde_json::{Value, json};
 
 const START: Duration = Duration::from_secs(60);
 const SIGSTOP: i32 = 19;
 const SIGCONT: i32 = 18;
-
-fn clients_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients")
-}
 
 /// A daemon running both real servers, and a token for a client named `tester`.
 fn gateway() -> (Sandbox, String) {
@@ -40,19 +35,6 @@ fn gateway() -> (Sandbox, String) {
 
 fn base(sb: &Sandbox) -> String {
     format!("http://127.0.0.1:{}", sb.port())
-}
-
-fn python(args: &[&str], token: &str) -> Value {
-    let mut command = Command::new(tools_dir().join("venv/bin/python"));
-    command.arg(clients_dir().join("sdk_client.py")).args(args);
-    run_client(command, token)
-}
-
-fn typescript(args: &[&str], token: &str) -> Value {
-    let script = node_script("clients/sdk_client.mjs");
-    let mut command = Command::new("node");
-    command.arg(&script.0).args(args);
-    run_client(command, token)
 }
 
 fn check_everything(seen: &Value, sampled: &str) {
@@ -87,11 +69,11 @@ fn check_aggregate(seen: &Value) {
 fn python_sdk_client_uses_every_feature_through_the_gateway() {
     let (sb, token) = gateway();
     let url = base(&sb);
-    check_everything(&python(&["everything", &url], &token), "sampled-by-python");
-    let time = python(&["time", &url], &token);
+    check_everything(&sdk_python(&["everything", &url], &token), "sampled-by-python");
+    let time = sdk_python(&["time", &url], &token);
     assert_eq!(time["tools"], json!(["convert_time", "get_current_time"]));
     assert_eq!(time["time"], "UTC");
-    check_aggregate(&python(&["aggregate", &url], &token));
+    check_aggregate(&sdk_python(&["aggregate", &url], &token));
 }
 
 #[test]
@@ -99,12 +81,12 @@ fn typescript_sdk_client_uses_every_feature_through_the_gateway() {
     let (sb, token) = gateway();
     let url = base(&sb);
     check_everything(
-        &typescript(&["everything", &url], &token),
+        &sdk_typescript(&["everything", &url], &token),
         "sampled-by-typescript",
     );
-    let time = typescript(&["time", &url], &token);
+    let time = sdk_typescript(&["time", &url], &token);
     assert_eq!(time["tools"], json!(["convert_time", "get_current_time"]));
-    check_aggregate(&typescript(&["aggregate", &url], &token));
+    check_aggregate(&sdk_typescript(&["aggregate", &url], &token));
 }
 
 /// A server outside Switchboard's supervision, killed with the test.
@@ -144,14 +126,14 @@ fn legacy_sse_clients_and_remote_legacy_sse_servers_work_through_the_gateway() {
     sb.ok(&["add", "remote", "--url", &format!("http://127.0.0.1:{port}/sse")]);
     sb.wait_state("remote", "running", START);
     check_everything(
-        &python(&["everything", &url, "/mcp/remote"], &token),
+        &sdk_python(&["everything", &url, "/mcp/remote"], &token),
         "sampled-by-python",
     );
 
     // A client that speaks only the legacy transport, to a stdio server and to the remote one.
     for path in ["/sse/everything", "/sse/remote"] {
         check_everything(
-            &python(&["everything", &url, path, "sse"], &token),
+            &sdk_python(&["everything", &url, path, "sse"], &token),
             "sampled-by-python",
         );
     }
@@ -556,7 +538,7 @@ fn a_server_dying_mid_call_fails_the_call_promptly_and_the_next_call_works() {
 #[test]
 fn tool_calls_are_recorded_without_their_payloads() {
     let (sb, token) = gateway();
-    python(&["time", &base(&sb)], &token);
+    sdk_python(&["time", &base(&sb)], &token);
     let calls = wait_until("the call in the history", Duration::from_secs(10), || {
         let calls = sb.json(&["history"]);
         (!calls.as_array().unwrap().is_empty()).then_some(calls)

@@ -41,9 +41,16 @@ pub async fn init_result(gateway: &Gateway, target: &Target, protocol: &str) -> 
     }
 }
 
+/// A server's own result, saying its lists may change: a change to the client's profile
+/// changes them, whether or not the server's own lists ever do.
 fn server_init(upstream: &Upstream, protocol: &str) -> Value {
     let mut result = upstream.init().map(|i| i.result).unwrap_or_else(|| json!({}));
     result["protocolVersion"] = Value::from(protocol);
+    for list in ["tools", "prompts", "resources"] {
+        if let Some(capability) = result["capabilities"][list].as_object_mut() {
+            capability.insert("listChanged".into(), Value::Bool(true));
+        }
+    }
     result
 }
 

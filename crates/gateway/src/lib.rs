@@ -6,8 +6,9 @@
 //! supervisor keeps running. The aggregate ([`aggregate`]) joins the servers' tools, prompts
 //! and resources under stable namespaced names.
 //!
-//! This module also owns who may call it ([`Access`], per-client tokens kept as hashes) and
-//! what was called ([`History`], tool calls in SQLite with retention). Spawning, restarting and
+//! This module also owns who may call it ([`Access`], per-client tokens kept as hashes), what
+//! each client is offered ([`profiles`]) and what was called ([`History`], tool calls in SQLite
+//! with retention). Spawning, restarting and
 //! the control API are elsewhere.
 
 pub mod aggregate;
@@ -15,6 +16,7 @@ pub mod cost;
 mod handshake;
 pub mod http;
 mod notices;
+pub mod profiles;
 mod route;
 pub mod session;
 
@@ -29,7 +31,7 @@ use switchboard_local::token::{RandomError, random_secret};
 use switchboard_mcp::jsonrpc::Frame;
 use switchboard_mcp::upstream::Upstream;
 use switchboard_model::api::Event;
-use switchboard_model::api::{CallRecord, IssuedToken, TokenView};
+use switchboard_model::api::{CallRecord, IssuedToken, Profile, TokenView};
 use switchboard_model::{ServerName, ServerState, Sharing, UnixMillis, now_millis};
 use switchboard_store::{Store, StoreError};
 use switchboard_supervisor::Supervisor;
@@ -140,12 +142,7 @@ impl Access {
 
     /// Issues a token for a new client; it is returned this once and stored only as a hash.
     pub async fn issue(&self, name: &str) -> Result<IssuedToken, AccessError> {
-        let valid = !name.is_empty()
-            && name.len() <= 64
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-        if !valid {
+        if !profiles::valid_name(name) {
             return Err(AccessError::InvalidName(name.to_owned()));
         }
         let token = format!("sbc_{}", random_secret::<32>()?);
@@ -343,6 +340,7 @@ pub struct Gateway {
     rounds: Arc<session::rounds::Rounds>,
     /// Token counts of tool definitions.
     costs: cost::Costs,
+    profiles: profiles::Profiles,
 }
 
 impl Gateway {
@@ -351,6 +349,7 @@ impl Gateway {
         let events = servers.events.subscribe();
         let paused = AtomicBool::new(servers.store.paused().await?);
         let access = Access::load(servers.store.clone()).await?;
+        let profiles = profiles::Profiles::load(servers.store.clone()).await?;
         let history = History::start(
             servers.store.clone(),
             servers.events.clone(),
@@ -367,6 +366,7 @@ impl Gateway {
             paused,
             rounds: session::rounds::Rounds::new(config.input_wait)?,
             costs: cost::Costs::default(),
+            profiles,
         });
         tokio::spawn(watch_servers(Arc::downgrade(&gateway), events));
         tokio::spawn(expire_sessions(Arc::downgrade(&gateway), config.session_idle));
@@ -384,6 +384,56 @@ impl Gateway {
     /// Token counts of tool definitions.
     pub fn costs(&self) -> &cost::Costs {
         &self.costs
+    }
+
+    /// The profiles, and which client uses which.
+    pub fn profiles(&self) -> &profiles::Profiles {
+        &self.profiles
+    }
+
+    /// Creates or replaces a profile; the sessions of its clients are told their lists changed.
+    pub async fn put_profile(&self, name: &str, profile: Profile) -> Result<(), profiles::ProfileError> {
+        if let Some(unknown) = profile
+            .servers
+            .keys()
+            .find(|server| self.servers.supervisor.upstream(server).is_none())
+        {
+            return Err(profiles::ProfileError::UnknownServer(unknown.clone()));
+        }
+        let clients = self.profiles.put(name, profile).await?;
+        self.lists_changed_for(&clients);
+        Ok(())
+    }
+
+    /// Makes `client` use `profile` (`None`: every enabled server); its sessions are told
+    /// their lists changed.
+    pub async fn use_profile(
+        &self,
+        client: &str,
+        profile: Option<&str>,
+    ) -> Result<(), profiles::ProfileError> {
+        self.profiles.choose(client, profile).await?;
+        self.lists_changed_for(&[client.to_owned()]);
+        Ok(())
+    }
+
+    /// Whether `client`'s profile (if it has one) offers `server`.
+    pub fn offers(&self, client: &str, server: &ServerName) -> bool {
+        let profile = self.profiles.of_client(client);
+        profiles::visible(profile.as_deref(), server).is_offered()
+    }
+
+    /// Tells every session of `clients` that its tools, prompts and resources may have changed.
+    fn lists_changed_for(&self, clients: &[String]) {
+        let sessions: Vec<Arc<Session>> = self
+            .sessions()
+            .values()
+            .filter(|s| clients.iter().any(|c| **c == *s.client()))
+            .cloned()
+            .collect();
+        for session in sessions {
+            notices::lists_changed(&session);
+        }
     }
 
     pub fn supervisor(&self) -> &Supervisor {

@@ -20,10 +20,11 @@ pub async fn start(gateway: &Arc<Gateway>, session: &Arc<Session>) {
     if session.mode == Mode::Stateless {
         return;
     }
-    let servers = match &session.target {
+    let mut servers = match &session.target {
         Target::Server(name) => vec![name.clone()],
         Target::Aggregate => gateway.aggregate_servers().await,
     };
+    servers.retain(|server| gateway.offers(&session.client(), server));
     for name in servers {
         // A per-session server's notices come from the session's own process (a listen has
         // none: it hears the shared one).
@@ -91,13 +92,18 @@ async fn announce_aggregate_changes(
             }
         }
         known = now;
-        for method in [
-            "notifications/tools/list_changed",
-            "notifications/prompts/list_changed",
-            "notifications/resources/list_changed",
-        ] {
-            let frame = Frame::from_value(&json!({"jsonrpc": "2.0", "method": method}));
-            session.notice(None, frame);
-        }
+        lists_changed(&session);
+    }
+}
+
+/// Tells `session` that its tools, prompts and resources may have changed.
+pub(super) fn lists_changed(session: &Session) {
+    for method in [
+        "notifications/tools/list_changed",
+        "notifications/prompts/list_changed",
+        "notifications/resources/list_changed",
+    ] {
+        let frame = Frame::from_value(&json!({"jsonrpc": "2.0", "method": method}));
+        session.notice(None, frame);
     }
 }

@@ -14,10 +14,12 @@ use switchboard_mcp::era::{self, Era};
 use switchboard_mcp::jsonrpc::{self, Frame, Param, code};
 use switchboard_mcp::upstream::{RpcError, Upstream};
 use switchboard_model::api::Event;
+use switchboard_model::api::Profile;
 use switchboard_model::{ServerName, now_millis};
 
 use super::aggregate::Kind as NameKind;
 use super::notices::forward_notices;
+use super::profiles::{self, List, Visible};
 use super::session::exchange::CallStart;
 use super::session::{LOG_LEVELS, Mode, Session, Stream, Target};
 use super::{Gateway, Unavailable};
@@ -102,19 +104,32 @@ pub async fn request(
     if method == "initialize" {
         return fail(code::INVALID_REQUEST, "this session is already initialized");
     }
+    let profile = gateway.profiles().of_client(&session.client());
+    let asked = frame.param_str(Param::Name);
     // Which server, and the request as that server must see it.
     let (server, frame) = match &session.target {
         Target::Server(name) => (name.clone(), frame),
-        Target::Aggregate => match aggregate_route(gateway, session, &method, frame, &answer).await {
-            Routed::To(server, frame) => (server, frame),
-            Routed::Answered => return,
-            Routed::Failed(code, message) => return fail(code, &message),
-        },
+        Target::Aggregate => {
+            match aggregate_route(gateway, session, profile.as_deref(), &method, frame, &answer).await {
+                Routed::To(server, frame) => (server, frame),
+                Routed::Answered => return,
+                Routed::Failed(code, message) => return fail(code, &message),
+            }
+        }
     };
+    let visible = profiles::visible(profile.as_deref(), &server);
+    if let Some((code, message)) = hidden(visible, &server, &method, &frame, asked.as_deref()) {
+        return fail(code, &message);
+    }
     let upstream = match upstream_for(gateway, session, &server).await {
         Ok(upstream) => upstream,
         Err(e) => return fail(code::SERVER_UNAVAILABLE, &e.to_string()),
     };
+    if let Some((list, key)) = List::of_method(&method)
+        && !visible.offers_all(list)
+    {
+        return answer(offered_list(&upstream, visible, list, &method, key).await);
+    }
     match method.as_str() {
         "resources/subscribe" | "resources/unsubscribe" => {
             return subscription(session, &upstream, &method, &frame, &answer, &fail).await;
@@ -160,6 +175,67 @@ pub async fn request(
         fail(code::SERVER_UNAVAILABLE, &message);
     }
 }
+
+/// Why a request must not reach `server` under the client's profile, as the error the spec
+/// gives for a name that does not exist: a client is never told what its profile hides.
+fn hidden(
+    visible: Visible,
+    server: &ServerName,
+    method: &str,
+    frame: &Frame,
+    asked: Option<&str>,
+) -> Option<(i64, String)> {
+    let unknown_name = |what: &str| {
+        let name = asked.unwrap_or_default();
+        Some((code::INVALID_PARAMS, format!("Unknown {what}: {name}")))
+    };
+    if !visible.is_offered() {
+        return match method {
+            "tools/call" => unknown_name("tool"),
+            "prompts/get" => unknown_name("prompt"),
+            _ => Some((
+                code::SERVER_UNAVAILABLE,
+                format!("server {server} is not in this client's profile"),
+            )),
+        };
+    }
+    let original = frame.param_str(Param::Name);
+    let original = original.as_deref().unwrap_or_default();
+    match method {
+        "tools/call" if !visible.allows(List::Tools, &[original]) => unknown_name("tool"),
+        "prompts/get" if !visible.allows(List::Prompts, &[original]) => unknown_name("prompt"),
+        "resources/read" | "resources/subscribe" => {
+            let uri = frame.param_str(Param::Uri).unwrap_or_default();
+            (!visible.allows(List::Resources, &[&uri]))
+                .then(|| (code::RESOURCE_NOT_FOUND, format!("Resource not found: {uri}")))
+        }
+        _ => None,
+    }
+}
+
+/// A one-server session's list as its profile offers it: every page gathered, then filtered.
+async fn offered_list(
+    upstream: &Upstream,
+    visible: Visible<'_>,
+    list: List,
+    method: &str,
+    key: &str,
+) -> Value {
+    let deadline = Instant::now() + OWN_LIST_PATIENCE;
+    match list_all(upstream, method, key, deadline).await {
+        Ok(mut items) => {
+            items.retain(|item| visible.allows_item(list, item));
+            json!({ key: items })
+        }
+        Err(e) => {
+            tracing::warn!(server = %upstream.server(), "{method} for a profile's list: {e}");
+            json!({ key: [] })
+        }
+    }
+}
+
+/// How long a one-server session's filtered list may take: a list the client asked for itself.
+const OWN_LIST_PATIENCE: Duration = Duration::from_secs(30);
 
 /// `frame` as `upstream`'s era expects it: a stateless client's envelope taken off for a
 /// session-era server, the session's put on for a stateless one.
@@ -221,19 +297,14 @@ enum Routed {
 async fn aggregate_route(
     gateway: &Gateway,
     session: &Session,
+    profile: Option<&Profile>,
     method: &str,
     frame: Frame,
     answer: &impl Fn(Value),
 ) -> Routed {
-    let list_key = match method {
-        "tools/list" => Some("tools"),
-        "prompts/list" => Some("prompts"),
-        "resources/list" => Some("resources"),
-        "resources/templates/list" => Some("resourceTemplates"),
-        _ => None,
-    };
-    if let Some(key) = list_key {
-        answer(aggregate_list(gateway, method, key).await);
+    if let Some((list, key)) = List::of_method(method) {
+        let listed = aggregate_list(gateway, method, key).await;
+        answer(json!({ key: offered(gateway, profile, list, listed) }));
         return Routed::Answered;
     }
     match method {
@@ -356,8 +427,39 @@ fn by_reference(gateway: &Gateway, frame: Frame, answer: &impl Fn(Value)) -> Rou
 /// that server's last known list, or without it: one hung server must not stall the others.
 const AGGREGATE_PATIENCE: Duration = Duration::from_secs(3);
 
+/// What of the aggregate's list (its items by server, under exposed names) `profile` offers.
+fn offered(gateway: &Gateway, profile: Option<&Profile>, list: List, listed: Listed) -> Vec<Value> {
+    let Some(profile) = profile else {
+        return listed.into_iter().flat_map(|(_, items)| items).collect();
+    };
+    let kind = match list {
+        List::Tools => Some(NameKind::Tool),
+        List::Prompts => Some(NameKind::Prompt),
+        List::Resources => None,
+    };
+    let catalog = gateway.catalog();
+    let mut all = Vec::new();
+    for (server, items) in listed {
+        let visible = profiles::visible(Some(profile), &server);
+        all.extend(items.into_iter().filter(|item| {
+            // Tools and prompts are selected by the server's own name for them.
+            let original = kind
+                .zip(item["name"].as_str())
+                .and_then(|(kind, exposed)| catalog.resolve(kind, exposed));
+            match original {
+                Some((_, name)) => visible.allows(list, &[&name]),
+                None => visible.allows_item(list, item),
+            }
+        }));
+    }
+    all
+}
+
+/// The aggregate's items of one list, by server.
+type Listed = Vec<(ServerName, Vec<Value>)>;
+
 /// One list over every enabled, running server, renamed into the aggregate's namespace.
-async fn aggregate_list(gateway: &Gateway, method: &str, key: &str) -> Value {
+async fn aggregate_list(gateway: &Gateway, method: &str, key: &str) -> Listed {
     let capability = match key {
         "tools" => "tools",
         "prompts" => "prompts",
@@ -380,13 +482,16 @@ async fn aggregate_list(gateway: &Gateway, method: &str, key: &str) -> Value {
                 let mut catalog = gateway.catalog();
                 catalog.adopt(&server, key, &mut items);
                 catalog.remember(&server, key, &items);
-                all.extend(items);
+                all.push((server, items));
             }
-            Err(RpcError::TimedOut { .. }) => all.extend(late_list(gateway, &server, method, key)),
+            Err(RpcError::TimedOut { .. }) => {
+                let items = late_list(gateway, &server, method, key);
+                all.push((server, items));
+            }
             Err(e) => tracing::warn!(%server, "{method} failed for the aggregate: {e}"),
         }
     }
-    json!({ key: all })
+    all
 }
 
 /// What the aggregate lists for a server that did not answer in time: its last known list.

@@ -22,6 +22,8 @@ pub mod code {
     pub const METHOD_NOT_FOUND: i64 = -32601;
     pub const INVALID_PARAMS: i64 = -32602;
     pub const INTERNAL: i64 = -32603;
+    /// The spec's code for a resource that does not exist.
+    pub const RESOURCE_NOT_FOUND: i64 = -32002;
     /// Implementation-defined: the server behind the gateway is not available.
     pub const SERVER_UNAVAILABLE: i64 = -32001;
     /// Switchboard's own: an HTTP server answered 401, so it needs a (new) login.

@@ -19,6 +19,7 @@ mod clients;
 mod daemon_state;
 mod durability;
 mod exposure;
+mod profiles;
 mod registry;
 mod runs;
 mod servers;
@@ -64,6 +65,10 @@ pub enum StoreError {
         "the cached registry entry {name} is unreadable ({source}); `switchboard search --refresh` reads it again"
     )]
     CorruptCache { name: String, source: serde_json::Error },
+    #[error(
+        "the stored profile {name} is unreadable ({source}); set it again with `switchboard profile set {name} ...`"
+    )]
+    CorruptProfile { name: String, source: serde_json::Error },
     #[error("the stored spec of server {server} is unreadable ({source}); remove and re-add it")]
     CorruptSpec {
         server: String,

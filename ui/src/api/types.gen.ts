@@ -333,6 +333,12 @@ export type LogStream = "stderr" | "stdout" | "supervisor";
 
 export type LoginStarted = { authorization_url: string, };
 
+export type Offer = { tools?: Selection, prompts?: Selection, 
+/**
+ * Matched against each resource's URI and name, and a template's URI template and name.
+ */
+resources?: Selection, };
+
 export type OfferedServer = { name: ServerName, 
 /**
  * Its Streamable HTTP endpoint, as a path on the same listener.
@@ -382,6 +388,10 @@ latest_deps?: boolean, };
 export type PauseState = { paused: boolean, servers: Array<ServerName>, };
 
 export type PeerInfo = { name: string, version: string, protocol_version: string, };
+
+export type Profile = { servers: { [key in ServerName]: Offer }, };
+
+export type ProfileView = { name: string, servers: { [key in ServerName]: Offer }, clients: Array<string>, };
 
 export type Protocol = "auto" | "handshake" | "stateless";
 
@@ -483,6 +493,8 @@ store: string,
  * Why it cannot be used now, if it cannot.
  */
 error?: string | null, };
+
+export type Selection = "all" | { "only": Array<string> } | { "except": Array<string> };
 
 export type ServerCounts = { total: number, running: number, failing: number, };
 
@@ -662,6 +674,8 @@ allow_scripts: boolean,
  * publish time, from now on (an install with `latest_deps` keeps it too).
  */
 latest_deps: boolean, };
+
+export type UseProfile = { profile: string | null, };
 
 export type ValueSource = string | { secret: string, };
 

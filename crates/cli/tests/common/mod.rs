@@ -90,6 +90,26 @@ pub fn run_client(mut command: Command, token: &str) -> Value {
     serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap()
 }
 
+/// The repository's SDK client scripts (`tests/clients`).
+pub fn clients_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients")
+}
+
+/// The Python SDK client (`sdk_client.py ARGS`) run with `token`; what it printed last.
+pub fn sdk_python(args: &[&str], token: &str) -> Value {
+    let mut command = Command::new(tools_dir().join("venv/bin/python"));
+    command.arg(clients_dir().join("sdk_client.py")).args(args);
+    run_client(command, token)
+}
+
+/// The TypeScript SDK client (`sdk_client.mjs ARGS`) run with `token`; what it printed last.
+pub fn sdk_typescript(args: &[&str], token: &str) -> Value {
+    let script = node_script("clients/sdk_client.mjs");
+    let mut command = Command::new("node");
+    command.arg(&script.0).args(args);
+    run_client(command, token)
+}
+
 /// A copy of the repository's `tests/<relative>` script beside the tools' node_modules, since
 /// ESM resolves packages next to the script. Removed when the returned guard drops.
 pub fn node_script(relative: &str) -> TempScript {

@@ -12,6 +12,7 @@ use switchboard_credentials::oauth::OAuthError;
 use switchboard_credentials::seal::SealError;
 use switchboard_credentials::secrets::SecretsError;
 use switchboard_gateway::AccessError;
+use switchboard_gateway::profiles::ProfileError;
 use switchboard_http::door::Refusal;
 use switchboard_model::api::{ApiError, ApiErrorBody};
 use switchboard_registry::{PlanError, RegistryError};
@@ -100,6 +101,20 @@ impl From<AccessError> for Failure {
             AccessError::InvalidName(_) => (StatusCode::BAD_REQUEST, "invalid_name"),
             AccessError::Store(StoreError::ClientExists(_)) => (StatusCode::CONFLICT, "client_exists"),
             AccessError::Store(StoreError::ClientNotFound(_)) => (StatusCode::NOT_FOUND, "no_such_client"),
+            _ => (StatusCode::INTERNAL_SERVER_ERROR, "store_failed"),
+        };
+        Self::new(status, code, message)
+    }
+}
+
+impl From<ProfileError> for Failure {
+    fn from(e: ProfileError) -> Self {
+        let message = e.to_string();
+        let (status, code) = match &e {
+            ProfileError::InvalidName(_) => (StatusCode::BAD_REQUEST, "invalid_name"),
+            ProfileError::NotFound(_) => (StatusCode::NOT_FOUND, "no_such_profile"),
+            ProfileError::UnknownServer(_) => (StatusCode::NOT_FOUND, "no_such_server"),
+            ProfileError::InUse { .. } => (StatusCode::CONFLICT, "profile_in_use"),
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "store_failed"),
         };
         Self::new(status, code, message)

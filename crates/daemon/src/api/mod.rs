@@ -43,6 +43,7 @@ use crate::token::Check as _;
 use crate::web::BrowserSessions;
 
 mod failure;
+mod profiles;
 
 pub use failure::Failure;
 use failure::web_failure;
@@ -102,6 +103,12 @@ pub fn router(services: Services, guard: Guard) -> Router {
         .route("/clients/{id}/disconnect", post(disconnect_client))
         .route("/tokens", get(tokens).post(issue_token))
         .route("/tokens/{name}", axum::routing::delete(revoke_token))
+        .route("/tokens/{name}/profile", put(profiles::choose))
+        .route("/profiles", get(profiles::list))
+        .route(
+            "/profiles/{name}",
+            get(profiles::show).put(profiles::put).delete(profiles::remove),
+        )
         .route("/history", get(history))
         .route("/registry/servers", get(search_registry))
         .route("/registry/servers/{name}", get(registry_detail))

@@ -28,7 +28,7 @@ pub(super) async fn legacy_sse(
     Extension(client): Extension<Client>,
     server: Option<Path<String>>,
 ) -> Response {
-    match target(server) {
+    match target(&gate.gateway, &client, server) {
         Ok(target) => legacy_open(gate, client, target),
         Err(response) => response,
     }

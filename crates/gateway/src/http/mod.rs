@@ -142,14 +142,27 @@ pub(super) fn json_response(status: StatusCode, body: Bytes) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-/// What a path names: `/mcp/<server>` one server, `/mcp` the aggregate.
-pub(super) fn target(server: Option<Path<String>>) -> Result<Target, Response> {
-    match server {
-        Some(Path(raw)) => ServerName::new(&raw)
-            .map(Target::Server)
-            .map_err(|e| http_error(StatusCode::NOT_FOUND, e.to_string())),
-        None => Ok(Target::Aggregate),
+/// What a path names: `/mcp/<server>` one server, `/mcp` the aggregate. A server the
+/// client's profile does not offer is refused here, before any session is opened.
+pub(super) fn target(
+    gateway: &Gateway,
+    client: &Client,
+    server: Option<Path<String>>,
+) -> Result<Target, Response> {
+    let Some(Path(raw)) = server else {
+        return Ok(Target::Aggregate);
+    };
+    let name = ServerName::new(&raw).map_err(|e| http_error(StatusCode::NOT_FOUND, e.to_string()))?;
+    if !gateway.offers(&client.0, &name) {
+        return Err(http_error(
+            StatusCode::FORBIDDEN,
+            format!(
+                "client {} uses a profile without server {name}; `switchboard profile ls` shows what it offers",
+                client.0
+            ),
+        ));
     }
+    Ok(Target::Server(name))
 }
 
 async fn post_mcp(
@@ -159,7 +172,7 @@ async fn post_mcp(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    match target(server) {
+    match target(&gate.gateway, &client, server) {
         Ok(target) => on_post(gate, client, target, headers, body).await,
         Err(response) => response,
     }
@@ -171,7 +184,7 @@ async fn get_mcp(
     server: Option<Path<String>>,
     headers: HeaderMap,
 ) -> Response {
-    match target(server) {
+    match target(&gate.gateway, &client, server) {
         Ok(target) => on_get(gate, client, target, headers),
         Err(response) => response,
     }
@@ -183,7 +196,7 @@ async fn delete_mcp(
     server: Option<Path<String>>,
     headers: HeaderMap,
 ) -> Response {
-    match target(server) {
+    match target(&gate.gateway, &client, server) {
         Ok(target) => on_delete(gate, client, target, headers).await,
         Err(response) => response,
     }

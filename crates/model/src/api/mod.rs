@@ -4,7 +4,7 @@
 //! secret value: specs hold references, and nothing here is filled from the keychain.
 //!
 //! One file per domain: `servers`, `history` (runs, logs, tool calls), `daemon`,
-//! `events`, `clients` (and their tokens), `secrets` (and OAuth sign-in), `registry`
+//! `events`, `clients` (and their tokens), `profiles` (what each client is offered), `secrets` (and OAuth sign-in), `registry`
 //! (and installs, updates, doctor) and `tailnet`. Every type is re-exported here, so paths
 //! stay `switchboard_model::api::X`.
 
@@ -12,6 +12,7 @@ mod clients;
 mod daemon;
 mod events;
 mod history;
+mod profiles;
 mod registry;
 mod secrets;
 mod servers;
@@ -21,6 +22,7 @@ pub use clients::*;
 pub use daemon::*;
 pub use events::*;
 pub use history::*;
+pub use profiles::*;
 pub use registry::*;
 pub use secrets::*;
 pub use servers::*;

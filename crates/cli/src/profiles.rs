@@ -1,0 +1,152 @@
+//! `switchboard profile`: named sets of servers, and of their tools, prompts and resources,
+//! that gateway clients are offered.
+//!
+//! The daemon keeps and applies them; these commands only call the control API and print.
+//! Choosing a client's profile as it is connected is `clients connect --profile`.
+
+use clap::{Args, Subcommand};
+use switchboard_model::ServerName;
+use switchboard_model::api::{Offer, Profile, ProfileView, Selection, UseProfile};
+
+use crate::client::{CliError, Client};
+use crate::{encode_query, parse_name, print_json, render};
+
+#[derive(Debug, Subcommand)]
+pub enum ProfileCommand {
+    /// List profiles, their servers and the clients that use them.
+    Ls,
+    /// Show what a profile offers of each server.
+    Show { name: String },
+    /// Offer a server in a profile (creating the profile), or change what it offers of it.
+    Add(AddArgs),
+    /// Stop offering a server in a profile.
+    Remove { name: String, server: String },
+    /// Delete a profile no client uses.
+    Rm { name: String },
+    /// Make clients use a profile (`--none`: every enabled server again).
+    Use {
+        #[arg(required_unless_present = "none", conflicts_with = "none")]
+        profile: Option<String>,
+        /// Client names, as `switchboard token ls` shows them (repeat or comma-separate).
+        #[arg(long, required = true, value_delimiter = ',')]
+        client: Vec<String>,
+        #[arg(long)]
+        none: bool,
+    },
+}
+
+/// `profile add NAME SERVER`: patterns may use `*` for any run of characters.
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    name: String,
+    server: String,
+    /// Offer only these tools (comma-separated patterns).
+    #[arg(long, value_delimiter = ',', conflicts_with = "except_tools")]
+    tools: Option<Vec<String>>,
+    /// Offer every tool but these.
+    #[arg(long, value_delimiter = ',')]
+    except_tools: Option<Vec<String>>,
+    /// Offer only these prompts.
+    #[arg(long, value_delimiter = ',', conflicts_with = "except_prompts")]
+    prompts: Option<Vec<String>>,
+    /// Offer every prompt but these.
+    #[arg(long, value_delimiter = ',')]
+    except_prompts: Option<Vec<String>>,
+    /// Offer only these resources (URIs or names).
+    #[arg(long, value_delimiter = ',', conflicts_with = "except_resources")]
+    resources: Option<Vec<String>>,
+    /// Offer every resource but these.
+    #[arg(long, value_delimiter = ',')]
+    except_resources: Option<Vec<String>>,
+}
+
+fn selection(only: Option<Vec<String>>, except: Option<Vec<String>>) -> Selection {
+    match (only, except) {
+        (Some(only), _) => Selection::Only(only),
+        (None, Some(except)) => Selection::Except(except),
+        (None, None) => Selection::All,
+    }
+}
+
+pub async fn run(json: bool, client: Client, command: ProfileCommand) -> Result<(), CliError> {
+    let view = match command {
+        ProfileCommand::Ls => {
+            let profiles: Vec<ProfileView> = client.get("/profiles").await?;
+            if json {
+                return print_json(&profiles);
+            }
+            render::profiles(&profiles);
+            return Ok(());
+        }
+        ProfileCommand::Show { name } => client.get(&path(&name)).await?,
+        ProfileCommand::Add(args) => {
+            let server = parse_name(&args.server)?;
+            let offer = Offer {
+                tools: selection(args.tools, args.except_tools),
+                prompts: selection(args.prompts, args.except_prompts),
+                resources: selection(args.resources, args.except_resources),
+            };
+            let mut profile = existing(&client, &args.name).await?;
+            profile.servers.insert(server, offer);
+            client.put(&path(&args.name), &profile).await?
+        }
+        ProfileCommand::Remove { name, server } => {
+            let server: ServerName = parse_name(&server)?;
+            let mut profile = existing(&client, &name).await?;
+            if profile.servers.remove(&server).is_none() {
+                return Err(CliError::Usage(format!(
+                    "profile {name} does not offer server {server}"
+                )));
+            }
+            client.put(&path(&name), &profile).await?
+        }
+        ProfileCommand::Rm { name } => {
+            client.delete(&path(&name)).await?;
+            if json {
+                return print_json(&serde_json::json!({"removed": name}));
+            }
+            println!("{name}: removed");
+            return Ok(());
+        }
+        ProfileCommand::Use {
+            profile,
+            client: clients,
+            none: _,
+        } => {
+            let choice = UseProfile { profile };
+            for name in &clients {
+                let path = format!("/tokens/{}/profile", encode_query(name));
+                client.put::<UseProfile>(&path, &choice).await?;
+            }
+            if json {
+                return print_json(&serde_json::json!({"clients": clients, "profile": choice.profile}));
+            }
+            let uses = choice
+                .profile
+                .as_deref()
+                .map_or("every enabled server".into(), |p| format!("profile {p}"));
+            println!("{}: {uses}", clients.join(", "));
+            return Ok(());
+        }
+    };
+    if json {
+        return print_json(&view);
+    }
+    render::profile(&view);
+    Ok(())
+}
+
+fn path(name: &str) -> String {
+    format!("/profiles/{}", encode_query(name))
+}
+
+/// What profile `name` offers now; nothing if there is no such profile yet.
+async fn existing(client: &Client, name: &str) -> Result<Profile, CliError> {
+    match client.get::<ProfileView>(&path(name)).await {
+        Ok(view) => Ok(Profile {
+            servers: view.servers,
+        }),
+        Err(CliError::Api { status: 404, .. }) => Ok(Profile::default()),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,240 @@
+//! Profiles in force: which profile each client uses, and what it offers, held in memory for
+//! the hot path and written through to the store.
+//!
+//! A client without a profile is offered every enabled server, as before profiles existed.
+//! Applying a profile to a request (lists filtered, calls refused) is [`crate::route`]'s;
+//! telling the affected sessions that their lists changed is [`crate::Gateway`]'s.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+use switchboard_model::ServerName;
+use switchboard_model::api::{Offer, Profile, ProfileView, Selection};
+use switchboard_store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProfileError {
+    #[error("profile names are 1 to 64 characters of letters, digits, `.`, `_` and `-`; `{0}` is not one")]
+    InvalidName(String),
+    #[error("no profile named {0}; `switchboard profile ls` lists them")]
+    NotFound(String),
+    #[error(
+        "profile {name} is used by {}; give them another first (`switchboard profile use NAME --client CLIENT`, or `--none`)",
+        clients.join(", ")
+    )]
+    InUse { name: String, clients: Vec<String> },
+    #[error("no server named {0}; `switchboard ls` lists them, and a profile offers only servers that exist")]
+    UnknownServer(ServerName),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Whether `name` is a valid client or profile name: 1 to 64 letters, digits, `.`, `_`, `-`.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+#[derive(Debug, Default)]
+struct InForce {
+    profiles: BTreeMap<String, Arc<Profile>>,
+    /// Client name → profile name.
+    clients: BTreeMap<String, String>,
+}
+
+/// The profiles, and who uses which.
+#[derive(Debug)]
+pub struct Profiles {
+    store: Store,
+    in_force: RwLock<InForce>,
+}
+
+impl Profiles {
+    pub(crate) async fn load(store: Store) -> Result<Self, StoreError> {
+        let profiles = store
+            .profiles()
+            .await?
+            .into_iter()
+            .map(|(name, profile)| (name, Arc::new(profile)))
+            .collect();
+        let clients = store.client_profiles().await?.into_iter().collect();
+        Ok(Self {
+            store,
+            in_force: RwLock::new(InForce { profiles, clients }),
+        })
+    }
+
+    /// The profile `client` uses; `None` offers it everything.
+    pub fn of_client(&self, client: &str) -> Option<Arc<Profile>> {
+        let in_force = self.in_force.read();
+        let name = in_force.clients.get(client)?;
+        in_force.profiles.get(name).cloned()
+    }
+
+    pub fn list(&self) -> Vec<ProfileView> {
+        let in_force = self.in_force.read();
+        in_force
+            .profiles
+            .iter()
+            .map(|(name, profile)| ProfileView {
+                name: name.clone(),
+                servers: profile.servers.clone(),
+                clients: users(&in_force, name),
+            })
+            .collect()
+    }
+
+    pub fn get(&self, name: &str) -> Result<ProfileView, ProfileError> {
+        self.list()
+            .into_iter()
+            .find(|p| p.name == name)
+            .ok_or_else(|| ProfileError::NotFound(name.to_owned()))
+    }
+
+    /// Creates or replaces profile `name`; returns the clients that use it.
+    pub(crate) async fn put(&self, name: &str, profile: Profile) -> Result<Vec<String>, ProfileError> {
+        if !valid_name(name) {
+            return Err(ProfileError::InvalidName(name.to_owned()));
+        }
+        self.store.put_profile(name, &profile).await?;
+        let mut in_force = self.in_force.write();
+        in_force.profiles.insert(name.to_owned(), Arc::new(profile));
+        Ok(users(&in_force, name))
+    }
+
+    /// Removes profile `name`, unless a client uses it.
+    pub async fn remove(&self, name: &str) -> Result<(), ProfileError> {
+        let clients = users(&self.in_force.read(), name);
+        if !clients.is_empty() {
+            return Err(ProfileError::InUse {
+                name: name.to_owned(),
+                clients,
+            });
+        }
+        if !self.store.remove_profile(name).await? {
+            return Err(ProfileError::NotFound(name.to_owned()));
+        }
+        self.in_force.write().profiles.remove(name);
+        Ok(())
+    }
+
+    /// Makes `client` use `profile` (`None`: everything).
+    pub(crate) async fn choose(&self, client: &str, profile: Option<&str>) -> Result<(), ProfileError> {
+        if !valid_name(client) {
+            return Err(ProfileError::InvalidName(client.to_owned()));
+        }
+        if let Some(name) = profile
+            && !self.in_force.read().profiles.contains_key(name)
+        {
+            return Err(ProfileError::NotFound(name.to_owned()));
+        }
+        self.store.use_profile(client, profile).await?;
+        let mut in_force = self.in_force.write();
+        match profile {
+            Some(name) => in_force.clients.insert(client.to_owned(), name.to_owned()),
+            None => in_force.clients.remove(client),
+        };
+        Ok(())
+    }
+}
+
+fn users(in_force: &InForce, profile: &str) -> Vec<String> {
+    in_force
+        .clients
+        .iter()
+        .filter(|(_, p)| *p == profile)
+        .map(|(client, _)| client.clone())
+        .collect()
+}
+
+/// The lists a profile selects from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum List {
+    Tools,
+    Prompts,
+    Resources,
+}
+
+impl List {
+    /// The list a method lists, and the key its items are under.
+    pub fn of_method(method: &str) -> Option<(Self, &'static str)> {
+        match method {
+            "tools/list" => Some((Self::Tools, "tools")),
+            "prompts/list" => Some((Self::Prompts, "prompts")),
+            "resources/list" => Some((Self::Resources, "resources")),
+            "resources/templates/list" => Some((Self::Resources, "resourceTemplates")),
+            _ => None,
+        }
+    }
+
+    fn of(self, offer: &Offer) -> &Selection {
+        match self {
+            Self::Tools => &offer.tools,
+            Self::Prompts => &offer.prompts,
+            Self::Resources => &offer.resources,
+        }
+    }
+}
+
+/// What a client's profile (if any) lets it see of `server`.
+pub fn visible<'p>(profile: Option<&'p Profile>, server: &ServerName) -> Visible<'p> {
+    match profile {
+        None => Visible::Everything,
+        Some(profile) => match profile.servers.get(server) {
+            Some(offer) => Visible::Offered(offer),
+            None => Visible::Hidden,
+        },
+    }
+}
+
+/// What a client may see of one server.
+#[derive(Clone, Copy, Debug)]
+pub enum Visible<'p> {
+    /// No profile: all of it.
+    Everything,
+    Offered(&'p Offer),
+    Hidden,
+}
+
+impl Visible<'_> {
+    pub fn is_offered(self) -> bool {
+        !matches!(self, Self::Hidden)
+    }
+
+    /// Whether every item of `list` is offered, so a list can pass untouched.
+    pub fn offers_all(self, list: List) -> bool {
+        match self {
+            Self::Everything => true,
+            Self::Offered(offer) => list.of(offer).is_all(),
+            Self::Hidden => false,
+        }
+    }
+
+    /// Whether an item of `list` named `name` (for resources, either its URI or its name) is
+    /// offered.
+    pub fn allows(self, list: List, names: &[&str]) -> bool {
+        match self {
+            Self::Everything => true,
+            Self::Offered(offer) => list.of(offer).allows_any(names),
+            Self::Hidden => false,
+        }
+    }
+
+    /// Whether an item as listed (its `name`, `uri` or `uriTemplate` under the server's own
+    /// names) is offered.
+    pub fn allows_item(self, list: List, item: &serde_json::Value) -> bool {
+        let names: Vec<&str> = ["name", "uri", "uriTemplate"]
+            .iter()
+            .filter_map(|key| item[*key].as_str())
+            .collect();
+        match list {
+            List::Resources => self.allows(list, &names),
+            _ => self.allows(list, &names[..names.len().min(1)]),
+        }
+    }
+}
