@@ -21,10 +21,11 @@ Scenarios:
               changes, subscribing then unsubscribing
   long ID     /mcp/everything: a long-running call with progress; prints its own progress
   stdio CMD.. the same checks as `time`, through a stdio server started as CMD (the shim)
-  offered PATH CALLS
+  offered PATH CALLS [ROOT]
               PATH under the client's profile: the tools offered and each call in CALLS (a
               JSON object: tool name -> arguments) answered or refused; then, once told the
-              list changed, the tools offered again
+              list changed, the tools offered again. With ROOT (a file:// URI), the client
+              lists that folder as its root
   entry FILE [CALLS]
               connects as an AI client would from its config entry (JSON in FILE): a program
               with its args and env, or a URL with its headers; lists the tools, then makes
@@ -302,11 +303,14 @@ async def call_many(url, tool, count):
             return {"texts": [text_of(r) for r in results]}
 
 
-async def offered(url, calls):
+async def offered(url, calls, root=None):
     """A session client under a profile: prints the tools it is offered and what each call in
     CALLS (tool name -> arguments) answered, then waits for tools/list_changed and prints the
-    tools offered after it."""
+    tools offered after it. With ROOT, the client works in that folder (its one MCP root)."""
     changed = anyio.Event()
+
+    async def list_roots(context):
+        return types.ListRootsResult(roots=[types.Root(uri=root, name="project")])
 
     async def on_message(message):
         if isinstance(message, types.ServerNotification):
@@ -315,7 +319,8 @@ async def offered(url, calls):
                 changed.set()
 
     async with streamable_http_client(url, http_client=http_client()) as (read, write, *_):
-        async with ClientSession(read, write, message_handler=on_message) as session:
+        roots = {"list_roots_callback": list_roots} if root else {}
+        async with ClientSession(read, write, message_handler=on_message, **roots) as session:
             await session.initialize()
             tools = sorted(t.name for t in (await session.list_tools()).tools)
             results = {}
@@ -357,7 +362,7 @@ async def main():
     elif scenario == "list":
         out = await list_tools(rest[0])
     elif scenario == "offered":
-        out = await offered(rest[0] + rest[1], rest[2])
+        out = await offered(rest[0] + rest[1], rest[2], rest[3] if len(rest) > 3 else None)
     elif scenario == "entry":
         out = await via_entry(rest[0], rest[1] if len(rest) > 1 else None)
     else:

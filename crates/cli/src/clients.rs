@@ -89,11 +89,19 @@ pub async fn run(json: bool, client: Client, command: ClientsCommand) -> Result<
             keep,
             profile,
         } => {
-            if let Some(profile) = &profile {
-                // A profile that does not exist is refused before the client's file changes.
-                client
-                    .get::<ProfileView>(&format!("/profiles/{}", encode_query(profile)))
-                    .await?;
+            match &profile {
+                // Chosen first, so the client is never served without it; a profile that does
+                // not exist is refused before the client's file changes.
+                Some(_) if !dry_run => {
+                    let path = format!("/tokens/{}/profile", encode_query(&id));
+                    client.put::<UseProfile>(&path, &UseProfile { profile }).await?;
+                }
+                Some(profile) => {
+                    client
+                        .get::<ProfileView>(&format!("/profiles/{}", encode_query(profile)))
+                        .await?;
+                }
+                None => {}
             }
             let request = ConnectClient {
                 servers,
@@ -102,12 +110,7 @@ pub async fn run(json: bool, client: Client, command: ClientsCommand) -> Result<
                 reapply: keep,
             };
             let path = format!("/clients/{}/connect", encode_query(&id));
-            let change = client.post::<ClientChange>(&path, Some(&request)).await?;
-            if profile.is_some() && !dry_run {
-                let path = format!("/tokens/{}/profile", encode_query(&id));
-                client.put::<UseProfile>(&path, &UseProfile { profile }).await?;
-            }
-            change
+            client.post::<ClientChange>(&path, Some(&request)).await?
         }
         ClientsCommand::Disconnect {
             client: id,

@@ -23,6 +23,13 @@ pub enum ProfileCommand {
     Remove { name: String, server: String },
     /// Delete a profile no client uses.
     Rm { name: String },
+    /// Choose a profile by the folder a client works in: a session whose client reports an
+    /// MCP root in one of these folders uses it (none given: by its token only).
+    Roots {
+        name: String,
+        /// Absolute paths or file:// URIs.
+        folders: Vec<String>,
+    },
     /// Make clients use a profile (`--none`: every enabled server again).
     Use {
         #[arg(required_unless_present = "none", conflicts_with = "none")]
@@ -100,6 +107,17 @@ pub async fn run(json: bool, client: Client, command: ProfileCommand) -> Result<
             }
             client.put(&path(&name), &profile).await?
         }
+        ProfileCommand::Roots { name, folders } => {
+            let mut profile = existing(&client, &name).await?;
+            profile.roots = folders
+                .into_iter()
+                .map(|folder| match std::path::absolute(&folder) {
+                    Ok(path) if !folder.contains("://") => path.display().to_string(),
+                    _ => folder,
+                })
+                .collect();
+            client.put(&path(&name), &profile).await?
+        }
         ProfileCommand::Rm { name } => {
             client.delete(&path(&name)).await?;
             if json {
@@ -143,9 +161,7 @@ fn path(name: &str) -> String {
 /// What profile `name` offers now; nothing if there is no such profile yet.
 async fn existing(client: &Client, name: &str) -> Result<Profile, CliError> {
     match client.get::<ProfileView>(&path(name)).await {
-        Ok(view) => Ok(Profile {
-            servers: view.servers,
-        }),
+        Ok(view) => Ok(view.profile),
         Err(CliError::Api { status: 404, .. }) => Ok(Profile::default()),
         Err(e) => Err(e),
     }

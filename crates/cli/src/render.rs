@@ -199,7 +199,7 @@ pub fn profiles(profiles: &[ProfileView]) {
     }
     let mut rows = vec![["PROFILE", "SERVERS", "CLIENTS"].map(String::from).to_vec()];
     for profile in profiles {
-        let servers: Vec<&str> = profile.servers.keys().map(|s| s.as_str()).collect();
+        let servers: Vec<&str> = profile.profile.servers.keys().map(|s| s.as_str()).collect();
         rows.push(vec![
             profile.name.clone(),
             or_dash(servers.join(", ")),
@@ -223,7 +223,13 @@ pub fn profile(profile: &ProfileView) {
             .map(String::from)
             .to_vec(),
     ];
-    for (server, offer) in &profile.servers {
+    if !profile.profile.roots.is_empty() {
+        println!(
+            "Chosen by sessions working in {}",
+            profile.profile.roots.join(", ")
+        );
+    }
+    for (server, offer) in &profile.profile.servers {
         rows.push(vec![
             server.to_string(),
             selection(&offer.tools),

@@ -67,7 +67,7 @@ fn two_clients_with_different_profiles_see_different_tools_from_the_same_servers
 
     // The Python client, on the aggregate: time's tools and everything's echo, nothing else.
     let calls = json!({"everything__echo": {"message": "hi"}, "everything__get-sum": {"a": 1, "b": 2}});
-    let mut python = OfferedClient::start(&sb, "/mcp", &calls.to_string(), py_token);
+    let mut python = OfferedClient::start(&sb, "/mcp", &calls.to_string(), py_token, None);
     let seen = python.first();
     assert_eq!(
         names(&seen["tools"]),
@@ -141,6 +141,141 @@ fn two_clients_with_different_profiles_see_different_tools_from_the_same_servers
     sb.ok(&["profile", "rm", "clock"]);
 }
 
+#[test]
+fn the_folder_a_client_works_in_chooses_its_profile() {
+    let (sb, tokens) = daemon(&["editor"]);
+    let token = &tokens[0];
+    let work = sb.home().join("work");
+    let (clocks, sums) = (work.join("clocks"), work.join("sums repo"));
+    for folder in [&clocks, &sums] {
+        std::fs::create_dir_all(folder.join("src")).unwrap();
+    }
+    sb.ok(&["profile", "add", "clocks", "time"]);
+    sb.ok(&["profile", "roots", "clocks", clocks.to_str().unwrap()]);
+    sb.ok(&["profile", "add", "sums", "everything", "--tools", "get-sum"]);
+    sb.ok(&["profile", "roots", "sums", &format!("file://{}", sums.display())]);
+    let uri =
+        |folder: &std::path::Path| format!("file://{}", folder.join("src").display()).replace(' ', "%20");
+    let calls = json!({"everything__get-sum": {"a": 1, "b": 2}}).to_string();
+
+    // One token, two projects: each session is offered what its folder's profile offers.
+    let mut in_clocks = OfferedClient::start(&sb, "/mcp", &calls, token, Some(&uri(&clocks)));
+    let seen = in_clocks.first();
+    assert_eq!(
+        names(&seen["tools"]),
+        ["time__convert_time", "time__get_current_time"],
+        "{seen}"
+    );
+    assert!(
+        refusal(&seen, "everything__get-sum").contains("Unknown tool"),
+        "{seen}"
+    );
+    let mut in_sums = OfferedClient::start(&sb, "/mcp", &calls, token, Some(&uri(&sums)));
+    let seen = in_sums.first();
+    assert_eq!(names(&seen["tools"]), ["everything__get-sum"], "{seen}");
+    assert!(
+        seen["calls"]["everything__get-sum"]["text"]
+            .as_str()
+            .unwrap()
+            .contains('3'),
+        "{seen}"
+    );
+    // Elsewhere, the token (without a profile) is offered every server.
+    let mut elsewhere = OfferedClient::start(&sb, "/mcp", "{}", token, Some("file:///tmp"));
+    assert!(names(&elsewhere.first()["tools"]).len() > 10);
+
+    // A change to a profile chosen by roots reaches the sessions it chose.
+    sb.ok(&["profile", "add", "clocks", "everything", "--tools", "echo"]);
+    let after = in_clocks.last();
+    assert_eq!(
+        names(&after["tools"]),
+        ["everything__echo", "time__convert_time", "time__get_current_time"],
+        "{after}"
+    );
+    drop((in_sums, elsewhere));
+}
+
+#[test]
+fn what_a_profile_hides_is_answered_as_if_it_did_not_exist() {
+    let (sb, tokens) = daemon(&["clock-only", "plain"]);
+    sb.ok(&["profile", "add", "clock", "time"]);
+    sb.ok(&["profile", "use", "clock", "--client", "clock-only"]);
+    let (hidden, plain) = (Raw::open(&sb, &tokens[0]), Raw::open(&sb, &tokens[1]));
+    assert!(plain.init["instructions"].as_str().unwrap().contains("## everything"), "{}", plain.init);
+    assert!(!hidden.init["instructions"].as_str().is_some_and(|i| i.contains("everything")), "{}", hidden.init);
+
+    // A resource the plain client reads is, for the hidden one, a resource that does not exist.
+    let listed = plain.call("resources/list", json!({}));
+    let uri = listed["result"]["resources"][0]["uri"].as_str().unwrap().to_owned();
+    assert!(plain.call("resources/read", json!({"uri": uri}))["result"]["contents"].is_array());
+    let refused = hidden.call("resources/read", json!({"uri": uri}));
+    assert_eq!(refused["error"]["code"], -32002, "{refused}");
+    let unknown = hidden.call("resources/read", json!({"uri": "demo://no/such/thing"}));
+    assert_eq!(refused["error"], json!({"code": -32002, "message": format!("Resource not found: {uri}")}));
+    assert_eq!(unknown["error"]["code"], -32002, "{unknown}");
+    assert_eq!(hidden.call("resources/list", json!({}))["result"]["resources"], json!([]));
+
+    // Prompts and completions: none of the hidden server's, and nothing to complete.
+    let prompts = plain.call("prompts/list", json!({}));
+    let prompt = prompts["result"]["prompts"][0]["name"].as_str().unwrap().to_owned();
+    assert_eq!(hidden.call("prompts/list", json!({}))["result"]["prompts"], json!([]));
+    let got = hidden.call("prompts/get", json!({"name": prompt}));
+    assert_eq!(got["error"]["message"], format!("Unknown prompt: {prompt}"), "{got}");
+    let completion = hidden.call(
+        "completion/complete",
+        json!({"ref": {"type": "ref/prompt", "name": prompt}, "argument": {"name": "x", "value": ""}}),
+    );
+    assert_eq!(completion["result"]["completion"]["values"], json!([]), "{completion}");
+}
+
+/// A session of the gateway's aggregate, spoken to over raw HTTP with JSON answers.
+struct Raw<'s> {
+    sb: &'s Sandbox,
+    auth: String,
+    session: String,
+    init: Value,
+}
+
+impl<'s> Raw<'s> {
+    fn open(sb: &'s Sandbox, token: &str) -> Self {
+        let auth = format!("Bearer {token}");
+        let initialize = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}});
+        let (status, response) = sb.http("POST", "/mcp", &Self::headers(&auth, None), &initialize.to_string());
+        assert_eq!(status, 200, "{response}");
+        let session = response
+            .lines()
+            .find_map(|l| l.to_ascii_lowercase().strip_prefix("mcp-session-id: ").map(str::to_owned))
+            .unwrap();
+        let init = body(&response)["result"].clone();
+        Self { sb, auth, session, init }
+    }
+
+    fn headers<'h>(auth: &'h str, session: Option<&'h str>) -> Vec<(&'h str, &'h str)> {
+        let mut headers = vec![
+            ("Authorization", auth),
+            ("Content-Type", "application/json"),
+            ("Accept", "application/json"),
+        ];
+        headers.extend(session.map(|s| ("Mcp-Session-Id", s)));
+        headers
+    }
+
+    fn call(&self, method: &str, params: Value) -> Value {
+        let request = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let headers = Self::headers(&self.auth, Some(&self.session));
+        let (status, response) = self.sb.http("POST", "/mcp", &headers, &request.to_string());
+        assert_eq!(status, 200, "{response}");
+        body(&response)
+    }
+}
+
+/// The JSON body of an HTTP response.
+fn body(response: &str) -> Value {
+    let (_, body) = response.split_once("\r\n\r\n").unwrap();
+    serde_json::from_str(body).unwrap()
+}
+
 /// The Python SDK client's `offered` scenario, kept open: its first report, then (once it is
 /// told the list changed) its last.
 struct OfferedClient {
@@ -149,10 +284,11 @@ struct OfferedClient {
 }
 
 impl OfferedClient {
-    fn start(sb: &Sandbox, path: &str, calls: &str, token: &str) -> Self {
+    fn start(sb: &Sandbox, path: &str, calls: &str, token: &str, root: Option<&str>) -> Self {
         let mut child = Command::new(tools_dir().join("venv/bin/python"))
             .arg(clients_dir().join("sdk_client.py"))
             .args(["offered", &base(sb), path, calls])
+            .args(root)
             .env("SWITCHBOARD_TOKEN", token)
             .stdout(Stdio::piped())
             .spawn()

@@ -32,12 +32,17 @@ pub fn negotiate(params: &Value, fallback: &'static str) -> &'static str {
         .unwrap_or(fallback)
 }
 
-/// What `initialize` (and `server/discover`) answer with: the server's own handshake result,
-/// or for the aggregate Switchboard's, in `protocol`.
-pub async fn init_result(gateway: &Gateway, target: &Target, protocol: &str) -> Result<Value, Unavailable> {
+/// What `initialize` (and `server/discover`) answer `client` with: the server's own
+/// handshake result, or for the aggregate Switchboard's, in `protocol`.
+pub async fn init_result(
+    gateway: &Gateway,
+    client: &str,
+    target: &Target,
+    protocol: &str,
+) -> Result<Value, Unavailable> {
     match target {
         Target::Server(name) => Ok(server_init(&*gateway.upstream(name).await?, protocol)),
-        Target::Aggregate => Ok(aggregate_init(gateway, protocol).await),
+        Target::Aggregate => Ok(aggregate_init(gateway, client, protocol).await),
     }
 }
 
@@ -54,9 +59,12 @@ fn server_init(upstream: &Upstream, protocol: &str) -> Value {
     result
 }
 
-async fn aggregate_init(gateway: &Gateway, protocol: &str) -> Value {
+/// Switchboard's own result, with the instructions of each server `client` is offered.
+async fn aggregate_init(gateway: &Gateway, client: &str, protocol: &str) -> Value {
     let mut instructions = Vec::new();
-    for name in gateway.aggregate_servers().await {
+    let mut servers = gateway.aggregate_servers().await;
+    servers.retain(|server| gateway.offers(client, server));
+    for name in servers {
         if let Some(text) = gateway
             .live_upstream(&name)
             .and_then(|u| u.init())

@@ -17,6 +17,7 @@ mod handshake;
 pub mod http;
 mod notices;
 pub mod profiles;
+mod roots;
 mod route;
 pub mod session;
 
@@ -405,6 +406,13 @@ impl Gateway {
         Ok(())
     }
 
+    /// Removes a profile no client uses; sessions whose roots chose it are told.
+    pub async fn remove_profile(&self, name: &str) -> Result<(), profiles::ProfileError> {
+        self.profiles.remove(name).await?;
+        self.lists_changed_for(&[]);
+        Ok(())
+    }
+
     /// Makes `client` use `profile` (`None`: every enabled server); its sessions are told
     /// their lists changed.
     pub async fn use_profile(
@@ -417,18 +425,34 @@ impl Gateway {
         Ok(())
     }
 
+    /// The profile `session` is served under: the one its client's roots choose, else its
+    /// token's; `None` offers everything.
+    pub fn profile_of(&self, session: &Session) -> Option<Arc<Profile>> {
+        session
+            .roots()
+            .and_then(|roots| self.profiles.for_roots(&roots))
+            .or_else(|| self.profiles.of_client(&session.client()))
+    }
+
+    /// Whether the profile `session` is served under (if any) offers `server`.
+    pub fn offers_to(&self, session: &Session, server: &ServerName) -> bool {
+        let profile = self.profile_of(session);
+        profiles::visible(profile.as_deref(), server).is_offered()
+    }
+
     /// Whether `client`'s profile (if it has one) offers `server`.
     pub fn offers(&self, client: &str, server: &ServerName) -> bool {
         let profile = self.profiles.of_client(client);
         profiles::visible(profile.as_deref(), server).is_offered()
     }
 
-    /// Tells every session of `clients` that its tools, prompts and resources may have changed.
+    /// Tells every session of `clients`, and every session whose roots may choose a profile,
+    /// that its tools, prompts and resources may have changed.
     fn lists_changed_for(&self, clients: &[String]) {
         let sessions: Vec<Arc<Session>> = self
             .sessions()
             .values()
-            .filter(|s| clients.iter().any(|c| **c == *s.client()))
+            .filter(|s| s.roots().is_some() || clients.iter().any(|c| **c == *s.client()))
             .cloned()
             .collect();
         for session in sessions {

@@ -20,11 +20,12 @@ pub async fn start(gateway: &Arc<Gateway>, session: &Arc<Session>) {
     if session.mode == Mode::Stateless {
         return;
     }
-    let mut servers = match &session.target {
+    // Every server is heard; what the session's profile hides is dropped notice by notice,
+    // so a change to the profile takes effect at once.
+    let servers = match &session.target {
         Target::Server(name) => vec![name.clone()],
         Target::Aggregate => gateway.aggregate_servers().await,
     };
-    servers.retain(|server| gateway.offers(&session.client(), server));
     for name in servers {
         // A per-session server's notices come from the session's own process (a listen has
         // none: it hears the shared one).
@@ -33,6 +34,7 @@ pub async fn start(gateway: &Arc<Gateway>, session: &Arc<Session>) {
         }
         if let Some(notices) = gateway.notices(&name) {
             session.own_task(tokio::spawn(forward_notices(
+                Arc::downgrade(gateway),
                 name,
                 notices,
                 Arc::downgrade(session),
@@ -49,7 +51,9 @@ pub async fn start(gateway: &Arc<Gateway>, session: &Arc<Session>) {
     }
 }
 
+/// Carries `server`'s notices to `session` while its profile offers the server.
 pub(super) async fn forward_notices(
+    gateway: Weak<Gateway>,
     server: ServerName,
     mut notices: broadcast::Receiver<Frame>,
     session: Weak<Session>,
@@ -60,8 +64,12 @@ pub(super) async fn forward_notices(
             Err(broadcast::error::RecvError::Lagged(_)) => continue,
             Err(broadcast::error::RecvError::Closed) => return,
         };
-        let Some(session) = session.upgrade() else { return };
-        session.notice(Some(&server), frame);
+        let (Some(gateway), Some(session)) = (gateway.upgrade(), session.upgrade()) else {
+            return;
+        };
+        if gateway.offers_to(&session, &server) {
+            session.notice(Some(&server), frame);
+        }
     }
 }
 
@@ -85,6 +93,7 @@ async fn announce_aggregate_changes(
         for joined in now.iter().filter(|n| !known.contains(n)) {
             if let Some(notices) = gateway.notices(joined) {
                 session.own_task(tokio::spawn(forward_notices(
+                    Arc::downgrade(&gateway),
                     joined.clone(),
                     notices,
                     Arc::downgrade(&session),

@@ -10,13 +10,15 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 use switchboard_model::ServerName;
-use switchboard_model::api::{Offer, Profile, ProfileView, Selection};
+use switchboard_model::api::{Offer, Profile, ProfileView, Selection, folder};
 use switchboard_store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProfileError {
-    #[error("profile names are 1 to 64 characters of letters, digits, `.`, `_` and `-`; `{0}` is not one")]
+    #[error(
+        "client and profile names are 1 to 64 characters of letters, digits, `.`, `_` and `-`; `{0}` is not one"
+    )]
     InvalidName(String),
     #[error("no profile named {0}; `switchboard profile ls` lists them")]
     NotFound(String),
@@ -27,6 +29,8 @@ pub enum ProfileError {
     InUse { name: String, clients: Vec<String> },
     #[error("no server named {0}; `switchboard ls` lists them, and a profile offers only servers that exist")]
     UnknownServer(ServerName),
+    #[error("profile root `{0}` is not a folder: give an absolute path or a file:// URI")]
+    BadRoot(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -52,6 +56,8 @@ struct InForce {
 pub struct Profiles {
     store: Store,
     in_force: RwLock<InForce>,
+    /// Held across a change's write to the store and to memory, so the two agree.
+    changing: tokio::sync::Mutex<()>,
 }
 
 impl Profiles {
@@ -66,7 +72,29 @@ impl Profiles {
         Ok(Self {
             store,
             in_force: RwLock::new(InForce { profiles, clients }),
+            changing: tokio::sync::Mutex::default(),
         })
+    }
+
+    /// The profile whose folders hold one of `roots` (a client's), the most specific if
+    /// several do.
+    pub fn for_roots(&self, roots: &[String]) -> Option<Arc<Profile>> {
+        let in_force = self.in_force.read();
+        in_force
+            .profiles
+            .values()
+            .filter_map(|profile| Some((profile.root_depth(roots)?, profile)))
+            .max_by_key(|(depth, _)| *depth)
+            .map(|(_, profile)| Arc::clone(profile))
+    }
+
+    /// Whether any profile is chosen by roots: only then are clients asked for theirs.
+    pub fn any_roots(&self) -> bool {
+        self.in_force
+            .read()
+            .profiles
+            .values()
+            .any(|p| !p.roots.is_empty())
     }
 
     /// The profile `client` uses; `None` offers it everything.
@@ -81,19 +109,16 @@ impl Profiles {
         in_force
             .profiles
             .iter()
-            .map(|(name, profile)| ProfileView {
-                name: name.clone(),
-                servers: profile.servers.clone(),
-                clients: users(&in_force, name),
-            })
+            .map(|(name, profile)| view(&in_force, name, profile))
             .collect()
     }
 
     pub fn get(&self, name: &str) -> Result<ProfileView, ProfileError> {
-        self.list()
-            .into_iter()
-            .find(|p| p.name == name)
-            .ok_or_else(|| ProfileError::NotFound(name.to_owned()))
+        let in_force = self.in_force.read();
+        match in_force.profiles.get(name) {
+            Some(profile) => Ok(view(&in_force, name, profile)),
+            None => Err(ProfileError::NotFound(name.to_owned())),
+        }
     }
 
     /// Creates or replaces profile `name`; returns the clients that use it.
@@ -101,6 +126,10 @@ impl Profiles {
         if !valid_name(name) {
             return Err(ProfileError::InvalidName(name.to_owned()));
         }
+        if let Some(bad) = profile.roots.iter().find(|root| folder(root).is_none()) {
+            return Err(ProfileError::BadRoot(bad.clone()));
+        }
+        let _changing = self.changing.lock().await;
         self.store.put_profile(name, &profile).await?;
         let mut in_force = self.in_force.write();
         in_force.profiles.insert(name.to_owned(), Arc::new(profile));
@@ -108,7 +137,8 @@ impl Profiles {
     }
 
     /// Removes profile `name`, unless a client uses it.
-    pub async fn remove(&self, name: &str) -> Result<(), ProfileError> {
+    pub(crate) async fn remove(&self, name: &str) -> Result<(), ProfileError> {
+        let _changing = self.changing.lock().await;
         let clients = users(&self.in_force.read(), name);
         if !clients.is_empty() {
             return Err(ProfileError::InUse {
@@ -128,6 +158,7 @@ impl Profiles {
         if !valid_name(client) {
             return Err(ProfileError::InvalidName(client.to_owned()));
         }
+        let _changing = self.changing.lock().await;
         if let Some(name) = profile
             && !self.in_force.read().profiles.contains_key(name)
         {
@@ -140,6 +171,14 @@ impl Profiles {
             None => in_force.clients.remove(client),
         };
         Ok(())
+    }
+}
+
+fn view(in_force: &InForce, name: &str, profile: &Profile) -> ProfileView {
+    ProfileView {
+        name: name.to_owned(),
+        profile: profile.clone(),
+        clients: users(in_force, name),
     }
 }
 
@@ -215,26 +254,23 @@ impl Visible<'_> {
         }
     }
 
-    /// Whether an item of `list` named `name` (for resources, either its URI or its name) is
-    /// offered.
-    pub fn allows(self, list: List, names: &[&str]) -> bool {
+    /// Whether the item of `list` named `name` (a resource by its URI) is offered.
+    pub fn allows(self, list: List, name: &str) -> bool {
         match self {
             Self::Everything => true,
-            Self::Offered(offer) => list.of(offer).allows_any(names),
+            Self::Offered(offer) => list.of(offer).allows(name),
             Self::Hidden => false,
         }
     }
 
-    /// Whether an item as listed (its `name`, `uri` or `uriTemplate` under the server's own
-    /// names) is offered.
+    /// Whether an item as a server lists it is offered: a tool or prompt by its `name`, a
+    /// resource by its `uri`, a template by its `uriTemplate`.
     pub fn allows_item(self, list: List, item: &serde_json::Value) -> bool {
-        let names: Vec<&str> = ["name", "uri", "uriTemplate"]
-            .iter()
-            .filter_map(|key| item[*key].as_str())
-            .collect();
-        match list {
-            List::Resources => self.allows(list, &names),
-            _ => self.allows(list, &names[..names.len().min(1)]),
-        }
+        let key = match list {
+            List::Resources if item.get("uriTemplate").is_some() => "uriTemplate",
+            List::Resources => "uri",
+            List::Tools | List::Prompts => "name",
+        };
+        item[key].as_str().is_some_and(|name| self.allows(list, name))
     }
 }

@@ -335,7 +335,7 @@ export type LoginStarted = { authorization_url: string, };
 
 export type Offer = { tools?: Selection, prompts?: Selection, 
 /**
- * Matched against each resource's URI and name, and a template's URI template and name.
+ * Matched against each resource's URI (and a template's URI template).
  */
 resources?: Selection, };
 
@@ -389,9 +389,19 @@ export type PauseState = { paused: boolean, servers: Array<ServerName>, };
 
 export type PeerInfo = { name: string, version: string, protocol_version: string, };
 
-export type Profile = { servers: { [key in ServerName]: Offer }, };
+export type Profile = { servers: { [key in ServerName]: Offer }, 
+/**
+ * Folders (absolute paths or `file://` URIs): a session whose client reports an MCP root
+ * in one of them uses this profile, whichever its token uses.
+ */
+roots?: Array<string>, };
 
-export type ProfileView = { name: string, servers: { [key in ServerName]: Offer }, clients: Array<string>, };
+export type ProfileView = { name: string, clients: Array<string>, servers: { [key in ServerName]: Offer }, 
+/**
+ * Folders (absolute paths or `file://` URIs): a session whose client reports an MCP root
+ * in one of them uses this profile, whichever its token uses.
+ */
+roots?: Array<string>, };
 
 export type Protocol = "auto" | "handshake" | "stateless";
 

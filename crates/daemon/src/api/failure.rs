@@ -112,6 +112,7 @@ impl From<ProfileError> for Failure {
         let message = e.to_string();
         let (status, code) = match &e {
             ProfileError::InvalidName(_) => (StatusCode::BAD_REQUEST, "invalid_name"),
+            ProfileError::BadRoot(_) => (StatusCode::BAD_REQUEST, "invalid_root"),
             ProfileError::NotFound(_) => (StatusCode::NOT_FOUND, "no_such_profile"),
             ProfileError::UnknownServer(_) => (StatusCode::NOT_FOUND, "no_such_server"),
             ProfileError::InUse { .. } => (StatusCode::CONFLICT, "profile_in_use"),

@@ -31,7 +31,7 @@ pub(super) async fn remove(
     State(s): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<StatusCode, Failure> {
-    s.gateway.profiles().remove(&name).await?;
+    s.gateway.remove_profile(&name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -128,7 +128,7 @@ async fn legacy_initialize(gate: &Gate, session: Arc<Session>, frame: &Frame) ->
     let id = frame.raw_id();
     let params = frame.to_value()["params"].take();
     let protocol = negotiate(&params, SESSION_REVISIONS[3]);
-    let answer = match init_result(&gate.gateway, &session.target, protocol).await {
+    let answer = match init_result(&gate.gateway, &session.client(), &session.target, protocol).await {
         Ok(result) => {
             session.set_capabilities(&params["capabilities"]);
             notices::start(&gate.gateway, &session).await;

@@ -128,7 +128,7 @@ async fn initialize(gate: &Gate, client: Client, target: Target, frame: &Frame) 
     let id = frame.raw_id();
     let params = frame.to_value()["params"].take();
     let protocol = negotiate(&params, SESSION_REVISIONS[0]);
-    let result = match init_result(&gate.gateway, &target, protocol).await {
+    let result = match init_result(&gate.gateway, &client.0, &target, protocol).await {
         Ok(result) => result,
         Err(e) => return unavailable(&id, &e),
     };

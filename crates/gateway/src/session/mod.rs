@@ -25,12 +25,13 @@ use switchboard_mcp::jsonrpc::{Frame, Param};
 use switchboard_mcp::upstream::Upstream;
 use switchboard_model::ServerName;
 use switchboard_supervisor::isolated::Isolated;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, oneshot, watch};
 use tokio::task::JoinHandle;
 
 pub(crate) mod exchange;
 mod inputs;
 pub(crate) mod listen;
+mod roots;
 pub(crate) mod rounds;
 
 use exchange::{CallStart, Exchange, Live};
@@ -125,6 +126,8 @@ enum Answerer {
     Upstream(Arc<Upstream>),
     /// A question of a stateless server's round of input.
     Input(Arc<InputRound>),
+    /// The gateway's own `roots/list`.
+    Roots(oneshot::Sender<Frame>),
 }
 
 struct InFlight {
@@ -165,6 +168,8 @@ pub struct Session {
     asking: Option<Asking>,
     /// For a listen: its id and what it was granted.
     listen: Option<Listen>,
+    /// The folders its client works in, once it said.
+    roots: watch::Sender<roots::Roots>,
 }
 
 /// MCP's log levels, least severe first.
@@ -288,6 +293,7 @@ impl Session {
             log_floor: AtomicU8::new(0),
             asking,
             listen,
+            roots: watch::Sender::new(roots::Roots::Unasked),
         }))
     }
 
@@ -517,6 +523,9 @@ impl Session {
                 let _ = upstream.reply(id, response).await;
             }
             Some(Answerer::Input(round)) => round.answer(id, response).await,
+            Some(Answerer::Roots(answer)) => {
+                let _ = answer.send(response.clone());
+            }
             None => {}
         }
     }

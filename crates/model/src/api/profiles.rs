@@ -6,6 +6,7 @@
 //! matching, with no I/O.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use crate::ServerName;
 
@@ -15,6 +16,36 @@ use crate::ServerName;
 #[serde(deny_unknown_fields)]
 pub struct Profile {
     pub servers: BTreeMap<ServerName, Offer>,
+    /// Folders (absolute paths or `file://` URIs): a session whose client reports an MCP root
+    /// in one of them uses this profile, whichever its token uses.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roots: Vec<String>,
+}
+
+impl Profile {
+    /// How deep the folder of this profile's that holds one of `roots` (a client's root
+    /// URIs) is, the deepest if several do: the most specific profile wins. `None` if none.
+    pub fn root_depth(&self, roots: &[String]) -> Option<usize> {
+        let roots: Vec<PathBuf> = roots.iter().filter_map(|r| folder(r)).collect();
+        self.roots
+            .iter()
+            .filter_map(|own| folder(own))
+            .filter(|own| roots.iter().any(|root| root.starts_with(own)))
+            .map(|own| own.components().count())
+            .max()
+    }
+}
+
+/// The absolute folder a root names: a `file://` URI or an absolute path. `None` for anything
+/// else (another scheme, a relative path).
+pub fn folder(root: &str) -> Option<PathBuf> {
+    let path = match url::Url::parse(root) {
+        Ok(url) if url.scheme() == "file" => url.to_file_path().ok()?,
+        // A Windows path (`C:\work`) parses as a URL of scheme `c`.
+        _ if Path::new(root).is_absolute() => PathBuf::from(root),
+        _ => return None,
+    };
+    path.is_absolute().then_some(path)
 }
 
 /// What a profile offers of one server.
@@ -25,13 +56,13 @@ pub struct Offer {
     pub tools: Selection,
     #[serde(default, skip_serializing_if = "Selection::is_all")]
     pub prompts: Selection,
-    /// Matched against each resource's URI and name, and a template's URI template and name.
+    /// Matched against each resource's URI (and a template's URI template).
     #[serde(default, skip_serializing_if = "Selection::is_all")]
     pub resources: Selection,
 }
 
 /// Which names of one list are offered. A pattern is a name in which `*` stands for any run
-/// of characters (`get_*`, `file:///home/me/notes/*`).
+/// of characters (`get_*`, `file:///home/me/notes/*`); there is no escaping a literal `*`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Selection {
@@ -50,18 +81,10 @@ impl Selection {
 
     /// Whether `name` is offered.
     pub fn allows(&self, name: &str) -> bool {
-        self.allows_any(&[name])
-    }
-
-    /// Whether an item known by any of `names` (a resource's URI and name) is offered: a
-    /// pattern matching one of them selects it.
-    pub fn allows_any(&self, names: &[&str]) -> bool {
-        let matched =
-            |patterns: &[String]| patterns.iter().any(|p| names.iter().any(|name| matches(p, name)));
         match self {
             Self::All => true,
-            Self::Only(patterns) => matched(patterns),
-            Self::Except(patterns) => !matched(patterns),
+            Self::Only(patterns) => patterns.iter().any(|p| matches(p, name)),
+            Self::Except(patterns) => !patterns.iter().any(|p| matches(p, name)),
         }
     }
 }
@@ -83,7 +106,7 @@ pub fn matches(pattern: &str, name: &str) -> bool {
             None => return false,
         }
     }
-    rest.len() >= last.len() && rest.ends_with(last)
+    rest.ends_with(last)
 }
 
 /// A profile as listed (`GET /api/v1/profiles`): its name, what it offers and the clients
@@ -91,7 +114,9 @@ pub fn matches(pattern: &str, name: &str) -> bool {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct ProfileView {
     pub name: String,
-    pub servers: BTreeMap<ServerName, Offer>,
+    #[serde(flatten)]
+    #[ts(flatten)]
+    pub profile: Profile,
     pub clients: Vec<String>,
 }
 
@@ -133,6 +158,25 @@ mod tests {
         assert!(only.allows("get_time") && !only.allows("delete_all"));
         assert!(except.allows("get_time") && !except.allows("delete_all"));
         assert!(Selection::All.allows("anything"));
+    }
+
+    #[test]
+    fn the_deepest_folder_holding_a_root_decides() {
+        let profile = |roots: &[&str]| Profile {
+            servers: BTreeMap::new(),
+            roots: roots.iter().map(|r| (*r).to_owned()).collect(),
+        };
+        let work = profile(&["/home/me/work"]);
+        let repo = profile(&["file:///home/me/work/my%20repo"]);
+        let client = ["file:///home/me/work/my%20repo/src".to_owned()];
+        assert_eq!(work.root_depth(&client), Some(4));
+        assert_eq!(repo.root_depth(&client), Some(5));
+        assert_eq!(work.root_depth(&["file:///home/me/workshop".to_owned()]), None);
+        assert_eq!(
+            work.root_depth(&["https://example.com/home/me/work".to_owned()]),
+            None
+        );
+        assert_eq!(folder("relative/path"), None);
     }
 
     #[test]

@@ -16,11 +16,13 @@ use serde_json::Value;
 use switchboard_mcp::jsonrpc::code;
 use switchboard_mcp::upstream::Upstream;
 use switchboard_model::ServerName;
+use switchboard_model::api::Profile;
 
 use super::super::sse::{Priming, holding, sse_response};
 use super::super::streamable::unavailable;
 use super::super::{Client, Gate, no_session, rpc_error};
 use crate::handshake::STATELESS_REVISION;
+use crate::profiles::{List, visible};
 use crate::session::listen::{Kinds, Listen};
 use crate::session::{Listening, Session, Target};
 use crate::{Gateway, OWN_REQUEST_PATIENCE, Unavailable, notices, route};
@@ -37,7 +39,8 @@ pub(super) async fn listen(
         Ok(filter) => filter,
         Err(e) => return rpc_error(StatusCode::BAD_REQUEST, &id, code::INVALID_PARAMS, &e.to_string()),
     };
-    let servers = match servers_of(&gate.gateway, &target).await {
+    let profile = gate.gateway.profiles().of_client(&client.0);
+    let servers = match servers_of(&gate.gateway, profile.as_deref(), &target).await {
         Ok(servers) => servers,
         Err(e) => return unavailable(&id, &e),
     };
@@ -67,7 +70,7 @@ pub(super) async fn listen(
         gateway: Arc::clone(&gate.gateway),
         listening: session.listen(),
     };
-    let granted = subscribe(&gate.gateway, &session, &servers, uris).await;
+    let granted = subscribe(&gate.gateway, profile.as_deref(), &session, &servers, uris).await;
     session
         .standalone()
         .push(listen.acknowledgement(&granted).into_bytes());
@@ -78,10 +81,12 @@ pub(super) async fn listen(
     )
 }
 
-/// The running servers a listen on `target` hears. One server is waited for while it starts;
-/// the aggregate hears those running now (and announces the others as they join).
+/// The running servers a listen on `target` hears, of those `profile` offers. One server is
+/// waited for while it starts; the aggregate hears those running now (and announces the
+/// others as they join).
 async fn servers_of(
     gateway: &Gateway,
+    profile: Option<&Profile>,
     target: &Target,
 ) -> Result<Vec<(ServerName, Arc<Upstream>)>, Unavailable> {
     match target {
@@ -90,15 +95,17 @@ async fn servers_of(
             .aggregate_servers()
             .await
             .into_iter()
+            .filter(|name| visible(profile, name).is_offered())
             .filter_map(|name| Some((name.clone(), gateway.live_upstream(&name)?)))
             .collect()),
     }
 }
 
 /// Subscribes the listen to each of `uris` that a server can be subscribed to (on the
-/// aggregate, the server that lists it); the URIs granted.
+/// aggregate, the server that lists it) and `profile` offers; the URIs granted.
 async fn subscribe(
     gateway: &Gateway,
+    profile: Option<&Profile>,
     session: &Session,
     servers: &[(ServerName, Arc<Upstream>)],
     uris: Vec<String>,
@@ -111,7 +118,9 @@ async fn subscribe(
                 .await
                 .and_then(|name| servers.iter().find(|(n, _)| *n == name).map(|(_, u)| u)),
         };
-        let Some(upstream) = owner.filter(|u| takes_subscriptions(u)) else {
+        let Some(upstream) = owner
+            .filter(|u| takes_subscriptions(u) && visible(profile, u.server()).allows(List::Resources, &uri))
+        else {
             continue;
         };
         if session.subscribe(upstream, &uri) {

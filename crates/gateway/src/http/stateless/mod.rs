@@ -70,7 +70,7 @@ pub(super) async fn stateless(
         return rpc_error(StatusCode::NOT_FOUND, &id, code::METHOD_NOT_FOUND, &message);
     }
     if method == "server/discover" {
-        return discover(gate, &target, &id).await;
+        return discover(gate, &client, &target, &id).await;
     }
     if method == "subscriptions/listen" {
         return listen::listen(gate, client, target, &value, id).await;
@@ -152,8 +152,8 @@ async fn answer(session: Arc<Session>, id: String, stream: Arc<Stream>) -> Respo
 }
 
 /// `server/discover`: what a handshake would have answered, in the stateless shape.
-async fn discover(gate: &Gate, target: &Target, id: &str) -> Response {
-    let init = match init_result(&gate.gateway, target, STATELESS_REVISION).await {
+async fn discover(gate: &Gate, client: &Client, target: &Target, id: &str) -> Response {
+    let init = match init_result(&gate.gateway, &client.0, target, STATELESS_REVISION).await {
         Ok(init) => init,
         Err(e) => return unavailable(id, &e),
     };

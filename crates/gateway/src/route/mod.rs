@@ -6,6 +6,8 @@
 //! answered without a server. Transports call [`request`] and [`notification`] once per
 //! message; how answers are framed back (JSON, SSE, batches) is theirs.
 
+mod offer;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,34 +21,40 @@ use switchboard_model::{ServerName, now_millis};
 
 use super::aggregate::Kind as NameKind;
 use super::notices::forward_notices;
-use super::profiles::{self, List, Visible};
+use super::profiles::{self, List};
+use super::roots;
 use super::session::exchange::CallStart;
 use super::session::{LOG_LEVELS, Mode, Session, Stream, Target};
 use super::{Gateway, Unavailable};
+use offer::Absent;
 
-pub async fn notification(gateway: &Gateway, session: &Arc<Session>, frame: Frame) {
-    match frame.head().method.as_deref() {
-        Some("notifications/initialized") => {}
-        Some("notifications/cancelled") => session.cancel(&frame).await,
-        _ => {
-            // A stateless server takes no notifications of clients but cancellations.
-            for upstream in session_upstreams(gateway, session).await {
-                if upstream.era() == Era::Handshake {
-                    let _ = upstream.pass(frame.clone()).await;
-                }
-            }
+pub async fn notification(gateway: &Arc<Gateway>, session: &Arc<Session>, frame: Frame) {
+    let method = frame.head().method.as_deref().map(str::to_owned);
+    match method.as_deref() {
+        Some("notifications/initialized") => return roots::ask(gateway, session),
+        Some("notifications/cancelled") => return session.cancel(&frame).await,
+        // The gateway asks again; servers that asked are told too.
+        Some("notifications/roots/list_changed") => roots::ask(gateway, session),
+        _ => {}
+    }
+    // A stateless server takes no notifications of clients but cancellations.
+    for upstream in session_upstreams(gateway, session).await {
+        if upstream.era() == Era::Handshake {
+            let _ = upstream.pass(frame.clone()).await;
         }
     }
 }
 
-/// The live upstreams a session's notifications go to.
+/// The live upstreams a session's notifications go to: its servers that its profile offers.
 async fn session_upstreams(gateway: &Gateway, session: &Session) -> Vec<Arc<Upstream>> {
     let names = match &session.target {
         Target::Server(name) => vec![name.clone()],
         Target::Aggregate => gateway.aggregate_servers().await,
     };
+    let profile = gateway.profile_of(session);
     names
         .iter()
+        .filter(|n| profiles::visible(profile.as_deref(), n).is_offered())
         .filter_map(|n| session.isolated_upstream(n).or_else(|| gateway.live_upstream(n)))
         .collect()
 }
@@ -54,7 +62,7 @@ async fn session_upstreams(gateway: &Gateway, session: &Session) -> Vec<Arc<Upst
 /// The connection that serves `session`'s requests to `server`: the server's shared one or,
 /// for a per-session server, the session's own process, started on first use.
 async fn upstream_for(
-    gateway: &Gateway,
+    gateway: &Arc<Gateway>,
     session: &Arc<Session>,
     server: &ServerName,
 ) -> Result<Arc<Upstream>, Unavailable> {
@@ -65,6 +73,7 @@ async fn upstream_for(
     let start = async {
         let isolated = gateway.supervisor().start_isolated(server).await?;
         session.own_task(tokio::spawn(forward_notices(
+            Arc::downgrade(gateway),
             server.clone(),
             isolated.notices(),
             Arc::downgrade(session),
@@ -76,7 +85,7 @@ async fn upstream_for(
 
 /// Handles one request of a session; everything it produces goes to `stream`.
 pub async fn request(
-    gateway: &Gateway,
+    gateway: &Arc<Gateway>,
     session: &Arc<Session>,
     frame: Frame,
     stream: Arc<Stream>,
@@ -104,8 +113,10 @@ pub async fn request(
     if method == "initialize" {
         return fail(code::INVALID_REQUEST, "this session is already initialized");
     }
-    let profile = gateway.profiles().of_client(&session.client());
-    let asked = frame.param_str(Param::Name);
+    session.roots_settled(roots::FIRST_ANSWER_PATIENCE).await;
+    let profile = gateway.profile_of(session);
+    // The name the client used, for an answer as if a hidden name did not exist.
+    let asked = profile.as_ref().and_then(|_| frame.param_str(Param::Name));
     // Which server, and the request as that server must see it.
     let (server, frame) = match &session.target {
         Target::Server(name) => (name.clone(), frame),
@@ -118,8 +129,16 @@ pub async fn request(
         }
     };
     let visible = profiles::visible(profile.as_deref(), &server);
-    if let Some((code, message)) = hidden(visible, &server, &method, &frame, asked.as_deref()) {
-        return fail(code, &message);
+    match offer::absent(
+        visible,
+        &server,
+        &method,
+        &frame,
+        asked.as_deref().unwrap_or_default(),
+    ) {
+        Some(Absent::Fail(code, message)) => return fail(code, &message),
+        Some(Absent::Answer(result)) => return answer(result),
+        None => {}
     }
     let upstream = match upstream_for(gateway, session, &server).await {
         Ok(upstream) => upstream,
@@ -128,7 +147,10 @@ pub async fn request(
     if let Some((list, key)) = List::of_method(&method)
         && !visible.offers_all(list)
     {
-        return answer(offered_list(&upstream, visible, list, &method, key).await);
+        return match offer::offered_list(&upstream, visible, list, &method, key).await {
+            Ok(result) => answer(result),
+            Err(e) => fail(code::SERVER_UNAVAILABLE, &e.to_string()),
+        };
     }
     match method.as_str() {
         "resources/subscribe" | "resources/unsubscribe" => {
@@ -175,67 +197,6 @@ pub async fn request(
         fail(code::SERVER_UNAVAILABLE, &message);
     }
 }
-
-/// Why a request must not reach `server` under the client's profile, as the error the spec
-/// gives for a name that does not exist: a client is never told what its profile hides.
-fn hidden(
-    visible: Visible,
-    server: &ServerName,
-    method: &str,
-    frame: &Frame,
-    asked: Option<&str>,
-) -> Option<(i64, String)> {
-    let unknown_name = |what: &str| {
-        let name = asked.unwrap_or_default();
-        Some((code::INVALID_PARAMS, format!("Unknown {what}: {name}")))
-    };
-    if !visible.is_offered() {
-        return match method {
-            "tools/call" => unknown_name("tool"),
-            "prompts/get" => unknown_name("prompt"),
-            _ => Some((
-                code::SERVER_UNAVAILABLE,
-                format!("server {server} is not in this client's profile"),
-            )),
-        };
-    }
-    let original = frame.param_str(Param::Name);
-    let original = original.as_deref().unwrap_or_default();
-    match method {
-        "tools/call" if !visible.allows(List::Tools, &[original]) => unknown_name("tool"),
-        "prompts/get" if !visible.allows(List::Prompts, &[original]) => unknown_name("prompt"),
-        "resources/read" | "resources/subscribe" => {
-            let uri = frame.param_str(Param::Uri).unwrap_or_default();
-            (!visible.allows(List::Resources, &[&uri]))
-                .then(|| (code::RESOURCE_NOT_FOUND, format!("Resource not found: {uri}")))
-        }
-        _ => None,
-    }
-}
-
-/// A one-server session's list as its profile offers it: every page gathered, then filtered.
-async fn offered_list(
-    upstream: &Upstream,
-    visible: Visible<'_>,
-    list: List,
-    method: &str,
-    key: &str,
-) -> Value {
-    let deadline = Instant::now() + OWN_LIST_PATIENCE;
-    match list_all(upstream, method, key, deadline).await {
-        Ok(mut items) => {
-            items.retain(|item| visible.allows_item(list, item));
-            json!({ key: items })
-        }
-        Err(e) => {
-            tracing::warn!(server = %upstream.server(), "{method} for a profile's list: {e}");
-            json!({ key: [] })
-        }
-    }
-}
-
-/// How long a one-server session's filtered list may take: a list the client asked for itself.
-const OWN_LIST_PATIENCE: Duration = Duration::from_secs(30);
 
 /// `frame` as `upstream`'s era expects it: a stateless client's envelope taken off for a
 /// session-era server, the session's put on for a stateless one.
@@ -303,8 +264,8 @@ async fn aggregate_route(
     answer: &impl Fn(Value),
 ) -> Routed {
     if let Some((list, key)) = List::of_method(method) {
-        let listed = aggregate_list(gateway, method, key).await;
-        answer(json!({ key: offered(gateway, profile, list, listed) }));
+        let listed = aggregate_list(gateway, profile, method, key).await;
+        answer(json!({ key: offer::offered(gateway, profile, list, listed) }));
         return Routed::Answered;
     }
     match method {
@@ -336,7 +297,7 @@ async fn by_name(gateway: &Gateway, kind: NameKind, frame: Frame) -> Routed {
             NameKind::Tool => ("tools/list", "tools"),
             NameKind::Prompt => ("prompts/list", "prompts"),
         };
-        aggregate_list(gateway, list, key).await;
+        aggregate_list(gateway, None, list, key).await;
         found = gateway.catalog().resolve(kind, &exposed);
     }
     match found {
@@ -344,10 +305,10 @@ async fn by_name(gateway: &Gateway, kind: NameKind, frame: Frame) -> Routed {
             let original = Value::from(original).to_string();
             Routed::To(server, frame.with_param(Param::Name, &original))
         }
-        None => Routed::Failed(
-            code::INVALID_PARAMS,
-            format!("no tool or prompt named {exposed}; list them again"),
-        ),
+        None => {
+            let (code, message) = offer::unknown(kind, &exposed);
+            Routed::Failed(code, message)
+        }
     }
 }
 
@@ -358,7 +319,10 @@ async fn by_uri(gateway: &Gateway, frame: Frame) -> Routed {
     };
     match resource_server(gateway, &uri).await {
         Some(server) => Routed::To(server, frame),
-        None => Routed::Failed(code::INVALID_PARAMS, format!("no server offers resource {uri}")),
+        None => {
+            let (code, message) = offer::no_resource(&uri);
+            Routed::Failed(code, message)
+        }
     }
 }
 
@@ -368,8 +332,8 @@ pub(crate) async fn resource_server(gateway: &Gateway, uri: &str) -> Option<Serv
     if let Some(server) = gateway.catalog().resource_server(uri) {
         return Some(server);
     }
-    aggregate_list(gateway, "resources/list", "resources").await;
-    aggregate_list(gateway, "resources/templates/list", "resourceTemplates").await;
+    aggregate_list(gateway, None, "resources/list", "resources").await;
+    aggregate_list(gateway, None, "resources/templates/list", "resourceTemplates").await;
     gateway.catalog().resource_server(uri)
 }
 
@@ -417,7 +381,7 @@ fn by_reference(gateway: &Gateway, frame: Frame, answer: &impl Fn(Value)) -> Rou
             Routed::To(server, Frame::from_value(&value))
         }
         None => {
-            answer(json!({"completion": {"values": [], "hasMore": false}}));
+            answer(offer::no_completion());
             Routed::Answered
         }
     }
@@ -427,46 +391,20 @@ fn by_reference(gateway: &Gateway, frame: Frame, answer: &impl Fn(Value)) -> Rou
 /// that server's last known list, or without it: one hung server must not stall the others.
 const AGGREGATE_PATIENCE: Duration = Duration::from_secs(3);
 
-/// What of the aggregate's list (its items by server, under exposed names) `profile` offers.
-fn offered(gateway: &Gateway, profile: Option<&Profile>, list: List, listed: Listed) -> Vec<Value> {
-    let Some(profile) = profile else {
-        return listed.into_iter().flat_map(|(_, items)| items).collect();
-    };
-    let kind = match list {
-        List::Tools => Some(NameKind::Tool),
-        List::Prompts => Some(NameKind::Prompt),
-        List::Resources => None,
-    };
-    let catalog = gateway.catalog();
-    let mut all = Vec::new();
-    for (server, items) in listed {
-        let visible = profiles::visible(Some(profile), &server);
-        all.extend(items.into_iter().filter(|item| {
-            // Tools and prompts are selected by the server's own name for them.
-            let original = kind
-                .zip(item["name"].as_str())
-                .and_then(|(kind, exposed)| catalog.resolve(kind, exposed));
-            match original {
-                Some((_, name)) => visible.allows(list, &[&name]),
-                None => visible.allows_item(list, item),
-            }
-        }));
-    }
-    all
-}
-
 /// The aggregate's items of one list, by server.
-type Listed = Vec<(ServerName, Vec<Value>)>;
+pub(super) type Listed = Vec<(ServerName, Vec<Value>)>;
 
-/// One list over every enabled, running server, renamed into the aggregate's namespace.
-async fn aggregate_list(gateway: &Gateway, method: &str, key: &str) -> Listed {
+/// One list over every enabled, running server that `profile` offers (all of them without
+/// one), renamed into the aggregate's namespace.
+async fn aggregate_list(gateway: &Gateway, profile: Option<&Profile>, method: &str, key: &str) -> Listed {
     let capability = match key {
         "tools" => "tools",
         "prompts" => "prompts",
         _ => "resources",
     };
     let deadline = Instant::now() + AGGREGATE_PATIENCE;
-    let servers = gateway.aggregate_servers().await;
+    let mut servers = gateway.aggregate_servers().await;
+    servers.retain(|server| profiles::visible(profile, server).is_offered());
     let fetches = servers.iter().filter_map(|name| {
         let upstream = gateway.live_upstream(name)?;
         let offers = upstream
