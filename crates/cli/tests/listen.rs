@@ -22,6 +22,8 @@ use serde_json::{Value, json};
 
 const START: Duration = Duration::from_secs(60);
 const PATIENCE: Duration = Duration::from_secs(30);
+/// How often the gateway writes a comment on a quiet event stream.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
 const SUBSCRIPTION_ID: &str = "io.modelcontextprotocol/subscriptionId";
 
 fn meta() -> Value {
@@ -151,9 +153,11 @@ fn a_listen_is_acknowledged_then_gets_what_it_asked_for_tagged_until_its_client_
     assert_eq!(updated["params"]["uri"], uri.as_str());
     client.call("toggle-subscriber-updates");
 
-    // Closing the stream ends the listen, and with it the subscription.
+    // Closing the stream ends the listen, and with it the subscription. The daemon learns of
+    // the close only by writing (it keeps half-closed connections): the first keep-alive after
+    // it is accepted and answered with a reset, the second fails.
     connection.shutdown(Shutdown::Both).unwrap();
-    wait_until("the listen to end", PATIENCE, || {
+    wait_until("the listen to end", 2 * KEEP_ALIVE + PATIENCE, || {
         (open_sessions(&sb) == 0).then_some(())
     });
 }
