@@ -307,30 +307,76 @@ fn show_problem(app: &AppHandle, message: &str) {
 }
 
 fn notify_about(app: &AppHandle, event: &Event) {
-    let Event::StateChanged { name, status, .. } = event else {
-        return;
-    };
-    match status {
-        ServerState::CrashLooping { restarts, .. } => notify(
-            app,
-            &format!("{name} keeps crashing"),
-            &format!(
+    if let Some((title, body)) = notification(event) {
+        notify(app, &title, &body);
+    }
+}
+
+/// The notification an event deserves, as a title and a body; most deserve none.
+fn notification(event: &Event) -> Option<(String, String)> {
+    match event {
+        Event::StateChanged {
+            name,
+            status: ServerState::CrashLooping { restarts, .. },
+            ..
+        } => Some((
+            format!("{name} keeps crashing"),
+            format!(
                 "It crashed {restarts} times in a row, so Switchboard stopped restarting it. Open Switchboard to see why."
             ),
-        ),
-        ServerState::Failed {
-            reason: FailureReason::NeedsLogin { .. },
-        } => notify(
-            app,
-            &format!("{name} needs you to sign in"),
-            &format!("Run `switchboard login {name}` or open Switchboard to sign in."),
-        ),
-        _ => {}
+        )),
+        Event::StateChanged {
+            name,
+            status:
+                ServerState::Failed {
+                    reason: FailureReason::NeedsLogin { .. },
+                },
+            ..
+        } => Some((
+            format!("{name} needs you to sign in"),
+            format!("Run `switchboard login {name}` or open Switchboard to sign in."),
+        )),
+        Event::ClientOverBudget { client, cost } => Some((
+            format!("{client} gets more tools than its budget"),
+            format!(
+                "Its {} tools cost {} tokens of its model's context, over its budget of {}. \
+                 Give it a narrower profile or raise its budget in Switchboard.",
+                cost.tools, cost.tokens, cost.budget
+            ),
+        )),
+        _ => None,
     }
 }
 
 fn notify(app: &AppHandle, title: &str, body: &str) {
     if let Err(e) = app.notification().builder().title(title).body(body).show() {
         tracing::warn!("cannot show a notification ({e}): {title}: {body}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use switchboard_model::api::ToolCost;
+
+    use super::*;
+
+    #[test]
+    fn a_client_over_its_budget_is_a_notification_saying_what_to_do() {
+        let event = Event::ClientOverBudget {
+            client: "cursor".into(),
+            cost: ToolCost {
+                tools: 143,
+                tokens: 41_200,
+                budget: 20_000,
+            },
+        };
+        let (title, body) = notification(&event).unwrap();
+        assert_eq!(title, "cursor gets more tools than its budget");
+        assert!(
+            body.contains("143 tools cost 41200 tokens") && body.contains("over its budget of 20000"),
+            "{body}"
+        );
+        assert!(body.contains("narrower profile"), "{body}");
+        assert_eq!(notification(&Event::Paused), None);
     }
 }

@@ -276,7 +276,12 @@ try {
     await (await row("data-client", "cursor")).getByText("not connected").waitFor({ timeout: TIMEOUT });
     await page.getByRole("button", { name: "Connect Cursor" }).click();
     await page.getByTestId("preview").getByRole("button", { name: "Connect" }).click();
-    await (await row("data-client", "cursor")).getByText("connected", { exact: true }).waitFor({ timeout: TIMEOUT });
+    const cursor = await row("data-client", "cursor");
+    await cursor.getByText("connected", { exact: true }).waitFor({ timeout: TIMEOUT });
+    // What its tools cost, and (its budget set below that by the test) the warning with the fix.
+    assert.match(await cursor.getByTestId("client-cost").innerText(), /^\d+ tools · [\d,]+ tokens$/);
+    const warning = await cursor.getByTestId("over-budget").innerText();
+    assert.match(warning, /Over its budget of 50 tokens: give it a narrower profile/, warning);
     await shot("clients");
     await audit("clients");
   });

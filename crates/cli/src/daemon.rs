@@ -28,6 +28,10 @@ pub struct DaemonArgs {
     /// (each round of a multi round-trip request) before it is ended.
     #[arg(long, value_name = "DURATION", value_parser = millis, default_value = "10m")]
     input_wait: u64,
+    /// What the tools a client is offered may cost its model's context, in tokens, before it
+    /// is warned (a client's own budget, `switchboard token budget`, overrides it).
+    #[arg(long, value_name = "TOKENS", env = "SWITCHBOARD_TOOL_BUDGET", default_value_t = switchboard_model::api::DEFAULT_TOOL_BUDGET)]
+    tool_budget: u64,
     /// The MCP registry installs come from (a private one serves the same API).
     #[arg(long, value_name = "URL", env = "SWITCHBOARD_REGISTRY", default_value = switchboard_registry::client::OFFICIAL)]
     registry: String,
@@ -52,6 +56,7 @@ pub async fn run(port: u16, args: DaemonArgs) -> Result<(), CliError> {
         record_payloads: args.record_payloads,
         session_idle: std::time::Duration::from_millis(args.session_idle),
         input_wait: std::time::Duration::from_millis(args.input_wait),
+        tool_budget: args.tool_budget,
     };
     let supervisor = switchboard_supervisor::SupervisorConfig {
         oauth_client_metadata_url: args.oauth_client_metadata_url,

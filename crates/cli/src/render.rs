@@ -2,7 +2,8 @@
 
 use switchboard_model::api::{
     AppClient, CallRecord, ClientChange, Exposure, ImportReport, LogLine, LogStream, ProfileView, RunRecord,
-    Selection, ServerView, SetUpReport, TailnetPeer, TailnetState, TailnetStatus, TokenView, ToolView,
+    Selection, ServerView, SetUpReport, TailnetPeer, TailnetState, TailnetStatus, TokenView, ToolCost,
+    ToolView,
 };
 use switchboard_model::{ServerState, Transport, UnixMillis};
 
@@ -176,18 +177,36 @@ pub fn calls(calls: &[CallRecord]) {
 
 pub fn tokens(clients: &[TokenView]) {
     let mut rows = vec![
-        ["CLIENT", "CREATED (UTC)", "LAST USED (UTC)"]
-            .map(String::from)
-            .to_vec(),
+        [
+            "CLIENT",
+            "PROFILE",
+            "TOOLS",
+            "TOKENS / BUDGET",
+            "CREATED (UTC)",
+            "LAST USED (UTC)",
+        ]
+        .map(String::from)
+        .to_vec(),
     ];
     for c in clients {
         rows.push(vec![
             c.name.clone(),
+            c.profile.clone().unwrap_or_else(|| "-".into()),
+            c.cost.map_or("-".into(), |cost| cost.tools.to_string()),
+            c.cost.map_or("-".into(), |cost| {
+                let over = if cost.over() { " (over)" } else { "" };
+                format!("{} / {}{over}", cost.tokens, cost.budget)
+            }),
             clock(c.created_at_ms),
             c.last_used_ms.map_or("never".into(), clock),
         ]);
     }
     table(&rows);
+    for c in clients {
+        if let Some(cost) = c.cost.filter(ToolCost::over) {
+            println!("{}", over_budget(&c.name, &cost));
+        }
+    }
 }
 
 pub fn profiles(profiles: &[ProfileView]) {
@@ -329,9 +348,16 @@ fn clock(at_ms: UnixMillis) -> String {
 
 pub fn app_clients(clients: &[AppClient]) {
     let mut rows = vec![
-        ["CLIENT", "INSTALLED", "RUNNING", "CONNECTED", "FILES"]
-            .map(String::from)
-            .to_vec(),
+        [
+            "CLIENT",
+            "INSTALLED",
+            "RUNNING",
+            "CONNECTED",
+            "TOOL TOKENS",
+            "FILES",
+        ]
+        .map(String::from)
+        .to_vec(),
     ];
     for c in clients {
         let connected = match &c.wiring {
@@ -377,10 +403,28 @@ pub fn app_clients(clients: &[AppClient]) {
             installed.to_owned(),
             if c.running { "yes" } else { "-" }.to_owned(),
             connected,
+            c.cost
+                .map_or("-".into(), |cost| format!("{} / {}", cost.tokens, cost.budget)),
             files,
         ]);
     }
     table(&rows);
+    for c in clients {
+        if let Some(cost) = c.cost.filter(ToolCost::over) {
+            println!("{}", over_budget(&c.id, &cost));
+        }
+    }
+}
+
+/// The warning for a client whose tools cost more than its budget, with the fixes.
+pub fn over_budget(client: &str, cost: &ToolCost) -> String {
+    format!(
+        "warning: {client} is offered {} tools costing {} tokens, over its budget of {}: narrow \
+         what it gets (`switchboard profile add NAME SERVER --tools …`, then `switchboard \
+         profile use NAME --client {client}`) or raise its budget (`switchboard token budget \
+         {client} TOKENS`)",
+        cost.tools, cost.tokens, cost.budget
+    )
 }
 
 pub fn client_change(change: &ClientChange) {

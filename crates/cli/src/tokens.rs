@@ -4,7 +4,7 @@
 //! control API and print. A token is printed once, when it is issued.
 
 use clap::Subcommand;
-use switchboard_model::api::{IssueToken, IssuedToken, TokenView};
+use switchboard_model::api::{IssueToken, IssuedToken, TokenView, UseBudget};
 
 use crate::client::{CliError, Client};
 use crate::{encode_query, print_json, render};
@@ -17,6 +17,15 @@ pub enum TokenCommand {
     Ls,
     /// Revoke a client's token and end its sessions.
     Revoke { client: String },
+    /// Give a client its own budget for what its tools may cost a model's context, in
+    /// tokens (`--default`: the daemon's, `daemon --tool-budget`).
+    Budget {
+        client: String,
+        #[arg(required_unless_present = "default", conflicts_with = "default")]
+        tokens: Option<u64>,
+        #[arg(long)]
+        default: bool,
+    },
 }
 
 pub async fn run(json: bool, client: Client, command: TokenCommand) -> Result<(), CliError> {
@@ -39,6 +48,22 @@ pub async fn run(json: bool, client: Client, command: TokenCommand) -> Result<()
                 return print_json(&clients);
             }
             render::tokens(&clients);
+            Ok(())
+        }
+        TokenCommand::Budget {
+            client: name,
+            tokens,
+            default: _,
+        } => {
+            let path = format!("/tokens/{}/budget", encode_query(&name));
+            let set: UseBudget = client.put(&path, &UseBudget { tokens }).await?;
+            if json {
+                return print_json(&set);
+            }
+            match set.tokens {
+                Some(tokens) => println!("{name}: a budget of {tokens} tokens for its tools"),
+                None => println!("{name}: the daemon's budget for its tools"),
+            }
             Ok(())
         }
         TokenCommand::Revoke { client: name } => {

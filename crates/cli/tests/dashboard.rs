@@ -71,6 +71,8 @@ fn every_page_works_in_a_real_browser_against_a_real_daemon() {
     sb.ok(&["add", "time", "--", &time_server()]);
     sb.wait_state("time", "running", Duration::from_secs(60));
     let token = sb.ok(&["token", "create", "claude-code"]).trim().to_owned();
+    // Less than any tool costs: Cursor, once connected, is over its budget.
+    sb.ok(&["token", "budget", "cursor", "50"]);
     call_tool(&sb, "time", "get_current_time", &token);
 
     let shots = std::env::var_os("SWITCHBOARD_SCREENSHOTS")

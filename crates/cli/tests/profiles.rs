@@ -10,7 +10,9 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::{Sandbox, clients_dir, everything_server, sdk_python, sdk_typescript, time_server, tools_dir};
+use common::{
+    Sandbox, clients_dir, everything_server, messages, sdk_python, sdk_typescript, time_server, tools_dir,
+};
 use serde_json::{Value, json};
 
 const START: Duration = Duration::from_secs(60);
@@ -201,31 +203,135 @@ fn what_a_profile_hides_is_answered_as_if_it_did_not_exist() {
     sb.ok(&["profile", "add", "clock", "time"]);
     sb.ok(&["profile", "use", "clock", "--client", "clock-only"]);
     let (hidden, plain) = (Raw::open(&sb, &tokens[0]), Raw::open(&sb, &tokens[1]));
-    assert!(plain.init["instructions"].as_str().unwrap().contains("## everything"), "{}", plain.init);
-    assert!(!hidden.init["instructions"].as_str().is_some_and(|i| i.contains("everything")), "{}", hidden.init);
+    assert!(
+        plain.init["instructions"]
+            .as_str()
+            .unwrap()
+            .contains("## everything"),
+        "{}",
+        plain.init
+    );
+    assert!(
+        !hidden.init["instructions"]
+            .as_str()
+            .is_some_and(|i| i.contains("everything")),
+        "{}",
+        hidden.init
+    );
 
     // A resource the plain client reads is, for the hidden one, a resource that does not exist.
     let listed = plain.call("resources/list", json!({}));
-    let uri = listed["result"]["resources"][0]["uri"].as_str().unwrap().to_owned();
+    let uri = listed["result"]["resources"][0]["uri"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(plain.call("resources/read", json!({"uri": uri}))["result"]["contents"].is_array());
     let refused = hidden.call("resources/read", json!({"uri": uri}));
     assert_eq!(refused["error"]["code"], -32002, "{refused}");
     let unknown = hidden.call("resources/read", json!({"uri": "demo://no/such/thing"}));
-    assert_eq!(refused["error"], json!({"code": -32002, "message": format!("Resource not found: {uri}")}));
+    assert_eq!(
+        refused["error"],
+        json!({"code": -32002, "message": format!("Resource not found: {uri}")})
+    );
     assert_eq!(unknown["error"]["code"], -32002, "{unknown}");
-    assert_eq!(hidden.call("resources/list", json!({}))["result"]["resources"], json!([]));
+    assert_eq!(
+        hidden.call("resources/list", json!({}))["result"]["resources"],
+        json!([])
+    );
 
     // Prompts and completions: none of the hidden server's, and nothing to complete.
     let prompts = plain.call("prompts/list", json!({}));
-    let prompt = prompts["result"]["prompts"][0]["name"].as_str().unwrap().to_owned();
-    assert_eq!(hidden.call("prompts/list", json!({}))["result"]["prompts"], json!([]));
+    let prompt = prompts["result"]["prompts"][0]["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        hidden.call("prompts/list", json!({}))["result"]["prompts"],
+        json!([])
+    );
     let got = hidden.call("prompts/get", json!({"name": prompt}));
-    assert_eq!(got["error"]["message"], format!("Unknown prompt: {prompt}"), "{got}");
+    assert_eq!(
+        got["error"]["message"],
+        format!("Unknown prompt: {prompt}"),
+        "{got}"
+    );
     let completion = hidden.call(
         "completion/complete",
         json!({"ref": {"type": "ref/prompt", "name": prompt}, "argument": {"name": "x", "value": ""}}),
     );
-    assert_eq!(completion["result"]["completion"]["values"], json!([]), "{completion}");
+    assert_eq!(
+        completion["result"]["completion"]["values"],
+        json!([]),
+        "{completion}"
+    );
+}
+
+#[test]
+fn a_client_offered_more_than_its_budget_is_warned_with_the_fix() {
+    let (sb, _) = daemon(&["cursor", "zed"]);
+    let auth = format!("Bearer {}", sb.token());
+    let events = messages(sb.http_send("GET", "/api/v1/events", &[("Authorization", &auth)], ""));
+    let cost_of = |client: &str| {
+        let tokens = sb.json(&["token", "ls"]);
+        let token = tokens
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == client)
+            .unwrap();
+        token["cost"].clone()
+    };
+    // Every tool of both servers, counted: well within the daemon's default budget of 20,000.
+    let all = cost_of("cursor");
+    let (tools, tokens) = (all["tools"].as_u64().unwrap(), all["tokens"].as_u64().unwrap());
+    assert!(tools > 10 && tokens > 1000, "{all}");
+    assert_eq!(all["budget"], 20_000, "{all}");
+
+    // A budget of half that: the client is over it, announced once, and told how to fix it.
+    let budget = tokens / 2;
+    sb.ok(&["token", "budget", "cursor", &budget.to_string()]);
+    let over = wait_for_event(&events, "client_over_budget");
+    assert_eq!(over["client"], "cursor", "{over}");
+    assert_eq!(
+        over["cost"],
+        json!({"tools": tools, "tokens": tokens, "budget": budget})
+    );
+    let listed = sb.ok(&["token", "ls"]);
+    let warning = format!(
+        "warning: cursor is offered {tools} tools costing {tokens} tokens, over its budget of {budget}"
+    );
+    assert!(listed.contains(&warning), "{listed}");
+    assert!(
+        listed.contains("switchboard profile use NAME --client cursor"),
+        "{listed}"
+    );
+    assert!(!listed.contains("warning: zed"), "{listed}");
+
+    // The fix: a profile of time's two tools brings it under its budget.
+    sb.ok(&["profile", "add", "clock", "time"]);
+    sb.ok(&["profile", "use", "clock", "--client", "cursor"]);
+    let narrowed = cost_of("cursor");
+    assert_eq!(narrowed["tools"], 2, "{narrowed}");
+    assert!(narrowed["tokens"].as_u64().unwrap() < budget, "{narrowed}");
+    assert!(!sb.ok(&["token", "ls"]).contains("warning:"));
+    // Going over again is announced again.
+    sb.ok(&["token", "budget", "cursor", "10"]);
+    let again = wait_for_event(&events, "client_over_budget");
+    assert_eq!(again["cost"]["tools"], 2, "{again}");
+}
+
+/// The next event of `kind` the daemon announces.
+fn wait_for_event(events: &mpsc::Receiver<Value>, kind: &str) -> Value {
+    let deadline = std::time::Instant::now() + START;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let event = events
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no {kind} event within {START:?}"));
+        if event["type"] == kind {
+            return event;
+        }
+    }
 }
 
 /// A session of the gateway's aggregate, spoken to over raw HTTP with JSON answers.
@@ -241,14 +347,28 @@ impl<'s> Raw<'s> {
         let auth = format!("Bearer {token}");
         let initialize = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
             "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}});
-        let (status, response) = sb.http("POST", "/mcp", &Self::headers(&auth, None), &initialize.to_string());
+        let (status, response) = sb.http(
+            "POST",
+            "/mcp",
+            &Self::headers(&auth, None),
+            &initialize.to_string(),
+        );
         assert_eq!(status, 200, "{response}");
         let session = response
             .lines()
-            .find_map(|l| l.to_ascii_lowercase().strip_prefix("mcp-session-id: ").map(str::to_owned))
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("mcp-session-id: ")
+                    .map(str::to_owned)
+            })
             .unwrap();
         let init = body(&response)["result"].clone();
-        Self { sb, auth, session, init }
+        Self {
+            sb,
+            auth,
+            session,
+            init,
+        }
     }
 
     fn headers<'h>(auth: &'h str, session: Option<&'h str>) -> Vec<(&'h str, &'h str)> {

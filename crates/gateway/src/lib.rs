@@ -12,6 +12,7 @@
 //! the control API are elsewhere.
 
 pub mod aggregate;
+pub mod budget;
 pub mod cost;
 mod handshake;
 pub mod http;
@@ -88,6 +89,9 @@ pub struct GatewayConfig {
     /// How long a 2026-07-28 client's call waits for each round of its input (the answers to
     /// its server's questions) before it is ended.
     pub input_wait: Duration,
+    /// What the tools a client is offered may cost, in tokens, before it is warned (unless
+    /// it has a budget of its own).
+    pub tool_budget: u64,
 }
 
 impl Default for GatewayConfig {
@@ -96,6 +100,7 @@ impl Default for GatewayConfig {
             record_payloads: false,
             session_idle: Duration::from_secs(30 * 60),
             input_wait: Duration::from_secs(10 * 60),
+            tool_budget: switchboard_model::api::DEFAULT_TOOL_BUDGET,
         }
     }
 }
@@ -167,6 +172,11 @@ impl Access {
         self.store.insert_client(name, &hex::encode(hash)).await?;
         self.by_hash.write().insert(hash, Arc::from(name));
         Ok(())
+    }
+
+    /// The clients that hold a token.
+    pub fn names(&self) -> Vec<Arc<str>> {
+        self.by_hash.read().values().cloned().collect()
     }
 
     /// Revokes a client's token; its open sessions are ended by the caller.
@@ -342,6 +352,7 @@ pub struct Gateway {
     /// Token counts of tool definitions.
     costs: cost::Costs,
     profiles: profiles::Profiles,
+    budgets: budget::Budgets,
 }
 
 impl Gateway {
@@ -351,6 +362,7 @@ impl Gateway {
         let paused = AtomicBool::new(servers.store.paused().await?);
         let access = Access::load(servers.store.clone()).await?;
         let profiles = profiles::Profiles::load(servers.store.clone()).await?;
+        let budgets = budget::Budgets::load(servers.store.clone(), config.tool_budget).await?;
         let history = History::start(
             servers.store.clone(),
             servers.events.clone(),
@@ -368,9 +380,11 @@ impl Gateway {
             rounds: session::rounds::Rounds::new(config.input_wait)?,
             costs: cost::Costs::default(),
             profiles,
+            budgets,
         });
         tokio::spawn(watch_servers(Arc::downgrade(&gateway), events));
         tokio::spawn(expire_sessions(Arc::downgrade(&gateway), config.session_idle));
+        tokio::spawn(budget::watch(Arc::downgrade(&gateway)));
         Ok(gateway)
     }
 
@@ -390,6 +404,11 @@ impl Gateway {
     /// The profiles, and which client uses which.
     pub fn profiles(&self) -> &profiles::Profiles {
         &self.profiles
+    }
+
+    /// Each client's budget for what its tools cost.
+    pub fn budgets(&self) -> &budget::Budgets {
+        &self.budgets
     }
 
     /// Creates or replaces a profile; the sessions of its clients are told their lists changed.
@@ -449,6 +468,7 @@ impl Gateway {
     /// Tells every session of `clients`, and every session whose roots may choose a profile,
     /// that its tools, prompts and resources may have changed.
     fn lists_changed_for(&self, clients: &[String]) {
+        self.budgets.changed();
         let sessions: Vec<Arc<Session>> = self
             .sessions()
             .values()

@@ -97,6 +97,11 @@ impl Profiles {
             .any(|p| !p.roots.is_empty())
     }
 
+    /// The name of the profile `client` uses.
+    pub fn name_of(&self, client: &str) -> Option<String> {
+        self.in_force.read().clients.get(client).cloned()
+    }
+
     /// The profile `client` uses; `None` offers it everything.
     pub fn of_client(&self, client: &str) -> Option<Arc<Profile>> {
         let in_force = self.in_force.read();

@@ -61,6 +61,7 @@ fn render() -> String {
         Profile,
         ProfileView,
         UseProfile,
+        UseBudget,
         IssuedToken,
         CallRecord,
         AppClient,

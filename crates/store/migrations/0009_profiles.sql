@@ -12,3 +12,10 @@ CREATE TABLE client_profiles (
     client  TEXT PRIMARY KEY NOT NULL,
     profile TEXT NOT NULL REFERENCES profiles(name)
 ) STRICT;
+
+-- A client's own budget for what its tools cost a model's context, in tokens; a client
+-- without a row has the daemon's.
+CREATE TABLE client_budgets (
+    client TEXT PRIMARY KEY NOT NULL,
+    tokens INTEGER NOT NULL
+) STRICT;

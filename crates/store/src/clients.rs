@@ -65,6 +65,8 @@ impl Store {
                 name: r.get("name"),
                 created_at_ms: r.get("created_at_ms"),
                 last_used_ms: r.get("last_used_ms"),
+                profile: None,
+                cost: None,
             })
             .collect())
     }

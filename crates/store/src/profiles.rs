@@ -1,4 +1,5 @@
-//! Profiles and which client uses which (the `profiles` and `client_profiles` tables).
+//! Profiles and which client uses which (the `profiles` and `client_profiles` tables), and
+//! clients' own tool budgets (`client_budgets`).
 //!
 //! What a profile offers is the control API's `Profile`, kept as JSON; applying it to a
 //! client's requests is the gateway's.
@@ -82,5 +83,40 @@ impl Store {
             .await
             .map_err(self.query_err("reading clients' profiles"))?;
         Ok(rows.iter().map(|r| (r.get("client"), r.get("profile"))).collect())
+    }
+
+    /// Gives `client` a budget of its own (`None`: the daemon's).
+    pub async fn set_budget(&self, client: &str, tokens: Option<u64>) -> Result<(), StoreError> {
+        let query = match tokens {
+            Some(tokens) => sqlx::query(
+                "INSERT INTO client_budgets (client, tokens) VALUES (?, ?)
+                 ON CONFLICT (client) DO UPDATE SET tokens = excluded.tokens",
+            )
+            .bind(client)
+            .bind(i64::try_from(tokens).unwrap_or(i64::MAX)),
+            None => sqlx::query("DELETE FROM client_budgets WHERE client = ?").bind(client),
+        };
+        query
+            .execute(&self.pool)
+            .await
+            .map_err(self.query_err("setting a client's budget"))?;
+        Ok(())
+    }
+
+    /// Each client with a budget of its own, in tokens.
+    pub async fn budgets(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let rows = sqlx::query("SELECT client, tokens FROM client_budgets ORDER BY client")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.query_err("reading clients' budgets"))?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                (
+                    r.get("client"),
+                    u64::try_from(r.get::<i64, _>("tokens")).unwrap_or(0),
+                )
+            })
+            .collect())
     }
 }

@@ -71,7 +71,11 @@ reload: string, deprecated: string | null,
 /**
  * What the user asked it to get; `None` if it is not connected.
  */
-wiring: Wiring | null, files: Array<AppClientFile>, };
+wiring: Wiring | null, 
+/**
+ * What the tools it is offered cost, when it is connected.
+ */
+cost: ToolCost | null, files: Array<AppClientFile>, };
 
 export type AppClientFile = { path: string, exists: boolean, 
 /**
@@ -162,7 +166,7 @@ port: number, };
 
 export type EntryChange = { entry: string, change: string, };
 
-export type Event = { "type": "server_added", name: ServerName, } | { "type": "server_changed", name: ServerName, } | { "type": "server_removed", name: ServerName, } | { "type": "state_changed", name: ServerName, at_ms: number, status: ServerState, } | { "type": "client_drifted", client: string, path: string, entries: Array<string>, reapplied: boolean, } | { "type": "server_unresponsive", name: ServerName, method: string, waited_ms: number, } | { "type": "records_unwritten", records: UnwrittenRecords, } | { "type": "calls_recorded", count: number, } | { "type": "paused" } | { "type": "resumed" };
+export type Event = { "type": "server_added", name: ServerName, } | { "type": "server_changed", name: ServerName, } | { "type": "server_removed", name: ServerName, } | { "type": "state_changed", name: ServerName, at_ms: number, status: ServerState, } | { "type": "client_drifted", client: string, path: string, entries: Array<string>, reapplied: boolean, } | { "type": "server_unresponsive", name: ServerName, method: string, waited_ms: number, } | { "type": "records_unwritten", records: UnwrittenRecords, } | { "type": "calls_recorded", count: number, } | { "type": "client_over_budget", client: string, cost: ToolCost, } | { "type": "paused" } | { "type": "resumed" };
 
 export type ExitCause = { "kind": "exited", code: number, } | { "kind": "signaled", signal: number, } | { "kind": "unresponsive" } | { "kind": "stopped" } | { "kind": "daemon_lost" } | { "kind": "unobserved", error: string, };
 
@@ -614,7 +618,30 @@ listening: Array<string>,
  */
 https?: string | null, exposed: Array<Exposure>, };
 
-export type TokenView = { name: string, created_at_ms: number, last_used_ms: number | null, };
+export type TokenView = { name: string, created_at_ms: number, last_used_ms: number | null, 
+/**
+ * The profile it uses; `None`: every enabled server.
+ */
+profile: string | null, 
+/**
+ * What its tools cost, once the daemon counted them.
+ */
+cost: ToolCost | null, };
+
+export type ToolCost = { 
+/**
+ * The tools it is offered.
+ */
+tools: number, 
+/**
+ * Their definitions (name, description, schemas) in o200k_base tokens: an estimate for
+ * other model families.
+ */
+tokens: number, 
+/**
+ * What they may cost before the client is warned: its own budget, or the daemon's.
+ */
+budget: number, };
 
 export type ToolView = { name: string, title?: string | null, description?: string | null, 
 /**
@@ -684,6 +711,8 @@ allow_scripts: boolean,
  * publish time, from now on (an install with `latest_deps` keeps it too).
  */
 latest_deps: boolean, };
+
+export type UseBudget = { tokens: number | null, };
 
 export type UseProfile = { profile: string | null, };
 

@@ -104,6 +104,7 @@ pub fn router(services: Services, guard: Guard) -> Router {
         .route("/tokens", get(tokens).post(issue_token))
         .route("/tokens/{name}", axum::routing::delete(revoke_token))
         .route("/tokens/{name}/profile", put(profiles::choose))
+        .route("/tokens/{name}/budget", put(profiles::budget))
         .route("/profiles", get(profiles::list))
         .route(
             "/profiles/{name}",
@@ -400,8 +401,20 @@ async fn undo_clients(
     Ok(Json(s.client_configs.undo(body(request)?).await?))
 }
 
+/// Clients holding tokens, each with its profile and what its tools cost.
 async fn tokens(State(s): State<AppState>) -> ApiResult<Vec<TokenView>> {
-    Ok(Json(s.gateway.access.list().await?))
+    let mut tokens = s.gateway.access.list().await?;
+    for token in &mut tokens {
+        token.profile = s.gateway.profiles().name_of(&token.name);
+        token.cost = match s.gateway.tool_cost(&token.name, None).await {
+            Ok(cost) => Some(cost),
+            Err(e) => {
+                tracing::warn!("cannot count what the tools of client {} cost: {e}", token.name);
+                None
+            }
+        };
+    }
+    Ok(Json(tokens))
 }
 
 async fn issue_token(

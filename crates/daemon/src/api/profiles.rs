@@ -1,11 +1,12 @@
-//! `/api/v1/profiles` and `/api/v1/tokens/{client}/profile`: what each gateway client is
-//! offered. The gateway keeps and applies profiles; these handlers only translate.
+//! `/api/v1/profiles`, `/api/v1/tokens/{client}/profile` and `/budget`: what each gateway
+//! client is offered, and what that may cost. The gateway keeps and applies both; these
+//! handlers only translate.
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use switchboard_model::api::{Profile, ProfileView, UseProfile};
+use switchboard_model::api::{Profile, ProfileView, UseBudget, UseProfile};
 
 use super::{ApiResult, AppState, Failure, body};
 
@@ -43,5 +44,16 @@ pub(super) async fn choose(
 ) -> ApiResult<UseProfile> {
     let choice = body(request)?;
     s.gateway.use_profile(&client, choice.profile.as_deref()).await?;
+    Ok(Json(choice))
+}
+
+/// Gives a client a budget of its own for what its tools cost (`null`: the daemon's).
+pub(super) async fn budget(
+    State(s): State<AppState>,
+    Path(client): Path<String>,
+    request: Result<Json<UseBudget>, JsonRejection>,
+) -> ApiResult<UseBudget> {
+    let choice = body(request)?;
+    s.gateway.set_budget(&client, choice.tokens).await?;
     Ok(Json(choice))
 }

@@ -26,7 +26,7 @@ use switchboard_clients::write::{self, UpdateError, WriteError};
 use switchboard_credentials::seal::Seal;
 use switchboard_credentials::secrets;
 use switchboard_gateway::{AccessError, Gateway};
-use switchboard_model::api::{AppClient, AppClientFile, EntryChange, Wiring};
+use switchboard_model::api::{AppClient, AppClientFile, EntryChange, ToolCost, Wiring};
 use switchboard_store::StoreError;
 use tokio::sync::mpsc;
 
@@ -211,6 +211,11 @@ impl ClientConfigs {
                 catalog::Evidence::App(p) => format!("app {p}"),
                 catalog::Evidence::Config(p) => format!("config {p}"),
             });
+            let wiring = wirings.get(client.id).cloned();
+            let cost = match &wiring {
+                Some(wiring) => self.cost_of(client.id, wiring).await,
+                None => None,
+            };
             out.push(AppClient {
                 id: client.id.to_owned(),
                 name: client.name.to_owned(),
@@ -219,11 +224,23 @@ impl ClientConfigs {
                 http_native: client.http_native(),
                 reload: reload_word(client.reload).to_owned(),
                 deprecated: client.deprecated.map(str::to_owned),
-                wiring: wirings.get(client.id).cloned(),
+                wiring,
+                cost,
                 files: views,
             });
         }
         Ok(out)
+    }
+
+    /// What the tools a connected client is offered cost; `None` if they cannot be counted.
+    async fn cost_of(&self, client: &str, wiring: &Wiring) -> Option<ToolCost> {
+        match self.gateway.tool_cost(client, wiring.servers.as_deref()).await {
+            Ok(cost) => Some(cost),
+            Err(e) => {
+                tracing::warn!("cannot count what the tools of client {client} cost: {e}");
+                None
+            }
+        }
     }
 
     async fn inspect(

@@ -391,6 +391,20 @@ fn by_reference(gateway: &Gateway, frame: Frame, answer: &impl Fn(Value)) -> Rou
 /// that server's last known list, or without it: one hung server must not stall the others.
 const AGGREGATE_PATIENCE: Duration = Duration::from_secs(3);
 
+/// The tools `profile` offers on the aggregate (all of them without one), as listed there;
+/// only those of `servers`, when a client's entries name its servers one by one.
+pub(crate) async fn offered_tools(
+    gateway: &Gateway,
+    profile: Option<&Profile>,
+    servers: Option<&[String]>,
+) -> Vec<Value> {
+    let mut listed = aggregate_list(gateway, profile, "tools/list", "tools").await;
+    if let Some(servers) = servers {
+        listed.retain(|(server, _)| servers.iter().any(|s| s == server.as_str()));
+    }
+    offer::offered(gateway, profile, List::Tools, listed)
+}
+
 /// The aggregate's items of one list, by server.
 pub(super) type Listed = Vec<(ServerName, Vec<Value>)>;
 

@@ -4,6 +4,7 @@
 //!
 //! The calls clients make are recorded in [`super::history`].
 
+use super::ToolCost;
 use crate::UnixMillis;
 
 /// A client allowed to use the gateway (`GET /api/v1/tokens`). Its token is never shown again.
@@ -13,6 +14,12 @@ pub struct TokenView {
     pub created_at_ms: UnixMillis,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_used_ms: Option<UnixMillis>,
+    /// The profile it uses; `None`: every enabled server.
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// What its tools cost, once the daemon counted them.
+    #[serde(default)]
+    pub cost: Option<ToolCost>,
 }
 
 /// Body of `POST /api/v1/tokens`.
@@ -47,6 +54,9 @@ pub struct AppClient {
     pub deprecated: Option<String>,
     /// What the user asked it to get; `None` if it is not connected.
     pub wiring: Option<Wiring>,
+    /// What the tools it is offered cost, when it is connected.
+    #[serde(default)]
+    pub cost: Option<ToolCost>,
     pub files: Vec<AppClientFile>,
 }
 

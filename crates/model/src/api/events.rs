@@ -2,7 +2,7 @@
 //!
 //! Only the events' shapes; the SSE framing that carries them is [`crate::sse`].
 
-use super::UnwrittenRecords;
+use super::{ToolCost, UnwrittenRecords};
 use crate::{ServerName, ServerState, UnixMillis};
 
 /// Everything the daemon announces on `GET /api/v1/events`. One closed enum.
@@ -46,6 +46,12 @@ pub enum Event {
     CallsRecorded {
         count: u64,
     },
+    /// The tools a client is offered came to cost more than its budget (announced once each
+    /// time it goes over): narrow its profile or turn on search mode.
+    ClientOverBudget {
+        client: String,
+        cost: ToolCost,
+    },
     /// Every server was paused (`switchboard pause`): they stopped and none starts on its own.
     Paused,
     /// Servers are no longer paused; the enabled ones are starting.
@@ -64,6 +70,7 @@ impl Event {
             Self::ServerUnresponsive { .. } => "server_unresponsive",
             Self::RecordsUnwritten { .. } => "records_unwritten",
             Self::CallsRecorded { .. } => "calls_recorded",
+            Self::ClientOverBudget { .. } => "client_over_budget",
             Self::Paused => "paused",
             Self::Resumed => "resumed",
         }

@@ -120,6 +120,35 @@ pub struct ProfileView {
     pub clients: Vec<String>,
 }
 
+/// What the tools a client is offered cost its model's context, against its budget.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+pub struct ToolCost {
+    /// The tools it is offered.
+    pub tools: u32,
+    /// Their definitions (name, description, schemas) in o200k_base tokens: an estimate for
+    /// other model families.
+    pub tokens: u64,
+    /// What they may cost before the client is warned: its own budget, or the daemon's.
+    pub budget: u64,
+}
+
+impl ToolCost {
+    pub fn over(&self) -> bool {
+        self.tokens > self.budget
+    }
+}
+
+/// The daemon's budget for what a client's tools cost: a tenth of a 200,000-token context
+/// window, the size of today's large models'.
+pub const DEFAULT_TOOL_BUDGET: u64 = 20_000;
+
+/// Body of `PUT /api/v1/tokens/{client}/budget`: the client's own budget in tokens; `None`
+/// gives it the daemon's again.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+pub struct UseBudget {
+    pub tokens: Option<u64>,
+}
+
 /// Body of `PUT /api/v1/tokens/{client}/profile`: the profile a client uses from now on;
 /// `None` offers it every enabled server again.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
