@@ -56,6 +56,18 @@ async function callThroughGateway() {
   await client.close();
 }
 
+/** The tools the client's token is offered on `time`'s endpoint, by the TypeScript SDK. */
+async function toolsThroughGateway() {
+  const transport = new StreamableHTTPClientTransport(new URL(process.env.DASHBOARD_GATEWAY), {
+    requestInit: { headers: { Authorization: `Bearer ${process.env.DASHBOARD_CLIENT_TOKEN}` } },
+  });
+  const client = new Client({ name: "dashboard-test", version: "1.0.0" });
+  await client.connect(transport);
+  const { tools } = await client.listTools();
+  await client.close();
+  return tools.map((t) => t.name).sort();
+}
+
 // Accessibility: axe-core on each page as it is shown; serious and critical findings fail the
 // run at the end, all of them listed.
 const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
@@ -340,9 +352,32 @@ try {
     await page.getByRole("cell", { name: "get_current_time" }).first().waitFor({ timeout: TIMEOUT });
   });
 
+  await step("Profiles: a profile of one tool, given to a client, is all the gateway offers it", async () => {
+    await page.getByRole("link", { name: "Profiles" }).click();
+    await page.getByRole("button", { name: "New profile" }).click();
+    const editor = page.getByTestId("profile-editor");
+    await editor.getByLabel("Name").fill("clock");
+    const time = editor.locator('fieldset[data-server="time"]');
+    await time.getByRole("checkbox", { name: "time", exact: true }).check();
+    await time.getByRole("checkbox", { name: /^convert_time/ }).uncheck({ timeout: TIMEOUT });
+    const cost = await editor.getByTestId("profile-cost").innerText();
+    assert.match(cost, /^1 tool, [\d,]+ tokens/, cost);
+    await shot("profile-editor");
+    await editor.getByRole("button", { name: "Save" }).click();
+    await page.locator('section[data-profile="clock"]').getByText("only get_current_time").waitFor({ timeout: TIMEOUT });
+    await page.getByLabel("Profile of claude-code").selectOption("clock");
+    await page.locator('tr[data-token="claude-code"]').getByTestId("token-tools").getByText("1", { exact: true }).waitFor({ timeout: TIMEOUT });
+    assert.deepEqual(await toolsThroughGateway(), ["get_current_time"]);
+    await shot("profiles");
+    await audit("profiles");
+    // Every server again, as the later steps expect.
+    await page.getByLabel("Profile of claude-code").selectOption("");
+    await page.locator('tr[data-token="claude-code"]').getByTestId("token-tools").getByText("1", { exact: true }).waitFor({ state: "detached", timeout: TIMEOUT });
+  });
+
   await step("At 800×600 every page fits the window, and the page list stays in view", async () => {
     await page.setViewportSize({ width: 800, height: 600 });
-    for (const hash of ["#/servers", "#/servers/time/tools", "#/new", "#/discover", "#/clients", "#/tailnet", "#/activity"]) {
+    for (const hash of ["#/servers", "#/servers/time/tools", "#/new", "#/discover", "#/clients", "#/profiles", "#/tailnet", "#/activity"]) {
       await page.evaluate((h) => (location.hash = h), hash);
       await page.locator("main h1").first().waitFor({ timeout: TIMEOUT });
       const wide = await page.evaluate(() => document.documentElement.scrollWidth);
@@ -378,6 +413,7 @@ try {
       ["#/new", () => page.getByRole("heading", { name: "New server" }).waitFor({ timeout: TIMEOUT })],
       ["#/discover", () => page.locator("ul.results[aria-busy=false]").waitFor({ timeout: TIMEOUT })],
       ["#/clients", () => page.locator("tr[data-client]").first().waitFor({ timeout: TIMEOUT })],
+      ["#/profiles", () => page.locator("section[data-profile]").first().waitFor({ timeout: TIMEOUT })],
       ["#/tailnet", () => page.getByTestId("tailnet-state").waitFor({ timeout: TIMEOUT })],
       ["#/activity", () => page.locator("tr[data-call]").first().waitFor({ timeout: TIMEOUT })],
     ]) {
