@@ -6,7 +6,7 @@
 
 use clap::{Args, Subcommand};
 use switchboard_model::ServerName;
-use switchboard_model::api::{Offer, Profile, ProfileView, Selection, UseProfile};
+use switchboard_model::api::{Hints, Offer, Profile, ProfileView, Selection, ToolOverride, UseProfile};
 
 use crate::client::{CliError, Client};
 use crate::{encode_query, parse_name, print_json, render};
@@ -23,6 +23,9 @@ pub enum ProfileCommand {
     Remove { name: String, server: String },
     /// Delete a profile no client uses.
     Rm { name: String },
+    /// Present a tool of a server in a profile otherwise: another name (clients call it by
+    /// that), title or description, or hints that make it look more cautious (never less).
+    Override(OverrideArgs),
     /// Choose a profile by the folder a client works in: a session whose client reports an
     /// MCP root in one of these folders uses it (none given: by its token only).
     Roots {
@@ -67,6 +70,54 @@ pub struct AddArgs {
     except_resources: Option<Vec<String>>,
 }
 
+/// `profile override NAME SERVER TOOL`.
+#[derive(Debug, Args)]
+pub struct OverrideArgs {
+    name: String,
+    server: String,
+    /// The server's name for the tool.
+    tool: String,
+    /// The name clients see and call it by.
+    #[arg(long)]
+    rename: Option<String>,
+    #[arg(long)]
+    title: Option<String>,
+    #[arg(long)]
+    description: Option<String>,
+    /// Say it may change or delete things (destructiveHint).
+    #[arg(long)]
+    destructive: bool,
+    /// Say it reaches beyond this machine (openWorldHint).
+    #[arg(long)]
+    open_world: bool,
+    /// Say it is not read-only (readOnlyHint false).
+    #[arg(long)]
+    not_read_only: bool,
+    /// Say calling it twice may differ from calling it once (idempotentHint false).
+    #[arg(long)]
+    not_idempotent: bool,
+    /// Present it as its server lists it again.
+    #[arg(long, conflicts_with_all = ["rename", "title", "description", "destructive", "open_world", "not_read_only", "not_idempotent"])]
+    clear: bool,
+}
+
+impl OverrideArgs {
+    fn tool_override(&self) -> ToolOverride {
+        let flag = |on: bool, value: bool| on.then_some(value);
+        ToolOverride {
+            name: self.rename.clone(),
+            title: self.title.clone(),
+            description: self.description.clone(),
+            annotations: Hints {
+                read_only_hint: flag(self.not_read_only, false),
+                destructive_hint: flag(self.destructive, true),
+                idempotent_hint: flag(self.not_idempotent, false),
+                open_world_hint: flag(self.open_world, true),
+            },
+        }
+    }
+}
+
 fn selection(only: Option<Vec<String>>, except: Option<Vec<String>>) -> Selection {
     match (only, except) {
         (Some(only), _) => Selection::Only(only),
@@ -88,12 +139,19 @@ pub async fn run(json: bool, client: Client, command: ProfileCommand) -> Result<
         ProfileCommand::Show { name } => client.get(&path(&name)).await?,
         ProfileCommand::Add(args) => {
             let server = parse_name(&args.server)?;
+            let mut profile = existing(&client, &args.name).await?;
+            // The tools' overrides stay as they were.
+            let overrides = profile
+                .servers
+                .remove(&server)
+                .map(|offer| offer.overrides)
+                .unwrap_or_default();
             let offer = Offer {
                 tools: selection(args.tools, args.except_tools),
                 prompts: selection(args.prompts, args.except_prompts),
                 resources: selection(args.resources, args.except_resources),
+                overrides,
             };
-            let mut profile = existing(&client, &args.name).await?;
             profile.servers.insert(server, offer);
             client.put(&path(&args.name), &profile).await?
         }
@@ -117,6 +175,21 @@ pub async fn run(json: bool, client: Client, command: ProfileCommand) -> Result<
                 })
                 .collect();
             client.put(&path(&name), &profile).await?
+        }
+        ProfileCommand::Override(args) => {
+            let server = parse_name(&args.server)?;
+            let mut profile = existing(&client, &args.name).await?;
+            let Some(offer) = profile.servers.get_mut(&server) else {
+                return Err(CliError::Usage(format!(
+                    "profile {} does not offer server {server}; `switchboard profile add {} {server}` first",
+                    args.name, args.name
+                )));
+            };
+            match args.clear {
+                true => offer.overrides.remove(&args.tool),
+                false => offer.overrides.insert(args.tool.clone(), args.tool_override()),
+            };
+            client.put(&path(&args.name), &profile).await?
         }
         ProfileCommand::Rm { name } => {
             client.delete(&path(&name)).await?;

@@ -257,6 +257,23 @@ pub fn profile(profile: &ProfileView) {
         ]);
     }
     table(&rows);
+    for (server, offer) in &profile.profile.servers {
+        for (tool, presented) in &offer.overrides {
+            let mut changes = Vec::new();
+            changes.extend(presented.name.as_ref().map(|n| format!("named {n}")));
+            changes.extend(presented.title.as_ref().map(|t| format!("titled {t:?}")));
+            changes.extend(
+                presented
+                    .description
+                    .as_ref()
+                    .map(|_| "its own description".to_owned()),
+            );
+            if !presented.annotations.is_empty() {
+                changes.push("more cautious hints".into());
+            }
+            println!("{server} {tool}: {}", changes.join(", "));
+        }
+    }
 }
 
 fn selection(selection: &Selection) -> String {

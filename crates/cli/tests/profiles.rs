@@ -267,6 +267,94 @@ fn what_a_profile_hides_is_answered_as_if_it_did_not_exist() {
 }
 
 #[test]
+fn a_tool_renamed_by_a_profile_is_listed_and_called_by_its_new_name() {
+    let (sb, tokens) = daemon(&["renamer"]);
+    let token = &tokens[0];
+    sb.ok(&["profile", "add", "mine", "time"]);
+    sb.ok(&[
+        "profile",
+        "override",
+        "mine",
+        "time",
+        "get_current_time",
+        "--rename",
+        "now",
+        "--description",
+        "What time it is in a timezone.",
+        "--destructive",
+    ]);
+    sb.ok(&["profile", "use", "mine", "--client", "renamer"]);
+    let paris = json!({"timezone": "Europe/Paris"});
+
+    // On the server's own endpoint (Python SDK): the new name, which calls the tool; the old
+    // name is unknown.
+    let calls = json!({"now": paris, "get_current_time": paris}).to_string();
+    let mut python = OfferedClient::start(&sb, "/mcp/time", &calls, token, None);
+    let seen = python.first();
+    assert_eq!(names(&seen["tools"]), ["convert_time", "now"], "{seen}");
+    assert!(
+        seen["calls"]["now"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Europe/Paris"),
+        "{seen}"
+    );
+    assert!(
+        refusal(&seen, "get_current_time").contains("Unknown tool"),
+        "{seen}"
+    );
+
+    // On the aggregate (TypeScript SDK): namespaced like any tool, and called the same way.
+    let calls = json!({"time__now": paris, "time__get_current_time": paris}).to_string();
+    let seen = sdk_typescript(&["offered", &base(&sb), "/mcp", &calls], token);
+    assert_eq!(
+        names(&seen["tools"]),
+        ["time__convert_time", "time__now"],
+        "{seen}"
+    );
+    assert!(
+        seen["calls"]["time__now"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Europe/Paris"),
+        "{seen}"
+    );
+    assert!(
+        refusal(&seen, "time__get_current_time").contains("Unknown tool"),
+        "{seen}"
+    );
+    // Its description is the profile's, and its hints say it may be destructive.
+    let raw = Raw::open(&sb, token);
+    let listed = raw.call("tools/list", json!({}));
+    let now = listed["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "time__now")
+        .unwrap();
+    assert_eq!(now["description"], "What time it is in a timezone.", "{now}");
+    assert_eq!(now["annotations"]["destructiveHint"], true, "{now}");
+    // The history has the server's name for what was called.
+    let history = sb.json(&["history", "--client", "renamer"]);
+    let tools: Vec<&Value> = history.as_array().unwrap().iter().map(|c| &c["tool"]).collect();
+    assert_eq!(tools, [&json!("get_current_time"); 2], "{history}");
+
+    // Cleared, the tool is its server's again, and the open session is told.
+    sb.ok(&[
+        "profile",
+        "override",
+        "mine",
+        "time",
+        "get_current_time",
+        "--clear",
+    ]);
+    assert_eq!(
+        names(&python.last()["tools"]),
+        ["convert_time", "get_current_time"]
+    );
+}
+
+#[test]
 fn a_client_offered_more_than_its_budget_is_warned_with_the_fix() {
     let (sb, _) = daemon(&["cursor", "zed"]);
     let auth = format!("Bearer {}", sb.token());

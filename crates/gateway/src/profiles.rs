@@ -250,12 +250,24 @@ impl Visible<'_> {
         !matches!(self, Self::Hidden)
     }
 
-    /// Whether every item of `list` is offered, so a list can pass untouched.
-    pub fn offers_all(self, list: List) -> bool {
+    /// Whether a list passes as its server lists it: every item offered, none presented
+    /// otherwise.
+    pub fn lists_as_listed(self, list: List) -> bool {
         match self {
             Self::Everything => true,
-            Self::Offered(offer) => list.of(offer).is_all(),
+            Self::Offered(offer) => {
+                list.of(offer).is_all() && (list != List::Tools || offer.overrides.is_empty())
+            }
             Self::Hidden => false,
+        }
+    }
+
+    /// `tool`, as its server lists it, as the profile presents it (its overrides applied).
+    pub fn present(self, tool: &mut serde_json::Value) {
+        if let Self::Offered(offer) = self
+            && let Some(found) = tool["name"].as_str().and_then(|name| offer.overrides.get(name))
+        {
+            found.apply(tool);
         }
     }
 

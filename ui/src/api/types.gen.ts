@@ -201,6 +201,8 @@ startup_timeout_ms: number, ping_interval_ms: number, ping_timeout_ms: number,
  */
 ping_retries: number, };
 
+export type Hints = { readOnlyHint?: boolean | null, destructiveHint?: boolean | null, idempotentHint?: boolean | null, openWorldHint?: boolean | null, };
+
 export type ImportClients = { 
 /**
  * Client ids to import from; empty for every client on the machine.
@@ -341,7 +343,11 @@ export type Offer = { tools?: Selection, prompts?: Selection,
 /**
  * Matched against each resource's URI (and a template's URI template).
  */
-resources?: Selection, };
+resources?: Selection, 
+/**
+ * How offered tools are presented, by the server's name for each.
+ */
+overrides?: { [key in string]: ToolOverride }, };
 
 export type OfferedServer = { name: ServerName, 
 /**
@@ -642,6 +648,8 @@ tokens: number,
  * What they may cost before the client is warned: its own budget, or the daemon's.
  */
 budget: number, };
+
+export type ToolOverride = { name?: string | null, title?: string | null, description?: string | null, annotations?: Hints, };
 
 export type ToolView = { name: string, title?: string | null, description?: string | null, 
 /**

@@ -129,23 +129,23 @@ pub async fn request(
         }
     };
     let visible = profiles::visible(profile.as_deref(), &server);
-    match offer::absent(
+    let frame = match offer::admit(
         visible,
         &server,
         &method,
-        &frame,
+        frame,
         asked.as_deref().unwrap_or_default(),
     ) {
-        Some(Absent::Fail(code, message)) => return fail(code, &message),
-        Some(Absent::Answer(result)) => return answer(result),
-        None => {}
-    }
+        Ok(frame) => frame,
+        Err(Absent::Fail(code, message)) => return fail(code, &message),
+        Err(Absent::Answer(result)) => return answer(result),
+    };
     let upstream = match upstream_for(gateway, session, &server).await {
         Ok(upstream) => upstream,
         Err(e) => return fail(code::SERVER_UNAVAILABLE, &e.to_string()),
     };
     if let Some((list, key)) = List::of_method(&method)
-        && !visible.offers_all(list)
+        && !visible.lists_as_listed(list)
     {
         return match offer::offered_list(&upstream, visible, list, &method, key).await {
             Ok(result) => answer(result),

@@ -47,19 +47,42 @@ pub(super) fn no_completion() -> Value {
     json!({"completion": {"values": [], "hasMore": false}})
 }
 
-/// How a request that `visible` does not allow is answered; `None` when it may go on.
-/// `asked` is the name the client used (on the aggregate, before it was translated); `frame`
-/// is the request as the server would get it.
-pub(super) fn absent(
+/// The request as the server must get it (a renamed tool called by the server's name for
+/// it), or how it is answered when `visible` does not allow it. `asked` is the name the
+/// client used (on the aggregate, before it was translated).
+pub(super) fn admit(
     visible: Visible,
     server: &ServerName,
     method: &str,
-    frame: &Frame,
+    frame: Frame,
     asked: &str,
-) -> Option<Absent> {
-    if matches!(visible, Visible::Everything) {
-        return None;
+) -> Result<Frame, Absent> {
+    let frame = match (visible, method) {
+        (Visible::Everything, _) => return Ok(frame),
+        (Visible::Offered(offer), "tools/call") if !offer.overrides.is_empty() => {
+            let name = frame.param_str(Param::Name).unwrap_or_default();
+            match offer.original(&name) {
+                Some(original) if original != name => {
+                    frame.with_param(Param::Name, &Value::from(original).to_string())
+                }
+                Some(_) => frame,
+                None => {
+                    let (code, message) = unknown(NameKind::Tool, asked);
+                    return Err(Absent::Fail(code, message));
+                }
+            }
+        }
+        _ => frame,
+    };
+    match absent(visible, server, method, &frame, asked) {
+        Some(absent) => Err(absent),
+        None => Ok(frame),
     }
+}
+
+/// How a request (as the server would get it) that `visible` does not allow is answered;
+/// `None` when it may go on.
+fn absent(visible: Visible, server: &ServerName, method: &str, frame: &Frame, asked: &str) -> Option<Absent> {
     let allowed = |list: List, name: Option<String>| name.is_some_and(|n| visible.allows(list, &n));
     let fail = |(code, message): (i64, String)| Some(Absent::Fail(code, message));
     match method {
@@ -106,6 +129,9 @@ pub(super) async fn offered_list(
     let deadline = Instant::now() + OWN_LIST_PATIENCE;
     let mut items = list_all(upstream, method, key, deadline).await?;
     items.retain(|item| visible.allows_item(list, item));
+    if list == List::Tools {
+        items.iter_mut().for_each(|tool| visible.present(tool));
+    }
     Ok(json!({ key: items }))
 }
 
@@ -124,21 +150,33 @@ pub(super) fn offered(
         List::Prompts => Some(NameKind::Prompt),
         List::Resources => None,
     };
-    let catalog = gateway.catalog();
+    let mut catalog = gateway.catalog();
     let mut all = Vec::new();
     for (server, items) in listed {
         let visible = visible(Some(profile), &server);
-        all.extend(items.into_iter().filter(|item| {
-            match kind {
-                // Tools and prompts are chosen by the server's own names for them; one the
-                // catalog cannot name is left out.
-                Some(kind) => item["name"]
-                    .as_str()
-                    .and_then(|exposed| catalog.resolve(kind, exposed))
-                    .is_some_and(|(_, original)| visible.allows(list, &original)),
-                None => visible.allows_item(list, item),
+        for mut item in items {
+            // Tools and prompts are chosen by the server's own names for them; one the
+            // catalog cannot name is left out.
+            let original = kind
+                .zip(item["name"].as_str())
+                .and_then(|(kind, exposed)| catalog.resolve(kind, exposed))
+                .map(|(_, original)| original);
+            let offered = match &original {
+                Some(original) => visible.allows(list, original),
+                None => kind.is_none() && visible.allows_item(list, &item),
+            };
+            if !offered {
+                continue;
             }
-        }));
+            // A renamed tool is exposed under its new name, which leads back to it.
+            if let (List::Tools, Some(original)) = (list, original) {
+                item["name"] = Value::from(original);
+                visible.present(&mut item);
+                let presented = item["name"].as_str().unwrap_or_default().to_owned();
+                item["name"] = Value::from(catalog.name(NameKind::Tool, &server, &presented));
+            }
+            all.push(item);
+        }
     }
     all
 }

@@ -59,6 +59,123 @@ pub struct Offer {
     /// Matched against each resource's URI (and a template's URI template).
     #[serde(default, skip_serializing_if = "Selection::is_all")]
     pub resources: Selection,
+    /// How offered tools are presented, by the server's name for each.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub overrides: BTreeMap<String, ToolOverride>,
+}
+
+impl Offer {
+    /// The server's name for the tool a client knows as `name`: a renamed tool answers only
+    /// to its new name. `None` if no tool is known by it here.
+    pub fn original<'n>(&'n self, name: &'n str) -> Option<&'n str> {
+        let renamed = self
+            .overrides
+            .iter()
+            .find(|(_, o)| o.name.as_deref() == Some(name));
+        match renamed {
+            Some((original, _)) => Some(original),
+            None if self.overrides.get(name).is_some_and(|o| o.name.is_some()) => None,
+            None => Some(name),
+        }
+    }
+
+    /// Two tools of the server the overrides would give one name; `None` if they do not.
+    pub fn clash(&self) -> Option<&str> {
+        let mut names = std::collections::BTreeSet::new();
+        self.overrides
+            .iter()
+            .map(|(original, o)| o.name.as_deref().unwrap_or(original))
+            .find(|name| !names.insert(*name))
+    }
+}
+
+/// How a profile presents one tool: its own name, title or description for it, and hints that
+/// can only make it look more cautious than its server says it is.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+#[serde(deny_unknown_fields)]
+pub struct ToolOverride {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Hints::is_empty")]
+    pub annotations: Hints,
+}
+
+/// A tool's behaviour hints (MCP's `ToolAnnotations`). An override's hint counts only where
+/// it is the more cautious: not read-only, destructive, not idempotent, open-world.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Hints {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_only_hint: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destructive_hint: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotent_hint: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_world_hint: Option<bool>,
+}
+
+impl Hints {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// Whether `name` is a tool name clients take: 1 to 128 of letters, digits, `_`, `-`, `.`.
+pub fn valid_tool_name(name: &str) -> bool {
+    (1..=128).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+impl ToolOverride {
+    /// `tool`, a definition as its server lists it, as this override presents it.
+    pub fn apply(&self, tool: &mut serde_json::Value) {
+        for (key, value) in [
+            ("name", &self.name),
+            ("title", &self.title),
+            ("description", &self.description),
+        ] {
+            if let Some(value) = value {
+                tool[key] = serde_json::Value::from(value.as_str());
+            }
+        }
+        if self.annotations.is_empty() {
+            return;
+        }
+        let own = &tool["annotations"];
+        let server = |key: &str, default: bool| own[key].as_bool().unwrap_or(default);
+        // The spec's defaults: not read-only, destructive, not idempotent, open-world.
+        let tightened = [
+            (
+                "readOnlyHint",
+                server("readOnlyHint", false) && self.annotations.read_only_hint.unwrap_or(true),
+            ),
+            (
+                "destructiveHint",
+                server("destructiveHint", true) || self.annotations.destructive_hint.unwrap_or(false),
+            ),
+            (
+                "idempotentHint",
+                server("idempotentHint", false) && self.annotations.idempotent_hint.unwrap_or(true),
+            ),
+            (
+                "openWorldHint",
+                server("openWorldHint", true) || self.annotations.open_world_hint.unwrap_or(false),
+            ),
+        ];
+        if !tool["annotations"].is_object() {
+            tool["annotations"] = serde_json::json!({});
+        }
+        for (key, value) in tightened {
+            tool["annotations"][key] = serde_json::Value::Bool(value);
+        }
+    }
 }
 
 /// Which names of one list are offered. A pattern is a name in which `*` stands for any run
@@ -187,6 +304,64 @@ mod tests {
         assert!(only.allows("get_time") && !only.allows("delete_all"));
         assert!(except.allows("get_time") && !except.allows("delete_all"));
         assert!(Selection::All.allows("anything"));
+    }
+
+    #[test]
+    fn an_override_renames_and_tightens_but_never_loosens() {
+        let mut tool = serde_json::json!({
+            "name": "delete_file", "description": "Deletes a file.",
+            "annotations": {"readOnlyHint": false, "destructiveHint": true}
+        });
+        let loosen = ToolOverride {
+            name: Some("remove".into()),
+            annotations: Hints {
+                read_only_hint: Some(true),
+                destructive_hint: Some(false),
+                ..Hints::default()
+            },
+            ..ToolOverride::default()
+        };
+        loosen.apply(&mut tool);
+        assert_eq!(tool["name"], "remove");
+        assert_eq!(tool["description"], "Deletes a file.");
+        assert_eq!(tool["annotations"]["readOnlyHint"], false);
+        assert_eq!(tool["annotations"]["destructiveHint"], true);
+        let mut reader = serde_json::json!({"name": "read", "annotations": {"readOnlyHint": true, "openWorldHint": false}});
+        let tighten = ToolOverride {
+            annotations: Hints {
+                read_only_hint: Some(false),
+                open_world_hint: Some(true),
+                ..Hints::default()
+            },
+            ..ToolOverride::default()
+        };
+        tighten.apply(&mut reader);
+        assert_eq!(reader["annotations"]["readOnlyHint"], false);
+        assert_eq!(reader["annotations"]["openWorldHint"], true);
+    }
+
+    #[test]
+    fn a_renamed_tool_answers_only_to_its_new_name() {
+        let mut offer = Offer::default();
+        offer.overrides.insert(
+            "get_time".into(),
+            ToolOverride {
+                name: Some("now".into()),
+                ..ToolOverride::default()
+            },
+        );
+        assert_eq!(offer.original("now"), Some("get_time"));
+        assert_eq!(offer.original("get_time"), None);
+        assert_eq!(offer.original("other"), Some("other"));
+        assert_eq!(offer.clash(), None);
+        offer.overrides.insert(
+            "other".into(),
+            ToolOverride {
+                name: Some("now".into()),
+                ..ToolOverride::default()
+            },
+        );
+        assert_eq!(offer.clash(), Some("now"));
     }
 
     #[test]
