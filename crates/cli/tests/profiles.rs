@@ -43,6 +43,13 @@ fn names(list: &Value) -> Vec<String> {
         .collect()
 }
 
+/// What a call the client made answered.
+fn answered(seen: &Value, tool: &str) -> String {
+    let text = &seen["calls"][tool]["text"];
+    assert!(text.is_string(), "{tool} was not answered: {seen}");
+    text.as_str().unwrap().to_owned()
+}
+
 /// What the client was told of a refused call.
 fn refusal(seen: &Value, tool: &str) -> String {
     let refused = &seen["calls"][tool]["refused"];
@@ -94,10 +101,7 @@ fn two_clients_with_different_profiles_see_different_tools_from_the_same_servers
         !tools.iter().any(|t| t == "echo" || t.starts_with("trigger-")),
         "{seen}"
     );
-    assert!(
-        seen["calls"]["get-sum"]["text"].as_str().unwrap().contains('3'),
-        "{seen}"
-    );
+    assert!(answered(&seen, "get-sum").contains('3'), "{seen}");
     assert!(refusal(&seen, "echo").contains("Unknown tool"), "{seen}");
     assert!(
         refusal(&seen, "trigger-sampling-request").contains("Unknown tool"),
@@ -175,13 +179,7 @@ fn the_folder_a_client_works_in_chooses_its_profile() {
     let mut in_sums = OfferedClient::start(&sb, "/mcp", &calls, token, Some(&uri(&sums)));
     let seen = in_sums.first();
     assert_eq!(names(&seen["tools"]), ["everything__get-sum"], "{seen}");
-    assert!(
-        seen["calls"]["everything__get-sum"]["text"]
-            .as_str()
-            .unwrap()
-            .contains('3'),
-        "{seen}"
-    );
+    assert!(answered(&seen, "everything__get-sum").contains('3'), "{seen}");
     // Elsewhere, the token (without a profile) is offered every server.
     let mut elsewhere = OfferedClient::start(&sb, "/mcp", "{}", token, Some("file:///tmp"));
     assert!(names(&elsewhere.first()["tools"]).len() > 10);
@@ -285,6 +283,23 @@ fn a_tool_renamed_by_a_profile_is_listed_and_called_by_its_new_name() {
     ]);
     sb.ok(&["profile", "use", "mine", "--client", "renamer"]);
     let paris = json!({"timezone": "Europe/Paris"});
+    // Two tools under one name, or a name clients do not take, are refused, saying why.
+    for (rename, why) in [
+        ("now", "would both be named `now`"),
+        ("what time?", "not a name clients take"),
+    ] {
+        let refused = sb.cli(&[
+            "profile",
+            "override",
+            "mine",
+            "time",
+            "convert_time",
+            "--rename",
+            rename,
+        ]);
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(!refused.status.success() && stderr.contains(why), "{stderr}");
+    }
 
     // On the server's own endpoint (Python SDK): the new name, which calls the tool; the old
     // name is unknown.
@@ -292,13 +307,7 @@ fn a_tool_renamed_by_a_profile_is_listed_and_called_by_its_new_name() {
     let mut python = OfferedClient::start(&sb, "/mcp/time", &calls, token, None);
     let seen = python.first();
     assert_eq!(names(&seen["tools"]), ["convert_time", "now"], "{seen}");
-    assert!(
-        seen["calls"]["now"]["text"]
-            .as_str()
-            .unwrap()
-            .contains("Europe/Paris"),
-        "{seen}"
-    );
+    assert!(answered(&seen, "now").contains("Europe/Paris"), "{seen}");
     assert!(
         refusal(&seen, "get_current_time").contains("Unknown tool"),
         "{seen}"
@@ -312,13 +321,7 @@ fn a_tool_renamed_by_a_profile_is_listed_and_called_by_its_new_name() {
         ["time__convert_time", "time__now"],
         "{seen}"
     );
-    assert!(
-        seen["calls"]["time__now"]["text"]
-            .as_str()
-            .unwrap()
-            .contains("Europe/Paris"),
-        "{seen}"
-    );
+    assert!(answered(&seen, "time__now").contains("Europe/Paris"), "{seen}");
     assert!(
         refusal(&seen, "time__get_current_time").contains("Unknown tool"),
         "{seen}"

@@ -11,13 +11,12 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use parking_lot::RwLock;
-use switchboard_model::api::{Event, ToolCost};
+use switchboard_model::api::{Event, ToolCost, Wiring};
 use switchboard_store::{Store, StoreError};
 use tokio::sync::Notify;
 
-use crate::Gateway;
-use crate::cost::CostError;
 use crate::profiles::{ProfileError, valid_name};
+use crate::{Gateway, route};
 
 /// How long the watcher lets a burst of changes (servers starting one by one) settle before
 /// it counts.
@@ -74,17 +73,42 @@ impl Budgets {
 }
 
 impl Gateway {
-    /// What the tools `client` is offered cost, against its budget: on the aggregate, or of
-    /// `servers` only when its entries name its servers one by one.
-    pub async fn tool_cost(&self, client: &str, servers: Option<&[String]>) -> Result<ToolCost, CostError> {
-        let profile = self.profiles().of_client(client);
-        let tools = crate::route::offered_tools(self, profile.as_deref(), servers).await;
-        let tokens = self.costs().tokens(&tools).await?;
-        Ok(ToolCost {
-            tools: u32::try_from(tools.len()).unwrap_or(u32::MAX),
-            tokens: tokens.iter().map(|t| u64::from(*t)).sum(),
-            budget: self.budgets().of(client),
-        })
+    /// What the tools `client` is offered cost, against its budget; `None` (with a warning in
+    /// the log) if they cannot be counted.
+    pub async fn tool_cost(&self, client: &str) -> Option<ToolCost> {
+        self.tool_costs(&[client]).await.pop().flatten()
+    }
+
+    /// What the tools each of `clients` is offered cost, from one listing of every server's
+    /// tools: those its profile lets through, of the servers its config's entries name (all,
+    /// for one entry for every server).
+    pub async fn tool_costs(&self, clients: &[&str]) -> Vec<Option<ToolCost>> {
+        let listed = route::all_tools(self).await;
+        let wirings: HashMap<String, Wiring> = match self.servers.store.wirings().await {
+            Ok(wirings) => wirings.into_iter().collect(),
+            Err(e) => {
+                tracing::warn!("cannot read which servers clients' entries name: {e}");
+                HashMap::new()
+            }
+        };
+        let mut costs = Vec::new();
+        for client in clients {
+            let profile = self.profiles().of_client(client);
+            let servers = wirings.get(*client).and_then(|w| w.servers.as_deref());
+            let tools = route::offered_tools(self, profile.as_deref(), servers, listed.clone());
+            costs.push(match self.costs().tokens(&tools).await {
+                Ok(tokens) => Some(ToolCost {
+                    tools: u32::try_from(tools.len()).unwrap_or(u32::MAX),
+                    tokens: tokens.iter().map(|t| u64::from(*t)).sum(),
+                    budget: self.budgets().of(client),
+                }),
+                Err(e) => {
+                    tracing::warn!("cannot count what the tools of client {client} cost: {e}");
+                    None
+                }
+            });
+        }
+        costs
     }
 
     /// Gives `client` a budget of its own (`None`: the daemon's).
@@ -116,16 +140,14 @@ pub(crate) async fn watch(gateway: Weak<Gateway>) {
         tokio::time::sleep(SETTLE).await;
         while servers.try_recv().is_ok() {}
         let Some(gateway) = gateway.upgrade() else { return };
-        for client in gateway.access.names() {
-            let cost = match gateway.tool_cost(&client, None).await {
-                Ok(cost) => cost,
-                Err(e) => {
-                    tracing::warn!("cannot count what the tools of client {client} cost: {e}");
-                    continue;
-                }
-            };
+        let clients = gateway.access.names();
+        let names: Vec<&str> = clients.iter().map(|c| &**c).collect();
+        let costs = gateway.tool_costs(&names).await;
+        over.retain(|client, _| names.contains(&client.as_str()));
+        for (client, cost) in clients.iter().zip(costs) {
+            let Some(cost) = cost else { continue };
             if !cost.over() {
-                over.remove(&*client);
+                over.remove(&**client);
             } else if over.insert(client.to_string(), cost) != Some(cost) {
                 tracing::warn!(
                     %client,

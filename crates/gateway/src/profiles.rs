@@ -6,11 +6,12 @@
 //! telling the affected sessions that their lists changed is [`crate::Gateway`]'s.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use parking_lot::RwLock;
 use switchboard_model::ServerName;
-use switchboard_model::api::{Offer, Profile, ProfileView, Selection, folder};
+use switchboard_model::api::{Offer, Profile, ProfileView, Selection, folder, valid_tool_name};
 use switchboard_store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +32,15 @@ pub enum ProfileError {
     UnknownServer(ServerName),
     #[error("profile root `{0}` is not a folder: give an absolute path or a file:// URI")]
     BadRoot(String),
+    #[error(
+        "cannot present tool {tool} of server {server} so: {why}; choose another name, or \
+         `switchboard profile override PROFILE {server} {tool} --clear`"
+    )]
+    BadOverride {
+        server: ServerName,
+        tool: String,
+        why: String,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -78,7 +88,7 @@ impl Profiles {
 
     /// The profile whose folders hold one of `roots` (a client's), the most specific if
     /// several do.
-    pub fn for_roots(&self, roots: &[String]) -> Option<Arc<Profile>> {
+    pub fn for_roots(&self, roots: &[PathBuf]) -> Option<Arc<Profile>> {
         let in_force = self.in_force.read();
         in_force
             .profiles
@@ -134,6 +144,7 @@ impl Profiles {
         if let Some(bad) = profile.roots.iter().find(|root| folder(root).is_none()) {
             return Err(ProfileError::BadRoot(bad.clone()));
         }
+        check_overrides(&profile)?;
         let _changing = self.changing.lock().await;
         self.store.put_profile(name, &profile).await?;
         let mut in_force = self.in_force.write();
@@ -177,6 +188,31 @@ impl Profiles {
         };
         Ok(())
     }
+}
+
+/// Overrides give tools names clients take, and no two tools of a server one name.
+fn check_overrides(profile: &Profile) -> Result<(), ProfileError> {
+    for (server, offer) in &profile.servers {
+        for (tool, presented) in &offer.overrides {
+            if let Some(name) = presented.name.as_deref().filter(|n| !valid_tool_name(n)) {
+                return Err(ProfileError::BadOverride {
+                    server: server.clone(),
+                    tool: tool.clone(),
+                    why: format!(
+                        "`{name}` is not a name clients take: use 1 to 128 letters, digits, `_`, `-` and `.`"
+                    ),
+                });
+            }
+        }
+        if let Some(name) = offer.clash() {
+            return Err(ProfileError::BadOverride {
+                server: server.clone(),
+                tool: name.to_owned(),
+                why: format!("two of its tools would both be named `{name}`"),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn view(in_force: &InForce, name: &str, profile: &Profile) -> ProfileView {
@@ -271,11 +307,14 @@ impl Visible<'_> {
         }
     }
 
-    /// Whether the item of `list` named `name` (a resource by its URI) is offered.
+    /// Whether the item of `list` named `name` (a resource by its URI) is offered; a tool
+    /// another is renamed to stand for is not.
     pub fn allows(self, list: List, name: &str) -> bool {
         match self {
             Self::Everything => true,
-            Self::Offered(offer) => list.of(offer).allows(name),
+            Self::Offered(offer) => {
+                list.of(offer).allows(name) && !(list == List::Tools && offer.shadowed(name))
+            }
             Self::Hidden => false,
         }
     }

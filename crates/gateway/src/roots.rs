@@ -6,12 +6,14 @@
 //! roots. The roots are the client's word: a profile chosen by them is a convenience for the
 //! person's own clients, not a limit a client cannot step around.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 use switchboard_mcp::jsonrpc::Frame;
 use switchboard_mcp::upstream::next_server_request_id;
+use switchboard_model::api::folder;
 use tokio::sync::oneshot;
 
 use super::Gateway;
@@ -21,8 +23,8 @@ use super::session::{Mode, Session};
 /// How long a client has to list its roots.
 const ANSWER_PATIENCE: Duration = Duration::from_secs(10);
 
-/// How long a request arriving before the client's first answer waits for it.
-pub(crate) const FIRST_ANSWER_PATIENCE: Duration = Duration::from_secs(2);
+/// How long after asking the requests arriving before the client's first answer wait for it.
+const FIRST_ANSWER_PATIENCE: Duration = Duration::from_secs(2);
 
 /// Asks `session`'s client for its roots, if that can choose its profile; when the answer
 /// changes the profile, the session is told its lists changed.
@@ -37,7 +39,7 @@ pub(crate) fn ask(gateway: &Arc<Gateway>, session: &Arc<Session>) {
     // Requests wait for a first answer that comes in time, so none was served without it.
     let first = session.roots().is_none();
     let asked_at = Instant::now();
-    session.asking_roots(id, answer);
+    session.asking_roots(id, answer, FIRST_ANSWER_PATIENCE);
     let request = json!({"jsonrpc": "2.0", "id": id, "method": "roots/list"});
     session
         .standalone()
@@ -50,8 +52,9 @@ pub(crate) fn ask(gateway: &Arc<Gateway>, session: &Arc<Session>) {
         };
         let before = gateway.profile_of(&session);
         let roots = match response {
-            Ok(Ok(response)) => uris(&response),
+            Ok(Ok(response)) => folders(&response),
             _ => {
+                session.forget_inputs(&[id]);
                 tracing::info!(client = %session.client(), "the client did not list its roots; its token's profile applies");
                 Vec::new()
             }
@@ -65,13 +68,13 @@ pub(crate) fn ask(gateway: &Arc<Gateway>, session: &Arc<Session>) {
     }));
 }
 
-/// The root URIs of a `roots/list` response; none from an error.
-fn uris(response: &Frame) -> Vec<String> {
+/// The folders of the roots a `roots/list` response lists; none from an error.
+fn folders(response: &Frame) -> Vec<PathBuf> {
     let value = response.to_value();
     value["result"]["roots"]
         .as_array()
         .into_iter()
         .flatten()
-        .filter_map(|root| root["uri"].as_str().map(str::to_owned))
+        .filter_map(|root| root["uri"].as_str().and_then(folder))
         .collect()
 }

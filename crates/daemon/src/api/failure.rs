@@ -113,6 +113,7 @@ impl From<ProfileError> for Failure {
         let (status, code) = match &e {
             ProfileError::InvalidName(_) => (StatusCode::BAD_REQUEST, "invalid_name"),
             ProfileError::BadRoot(_) => (StatusCode::BAD_REQUEST, "invalid_root"),
+            ProfileError::BadOverride { .. } => (StatusCode::BAD_REQUEST, "invalid_override"),
             ProfileError::NotFound(_) => (StatusCode::NOT_FOUND, "no_such_profile"),
             ProfileError::UnknownServer(_) => (StatusCode::NOT_FOUND, "no_such_server"),
             ProfileError::InUse { .. } => (StatusCode::CONFLICT, "profile_in_use"),

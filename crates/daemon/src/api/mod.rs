@@ -404,15 +404,11 @@ async fn undo_clients(
 /// Clients holding tokens, each with its profile and what its tools cost.
 async fn tokens(State(s): State<AppState>) -> ApiResult<Vec<TokenView>> {
     let mut tokens = s.gateway.access.list().await?;
-    for token in &mut tokens {
+    let names: Vec<&str> = tokens.iter().map(|t| t.name.as_str()).collect();
+    let costs = s.gateway.tool_costs(&names).await;
+    for (token, cost) in tokens.iter_mut().zip(costs) {
         token.profile = s.gateway.profiles().name_of(&token.name);
-        token.cost = match s.gateway.tool_cost(&token.name, None).await {
-            Ok(cost) => Some(cost),
-            Err(e) => {
-                tracing::warn!("cannot count what the tools of client {} cost: {e}", token.name);
-                None
-            }
-        };
+        token.cost = cost;
     }
     Ok(Json(tokens))
 }

@@ -26,7 +26,7 @@ use switchboard_clients::write::{self, UpdateError, WriteError};
 use switchboard_credentials::seal::Seal;
 use switchboard_credentials::secrets;
 use switchboard_gateway::{AccessError, Gateway};
-use switchboard_model::api::{AppClient, AppClientFile, EntryChange, ToolCost, Wiring};
+use switchboard_model::api::{AppClient, AppClientFile, EntryChange, Wiring};
 use switchboard_store::StoreError;
 use tokio::sync::mpsc;
 
@@ -199,6 +199,13 @@ impl ClientConfigs {
         let running = tokio::task::spawn_blocking(running_processes)
             .await
             .map_err(|e| ClientConfigError::Task(e.to_string()))?;
+        // What the tools of each connected client cost, from one listing of every server's.
+        let wired: Vec<&str> = wirings.keys().map(String::as_str).collect();
+        let costs: HashMap<&str, _> = wired
+            .iter()
+            .copied()
+            .zip(self.gateway.tool_costs(&wired).await)
+            .collect();
         let mut out = Vec::new();
         for client in catalog::all() {
             let files = self.files_of(client).await?;
@@ -212,10 +219,7 @@ impl ClientConfigs {
                 catalog::Evidence::Config(p) => format!("config {p}"),
             });
             let wiring = wirings.get(client.id).cloned();
-            let cost = match &wiring {
-                Some(wiring) => self.cost_of(client.id, wiring).await,
-                None => None,
-            };
+            let cost = costs.get(client.id).copied().flatten();
             out.push(AppClient {
                 id: client.id.to_owned(),
                 name: client.name.to_owned(),
@@ -230,17 +234,6 @@ impl ClientConfigs {
             });
         }
         Ok(out)
-    }
-
-    /// What the tools a connected client is offered cost; `None` if they cannot be counted.
-    async fn cost_of(&self, client: &str, wiring: &Wiring) -> Option<ToolCost> {
-        match self.gateway.tool_cost(client, wiring.servers.as_deref()).await {
-            Ok(cost) => Some(cost),
-            Err(e) => {
-                tracing::warn!("cannot count what the tools of client {client} cost: {e}");
-                None
-            }
-        }
     }
 
     async fn inspect(

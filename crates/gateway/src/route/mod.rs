@@ -113,7 +113,7 @@ pub async fn request(
     if method == "initialize" {
         return fail(code::INVALID_REQUEST, "this session is already initialized");
     }
-    session.roots_settled(roots::FIRST_ANSWER_PATIENCE).await;
+    session.roots_settled().await;
     let profile = gateway.profile_of(session);
     // The name the client used, for an answer as if a hidden name did not exist.
     let asked = profile.as_ref().and_then(|_| frame.param_str(Param::Name));
@@ -269,8 +269,8 @@ async fn aggregate_route(
         return Routed::Answered;
     }
     match method {
-        "tools/call" => by_name(gateway, NameKind::Tool, frame).await,
-        "prompts/get" => by_name(gateway, NameKind::Prompt, frame).await,
+        "tools/call" => by_name(gateway, profile, NameKind::Tool, frame).await,
+        "prompts/get" => by_name(gateway, profile, NameKind::Prompt, frame).await,
         "resources/read" | "resources/subscribe" | "resources/unsubscribe" => by_uri(gateway, frame).await,
         "logging/setLevel" => {
             set_level_everywhere(gateway, session, &frame).await;
@@ -286,18 +286,20 @@ async fn aggregate_route(
 }
 
 /// A tool call or prompt, to the server whose exposed name it uses, under the server's name.
-async fn by_name(gateway: &Gateway, kind: NameKind, frame: Frame) -> Routed {
+async fn by_name(gateway: &Gateway, profile: Option<&Profile>, kind: NameKind, frame: Frame) -> Routed {
     let Some(exposed) = frame.param_str(Param::Name) else {
         return Routed::Failed(code::INVALID_PARAMS, "params.name is required".into());
     };
     let mut found = gateway.catalog().resolve(kind, &exposed);
     if found.is_none() {
-        // A client may call a name it listed before the daemon restarted.
-        let (list, key) = match kind {
-            NameKind::Tool => ("tools/list", "tools"),
-            NameKind::Prompt => ("prompts/list", "prompts"),
+        // A client may call a name it listed before the daemon restarted: listed again as
+        // its profile offers it, which names its renamed tools too.
+        let (list, key, offered) = match kind {
+            NameKind::Tool => ("tools/list", "tools", List::Tools),
+            NameKind::Prompt => ("prompts/list", "prompts", List::Prompts),
         };
-        aggregate_list(gateway, None, list, key).await;
+        let listed = aggregate_list(gateway, profile, list, key).await;
+        offer::offered(gateway, profile, offered, listed);
         found = gateway.catalog().resolve(kind, &exposed);
     }
     match found {
@@ -391,14 +393,20 @@ fn by_reference(gateway: &Gateway, frame: Frame, answer: &impl Fn(Value)) -> Rou
 /// that server's last known list, or without it: one hung server must not stall the others.
 const AGGREGATE_PATIENCE: Duration = Duration::from_secs(3);
 
-/// The tools `profile` offers on the aggregate (all of them without one), as listed there;
-/// only those of `servers`, when a client's entries name its servers one by one.
-pub(crate) async fn offered_tools(
+/// Every enabled server's tools, as the aggregate lists them.
+pub(crate) async fn all_tools(gateway: &Gateway) -> Listed {
+    aggregate_list(gateway, None, "tools/list", "tools").await
+}
+
+/// The tools of `listed` (the aggregate's) that `profile` offers (all of them without one),
+/// as it presents them; only those of `servers`, when a client's entries name its servers one
+/// by one.
+pub(crate) fn offered_tools(
     gateway: &Gateway,
     profile: Option<&Profile>,
     servers: Option<&[String]>,
+    mut listed: Listed,
 ) -> Vec<Value> {
-    let mut listed = aggregate_list(gateway, profile, "tools/list", "tools").await;
     if let Some(servers) = servers {
         listed.retain(|(server, _)| servers.iter().any(|s| s == server.as_str()));
     }

@@ -480,7 +480,8 @@ impl Session {
         self.server_requests.lock().insert(id, Answerer::Input(round));
     }
 
-    /// Questions asked as `ids` that no answer is waited for any more.
+    /// Requests (questions of rounds of input, the gateway's own) sent to the client as `ids`
+    /// whose answers are waited for no more.
     pub(crate) fn forget_inputs(&self, ids: &[u64]) {
         let mut asked = self.server_requests.lock();
         for id in ids {

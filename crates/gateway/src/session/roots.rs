@@ -4,6 +4,7 @@
 //! is what the session keeps, and the wait of a request that arrives while the first answer
 //! is outstanding.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,26 +19,27 @@ pub(crate) enum Roots {
     /// Never asked (the client cannot say, or no profile is chosen by roots).
     #[default]
     Unasked,
-    /// Asked for the first time; no answer yet.
-    Asking,
-    /// The roots' URIs, as the client last listed them.
-    Listed(Arc<[String]>),
+    /// Asked for the first time; no answer yet. Requests wait for it until the deadline.
+    Asking(tokio::time::Instant),
+    /// The folders of its roots, as the client last listed them (those that are folders).
+    Listed(Arc<[PathBuf]>),
 }
 
 impl Session {
     /// The client's roots, once it has listed them.
-    pub(crate) fn roots(&self) -> Option<Arc<[String]>> {
+    pub(crate) fn roots(&self) -> Option<Arc<[PathBuf]>> {
         match &*self.roots.borrow() {
             Roots::Listed(roots) => Some(Arc::clone(roots)),
             _ => None,
         }
     }
 
-    /// The client is asked for its roots as `id`; `answer` gets its response.
-    pub(crate) fn asking_roots(&self, id: u64, answer: oneshot::Sender<Frame>) {
+    /// The client is asked for its roots as `id`; `answer` gets its response. Requests wait
+    /// for a first answer for `patience` at most, all together.
+    pub(crate) fn asking_roots(&self, id: u64, answer: oneshot::Sender<Frame>, patience: Duration) {
         self.roots.send_if_modified(|roots| match roots {
             Roots::Unasked => {
-                *roots = Roots::Asking;
+                *roots = Roots::Asking(tokio::time::Instant::now() + patience);
                 true
             }
             _ => false,
@@ -46,17 +48,18 @@ impl Session {
     }
 
     /// What the client answered (or, if it did not, no roots).
-    pub(crate) fn roots_listed(&self, listed: Arc<[String]>) {
+    pub(crate) fn roots_listed(&self, listed: Arc<[PathBuf]>) {
         self.roots.send_replace(Roots::Listed(listed));
     }
 
-    /// Returns once the client's first answer came, or after `patience`: a request that
+    /// Returns once the client's first answer came, or its deadline passed: a request that
     /// arrives meanwhile is served under the profile its roots choose.
-    pub(crate) async fn roots_settled(&self, patience: Duration) {
-        if !matches!(*self.roots.borrow(), Roots::Asking) {
+    pub(crate) async fn roots_settled(&self) {
+        let Roots::Asking(deadline) = *self.roots.borrow() else {
             return;
-        }
+        };
         let mut roots = self.roots.subscribe();
-        let _ = tokio::time::timeout(patience, roots.wait_for(|roots| !matches!(roots, Roots::Asking))).await;
+        let answered = roots.wait_for(|roots| !matches!(roots, Roots::Asking(_)));
+        let _ = tokio::time::timeout_at(deadline, answered).await;
     }
 }

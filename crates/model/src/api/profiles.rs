@@ -24,9 +24,9 @@ pub struct Profile {
 
 impl Profile {
     /// How deep the folder of this profile's that holds one of `roots` (a client's root
-    /// URIs) is, the deepest if several do: the most specific profile wins. `None` if none.
-    pub fn root_depth(&self, roots: &[String]) -> Option<usize> {
-        let roots: Vec<PathBuf> = roots.iter().filter_map(|r| folder(r)).collect();
+    /// folders, read by [`folder`]) is, the deepest if several do: the most specific profile
+    /// wins. `None` if none.
+    pub fn root_depth(&self, roots: &[PathBuf]) -> Option<usize> {
         self.roots
             .iter()
             .filter_map(|own| folder(own))
@@ -77,6 +77,17 @@ impl Offer {
             None if self.overrides.get(name).is_some_and(|o| o.name.is_some()) => None,
             None => Some(name),
         }
+    }
+
+    /// Whether the tool the server calls `name` is hidden because another tool is renamed to
+    /// `name`: clients know only the renamed one by it.
+    pub fn shadowed(&self, name: &str) -> bool {
+        let renamed_away = self.overrides.get(name).is_some_and(|o| o.name.is_some());
+        !renamed_away
+            && self
+                .overrides
+                .iter()
+                .any(|(original, o)| original != name && o.name.as_deref() == Some(name))
     }
 
     /// Two tools of the server the overrides would give one name; `None` if they do not.
@@ -362,6 +373,17 @@ mod tests {
             },
         );
         assert_eq!(offer.clash(), Some("now"));
+        // A rename onto another tool's name hides that tool.
+        offer.overrides.remove("other");
+        offer.overrides.insert(
+            "read".into(),
+            ToolOverride {
+                name: Some("write".into()),
+                ..ToolOverride::default()
+            },
+        );
+        assert!(offer.shadowed("write") && !offer.shadowed("read") && !offer.shadowed("get_time"));
+        assert_eq!(offer.original("write"), Some("read"));
     }
 
     #[test]
@@ -372,14 +394,14 @@ mod tests {
         };
         let work = profile(&["/home/me/work"]);
         let repo = profile(&["file:///home/me/work/my%20repo"]);
-        let client = ["file:///home/me/work/my%20repo/src".to_owned()];
+        let client = [folder("file:///home/me/work/my%20repo/src").unwrap()];
         assert_eq!(work.root_depth(&client), Some(4));
         assert_eq!(repo.root_depth(&client), Some(5));
-        assert_eq!(work.root_depth(&["file:///home/me/workshop".to_owned()]), None);
         assert_eq!(
-            work.root_depth(&["https://example.com/home/me/work".to_owned()]),
+            work.root_depth(&[folder("file:///home/me/workshop").unwrap()]),
             None
         );
+        assert_eq!(folder("https://example.com/home/me/work"), None);
         assert_eq!(folder("relative/path"), None);
     }
 
