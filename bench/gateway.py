@@ -159,6 +159,15 @@ def start_switchboard():
         daemon.stop,
     )
     target.daemon, target.token = daemon, token
+    # A second client under a profile: echo's tools chosen by a pattern, echo presented with a
+    # description of the profile's, so a call goes through both.
+    profiled = subprocess.run(
+        [str(BIN), "token", "create", "bench-profiled"], env=daemon.env, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    daemon.cli("profile", "add", "bench", "echo", "--tools", "ech*")
+    daemon.cli("profile", "override", "bench", "echo", "echo", "--description", "Echoes its message.")
+    daemon.cli("profile", "use", "bench", "--client", "bench-profiled")
+    target.profiled = Target("Switchboard", target.url, daemon.proc.pid, {"Authorization": f"Bearer {profiled}"})
     return target
 
 
@@ -318,11 +327,16 @@ def sequential(target, bodies, answers_ping, client=None):
 def by_revision(target, bodies):
     """Switchboard's c1 and c16 for a client of the newest session revision and a stateless one."""
     newest = session_headers(target.open_session(NEWEST_SESSION), NEWEST_SESSION)
+    profiled = session_headers(target.profiled.open_session(NEWEST_SESSION), NEWEST_SESSION)
     stateless = stateless_bodies_file()
     return {
         f"{NEWEST_SESSION} session": {
             "c1": sequential(target, bodies, False, newest),
             "c16": oha(target, 16, bodies, client=newest),
+        },
+        f"{NEWEST_SESSION} session, client under a profile": {
+            "c1": sequential(target.profiled, bodies, False, profiled),
+            "c16": oha(target.profiled, 16, bodies, client=profiled),
         },
         f"{STATELESS} (stateless)": {
             "c1": sequential(target, stateless, False, STATELESS_HEADERS),
@@ -349,6 +363,16 @@ def measure(start, bodies):
         return target.label, figures
     finally:
         target.stop()
+
+
+def profile_cost(by_revision):
+    """What a profile adds to a call: c1 p50 with it minus without, beside each one's spread."""
+    plain = by_revision[f"{NEWEST_SESSION} session"]["c1"]
+    profiled = by_revision[f"{NEWEST_SESSION} session, client under a profile"]["c1"]
+    added = profiled["p50_us"] - plain["p50_us"]
+    noise = abs(plain["floor_p50_us"] - profiled["floor_p50_us"])
+    return (f"{added:+.0f} µs at c1 p50 ({plain['p50_us']:.0f} → {profiled['p50_us']:.0f} µs), while the "
+            f"stdio floor itself moved {noise:.0f} µs between the two runs")
 
 
 def revision_rows(by_revision):
@@ -432,6 +456,10 @@ request carries its revision and capabilities in `_meta`, mirrored in headers th
 | client | c1 req/s | c1 p50 / p99 µs | c16 req/s | c16 p50 / p99 µs | failed requests |
 |---|---|---|---|---|---|
 {chr(10).join(revision_rows(ours["by_revision"]))}
+
+The client under a profile (`bench/gateway.py` gives it echo's tools by a pattern and echo a
+description of its own, so each call is checked against the profile and its name mapped)
+against the same session without one: {profile_cost(ours["by_revision"])}.
 
 supergateway --stateful starts one server process per session, which is why its
 per-session memory with children is large; Switchboard and mcp-proxy share one process.
