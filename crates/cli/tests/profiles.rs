@@ -11,7 +11,8 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use common::{
-    Sandbox, clients_dir, everything_server, messages, sdk_python, sdk_typescript, time_server, tools_dir,
+    Sandbox, clients_dir, echo_server, everything_server, messages, sdk_python, sdk_typescript, time_server,
+    tools_dir,
 };
 use serde_json::{Value, json};
 
@@ -200,7 +201,21 @@ fn what_a_profile_hides_is_answered_as_if_it_did_not_exist() {
     let (sb, tokens) = daemon(&["clock-only", "plain"]);
     sb.ok(&["profile", "add", "clock", "time"]);
     sb.ok(&["profile", "use", "clock", "--client", "clock-only"]);
-    let (hidden, plain) = (Raw::open(&sb, &tokens[0]), Raw::open(&sb, &tokens[1]));
+    let (hidden, plain) = (
+        Raw::open(&sb, "/mcp", &tokens[0]),
+        Raw::open(&sb, "/mcp", &tokens[1]),
+    );
+    // A server's own endpoint says its lists may change (a profile changes them), and adds
+    // nothing it did not declare: mcp-echo declares tools only.
+    sb.ok(&["add", "echo", "--", echo_server().to_str().unwrap()]);
+    sb.wait_state("echo", "running", START);
+    let echo = Raw::open(&sb, "/mcp/echo", &tokens[1]);
+    assert_eq!(
+        echo.init["capabilities"],
+        json!({"tools": {"listChanged": true}}),
+        "{}",
+        echo.init
+    );
     assert!(
         plain.init["instructions"]
             .as_str()
@@ -327,7 +342,7 @@ fn a_tool_renamed_by_a_profile_is_listed_and_called_by_its_new_name() {
         "{seen}"
     );
     // Its description is the profile's, and its hints say it may be destructive.
-    let raw = Raw::open(&sb, token);
+    let raw = Raw::open(&sb, "/mcp", token);
     let listed = raw.call("tools/list", json!({}));
     let now = listed["result"]["tools"]
         .as_array()
@@ -428,22 +443,18 @@ fn wait_for_event(events: &mpsc::Receiver<Value>, kind: &str) -> Value {
 /// A session of the gateway's aggregate, spoken to over raw HTTP with JSON answers.
 struct Raw<'s> {
     sb: &'s Sandbox,
+    path: &'s str,
     auth: String,
     session: String,
     init: Value,
 }
 
 impl<'s> Raw<'s> {
-    fn open(sb: &'s Sandbox, token: &str) -> Self {
+    fn open(sb: &'s Sandbox, path: &'s str, token: &str) -> Self {
         let auth = format!("Bearer {token}");
         let initialize = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
             "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}});
-        let (status, response) = sb.http(
-            "POST",
-            "/mcp",
-            &Self::headers(&auth, None),
-            &initialize.to_string(),
-        );
+        let (status, response) = sb.http("POST", path, &Self::headers(&auth, None), &initialize.to_string());
         assert_eq!(status, 200, "{response}");
         let session = response
             .lines()
@@ -456,6 +467,7 @@ impl<'s> Raw<'s> {
         let init = body(&response)["result"].clone();
         Self {
             sb,
+            path,
             auth,
             session,
             init,
@@ -475,7 +487,7 @@ impl<'s> Raw<'s> {
     fn call(&self, method: &str, params: Value) -> Value {
         let request = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
         let headers = Self::headers(&self.auth, Some(&self.session));
-        let (status, response) = self.sb.http("POST", "/mcp", &headers, &request.to_string());
+        let (status, response) = self.sb.http("POST", self.path, &headers, &request.to_string());
         assert_eq!(status, 200, "{response}");
         body(&response)
     }

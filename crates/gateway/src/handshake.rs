@@ -51,8 +51,11 @@ pub async fn init_result(
 fn server_init(upstream: &Upstream, protocol: &str) -> Value {
     let mut result = upstream.init().map(|i| i.result).unwrap_or_else(|| json!({}));
     result["protocolVersion"] = Value::from(protocol);
-    for list in ["tools", "prompts", "resources"] {
-        if let Some(capability) = result["capabilities"][list].as_object_mut() {
+    let capabilities = result.get_mut("capabilities").and_then(Value::as_object_mut);
+    for (list, capability) in capabilities.into_iter().flatten() {
+        if let ("tools" | "prompts" | "resources", Some(capability)) =
+            (list.as_str(), capability.as_object_mut())
+        {
             capability.insert("listChanged".into(), Value::Bool(true));
         }
     }
