@@ -270,8 +270,28 @@ def new_session_cost(target):
     return result["open_init"]["p50_ms"]
 
 
+def counted(target):
+    """Switchboard counts what each client's tools cost once its servers are up (the encoder
+    is built, used and its memory given back): done first, and waited out, so the idle
+    figures hold sessions only."""
+    target.daemon.cli("token", "ls")
+    previous = None
+
+    def steady():
+        nonlocal previous
+        now = rss_kib(target.pid)
+        still = previous is not None and abs(now - previous) <= 256
+        previous = now
+        time.sleep(0.5)
+        return still
+
+    wait_for("the daemon's memory to settle after counting tool costs", 30, steady)
+
+
 def idle_memory(target):
     """Own and descendants' RSS before and after holding many sessions open (KiB)."""
+    if hasattr(target, "daemon"):
+        counted(target)
     time.sleep(1)  # let the warm-up settle; this is a measurement, not a test
     before = rss_tree_kib(target.pid)
     count = IDLE_SESSIONS.get(target.label, IDLE_SESSIONS_DEFAULT)
