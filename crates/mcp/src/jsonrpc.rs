@@ -244,6 +244,7 @@ impl Frame {
     }
 
     /// Inserts `"key":value,` as the first member of the result object of a response.
+    /// The caller checks that the result lacks `key`: a second member would be a duplicate.
     pub fn with_result_member(&self, key: &str, value: &str) -> Frame {
         let Some(result) = self.head().result else {
             return self.clone();
