@@ -8,7 +8,7 @@
 use serde_json::Value;
 
 use super::emit::{Style, after_unterminated, fit_end, key_text, render_slot};
-use super::layout::{Slot, blocks, lines};
+use super::layout::{Slot, blocks, is_node_properties, lines};
 use super::{BOM, Document};
 use crate::EditError;
 
@@ -101,10 +101,19 @@ impl Document {
             // The last block of a file without a final newline: take the newline before it.
             removed_newline_before = true;
         }
-        let only = blocks.len() == 1;
+        // The root's anchor or tag on a line of its own reads as a block here, but holds none.
+        let only = blocks.iter().all(|other| {
+            other.first == block.first
+                || (other.first == other.last && is_node_properties(lines[other.first].body.trim()))
+        });
         if only {
-            // The root is left empty: it goes back to the inline form it had before.
-            let key_line = lines[found.line];
+            // The root is left empty: it goes back to the inline form it had before, after
+            // the key or after the anchor or tag on a line of their own below it.
+            let key_line = (found.line..block.first)
+                .rev()
+                .map(|at| lines[at])
+                .find(|line| !line.is_trivia())
+                .unwrap_or(lines[found.line]);
             let empty = match slot {
                 Slot::Member(_) => "{}",
                 Slot::Item { .. } => "[]",

@@ -102,6 +102,12 @@ pub(super) fn blocks(lines: &[Line<'_>], root: &Root, slot: Slot<'_>) -> Vec<Blo
     out
 }
 
+/// Whether `text` is only a node's anchor and tag (`&defaults`, `!!map`).
+pub(super) fn is_node_properties(text: &str) -> bool {
+    let mut words = text.split_whitespace().peekable();
+    words.peek().is_some() && words.all(|word| word.len() > 1 && word.starts_with(['&', '!']))
+}
+
 /// A mapping key at the start of `text` and what follows its colon.
 pub(super) fn split_key(text: &str) -> Option<(String, &str)> {
     let (key, rest) = if let Some(quote) = text.chars().next().filter(|c| *c == '"' || *c == '\'') {

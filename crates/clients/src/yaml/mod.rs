@@ -342,6 +342,19 @@ mod tests {
     }
 
     #[test]
+    fn an_anchor_on_its_own_line_stays_when_the_last_member_goes() {
+        // Found by the fuzzer: the anchor's line read as a member, so removing the only real
+        // one was refused.
+        let original = "extensions:\n  &shared\nGOOSE_MODE: auto\n";
+        let mut doc = Document::parse(original).expect("parses");
+        doc.set_member("extensions", "switchboard", &goose_entry())
+            .expect("set");
+        assert!(doc.remove_member("extensions", "switchboard").expect("remove"));
+        assert_eq!(doc.text(), "extensions:\n  &shared {}\nGOOSE_MODE: auto\n");
+        assert_eq!(doc.value["extensions"], json!({}));
+    }
+
+    #[test]
     fn new_blocks_follow_the_files_indent_and_replace_in_place() {
         let original =
             "extensions:\r\n    time:\r\n        cmd: uvx\r\n        type: stdio\r\nGOOSE_MODE: auto\r\n";
