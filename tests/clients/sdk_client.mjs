@@ -1,7 +1,7 @@
 // Drives the gateway with the official MCP TypeScript SDK and prints what it saw as JSON.
 // Usage: node sdk_client.mjs SCENARIO BASE_URL   (token from SWITCHBOARD_TOKEN)
 // Scenarios: everything (tools, echo, sampling, elicitation, progress, subscription),
-// time, aggregate, asking PATH [PREFIX], offered PATH CALLS.
+// time, aggregate, asking PATH [PREFIX], offered PATH CALLS, search PATH QUERY ARGS.
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import {
@@ -120,6 +120,24 @@ async function offered() {
   return out;
 }
 
-const scenarios = { everything, time, aggregate, asking, offered };
+// A client in search mode as a model would use it: finds tools by QUERY, reads the best
+// match's definition, and calls it with ARGS (a JSON object).
+async function search() {
+  const [path, query, args] = process.argv.slice(4);
+  const client = await connect(path);
+  const out = { tools: (await client.listTools()).tools.map((t) => t.name).sort() };
+  const found = await client.callTool({ name: "search_tools", arguments: { query } });
+  out.found = (found.structuredContent?.tools ?? []).map((t) => t.name);
+  if (out.found.length) {
+    const best = out.found[0];
+    out.described = (await client.callTool({ name: "describe_tool", arguments: { name: best } })).structuredContent;
+    const called = await client.callTool({ name: "call_tool", arguments: { name: best, arguments: JSON.parse(args) } });
+    out.called = { error: Boolean(called.isError), text: text(called) };
+  }
+  await client.close();
+  return out;
+}
+
+const scenarios = { everything, time, aggregate, asking, offered, search };
 console.log(JSON.stringify(await scenarios[scenario]()));
 process.exit(0);

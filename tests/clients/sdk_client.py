@@ -26,6 +26,9 @@ Scenarios:
               JSON object: tool name -> arguments) answered or refused; then, once told the
               list changed, the tools offered again. With ROOT (a file:// URI), the client
               lists that folder as its root
+  search PATH QUERY ARGS
+              a client in search mode as a model would use it: finds tools by QUERY, reads
+              the best match's definition, and calls it with ARGS (a JSON object)
   entry FILE [CALLS]
               connects as an AI client would from its config entry (JSON in FILE): a program
               with its args and env, or a URL with its headers; lists the tools, then makes
@@ -336,6 +339,24 @@ async def offered(url, calls, root=None):
             return {"tools": sorted(t.name for t in (await session.list_tools()).tools)}
 
 
+async def search(url, query, arguments):
+    async with streamable_http_client(url, http_client=http_client()) as (read, write, *_):
+        async with ClientSession(read, write) as session:
+            await session.initialize()
+            out = {"tools": sorted(t.name for t in (await session.list_tools()).tools)}
+            found = await session.call_tool("search_tools", {"query": query})
+            out["found"] = [t["name"] for t in (found.structured_content or {}).get("tools", [])]
+            if out["found"]:
+                best = out["found"][0]
+                described = await session.call_tool("describe_tool", {"name": best})
+                out["described"] = described.structured_content
+                called = await session.call_tool(
+                    "call_tool", {"name": best, "arguments": json.loads(arguments)}
+                )
+                out["called"] = {"error": bool(called.is_error), "text": text_of(called)}
+            return out
+
+
 async def main():
     scenario, rest = sys.argv[1], sys.argv[2:]
     if scenario == "everything":
@@ -363,6 +384,8 @@ async def main():
         out = await list_tools(rest[0])
     elif scenario == "offered":
         out = await offered(rest[0] + rest[1], rest[2], rest[3] if len(rest) > 3 else None)
+    elif scenario == "search":
+        out = await search(rest[0] + rest[1], rest[2], rest[3])
     elif scenario == "entry":
         out = await via_entry(rest[0], rest[1] if len(rest) > 1 else None)
     else:

@@ -370,9 +370,17 @@ try {
     assert.deepEqual(await toolsThroughGateway(), ["get_current_time"]);
     await shot("profiles");
     await audit("profiles");
+    // Search mode: the client lists three tools, and finds the rest by a query.
+    await page.getByRole("button", { name: "Change clock" }).click();
+    await editor.getByTestId("search-mode").check();
+    await editor.getByRole("button", { name: "Save" }).click();
+    await page.locator('section[data-profile="clock"]').getByText("search mode").waitFor({ timeout: TIMEOUT });
+    assert.deepEqual(await toolsThroughGateway(), ["call_tool", "describe_tool", "search_tools"]);
+    const counted = page.locator('tr[data-token="claude-code"]').getByTestId("token-tools").getByText("3", { exact: true });
+    await counted.waitFor({ timeout: TIMEOUT });
     // Every server again, as the later steps expect.
     await page.getByLabel("Profile of claude-code").selectOption("");
-    await page.locator('tr[data-token="claude-code"]').getByTestId("token-tools").getByText("1", { exact: true }).waitFor({ state: "detached", timeout: TIMEOUT });
+    await counted.waitFor({ state: "detached", timeout: TIMEOUT });
   });
 
   await step("At 800×600 every page fits the window, and the page list stays in view", async () => {

@@ -33,6 +33,13 @@ pub enum ProfileCommand {
         /// Absolute paths or file:// URIs.
         folders: Vec<String>,
     },
+    /// Turn search mode on or off: clients of the profile list three tools (search_tools,
+    /// describe_tool, call_tool) in place of every tool it offers.
+    Search {
+        name: String,
+        #[arg(value_parser = ["on", "off"])]
+        mode: String,
+    },
     /// Make clients use a profile (`--none`: every enabled server again).
     Use {
         #[arg(required_unless_present = "none", conflicts_with = "none")]
@@ -174,6 +181,11 @@ pub async fn run(json: bool, client: Client, command: ProfileCommand) -> Result<
                     _ => folder,
                 })
                 .collect();
+            client.put(&path(&name), &profile).await?
+        }
+        ProfileCommand::Search { name, mode } => {
+            let mut profile = existing(&client, &name).await?;
+            profile.search = mode == "on";
             client.put(&path(&name), &profile).await?
         }
         ProfileCommand::Override(args) => {

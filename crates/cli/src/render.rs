@@ -248,6 +248,11 @@ pub fn profile(profile: &ProfileView) {
             profile.profile.roots.join(", ")
         );
     }
+    if profile.profile.search {
+        println!(
+            "Search mode: clients list search_tools, describe_tool and call_tool, and find these tools by a query"
+        );
+    }
     for (server, offer) in &profile.profile.servers {
         rows.push(vec![
             server.to_string(),

@@ -426,6 +426,89 @@ fn a_client_offered_more_than_its_budget_is_warned_with_the_fix() {
     assert_eq!(again["cost"]["tools"], 2, "{again}");
 }
 
+#[test]
+fn search_mode_finds_a_tool_and_calls_it_through_the_same_routing() {
+    let (sb, tokens) = daemon(&["py-searcher", "ts-searcher"]);
+    sb.ok(&["profile", "add", "lean", "time"]);
+    sb.ok(&["profile", "add", "lean", "everything", "--except-tools", "echo"]);
+    sb.ok(&["profile", "search", "lean", "on"]);
+    sb.ok(&["profile", "use", "lean", "--client", "py-searcher,ts-searcher"]);
+    let own = ["call_tool", "describe_tool", "search_tools"];
+
+    // The Python client on the aggregate: three tools listed; a search finds the clock, whose
+    // definition it reads, and calling it answers from the real server.
+    let paris = json!({"timezone": "Europe/Paris"}).to_string();
+    let seen = sdk_python(
+        &["search", &base(&sb), "/mcp", "current time in a timezone", &paris],
+        &tokens[0],
+    );
+    assert_eq!(names(&seen["tools"]), own, "{seen}");
+    assert_eq!(seen["found"][0], "time__get_current_time", "{seen}");
+    assert!(
+        seen["described"]["inputSchema"]["properties"]["timezone"].is_object(),
+        "{seen}"
+    );
+    assert_eq!(seen["called"]["error"], false, "{seen}");
+    assert!(
+        seen["called"]["text"].as_str().unwrap().contains("Europe/Paris"),
+        "{seen}"
+    );
+    // The call is the real tool's in the history: its server, its own name, this client.
+    let calls = common::wait_until("the call in the history", START, || {
+        let calls = sb.json(&["history", "--server", "time"]);
+        (!calls.as_array().unwrap().is_empty()).then_some(calls)
+    });
+    assert_eq!(calls[0]["tool"], "get_current_time", "{calls}");
+    assert_eq!(calls[0]["client"], "py-searcher", "{calls}");
+
+    // The TypeScript client on everything's own endpoint: the sum is found and called; what
+    // the profile hides is neither found nor callable.
+    let seen = sdk_typescript(
+        &[
+            "search",
+            &base(&sb),
+            "/mcp/everything",
+            "add two numbers",
+            r#"{"a": 2, "b": 3}"#,
+        ],
+        &tokens[1],
+    );
+    assert_eq!(names(&seen["tools"]), own, "{seen}");
+    assert_eq!(seen["found"][0], "get-sum", "{seen}");
+    assert!(seen["called"]["text"].as_str().unwrap().contains('5'), "{seen}");
+    let hidden = sdk_typescript(
+        &[
+            "search",
+            &base(&sb),
+            "/mcp/everything",
+            "echo a message back",
+            r#"{"message": "hi"}"#,
+        ],
+        &tokens[1],
+    );
+    assert!(
+        !hidden["found"].as_array().unwrap().iter().any(|f| f == "echo"),
+        "{hidden}"
+    );
+    let calls = json!({"call_tool": {"name": "echo", "arguments": {"message": "hi"}}}).to_string();
+    let refused = sdk_typescript(&["offered", &base(&sb), "/mcp/everything", &calls], &tokens[1]);
+    assert!(
+        refusal(&refused, "call_tool").contains("Unknown tool: echo"),
+        "{refused}"
+    );
+
+    // What the client is offered costs three tools' definitions.
+    let listed = sb.json(&["token", "ls"]);
+    let cost = &listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "py-searcher")
+        .unwrap()["cost"];
+    assert_eq!(cost["tools"], 3, "{cost}");
+    assert!(cost["tokens"].as_u64().unwrap() < 1000, "{cost}");
+}
+
 /// The next event of `kind` the daemon announces.
 fn wait_for_event(events: &mpsc::Receiver<Value>, kind: &str) -> Value {
     let deadline = std::time::Instant::now() + START;

@@ -16,7 +16,7 @@ use switchboard_store::{Store, StoreError};
 use tokio::sync::Notify;
 
 use crate::profiles::{ProfileError, valid_name};
-use crate::{Gateway, route};
+use crate::{Gateway, route, search};
 
 /// How long the watcher lets a burst of changes (servers starting one by one) settle before
 /// it counts.
@@ -95,7 +95,10 @@ impl Gateway {
         for client in clients {
             let profile = self.profiles().of_client(client);
             let servers = wirings.get(*client).and_then(|w| w.servers.as_deref());
-            let tools = route::offered_tools(self, profile.as_deref(), servers, listed.clone());
+            let tools = match profile.as_deref().is_some_and(|p| p.search) {
+                true => search::tools(),
+                false => route::offered_tools(self, profile.as_deref(), servers, listed.clone()),
+            };
             costs.push(match self.costs().tokens(&tools).await {
                 Ok(tokens) => Some(ToolCost {
                     tools: u32::try_from(tools.len()).unwrap_or(u32::MAX),

@@ -20,6 +20,7 @@ mod notices;
 pub mod profiles;
 mod roots;
 mod route;
+pub mod search;
 pub mod session;
 
 use std::collections::HashMap;

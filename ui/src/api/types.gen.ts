@@ -404,14 +404,24 @@ export type Profile = { servers: { [key in ServerName]: Offer },
  * Folders (absolute paths or `file://` URIs): a session whose client reports an MCP root
  * in one of them uses this profile, whichever its token uses.
  */
-roots?: Array<string>, };
+roots?: Array<string>, 
+/**
+ * Search mode: clients list three tools (search, describe, call) in place of every tool
+ * the profile offers, and find the ones they need by a query.
+ */
+search?: boolean, };
 
 export type ProfileView = { name: string, clients: Array<string>, servers: { [key in ServerName]: Offer }, 
 /**
  * Folders (absolute paths or `file://` URIs): a session whose client reports an MCP root
  * in one of them uses this profile, whichever its token uses.
  */
-roots?: Array<string>, };
+roots?: Array<string>, 
+/**
+ * Search mode: clients list three tools (search, describe, call) in place of every tool
+ * the profile offers, and find the ones they need by a query.
+ */
+search?: boolean, };
 
 export type Protocol = "auto" | "handshake" | "stateless";
 

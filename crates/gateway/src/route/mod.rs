@@ -7,6 +7,7 @@
 //! message; how answers are framed back (JSON, SSE, batches) is theirs.
 
 mod offer;
+mod search;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -115,6 +116,14 @@ pub async fn request(
     }
     session.roots_settled().await;
     let profile = gateway.profile_of(session);
+    let frame = match profile.as_deref().filter(|p| p.search) {
+        Some(searching) => match search::intercept(gateway, session, searching, &method, frame).await {
+            search::Searched::Route(frame) => frame,
+            search::Searched::Answer(result) => return answer(result),
+            search::Searched::Fail(code, message) => return fail(code, &message),
+        },
+        None => frame,
+    };
     // The name the client used, for an answer as if a hidden name did not exist.
     let asked = profile.as_ref().and_then(|_| frame.param_str(Param::Name));
     // Which server, and the request as that server must see it.

@@ -20,6 +20,10 @@ pub struct Profile {
     /// in one of them uses this profile, whichever its token uses.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub roots: Vec<String>,
+    /// Search mode: clients list three tools (search, describe, call) in place of every tool
+    /// the profile offers, and find the ones they need by a query.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub search: bool,
 }
 
 impl Profile {
@@ -391,6 +395,7 @@ mod tests {
         let profile = |roots: &[&str]| Profile {
             servers: BTreeMap::new(),
             roots: roots.iter().map(|r| (*r).to_owned()).collect(),
+            ..Profile::default()
         };
         let work = profile(&["/home/me/work"]);
         let repo = profile(&["file:///home/me/work/my%20repo"]);
