@@ -340,8 +340,16 @@ fn notification(event: &Event) -> Option<(String, String)> {
             format!("{client} gets more tools than its budget"),
             format!(
                 "Its {} tools cost {} tokens of its model's context, over its budget of {}. \
-                 Give it a narrower profile or raise its budget in Switchboard.",
+                 Give it a narrower profile, turn on search mode, or raise its budget in Switchboard.",
                 cost.tools, cost.tokens, cost.budget
+            ),
+        )),
+        Event::ToolsHeld { server, tools } => Some((
+            format!("{server} changed its tools"),
+            format!(
+                "Held back from your AI clients until you approve them: {}. Review what changed \
+                 in Switchboard or with `switchboard quarantine`.",
+                tools.join(", ")
             ),
         )),
         _ => None,
@@ -376,7 +384,22 @@ mod tests {
             body.contains("143 tools cost 41200 tokens") && body.contains("over its budget of 20000"),
             "{body}"
         );
-        assert!(body.contains("narrower profile"), "{body}");
+        assert!(
+            body.contains("narrower profile") && body.contains("search mode"),
+            "{body}"
+        );
         assert_eq!(notification(&Event::Paused), None);
+    }
+
+    #[test]
+    fn held_tools_are_a_notification_naming_them_and_where_to_review() {
+        let event = Event::ToolsHeld {
+            server: switchboard_model::ServerName::new("github").unwrap(),
+            tools: vec!["create_issue".into(), "delete_repo".into()],
+        };
+        let (title, body) = notification(&event).unwrap();
+        assert_eq!(title, "github changed its tools");
+        assert!(body.contains("create_issue, delete_repo"), "{body}");
+        assert!(body.contains("switchboard quarantine"), "{body}");
     }
 }

@@ -22,9 +22,9 @@ Scenarios:
   long ID     /mcp/everything: a long-running call with progress; prints its own progress
   stdio CMD.. the same checks as `time`, through a stdio server started as CMD (the shim)
   offered PATH CALLS [ROOT]
-              PATH under the client's profile: the tools offered and each call in CALLS (a
-              JSON object: tool name -> arguments) answered or refused; then, once told the
-              list changed, the tools offered again. With ROOT (a file:// URI), the client
+              PATH under the client's profile: the tools offered (names, and input schemas by
+              name) and each call in CALLS (a JSON object: tool name -> arguments) answered or
+              refused; then, once told the list changed, the tools offered again. With ROOT (a file:// URI), the client
               lists that folder as its root
   search PATH QUERY ARGS
               a client in search mode as a model would use it: finds tools by QUERY, reads
@@ -325,7 +325,8 @@ async def offered(url, calls, root=None):
         roots = {"list_roots_callback": list_roots} if root else {}
         async with ClientSession(read, write, message_handler=on_message, **roots) as session:
             await session.initialize()
-            tools = sorted(t.name for t in (await session.list_tools()).tools)
+            listed = (await session.list_tools()).tools
+            tools = sorted(t.name for t in listed)
             results = {}
             for name, arguments in json.loads(calls).items():
                 try:
@@ -333,10 +334,12 @@ async def offered(url, calls, root=None):
                     results[name] = {"error": bool(result.is_error), "text": text_of(result)}
                 except Exception as e:  # a JSON-RPC error: what the client was told
                     results[name] = {"refused": str(e)}
-            print(json.dumps({"tools": tools, "calls": results}), flush=True)
+            schemas = {t.name: t.input_schema for t in listed}
+            print(json.dumps({"tools": tools, "schemas": schemas, "calls": results}), flush=True)
             with anyio.fail_after(120):
                 await changed.wait()
-            return {"tools": sorted(t.name for t in (await session.list_tools()).tools)}
+            listed = (await session.list_tools()).tools
+            return {"tools": sorted(t.name for t in listed), "schemas": {t.name: t.input_schema for t in listed}}
 
 
 async def search(url, query, arguments):

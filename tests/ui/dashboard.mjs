@@ -213,7 +213,8 @@ try {
     await page.getByRole("link", { name: "New server" }).click();
     await page.getByLabel(/^Name/).fill("keyed");
     await page.getByLabel("Command").fill("sh");
-    const script = 'test -n "$API_KEY" || { echo "missing API_KEY" >&2; exit 1; }; exec "$0"';
+    // The local timezone is written into its tools' schemas: changing it changes them.
+    const script = 'test -n "$API_KEY" || { echo "missing API_KEY" >&2; exit 1; }; exec "$0" --local-timezone "${LOCAL_ZONE:-Europe/Paris}"';
     await page.getByLabel(/^Arguments/).fill(["-c", script, process.env.DASHBOARD_TIME_SERVER].join("\n"));
     await page.getByRole("button", { name: "Add and start" }).click();
     await page.getByRole("heading", { name: "keyed" }).waitFor({ timeout: TIMEOUT });
@@ -245,6 +246,31 @@ try {
     await page.getByText("Saved.").waitFor({ timeout: TIMEOUT });
     await page.getByTestId("detail-state").getByText("running").waitFor({ timeout: 60_000 });
     await shot("server-settings");
+  });
+
+  await step("Quarantine: tools that changed are held with what changed, and approved from the Tools tab", async () => {
+    await page.getByRole("tab", { name: "Tools" }).click();
+    await page.getByRole("cell", { name: "get_current_time" }).waitFor({ timeout: TIMEOUT });
+    assert.equal(await page.locator(".held-mark").count(), 0, "what it offered when added is approved");
+    await page.getByRole("tab", { name: "Settings" }).click();
+    await page.getByRole("button", { name: "Add a variable" }).click();
+    await page.getByLabel("Name of variable 2").fill("LOCAL_ZONE");
+    await page.getByLabel("Value of LOCAL_ZONE").fill("Asia/Tokyo");
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByText("Saved.").waitFor({ timeout: TIMEOUT });
+    await page.getByTestId("detail-state").getByText("running").waitFor({ timeout: 60_000 });
+    await page.getByRole("tab", { name: "Tools" }).click();
+    const held = page.getByTestId("held-tools");
+    await held.getByRole("heading", { name: /get_current_time changed/ }).waitFor({ timeout: TIMEOUT });
+    const diff = await held.locator(".diff").first().innerText();
+    assert.match(diff, /^-.*Use 'Europe\/Paris'/m, diff);
+    assert.match(diff, /^\+.*Use 'Asia\/Tokyo'/m, diff);
+    assert.equal(await page.locator(".held-mark").count(), 2, "both tools are marked held in the table");
+    await shot("quarantine");
+    await audit("quarantine");
+    await held.getByRole("button", { name: "Approve all" }).click();
+    await held.waitFor({ state: "detached", timeout: TIMEOUT });
+    assert.equal(await page.locator(".held-mark").count(), 0, "nothing is held after approval");
   });
 
   await step("Discover: search the registry and open a server", async () => {

@@ -13,6 +13,7 @@ use switchboard_model::DEFAULT_PORT;
 use crate::clients::ClientsCommand;
 use crate::daemon::DaemonArgs;
 use crate::profiles::ProfileCommand;
+use crate::quarantine::QuarantineArgs;
 use crate::servers::{AddArgs, Target};
 use crate::service::ServiceCommand;
 use crate::tokens::TokenCommand;
@@ -59,6 +60,9 @@ pub enum Command {
     /// Choose what each client is offered: named sets of servers and of their tools.
     #[command(subcommand)]
     Profile(ProfileCommand),
+    /// Review tools held back from clients until approved: new tools, and definitions that
+    /// changed since they were approved (default: list them, with what changed).
+    Quarantine(QuarantineArgs),
     /// Show recent tool calls through the gateway.
     History {
         /// Only calls to this server.

@@ -14,6 +14,7 @@ mod connect;
 mod daemon;
 mod flags;
 mod profiles;
+mod quarantine;
 mod registry;
 mod render;
 mod secrets;
@@ -87,6 +88,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Token(command) => tokens::run(json, connect()?, command).await,
         Command::Profile(command) => profiles::run(json, connect()?, command).await,
+        Command::Quarantine(command) => quarantine::run(json, connect()?, command).await,
         Command::History {
             server,
             client,

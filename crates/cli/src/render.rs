@@ -443,8 +443,8 @@ pub fn over_budget(client: &str, cost: &ToolCost) -> String {
     format!(
         "warning: {client} is offered {} tools costing {} tokens, over its budget of {}: narrow \
          what it gets (`switchboard profile add NAME SERVER --tools …`, then `switchboard \
-         profile use NAME --client {client}`) or raise its budget (`switchboard token budget \
-         {client} TOKENS`)",
+         profile use NAME --client {client}`), let it search for tools instead (`switchboard \
+         profile search NAME on`) or raise its budget (`switchboard token budget {client} TOKENS`)",
         cost.tools, cost.tokens, cost.budget
     )
 }

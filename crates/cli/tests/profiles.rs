@@ -5,14 +5,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use common::{
-    Sandbox, clients_dir, echo_server, everything_server, messages, sdk_python, sdk_typescript, time_server,
-    tools_dir,
+    OfferedClient, Sandbox, echo_server, everything_server, messages, next_event, sdk_python, sdk_typescript,
+    time_server,
 };
 use serde_json::{Value, json};
 
@@ -396,7 +393,7 @@ fn a_client_offered_more_than_its_budget_is_warned_with_the_fix() {
     // A budget of half that: the client is over it, announced once, and told how to fix it.
     let budget = tokens / 2;
     sb.ok(&["token", "budget", "cursor", &budget.to_string()]);
-    let over = wait_for_event(&events, "client_over_budget");
+    let over = next_event(&events, "client_over_budget");
     assert_eq!(over["client"], "cursor", "{over}");
     assert_eq!(
         over["cost"],
@@ -422,7 +419,7 @@ fn a_client_offered_more_than_its_budget_is_warned_with_the_fix() {
     assert!(!sb.ok(&["token", "ls"]).contains("warning:"));
     // Going over again is announced again.
     sb.ok(&["token", "budget", "cursor", "10"]);
-    let again = wait_for_event(&events, "client_over_budget");
+    let again = next_event(&events, "client_over_budget");
     assert_eq!(again["cost"]["tools"], 2, "{again}");
 }
 
@@ -509,20 +506,6 @@ fn search_mode_finds_a_tool_and_calls_it_through_the_same_routing() {
     assert!(cost["tokens"].as_u64().unwrap() < 1000, "{cost}");
 }
 
-/// The next event of `kind` the daemon announces.
-fn wait_for_event(events: &mpsc::Receiver<Value>, kind: &str) -> Value {
-    let deadline = std::time::Instant::now() + START;
-    loop {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        let event = events
-            .recv_timeout(left)
-            .unwrap_or_else(|_| panic!("no {kind} event within {START:?}"));
-        if event["type"] == kind {
-            return event;
-        }
-    }
-}
-
 /// A session of the gateway's aggregate, spoken to over raw HTTP with JSON answers.
 struct Raw<'s> {
     sb: &'s Sandbox,
@@ -580,57 +563,4 @@ impl<'s> Raw<'s> {
 fn body(response: &str) -> Value {
     let (_, body) = response.split_once("\r\n\r\n").unwrap();
     serde_json::from_str(body).unwrap()
-}
-
-/// The Python SDK client's `offered` scenario, kept open: its first report, then (once it is
-/// told the list changed) its last.
-struct OfferedClient {
-    child: std::process::Child,
-    lines: mpsc::Receiver<String>,
-}
-
-impl OfferedClient {
-    fn start(sb: &Sandbox, path: &str, calls: &str, token: &str, root: Option<&str>) -> Self {
-        let mut child = Command::new(tools_dir().join("venv/bin/python"))
-            .arg(clients_dir().join("sdk_client.py"))
-            .args(["offered", &base(sb), path, calls])
-            .args(root)
-            .env("SWITCHBOARD_TOKEN", token)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        Self { child, lines }
-    }
-
-    fn next(&mut self) -> Value {
-        let line = self
-            .lines
-            .recv_timeout(START)
-            .unwrap_or_else(|e| panic!("the Python client printed nothing within {START:?}: {e}"));
-        serde_json::from_str(&line).unwrap()
-    }
-
-    fn first(&mut self) -> Value {
-        self.next()
-    }
-
-    fn last(mut self) -> Value {
-        let last = self.next();
-        assert!(self.child.wait().unwrap().success());
-        last
-    }
-}
-
-impl Drop for OfferedClient {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }

@@ -155,7 +155,8 @@ pub(crate) async fn watch(gateway: Weak<Gateway>) {
                 tracing::warn!(
                     %client,
                     "its {} tools cost {} tokens, over its budget of {}: narrow its profile \
-                     (`switchboard profile`) or give it a larger budget (`switchboard token budget`)",
+                     (`switchboard profile`), turn on its profile's search mode (`switchboard \
+                     profile search NAME on`) or give it a larger budget (`switchboard token budget`)",
                     cost.tools, cost.tokens, cost.budget
                 );
                 gateway.announce(Event::ClientOverBudget {

@@ -18,6 +18,7 @@ mod handshake;
 pub mod http;
 mod notices;
 pub mod profiles;
+pub mod quarantine;
 mod roots;
 mod route;
 pub mod search;
@@ -354,6 +355,7 @@ pub struct Gateway {
     costs: cost::Costs,
     profiles: profiles::Profiles,
     budgets: budget::Budgets,
+    quarantine: quarantine::Quarantine,
 }
 
 impl Gateway {
@@ -364,6 +366,7 @@ impl Gateway {
         let access = Access::load(servers.store.clone()).await?;
         let profiles = profiles::Profiles::load(servers.store.clone()).await?;
         let budgets = budget::Budgets::load(servers.store.clone(), config.tool_budget).await?;
+        let quarantine = quarantine::Quarantine::load(servers.store.clone()).await?;
         let history = History::start(
             servers.store.clone(),
             servers.events.clone(),
@@ -382,6 +385,7 @@ impl Gateway {
             costs: cost::Costs::default(),
             profiles,
             budgets,
+            quarantine,
         });
         tokio::spawn(watch_servers(Arc::downgrade(&gateway), events));
         tokio::spawn(expire_sessions(Arc::downgrade(&gateway), config.session_idle));
@@ -703,13 +707,17 @@ async fn watch_servers(gateway: std::sync::Weak<Gateway>, mut events: broadcast:
         if changes_the_aggregate(&event) {
             let _ = gateway.aggregate_changed.send(());
         }
-        if let Event::StateChanged {
-            name,
-            status: ServerState::Running { .. },
-            ..
-        } = &event
-        {
-            gateway.resubscribe(name).await;
+        match &event {
+            Event::StateChanged {
+                name,
+                status: ServerState::Running { .. },
+                ..
+            } => {
+                tokio::spawn(Arc::clone(&gateway).screen_new_run(name.clone()));
+                gateway.resubscribe(name).await;
+            }
+            Event::ServerRemoved { name } => gateway.forget_screening(name).await,
+            _ => {}
         }
     }
 }

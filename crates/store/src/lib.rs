@@ -20,6 +20,7 @@ mod daemon_state;
 mod durability;
 mod exposure;
 mod profiles;
+mod quarantine;
 mod registry;
 mod runs;
 mod servers;
@@ -35,6 +36,7 @@ use switchboard_model::ServerName;
 
 pub use client_journal::{JournalEntry, PendingEntry};
 pub use durability::{backup_dir, keep as keep_durable, latest_backup};
+pub use quarantine::{Approval, Screened};
 pub use registry::CachedVersion;
 pub use servers::StoredServer;
 pub use unwritten::Unwritten;
@@ -69,6 +71,14 @@ pub enum StoreError {
         "the stored profile {name} is unreadable ({source}); set it again with `switchboard profile set {name} ...`"
     )]
     CorruptProfile { name: String, source: serde_json::Error },
+    #[error(
+        "the approved definition of tool {tool} of server {server} is unreadable ({source}); approve it again with `switchboard quarantine approve {server} {tool}`"
+    )]
+    CorruptApproval {
+        server: String,
+        tool: String,
+        source: serde_json::Error,
+    },
     #[error("the stored spec of server {server} is unreadable ({source}); remove and re-add it")]
     CorruptSpec {
         server: String,

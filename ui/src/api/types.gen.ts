@@ -95,6 +95,10 @@ foreign: Array<string>,
  */
 error: string | null, };
 
+export type ApproveTools = { tools: Array<string>, };
+
+export type ApprovedTools = { server: ServerName, approved: Array<string>, };
+
 export type BrowserToken = { token: string, };
 
 export type CallOutcome = "ok" | "tool_error" | "error" | "cancelled";
@@ -166,7 +170,7 @@ port: number, };
 
 export type EntryChange = { entry: string, change: string, };
 
-export type Event = { "type": "server_added", name: ServerName, } | { "type": "server_changed", name: ServerName, } | { "type": "server_removed", name: ServerName, } | { "type": "state_changed", name: ServerName, at_ms: number, status: ServerState, } | { "type": "client_drifted", client: string, path: string, entries: Array<string>, reapplied: boolean, } | { "type": "server_unresponsive", name: ServerName, method: string, waited_ms: number, } | { "type": "records_unwritten", records: UnwrittenRecords, } | { "type": "calls_recorded", count: number, } | { "type": "client_over_budget", client: string, cost: ToolCost, } | { "type": "paused" } | { "type": "resumed" };
+export type Event = { "type": "server_added", name: ServerName, } | { "type": "server_changed", name: ServerName, } | { "type": "server_removed", name: ServerName, } | { "type": "state_changed", name: ServerName, at_ms: number, status: ServerState, } | { "type": "client_drifted", client: string, path: string, entries: Array<string>, reapplied: boolean, } | { "type": "server_unresponsive", name: ServerName, method: string, waited_ms: number, } | { "type": "records_unwritten", records: UnwrittenRecords, } | { "type": "calls_recorded", count: number, } | { "type": "client_over_budget", client: string, cost: ToolCost, } | { "type": "tools_held", server: ServerName, tools: Array<string>, } | { "type": "paused" } | { "type": "resumed" };
 
 export type ExitCause = { "kind": "exited", code: number, } | { "kind": "signaled", signal: number, } | { "kind": "unresponsive" } | { "kind": "stopped" } | { "kind": "daemon_lost" } | { "kind": "unobserved", error: string, };
 
@@ -200,6 +204,21 @@ startup_timeout_ms: number, ping_interval_ms: number, ping_timeout_ms: number,
  * Consecutive missed pings after which the server is killed as hung.
  */
 ping_retries: number, };
+
+export type HeldTool = { server: ServerName, tool: string, 
+/**
+ * The definition approved before, which clients are still given; none for a new tool.
+ */
+approved?: unknown, 
+/**
+ * The definition the server offers now.
+ */
+offered: unknown, 
+/**
+ * What changed: a unified line diff of the two definitions as indented JSON (for a new
+ * tool, all of it added).
+ */
+diff: string, };
 
 export type Hints = { readOnlyHint?: boolean | null, destructiveHint?: boolean | null, idempotentHint?: boolean | null, openWorldHint?: boolean | null, };
 
@@ -424,6 +443,12 @@ roots?: Array<string>,
 search?: boolean, };
 
 export type Protocol = "auto" | "handshake" | "stateless";
+
+export type QuarantineView = { held: Array<HeldTool>, 
+/**
+ * Servers whose new and changed tools are approved as they come.
+ */
+trusted: Array<ServerName>, };
 
 export type RedeemCode = { code: string, };
 
@@ -666,9 +691,15 @@ export type ToolView = { name: string, title?: string | null, description?: stri
  * What its definition costs a model's context, in tokens (o200k_base; an estimate for
  * other model families).
  */
-tokens: number, };
+tokens: number, 
+/**
+ * Held back from clients until approved: new, or changed since it was approved.
+ */
+held?: boolean, };
 
 export type Transport = { "type": "stdio" } & Launch | { "type": "local_http", url: string, command: string, args?: Array<string>, cwd?: string | null, env?: { [key in string]: ValueSource }, } | { "type": "remote_http", url: string, headers?: { [key in string]: ValueSource }, };
+
+export type TrustUpdates = { trust: boolean, };
 
 export type UndoClients = { 
 /**

@@ -682,3 +682,74 @@ pub fn assert_no_leak(sb: &Sandbox, secret: &str) {
         assert!(!answer.contains(secret), "the secret is in `{args:?}`");
     }
 }
+
+/// How long a session client may take to print what it saw.
+const CLIENT_PATIENCE: Duration = Duration::from_secs(60);
+
+/// The Python SDK client's `offered` scenario, kept open: its first report, then (once it is
+/// told the list changed) its last.
+pub struct OfferedClient {
+    child: std::process::Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl OfferedClient {
+    pub fn start(sb: &Sandbox, path: &str, calls: &str, token: &str, root: Option<&str>) -> Self {
+        let mut child = Command::new(tools_dir().join("venv/bin/python"))
+            .arg(clients_dir().join("sdk_client.py"))
+            .args(["offered", &format!("http://127.0.0.1:{}", sb.port()), path, calls])
+            .args(root)
+            .env("SWITCHBOARD_TOKEN", token)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        Self { child, lines }
+    }
+
+    fn next(&mut self) -> Value {
+        let line = self
+            .lines
+            .recv_timeout(CLIENT_PATIENCE)
+            .unwrap_or_else(|e| panic!("the Python client printed nothing within {CLIENT_PATIENCE:?}: {e}"));
+        serde_json::from_str(&line).unwrap()
+    }
+
+    pub fn first(&mut self) -> Value {
+        self.next()
+    }
+
+    pub fn last(mut self) -> Value {
+        let last = self.next();
+        assert!(self.child.wait().unwrap().success());
+        last
+    }
+}
+
+impl Drop for OfferedClient {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The next event of `kind` the daemon announces on `events` ([`messages`] of its event
+/// stream), within a minute.
+pub fn next_event(events: &mpsc::Receiver<Value>, kind: &str) -> Value {
+    let deadline = Instant::now() + CLIENT_PATIENCE;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let event = events
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no {kind} event within {CLIENT_PATIENCE:?}"));
+        if event["type"] == kind {
+            return event;
+        }
+    }
+}

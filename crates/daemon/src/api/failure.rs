@@ -13,6 +13,7 @@ use switchboard_credentials::seal::SealError;
 use switchboard_credentials::secrets::SecretsError;
 use switchboard_gateway::AccessError;
 use switchboard_gateway::profiles::ProfileError;
+use switchboard_gateway::quarantine::QuarantineError;
 use switchboard_http::door::Refusal;
 use switchboard_model::api::{ApiError, ApiErrorBody};
 use switchboard_registry::{PlanError, RegistryError};
@@ -101,6 +102,17 @@ impl From<AccessError> for Failure {
             AccessError::InvalidName(_) => (StatusCode::BAD_REQUEST, "invalid_name"),
             AccessError::Store(StoreError::ClientExists(_)) => (StatusCode::CONFLICT, "client_exists"),
             AccessError::Store(StoreError::ClientNotFound(_)) => (StatusCode::NOT_FOUND, "no_such_client"),
+            _ => (StatusCode::INTERNAL_SERVER_ERROR, "store_failed"),
+        };
+        Self::new(status, code, message)
+    }
+}
+
+impl From<QuarantineError> for Failure {
+    fn from(e: QuarantineError) -> Self {
+        let message = e.to_string();
+        let (status, code) = match &e {
+            QuarantineError::NotHeld { .. } => (StatusCode::NOT_FOUND, "not_held"),
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "store_failed"),
         };
         Self::new(status, code, message)

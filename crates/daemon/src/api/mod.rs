@@ -44,6 +44,7 @@ use crate::web::BrowserSessions;
 
 mod failure;
 mod profiles;
+mod quarantine;
 
 pub use failure::Failure;
 use failure::web_failure;
@@ -110,6 +111,9 @@ pub fn router(services: Services, guard: Guard) -> Router {
             "/profiles/{name}",
             get(profiles::show).put(profiles::put).delete(profiles::remove),
         )
+        .route("/quarantine", get(quarantine::view))
+        .route("/quarantine/{name}/approve", post(quarantine::approve))
+        .route("/quarantine/{name}/trust", put(quarantine::trust))
         .route("/history", get(history))
         .route("/registry/servers", get(search_registry))
         .route("/registry/servers/{name}", get(registry_detail))
@@ -699,10 +703,25 @@ async fn tools(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult
         .tokens(&definitions)
         .await
         .map_err(|e| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, "tokens", e.to_string()))?;
+    // Screened as clients would get them, so what is new or changed is known and shown.
+    s.gateway.screen_tools(&name, &mut definitions.clone()).await;
+    let held: Vec<String> = s
+        .gateway
+        .quarantine()
+        .view()
+        .held
+        .into_iter()
+        .filter(|h| h.server == name)
+        .map(|h| h.tool)
+        .collect();
     let tools = definitions
         .iter()
         .zip(tokens)
-        .map(|(definition, tokens)| ToolView::of(definition, tokens))
+        .map(|(definition, tokens)| {
+            let mut view = ToolView::of(definition, tokens);
+            view.held = held.contains(&view.name);
+            view
+        })
         .collect();
     Ok(Json(tools))
 }

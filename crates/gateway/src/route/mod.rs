@@ -149,14 +149,23 @@ pub async fn request(
         Err(Absent::Fail(code, message)) => return fail(code, &message),
         Err(Absent::Answer(result)) => return answer(result),
     };
+    // A tool the quarantine holds back is answered as one that does not exist.
+    if method == "tools/call"
+        && let Some(tool) = frame.param_str(Param::Name)
+        && gateway.quarantine().withholds(&server, &tool)
+    {
+        let (code, message) = offer::unknown(NameKind::Tool, asked.as_deref().unwrap_or(&tool));
+        return fail(code, &message);
+    }
     let upstream = match upstream_for(gateway, session, &server).await {
         Ok(upstream) => upstream,
         Err(e) => return fail(code::SERVER_UNAVAILABLE, &e.to_string()),
     };
+    // Tools are always screened by the quarantine; other lists pass as listed when they can.
     if let Some((list, key)) = List::of_method(&method)
-        && !visible.lists_as_listed(list)
+        && (list == List::Tools || !visible.lists_as_listed(list))
     {
-        return match offer::offered_list(&upstream, visible, list, &method, key).await {
+        return match offer::offered_list(gateway, &server, &upstream, visible, list, &method, key).await {
             Ok(result) => answer(result),
             Err(e) => fail(code::SERVER_UNAVAILABLE, &e.to_string()),
         };
@@ -448,6 +457,9 @@ async fn aggregate_list(gateway: &Gateway, profile: Option<&Profile>, method: &s
     for (server, items) in pages {
         match items {
             Ok(mut items) => {
+                if key == "tools" {
+                    gateway.screen_tools(&server, &mut items).await;
+                }
                 let mut catalog = gateway.catalog();
                 catalog.adopt(&server, key, &mut items);
                 catalog.remember(&server, key, &items);

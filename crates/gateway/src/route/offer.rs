@@ -118,8 +118,11 @@ fn absent(visible: Visible, server: &ServerName, method: &str, frame: &Frame, as
     }
 }
 
-/// A one-server session's list as its profile offers it: every page gathered, then filtered.
+/// A one-server session's list as its profile offers it: every page gathered, tools screened
+/// by the quarantine, then filtered.
 pub(super) async fn offered_list(
+    gateway: &Gateway,
+    server: &ServerName,
     upstream: &Upstream,
     visible: Visible<'_>,
     list: List,
@@ -128,6 +131,9 @@ pub(super) async fn offered_list(
 ) -> Result<Value, RpcError> {
     let deadline = Instant::now() + OWN_LIST_PATIENCE;
     let mut items = list_all(upstream, method, key, deadline).await?;
+    if list == List::Tools {
+        gateway.screen_tools(server, &mut items).await;
+    }
     items.retain(|item| visible.allows_item(list, item));
     if list == List::Tools {
         items.iter_mut().for_each(|tool| visible.present(tool));

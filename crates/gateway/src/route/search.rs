@@ -68,9 +68,17 @@ async fn offered_tools(
             let upstream = upstream_for(gateway, session, server)
                 .await
                 .map_err(|e| e.to_string())?;
-            let mut listed = offer::offered_list(&upstream, visible, List::Tools, "tools/list", "tools")
-                .await
-                .map_err(|e| e.to_string())?;
+            let mut listed = offer::offered_list(
+                gateway,
+                server,
+                &upstream,
+                visible,
+                List::Tools,
+                "tools/list",
+                "tools",
+            )
+            .await
+            .map_err(|e| e.to_string())?;
             Ok(match listed["tools"].take() {
                 Value::Array(tools) => tools,
                 _ => Vec::new(),

@@ -52,6 +52,12 @@ pub enum Event {
         client: String,
         cost: ToolCost,
     },
+    /// A server offers new or changed tool definitions, held back from clients until approved
+    /// (`switchboard quarantine`); announced once for each set of held tools.
+    ToolsHeld {
+        server: ServerName,
+        tools: Vec<String>,
+    },
     /// Every server was paused (`switchboard pause`): they stopped and none starts on its own.
     Paused,
     /// Servers are no longer paused; the enabled ones are starting.
@@ -71,6 +77,7 @@ impl Event {
             Self::RecordsUnwritten { .. } => "records_unwritten",
             Self::CallsRecorded { .. } => "calls_recorded",
             Self::ClientOverBudget { .. } => "client_over_budget",
+            Self::ToolsHeld { .. } => "tools_held",
             Self::Paused => "paused",
             Self::Resumed => "resumed",
         }

@@ -41,6 +41,9 @@ pub struct ToolView {
     /// What its definition costs a model's context, in tokens (o200k_base; an estimate for
     /// other model families).
     pub tokens: u32,
+    /// Held back from clients until approved: new, or changed since it was approved.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub held: bool,
 }
 
 impl ToolView {
@@ -52,6 +55,7 @@ impl ToolView {
             title: text(&definition["title"]).or_else(|| text(&definition["annotations"]["title"])),
             description: text(&definition["description"]),
             tokens,
+            held: false,
         }
     }
 }
