@@ -273,6 +273,19 @@ try {
     assert.equal(await page.locator(".held-mark").count(), 0, "nothing is held after approval");
   });
 
+  await step("Secrets: results that hold a credential can be withheld from clients", async () => {
+    await page.getByRole("tab", { name: "Secrets" }).click();
+    const guard = page.getByLabel("What clients get of results that hold a credential");
+    await page.waitForFunction(() => {
+      const select = document.querySelector('select[aria-label^="What clients get"]');
+      return select instanceof HTMLSelectElement && !select.disabled && select.value === "redact";
+    }, null, { timeout: TIMEOUT });
+    await guard.selectOption("block");
+    await page.waitForFunction(() => !document.querySelector('select[aria-label^="What clients get"]')?.disabled, null, { timeout: TIMEOUT });
+    await shot("server-secrets");
+    await audit("server secrets guard");
+  });
+
   await step("Discover: search the registry and open a server", async () => {
     await page.getByRole("link", { name: "Discover" }).click();
     await page.getByLabel("Search the registry").fill("time");

@@ -1,4 +1,5 @@
-//! `switchboard secrets ls|set|unset`: secret values of a server, kept in the OS keychain; and
+//! `switchboard secrets ls|set|unset`: secret values of a server, kept in the OS keychain;
+//! `secrets guard`: what clients get of its tool results that hold a credential; and
 //! `switchboard login`, which gets a remote server's OAuth tokens into it.
 //!
 //! Values are read from the terminal with echo off, or from stdin when it is piped, and never
@@ -8,7 +9,9 @@ use std::io::{BufRead, IsTerminal, Read, Write};
 
 use clap::Subcommand;
 use switchboard_credentials::oauth::trustworthy;
-use switchboard_model::api::{LoginStarted, SecretView, ServerView, SetSecret, StartLogin};
+use switchboard_model::api::{
+    GuardResults, LoginStarted, SecretResults, SecretView, ServerView, SetSecret, StartLogin,
+};
 
 use crate::client::{CliError, Client};
 use crate::{DEFAULT_WAIT_SECS, encode_query, parse_name, print_json, render, report};
@@ -22,10 +25,41 @@ pub enum SecretsCommand {
     Set { server: String, name: String },
     /// Delete a secret and the server's reference to it.
     Unset { server: String, name: String },
+    /// Show or choose what clients get of a server's tool results that hold a credential
+    /// (one of your secrets, or a key or token of a common format): `redact` (the default)
+    /// replaces each, `block` withholds the result, `allow` passes it. The history is
+    /// redacted whatever this says.
+    Guard {
+        server: String,
+        #[arg(value_parser = ["redact", "block", "allow"])]
+        results: Option<String>,
+    },
 }
 
 pub async fn run(json: bool, client: Client, command: SecretsCommand) -> Result<(), CliError> {
     match command {
+        SecretsCommand::Guard { server, results } => {
+            let server = parse_name(&server)?;
+            let path = format!("/servers/{server}/secret-results");
+            let guard: GuardResults = match results {
+                Some(results) => {
+                    let results = serde_json::from_value(serde_json::Value::String(results))
+                        .map_err(|e| CliError::Usage(e.to_string()))?;
+                    client.put(&path, &GuardResults { results }).await?
+                }
+                None => client.get(&path).await?,
+            };
+            if json {
+                return print_json(&guard);
+            }
+            let what = match guard.results {
+                SecretResults::Redact => "redacted: each credential is replaced by a note of its kind",
+                SecretResults::Block => "withheld: clients get an error saying why",
+                SecretResults::Allow => "passed as they are",
+            };
+            println!("{server}: tool results that hold a credential are {what}");
+            Ok(())
+        }
         SecretsCommand::Ls { server } => {
             let server = parse_name(&server)?;
             let secrets: Vec<SecretView> = client.get(&format!("/servers/{server}/secrets")).await?;

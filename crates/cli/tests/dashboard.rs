@@ -107,6 +107,11 @@ fn every_page_works_in_a_real_browser_against_a_real_daemon() {
     // Added by hand, fixed from its page: the key is a keychain reference, the edit saved.
     let keyed = sb.server("keyed");
     assert_eq!(keyed["status"]["state"], "running", "{keyed}");
+    let guard = sb.json(&["secrets", "guard", "keyed"]);
+    assert_eq!(
+        guard["results"], "block",
+        "the Secrets tab saved the choice: {guard}"
+    );
     assert_eq!(keyed["transport"]["command"], "sh", "{keyed}");
     assert_eq!(keyed["transport"]["env"]["GREETING"], "hello", "{keyed}");
     assert_eq!(

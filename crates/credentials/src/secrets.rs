@@ -54,6 +54,46 @@ pub struct Secrets {
     backend: Backend,
     /// Serialises read-modify-write of the file backend.
     file_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
+    known: std::sync::Arc<Known>,
+}
+
+/// The values read or written through a [`Secrets`] (and its clones) since it was made, by
+/// key: what the gateway's scan of tool traffic looks for. In memory only.
+#[derive(Debug, Default)]
+pub struct Known {
+    values: std::sync::Mutex<BTreeMap<String, String>>,
+    /// Counts changes, so a reader rebuilds what it made of the values only after one.
+    generation: std::sync::atomic::AtomicU64,
+}
+
+impl Known {
+    /// How many times the values changed.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// The values, and the generation they are of.
+    pub fn values(&self) -> (u64, Vec<String>) {
+        let values = self.lock();
+        (self.generation(), values.values().cloned().collect())
+    }
+
+    fn remember(&self, key: &str, value: Option<&str>) {
+        let mut values = self.lock();
+        let changed = match value {
+            Some(value) => values.insert(key.to_owned(), value.to_owned()).as_deref() != Some(value),
+            None => values.remove(key).is_some(),
+        };
+        if changed {
+            self.generation.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, String>> {
+        self.values
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// The name of secret `name` (an env var or header) of `server`.
@@ -151,6 +191,7 @@ impl Secrets {
                 service: service.into(),
             },
             file_lock: Default::default(),
+            known: Default::default(),
         }
     }
 
@@ -159,6 +200,7 @@ impl Secrets {
         Self {
             backend: Backend::File { path },
             file_lock: Default::default(),
+            known: Default::default(),
         }
     }
 
@@ -170,7 +212,33 @@ impl Secrets {
         }
     }
 
+    /// The values this handle has read or written.
+    pub fn known(&self) -> &std::sync::Arc<Known> {
+        &self.known
+    }
+
     pub async fn set(&self, key: &str, value: &str) -> Result<(), SecretsError> {
+        self.write_value(key, value).await?;
+        self.known.remember(key, Some(value));
+        Ok(())
+    }
+
+    pub async fn get(&self, key: &str) -> Result<Option<String>, SecretsError> {
+        let value = self.read_value(key).await?;
+        if let Some(value) = &value {
+            self.known.remember(key, Some(value));
+        }
+        Ok(value)
+    }
+
+    /// Removes a secret; `false` if there was none.
+    pub async fn delete(&self, key: &str) -> Result<bool, SecretsError> {
+        let deleted = self.delete_value(key).await?;
+        self.known.remember(key, None);
+        Ok(deleted)
+    }
+
+    async fn write_value(&self, key: &str, value: &str) -> Result<(), SecretsError> {
         check_key(key)?;
         match &self.backend {
             Backend::Keychain { service } => {
@@ -191,7 +259,7 @@ impl Secrets {
         }
     }
 
-    pub async fn get(&self, key: &str) -> Result<Option<String>, SecretsError> {
+    async fn read_value(&self, key: &str) -> Result<Option<String>, SecretsError> {
         check_key(key)?;
         match &self.backend {
             Backend::Keychain { service } => {
@@ -207,8 +275,7 @@ impl Secrets {
         }
     }
 
-    /// Removes a secret; `false` if there was none.
-    pub async fn delete(&self, key: &str) -> Result<bool, SecretsError> {
+    async fn delete_value(&self, key: &str) -> Result<bool, SecretsError> {
         check_key(key)?;
         match &self.backend {
             Backend::Keychain { service } => {

@@ -16,6 +16,7 @@ pub mod budget;
 pub mod cost;
 mod handshake;
 pub mod http;
+pub mod leaks;
 mod notices;
 pub mod profiles;
 pub mod quarantine;
@@ -77,6 +78,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("cannot draw the key that seals multi round-trip state: {0}")]
     Random(#[from] RandomError),
+    #[error(transparent)]
+    Leaks(#[from] leaks::LeakError),
 }
 
 /// Gateway options the daemon is started with.
@@ -356,6 +359,7 @@ pub struct Gateway {
     profiles: profiles::Profiles,
     budgets: budget::Budgets,
     quarantine: quarantine::Quarantine,
+    leaks: Arc<leaks::Leaks>,
 }
 
 impl Gateway {
@@ -367,6 +371,8 @@ impl Gateway {
         let profiles = profiles::Profiles::load(servers.store.clone()).await?;
         let budgets = budget::Budgets::load(servers.store.clone(), config.tool_budget).await?;
         let quarantine = quarantine::Quarantine::load(servers.store.clone()).await?;
+        let known = Arc::clone(servers.supervisor.secrets().known());
+        let leaks = Arc::new(leaks::Leaks::load(servers.store.clone(), known).await?);
         let history = History::start(
             servers.store.clone(),
             servers.events.clone(),
@@ -386,6 +392,7 @@ impl Gateway {
             profiles,
             budgets,
             quarantine,
+            leaks,
         });
         tokio::spawn(watch_servers(Arc::downgrade(&gateway), events));
         tokio::spawn(expire_sessions(Arc::downgrade(&gateway), config.session_idle));
@@ -399,6 +406,11 @@ impl Gateway {
 
     pub(crate) fn rounds(&self) -> &Arc<session::rounds::Rounds> {
         &self.rounds
+    }
+
+    /// Credentials in tool traffic, and each server's setting for its results.
+    pub fn leaks(&self) -> &Arc<leaks::Leaks> {
+        &self.leaks
     }
 
     /// Token counts of tool definitions.

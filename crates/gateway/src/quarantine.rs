@@ -344,6 +344,7 @@ impl Gateway {
     }
 
     pub(crate) async fn forget_screening(&self, server: &ServerName) {
+        self.leaks.forget(server);
         if let Err(e) = self.quarantine.forget(server).await {
             tracing::warn!(%server, "cannot forget the removed server's approved tools: {e}");
         }

@@ -79,6 +79,7 @@ fn render() -> String {
         UndoClients,
         LoginStarted,
         SecretView,
+        GuardResults,
         SetSecret,
         RegistrySearch,
         RegistryDetail,

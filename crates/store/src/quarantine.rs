@@ -1,12 +1,15 @@
-//! Tool quarantine's memory (`screened_servers`, `approved_tools`): per server, whether it
-//! trusts its updates and the tool definitions approved for it.
+//! Tool integrity's memory: per server, whether it trusts its tool updates and the tool
+//! definitions approved for it (`screened_servers`, `approved_tools`), and what its results
+//! that hold a credential become (`secret_results`).
 //!
 //! Digests are the gateway's to compute and compare; this file keeps what it is given.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
+use serde_json::Value;
 use sqlx::Row;
-use switchboard_model::now_millis;
+use switchboard_model::api::SecretResults;
+use switchboard_model::{ServerName, now_millis};
 
 use super::{Store, StoreError};
 
@@ -112,13 +115,53 @@ impl Store {
         Ok(())
     }
 
-    /// Forgets what was approved of `server` (it was removed: adding it again approves anew).
+    /// Forgets what was approved of `server` and its settings (it was removed: adding it
+    /// again starts anew).
     pub async fn forget_screening(&self, server: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM screened_servers WHERE server = ?")
-            .bind(server)
-            .execute(&self.pool)
+        let doing = "forgetting a removed server's approved tools";
+        for delete in [
+            "DELETE FROM screened_servers WHERE server = ?",
+            "DELETE FROM secret_results WHERE server = ?",
+        ] {
+            sqlx::query(delete)
+                .bind(server)
+                .execute(&self.pool)
+                .await
+                .map_err(self.query_err(doing))?;
+        }
+        Ok(())
+    }
+
+    /// Each server's own setting for results that hold a credential.
+    pub async fn secret_results(&self) -> Result<HashMap<ServerName, SecretResults>, StoreError> {
+        let rows = sqlx::query("SELECT server, results FROM secret_results")
+            .fetch_all(&self.pool)
             .await
-            .map_err(self.query_err("forgetting a removed server's approved tools"))?;
+            .map_err(self.query_err("reading servers' settings for credentials in results"))?;
+        Ok(rows
+            .iter()
+            .filter_map(|row| {
+                let server = ServerName::new(row.get::<String, _>("server")).ok()?;
+                let results = serde_json::from_value(Value::String(row.get("results"))).ok()?;
+                Some((server, results))
+            })
+            .collect())
+    }
+
+    pub async fn set_secret_results(&self, server: &str, results: SecretResults) -> Result<(), StoreError> {
+        let text = serde_json::to_value(results)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        sqlx::query(
+            "INSERT INTO secret_results (server, results) VALUES (?, ?)
+             ON CONFLICT (server) DO UPDATE SET results = excluded.results",
+        )
+        .bind(server)
+        .bind(text)
+        .execute(&self.pool)
+        .await
+        .map_err(self.query_err("saving a server's setting for credentials in results"))?;
         Ok(())
     }
 }
@@ -151,7 +194,14 @@ mod tests {
         assert_eq!(screened["time"].tools["u"], approval("b"));
         assert!(!screened["time"].trust_updates);
         assert!(screened["other"].trust_updates && screened["other"].tools.is_empty());
+        store
+            .set_secret_results("time", SecretResults::Block)
+            .await
+            .unwrap();
+        let time = ServerName::new("time").unwrap();
+        assert_eq!(store.secret_results().await.unwrap()[&time], SecretResults::Block);
         store.forget_screening("time").await.unwrap();
         assert!(!store.screened().await.unwrap().contains_key("time"));
+        assert!(store.secret_results().await.unwrap().is_empty());
     }
 }

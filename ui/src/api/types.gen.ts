@@ -195,6 +195,8 @@ changed: boolean,
  */
 diff: string | null, };
 
+export type GuardResults = { results: SecretResults, };
+
 export type Health = { 
 /**
  * From spawn to a completed handshake and tools/list; npx's first download counts.
@@ -522,6 +524,8 @@ needed_by: Array<string>,
  * How to install it, when it is missing.
  */
 fix?: string | null, };
+
+export type SecretResults = "redact" | "block" | "allow";
 
 export type SecretValues = { [key in string]: string };
 

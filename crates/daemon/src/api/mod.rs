@@ -111,6 +111,10 @@ pub fn router(services: Services, guard: Guard) -> Router {
             "/profiles/{name}",
             get(profiles::show).put(profiles::put).delete(profiles::remove),
         )
+        .route(
+            "/servers/{name}/secret-results",
+            get(quarantine::secret_results).put(quarantine::set_secret_results),
+        )
         .route("/quarantine", get(quarantine::view))
         .route("/quarantine/{name}/approve", post(quarantine::approve))
         .route("/quarantine/{name}/trust", put(quarantine::trust))

@@ -1,13 +1,16 @@
-//! `/api/v1/quarantine`: the tool definitions held back from clients until approved, their
-//! approval, and whether a server's updates are trusted. The gateway screens and holds; these
-//! handlers only translate.
+//! Tool integrity's routes. `/api/v1/quarantine`: the tool definitions held back from clients
+//! until approved, their approval, and whether a server's updates are trusted;
+//! `/api/v1/servers/{name}/secret-results`: what clients get of a server's tool results that
+//! hold a credential. The gateway screens, holds and redacts; these handlers only translate.
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
-use switchboard_model::api::{ApproveTools, ApprovedTools, QuarantineView, TrustUpdates};
+use switchboard_model::api::{ApproveTools, ApprovedTools, GuardResults, QuarantineView, TrustUpdates};
 
-use super::{ApiResult, AppState, body, server_name};
+use axum::http::StatusCode;
+
+use super::{ApiResult, AppState, Failure, body, server_name};
 
 pub(super) async fn view(State(s): State<AppState>) -> ApiResult<QuarantineView> {
     Ok(Json(s.gateway.quarantine().view()))
@@ -35,4 +38,31 @@ pub(super) async fn trust(
     s.control.get(&server).await?;
     let approved = s.gateway.trust_updates(&server, body(request)?.trust).await?;
     Ok(Json(ApprovedTools { server, approved }))
+}
+
+pub(super) async fn secret_results(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+) -> ApiResult<GuardResults> {
+    let server = server_name(&name)?;
+    s.control.get(&server).await?;
+    Ok(Json(GuardResults {
+        results: s.gateway.leaks().setting(&server),
+    }))
+}
+
+pub(super) async fn set_secret_results(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    request: Result<Json<GuardResults>, JsonRejection>,
+) -> ApiResult<GuardResults> {
+    let server = server_name(&name)?;
+    s.control.get(&server).await?;
+    let guard = body(request)?;
+    s.gateway
+        .leaks()
+        .set_setting(&server, guard.results)
+        .await
+        .map_err(|e| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, "store_failed", e.to_string()))?;
+    Ok(Json(guard))
 }

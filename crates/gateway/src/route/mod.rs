@@ -199,10 +199,12 @@ pub async fn request(
         started: Instant::now(),
         at_ms: now_millis(),
         request_bytes: frame.len() as u64,
-        arguments: gateway
-            .history
-            .record_payloads
-            .then(|| frame.to_value()["params"]["arguments"].take()),
+        arguments: gateway.history.record_payloads.then(|| {
+            let mut arguments = frame.to_value()["params"]["arguments"].take();
+            gateway.leaks().redact(&mut arguments);
+            arguments
+        }),
+        leaks: Arc::clone(gateway.leaks()),
     });
     if let Err(e) = session
         .forward(upstream, &frame, Arc::clone(&stream), call, rewrite)

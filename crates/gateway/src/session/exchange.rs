@@ -23,6 +23,7 @@ use super::inputs;
 use super::rounds::{Asking, Handle, Rounds};
 use super::{Session, Stream};
 use crate::History;
+use crate::leaks::Leaks;
 
 /// What the history needs to know of a tool call when it starts.
 #[derive(Debug)]
@@ -34,12 +35,34 @@ pub struct CallStart {
     pub started: Instant,
     pub at_ms: i64,
     pub request_bytes: u64,
+    /// Already redacted.
     pub arguments: Option<Value>,
+    pub leaks: Arc<Leaks>,
 }
 
 impl CallStart {
+    /// The response as the client gets it: a result holding a credential redacted or
+    /// withheld, as its server's setting says.
+    pub fn screen(&self, response: Frame) -> Frame {
+        if !self.leaks.suspects(response.bytes()) {
+            return response;
+        }
+        let mut value = response.to_value();
+        match self.leaks.screen_result(&self.server, &value["result"]) {
+            Some(result) if value.get("result").is_some() => {
+                value["result"] = result;
+                Frame::from_value(&value)
+            }
+            _ => response,
+        }
+    }
+
+    /// Records the call, with what it carried redacted.
     pub fn finish(self, response: &Frame) {
-        let value = response.to_value();
+        let mut value = response.to_value();
+        if self.leaks.suspects(response.bytes()) {
+            self.leaks.redact(&mut value);
+        }
         let (outcome, error) = if let Some(error) = value.get("error") {
             (CallOutcome::Error, error["message"].as_str().map(str::to_owned))
         } else if value["result"]["isError"] == Value::Bool(true) {
@@ -49,7 +72,7 @@ impl CallStart {
         };
         let result = match (self.history.record_payloads, outcome) {
             (true, CallOutcome::Error) => None,
-            (true, _) => Some(value["result"].clone()),
+            (true, _) => Some(value["result"].take()),
             (false, _) => None,
         };
         self.record(outcome, error, response.len() as u64, result);
@@ -422,9 +445,15 @@ impl Sink for Exchange {
                 if let Some(session) = session {
                     session.answered(&self.id, &self.answered);
                 }
-                if let Some(call) = self.call.lock().take() {
-                    call.finish(&frame);
-                }
+                let call = self.call.lock().take();
+                let frame = match call {
+                    Some(call) => {
+                        let screened = call.screen(frame.clone());
+                        call.finish(&frame);
+                        screened
+                    }
+                    None => frame,
+                };
                 let frame = match self.rewrite {
                     Some(rewrite) => rewrite(frame),
                     None => frame,

@@ -1,5 +1,6 @@
-//! A server's credentials: OAuth sign-in ([`StartLogin`], [`LoginStarted`]) and the secrets
-//! its spec refers to ([`SecretView`], [`SetSecret`]).
+//! A server's credentials: OAuth sign-in ([`StartLogin`], [`LoginStarted`]), the secrets its
+//! spec refers to ([`SecretView`], [`SetSecret`]), and what clients get of its tool results
+//! that hold a credential ([`SecretResults`]).
 //!
 //! Names and states only: a secret's value travels only in a request body, and never shows
 //! in `Debug`.
@@ -54,4 +55,27 @@ impl std::fmt::Debug for SetSecret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("SetSecret { value: <redacted> }")
     }
+}
+
+/// What a server's tool results that hold a credential become for clients; the history is
+/// redacted whatever it is.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, ts_rs::TS,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretResults {
+    /// Each credential replaced by a note of its kind.
+    #[default]
+    Redact,
+    /// The whole result replaced by an error saying why.
+    Block,
+    /// Passed as the server sent it.
+    Allow,
+}
+
+/// `GET`/`PUT /api/v1/servers/{name}/secret-results`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+#[serde(deny_unknown_fields)]
+pub struct GuardResults {
+    pub results: SecretResults,
 }

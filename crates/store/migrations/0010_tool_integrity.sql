@@ -17,3 +17,10 @@ CREATE TABLE approved_tools (
     approved_at_ms INTEGER NOT NULL,
     PRIMARY KEY (server, tool)
 ) STRICT;
+
+-- What a server's tool results that hold a credential become for clients (`redact`,
+-- `block` or `allow`); a server without a row redacts.
+CREATE TABLE secret_results (
+    server  TEXT PRIMARY KEY NOT NULL,
+    results TEXT NOT NULL
+) STRICT;
