@@ -177,7 +177,12 @@ def start_process(label, command, port, path="/mcp"):
 
     def stop():
         os.killpg(proc.pid, 15)
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            # A peer that will not stop (mcp-proxy with many sessions open) is measured anyway.
+            os.killpg(proc.pid, 9)
+            proc.wait()
 
     return Target(label, f"http://127.0.0.1:{port}{path}", proc.pid, stop=stop)
 
