@@ -300,8 +300,9 @@ pub fn tools(tools: &[ToolView]) {
         let first_line = description.lines().next().unwrap_or_default();
         let shown: String = first_line.chars().take(72).collect();
         let cut = if shown.len() < first_line.len() { "…" } else { "" };
+        let held = if tool.held { " (held)" } else { "" };
         rows.push(vec![
-            tool.name.clone(),
+            format!("{}{held}", tool.name),
             tool.tokens.to_string(),
             format!("{shown}{cut}"),
         ]);
@@ -312,6 +313,9 @@ pub fn tools(tools: &[ToolView]) {
         "{} tools, {total} tokens in all (counted with o200k_base; other model families count differently)",
         tools.len()
     );
+    if tools.iter().any(|t| t.held) {
+        println!("Held tools are new or changed since approved; `switchboard quarantine` shows what changed.");
+    }
 }
 
 pub fn runs(records: &[RunRecord]) {
