@@ -51,13 +51,15 @@ pub async fn run(json: bool, client: Client, args: QuarantineArgs) -> Result<(),
             let path = format!("/quarantine/{}/trust", encode_query(server.as_str()));
             let trust = TrustUpdates { trust: mode == "on" };
             let approved: ApprovedTools = client.put(&path, &trust).await?;
-            println!(
-                "{server}: {}",
-                match trust.trust {
-                    true => "its new and changed tools are approved as they come",
-                    false => "its new and changed tools are held until approved",
-                }
-            );
+            if !json {
+                println!(
+                    "{server}: {}",
+                    match trust.trust {
+                        true => "its new and changed tools are approved as they come",
+                        false => "its new and changed tools are held until approved",
+                    }
+                );
+            }
             (server, approved)
         }
     };

@@ -314,7 +314,9 @@ pub fn tools(tools: &[ToolView]) {
         tools.len()
     );
     if tools.iter().any(|t| t.held) {
-        println!("Held tools are new or changed since approved; `switchboard quarantine` shows what changed.");
+        println!(
+            "Held tools are new or changed since approved; `switchboard quarantine` shows what changed."
+        );
     }
 }
 

@@ -260,20 +260,6 @@ fn run_records_a_full_disk_keeps_out_are_counted_and_recording_resumes_when_spac
     sb.stop_daemon();
 }
 
-/// `switchboard secrets set SERVER NAME` with `value` on stdin.
-fn set_secret(sb: &Sandbox, server: &str, name: &str, value: &str) -> std::process::Output {
-    let mut child = sb
-        .command()
-        .args(["secrets", "set", server, name])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(value.as_bytes()).unwrap();
-    child.wait_with_output().unwrap()
-}
-
 #[test]
 fn a_secret_set_on_a_full_disk_fails_naming_the_file_and_leaves_nothing_behind() {
     let mut sb = Sandbox::with_env(&[("SWITCHBOARD_SECRETS", "file")]);
@@ -286,7 +272,7 @@ fn a_secret_set_on_a_full_disk_fails_naming_the_file_and_leaves_nothing_behind()
         "--",
         &echo_server().display().to_string(),
     ]);
-    let first = set_secret(&sb, "echo", "API_TOKEN", "kept-before-5150");
+    let first = sb.set_secret("echo", "API_TOKEN", "kept-before-5150");
     assert!(
         first.status.success(),
         "{}",
@@ -297,7 +283,7 @@ fn a_secret_set_on_a_full_disk_fails_naming_the_file_and_leaves_nothing_behind()
     let filler = sb.home().join("filler");
     keep_full(&filler);
 
-    let out = set_secret(&sb, "echo", "OTHER_TOKEN", "never-stored-8086");
+    let out = sb.set_secret("echo", "OTHER_TOKEN", "never-stored-8086");
     let said = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{said}");
     assert!(
@@ -326,7 +312,7 @@ fn a_secret_set_on_a_full_disk_fails_naming_the_file_and_leaves_nothing_behind()
 
     // Space returns: the same request works.
     std::fs::remove_file(&filler).unwrap();
-    let again = set_secret(&sb, "echo", "OTHER_TOKEN", "stored-now-8086");
+    let again = sb.set_secret("echo", "OTHER_TOKEN", "stored-now-8086");
     assert!(
         again.status.success(),
         "{}",

@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use common::{OfferedClient, Sandbox, assert_no_leak, everything_server, sdk_typescript, wait_until};
@@ -53,15 +52,11 @@ fn a_result_holding_a_credential_is_redacted_for_the_client_and_in_the_history()
     sb.start_daemon_with(&["--record-payloads"]);
     sb.ok(&["add", "everything", "--", &everything_server()]);
     sb.wait_state("everything", "running", START);
-    let mut planting = sb
-        .command()
-        .args(["secrets", "set", "everything", "PLANTED_TOKEN"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut planting.stdin.take().unwrap(), PLANTED.as_bytes()).unwrap();
-    assert!(planting.wait().unwrap().success());
+    assert!(
+        sb.set_secret("everything", "PLANTED_TOKEN", PLANTED)
+            .status
+            .success()
+    );
     sb.wait_state("everything", "running", START);
     let token = sb.ok(&["token", "create", "tester"]).trim().to_owned();
     let base = format!("http://127.0.0.1:{}", sb.port());

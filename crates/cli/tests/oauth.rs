@@ -335,15 +335,7 @@ fn an_expired_token_is_refreshed_once_for_many_calls_and_a_revoked_login_needs_a
     sb.wait_state("protected", "failed", START);
     login(&sb, "protected", "alice");
     // A planted secret header as well, for the leak scan at the end.
-    let mut planting = sb
-        .command()
-        .args(["secrets", "set", "protected", "X-Planted"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut planting.stdin.take().unwrap(), PLANTED.as_bytes()).unwrap();
-    assert!(planting.wait().unwrap().success());
+    assert!(sb.set_secret("protected", "X-Planted", PLANTED).status.success());
     sb.wait_state("protected", "running", START);
     let token = sb.ok(&["token", "create", "tester"]).trim().to_owned();
     assert!(calls(&sb, "protected", "whoami", 1, &token).is_some());

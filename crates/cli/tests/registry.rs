@@ -466,8 +466,14 @@ fn a_bundle_runs_only_with_its_published_sha256() {
         secrets,
         json!([{"name": "GREETING", "key": "bundle-demo/GREETING", "set": true}])
     );
-    // The value reached the process at spawn: its tool says it.
+    // The value reached the process at spawn: its tool says it, which the gateway redacts
+    // (it is one of the person's secrets) until the server's results are allowed through.
     let token = sb.ok(&["token", "create", "tester"]).trim().to_owned();
+    assert_eq!(
+        call_tool(&sb, "bundle-demo", "greet", &token),
+        "[redacted secret]"
+    );
+    sb.ok(&["secrets", "guard", "bundle-demo", "allow"]);
     assert_eq!(
         call_tool(&sb, "bundle-demo", "greet", &token),
         "hello from a bundle"

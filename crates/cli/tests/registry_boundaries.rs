@@ -322,14 +322,7 @@ fn a_spec_cannot_use_another_servers_secret_and_removing_it_leaves_that_secret()
     for name in ["a", "b"] {
         sb.ok(&["add", name, "--", &everything_server()]);
     }
-    let mut child = sb
-        .command()
-        .args(["secrets", "set", "b", "TOKEN"])
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"b-only-value\n").unwrap();
-    assert!(child.wait().unwrap().success());
+    assert!(sb.set_secret("b", "TOKEN", "b-only-value\n").status.success());
 
     // (the reference a's spec makes, what the refusal says)
     let cases = [

@@ -58,10 +58,12 @@ pub struct Secrets {
 }
 
 /// The values read or written through a [`Secrets`] (and its clones) since it was made, by
-/// key: what the gateway's scan of tool traffic looks for. In memory only.
-#[derive(Debug, Default)]
+/// key: what the gateway's scan of tool traffic looks for. In memory only, and never in
+/// `Debug`. A stored sign-in (JSON) counts as its tokens and client secret, a header value
+/// as what follows its scheme (`Bearer …`).
+#[derive(Default)]
 pub struct Known {
-    values: std::sync::Mutex<BTreeMap<String, String>>,
+    values: std::sync::Mutex<BTreeMap<String, Vec<String>>>,
     /// Counts changes, so a reader rebuilds what it made of the values only after one.
     generation: std::sync::atomic::AtomicU64,
 }
@@ -75,13 +77,16 @@ impl Known {
     /// The values, and the generation they are of.
     pub fn values(&self) -> (u64, Vec<String>) {
         let values = self.lock();
-        (self.generation(), values.values().cloned().collect())
+        (self.generation(), values.values().flatten().cloned().collect())
     }
 
     fn remember(&self, key: &str, value: Option<&str>) {
         let mut values = self.lock();
         let changed = match value {
-            Some(value) => values.insert(key.to_owned(), value.to_owned()).as_deref() != Some(value),
+            Some(value) => {
+                let parts = parts_of(value);
+                values.insert(key.to_owned(), parts.clone()) != Some(parts)
+            }
             None => values.remove(key).is_some(),
         };
         if changed {
@@ -89,11 +94,38 @@ impl Known {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, String>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Vec<String>>> {
         self.values
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+impl std::fmt::Debug for Known {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Known")
+            .field("keys", &self.lock().len())
+            .field("generation", &self.generation())
+            .finish()
+    }
+}
+
+/// What of a stored `value` could show up in tool traffic: the value itself, the token of a
+/// header value after its scheme, and a stored sign-in's tokens and client secret.
+fn parts_of(value: &str) -> Vec<String> {
+    let mut parts = vec![value.to_owned()];
+    let scheme = value
+        .split_once(' ')
+        .filter(|(scheme, _)| ["Bearer", "Basic", "Token"].contains(scheme));
+    if let Some((_, token)) = scheme {
+        parts.push(token.trim().to_owned());
+    }
+    if let Ok(serde_json::Value::Object(fields)) = serde_json::from_str(value) {
+        for field in ["access_token", "refresh_token", "id_token", "client_secret"] {
+            parts.extend(fields.get(field).and_then(|v| v.as_str()).map(str::to_owned));
+        }
+    }
+    parts
 }
 
 /// The name of secret `name` (an env var or header) of `server`.

@@ -97,7 +97,10 @@ impl Leaks {
             kind,
             detail: e.to_string(),
         };
-        let any = RegexSet::new(PATTERNS.iter().map(|(_, p)| p)).map_err(|e| compile_error("any", e))?;
+        // Looser than the patterns: in raw JSON a credential may follow an escape (`\\nghp_…`),
+        // where a word boundary does not hold.
+        let loose = PATTERNS.iter().map(|(_, p)| p.strip_prefix(r"\b").unwrap_or(p));
+        let any = RegexSet::new(loose).map_err(|e| compile_error("any", e))?;
         let patterns = PATTERNS
             .iter()
             .map(|(kind, pattern)| {
@@ -142,8 +145,11 @@ impl Leaks {
     }
 
     /// Whether `raw` (a message as sent) may hold a credential: a quick look before parsing.
+    /// With known values, any escape counts too: another encoder may have escaped one
+    /// otherwise than serde does.
     pub fn suspects(&self, raw: &[u8]) -> bool {
-        self.any.is_match(raw) || self.with_finder(|finder| finder.is_some_and(|f| f.is_match(raw)))
+        self.any.is_match(raw)
+            || self.with_finder(|finder| finder.is_some_and(|f| f.is_match(raw) || raw.contains(&b'\\')))
     }
 
     /// Replaces every credential in the strings of `value` (keys included) with a note of
@@ -158,8 +164,8 @@ impl Leaks {
         found.into_inner()
     }
 
-    /// `result` (a tool call's), as `server`'s setting has clients get it: `None` if it
-    /// holds no credential, else the redacted or withheld result.
+    /// `result` (a tool call's result or error), as `server`'s setting has clients get it:
+    /// `None` if it holds no credential, else the redacted or withheld result.
     pub fn screen_result(&self, server: &ServerName, result: &Value) -> Option<Value> {
         let setting = self.setting(server);
         if setting == SecretResults::Allow {
@@ -210,6 +216,8 @@ impl Leaks {
         let mut at = 0;
         for (start, end, kind) in spans {
             if start < at {
+                // Overlapping an earlier one: its tail goes too.
+                at = at.max(end);
                 continue;
             }
             out.push_str(&text[at..start]);
@@ -324,6 +332,12 @@ mod tests {
             ("password in a URL", "postgres://app:hunter2!@db.internal/prod"),
         ];
         for (kind, sample) in samples {
+            // After an escape in the raw JSON, where no word boundary holds, too.
+            let escaped = json!({"text": format!("line\n{sample}")});
+            assert!(
+                leaks.suspects(escaped.to_string().as_bytes()),
+                "{kind} after an escape"
+            );
             let mut value = json!({"text": format!("before {sample} after")});
             assert!(leaks.suspects(value.to_string().as_bytes()), "{kind}");
             assert_eq!(leaks.redact(&mut value), BTreeSet::from([kind]), "{sample}");
@@ -346,12 +360,23 @@ mod tests {
     #[tokio::test]
     async fn known_values_are_found_exactly_wherever_they_are_and_short_ones_are_not() {
         let quoted = "pa\"ss\\word-1234";
+        let signed_in = r#"{"access_token": "at-0987654321xyz", "token_type": "Bearer"}"#;
         let (_dir, leaks) = leaks(&[
             ("s/TOKEN", "tok-9f8e7d6c5b4a"),
             ("s/QUOTED", quoted),
             ("s/PIN", "1234"),
+            ("s/Authorization", "Bearer hdr-5566778899aa"),
+            ("s/oauth", signed_in),
         ])
         .await;
+        // A header's token and a sign-in's access token count on their own.
+        let mut tokens = json!(["hdr-5566778899aa", "at-0987654321xyz"]);
+        assert_eq!(leaks.redact(&mut tokens), BTreeSet::from(["secret"]));
+        assert_eq!(tokens, json!(["[redacted secret]", "[redacted secret]"]));
+        assert!(
+            !format!("{leaks:?}").contains("tok-9f8e7d6c5b4a"),
+            "values never show in Debug"
+        );
         let mut value = json!({"tok-9f8e7d6c5b4a": [{"deep": format!("x{quoted}y")}], "pin": "1234"});
         assert!(leaks.suspects(value.to_string().as_bytes()));
         assert_eq!(leaks.redact(&mut value), BTreeSet::from(["secret"]));

@@ -278,6 +278,11 @@ impl Gateway {
     /// newly holds back. A screening that cannot be saved holds back every tool it would
     /// have approved: nothing unapproved is served.
     pub async fn screen_tools(&self, server: &ServerName, tools: &mut Vec<Value>) {
+        // A server removed meanwhile (a late list of its last run) must not be approved anew.
+        if self.supervisor().sharing(server).is_none() {
+            tools.clear();
+            return;
+        }
         match self.quarantine.screen(server, tools).await {
             Ok(None) => {}
             Ok(Some(held)) => {

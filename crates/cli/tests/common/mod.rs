@@ -365,6 +365,20 @@ impl Sandbox {
         }
     }
 
+    /// `switchboard secrets set SERVER NAME` with `value` on stdin, as a person pastes it.
+    pub fn set_secret(&self, server: &str, name: &str, value: &str) -> Output {
+        let mut child = self
+            .command()
+            .args(["secrets", "set", server, name])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(value.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    }
+
     pub fn cli(&self, args: &[&str]) -> Output {
         self.command().args(args).stdin(Stdio::null()).output().unwrap()
     }

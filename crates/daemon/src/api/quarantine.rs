@@ -23,6 +23,7 @@ pub(super) async fn approve(
     request: Result<Json<ApproveTools>, JsonRejection>,
 ) -> ApiResult<ApprovedTools> {
     let server = server_name(&name)?;
+    s.control.get(&server).await?;
     let approved = s.gateway.approve_tools(&server, &body(request)?.tools).await?;
     Ok(Json(ApprovedTools { server, approved }))
 }

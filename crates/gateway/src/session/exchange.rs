@@ -17,7 +17,7 @@ use switchboard_mcp::era::Era;
 use switchboard_mcp::jsonrpc::{self, Frame, Param, code};
 use switchboard_mcp::upstream::{Delivery, Sink, Upstream, unanswerable};
 use switchboard_model::ServerName;
-use switchboard_model::api::{CallOutcome, CallRecord};
+use switchboard_model::api::{CallOutcome, CallRecord, SecretResults};
 
 use super::inputs;
 use super::rounds::{Asking, Handle, Rounds};
@@ -43,24 +43,33 @@ pub struct CallStart {
 impl CallStart {
     /// The response as the client gets it: a result holding a credential redacted or
     /// withheld, as its server's setting says.
-    pub fn screen(&self, response: Frame) -> Frame {
-        if !self.leaks.suspects(response.bytes()) {
+    /// `suspect` is [`Leaks::suspects`]'s word on it. A round of input a stateless server
+    /// asks for passes as it is: its state is the server's, and its questions are not results.
+    pub fn screen(&self, response: Frame, suspect: bool) -> Frame {
+        if !suspect || inputs::asks_for_input(&response) {
             return response;
         }
         let mut value = response.to_value();
-        match self.leaks.screen_result(&self.server, &value["result"]) {
-            Some(result) if value.get("result").is_some() => {
-                value["result"] = result;
-                Frame::from_value(&value)
-            }
-            _ => response,
+        if let Some(result) = value.get("result") {
+            return match self.leaks.screen_result(&self.server, result) {
+                Some(result) => {
+                    value["result"] = result;
+                    Frame::from_value(&value)
+                }
+                None => response,
+            };
+        }
+        let redacts = self.leaks.setting(&self.server) != SecretResults::Allow;
+        match redacts && !self.leaks.redact(&mut value["error"]).is_empty() {
+            true => Frame::from_value(&value),
+            false => response,
         }
     }
 
-    /// Records the call, with what it carried redacted.
-    pub fn finish(self, response: &Frame) {
+    /// Records the call, with what it carried redacted (`suspect` as for [`Self::screen`]).
+    pub fn finish(self, response: &Frame, suspect: bool) {
         let mut value = response.to_value();
-        if self.leaks.suspects(response.bytes()) {
+        if suspect {
             self.leaks.redact(&mut value);
         }
         let (outcome, error) = if let Some(error) = value.get("error") {
@@ -448,8 +457,9 @@ impl Sink for Exchange {
                 let call = self.call.lock().take();
                 let frame = match call {
                     Some(call) => {
-                        let screened = call.screen(frame.clone());
-                        call.finish(&frame);
+                        let suspect = call.leaks.suspects(frame.bytes());
+                        let screened = call.screen(frame.clone(), suspect);
+                        call.finish(&frame, suspect);
                         screened
                     }
                     None => frame,
