@@ -117,13 +117,17 @@ pub async fn daemon_view(client: &Client) -> Result<DaemonView, CliError> {
 fn is_up(state: &ServerState) -> bool {
     matches!(
         state,
-        ServerState::Running { .. } | ServerState::Starting { .. } | ServerState::BackingOff { .. }
+        ServerState::Running { .. }
+            | ServerState::Sleeping { .. }
+            | ServerState::Starting { .. }
+            | ServerState::BackingOff { .. }
     )
 }
 
 fn describe(state: &ServerState) -> &'static str {
     match state {
         ServerState::Running { .. } => "running",
+        ServerState::Sleeping { .. } => "sleeping",
         ServerState::Starting { .. } => "starting",
         ServerState::BackingOff { .. } => "restarting",
         ServerState::CrashLooping { .. } => "crash loop",
@@ -176,7 +180,14 @@ pub fn model(servers: Option<&[ServerView]>, paused: bool, start_at_login: bool)
     } else {
         Health::Ok
     };
+    let sleeping = servers
+        .iter()
+        .filter(|s| matches!(s.status, ServerState::Sleeping { .. }))
+        .count();
     let mut tooltip = format!("Switchboard: {running} of {} servers running", servers.len());
+    if sleeping > 0 {
+        tooltip.push_str(&format!(", {sleeping} sleeping until used"));
+    }
     if failing > 0 {
         tooltip.push_str(&format!(", {failing} failing"));
     }

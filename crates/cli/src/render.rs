@@ -55,6 +55,7 @@ pub fn servers(views: &[ServerView]) {
     for v in views {
         let (tools, pid) = match &v.status {
             ServerState::Running { tools, pid, .. } => (tools.to_string(), pid.map(|p| p.to_string())),
+            ServerState::Sleeping { tools, .. } => (tools.to_string(), None),
             other => ("-".into(), other.pid().map(|p| p.to_string())),
         };
         let (cpu, memory) = match v.usage {
@@ -110,6 +111,9 @@ pub fn summary(view: &ServerView) -> String {
         ServerState::Running { tools, pid, .. } => {
             let pid = pid.map(|p| format!(", pid {p}")).unwrap_or_default();
             format!("{name}: running, {tools} tools{pid}")
+        }
+        ServerState::Sleeping { tools, .. } => {
+            format!("{name}: sleeping until used, {tools} tools")
         }
         ServerState::Stopped => format!("{name}: stopped"),
         ServerState::Starting { .. } => {

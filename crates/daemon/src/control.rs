@@ -656,6 +656,7 @@ impl Control {
         for s in &stored {
             match self.supervisor.snapshot(&s.spec.name).map(|s| s.state) {
                 Some(ServerState::Running { .. }) => counts.running += 1,
+                Some(ServerState::Sleeping { .. }) => counts.sleeping += 1,
                 Some(
                     ServerState::Failed { .. }
                     | ServerState::CrashLooping { .. }
@@ -695,11 +696,15 @@ fn is_failing(state: &ServerState) -> bool {
     )
 }
 
-/// Running, or on its way to: what a pause stops and a resume need not start.
+/// Running, asleep until used, or on its way up: what a pause stops and a resume need not
+/// start.
 fn is_up(state: &ServerState) -> bool {
     matches!(
         state,
-        ServerState::Starting { .. } | ServerState::Running { .. } | ServerState::BackingOff { .. }
+        ServerState::Starting { .. }
+            | ServerState::Running { .. }
+            | ServerState::Sleeping { .. }
+            | ServerState::BackingOff { .. }
     )
 }
 

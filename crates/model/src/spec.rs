@@ -23,6 +23,8 @@ pub struct ServerSpec {
     pub sharing: Sharing,
     #[serde(default, skip_serializing_if = "Protocol::is_default")]
     pub protocol: Protocol,
+    #[serde(default, skip_serializing_if = "Start::is_default")]
+    pub start: Start,
     /// The registry version it was installed from, if it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<Origin>,
@@ -75,6 +77,66 @@ pub enum Sharing {
 impl Sharing {
     pub fn is_default(&self) -> bool {
         *self == Self::default()
+    }
+}
+
+/// When the server's process runs: all the time, or only while it is used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+#[serde(default)]
+pub struct Start {
+    pub mode: StartMode,
+    /// On demand: how long the server stays up with no call in flight, no call made and no
+    /// resource subscription before it sleeps again.
+    pub idle_after_ms: u64,
+    /// A per-session server: how many processes its sessions may have at once.
+    pub max_processes: u32,
+}
+
+impl Default for Start {
+    fn default() -> Self {
+        Self {
+            mode: StartMode::Always,
+            idle_after_ms: 10 * 60 * 1000,
+            max_processes: 8,
+        }
+    }
+}
+
+impl Start {
+    /// Shortest idle time accepted: a server that sleeps sooner would spend its life starting.
+    pub const MIN_IDLE_MS: u64 = 1_000;
+
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+
+    pub fn on_demand(&self) -> bool {
+        self.mode == StartMode::OnDemand
+    }
+}
+
+/// Whether a server runs all the time or sleeps until it is called.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+#[serde(rename_all = "kebab-case")]
+pub enum StartMode {
+    /// Started with the daemon and kept running.
+    #[default]
+    Always,
+    /// Sleeping (its lists answered from the last run's) until a request needs the process;
+    /// stopped again once idle.
+    OnDemand,
+}
+
+impl std::str::FromStr for StartMode {
+    type Err = SpecError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "always" => Ok(Self::Always),
+            "on-demand" => Ok(Self::OnDemand),
+            other => Err(SpecError::BadStartMode {
+                given: other.to_owned(),
+            }),
+        }
     }
 }
 
@@ -252,6 +314,15 @@ pub enum SpecError {
          (2026-07-28) or auto (ask the server)"
     )]
     BadProtocol { given: String },
+    #[error("`{given}` is not a start mode; use always or on-demand")]
+    BadStartMode { given: String },
+    #[error(
+        "server {server}: the idle time before it sleeps must be at least {min_ms} ms; give a \
+         longer --idle-after"
+    )]
+    IdleTooShort { server: ServerName, min_ms: u64 },
+    #[error("server {server}: its sessions must be allowed at least one process (--max-processes)")]
+    NoProcesses { server: ServerName },
     #[error("server {server}: {setting} must be at least {min_ms} ms")]
     HealthTooShort {
         server: ServerName,
@@ -312,6 +383,17 @@ impl ServerSpec {
                     min_ms: Health::MIN_MS,
                 });
             }
+        }
+        if self.start.idle_after_ms < Start::MIN_IDLE_MS {
+            return Err(SpecError::IdleTooShort {
+                server: server.clone(),
+                min_ms: Start::MIN_IDLE_MS,
+            });
+        }
+        if self.start.max_processes == 0 {
+            return Err(SpecError::NoProcesses {
+                server: server.clone(),
+            });
         }
         if h.ping_retries == 0 {
             return Err(SpecError::NoPingRetries {
@@ -506,6 +588,7 @@ mod tests {
             health: Health::default(),
             sharing: Sharing::default(),
             protocol: Default::default(),
+            start: Start::default(),
             origin: None,
         }
     }
@@ -534,6 +617,7 @@ mod tests {
             health: Health::default(),
             sharing: Sharing::default(),
             protocol: Default::default(),
+            start: Start::default(),
             origin: None,
         }
     }

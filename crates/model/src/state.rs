@@ -27,6 +27,13 @@ pub enum ServerState {
         #[serde(skip_serializing_if = "Option::is_none")]
         server_info: Option<PeerInfo>,
     },
+    /// Started on demand and idle, so no process runs; its lists are answered from its last
+    /// run's, and the first request that needs it starts it.
+    Sleeping {
+        since_ms: UnixMillis,
+        /// Tools its last run listed.
+        tools: u32,
+    },
     /// Exited, and will be started again at `until_ms`.
     BackingOff {
         attempt: u32,
@@ -50,6 +57,7 @@ impl ServerState {
             Self::Stopped => "stopped",
             Self::Starting { .. } => "starting",
             Self::Running { .. } => "running",
+            Self::Sleeping { .. } => "sleeping",
             Self::BackingOff { .. } => "backing_off",
             Self::CrashLooping { .. } => "crash_looping",
             Self::Failed { .. } => "failed",

@@ -19,6 +19,7 @@ mod clients;
 mod daemon_state;
 mod durability;
 mod exposure;
+mod kept;
 mod profiles;
 mod quarantine;
 mod registry;
@@ -37,6 +38,7 @@ use switchboard_model::ServerName;
 pub use client_journal::{JournalEntry, PendingEntry};
 pub use durability::{backup_dir, keep as keep_durable, latest_backup};
 pub use quarantine::{Approval, Screened};
+pub use kept::KeptLists;
 pub use registry::CachedVersion;
 pub use servers::StoredServer;
 pub use unwritten::Unwritten;
@@ -244,6 +246,7 @@ mod fixtures {
             health: Default::default(),
             sharing: Default::default(),
             protocol: Default::default(),
+            start: Default::default(),
             origin: None,
         }
     }

@@ -19,7 +19,8 @@ use switchboard_model::{
     ExitCause, FailureReason, Health, Launch, ServerSpec, ServerState, Transport, now_millis,
 };
 use tokio::process::{ChildStdin, ChildStdout};
-use tokio::sync::{mpsc, oneshot, watch};
+use futures_util::FutureExt;
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -39,6 +40,8 @@ pub type Ack = oneshot::Sender<()>;
 /// What the rest of the daemon can ask of a server.
 #[derive(Debug)]
 pub enum Command {
+    /// Run it; an on-demand server whose lists are kept goes to sleep instead, woken by
+    /// [`super::Supervisor::wake`].
     Start(Ack),
     /// Stop and stay stopped.
     Stop(Ack),
@@ -69,6 +72,8 @@ pub(super) struct Actor {
     pub notices: tokio::sync::broadcast::Sender<Frame>,
     /// The spec in force, for those who start processes of this server outside its runs.
     pub published: watch::Sender<ServerSpec>,
+    /// Rung by a request that needs a sleeping server's process.
+    pub wake: Arc<Notify>,
 }
 
 /// Restarts made since the server was last stable, for [`policy::decide`].
@@ -90,6 +95,7 @@ impl RestartLog {
 
 enum Next {
     Idle,
+    Sleep,
     Launch { restart: bool, ack: Option<Ack> },
     Wait { until: Instant },
     Exit,
@@ -113,6 +119,8 @@ enum Interrupt {
     Stop(Option<Ack>),
     Restart(Option<Ack>),
     Shutdown(Option<Ack>),
+    /// An on-demand server that went unused for its idle time.
+    Sleep,
 }
 
 /// A spawned process and what the actor tracks of this run.
@@ -134,9 +142,10 @@ impl Actor {
         loop {
             next = match next {
                 Next::Idle => self.idle().await,
+                Next::Sleep => self.sleep().await,
                 Next::Launch { restart, ack } => {
                     let end = self.run_once(restart, ack).await;
-                    self.after(end)
+                    self.after(end).await
                 }
                 Next::Wait { until } => self.wait(until).await,
                 Next::Exit => return,
@@ -165,6 +174,11 @@ impl Actor {
     async fn idle(&mut self) -> Next {
         match self.commands.recv().await {
             None => Next::Exit,
+            Some(Command::Start(ack)) if self.may_sleep().await => {
+                self.fall_asleep().await;
+                let _ = ack.send(());
+                Next::Sleep
+            }
             Some(Command::Start(ack) | Command::Restart(ack)) => {
                 self.history = RestartLog::default();
                 Next::Launch {
@@ -185,6 +199,71 @@ impl Actor {
             Some(Command::Shutdown(ack)) => {
                 let _ = ack.send(());
                 Next::Exit
+            }
+        }
+    }
+
+    /// Whether the server can sleep and still be listed: on demand, with lists kept.
+    async fn may_sleep(&self) -> bool {
+        self.spec.start.on_demand() && self.kept_tools().await.is_some()
+    }
+
+    /// Tools its kept lists hold, if it has any kept.
+    async fn kept_tools(&self) -> Option<u32> {
+        match self.shared.store.kept_tools(&self.spec.name).await {
+            Ok(tools) => tools,
+            Err(e) => {
+                tracing::warn!(server = %self.spec.name, "cannot read its kept lists, so it stays up: {e}");
+                None
+            }
+        }
+    }
+
+    async fn fall_asleep(&mut self) {
+        // A wake rung while it ran was served by that run; one rung from now on is not.
+        let _ = self.wake.notified().now_or_never();
+        let tools = self.kept_tools().await.unwrap_or_default();
+        self.note(format!("asleep: {tools} tools listed from its last run until a call starts it"));
+        self.set(ServerState::Sleeping {
+            since_ms: now_millis(),
+            tools,
+        });
+    }
+
+    /// Asleep: no process until a request needs one (or a command says otherwise).
+    async fn sleep(&mut self) -> Next {
+        loop {
+            tokio::select! {
+                () = self.wake.notified() => {
+                    self.history = RestartLog::default();
+                    return Next::Launch { restart: false, ack: None };
+                }
+                command = self.commands.recv() => match command {
+                    Some(Command::Start(ack)) => {
+                        let _ = ack.send(());
+                    }
+                    Some(Command::Restart(ack)) => {
+                        self.history = RestartLog::default();
+                        return Next::Launch { restart: false, ack: Some(ack) };
+                    }
+                    Some(Command::Stop(ack)) => {
+                        self.set(ServerState::Stopped);
+                        let _ = ack.send(());
+                        return Next::Idle;
+                    }
+                    Some(Command::Replace(spec, ack)) => {
+                        self.adopt(*spec);
+                        if !self.spec.start.on_demand() {
+                            return Next::Launch { restart: false, ack: Some(ack) };
+                        }
+                        let _ = ack.send(());
+                    }
+                    Some(Command::Shutdown(ack)) => {
+                        let _ = ack.send(());
+                        return Next::Exit;
+                    }
+                    None => return Next::Exit,
+                },
             }
         }
     }
@@ -217,8 +296,12 @@ impl Actor {
         }
     }
 
-    fn after(&mut self, end: RunEnd) -> Next {
+    async fn after(&mut self, end: RunEnd) -> Next {
         match end {
+            RunEnd::Asked(Interrupt::Sleep) => {
+                self.fall_asleep().await;
+                Next::Sleep
+            }
             RunEnd::Unstartable(reason) => {
                 self.note(format!("cannot start: {reason}"));
                 self.set(ServerState::Failed { reason });
@@ -428,8 +511,23 @@ impl Actor {
         let is_remote = matches!(self.spec.transport, Transport::RemoteHttp { .. });
         let login_lost = self.shared.oauth.lost(&self.spec.name);
         tokio::pin!(login_lost);
+        let idle_after = self
+            .spec
+            .start
+            .on_demand()
+            .then(|| Duration::from_millis(self.spec.start.idle_after_ms));
+        let mut idle_check = tokio::time::interval(idle_check_interval(idle_after));
         loop {
             tokio::select! {
+                _ = idle_check.tick(), if idle_after.is_some() => {
+                    if let Some(idle) = idle_after
+                        && self.kept_tools().await.is_some()
+                        && peer.retire_if_idle(idle)
+                    {
+                        self.note(format!("no calls for {idle:?}; stopping it until the next one"));
+                        return self.stop_run(&mut run, &peer, Interrupt::Sleep).await;
+                    }
+                }
                 why = &mut login_lost, if is_remote => {
                     // Its refresh token was refused: retrying cannot help until someone logs in.
                     self.upstream.send_replace(None);
@@ -640,6 +738,14 @@ impl Actor {
             }
         }
     }
+}
+
+/// How often an on-demand server is checked for idleness: a few times per idle time, so it
+/// sleeps within a quarter of it, and at least every 5 s.
+fn idle_check_interval(idle_after: Option<Duration>) -> Duration {
+    idle_after.map_or(Duration::from_secs(3600), |idle| {
+        (idle / 4).clamp(Duration::from_millis(100), Duration::from_secs(5))
+    })
 }
 
 /// Completes when the server has missed enough pings in a row to count as hung.

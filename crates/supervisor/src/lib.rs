@@ -34,7 +34,7 @@ use switchboard_local::paths::DataDir;
 use switchboard_model::api::Event;
 use switchboard_model::{ServerName, ServerSpec, ServerState, Sharing};
 use switchboard_store::Store;
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::sync::{Notify, broadcast, mpsc, oneshot, watch};
 
 pub use actor::{Ack, Command};
 use actor::{Actor, RestartLog};
@@ -102,6 +102,7 @@ struct Handle {
     upstream: watch::Receiver<Option<Arc<Upstream>>>,
     notices: broadcast::Sender<Frame>,
     spec: watch::Receiver<ServerSpec>,
+    wake: Arc<Notify>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -175,6 +176,7 @@ impl Supervisor {
         let (notices, _) = broadcast::channel(256);
         let (published, spec_rx) = watch::channel(spec.clone());
         let name = spec.name.clone();
+        let wake = Arc::new(Notify::new());
         let actor = Actor {
             spec,
             shared: Arc::clone(&self.shared),
@@ -186,6 +188,7 @@ impl Supervisor {
             upstream: upstream_tx,
             notices: notices.clone(),
             published,
+            wake: Arc::clone(&wake),
         };
         tokio::spawn(actor.run());
         self.servers().insert(
@@ -198,6 +201,7 @@ impl Supervisor {
                 upstream,
                 notices,
                 spec: spec_rx,
+                wake,
             },
         );
     }
@@ -249,6 +253,14 @@ impl Supervisor {
         self.servers().get(name).map(|h| Arc::clone(&h.log))
     }
 
+    /// Starts a sleeping server for a request that needs it. Wakes rung together start it
+    /// once; one rung while it is not asleep does nothing.
+    pub fn wake(&self, name: &ServerName) {
+        if let Some(handle) = self.servers().get(name) {
+            handle.wake.notify_one();
+        }
+    }
+
     /// A receiver that sees every state change of `name` from now on.
     pub fn watch_state(&self, name: &ServerName) -> Option<watch::Receiver<ServerState>> {
         self.servers().get(name).map(|h| h.state.clone())
@@ -277,6 +289,13 @@ impl Supervisor {
     /// How the server's sessions share it (without copying the whole spec: this is per request).
     pub fn sharing(&self, name: &ServerName) -> Option<Sharing> {
         self.servers().get(name).map(|h| h.spec.borrow().sharing)
+    }
+
+    /// Whether the server sleeps until it is used (without copying the whole spec).
+    pub fn on_demand(&self, name: &ServerName) -> bool {
+        self.servers()
+            .get(name)
+            .is_some_and(|h| h.spec.borrow().start.on_demand())
     }
 
     /// Notifications the server sends outside any request, across all its runs.

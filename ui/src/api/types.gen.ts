@@ -16,7 +16,7 @@ export type AddServer = { enabled: boolean,
  * Values for env vars (headers, for a remote server) to keep in the keychain; the spec
  * refers to them. Literal values named like credentials are moved there too.
  */
-secrets?: SecretValues, name: ServerName, transport: Transport, restart: RestartPolicy, health?: Health, sharing?: Sharing, protocol?: Protocol, 
+secrets?: SecretValues, name: ServerName, transport: Transport, restart: RestartPolicy, health?: Health, sharing?: Sharing, protocol?: Protocol, start?: Start, 
 /**
  * The registry version it was installed from, if it was.
  */
@@ -555,17 +555,25 @@ error?: string | null, };
 
 export type Selection = "all" | { "only": Array<string> } | { "except": Array<string> };
 
-export type ServerCounts = { total: number, running: number, failing: number, };
+export type ServerCounts = { total: number, running: number, 
+/**
+ * On demand and asleep: listed from their last run, started by the first call.
+ */
+sleeping: number, failing: number, };
 
 export type ServerName = string;
 
-export type ServerSpec = { name: ServerName, transport: Transport, restart: RestartPolicy, health?: Health, sharing?: Sharing, protocol?: Protocol, 
+export type ServerSpec = { name: ServerName, transport: Transport, restart: RestartPolicy, health?: Health, sharing?: Sharing, protocol?: Protocol, start?: Start, 
 /**
  * The registry version it was installed from, if it was.
  */
 origin?: Origin | null, };
 
-export type ServerState = { "state": "stopped" } | { "state": "starting", pid: number | null, } | { "state": "running", pid: number | null, since_ms: number, tools: number, server_info: PeerInfo | null, } | { "state": "backing_off", attempt: number, until_ms: number, last: FailureReason, } | { "state": "crash_looping", restarts: number, window_secs: number, last: FailureReason, } | { "state": "failed", reason: FailureReason, };
+export type ServerState = { "state": "stopped" } | { "state": "starting", pid: number | null, } | { "state": "running", pid: number | null, since_ms: number, tools: number, server_info: PeerInfo | null, } | { "state": "sleeping", since_ms: number, 
+/**
+ * Tools its last run listed.
+ */
+tools: number, } | { "state": "backing_off", attempt: number, until_ms: number, last: FailureReason, } | { "state": "crash_looping", restarts: number, window_secs: number, last: FailureReason, } | { "state": "failed", reason: FailureReason, };
 
 export type ServerView = { 
 /**
@@ -575,7 +583,7 @@ enabled: boolean, status: ServerState,
 /**
  * Restarts the supervisor made since the daemon started.
  */
-restarts: number, usage: ResourceUsage | null, name: ServerName, transport: Transport, restart: RestartPolicy, health?: Health, sharing?: Sharing, protocol?: Protocol, 
+restarts: number, usage: ResourceUsage | null, name: ServerName, transport: Transport, restart: RestartPolicy, health?: Health, sharing?: Sharing, protocol?: Protocol, start?: Start, 
 /**
  * The registry version it was installed from, if it was.
  */
@@ -620,6 +628,19 @@ export type SignInCode = { code: string,
 url: string, };
 
 export type SkippedEntry = { client: string, entry: string, reason: string, };
+
+export type Start = { mode: StartMode, 
+/**
+ * On demand: how long the server stays up with no call in flight, no call made and no
+ * resource subscription before it sleeps again.
+ */
+idle_after_ms: number, 
+/**
+ * A per-session server: how many processes its sessions may have at once.
+ */
+max_processes: number, };
+
+export type StartMode = "always" | "on-demand";
 
 export type StoreCheck = { path: string, last_backup?: string | null, last_backup_ms?: number | null, };
 

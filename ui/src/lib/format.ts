@@ -7,6 +7,8 @@ export function stateOf(state: ServerState): { label: string; tone: Tone } {
   switch (state.state) {
     case "running":
       return { label: "running", tone: "ok" };
+    case "sleeping":
+      return { label: "sleeping", tone: "off" };
     case "starting":
       return { label: "starting", tone: "busy" };
     case "backing_off":
@@ -72,7 +74,8 @@ export function transportOf(transport: Transport): string {
 }
 
 export function toolsOf(server: ServerView): number | null {
-  return server.status.state === "running" ? server.status.tools : null;
+  const status = server.status;
+  return status.state === "running" || status.state === "sleeping" ? status.tools : null;
 }
 
 export function bytes(n: number): string {

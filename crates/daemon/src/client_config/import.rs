@@ -183,6 +183,7 @@ impl ClientConfigs {
             health: Default::default(),
             sharing: Default::default(),
             protocol: Default::default(),
+            start: Default::default(),
             origin: None,
         };
         if !dry_run {

@@ -321,6 +321,7 @@ impl Installer {
             health,
             sharing: previous.map(|p| p.sharing).unwrap_or_default(),
             protocol: previous.map(|p| p.protocol).unwrap_or_default(),
+            start: previous.map(|p| p.start).unwrap_or_default(),
             origin: Some(self.origin(server, plan, fetched)),
         })
     }

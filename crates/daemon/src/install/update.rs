@@ -231,7 +231,7 @@ impl Installer {
         };
         let was_running = matches!(
             current.status,
-            ServerState::Running { .. } | ServerState::Starting { .. }
+            ServerState::Running { .. } | ServerState::Starting { .. } | ServerState::Sleeping { .. }
         );
         let control_error = |e: ControlError| Switch::Error(e.into());
         self.control.update(name, new_spec).await.map_err(control_error)?;
@@ -241,7 +241,7 @@ impl Installer {
                 .settle(name, SWITCH_PATIENCE)
                 .await
                 .map_err(control_error)?;
-            if !matches!(after.status, ServerState::Running { .. }) {
+            if !matches!(after.status, ServerState::Running { .. } | ServerState::Sleeping { .. }) {
                 self.control.update(name, old_spec).await.map_err(control_error)?;
                 return Err(Switch::Failed(format!(
                     "after the switch it was {}",

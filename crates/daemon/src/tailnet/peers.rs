@@ -82,6 +82,7 @@ impl Tailnet {
             health: Default::default(),
             sharing: Default::default(),
             protocol: Default::default(),
+            start: Default::default(),
             origin: None,
         };
         tracing::info!(peer = %node.host_name, server = %request.server, as_name = %spec.name, "adding a tailnet peer's server");

@@ -135,6 +135,21 @@ struct Routes {
     listen: Option<u64>,
     /// The listen it replaced, heard until the new one is acknowledged.
     retiring: Option<u64>,
+    /// When a client's request last went to the server or was answered: what idleness is
+    /// measured from (the gateway's own requests, such as pings, do not count).
+    last_active: Option<std::time::Instant>,
+}
+
+impl Routes {
+    /// Whether anything of a client's is in flight or held open on this connection.
+    fn in_use(&self) -> bool {
+        self.pending
+            .values()
+            .any(|w| matches!(w, Waiter::Downstream { .. } | Waiter::Listen))
+            || !self.server_requests.is_empty()
+            || !self.subscriptions.is_empty()
+            || self.listen.is_some()
+    }
 }
 
 /// A multiplexed MCP connection to one server.
@@ -181,7 +196,10 @@ impl Upstream {
             server,
             out: Mutex::new(Some(out)),
             next_id: AtomicU64::new(1),
-            routes: Mutex::default(),
+            routes: Mutex::new(Routes {
+                last_active: Some(std::time::Instant::now()),
+                ..Routes::default()
+            }),
             notices,
             init: Mutex::new(None),
             closed: watch::channel(false).0,
@@ -255,6 +273,21 @@ impl Upstream {
             }
         }
         self.closed.send_replace(true);
+    }
+
+    /// Closes the connection to new requests if no client has used it for `idle` and nothing
+    /// of a client's is in flight or subscribed; true if it did. A request that raced it gets
+    /// [`RpcError::Closed`] before anything was sent, so it can be sent again elsewhere.
+    pub fn retire_if_idle(&self, idle: Duration) -> bool {
+        let mut routes = self.routes();
+        let quiet = routes.last_active.is_none_or(|at| at.elapsed() >= idle);
+        if routes.closed || routes.in_use() || !quiet {
+            return false;
+        }
+        routes.closed = true;
+        drop(routes);
+        self.closed.send_replace(true);
+        true
     }
 
     /// Ends the link from this side (the polite way to ask a stdio server to exit) and fails

@@ -52,6 +52,9 @@ pub struct UnwrittenRecords {
 pub struct ServerCounts {
     pub total: u32,
     pub running: u32,
+    /// On demand and asleep: listed from their last run, started by the first call.
+    #[serde(default)]
+    pub sleeping: u32,
     pub failing: u32,
 }
 
