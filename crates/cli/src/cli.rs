@@ -14,7 +14,7 @@ use crate::clients::ClientsCommand;
 use crate::daemon::DaemonArgs;
 use crate::profiles::ProfileCommand;
 use crate::quarantine::QuarantineArgs;
-use crate::servers::{AddArgs, Target};
+use crate::servers::{AddArgs, ModeArgs, Target};
 use crate::service::ServiceCommand;
 use crate::tokens::TokenCommand;
 use crate::{registry, secrets, tailnet};
@@ -110,6 +110,8 @@ pub enum Command {
     Stop { name: String },
     /// Stop and start a server.
     Restart(Target),
+    /// Choose when a server runs: always, or on-demand (asleep until a call needs it).
+    Mode(ModeArgs),
     /// Start a server now and whenever the daemon starts.
     Enable(Target),
     /// Stop a server now and keep it stopped across daemon restarts.

@@ -139,6 +139,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Start(t) => servers::act(json, connect()?, "start", t).await,
         Command::Restart(t) => servers::act(json, connect()?, "restart", t).await,
+        Command::Mode(args) => servers::mode(json, connect()?, args).await,
         Command::Enable(t) => servers::act(json, connect()?, "enable", t).await,
         Command::Stop { name } => servers::act(json, connect()?, "stop", Target::at_once(name)).await,
         Command::Disable { name } => servers::act(json, connect()?, "disable", Target::at_once(name)).await,

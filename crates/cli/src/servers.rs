@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use clap::Args;
 use switchboard_model::api::{AddServer, CallRecord, LogLine, RunRecord, SecretValues, ServerView, ToolView};
 use switchboard_model::{
-    Health, Launch, Protocol, RestartPolicy, ServerName, ServerSpec, Sharing, Transport, ValueSource,
+    Health, Launch, Protocol, RestartPolicy, ServerName, ServerSpec, Sharing, Start, StartMode, Transport, ValueSource,
 };
 
 use crate::client::{CliError, Client};
@@ -70,6 +70,16 @@ pub struct AddArgs {
     /// era reach it either way.
     #[arg(long, default_value = "auto")]
     protocol: Protocol,
+    /// When it runs: always, or on-demand (asleep until a client's request needs it, its
+    /// lists answered from its last run; asleep again after --idle-after).
+    #[arg(long, default_value = "always")]
+    start: StartMode,
+    /// On demand: how long it stays up with no call before it sleeps (default 10m).
+    #[arg(long, value_name = "DURATION", value_parser = millis)]
+    idle_after: Option<u64>,
+    /// With --per-session: how many processes its sessions may have at once (default 8).
+    #[arg(long, value_name = "N")]
+    max_processes: Option<u32>,
     /// Add it without starting it, now or with the daemon.
     #[arg(long)]
     disabled: bool,
@@ -145,6 +155,35 @@ pub async fn act(json: bool, client: Client, verb: &str, target: Target) -> Resu
     };
     let view: ServerView = client
         .post(&format!("/servers/{name}/{verb}{wait}"), None::<&()>)
+        .await?;
+    report(json, &view)
+}
+
+/// `mode NAME always|on-demand`: a server's start settings, changed.
+#[derive(Debug, Args)]
+pub struct ModeArgs {
+    name: String,
+    /// always, or on-demand: asleep (listed from its last run) until a call needs it.
+    mode: StartMode,
+    /// On demand: how long it stays up with no call before it sleeps.
+    #[arg(long, value_name = "DURATION", value_parser = millis)]
+    idle_after: Option<u64>,
+    /// With per-session sharing: how many processes its sessions may have at once.
+    #[arg(long, value_name = "N")]
+    max_processes: Option<u32>,
+}
+
+pub async fn mode(json: bool, client: Client, args: ModeArgs) -> Result<(), CliError> {
+    let name = parse_name(&args.name)?;
+    let view: ServerView = client.get(&format!("/servers/{name}")).await?;
+    let mut spec = view.spec;
+    spec.start.mode = args.mode;
+    spec.start.idle_after_ms = args.idle_after.unwrap_or(spec.start.idle_after_ms);
+    spec.start.max_processes = args.max_processes.unwrap_or(spec.start.max_processes);
+    spec.validate().map_err(|e| CliError::Usage(e.to_string()))?;
+    progress(true, &format!("mode: waiting for {name} to settle…"));
+    let view: ServerView = client
+        .put(&format!("/servers/{name}?wait={DEFAULT_WAIT_SECS}"), &spec)
         .await?;
     report(json, &view)
 }
@@ -258,6 +297,7 @@ pub fn add_request(args: AddArgs) -> Result<AddServer, CliError> {
     // The daemon runs elsewhere: paths relative to this shell must be made absolute here.
     let cwd = args.cwd.as_deref().map(absolute).transpose()?;
     let health = health(&args);
+    let start = start(&args);
     let launch = |command: Vec<String>| -> Result<Launch, CliError> {
         let mut parts = command.into_iter();
         let mut program = parts.next().unwrap_or_default();
@@ -314,6 +354,7 @@ pub fn add_request(args: AddArgs) -> Result<AddServer, CliError> {
             Sharing::Shared
         },
         protocol: args.protocol,
+        start,
         origin: None,
     };
     spec.validate().map_err(|e| CliError::Usage(e.to_string()))?;
@@ -323,6 +364,16 @@ pub fn add_request(args: AddArgs) -> Result<AddServer, CliError> {
         enabled: !args.disabled,
         secrets: SecretValues(args.secrets.iter().cloned().zip(values).collect()),
     })
+}
+
+/// The start settings `add` was given, the defaults for the rest.
+fn start(args: &AddArgs) -> Start {
+    let defaults = Start::default();
+    Start {
+        mode: args.start,
+        idle_after_ms: args.idle_after.unwrap_or(defaults.idle_after_ms),
+        max_processes: args.max_processes.unwrap_or(defaults.max_processes),
+    }
 }
 
 /// The health settings `add` was given, the defaults for the rest.

@@ -6,7 +6,6 @@
 //! happens.
 
 use serde_json::{Value, json};
-use switchboard_mcp::upstream::Upstream;
 
 use super::session::Target;
 use super::{Gateway, Unavailable};
@@ -41,15 +40,24 @@ pub async fn init_result(
     protocol: &str,
 ) -> Result<Value, Unavailable> {
     match target {
-        Target::Server(name) => Ok(server_init(&*gateway.upstream(name).await?, protocol)),
+        // A sleeping server's is its last run's: opening a session does not wake it.
+        Target::Server(name) => match gateway.server_init(name) {
+            Some(result) => Ok(server_init(result, protocol)),
+            None => {
+                let upstream = gateway.upstream(name).await?;
+                Ok(server_init(upstream.init().map(|i| i.result).unwrap_or_default(), protocol))
+            }
+        },
         Target::Aggregate => Ok(aggregate_init(gateway, client, protocol).await),
     }
 }
 
 /// A server's own result, saying its lists may change: a change to the client's profile
 /// changes them, whether or not the server's own lists ever do.
-fn server_init(upstream: &Upstream, protocol: &str) -> Value {
-    let mut result = upstream.init().map(|i| i.result).unwrap_or_else(|| json!({}));
+fn server_init(mut result: Value, protocol: &str) -> Value {
+    if !result.is_object() {
+        result = json!({});
+    }
     result["protocolVersion"] = Value::from(protocol);
     let capabilities = result.get_mut("capabilities").and_then(Value::as_object_mut);
     for (list, capability) in capabilities.into_iter().flatten() {
@@ -69,9 +77,8 @@ async fn aggregate_init(gateway: &Gateway, client: &str, protocol: &str) -> Valu
     servers.retain(|server| gateway.offers(client, server));
     for name in servers {
         if let Some(text) = gateway
-            .live_upstream(&name)
-            .and_then(|u| u.init())
-            .and_then(|i| i.result["instructions"].as_str().map(str::to_owned))
+            .server_init(&name)
+            .and_then(|init| init["instructions"].as_str().map(str::to_owned))
         {
             instructions.push(format!("## {name}\n{text}"));
         }

@@ -24,6 +24,7 @@ mod roots;
 mod route;
 pub mod search;
 pub mod session;
+mod sleep;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -46,7 +47,7 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use session::Session;
 
 /// How long a request waits for its server to reach running before it is answered with an error.
-const START_PATIENCE: Duration = Duration::from_secs(30);
+pub(crate) const START_PATIENCE: Duration = Duration::from_secs(30);
 /// How long a request the gateway makes on its own behalf (renewing or releasing a resource
 /// subscription) may wait for its answer.
 pub(crate) const OWN_REQUEST_PATIENCE: Duration = Duration::from_secs(10);
@@ -327,6 +328,14 @@ pub enum Unavailable {
     NotRunning { name: ServerName, state: String },
     #[error("server {0} is stopped because Switchboard is paused; `switchboard resume` starts servers again")]
     Paused(ServerName),
+    #[error(
+        "server {name} was asleep and is still starting after {:.1} s; nothing was sent to it, \
+         so retry, and see `switchboard logs {name}` if it stays slow",
+        waited.as_secs_f64()
+    )]
+    Waking { name: ServerName, waited: Duration },
+    #[error("server {name} was asleep and failed to start: {reason}; `switchboard logs {name}` shows more")]
+    WakeFailed { name: ServerName, reason: String },
     #[error(transparent)]
     Isolated(#[from] IsolatedError),
 }
@@ -360,6 +369,8 @@ pub struct Gateway {
     budgets: budget::Budgets,
     quarantine: quarantine::Quarantine,
     leaks: Arc<leaks::Leaks>,
+    /// What each server offered in its last run, answered while it sleeps.
+    kept: sleep::Kept,
 }
 
 impl Gateway {
@@ -371,6 +382,7 @@ impl Gateway {
         let profiles = profiles::Profiles::load(servers.store.clone()).await?;
         let budgets = budget::Budgets::load(servers.store.clone(), config.tool_budget).await?;
         let quarantine = quarantine::Quarantine::load(servers.store.clone()).await?;
+        let kept = sleep::Kept::load(servers.store.clone()).await?;
         let known = Arc::clone(servers.supervisor.secrets().known());
         let leaks = Arc::new(leaks::Leaks::load(servers.store.clone(), known).await?);
         let history = History::start(
@@ -393,6 +405,7 @@ impl Gateway {
             budgets,
             quarantine,
             leaks,
+            kept,
         });
         tokio::spawn(watch_servers(Arc::downgrade(&gateway), events));
         tokio::spawn(expire_sessions(Arc::downgrade(&gateway), config.session_idle));
@@ -596,46 +609,8 @@ impl Gateway {
         self.sessions().len()
     }
 
-    /// The running server's connection, waiting (bounded) while it starts or restarts.
-    pub async fn upstream(&self, name: &ServerName) -> Result<Arc<Upstream>, Unavailable> {
-        let supervisor = &self.servers.supervisor;
-        let mut watch = supervisor
-            .upstream(name)
-            .ok_or_else(|| Unavailable::Unknown(name.clone()))?;
-        if let Some(up) = live(&watch) {
-            return Ok(up);
-        }
-        let mut state = supervisor
-            .watch_state(name)
-            .ok_or_else(|| Unavailable::Unknown(name.clone()))?;
-        let deadline = tokio::time::Instant::now() + START_PATIENCE;
-        loop {
-            // Only a server on its way up is worth waiting for.
-            let current = state.borrow_and_update().clone();
-            let coming = matches!(
-                current,
-                ServerState::Starting { .. } | ServerState::BackingOff { .. } | ServerState::Running { .. }
-            );
-            if !coming && self.paused.load(Ordering::SeqCst) {
-                return Err(Unavailable::Paused(name.clone()));
-            }
-            if !coming {
-                return Err(Unavailable::NotRunning {
-                    name: name.clone(),
-                    state: describe(&current),
-                });
-            }
-            tokio::select! {
-                changed = watch.changed() => if changed.is_err() { return Err(Unavailable::Unknown(name.clone())) },
-                changed = state.changed() => if changed.is_err() { return Err(Unavailable::Unknown(name.clone())) },
-                () = tokio::time::sleep_until(deadline) => {
-                    return Err(Unavailable::NotRunning { name: name.clone(), state: describe(&state.borrow()) });
-                }
-            }
-            if let Some(up) = live(&watch) {
-                return Ok(up);
-            }
-        }
+    fn is_paused(&self) -> bool {
+        self.paused.load(Ordering::SeqCst)
     }
 
     /// The server's shared upstream if it is running now, without waiting for a start.
@@ -689,21 +664,15 @@ async fn expire_sessions(gateway: std::sync::Weak<Gateway>, idle: Duration) {
     }
 }
 
-fn live(watch: &watch::Receiver<Option<Arc<Upstream>>>) -> Option<Arc<Upstream>> {
+pub(crate) fn live(watch: &watch::Receiver<Option<Arc<Upstream>>>) -> Option<Arc<Upstream>> {
     watch.borrow().as_ref().filter(|u| !u.is_closed()).cloned()
-}
-
-fn describe(state: &ServerState) -> String {
-    serde_json::to_value(state)
-        .ok()
-        .and_then(|v| v["state"].as_str().map(str::to_owned))
-        .unwrap_or_else(|| "unknown".into())
 }
 
 /// Follows server changes: tells aggregate sessions when a server joins or leaves (enable,
 /// disable, start, stop, add, remove), since their lists changed, and renews resource
 /// subscriptions on a server that has (re)started.
 async fn watch_servers(gateway: std::sync::Weak<Gateway>, mut events: broadcast::Receiver<Event>) {
+    let mut listed = HashMap::new();
     loop {
         let event = match events.recv().await {
             Ok(event) => event,
@@ -716,7 +685,7 @@ async fn watch_servers(gateway: std::sync::Weak<Gateway>, mut events: broadcast:
             Event::Resumed => gateway.paused.store(false, Ordering::SeqCst),
             _ => {}
         }
-        if changes_the_aggregate(&event) {
+        if changes_the_aggregate(&event, &mut listed) {
             let _ = gateway.aggregate_changed.send(());
         }
         match &event {
@@ -725,24 +694,39 @@ async fn watch_servers(gateway: std::sync::Weak<Gateway>, mut events: broadcast:
                 status: ServerState::Running { .. },
                 ..
             } => {
-                tokio::spawn(Arc::clone(&gateway).screen_new_run(name.clone()));
+                tokio::spawn(Arc::clone(&gateway).learn_lists(name.clone()));
                 gateway.resubscribe(name).await;
             }
-            Event::ServerRemoved { name } => gateway.forget_screening(name).await,
+            Event::ServerRemoved { name } => {
+                gateway.kept.forget(name);
+                gateway.forget_screening(name).await;
+            }
             _ => {}
         }
     }
 }
 
-/// Whether `event` may change what the aggregate offers: a server added, changed, removed,
-/// (re)started or stopped. Tool calls being recorded, pauses and drift do not, and telling
-/// every aggregate client to list again after each of them would be a storm of re-listing.
-fn changes_the_aggregate(event: &Event) -> bool {
+/// Whether `event` may change what the aggregate offers: a server added, changed or removed,
+/// or one whose lists come or go (`listed` remembers which are offered: running, or asleep
+/// with their lists kept). A restart, or an on-demand server sleeping and waking, changes
+/// nothing by itself; a run whose lists differ is announced where they are learnt. Tool
+/// calls, pauses and drift do not either: telling every aggregate client to list again after
+/// each would be a storm of re-listing.
+fn changes_the_aggregate(event: &Event, listed: &mut HashMap<ServerName, bool>) -> bool {
     match event {
-        Event::StateChanged { status, .. } => {
-            matches!(status, ServerState::Running { .. } | ServerState::Stopped)
+        Event::StateChanged { name, status, .. } => {
+            let now = match status {
+                ServerState::Running { .. } | ServerState::Sleeping { .. } => true,
+                ServerState::Stopped | ServerState::Failed { .. } | ServerState::CrashLooping { .. } => false,
+                ServerState::Starting { .. } | ServerState::BackingOff { .. } => return false,
+            };
+            listed.insert(name.clone(), now) != Some(now)
         }
-        Event::ServerAdded { .. } | Event::ServerChanged { .. } | Event::ServerRemoved { .. } => true,
+        Event::ServerRemoved { name } => {
+            listed.remove(name);
+            true
+        }
+        Event::ServerAdded { .. } | Event::ServerChanged { .. } => true,
         _ => false,
     }
 }
@@ -754,14 +738,37 @@ mod tests {
     #[test]
     fn only_servers_coming_going_and_changing_tell_aggregate_clients_to_list_again() {
         let name = || ServerName::new("s").unwrap();
+        let state = |status| Event::StateChanged {
+            name: name(),
+            at_ms: 0,
+            status,
+        };
+        let running = || {
+            state(ServerState::Running {
+                pid: None,
+                since_ms: 0,
+                tools: 1,
+                server_info: None,
+            })
+        };
+        let sleeping = || state(ServerState::Sleeping { since_ms: 0, tools: 1 });
+        let mut listed = HashMap::new();
         for (event, changes) in [
             (Event::ServerAdded { name: name() }, true),
-            (Event::ServerRemoved { name: name() }, true),
+            (state(ServerState::Starting { pid: None }), false),
+            (running(), true),
+            // Sleeping and waking again: still listed, from what was kept.
+            (sleeping(), false),
+            (state(ServerState::Starting { pid: None }), false),
+            (running(), false),
+            (state(ServerState::Stopped), true),
+            (running(), true),
             (Event::CallsRecorded { count: 3 }, false),
             (Event::Paused, false),
             (Event::Resumed, false),
+            (Event::ServerRemoved { name: name() }, true),
         ] {
-            assert_eq!(changes_the_aggregate(&event), changes, "{event:?}");
+            assert_eq!(changes_the_aggregate(&event, &mut listed), changes, "{event:?}");
         }
     }
 }

@@ -17,24 +17,16 @@
 //! [`crate::profiles`]'s.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
-use std::time::Duration;
 
 use parking_lot::RwLock;
-use serde_json::{Value, json};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
-use switchboard_mcp::jsonrpc::Frame;
 use switchboard_model::ServerName;
 use switchboard_model::api::{Event, HeldTool, QuarantineView};
 use switchboard_store::{Approval, Store, StoreError};
-use switchboard_supervisor::mcp::list_tools;
 
 use crate::Gateway;
 use crate::session::rounds::canonical;
-use crate::session::{Session, Target};
-
-/// How long a new run's tools may take to be listed for screening.
-const NEW_RUN_PATIENCE: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -311,7 +303,7 @@ impl Gateway {
     ) -> Result<Vec<String>, QuarantineError> {
         let approved = self.quarantine.approve(server, tools).await?;
         if !approved.is_empty() {
-            self.tools_changed(server);
+            self.lists_changed_on(server, &["notifications/tools/list_changed"]);
         }
         Ok(approved)
     }
@@ -329,49 +321,10 @@ impl Gateway {
         }
     }
 
-    /// Screens the tools of a run of `server` that just started: what a server offers when it
-    /// is added is approved then, and a change is held and announced as soon as it runs.
-    pub(crate) async fn screen_new_run(self: Arc<Self>, server: ServerName) {
-        let Some(upstream) = self.live_upstream(&server) else {
-            return;
-        };
-        let has_tools = upstream
-            .init()
-            .is_some_and(|init| init.capabilities().get("tools").is_some());
-        if !has_tools {
-            return;
-        }
-        match list_tools(&upstream, NEW_RUN_PATIENCE).await {
-            Ok(mut tools) => self.screen_tools(&server, &mut tools).await,
-            // Screened when a client lists them instead.
-            Err(e) => tracing::debug!(%server, "cannot list the tools of its new run: {e}"),
-        }
-    }
-
     pub(crate) async fn forget_screening(&self, server: &ServerName) {
         self.leaks.forget(server);
         if let Err(e) = self.quarantine.forget(server).await {
             tracing::warn!(%server, "cannot forget the removed server's approved tools: {e}");
-        }
-    }
-
-    /// Tells every session that sees `server` that its tools changed.
-    fn tools_changed(&self, server: &ServerName) {
-        self.budgets().changed();
-        let sessions: Vec<Arc<Session>> = self
-            .sessions()
-            .values()
-            .filter(|s| match &s.target {
-                Target::Server(name) => name == server,
-                Target::Aggregate => true,
-            })
-            .filter(|s| self.offers_to(s, server))
-            .cloned()
-            .collect();
-        let frame =
-            Frame::from_value(&json!({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}));
-        for session in sessions {
-            session.notice(None, frame.clone());
         }
     }
 }
@@ -379,6 +332,8 @@ impl Gateway {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+
+    use serde_json::json;
 
     use super::*;
 

@@ -687,20 +687,7 @@ const TOOLS_PATIENCE: Duration = Duration::from_secs(10);
 
 async fn tools(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult<Vec<ToolView>> {
     let name = server_name(&name)?;
-    let upstream = s.gateway.upstream(&name).await.map_err(|e| match e {
-        Unavailable::Unknown(_) => Failure::new(StatusCode::NOT_FOUND, "no_such_server", e.to_string()),
-        Unavailable::Paused(_) => Failure::new(StatusCode::CONFLICT, "paused", e.to_string()),
-        _ => Failure::new(StatusCode::CONFLICT, "not_running", e.to_string()),
-    })?;
-    let definitions = switchboard_supervisor::mcp::list_tools(&upstream, TOOLS_PATIENCE)
-        .await
-        .map_err(|e| {
-            Failure::new(
-                StatusCode::BAD_GATEWAY,
-                "server_failed",
-                format!("{name} did not list its tools: {e}"),
-            )
-        })?;
+    let definitions = server_tools(&s, &name).await?;
     let tokens = s
         .gateway
         .costs()
@@ -728,6 +715,28 @@ async fn tools(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult
         })
         .collect();
     Ok(Json(tools))
+}
+
+/// A server's tools: from its last run while it sleeps (looking does not wake it), else
+/// listed by it.
+async fn server_tools(s: &AppState, name: &ServerName) -> Result<Vec<serde_json::Value>, Failure> {
+    if let Some(kept) = s.gateway.asleep_list(name, "tools") {
+        return Ok(kept);
+    }
+    let upstream = s.gateway.upstream(name).await.map_err(|e| match e {
+        Unavailable::Unknown(_) => Failure::new(StatusCode::NOT_FOUND, "no_such_server", e.to_string()),
+        Unavailable::Paused(_) => Failure::new(StatusCode::CONFLICT, "paused", e.to_string()),
+        _ => Failure::new(StatusCode::CONFLICT, "not_running", e.to_string()),
+    })?;
+    switchboard_supervisor::mcp::list_tools(&upstream, TOOLS_PATIENCE)
+        .await
+        .map_err(|e| {
+            Failure::new(
+                StatusCode::BAD_GATEWAY,
+                "server_failed",
+                format!("{name} did not list its tools: {e}"),
+            )
+        })
 }
 
 /// Stops every server and then the daemon (the app's "Quit and stop servers"); answers first.

@@ -155,7 +155,11 @@ async fn initialize(gate: &Gate, client: Client, target: Target, frame: &Frame) 
 pub(super) fn unavailable(id: &str, e: &Unavailable) -> Response {
     let status = match e {
         Unavailable::Unknown(_) => StatusCode::NOT_FOUND,
-        Unavailable::NotRunning { .. } | Unavailable::Paused(_) | Unavailable::Isolated(_) => StatusCode::OK,
+        Unavailable::NotRunning { .. }
+        | Unavailable::Paused(_)
+        | Unavailable::Isolated(_)
+        | Unavailable::Waking { .. }
+        | Unavailable::WakeFailed { .. } => StatusCode::OK,
     };
     rpc_error(status, id, code::SERVER_UNAVAILABLE, &e.to_string())
 }

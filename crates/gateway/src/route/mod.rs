@@ -149,6 +149,12 @@ pub async fn request(
         Err(Absent::Fail(code, message)) => return fail(code, &message),
         Err(Absent::Answer(result)) => return answer(result),
     };
+    // A sleeping server's lists come from its last run: listing does not wake it.
+    if let Some((list, key)) = List::of_method(&method)
+        && let Some(items) = gateway.asleep_list(&server, key)
+    {
+        return answer(offer::present_list(gateway, &server, items, visible, list, key).await);
+    }
     // A tool the quarantine holds back is answered as one that does not exist.
     if method == "tools/call"
         && let Some(tool) = frame.param_str(Param::Name)
@@ -190,8 +196,37 @@ pub async fn request(
         }
         _ => {}
     }
-    let frame = in_era_of(&upstream, session, frame);
-    let call = (method == "tools/call").then(|| CallStart {
+    let mut upstream = upstream;
+    let mut retried = false;
+    loop {
+        let sent = in_era_of(&upstream, session, frame.clone());
+        let call = (method == "tools/call").then(|| call_start(gateway, session, &server, &sent));
+        match session
+            .forward(upstream, &sent, Arc::clone(&stream), call, rewrite)
+            .await
+        {
+            Ok(()) => return,
+            // Nothing was sent: the server went to sleep (or restarted) just then. Once more,
+            // on the connection that follows.
+            Err(RpcError::Closed) if !retried => {
+                retried = true;
+                upstream = match upstream_for(gateway, session, &server).await {
+                    Ok(upstream) => upstream,
+                    Err(e) => return fail(code::SERVER_UNAVAILABLE, &e.to_string()),
+                };
+            }
+            Err(RpcError::Closed) => {
+                let message = format!("server {server} stopped before the request could be sent; retry");
+                return fail(code::SERVER_UNAVAILABLE, &message);
+            }
+            Err(other) => return fail(code::SERVER_UNAVAILABLE, &other.to_string()),
+        }
+    }
+}
+
+/// What the history needs of a tool call as it is sent.
+fn call_start(gateway: &Gateway, session: &Session, server: &ServerName, frame: &Frame) -> CallStart {
+    CallStart {
         history: gateway.history.clone(),
         client: session.client(),
         server: server.clone(),
@@ -205,16 +240,6 @@ pub async fn request(
             arguments
         }),
         leaks: Arc::clone(gateway.leaks()),
-    });
-    if let Err(e) = session
-        .forward(upstream, &frame, Arc::clone(&stream), call, rewrite)
-        .await
-    {
-        let message = match e {
-            RpcError::Closed => format!("server {server} stopped before the request could be sent; retry"),
-            other => other.to_string(),
-        };
-        fail(code::SERVER_UNAVAILABLE, &message);
     }
 }
 
@@ -447,14 +472,24 @@ async fn aggregate_list(gateway: &Gateway, profile: Option<&Profile>, method: &s
     let deadline = Instant::now() + AGGREGATE_PATIENCE;
     let mut servers = gateway.aggregate_servers().await;
     servers.retain(|server| profiles::visible(profile, server).is_offered());
-    let fetches = servers.iter().filter_map(|name| {
-        let upstream = gateway.live_upstream(name)?;
-        let offers = upstream
-            .init()
-            .is_some_and(|i| i.capabilities().get(capability).is_some());
-        offers.then_some(async move { (name.clone(), list_all(&upstream, method, key, deadline).await) })
-    });
-    let pages = futures_util::future::join_all(fetches).await;
+    let mut pages = Vec::new();
+    let mut fetches = Vec::new();
+    for name in &servers {
+        match gateway.live_upstream(name) {
+            Some(upstream) => {
+                let offers = upstream
+                    .init()
+                    .is_some_and(|i| i.capabilities().get(capability).is_some());
+                if offers {
+                    fetches.push(async move { (name.clone(), list_all(&upstream, method, key, deadline).await) });
+                }
+            }
+            // A sleeping server is listed from its last run, without waking it.
+            None => pages.extend(gateway.asleep_list(name, key).map(|items| (name.clone(), Ok(items)))),
+        }
+    }
+    pages.extend(futures_util::future::join_all(fetches).await);
+    pages.sort_by(|a, b| a.0.cmp(&b.0));
     let mut all = Vec::new();
     for (server, items) in pages {
         match items {
@@ -496,7 +531,7 @@ fn late_list(gateway: &Gateway, server: &ServerName, method: &str, key: &str) ->
 }
 
 /// Every page of a list, each requested within what is left until `deadline`.
-async fn list_all(
+pub(crate) async fn list_all(
     upstream: &Upstream,
     method: &str,
     key: &str,

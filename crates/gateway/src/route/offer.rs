@@ -130,7 +130,20 @@ pub(super) async fn offered_list(
     key: &str,
 ) -> Result<Value, RpcError> {
     let deadline = Instant::now() + OWN_LIST_PATIENCE;
-    let mut items = list_all(upstream, method, key, deadline).await?;
+    let items = list_all(upstream, method, key, deadline).await?;
+    Ok(present_list(gateway, server, items, visible, list, key).await)
+}
+
+/// A one-server session's list, from `items` (all of the server's): tools screened by the
+/// quarantine, then filtered and presented as its profile offers them.
+pub(super) async fn present_list(
+    gateway: &Gateway,
+    server: &ServerName,
+    mut items: Vec<Value>,
+    visible: Visible<'_>,
+    list: List,
+    key: &str,
+) -> Value {
     if list == List::Tools {
         gateway.screen_tools(server, &mut items).await;
     }
@@ -138,7 +151,7 @@ pub(super) async fn offered_list(
     if list == List::Tools {
         items.iter_mut().for_each(|tool| visible.present(tool));
     }
-    Ok(json!({ key: items }))
+    json!({ key: items })
 }
 
 /// What of the aggregate's list (its items by server, under exposed names) `profile` offers.

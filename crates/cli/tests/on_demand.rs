@@ -1,0 +1,171 @@
+//! End to end: servers that sleep until called. Five real servers (mcp-server-time from PyPI
+//! twice, server-everything and server-memory twice from npm) added on demand: each runs once
+//! to learn its lists, then sleeps with no process, and the gateway lists all their tools
+//! without starting any. The official Python SDK client calls through `/mcp`: only the called
+//! server starts, it answers, and it sleeps again once idle. A new version whose tools
+//! changed is announced with `tools/list_changed` when it next wakes.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::{OfferedClient, Sandbox, alive, clients_dir, everything_server, time_server, tools_dir, wait_until};
+use serde_json::{Value, json};
+
+const START: Duration = Duration::from_secs(60);
+/// How long an idle server stays up: short, so the test sees it sleep.
+const IDLE: &str = "2s";
+
+fn memory_server() -> String {
+    tools_dir()
+        .join("npm/node_modules/.bin/mcp-server-memory")
+        .display()
+        .to_string()
+}
+
+/// A launcher for mcp-server-time whose local timezone (which the server writes into its
+/// tools' schemas) is read from a file, so the test can "update" the server between runs.
+fn time_launcher(sb: &Sandbox, zone: &str) -> (PathBuf, PathBuf) {
+    let zone_file = sb.home().join("zone");
+    std::fs::write(&zone_file, zone).unwrap();
+    let launcher = sb.home().join("time-server");
+    let script = format!(
+        "#!/bin/sh\nexec '{}' --local-timezone \"$(cat '{}')\"\n",
+        time_server(),
+        zone_file.display()
+    );
+    std::fs::write(&launcher, script).unwrap();
+    std::fs::set_permissions(&launcher, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (launcher, zone_file)
+}
+
+fn add_on_demand(sb: &Sandbox, name: &str, env: &[String], command: &[&str]) {
+    let mut args = vec!["add", name, "--start", "on-demand", "--idle-after", IDLE];
+    for pair in env {
+        args.extend(["--env", pair]);
+    }
+    args.push("--");
+    args.extend(command);
+    sb.ok(&args);
+}
+
+/// Runs of `name` so far, and the pid of the newest.
+fn runs(sb: &Sandbox, name: &str) -> (usize, Option<u32>) {
+    let runs = sb.runs(name);
+    let pid = runs.first().and_then(|r| r["pid"].as_u64()).map(|p| p as u32);
+    (runs.len(), pid)
+}
+
+fn state(sb: &Sandbox, name: &str) -> String {
+    sb.server(name)["status"]["state"].as_str().unwrap().to_owned()
+}
+
+/// Waits until `name` sleeps again with no process of its last run alive.
+fn wait_asleep(sb: &Sandbox, name: &str) {
+    sb.wait_state(name, "sleeping", START);
+    let (_, pid) = runs(sb, name);
+    let pid = pid.unwrap();
+    wait_until(&format!("{name}'s process {pid} to end"), START, || {
+        (!alive(pid)).then_some(())
+    });
+}
+
+#[test]
+fn on_demand_servers_are_listed_asleep_and_only_the_called_one_wakes() {
+    let sb = Sandbox::with_daemon();
+    let (launcher, zone) = time_launcher(&sb, "Europe/Paris");
+    let memory = |file: &str| vec![format!("MEMORY_FILE_PATH={}", sb.home().join(file).display())];
+    add_on_demand(&sb, "time", &[], &[launcher.to_str().unwrap()]);
+    add_on_demand(&sb, "tokyo", &[], &[&time_server(), "--local-timezone", "Asia/Tokyo"]);
+    add_on_demand(&sb, "everything", &[], &[&everything_server()]);
+    add_on_demand(&sb, "memory", &memory("memory.jsonl"), &[&memory_server()]);
+    add_on_demand(&sb, "notes", &memory("notes.jsonl"), &[&memory_server()]);
+    let names = ["time", "tokyo", "everything", "memory", "notes"];
+    // The time server's updates are trusted, so its changed tools reach clients at once.
+    sb.ok(&["quarantine", "trust", "time", "on"]);
+
+    // Each ran once to learn its lists, and now sleeps with no process.
+    for name in names {
+        wait_asleep(&sb, name);
+    }
+    let before: Vec<usize> = names.iter().map(|n| runs(&sb, n).0).collect();
+    assert_eq!(before, [1; 5], "each server ran once to learn its lists");
+    let listed: u64 = names
+        .iter()
+        .map(|n| sb.server(n)["status"]["tools"].as_u64().unwrap())
+        .sum();
+    assert!(listed > 20, "the sleeping servers' tools: {listed}");
+    let shown = sb.ok(&["ls"]);
+    assert!(shown.contains("sleeping"), "{shown}");
+
+    // A client on /mcp is offered every tool of all five; its call starts only `time`.
+    let token = sb.ok(&["token", "create", "py"]).trim().to_owned();
+    let calls = json!({"time__get_current_time": {"timezone": "Europe/Paris"}}).to_string();
+    let mut client = OfferedClient::start(&sb, "/mcp", &calls, &token, None);
+    let seen = client.first();
+    let offered = seen["tools"].as_array().unwrap();
+    assert_eq!(offered.len() as u64, listed, "{seen}");
+    for name in names {
+        let prefix = format!("{name}__");
+        assert!(
+            offered.iter().any(|t| t.as_str().unwrap().starts_with(&prefix)),
+            "no tool of {name} in {seen}"
+        );
+    }
+    let answer = &seen["calls"]["time__get_current_time"];
+    assert_eq!(answer["error"], false, "{seen}");
+    assert!(answer["text"].as_str().unwrap().contains("Europe/Paris"), "{seen}");
+    assert_eq!(runs(&sb, "time").0, 2, "the call woke `time`");
+    for (name, runs_before) in names.iter().zip(&before).skip(1) {
+        assert_eq!(runs(&sb, name).0, *runs_before, "{name} was started");
+        assert_eq!(state(&sb, name), "sleeping");
+    }
+
+    // Idle, it sleeps again.
+    wait_asleep(&sb, "time");
+
+    // An update changed its tools: the next wake finds them changed, and the listening
+    // client is told and offered the new definitions.
+    std::fs::write(&zone, "Asia/Tokyo").unwrap();
+    let utc = json!({"get_current_time": {"timezone": "UTC"}}).to_string();
+    let woke = OfferedClient::start(&sb, "/mcp/time", &utc, &token, None).first();
+    assert_eq!(woke["calls"]["get_current_time"]["error"], false, "{woke}");
+    let after = client.last();
+    let description = after["schemas"]["time__get_current_time"]["properties"]["timezone"]["description"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(description.contains("Asia/Tokyo"), "{after}");
+    assert_eq!(runs(&sb, "time").0, 3);
+}
+
+#[test]
+fn calls_that_find_a_server_asleep_share_one_start() {
+    let sb = Sandbox::with_daemon();
+    let file = vec![format!("MEMORY_FILE_PATH={}", sb.home().join("m.jsonl").display())];
+    add_on_demand(&sb, "memory", &file, &[&memory_server()]);
+    wait_asleep(&sb, "memory");
+    let token = sb.ok(&["token", "create", "py"]).trim().to_owned();
+
+    let out = sb
+        .program(tools_dir().join("venv/bin/python"))
+        .arg(clients_dir().join("sdk_client.py"))
+        .args([
+            "calls",
+            &format!("http://127.0.0.1:{}/mcp", sb.port()),
+            "memory__read_graph",
+            "8",
+        ])
+        .env("SWITCHBOARD_TOKEN", &token)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let seen: Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
+    let texts = seen["texts"].as_array().unwrap();
+    assert_eq!(texts.len(), 8, "{seen}");
+    assert!(texts.iter().all(|t| t.as_str().unwrap().contains("entities")), "{seen}");
+    assert_eq!(runs(&sb, "memory").0, 2, "eight calls, one start");
+}
