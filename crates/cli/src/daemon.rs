@@ -48,6 +48,10 @@ pub struct DaemonArgs {
     /// at authorization servers that take such documents, instead of registering.
     #[arg(long, value_name = "URL", env = "SWITCHBOARD_OAUTH_CLIENT_METADATA_URL", value_parser = https_url)]
     oauth_client_metadata_url: Option<String>,
+    /// How many servers may be starting at once (a wake, a restart, the daemon's own start):
+    /// more wait their turn, so twenty servers do not all start on two cores together.
+    #[arg(long, value_name = "N", env = "SWITCHBOARD_MAX_STARTS", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..))]
+    max_starts: u32,
 }
 
 /// Runs the daemon on `port` until SIGTERM or SIGINT.
@@ -60,6 +64,7 @@ pub async fn run(port: u16, args: DaemonArgs) -> Result<(), CliError> {
     };
     let supervisor = switchboard_supervisor::SupervisorConfig {
         oauth_client_metadata_url: args.oauth_client_metadata_url,
+        max_starts: args.max_starts as usize,
         ..Default::default()
     };
     daemon(

@@ -54,6 +54,10 @@ pub struct InstallArgs {
     /// of the version's publish time, so an old server gets the dependencies it was built with.
     #[arg(long)]
     latest_deps: bool,
+    /// When it runs: on-demand (the default: it runs once to learn its tools, then sleeps
+    /// until a call needs it) or always.
+    #[arg(long, default_value = "on-demand")]
+    start: switchboard_model::StartMode,
 }
 
 #[derive(Debug, Args)]
@@ -266,6 +270,7 @@ pub async fn install(json: bool, client: Client, args: InstallArgs) -> Result<()
         allow_runtime_args: args.allow_runtime_arg,
         allow_scripts: args.allow_scripts,
         latest_deps: args.latest_deps,
+        start: Some(args.start),
     };
     let waits = !args.disabled && !args.no_wait && !args.dry_run;
     progress(!json, &format!("Installing {name} (fetching its package)…"));

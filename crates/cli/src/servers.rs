@@ -12,7 +12,8 @@ use std::path::PathBuf;
 use clap::Args;
 use switchboard_model::api::{AddServer, CallRecord, LogLine, RunRecord, SecretValues, ServerView, ToolView};
 use switchboard_model::{
-    Health, Launch, Protocol, RestartPolicy, ServerName, ServerSpec, Sharing, Start, StartMode, Transport, ValueSource,
+    Health, Launch, Protocol, RestartPolicy, ServerName, ServerSpec, Sharing, Start, StartMode, Transport,
+    ValueSource,
 };
 
 use crate::client::{CliError, Client};

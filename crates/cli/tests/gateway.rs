@@ -331,6 +331,34 @@ fn a_per_session_server_gives_each_session_its_own_process_which_ends_with_the_s
 }
 
 #[test]
+fn a_per_session_server_runs_no_more_processes_than_its_limit_and_says_so() {
+    let sb = Sandbox::with_daemon();
+    let add = ["add", "everything", "--per-session", "--max-processes", "1", "--"];
+    sb.ok(&[&add[..], &[&everything_server()]].concat());
+    sb.wait_state("everything", "running", START);
+    let token = sb.ok(&["token", "create", "tester"]).trim().to_owned();
+    let a = Raw::open(&sb, "/mcp/everything", &token);
+    assert_eq!(a.echo("a")["result"]["content"][0]["text"], "Echo: a");
+
+    // A second session would be a second process: refused, with the limit and the fix.
+    let b = Raw::open(&sb, "/mcp/everything", &token);
+    let refused = b.echo("b");
+    let message = refused["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("its limit") && message.contains("--max-processes"),
+        "{refused}"
+    );
+    assert_eq!(everything_processes(&sb).len(), 2, "the supervised one and A's");
+
+    // Once A's ends, B gets one.
+    a.delete();
+    wait_until("A's process to end", START, || {
+        (everything_processes(&sb).len() == 1).then_some(())
+    });
+    assert_eq!(b.echo("b")["result"]["content"][0]["text"], "Echo: b");
+}
+
+#[test]
 fn idle_sessions_end_with_their_own_processes_but_a_listening_client_keeps_its_session() {
     let mut sb = Sandbox::new();
     sb.start_daemon_with(&["--session-idle", "2s"]);

@@ -3,16 +3,21 @@
 //! to learn its lists, then sleeps with no process, and the gateway lists all their tools
 //! without starting any. The official Python SDK client calls through `/mcp`: only the called
 //! server starts, it answers, and it sleeps again once idle. A new version whose tools
-//! changed is announced with `tools/list_changed` when it next wakes.
+//! changed is announced with `tools/list_changed` when it next wakes. Also: the limit on
+//! starts at once, and the metrics a Prometheus scraper reads (parsed by its official client).
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
+use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{OfferedClient, Sandbox, alive, clients_dir, everything_server, time_server, tools_dir, wait_until};
+use common::{
+    OfferedClient, Sandbox, alive, clients_dir, everything_server, time_server, tools_dir, wait_until,
+};
 use serde_json::{Value, json};
 
 const START: Duration = Duration::from_secs(60);
@@ -79,7 +84,12 @@ fn on_demand_servers_are_listed_asleep_and_only_the_called_one_wakes() {
     let (launcher, zone) = time_launcher(&sb, "Europe/Paris");
     let memory = |file: &str| vec![format!("MEMORY_FILE_PATH={}", sb.home().join(file).display())];
     add_on_demand(&sb, "time", &[], &[launcher.to_str().unwrap()]);
-    add_on_demand(&sb, "tokyo", &[], &[&time_server(), "--local-timezone", "Asia/Tokyo"]);
+    add_on_demand(
+        &sb,
+        "tokyo",
+        &[],
+        &[&time_server(), "--local-timezone", "Asia/Tokyo"],
+    );
     add_on_demand(&sb, "everything", &[], &[&everything_server()]);
     add_on_demand(&sb, "memory", &memory("memory.jsonl"), &[&memory_server()]);
     add_on_demand(&sb, "notes", &memory("notes.jsonl"), &[&memory_server()]);
@@ -117,7 +127,10 @@ fn on_demand_servers_are_listed_asleep_and_only_the_called_one_wakes() {
     }
     let answer = &seen["calls"]["time__get_current_time"];
     assert_eq!(answer["error"], false, "{seen}");
-    assert!(answer["text"].as_str().unwrap().contains("Europe/Paris"), "{seen}");
+    assert!(
+        answer["text"].as_str().unwrap().contains("Europe/Paris"),
+        "{seen}"
+    );
     assert_eq!(runs(&sb, "time").0, 2, "the call woke `time`");
     for (name, runs_before) in names.iter().zip(&before).skip(1) {
         assert_eq!(runs(&sb, name).0, *runs_before, "{name} was started");
@@ -145,7 +158,10 @@ fn on_demand_servers_are_listed_asleep_and_only_the_called_one_wakes() {
 #[test]
 fn calls_that_find_a_server_asleep_share_one_start() {
     let sb = Sandbox::with_daemon();
-    let file = vec![format!("MEMORY_FILE_PATH={}", sb.home().join("m.jsonl").display())];
+    let file = vec![format!(
+        "MEMORY_FILE_PATH={}",
+        sb.home().join("m.jsonl").display()
+    )];
     add_on_demand(&sb, "memory", &file, &[&memory_server()]);
     wait_asleep(&sb, "memory");
     let token = sb.ok(&["token", "create", "py"]).trim().to_owned();
@@ -163,9 +179,148 @@ fn calls_that_find_a_server_asleep_share_one_start() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let seen: Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
+    let seen: Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
     let texts = seen["texts"].as_array().unwrap();
     assert_eq!(texts.len(), 8, "{seen}");
-    assert!(texts.iter().all(|t| t.as_str().unwrap().contains("entities")), "{seen}");
+    assert!(
+        texts.iter().all(|t| t.as_str().unwrap().contains("entities")),
+        "{seen}"
+    );
     assert_eq!(runs(&sb, "memory").0, 2, "eight calls, one start");
+}
+
+#[test]
+fn servers_start_one_at_a_time_when_the_daemon_allows_one_start() {
+    let mut sb = Sandbox::new();
+    sb.start_daemon_with(&["--max-starts", "1"]);
+    sb.ok(&["add", "time", "--no-wait", "--", &time_server()]);
+    sb.ok(&["add", "everything", "--no-wait", "--", &everything_server()]);
+    let mut spans: Vec<(i64, i64)> = ["time", "everything"]
+        .iter()
+        .map(|name| {
+            sb.wait_state(name, "running", START);
+            let run = &sb.runs(name)[0];
+            (
+                run["started_at_ms"].as_i64().unwrap(),
+                run["ready_at_ms"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    spans.sort();
+    assert!(spans[0].1 <= spans[1].0, "the two starts overlapped: {spans:?}");
+}
+
+/// The daemon's metrics as the official Prometheus client parses them.
+fn scrape(sb: &Sandbox) -> Value {
+    let auth = format!("Bearer {}", sb.token());
+    let (status, response) = sb.http("GET", "/api/v1/metrics", &[("Authorization", &auth)], "");
+    assert_eq!(status, 200, "{response}");
+    let text = response.split_once("\r\n\r\n").unwrap().1;
+    let mut parser = Command::new(tools_dir().join("venv/bin/python"))
+        .arg(clients_dir().join("metrics.py"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    parser.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let out = parser.wait_with_output().unwrap();
+    assert!(out.status.success(), "the Prometheus parser refused:\n{text}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The value of the sample `name` of `family` whose labels include `labels`.
+fn metric(families: &Value, family: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    let samples = families[family]["samples"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {family}: {families}"));
+    samples
+        .iter()
+        .find(|s| s[0] == name && labels.iter().all(|(k, v)| s[1][k] == *v))
+        .unwrap_or_else(|| panic!("no {name} {labels:?} in {family}"))[2]
+        .as_f64()
+        .unwrap()
+}
+
+#[test]
+fn metrics_count_states_wakes_and_calls_for_prometheus() {
+    let sb = Sandbox::with_daemon();
+    let file = vec![format!(
+        "MEMORY_FILE_PATH={}",
+        sb.home().join("m.jsonl").display()
+    )];
+    add_on_demand(&sb, "memory", &file, &[&memory_server()]);
+    wait_asleep(&sb, "memory");
+    let (status, _) = sb.http("GET", "/api/v1/metrics", &[], "");
+    assert_eq!(status, 401, "metrics need the control token");
+
+    let asleep = scrape(&sb);
+    let state = |families: &Value, state: &str| {
+        metric(
+            families,
+            "switchboard_server_state",
+            "switchboard_server_state",
+            &[("server", "memory"), ("state", state)],
+        )
+    };
+    assert_eq!(state(&asleep, "sleeping"), 1.0);
+    assert_eq!(state(&asleep, "running"), 0.0);
+
+    let token = sb.ok(&["token", "create", "py"]).trim().to_owned();
+    let calls = json!({"memory__read_graph": {}, "memory__nope": {}}).to_string();
+    let seen = OfferedClient::start(&sb, "/mcp", &calls, &token, None).first();
+    assert_eq!(seen["calls"]["memory__read_graph"]["error"], false, "{seen}");
+
+    let after = scrape(&sb);
+    let memory = [("server", "memory")];
+    assert_eq!(state(&after, "running"), 1.0);
+    assert_eq!(
+        metric(
+            &after,
+            "switchboard_server_wakes",
+            "switchboard_server_wakes_total",
+            &memory
+        ),
+        1.0
+    );
+    assert_eq!(
+        metric(
+            &after,
+            "switchboard_server_starts",
+            "switchboard_server_starts_total",
+            &memory
+        ),
+        2.0
+    );
+    let ok = [("server", "memory"), ("outcome", "ok")];
+    assert_eq!(
+        metric(
+            &after,
+            "switchboard_tool_calls",
+            "switchboard_tool_calls_total",
+            &ok
+        ),
+        1.0
+    );
+    let histogram = "switchboard_tool_call_duration_seconds";
+    assert_eq!(
+        metric(&after, histogram, &format!("{histogram}_count"), &memory),
+        1.0
+    );
+    assert!(
+        metric(
+            &after,
+            "switchboard_server_resident_memory_bytes",
+            "switchboard_server_resident_memory_bytes",
+            &memory
+        ) > 0.0
+    );
+    assert!(
+        metric(
+            &after,
+            "switchboard_daemon_resident_memory_bytes",
+            "switchboard_daemon_resident_memory_bytes",
+            &[]
+        ) > 0.0
+    );
 }

@@ -254,6 +254,7 @@ impl Rooms {
             supervisor: Arc::clone(&supervisor),
             events: events.clone(),
         };
+        crate::wake::follow(Arc::clone(&supervisor), events.clone());
         let control = Arc::new(Control::new(store, supervisor, events, facts));
         control.recall_pause().await?;
         let gateway = Gateway::start(servers, config.gateway).await?;

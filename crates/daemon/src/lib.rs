@@ -20,4 +20,5 @@ pub mod registry_cache;
 pub mod runtime;
 pub mod tailnet;
 pub mod token;
+pub mod wake;
 pub mod web;

@@ -45,7 +45,10 @@ pub async fn init_result(
             Some(result) => Ok(server_init(result, protocol)),
             None => {
                 let upstream = gateway.upstream(name).await?;
-                Ok(server_init(upstream.init().map(|i| i.result).unwrap_or_default(), protocol))
+                Ok(server_init(
+                    upstream.init().map(|i| i.result).unwrap_or_default(),
+                    protocol,
+                ))
             }
         },
         Target::Aggregate => Ok(aggregate_init(gateway, client, protocol).await),

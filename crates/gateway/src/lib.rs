@@ -17,6 +17,7 @@ pub mod cost;
 mod handshake;
 pub mod http;
 pub mod leaks;
+pub mod metrics;
 mod notices;
 pub mod profiles;
 pub mod quarantine;
@@ -371,6 +372,7 @@ pub struct Gateway {
     leaks: Arc<leaks::Leaks>,
     /// What each server offered in its last run, answered while it sleeps.
     kept: sleep::Kept,
+    metrics: Arc<metrics::Metrics>,
 }
 
 impl Gateway {
@@ -406,6 +408,7 @@ impl Gateway {
             quarantine,
             leaks,
             kept,
+            metrics: Arc::default(),
         });
         tokio::spawn(watch_servers(Arc::downgrade(&gateway), events));
         tokio::spawn(expire_sessions(Arc::downgrade(&gateway), config.session_idle));
@@ -424,6 +427,11 @@ impl Gateway {
     /// Credentials in tool traffic, and each server's setting for its results.
     pub fn leaks(&self) -> &Arc<leaks::Leaks> {
         &self.leaks
+    }
+
+    /// Calls and wakes counted per server, for the metrics endpoint.
+    pub fn metrics(&self) -> &Arc<metrics::Metrics> {
+        &self.metrics
     }
 
     /// Token counts of tool definitions.
@@ -751,7 +759,12 @@ mod tests {
                 server_info: None,
             })
         };
-        let sleeping = || state(ServerState::Sleeping { since_ms: 0, tools: 1 });
+        let sleeping = || {
+            state(ServerState::Sleeping {
+                since_ms: 0,
+                tools: 1,
+            })
+        };
         let mut listed = HashMap::new();
         for (event, changes) in [
             (Event::ServerAdded { name: name() }, true),

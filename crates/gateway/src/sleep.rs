@@ -71,9 +71,7 @@ impl Kept {
             .is_some_and(|b| b.version == kept.version && b.lists == kept.lists);
         if !same {
             self.store.keep_lists(&kept).await?;
-            self.by_server
-                .lock()
-                .insert(kept.server.clone(), Arc::new(kept));
+            self.by_server.lock().insert(kept.server.clone(), Arc::new(kept));
         }
         Ok(changed)
     }
@@ -196,7 +194,10 @@ impl Gateway {
             .collect();
         for session in sessions {
             for method in methods {
-                session.notice(None, Frame::from_value(&json!({"jsonrpc": "2.0", "method": method})));
+                session.notice(
+                    None,
+                    Frame::from_value(&json!({"jsonrpc": "2.0", "method": method})),
+                );
             }
         }
     }
@@ -219,6 +220,7 @@ impl Gateway {
             match waiting_on(&current, woke) {
                 Wait::Wake => {
                     supervisor.wake(name);
+                    self.metrics().woke(name);
                     woke = true;
                 }
                 Wait::Coming => {}
@@ -314,16 +316,24 @@ mod tests {
         assert_eq!(changed_lists(&before, &after), ["tools"]);
         assert!(changed_lists(&before, &before).is_empty());
         // A list a server stops offering changed too.
-        assert_eq!(changed_lists(&before, &json!({"tools": [{"name": "a"}]})), ["prompts"]);
+        assert_eq!(
+            changed_lists(&before, &json!({"tools": [{"name": "a"}]})),
+            ["prompts"]
+        );
     }
 
     #[test]
     fn a_request_wakes_a_sleeping_server_once_and_fails_clearly_if_the_wake_fails() {
-        let sleeping = ServerState::Sleeping { since_ms: 0, tools: 1 };
+        let sleeping = ServerState::Sleeping {
+            since_ms: 0,
+            tools: 1,
+        };
         assert!(matches!(waiting_on(&sleeping, false), Wait::Wake));
         assert!(matches!(waiting_on(&sleeping, true), Wait::Coming));
         let failed = ServerState::Failed {
-            reason: switchboard_model::FailureReason::SpawnFailed { message: "no node".into() },
+            reason: switchboard_model::FailureReason::SpawnFailed {
+                message: "no node".into(),
+            },
         };
         assert!(matches!(waiting_on(&failed, true), Wait::WakeFailed(r) if r.contains("no node")));
         assert!(matches!(waiting_on(&failed, false), Wait::Down));

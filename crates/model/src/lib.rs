@@ -13,8 +13,8 @@ mod state;
 
 pub use name::{NameError, RESERVED_NAME, ServerName};
 pub use spec::{
-    Health, Launch, Origin, Protocol, RestartPolicy, ServerSpec, Sharing, SpecError, Start, StartMode, Transport,
-    ValueSource,
+    Health, Launch, Origin, Protocol, RestartPolicy, ServerSpec, Sharing, SpecError, Start, StartMode,
+    Transport, ValueSource,
 };
 pub use state::{ExitCause, FailureReason, PeerInfo, ServerState};
 

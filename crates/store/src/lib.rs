@@ -37,8 +37,8 @@ use switchboard_model::ServerName;
 
 pub use client_journal::{JournalEntry, PendingEntry};
 pub use durability::{backup_dir, keep as keep_durable, latest_backup};
-pub use quarantine::{Approval, Screened};
 pub use kept::KeptLists;
+pub use quarantine::{Approval, Screened};
 pub use registry::CachedVersion;
 pub use servers::StoredServer;
 pub use unwritten::Unwritten;

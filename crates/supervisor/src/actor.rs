@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use switchboard_credentials::oauth::ServerLogin;
 use switchboard_mcp::jsonrpc::{Frame, code};
 use switchboard_mcp::logs::ServerLog;
@@ -19,7 +20,6 @@ use switchboard_model::{
     ExitCause, FailureReason, Health, Launch, ServerSpec, ServerState, Transport, now_millis,
 };
 use tokio::process::{ChildStdin, ChildStdout};
-use futures_util::FutureExt;
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -65,6 +65,7 @@ pub(super) struct Actor {
     pub state: watch::Sender<ServerState>,
     pub log: Arc<ServerLog>,
     pub restarts: Arc<AtomicU32>,
+    pub starts: Arc<AtomicU32>,
     pub history: RestartLog,
     /// The running server's connection, for the gateway; `None` unless running.
     pub upstream: watch::Sender<Option<Arc<Upstream>>>,
@@ -223,7 +224,9 @@ impl Actor {
         // A wake rung while it ran was served by that run; one rung from now on is not.
         let _ = self.wake.notified().now_or_never();
         let tools = self.kept_tools().await.unwrap_or_default();
-        self.note(format!("asleep: {tools} tools listed from its last run until a call starts it"));
+        self.note(format!(
+            "asleep: {tools} tools listed from its last run until a call starts it"
+        ));
         self.set(ServerState::Sleeping {
             since_ms: now_millis(),
             tools,
@@ -269,9 +272,14 @@ impl Actor {
     }
 
     async fn wait(&mut self, until: Instant) -> Next {
+        let mut resumed = self.shared.resumed.subscribe();
         loop {
             tokio::select! {
                 () = tokio::time::sleep_until(until) => return Next::Launch { restart: true, ack: None },
+                _ = resumed.changed() => {
+                    self.history = RestartLog::default();
+                    return Next::Launch { restart: true, ack: None };
+                }
                 command = self.commands.recv() => match command {
                     Some(Command::Start(ack) | Command::Restart(ack)) => {
                         self.history = RestartLog::default();
@@ -379,6 +387,7 @@ impl Actor {
     async fn run_once(&mut self, is_restart: bool, ack: Option<Ack>) -> RunEnd {
         self.set(ServerState::Starting { pid: None });
         acknowledge(ack);
+        let turn = self.shared.start_turn().await;
         let (mut run, peer) = match self.transport_start(is_restart).await {
             Ok(started) => started,
             Err(end) => return end,
@@ -392,6 +401,7 @@ impl Actor {
             Ok(handshake) => handshake,
             Err(end) => return end,
         };
+        drop(turn);
         self.mark_running(&run, &peer, handshake).await;
         self.keep_running(run, peer).await
     }
@@ -414,15 +424,22 @@ impl Actor {
         tokio::pin!(handshake);
         let deadline = tokio::time::sleep(startup_timeout);
         tokio::pin!(deadline);
+        let mut resumed = self.shared.resumed.subscribe();
         let result = loop {
             tokio::select! {
                 result = &mut handshake => break result,
+                _ = resumed.changed() => deadline.as_mut().reset(Instant::now() + startup_timeout),
                 cause = wait_exit(&mut run.process) => {
                     let stderr_tail = self.finish(run, &cause).await;
                     let reason = startup_exit_reason(&self.spec, cause, stderr_tail);
                     return Err(RunEnd::Ended { reason, exit: Exit::Failure, lasted: run.started.elapsed() });
                 }
                 () = &mut deadline => {
+                    if fired_late(deadline.deadline()) {
+                        // The daemon was frozen past the deadline: the server had no fair chance.
+                        deadline.as_mut().reset(Instant::now() + startup_timeout);
+                        continue;
+                    }
                     let cause = self.kill(run).await;
                     let stderr_tail = self.finish(run, &cause).await;
                     let after_ms = u64::try_from(startup_timeout.as_millis()).unwrap_or(u64::MAX);
@@ -506,8 +523,13 @@ impl Actor {
     /// Running: until it exits, stops answering pings, loses its login, or a command
     /// interrupts.
     async fn keep_running(&mut self, mut run: Run, peer: Arc<Upstream>) -> RunEnd {
-        let health = health(self.spec.health, &peer);
-        tokio::pin!(health);
+        let pings = health(
+            self.spec.health,
+            &peer,
+            Duration::from_millis(self.spec.health.ping_interval_ms),
+        );
+        tokio::pin!(pings);
+        let mut resumed = self.shared.resumed.subscribe();
         let is_remote = matches!(self.spec.transport, Transport::RemoteHttp { .. });
         let login_lost = self.shared.oauth.lost(&self.spec.name);
         tokio::pin!(login_lost);
@@ -519,6 +541,11 @@ impl Actor {
         let mut idle_check = tokio::time::interval(idle_check_interval(idle_after));
         loop {
             tokio::select! {
+                _ = resumed.changed() => {
+                    // Checked now, its misses forgotten: the sleep was not the server's.
+                    self.history = RestartLog::default();
+                    pings.set(health(self.spec.health, &peer, Duration::ZERO));
+                }
                 _ = idle_check.tick(), if idle_after.is_some() => {
                     if let Some(idle) = idle_after
                         && self.kept_tools().await.is_some()
@@ -541,7 +568,7 @@ impl Actor {
                     let reason = FailureReason::Crashed { cause, stderr_tail };
                     return RunEnd::Ended { reason, exit, lasted: run.started.elapsed() };
                 }
-                () = &mut health => {
+                () = &mut pings => {
                     self.note(format!("missed {} pings in a row; ending it as hung", self.spec.health.ping_retries));
                     // A hung server gets no polite stop: it would not answer that either.
                     self.kill(&mut run).await;
@@ -721,6 +748,7 @@ impl Actor {
     }
 
     async fn record_start(&self, pid: Option<u32>, is_restart: bool) -> Option<i64> {
+        self.starts.fetch_add(1, Ordering::Relaxed);
         match self
             .shared
             .store
@@ -748,13 +776,29 @@ fn idle_check_interval(idle_after: Option<Duration>) -> Duration {
     })
 }
 
-/// Completes when the server has missed enough pings in a row to count as hung.
-async fn health(settings: Health, peer: &Upstream) {
+/// How late a timer may fire before the daemon, not the server, is taken to be the cause: it
+/// was frozen (stopped with SIGSTOP, or starved) while the timer ran.
+const LATE: Duration = Duration::from_secs(2);
+
+/// Whether a timer due at `due` fired so late that the daemon must have been frozen.
+fn fired_late(due: Instant) -> bool {
+    Instant::now().saturating_duration_since(due) > LATE
+}
+
+/// Completes when the server has missed enough pings in a row to count as hung; the first
+/// ping goes after `first`.
+async fn health(settings: Health, peer: &Upstream, first: Duration) {
+    let timeout = Duration::from_millis(settings.ping_timeout_ms);
     let mut misses = 0;
+    let mut wait = first;
     loop {
-        tokio::time::sleep(Duration::from_millis(settings.ping_interval_ms)).await;
-        match mcp::ping(peer, Duration::from_millis(settings.ping_timeout_ms)).await {
+        tokio::time::sleep(wait).await;
+        wait = Duration::from_millis(settings.ping_interval_ms);
+        let asked = Instant::now();
+        match mcp::ping(peer, timeout).await {
             Ok(_) => misses = 0,
+            // Its answer could not be read in time because the daemon itself was stopped.
+            Err(_) if fired_late(asked + timeout) => {}
             Err(_) => misses += 1,
         }
         if misses >= settings.ping_retries {

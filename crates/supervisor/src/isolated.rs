@@ -11,6 +11,7 @@
 //! health-checks a candidate spec (a new version) before an update switches to it.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use switchboard_mcp::jsonrpc::Frame;
@@ -42,6 +43,11 @@ pub enum IsolatedError {
     },
     #[error("the process of {server} took over {after:?} to answer; raise its startup timeout")]
     Timeout { server: ServerName, after: Duration },
+    #[error(
+        "server {server} already runs {max} processes for its sessions, its limit; end a client \
+         session, or raise it with `switchboard mode {server} MODE --max-processes N`"
+    )]
+    Limit { server: ServerName, max: u32 },
 }
 
 /// One session's own process of a server, and the connection to it.
@@ -51,6 +57,8 @@ pub struct Isolated {
     notices: broadcast::Sender<Frame>,
     process: Option<ServerProcess>,
     shared: Arc<Shared>,
+    /// Its place among its server's per-session processes, given back when it ends.
+    counted: Option<Arc<AtomicU32>>,
 }
 
 impl Isolated {
@@ -70,6 +78,9 @@ impl Isolated {
 
 impl Drop for Isolated {
     fn drop(&mut self) {
+        if let Some(count) = self.counted.take() {
+            count.fetch_sub(1, Ordering::AcqRel);
+        }
         self.upstream.shutdown();
         if let Some(process) = self.process.take() {
             let shared = Arc::clone(&self.shared);
@@ -95,11 +106,40 @@ impl Supervisor {
             .ok_or_else(|| IsolatedError::Unknown(name.clone()))?;
         match (&spec.transport, spec.sharing) {
             (Transport::Stdio(launch), Sharing::PerSession) => {
-                let (isolated, _) = self.open(&spec, launch, "for one session").await?;
-                Ok(isolated)
+                let count = self.count_isolated(&spec)?;
+                match self.open(&spec, launch, "for one session").await {
+                    Ok((mut isolated, _)) => {
+                        isolated.counted = Some(count);
+                        Ok(isolated)
+                    }
+                    Err(e) => {
+                        count.fetch_sub(1, Ordering::AcqRel);
+                        Err(e)
+                    }
+                }
             }
             _ => Err(IsolatedError::Shared(name.clone())),
         }
+    }
+
+    /// Takes a place among `spec`'s per-session processes, if it has one left; the
+    /// [`Isolated`] that gets it gives it back (an `open` that fails, at once).
+    fn count_isolated(&self, spec: &ServerSpec) -> Result<Arc<AtomicU32>, IsolatedError> {
+        let count = self
+            .servers()
+            .get(&spec.name)
+            .map(|h| Arc::clone(&h.isolated))
+            .ok_or_else(|| IsolatedError::Unknown(spec.name.clone()))?;
+        let max = spec.start.max_processes;
+        count
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .map_err(|_| IsolatedError::Limit {
+                server: spec.name.clone(),
+                max,
+            })?;
+        Ok(count)
     }
 
     /// Runs `spec` (a candidate for supervised server `name`, such as a new version) once
@@ -121,6 +161,7 @@ impl Supervisor {
     ) -> Result<(Isolated, mcp::Handshake), IsolatedError> {
         let name = &spec.name;
         let after = Duration::from_millis(spec.health.startup_timeout_ms);
+        let _turn = self.shared.start_turn().await;
         let log = self
             .log(name)
             .ok_or_else(|| IsolatedError::Unknown(name.clone()))?;
@@ -142,6 +183,7 @@ impl Supervisor {
             notices,
             process: Some(process),
             shared: Arc::clone(&self.shared),
+            counted: None,
         };
         match tokio::time::timeout(
             after,

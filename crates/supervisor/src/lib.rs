@@ -34,7 +34,7 @@ use switchboard_local::paths::DataDir;
 use switchboard_model::api::Event;
 use switchboard_model::{ServerName, ServerSpec, ServerState, Sharing};
 use switchboard_store::Store;
-use tokio::sync::{Notify, broadcast, mpsc, oneshot, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, broadcast, mpsc, oneshot, watch};
 
 pub use actor::{Ack, Command};
 use actor::{Actor, RestartLog};
@@ -55,6 +55,9 @@ pub struct SupervisorConfig {
     /// Where Switchboard's OAuth client metadata document is published (an https URL), if
     /// anywhere: its client id at authorization servers that take such documents.
     pub oauth_client_metadata_url: Option<String>,
+    /// How many processes may be starting (spawned and not yet through their handshake) at
+    /// once; the rest wait, and their startup deadline counts from their turn.
+    pub max_starts: usize,
 }
 
 impl Default for SupervisorConfig {
@@ -63,6 +66,7 @@ impl Default for SupervisorConfig {
             backoff: policy::Backoff::default(),
             stop_grace: Duration::from_secs(5),
             oauth_client_metadata_url: None,
+            max_starts: 8,
         }
     }
 }
@@ -78,9 +82,19 @@ pub(crate) struct Shared {
     http: reqwest::Client,
     secrets: Secrets,
     oauth: Arc<OAuth>,
+    /// Turns to start a process: [`SupervisorConfig::max_starts`] of them.
+    starts: Arc<Semaphore>,
+    /// Counts the machine's wakes (and the daemon's thaws), for actors to catch up on.
+    resumed: watch::Sender<u64>,
 }
 
 impl Shared {
+    /// Waits for a turn to start a process; held until its handshake is done.
+    async fn start_turn(&self) -> Option<OwnedSemaphorePermit> {
+        // The semaphore is never closed, so a turn always comes.
+        Arc::clone(&self.starts).acquire_owned().await.ok()
+    }
+
     fn watch(&self, pgid: u32) {
         if let Some(w) = &self.watchdog {
             w.watch(pgid);
@@ -99,10 +113,13 @@ struct Handle {
     state: watch::Receiver<ServerState>,
     log: Arc<ServerLog>,
     restarts: Arc<AtomicU32>,
+    starts: Arc<AtomicU32>,
     upstream: watch::Receiver<Option<Arc<Upstream>>>,
     notices: broadcast::Sender<Frame>,
     spec: watch::Receiver<ServerSpec>,
     wake: Arc<Notify>,
+    /// Processes its sessions have of their own now (per-session servers).
+    isolated: Arc<AtomicU32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -117,6 +134,8 @@ pub enum SupervisorError {
 pub struct Snapshot {
     pub state: ServerState,
     pub restarts: u32,
+    /// Runs started since the daemon started: restarts, wakes and the user's starts.
+    pub starts: u32,
 }
 
 #[derive(Debug)]
@@ -147,6 +166,7 @@ impl Supervisor {
             .build()
             .unwrap_or_default();
         let client_metadata_url = config.oauth_client_metadata_url.clone();
+        let starts = Arc::new(Semaphore::new(config.max_starts.max(1)));
         Self {
             shared: Arc::new(Shared {
                 config,
@@ -157,6 +177,8 @@ impl Supervisor {
                 http,
                 oauth: Arc::new(OAuth::new(secrets.clone(), client_metadata_url)),
                 secrets,
+                starts,
+                resumed: watch::channel(0).0,
             }),
             servers: Mutex::default(),
         }
@@ -172,6 +194,7 @@ impl Supervisor {
         let (state_tx, state) = watch::channel(ServerState::Stopped);
         let log = Arc::new(ServerLog::new(self.shared.data.server_log(&spec.name)));
         let restarts = Arc::new(AtomicU32::new(0));
+        let starts = Arc::new(AtomicU32::new(0));
         let (upstream_tx, upstream) = watch::channel(None);
         let (notices, _) = broadcast::channel(256);
         let (published, spec_rx) = watch::channel(spec.clone());
@@ -184,6 +207,7 @@ impl Supervisor {
             state: state_tx,
             log: Arc::clone(&log),
             restarts: Arc::clone(&restarts),
+            starts: Arc::clone(&starts),
             history: RestartLog::default(),
             upstream: upstream_tx,
             notices: notices.clone(),
@@ -198,10 +222,12 @@ impl Supervisor {
                 state,
                 log,
                 restarts,
+                starts,
                 upstream,
                 notices,
                 spec: spec_rx,
                 wake,
+                isolated: Arc::default(),
             },
         );
     }
@@ -246,11 +272,20 @@ impl Supervisor {
         self.servers().get(name).map(|h| Snapshot {
             state: h.state.borrow().clone(),
             restarts: h.restarts.load(Ordering::Relaxed),
+            starts: h.starts.load(Ordering::Relaxed),
         })
     }
 
     pub fn log(&self, name: &ServerName) -> Option<Arc<ServerLog>> {
         self.servers().get(name).map(|h| Arc::clone(&h.log))
+    }
+
+    /// The machine woke from sleep (or the daemon from a freeze): every running server is
+    /// checked at once, as if newly started, a restart waiting out its backoff happens now, a
+    /// startup gets its whole deadline again, and nothing that happened while everything was
+    /// stopped counts towards a crash loop.
+    pub fn resumed(&self) {
+        self.shared.resumed.send_modify(|n| *n += 1);
     }
 
     /// Starts a sleeping server for a request that needs it. Wakes rung together start it

@@ -170,7 +170,7 @@ port: number, };
 
 export type EntryChange = { entry: string, change: string, };
 
-export type Event = { "type": "server_added", name: ServerName, } | { "type": "server_changed", name: ServerName, } | { "type": "server_removed", name: ServerName, } | { "type": "state_changed", name: ServerName, at_ms: number, status: ServerState, } | { "type": "client_drifted", client: string, path: string, entries: Array<string>, reapplied: boolean, } | { "type": "server_unresponsive", name: ServerName, method: string, waited_ms: number, } | { "type": "records_unwritten", records: UnwrittenRecords, } | { "type": "calls_recorded", count: number, } | { "type": "client_over_budget", client: string, cost: ToolCost, } | { "type": "tools_held", server: ServerName, tools: Array<string>, } | { "type": "paused" } | { "type": "resumed" };
+export type Event = { "type": "server_added", name: ServerName, } | { "type": "server_changed", name: ServerName, } | { "type": "server_removed", name: ServerName, } | { "type": "state_changed", name: ServerName, at_ms: number, status: ServerState, } | { "type": "client_drifted", client: string, path: string, entries: Array<string>, reapplied: boolean, } | { "type": "server_unresponsive", name: ServerName, method: string, waited_ms: number, } | { "type": "records_unwritten", records: UnwrittenRecords, } | { "type": "calls_recorded", count: number, } | { "type": "client_over_budget", client: string, cost: ToolCost, } | { "type": "tools_held", server: ServerName, tools: Array<string>, } | { "type": "paused" } | { "type": "resumed" } | { "type": "system_woke", slept_ms: number, cause: string, };
 
 export type ExitCause = { "kind": "exited", code: number, } | { "kind": "signaled", signal: number, } | { "kind": "unresponsive" } | { "kind": "stopped" } | { "kind": "daemon_lost" } | { "kind": "unobserved", error: string, };
 
@@ -321,7 +321,11 @@ allow_scripts: boolean,
  * Resolve npm and PyPI dependencies as they are today, not as of the version's publish
  * time (the default, where the registry gives that time).
  */
-latest_deps: boolean, };
+latest_deps: boolean, 
+/**
+ * When it runs; on demand when absent: a server from the registry sleeps until used.
+ */
+start: StartMode | null, };
 
 export type InstallSource = { 
 /**

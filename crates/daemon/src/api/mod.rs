@@ -43,6 +43,7 @@ use crate::token::Check as _;
 use crate::web::BrowserSessions;
 
 mod failure;
+mod metrics;
 mod profiles;
 mod quarantine;
 
@@ -82,6 +83,7 @@ type AppState = Services;
 pub fn router(services: Services, guard: Guard) -> Router {
     let api = Router::new()
         .route("/status", get(status))
+        .route("/metrics", get(metrics::metrics))
         .route("/shutdown", post(shutdown))
         .route("/pause", post(pause))
         .route("/resume", post(resume))

@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use switchboard_credentials::secrets::Secrets;
 use switchboard_model::api::{AddServer, InstallReport, InstallServer, SecretsCheck, ServerView};
-use switchboard_model::{Health, Origin, ServerName, ServerSpec, Transport};
+use switchboard_model::{Health, Origin, ServerName, ServerSpec, StartMode, Transport};
 use switchboard_registry::plan::{self, Endpoint, Plan};
 use switchboard_registry::{ServerJson, SourceKind, Values, runtime_args, validate};
 use switchboard_store::CachedVersion;
@@ -189,8 +189,9 @@ impl Installer {
 
         let fetched = self.fetch(&local, &server, &planned, &runtimes).await?;
         warnings.extend(fetched.notes.iter().cloned());
+        let start = request.start.unwrap_or(StartMode::OnDemand);
         let view = self
-            .add(&local, &server, &planned.plan, &fetched, !request.disabled)
+            .add(&local, &server, &planned.plan, &fetched, !request.disabled, start)
             .await?;
         Ok(report(Some(view), fetched.described, warnings, false))
     }
@@ -256,18 +257,21 @@ impl Installer {
         plan: &Plan,
         fetched: &Fetched,
         enabled: bool,
+        start: StartMode,
     ) -> Result<ServerView, InstallError> {
         let mut kept = Vec::new();
         let added = match self.spec_for(local, server, plan, fetched, None, &mut kept).await {
-            Ok(spec) => self
-                .control
-                .add(AddServer {
-                    spec,
-                    enabled,
-                    secrets: Default::default(),
-                })
-                .await
-                .map_err(InstallError::from),
+            Ok(mut spec) => {
+                spec.start.mode = start;
+                self.control
+                    .add(AddServer {
+                        spec,
+                        enabled,
+                        secrets: Default::default(),
+                    })
+                    .await
+                    .map_err(InstallError::from)
+            }
             Err(error) => Err(error),
         };
         if added.is_err() {

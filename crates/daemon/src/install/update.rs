@@ -241,7 +241,10 @@ impl Installer {
                 .settle(name, SWITCH_PATIENCE)
                 .await
                 .map_err(control_error)?;
-            if !matches!(after.status, ServerState::Running { .. } | ServerState::Sleeping { .. }) {
+            if !matches!(
+                after.status,
+                ServerState::Running { .. } | ServerState::Sleeping { .. }
+            ) {
                 self.control.update(name, old_spec).await.map_err(control_error)?;
                 return Err(Switch::Failed(format!(
                     "after the switch it was {}",

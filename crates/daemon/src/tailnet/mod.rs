@@ -23,7 +23,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use switchboard_gateway::Gateway;
 use switchboard_model::ServerName;
-use switchboard_model::api::{Exposure, TailnetState, TailnetStatus};
+use switchboard_model::api::{Event, Exposure, TailnetState, TailnetStatus};
 use switchboard_store::StoreError;
 use switchboard_tailnet::{BackendState, LocalApi, LocalApiError, Status};
 use tokio::sync::{Notify, watch};
@@ -148,6 +148,10 @@ impl Tailnet {
             seen: AtomicBool::new(false),
         });
         tokio::spawn(follow(Arc::downgrade(&tailnet), Arc::clone(&tailnet.changed)));
+        tokio::spawn(recheck_on_wake(
+            tailnet.control.subscribe(),
+            Arc::clone(&tailnet.changed),
+        ));
         Ok(tailnet)
     }
 
@@ -308,6 +312,18 @@ fn not_running_message(status: &Status) -> Option<String> {
 
 /// Keeps the listener open exactly while a server is exposed and Tailscale runs, on the
 /// addresses Tailscale reports now. Checks every [`FOLLOW_EVERY`], and at once on a change.
+/// Looks at Tailscale again as soon as the machine wakes: its addresses may have changed with
+/// the network, and the listener must follow at once, not at the next poll.
+async fn recheck_on_wake(mut events: tokio::sync::broadcast::Receiver<Event>, changed: Arc<Notify>) {
+    loop {
+        match events.recv().await {
+            Ok(Event::SystemWoke { .. }) => changed.notify_one(),
+            Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
 async fn follow(tailnet: Weak<Tailnet>, changed: Arc<Notify>) {
     let mut open: Option<(ThisNode, listener::Open)> = None;
     loop {

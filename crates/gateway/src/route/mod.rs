@@ -240,6 +240,7 @@ fn call_start(gateway: &Gateway, session: &Session, server: &ServerName, frame: 
             arguments
         }),
         leaks: Arc::clone(gateway.leaks()),
+        metrics: Arc::clone(gateway.metrics()),
     }
 }
 
@@ -481,11 +482,17 @@ async fn aggregate_list(gateway: &Gateway, profile: Option<&Profile>, method: &s
                     .init()
                     .is_some_and(|i| i.capabilities().get(capability).is_some());
                 if offers {
-                    fetches.push(async move { (name.clone(), list_all(&upstream, method, key, deadline).await) });
+                    fetches.push(
+                        async move { (name.clone(), list_all(&upstream, method, key, deadline).await) },
+                    );
                 }
             }
             // A sleeping server is listed from its last run, without waking it.
-            None => pages.extend(gateway.asleep_list(name, key).map(|items| (name.clone(), Ok(items)))),
+            None => pages.extend(
+                gateway
+                    .asleep_list(name, key)
+                    .map(|items| (name.clone(), Ok(items))),
+            ),
         }
     }
     pages.extend(futures_util::future::join_all(fetches).await);

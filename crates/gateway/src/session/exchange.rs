@@ -38,6 +38,7 @@ pub struct CallStart {
     /// Already redacted.
     pub arguments: Option<Value>,
     pub leaks: Arc<Leaks>,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl CallStart {
@@ -92,7 +93,9 @@ impl CallStart {
     }
 
     fn record(self, outcome: CallOutcome, error: Option<String>, response_bytes: u64, result: Option<Value>) {
-        let duration_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let took = self.started.elapsed();
+        self.metrics.call(&self.server, outcome, took);
+        let duration_ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
         self.history.record(CallRecord {
             id: 0,
             at_ms: self.at_ms,

@@ -62,6 +62,13 @@ pub enum Event {
     Paused,
     /// Servers are no longer paused; the enabled ones are starting.
     Resumed,
+    /// The machine woke from sleep, or the daemon from a freeze, after about `slept_ms`
+    /// (`cause`: `logind`, `clock`): running servers are checked at once and restarts waiting
+    /// out a backoff happen now.
+    SystemWoke {
+        slept_ms: u64,
+        cause: String,
+    },
 }
 
 impl Event {
@@ -80,6 +87,7 @@ impl Event {
             Self::ToolsHeld { .. } => "tools_held",
             Self::Paused => "paused",
             Self::Resumed => "resumed",
+            Self::SystemWoke { .. } => "system_woke",
         }
     }
 }

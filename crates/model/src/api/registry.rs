@@ -153,6 +153,8 @@ pub struct InstallServer {
     /// Resolve npm and PyPI dependencies as they are today, not as of the version's publish
     /// time (the default, where the registry gives that time).
     pub latest_deps: bool,
+    /// When it runs; on demand when absent: a server from the registry sleeps until used.
+    pub start: Option<crate::StartMode>,
 }
 
 /// Answer of `POST /api/v1/install`.
