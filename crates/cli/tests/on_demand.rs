@@ -324,3 +324,41 @@ fn metrics_count_states_wakes_and_calls_for_prometheus() {
         ) > 0.0
     );
 }
+
+#[test]
+fn lists_of_sleeping_servers_follow_a_profile_change_at_once() {
+    let sb = Sandbox::with_daemon();
+    let file = vec![format!(
+        "MEMORY_FILE_PATH={}",
+        sb.home().join("m.jsonl").display()
+    )];
+    add_on_demand(&sb, "memory", &file, &[&memory_server()]);
+    add_on_demand(&sb, "time", &[], &[&time_server()]);
+    wait_asleep(&sb, "memory");
+    wait_asleep(&sb, "time");
+    let token = sb.ok(&["token", "create", "py"]).trim().to_owned();
+
+    // Listed twice while asleep (the second answer is the first's, kept), then the client's
+    // profile narrows: it is told, and lists only what the profile offers.
+    let both = OfferedClient::start(&sb, "/mcp", "{}", &token, None).first();
+    let mut client = OfferedClient::start(&sb, "/mcp", "{}", &token, None);
+    assert_eq!(client.first()["tools"], both["tools"]);
+    assert!(
+        both["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t == "time__get_current_time"),
+        "{both}"
+    );
+    sb.ok(&["profile", "add", "notes", "memory"]);
+    sb.ok(&["profile", "use", "notes", "--client", "py"]);
+    let narrowed = client.last();
+    let tools = narrowed["tools"].as_array().unwrap();
+    assert!(
+        !tools.is_empty() && tools.iter().all(|t| t.as_str().unwrap().starts_with("memory__")),
+        "{narrowed}"
+    );
+    assert_eq!(state(&sb, "time"), "sleeping");
+    assert_eq!(state(&sb, "memory"), "sleeping");
+}

@@ -372,6 +372,9 @@ pub struct Gateway {
     leaks: Arc<leaks::Leaks>,
     /// What each server offered in its last run, answered while it sleeps.
     kept: sleep::Kept,
+    /// The aggregate's last list answer made of kept lists alone, answered again until
+    /// something it depends on changes.
+    answers: sleep::KeptAnswer,
     metrics: Arc<metrics::Metrics>,
 }
 
@@ -408,6 +411,7 @@ impl Gateway {
             quarantine,
             leaks,
             kept,
+            answers: sleep::KeptAnswer::default(),
             metrics: Arc::default(),
         });
         tokio::spawn(watch_servers(Arc::downgrade(&gateway), events));
@@ -506,6 +510,7 @@ impl Gateway {
     /// Tells every session of `clients`, and every session whose roots may choose a profile,
     /// that its tools, prompts and resources may have changed.
     fn lists_changed_for(&self, clients: &[String]) {
+        self.answers.moved();
         self.budgets.changed();
         let sessions: Vec<Arc<Session>> = self
             .sessions()
@@ -694,6 +699,7 @@ async fn watch_servers(gateway: std::sync::Weak<Gateway>, mut events: broadcast:
             _ => {}
         }
         if changes_the_aggregate(&event, &mut listed) {
+            gateway.answers.moved();
             let _ = gateway.aggregate_changed.send(());
         }
         match &event {

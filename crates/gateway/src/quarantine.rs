@@ -278,6 +278,7 @@ impl Gateway {
         match self.quarantine.screen(server, tools).await {
             Ok(None) => {}
             Ok(Some(held)) => {
+                self.answers.moved();
                 tracing::warn!(
                     %server,
                     "holding back new or changed tools until approved: {}; `switchboard quarantine` shows the changes",
@@ -302,6 +303,7 @@ impl Gateway {
         tools: &[String],
     ) -> Result<Vec<String>, QuarantineError> {
         let approved = self.quarantine.approve(server, tools).await?;
+        self.answers.moved();
         if !approved.is_empty() {
             self.lists_changed_on(server, &["notifications/tools/list_changed"]);
         }
@@ -315,6 +317,7 @@ impl Gateway {
         trust: bool,
     ) -> Result<Vec<String>, QuarantineError> {
         self.quarantine.trust(server, trust).await?;
+        self.answers.moved();
         match trust {
             true => self.approve_tools(server, &[]).await,
             false => Ok(Vec::new()),

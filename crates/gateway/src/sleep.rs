@@ -10,12 +10,14 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use serde_json::{Map, Value, json};
 use switchboard_mcp::jsonrpc::Frame;
-use switchboard_mcp::upstream::Upstream;
+use switchboard_mcp::upstream::{RpcError, Upstream};
+use switchboard_model::api::Profile;
 use switchboard_model::{ServerName, ServerState};
 use switchboard_store::{KeptLists, Store, StoreError};
 
@@ -110,7 +112,67 @@ fn list_changed_method(key: &str) -> &'static str {
     }
 }
 
+/// The aggregate's last list answer gathered only from sleeping servers' kept lists, to be
+/// answered again while nothing it depends on changed: the generation counts every change to
+/// kept lists, approvals, profiles and which servers are listed.
+#[derive(Debug, Default)]
+pub(crate) struct KeptAnswer {
+    generation: std::sync::atomic::AtomicU64,
+    answer: Mutex<Option<Answer>>,
+}
+
+#[derive(Debug)]
+struct Answer {
+    method: String,
+    profile: Option<Profile>,
+    generation: u64,
+    servers: Vec<ServerName>,
+    text: Arc<str>,
+}
+
+impl KeptAnswer {
+    /// Something a list answer depends on changed.
+    pub(crate) fn moved(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
 impl Gateway {
+    /// Which generation of what list answers depend on this is: read before gathering one.
+    pub(crate) fn lists_generation(&self) -> u64 {
+        self.answers.generation.load(Ordering::SeqCst)
+    }
+
+    /// The kept answer to `method` for `profile`, if nothing it depends on changed since it
+    /// was gathered and every server in it still sleeps.
+    pub(crate) fn kept_answer(&self, profile: Option<&Profile>, method: &str) -> Option<Arc<str>> {
+        let answer = self.answers.answer.lock();
+        let answer = answer.as_ref()?;
+        let fresh = answer.method == method
+            && answer.generation == self.lists_generation()
+            && answer.profile.as_ref() == profile
+            && answer.servers.iter().all(|server| self.is_asleep(server));
+        fresh.then(|| Arc::clone(&answer.text))
+    }
+
+    /// Keeps `text`, gathered at `generation` from the kept lists of `servers` alone.
+    pub(crate) fn keep_answer(
+        &self,
+        profile: Option<&Profile>,
+        method: &str,
+        generation: u64,
+        servers: Vec<ServerName>,
+        text: Arc<str>,
+    ) {
+        *self.answers.answer.lock() = Some(Answer {
+            method: method.to_owned(),
+            profile: profile.cloned(),
+            generation,
+            servers,
+            text,
+        });
+    }
+
     /// Whether `server`'s lists come from what was kept: it is on demand, and asleep or on
     /// its way up from sleep, with no connection to ask.
     fn is_asleep(&self, server: &ServerName) -> bool {
@@ -165,7 +227,9 @@ impl Gateway {
             version: version_of(&lists["init"]),
             lists,
         };
-        match self.kept.replace(kept).await {
+        let replaced = self.kept.replace(kept).await;
+        self.answers.moved();
+        match replaced {
             Ok(changed) => {
                 let mut methods: Vec<&str> = changed.iter().map(|k| list_changed_method(k)).collect();
                 methods.dedup();
@@ -181,6 +245,7 @@ impl Gateway {
         if methods.is_empty() {
             return;
         }
+        self.answers.moved();
         self.budgets().changed();
         let sessions: Vec<Arc<Session>> = self
             .sessions()
@@ -296,8 +361,14 @@ async fn list_everything(upstream: &Upstream) -> Option<Value> {
         }
         match route::list_all(upstream, method, key, deadline).await {
             Ok(items) => lists.insert(key.into(), Value::Array(items)),
+            // It answered, with an error (a database it lists from is down): it offers none
+            // of these now, and that is what is listed while it sleeps.
+            Err(RpcError::Remote { message, .. }) => {
+                tracing::info!(server = %upstream.server(), "keeps no {key}: its {method} failed: {message}");
+                lists.insert(key.into(), Value::Array(Vec::new()))
+            }
             Err(e) => {
-                tracing::debug!(server = %upstream.server(), "cannot learn its {key}: {e}");
+                tracing::warn!(server = %upstream.server(), "cannot learn its {key}, so it cannot sleep yet: {e}");
                 return None;
             }
         };

@@ -94,8 +94,8 @@ pub async fn request(
 ) {
     let id = frame.raw_id();
     let method = frame.head().method.as_deref().unwrap_or_default().to_owned();
-    let answer = |result: Value| {
-        let frame = jsonrpc::result_response(&id, &result.to_string());
+    let answer_text = |result: &str| {
+        let frame = jsonrpc::result_response(&id, result);
         let frame = match rewrite {
             Some(rewrite) => rewrite(frame),
             None => frame,
@@ -104,6 +104,7 @@ pub async fn request(
         // The legacy transport's one stream (id 0) outlives every request.
         stream.push_and_finish(frame.into_bytes(), stream.id != 0);
     };
+    let answer = |result: Value| answer_text(&result.to_string());
     let fail = |code: i64, message: &str| {
         let error = jsonrpc::error_response(&id, code, message);
         stream.push_and_finish(error.into_bytes(), stream.id != 0);
@@ -130,6 +131,9 @@ pub async fn request(
     let (server, frame) = match &session.target {
         Target::Server(name) => (name.clone(), frame),
         Target::Aggregate => {
+            if let Some((list, key)) = List::of_method(&method) {
+                return answer_text(&aggregate_answer(gateway, profile.as_deref(), list, &method, key).await);
+            }
             match aggregate_route(gateway, session, profile.as_deref(), &method, frame, &answer).await {
                 Routed::To(server, frame) => (server, frame),
                 Routed::Answered => return,
@@ -300,6 +304,31 @@ enum Routed {
     Failed(i64, String),
 }
 
+/// The aggregate's answer to a list request, as JSON text: the one kept from before while
+/// nothing it depends on changed and every server in it sleeps (so its lists cannot have
+/// changed unannounced), else gathered anew.
+async fn aggregate_answer(
+    gateway: &Gateway,
+    profile: Option<&Profile>,
+    list: List,
+    method: &str,
+    key: &str,
+) -> Arc<str> {
+    if let Some(kept) = gateway.kept_answer(profile, method) {
+        return kept;
+    }
+    let generation = gateway.lists_generation();
+    let (listed, all_asleep) = gather(gateway, profile, method, key).await;
+    let servers: Vec<ServerName> = listed.iter().map(|(server, _)| server.clone()).collect();
+    let text: Arc<str> = json!({ key: offer::offered(gateway, profile, list, listed) })
+        .to_string()
+        .into();
+    if all_asleep {
+        gateway.keep_answer(profile, method, generation, servers, Arc::clone(&text));
+    }
+    text
+}
+
 /// Where an aggregate session's request goes, answering the aggregate's own methods.
 async fn aggregate_route(
     gateway: &Gateway,
@@ -309,11 +338,6 @@ async fn aggregate_route(
     frame: Frame,
     answer: &impl Fn(Value),
 ) -> Routed {
-    if let Some((list, key)) = List::of_method(method) {
-        let listed = aggregate_list(gateway, profile, method, key).await;
-        answer(json!({ key: offer::offered(gateway, profile, list, listed) }));
-        return Routed::Answered;
-    }
     match method {
         "tools/call" => by_name(gateway, profile, NameKind::Tool, frame).await,
         "prompts/get" => by_name(gateway, profile, NameKind::Prompt, frame).await,
@@ -465,6 +489,12 @@ pub(super) type Listed = Vec<(ServerName, Vec<Value>)>;
 /// One list over every enabled, running server that `profile` offers (all of them without
 /// one), renamed into the aggregate's namespace.
 async fn aggregate_list(gateway: &Gateway, profile: Option<&Profile>, method: &str, key: &str) -> Listed {
+    gather(gateway, profile, method, key).await.0
+}
+
+/// [`aggregate_list`]'s list, and whether every server in it was listed from what was kept
+/// while it sleeps (no server was asked).
+async fn gather(gateway: &Gateway, profile: Option<&Profile>, method: &str, key: &str) -> (Listed, bool) {
     let capability = match key {
         "tools" => "tools",
         "prompts" => "prompts",
@@ -495,6 +525,7 @@ async fn aggregate_list(gateway: &Gateway, profile: Option<&Profile>, method: &s
             ),
         }
     }
+    let all_asleep = fetches.is_empty();
     pages.extend(futures_util::future::join_all(fetches).await);
     pages.sort_by(|a, b| a.0.cmp(&b.0));
     let mut all = Vec::new();
@@ -516,7 +547,7 @@ async fn aggregate_list(gateway: &Gateway, profile: Option<&Profile>, method: &s
             Err(e) => tracing::warn!(%server, "{method} failed for the aggregate: {e}"),
         }
     }
-    all
+    (all, all_asleep)
 }
 
 /// What the aggregate lists for a server that did not answer in time: its last known list.

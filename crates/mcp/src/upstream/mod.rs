@@ -141,14 +141,15 @@ struct Routes {
 }
 
 impl Routes {
-    /// Whether anything of a client's is in flight or held open on this connection.
+    /// Whether anything of a client's is in flight or held open on this connection: a
+    /// request, a server request waiting on a client, a resource subscription. (The listen
+    /// that carries a stateless server's notices is the gateway's own.)
     fn in_use(&self) -> bool {
         self.pending
             .values()
-            .any(|w| matches!(w, Waiter::Downstream { .. } | Waiter::Listen))
+            .any(|w| matches!(w, Waiter::Downstream { .. }))
             || !self.server_requests.is_empty()
             || !self.subscriptions.is_empty()
-            || self.listen.is_some()
     }
 }
 
