@@ -56,6 +56,7 @@ scripts/with-keychain.sh python3 bench/app.py
 SWITCHBOARD_BENCH_TOOLS="$bench_tools" "$bench_tools/venv/bin/python" bench/gateway.py
 # What real servers' tool lists cost a model's context: in full, curated, in search mode.
 SWITCHBOARD_BENCH_TOOLS="$bench_tools" python3 bench/tokens.py
+SWITCHBOARD_BENCH_TOOLS="$bench_tools" python3 bench/scale.py
 # Crash-loop isolation into docs/reliability.md; the soak is run on its own (see that file).
 SWITCHBOARD_BENCH_TOOLS="$bench_tools" "$bench_tools/venv/bin/python" bench/reliability.py isolation
 # The dashboard's first run, timed through its browser test (debug build, as the tests use).
