@@ -6,10 +6,9 @@
 
 mod common;
 
-use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use common::{OfferedClient, Sandbox, messages, next_event, time_server, wait_until};
+use common::{OfferedClient, Sandbox, messages, next_event, time_launcher, wait_until};
 use serde_json::{Value, json};
 
 const START: Duration = Duration::from_secs(60);
@@ -30,16 +29,7 @@ fn zone_text(seen: &Value, tool: &str) -> String {
 #[test]
 fn a_changed_definition_is_held_until_approved_then_clients_are_told() {
     let sb = Sandbox::with_daemon();
-    let zone = sb.home().join("zone");
-    std::fs::write(&zone, "Europe/Paris").unwrap();
-    let launcher = sb.home().join("time-server");
-    let script = format!(
-        "#!/bin/sh\nexec '{}' --local-timezone \"$(cat '{}')\"\n",
-        time_server(),
-        zone.display()
-    );
-    std::fs::write(&launcher, script).unwrap();
-    std::fs::set_permissions(&launcher, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (launcher, zone) = time_launcher(&sb, "Europe/Paris");
     let auth = format!("Bearer {}", sb.token());
     let events = messages(sb.http_send("GET", "/api/v1/events", &[("Authorization", &auth)], ""));
     sb.ok(&["add", "time", "--", launcher.to_str().unwrap()]);

@@ -37,6 +37,24 @@ pub fn time_server() -> String {
     tools_dir().join("venv/bin/mcp-server-time").display().to_string()
 }
 
+/// A launcher of mcp-server-time in `sb` whose local timezone (which the server writes into
+/// its tools' schemas) is read from a file, first `zone`: writing another zone to the file
+/// makes the next run a changed version. Returns the launcher and the file.
+pub fn time_launcher(sb: &Sandbox, zone: &str) -> (PathBuf, PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let zone_file = sb.home().join("zone");
+    std::fs::write(&zone_file, zone).unwrap();
+    let launcher = sb.home().join("time-server");
+    let script = format!(
+        "#!/bin/sh\nexec '{}' --local-timezone \"$(cat '{}')\"\n",
+        time_server(),
+        zone_file.display()
+    );
+    std::fs::write(&launcher, script).unwrap();
+    std::fs::set_permissions(&launcher, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (launcher, zone_file)
+}
+
 /// @modelcontextprotocol/server-everything, from npm.
 pub fn everything_server() -> String {
     tools_dir()
