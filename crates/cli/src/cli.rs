@@ -110,7 +110,8 @@ pub enum Command {
     Stop { name: String },
     /// Stop and start a server.
     Restart(Target),
-    /// Choose when a server runs: always, or on-demand (asleep until a call needs it).
+    /// Choose when a server runs: always, or on-demand (asleep until a call needs it), and its
+    /// idle time and process limit.
     Mode(ModeArgs),
     /// Start a server now and whenever the daemon starts.
     Enable(Target),

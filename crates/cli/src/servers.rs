@@ -164,8 +164,9 @@ pub async fn act(json: bool, client: Client, verb: &str, target: Target) -> Resu
 #[derive(Debug, Args)]
 pub struct ModeArgs {
     name: String,
-    /// always, or on-demand: asleep (listed from its last run) until a call needs it.
-    mode: StartMode,
+    /// always, or on-demand: asleep (listed from its last run) until a call needs it; the
+    /// current mode when left out.
+    mode: Option<StartMode>,
     /// On demand: how long it stays up with no call before it sleeps.
     #[arg(long, value_name = "DURATION", value_parser = millis)]
     idle_after: Option<u64>,
@@ -178,7 +179,7 @@ pub async fn mode(json: bool, client: Client, args: ModeArgs) -> Result<(), CliE
     let name = parse_name(&args.name)?;
     let view: ServerView = client.get(&format!("/servers/{name}")).await?;
     let mut spec = view.spec;
-    spec.start.mode = args.mode;
+    spec.start.mode = args.mode.unwrap_or(spec.start.mode);
     spec.start.idle_after_ms = args.idle_after.unwrap_or(spec.start.idle_after_ms);
     spec.start.max_processes = args.max_processes.unwrap_or(spec.start.max_processes);
     spec.validate().map_err(|e| CliError::Usage(e.to_string()))?;

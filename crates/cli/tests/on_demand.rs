@@ -10,13 +10,12 @@
 mod common;
 
 use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{
-    OfferedClient, Sandbox, alive, clients_dir, everything_server, time_server, tools_dir, wait_until,
+    OfferedClient, Sandbox, alive, clients_dir, everything_server, time_launcher, time_server, tools_dir,
+    wait_until,
 };
 use serde_json::{Value, json};
 
@@ -31,22 +30,6 @@ fn memory_server() -> String {
         .to_string()
 }
 
-/// A launcher for mcp-server-time whose local timezone (which the server writes into its
-/// tools' schemas) is read from a file, so the test can "update" the server between runs.
-fn time_launcher(sb: &Sandbox, zone: &str) -> (PathBuf, PathBuf) {
-    let zone_file = sb.home().join("zone");
-    std::fs::write(&zone_file, zone).unwrap();
-    let launcher = sb.home().join("time-server");
-    let script = format!(
-        "#!/bin/sh\nexec '{}' --local-timezone \"$(cat '{}')\"\n",
-        time_server(),
-        zone_file.display()
-    );
-    std::fs::write(&launcher, script).unwrap();
-    std::fs::set_permissions(&launcher, std::fs::Permissions::from_mode(0o755)).unwrap();
-    (launcher, zone_file)
-}
-
 fn add_on_demand(sb: &Sandbox, name: &str, env: &[String], command: &[&str]) {
     let mut args = vec!["add", name, "--start", "on-demand", "--idle-after", IDLE];
     for pair in env {
@@ -55,6 +38,15 @@ fn add_on_demand(sb: &Sandbox, name: &str, env: &[String], command: &[&str]) {
     args.push("--");
     args.extend(command);
     sb.ok(&args);
+}
+
+/// server-memory as `name`, on demand, its graph in a file of its own.
+fn add_memory(sb: &Sandbox, name: &str) {
+    let file = format!(
+        "MEMORY_FILE_PATH={}",
+        sb.home().join(format!("{name}.jsonl")).display()
+    );
+    add_on_demand(sb, name, &[file], &[&memory_server()]);
 }
 
 /// Runs of `name` so far, and the pid of the newest.
@@ -82,7 +74,6 @@ fn wait_asleep(sb: &Sandbox, name: &str) {
 fn on_demand_servers_are_listed_asleep_and_only_the_called_one_wakes() {
     let sb = Sandbox::with_daemon();
     let (launcher, zone) = time_launcher(&sb, "Europe/Paris");
-    let memory = |file: &str| vec![format!("MEMORY_FILE_PATH={}", sb.home().join(file).display())];
     add_on_demand(&sb, "time", &[], &[launcher.to_str().unwrap()]);
     add_on_demand(
         &sb,
@@ -91,8 +82,8 @@ fn on_demand_servers_are_listed_asleep_and_only_the_called_one_wakes() {
         &[&time_server(), "--local-timezone", "Asia/Tokyo"],
     );
     add_on_demand(&sb, "everything", &[], &[&everything_server()]);
-    add_on_demand(&sb, "memory", &memory("memory.jsonl"), &[&memory_server()]);
-    add_on_demand(&sb, "notes", &memory("notes.jsonl"), &[&memory_server()]);
+    add_memory(&sb, "memory");
+    add_memory(&sb, "notes");
     let names = ["time", "tokyo", "everything", "memory", "notes"];
     // The time server's updates are trusted, so its changed tools reach clients at once.
     sb.ok(&["quarantine", "trust", "time", "on"]);
@@ -158,11 +149,7 @@ fn on_demand_servers_are_listed_asleep_and_only_the_called_one_wakes() {
 #[test]
 fn calls_that_find_a_server_asleep_share_one_start() {
     let sb = Sandbox::with_daemon();
-    let file = vec![format!(
-        "MEMORY_FILE_PATH={}",
-        sb.home().join("m.jsonl").display()
-    )];
-    add_on_demand(&sb, "memory", &file, &[&memory_server()]);
+    add_memory(&sb, "memory");
     wait_asleep(&sb, "memory");
     let token = sb.ok(&["token", "create", "py"]).trim().to_owned();
 
@@ -245,11 +232,7 @@ fn metric(families: &Value, family: &str, name: &str, labels: &[(&str, &str)]) -
 #[test]
 fn metrics_count_states_wakes_and_calls_for_prometheus() {
     let sb = Sandbox::with_daemon();
-    let file = vec![format!(
-        "MEMORY_FILE_PATH={}",
-        sb.home().join("m.jsonl").display()
-    )];
-    add_on_demand(&sb, "memory", &file, &[&memory_server()]);
+    add_memory(&sb, "memory");
     wait_asleep(&sb, "memory");
     let (status, _) = sb.http("GET", "/api/v1/metrics", &[], "");
     assert_eq!(status, 401, "metrics need the control token");
@@ -273,7 +256,19 @@ fn metrics_count_states_wakes_and_calls_for_prometheus() {
 
     let after = scrape(&sb);
     let memory = [("server", "memory")];
-    assert_eq!(state(&after, "running"), 1.0);
+    // Exactly one state is the server's (running, or asleep again already).
+    let states = [
+        "stopped",
+        "starting",
+        "running",
+        "sleeping",
+        "backing_off",
+        "crash_looping",
+        "failed",
+    ];
+    let hot: f64 = states.iter().map(|s| state(&after, s)).sum();
+    assert_eq!(hot, 1.0);
+    assert_eq!(state(&after, "running") + state(&after, "sleeping"), 1.0);
     assert_eq!(
         metric(
             &after,
@@ -328,18 +323,14 @@ fn metrics_count_states_wakes_and_calls_for_prometheus() {
 #[test]
 fn lists_of_sleeping_servers_follow_a_profile_change_at_once() {
     let sb = Sandbox::with_daemon();
-    let file = vec![format!(
-        "MEMORY_FILE_PATH={}",
-        sb.home().join("m.jsonl").display()
-    )];
-    add_on_demand(&sb, "memory", &file, &[&memory_server()]);
+    add_memory(&sb, "memory");
     add_on_demand(&sb, "time", &[], &[&time_server()]);
     wait_asleep(&sb, "memory");
     wait_asleep(&sb, "time");
     let token = sb.ok(&["token", "create", "py"]).trim().to_owned();
 
-    // Listed twice while asleep (the second answer is the first's, kept), then the client's
-    // profile narrows: it is told, and lists only what the profile offers.
+    // Listed twice while asleep, then the client's profile narrows: it is told, and lists
+    // only what the profile offers, though nothing else changed.
     let both = OfferedClient::start(&sb, "/mcp", "{}", &token, None).first();
     let mut client = OfferedClient::start(&sb, "/mcp", "{}", &token, None);
     assert_eq!(client.first()["tools"], both["tools"]);
@@ -361,4 +352,76 @@ fn lists_of_sleeping_servers_follow_a_profile_change_at_once() {
     );
     assert_eq!(state(&sb, "time"), "sleeping");
     assert_eq!(state(&sb, "memory"), "sleeping");
+}
+
+/// A raw session on `/mcp`: its id, for calls made without a client's own timing.
+fn open_session(sb: &Sandbox, auth: &str) -> String {
+    let init = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}"#;
+    let headers = [
+        ("Authorization", auth),
+        ("Content-Type", "application/json"),
+        ("Accept", "application/json, text/event-stream"),
+    ];
+    let (status, response) = sb.http("POST", "/mcp", &headers, init);
+    assert_eq!(status, 200, "{response}");
+    response
+        .lines()
+        .find_map(|l| l.strip_prefix("mcp-session-id: "))
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+/// Calls `tool` in `session` and returns the JSON-RPC response.
+fn call_in(sb: &Sandbox, auth: &str, session: &str, tool: &str, arguments: &Value) -> Value {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": tool, "arguments": arguments}});
+    let headers = [
+        ("Authorization", auth),
+        ("Content-Type", "application/json"),
+        ("Accept", "application/json, text/event-stream"),
+        ("Mcp-Session-Id", session),
+    ];
+    let (status, response) = sb.http("POST", "/mcp", &headers, &body.to_string());
+    assert_eq!(status, 200, "{response}");
+    let json = &response[response.find("{\"jsonrpc\"").unwrap()..];
+    serde_json::from_str(json.lines().next().unwrap()).unwrap()
+}
+
+#[test]
+fn calls_closer_together_than_the_idle_time_keep_a_server_awake() {
+    let sb = Sandbox::with_daemon();
+    add_on_demand(&sb, "time", &[], &[&time_server()]);
+    wait_asleep(&sb, "time");
+    let idle = Duration::from_secs(IDLE.trim_end_matches('s').parse().unwrap());
+    let auth = format!("Bearer {}", sb.ok(&["token", "create", "raw"]).trim());
+    let session = open_session(&sb, &auth);
+    let utc = json!({"timezone": "UTC"});
+    // Calls half an idle time apart for twice the idle time: the pace is the stimulus.
+    let started = std::time::Instant::now();
+    let mut last = started;
+    let mut longest_gap = Duration::ZERO;
+    while started.elapsed() < idle * 2 {
+        let answer = call_in(&sb, &auth, &session, "time__get_current_time", &utc);
+        assert!(
+            answer["result"]["content"][0]["text"]
+                .as_str()
+                .unwrap()
+                .contains("UTC"),
+            "{answer}"
+        );
+        longest_gap = longest_gap.max(last.elapsed());
+        last = std::time::Instant::now();
+        std::thread::sleep(idle / 2);
+    }
+    assert!(
+        longest_gap < idle,
+        "calls came {longest_gap:?} apart: too slow a machine to show this"
+    );
+    assert_eq!(
+        runs(&sb, "time").0,
+        2,
+        "it slept between calls less than its idle time apart"
+    );
+    // Left alone, it sleeps.
+    wait_asleep(&sb, "time");
 }

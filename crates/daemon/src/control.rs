@@ -142,7 +142,7 @@ impl Control {
             let name = spec.name.clone();
             self.supervisor.add(spec);
             if enabled && !paused {
-                self.command(&name, Command::Start).await?;
+                self.command(&name, Command::Arm).await?;
                 started += 1;
             }
         }
@@ -204,7 +204,7 @@ impl Control {
                 .snapshot(&spec.name)
                 .is_some_and(|s| is_up(&s.state));
             if enabled && !up {
-                self.command(&spec.name, Command::Start).await?;
+                self.command(&spec.name, Command::Arm).await?;
                 started.push(spec.name);
             }
         }
@@ -369,7 +369,7 @@ impl Control {
         if request.enabled {
             let _starts = self.starts.read().await;
             if !self.is_paused() {
-                self.command(&name, Command::Start).await?;
+                self.command(&name, Command::Arm).await?;
             }
         }
         self.get(&name).await
@@ -597,7 +597,7 @@ impl Control {
         self.announce(Event::ServerChanged { name: name.clone() });
         let _starts = self.starts.read().await;
         if !self.is_paused() {
-            self.command(name, Command::Start).await?;
+            self.command(name, Command::Arm).await?;
         }
         self.get(name).await
     }

@@ -689,7 +689,13 @@ async fn watch_servers(gateway: std::sync::Weak<Gateway>, mut events: broadcast:
     loop {
         let event = match events.recv().await {
             Ok(event) => event,
-            Err(broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(broadcast::error::RecvError::Lagged(_)) => {
+                // What was missed may have changed lists: none kept is answered again.
+                if let Some(gateway) = gateway.upgrade() {
+                    gateway.answers.moved();
+                }
+                continue;
+            }
             Err(broadcast::error::RecvError::Closed) => return,
         };
         let Some(gateway) = gateway.upgrade() else { return };

@@ -1,8 +1,8 @@
 //! Counters of what went through the gateway, per server, for the Prometheus endpoint: tool
-//! calls by outcome, their durations as a histogram, and wakes of sleeping servers.
+//! calls by outcome and their durations as a histogram.
 //!
 //! Counting is here, where calls end; the text format and the supervisor's and OS's figures
-//! (states, starts, memory) are the control API's.
+//! (states, starts, wakes, memory) are the control API's.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -24,8 +24,6 @@ pub struct ServerCounts {
     /// Calls at or under each of [`BUCKETS`] (not cumulative), and over the last.
     pub buckets: [u64; BUCKETS.len() + 1],
     pub seconds: f64,
-    /// Times a request found it asleep and started it.
-    pub wakes: u64,
 }
 
 /// Every server's counts since the daemon started.
@@ -54,10 +52,6 @@ impl Metrics {
         counts.seconds += seconds;
     }
 
-    pub(crate) fn woke(&self, server: &ServerName) {
-        self.by_server.lock().entry(server.clone()).or_default().wakes += 1;
-    }
-
     /// A copy of every server's counts.
     pub fn snapshot(&self) -> BTreeMap<ServerName, ServerCounts> {
         self.by_server.lock().clone()
@@ -75,13 +69,11 @@ mod tests {
         metrics.call(&time, CallOutcome::Ok, Duration::from_millis(3));
         metrics.call(&time, CallOutcome::Ok, Duration::from_millis(40));
         metrics.call(&time, CallOutcome::Error, Duration::from_secs(60));
-        metrics.woke(&time);
         let counts = &metrics.snapshot()[&time];
         assert_eq!(counts.calls["ok"], 2);
         assert_eq!(counts.calls["error"], 1);
         assert_eq!(counts.buckets[0], 1, "3 ms is under 5 ms");
         assert_eq!(counts.buckets[3], 1, "40 ms is under 50 ms");
         assert_eq!(counts.buckets[BUCKETS.len()], 1, "a minute is over every bound");
-        assert_eq!(counts.wakes, 1);
     }
 }

@@ -285,7 +285,6 @@ impl Gateway {
             match waiting_on(&current, woke) {
                 Wait::Wake => {
                     supervisor.wake(name);
-                    self.metrics().woke(name);
                     woke = true;
                 }
                 Wait::Coming => {}
@@ -335,10 +334,10 @@ enum Wait {
 
 fn waiting_on(state: &ServerState, woke: bool) -> Wait {
     match state {
-        ServerState::Sleeping { .. } if !woke => Wait::Wake,
-        ServerState::Sleeping { .. } | ServerState::Starting { .. } | ServerState::Running { .. } => {
-            Wait::Coming
-        }
+        // Again if it fell asleep once more before this request reached it: wakes rung
+        // while one is under way come to one start.
+        ServerState::Sleeping { .. } => Wait::Wake,
+        ServerState::Starting { .. } | ServerState::Running { .. } => Wait::Coming,
         ServerState::BackingOff { last, .. } | ServerState::CrashLooping { last, .. } if woke => {
             Wait::WakeFailed(last.to_string())
         }
@@ -368,7 +367,7 @@ async fn list_everything(upstream: &Upstream) -> Option<Value> {
                 lists.insert(key.into(), Value::Array(Vec::new()))
             }
             Err(e) => {
-                tracing::warn!(server = %upstream.server(), "cannot learn its {key}, so it cannot sleep yet: {e}");
+                tracing::warn!(server = %upstream.server(), "cannot learn its {key} (what was kept before stays): {e}");
                 return None;
             }
         };
@@ -394,13 +393,15 @@ mod tests {
     }
 
     #[test]
-    fn a_request_wakes_a_sleeping_server_once_and_fails_clearly_if_the_wake_fails() {
+    fn a_request_wakes_a_sleeping_server_and_fails_clearly_if_the_wake_fails() {
         let sleeping = ServerState::Sleeping {
             since_ms: 0,
             tools: 1,
         };
         assert!(matches!(waiting_on(&sleeping, false), Wait::Wake));
-        assert!(matches!(waiting_on(&sleeping, true), Wait::Coming));
+        assert!(matches!(waiting_on(&sleeping, true), Wait::Wake));
+        let starting = ServerState::Starting { pid: None };
+        assert!(matches!(waiting_on(&starting, true), Wait::Coming));
         let failed = ServerState::Failed {
             reason: switchboard_model::FailureReason::SpawnFailed {
                 message: "no node".into(),

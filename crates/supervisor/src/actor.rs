@@ -40,9 +40,12 @@ pub type Ack = oneshot::Sender<()>;
 /// What the rest of the daemon can ask of a server.
 #[derive(Debug)]
 pub enum Command {
-    /// Run it; an on-demand server whose lists are kept goes to sleep instead, woken by
-    /// [`super::Supervisor::wake`].
+    /// Run it now (a sleeping server wakes).
     Start(Ack),
+    /// Bring it up as its start mode says (the daemon's start, resume, enable, add): an
+    /// on-demand server whose lists are kept goes to sleep, woken by
+    /// [`super::Supervisor::wake`]; any other runs.
+    Arm(Ack),
     /// Stop and stay stopped.
     Stop(Ack),
     Restart(Ack),
@@ -75,6 +78,9 @@ pub(super) struct Actor {
     pub published: watch::Sender<ServerSpec>,
     /// Rung by a request that needs a sleeping server's process.
     pub wake: Arc<Notify>,
+    pub wakes: Arc<AtomicU32>,
+    /// Whether its lists were found kept (so it can sleep and still be listed).
+    pub lists_kept: bool,
 }
 
 /// Restarts made since the server was last stable, for [`policy::decide`].
@@ -175,12 +181,12 @@ impl Actor {
     async fn idle(&mut self) -> Next {
         match self.commands.recv().await {
             None => Next::Exit,
-            Some(Command::Start(ack)) if self.may_sleep().await => {
+            Some(Command::Arm(ack)) if self.may_sleep().await => {
                 self.fall_asleep().await;
                 let _ = ack.send(());
                 Next::Sleep
             }
-            Some(Command::Start(ack) | Command::Restart(ack)) => {
+            Some(Command::Start(ack) | Command::Arm(ack) | Command::Restart(ack)) => {
                 self.history = RestartLog::default();
                 Next::Launch {
                     restart: false,
@@ -205,19 +211,29 @@ impl Actor {
     }
 
     /// Whether the server can sleep and still be listed: on demand, with lists kept.
-    async fn may_sleep(&self) -> bool {
+    async fn may_sleep(&mut self) -> bool {
         self.spec.start.on_demand() && self.kept_tools().await.is_some()
     }
 
     /// Tools its kept lists hold, if it has any kept.
-    async fn kept_tools(&self) -> Option<u32> {
-        match self.shared.store.kept_tools(&self.spec.name).await {
+    async fn kept_tools(&mut self) -> Option<u32> {
+        let tools = match self.shared.store.kept_tools(&self.spec.name).await {
             Ok(tools) => tools,
             Err(e) => {
                 tracing::warn!(server = %self.spec.name, "cannot read its kept lists, so it stays up: {e}");
                 None
             }
-        }
+        };
+        self.lists_kept = tools.is_some();
+        tools
+    }
+
+    /// How long it may go unused before it sleeps, if it is on demand.
+    fn idle_after(&self) -> Option<Duration> {
+        let start = self.spec.start;
+        start
+            .on_demand()
+            .then(|| Duration::from_millis(start.idle_after_ms))
     }
 
     async fn fall_asleep(&mut self) {
@@ -239,13 +255,14 @@ impl Actor {
             tokio::select! {
                 () = self.wake.notified() => {
                     self.history = RestartLog::default();
+                    self.wakes.fetch_add(1, Ordering::Relaxed);
                     return Next::Launch { restart: false, ack: None };
                 }
                 command = self.commands.recv() => match command {
-                    Some(Command::Start(ack)) => {
+                    Some(Command::Arm(ack)) => {
                         let _ = ack.send(());
                     }
-                    Some(Command::Restart(ack)) => {
+                    Some(Command::Start(ack) | Command::Restart(ack)) => {
                         self.history = RestartLog::default();
                         return Next::Launch { restart: false, ack: Some(ack) };
                     }
@@ -281,7 +298,7 @@ impl Actor {
                     return Next::Launch { restart: true, ack: None };
                 }
                 command = self.commands.recv() => match command {
-                    Some(Command::Start(ack) | Command::Restart(ack)) => {
+                    Some(Command::Start(ack) | Command::Arm(ack) | Command::Restart(ack)) => {
                         self.history = RestartLog::default();
                         return Next::Launch { restart: false, ack: Some(ack) };
                     }
@@ -306,7 +323,11 @@ impl Actor {
 
     async fn after(&mut self, end: RunEnd) -> Next {
         match end {
-            RunEnd::Asked(Interrupt::Sleep) => {
+            RunEnd::Asked(Interrupt::Sleep) => Next::Sleep,
+            // An on-demand server that ended itself cleanly is asleep, not gone.
+            RunEnd::Ended {
+                exit: Exit::Clean, ..
+            } if self.spec.start.on_demand() && self.lists_kept => {
                 self.fall_asleep().await;
                 Next::Sleep
             }
@@ -387,7 +408,10 @@ impl Actor {
     async fn run_once(&mut self, is_restart: bool, ack: Option<Ack>) -> RunEnd {
         self.set(ServerState::Starting { pid: None });
         acknowledge(ack);
-        let turn = self.shared.start_turn().await;
+        let turn = match self.start_turn().await {
+            Ok(turn) => turn,
+            Err(interrupt) => return RunEnd::Asked(interrupt),
+        };
         let (mut run, peer) = match self.transport_start(is_restart).await {
             Ok(started) => started,
             Err(end) => return end,
@@ -404,6 +428,23 @@ impl Actor {
         drop(turn);
         self.mark_running(&run, &peer, handshake).await;
         self.keep_running(run, peer).await
+    }
+
+    /// Waits for a turn to start a process, still obeying commands meanwhile.
+    async fn start_turn(&mut self) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, Interrupt> {
+        let shared = Arc::clone(&self.shared);
+        let turn = shared.start_turn();
+        tokio::pin!(turn);
+        loop {
+            tokio::select! {
+                turn = &mut turn => return Ok(turn),
+                command = self.commands.recv() => {
+                    if let Some(interrupt) = self.interrupt(command) {
+                        return Err(interrupt);
+                    }
+                }
+            }
+        }
     }
 
     /// Startup: the handshake races the process's exit, the deadline and commands.
@@ -511,6 +552,8 @@ impl Actor {
             "running: {} {} ({} tools, protocol {})",
             handshake.info.name, handshake.info.version, handshake.tools, handshake.info.protocol_version
         ));
+        // Idleness counts from readiness: a slow start is not time unused.
+        peer.touch();
         self.upstream.send_replace(Some(Arc::clone(peer)));
         self.set(ServerState::Running {
             pid: run.process.as_ref().map(ServerProcess::pid),
@@ -533,12 +576,8 @@ impl Actor {
         let is_remote = matches!(self.spec.transport, Transport::RemoteHttp { .. });
         let login_lost = self.shared.oauth.lost(&self.spec.name);
         tokio::pin!(login_lost);
-        let idle_after = self
-            .spec
-            .start
-            .on_demand()
-            .then(|| Duration::from_millis(self.spec.start.idle_after_ms));
-        let mut idle_check = tokio::time::interval(idle_check_interval(idle_after));
+        let every = idle_check_interval(self.idle_after());
+        let mut idle_check = tokio::time::interval_at(Instant::now() + every, every);
         loop {
             tokio::select! {
                 _ = resumed.changed() => {
@@ -546,12 +585,16 @@ impl Actor {
                     self.history = RestartLog::default();
                     pings.set(health(self.spec.health, &peer, Duration::ZERO));
                 }
-                _ = idle_check.tick(), if idle_after.is_some() => {
-                    if let Some(idle) = idle_after
-                        && self.kept_tools().await.is_some()
+                _ = idle_check.tick() => {
+                    if let Some(idle) = self.idle_after()
+                        && peer.is_quiet(idle)
+                        && (self.lists_kept || self.kept_tools().await.is_some())
                         && peer.retire_if_idle(idle)
                     {
                         self.note(format!("no calls for {idle:?}; stopping it until the next one"));
+                        // Asleep before the process is stopped: lists are answered from what
+                        // was kept meanwhile, and a request that comes wakes it after.
+                        self.fall_asleep().await;
                         return self.stop_run(&mut run, &peer, Interrupt::Sleep).await;
                     }
                 }
@@ -588,12 +631,23 @@ impl Actor {
     fn interrupt(&mut self, command: Option<Command>) -> Option<Interrupt> {
         match command {
             None => Some(Interrupt::Shutdown(None)),
-            Some(Command::Start(ack)) => {
+            Some(Command::Start(ack) | Command::Arm(ack)) => {
                 let _ = ack.send(());
                 None
             }
             Some(Command::Stop(ack)) => Some(Interrupt::Stop(Some(ack))),
             Some(Command::Restart(ack)) => Some(Interrupt::Restart(Some(ack))),
+            // When it runs is no reason to restart it: the running process serves on.
+            Some(Command::Replace(spec, ack))
+                if ServerSpec {
+                    start: self.spec.start,
+                    ..(*spec).clone()
+                } == self.spec =>
+            {
+                self.adopt(*spec);
+                let _ = ack.send(());
+                None
+            }
             Some(Command::Replace(spec, ack)) => {
                 self.adopt(*spec);
                 Some(Interrupt::Restart(Some(ack)))
@@ -768,10 +822,11 @@ impl Actor {
     }
 }
 
-/// How often an on-demand server is checked for idleness: a few times per idle time, so it
-/// sleeps within a quarter of it, and at least every 5 s.
+/// How often a server is checked for idleness: for an on-demand one a few times per idle
+/// time, so it sleeps within a quarter of it; at least every 5 s (a server made on demand
+/// while it runs is checked from then on).
 fn idle_check_interval(idle_after: Option<Duration>) -> Duration {
-    idle_after.map_or(Duration::from_secs(3600), |idle| {
+    idle_after.map_or(Duration::from_secs(5), |idle| {
         (idle / 4).clamp(Duration::from_millis(100), Duration::from_secs(5))
     })
 }

@@ -45,7 +45,7 @@ pub enum IsolatedError {
     Timeout { server: ServerName, after: Duration },
     #[error(
         "server {server} already runs {max} processes for its sessions, its limit; end a client \
-         session, or raise it with `switchboard mode {server} MODE --max-processes N`"
+         session, or raise it with `switchboard mode {server} --max-processes N`"
     )]
     Limit { server: ServerName, max: u32 },
 }

@@ -114,6 +114,7 @@ struct Handle {
     log: Arc<ServerLog>,
     restarts: Arc<AtomicU32>,
     starts: Arc<AtomicU32>,
+    wakes: Arc<AtomicU32>,
     upstream: watch::Receiver<Option<Arc<Upstream>>>,
     notices: broadcast::Sender<Frame>,
     spec: watch::Receiver<ServerSpec>,
@@ -136,6 +137,8 @@ pub struct Snapshot {
     pub restarts: u32,
     /// Runs started since the daemon started: restarts, wakes and the user's starts.
     pub starts: u32,
+    /// Starts of it asleep, by a request that needed it.
+    pub wakes: u32,
 }
 
 #[derive(Debug)]
@@ -195,6 +198,7 @@ impl Supervisor {
         let log = Arc::new(ServerLog::new(self.shared.data.server_log(&spec.name)));
         let restarts = Arc::new(AtomicU32::new(0));
         let starts = Arc::new(AtomicU32::new(0));
+        let wakes = Arc::new(AtomicU32::new(0));
         let (upstream_tx, upstream) = watch::channel(None);
         let (notices, _) = broadcast::channel(256);
         let (published, spec_rx) = watch::channel(spec.clone());
@@ -213,6 +217,8 @@ impl Supervisor {
             notices: notices.clone(),
             published,
             wake: Arc::clone(&wake),
+            wakes: Arc::clone(&wakes),
+            lists_kept: false,
         };
         tokio::spawn(actor.run());
         self.servers().insert(
@@ -223,6 +229,7 @@ impl Supervisor {
                 log,
                 restarts,
                 starts,
+                wakes,
                 upstream,
                 notices,
                 spec: spec_rx,
@@ -273,6 +280,7 @@ impl Supervisor {
             state: h.state.borrow().clone(),
             restarts: h.restarts.load(Ordering::Relaxed),
             starts: h.starts.load(Ordering::Relaxed),
+            wakes: h.wakes.load(Ordering::Relaxed),
         })
     }
 
@@ -289,7 +297,7 @@ impl Supervisor {
     }
 
     /// Starts a sleeping server for a request that needs it. Wakes rung together start it
-    /// once; one rung while it is not asleep does nothing.
+    /// once; one rung while it is not asleep is dropped when it next falls asleep.
     pub fn wake(&self, name: &ServerName) {
         if let Some(handle) = self.servers().get(name) {
             handle.wake.notify_one();

@@ -35,7 +35,9 @@ pub(super) async fn metrics(State(s): State<AppState>) -> Result<impl IntoRespon
         .iter()
         .map(|view| Server {
             view,
-            starts: supervisor.snapshot(&view.spec.name).map_or(0, |s| s.starts),
+            snapshot: supervisor
+                .snapshot(&view.spec.name)
+                .map_or((0, 0), |s| (s.starts, s.wakes)),
             counts: counts.get(&view.spec.name).cloned().unwrap_or_default(),
         })
         .collect();
@@ -50,7 +52,8 @@ pub(super) async fn metrics(State(s): State<AppState>) -> Result<impl IntoRespon
 /// What is written of one server.
 struct Server<'a> {
     view: &'a ServerView,
-    starts: u32,
+    /// Runs started, and of those wakes, since the daemon started.
+    snapshot: (u32, u32),
     counts: ServerCounts,
 }
 
@@ -79,7 +82,7 @@ fn render(servers: &[Server<'_>], sessions: usize, daemon_memory: u64) -> String
             "switchboard_server_starts_total",
             "counter",
             "Runs started since the daemon started.",
-            |s| u64::from(s.starts),
+            |s| u64::from(s.snapshot.0),
         ),
         (
             "switchboard_server_restarts_total",
@@ -91,7 +94,7 @@ fn render(servers: &[Server<'_>], sessions: usize, daemon_memory: u64) -> String
             "switchboard_server_wakes_total",
             "counter",
             "Starts of a sleeping on-demand server by a request.",
-            |s| s.counts.wakes,
+            |s| u64::from(s.snapshot.1),
         ),
     ];
     for (metric, kind, help, value) in per_server {
@@ -253,7 +256,7 @@ mod tests {
         counts.buckets[3] = 1;
         let servers = [Server {
             view: &view,
-            starts: 3,
+            snapshot: (3, 1),
             counts,
         }];
         let text = render(&servers, 4, 1_000);

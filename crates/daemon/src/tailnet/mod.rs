@@ -310,8 +310,6 @@ fn not_running_message(status: &Status) -> Option<String> {
     }
 }
 
-/// Keeps the listener open exactly while a server is exposed and Tailscale runs, on the
-/// addresses Tailscale reports now. Checks every [`FOLLOW_EVERY`], and at once on a change.
 /// Looks at Tailscale again as soon as the machine wakes: its addresses may have changed with
 /// the network, and the listener must follow at once, not at the next poll.
 async fn recheck_on_wake(mut events: tokio::sync::broadcast::Receiver<Event>, changed: Arc<Notify>) {
@@ -324,6 +322,8 @@ async fn recheck_on_wake(mut events: tokio::sync::broadcast::Receiver<Event>, ch
     }
 }
 
+/// Keeps the listener open exactly while a server is exposed and Tailscale runs, on the
+/// addresses Tailscale reports now. Checks every [`FOLLOW_EVERY`], and at once on a change.
 async fn follow(tailnet: Weak<Tailnet>, changed: Arc<Notify>) {
     let mut open: Option<(ThisNode, listener::Open)> = None;
     loop {

@@ -67,8 +67,12 @@ async fn upstream_for(
     session: &Arc<Session>,
     server: &ServerName,
 ) -> Result<Arc<Upstream>, Unavailable> {
+    let per_session = session.mode != Mode::Stateless && gateway.is_per_session(server);
+    if per_session && let Some(own) = session.isolated_upstream(server) {
+        return Ok(own);
+    }
     let shared = gateway.upstream(server).await?;
-    if session.mode == Mode::Stateless || !gateway.is_per_session(server) {
+    if !per_session {
         return Ok(shared);
     }
     let start = async {
@@ -200,30 +204,53 @@ pub async fn request(
         }
         _ => {}
     }
-    let mut upstream = upstream;
-    let mut retried = false;
-    loop {
-        let sent = in_era_of(&upstream, session, frame.clone());
-        let call = (method == "tools/call").then(|| call_start(gateway, session, &server, &sent));
-        match session
-            .forward(upstream, &sent, Arc::clone(&stream), call, rewrite)
-            .await
-        {
-            Ok(()) => return,
-            // Nothing was sent: the server went to sleep (or restarted) just then. Once more,
-            // on the connection that follows.
-            Err(RpcError::Closed) if !retried => {
-                retried = true;
-                upstream = match upstream_for(gateway, session, &server).await {
-                    Ok(upstream) => upstream,
-                    Err(e) => return fail(code::SERVER_UNAVAILABLE, &e.to_string()),
-                };
+    let sending = Sending {
+        gateway,
+        session,
+        server: &server,
+        stream: Arc::clone(&stream),
+        rewrite,
+    };
+    if let Err(message) = sending.send(upstream, &method, frame).await {
+        fail(code::SERVER_UNAVAILABLE, &message);
+    }
+}
+
+/// A request on its way to its server, with what sending it needs.
+struct Sending<'a> {
+    gateway: &'a Arc<Gateway>,
+    session: &'a Arc<Session>,
+    server: &'a ServerName,
+    stream: Arc<Stream>,
+    rewrite: Option<fn(Frame) -> Frame>,
+}
+
+impl Sending<'_> {
+    /// Forwards `frame` over `upstream`; if nothing could be sent because the connection had
+    /// just closed (the server went to sleep or restarted), once more on the one that follows.
+    /// An error is the message the client is answered with.
+    async fn send(&self, mut upstream: Arc<Upstream>, method: &str, frame: Frame) -> Result<(), String> {
+        let (gateway, session, server) = (self.gateway, self.session, self.server);
+        let mut retried = false;
+        loop {
+            let sent = in_era_of(&upstream, session, frame.clone());
+            let call = (method == "tools/call").then(|| call_start(gateway, session, server, &sent));
+            let stream = Arc::clone(&self.stream);
+            match session.forward(upstream, &sent, stream, call, self.rewrite).await {
+                Ok(()) => return Ok(()),
+                Err(RpcError::Closed) if !retried => {
+                    retried = true;
+                    upstream = upstream_for(gateway, session, server)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+                Err(RpcError::Closed) => {
+                    return Err(format!(
+                        "server {server} stopped before the request could be sent; retry"
+                    ));
+                }
+                Err(other) => return Err(other.to_string()),
             }
-            Err(RpcError::Closed) => {
-                let message = format!("server {server} stopped before the request could be sent; retry");
-                return fail(code::SERVER_UNAVAILABLE, &message);
-            }
-            Err(other) => return fail(code::SERVER_UNAVAILABLE, &other.to_string()),
         }
     }
 }
@@ -505,6 +532,8 @@ async fn gather(gateway: &Gateway, profile: Option<&Profile>, method: &str, key:
     servers.retain(|server| profiles::visible(profile, server).is_offered());
     let mut pages = Vec::new();
     let mut fetches = Vec::new();
+    // A server left out (on its way up, not asleep) makes this list no one to keep.
+    let mut all_asleep = true;
     for name in &servers {
         match gateway.live_upstream(name) {
             Some(upstream) => {
@@ -518,14 +547,13 @@ async fn gather(gateway: &Gateway, profile: Option<&Profile>, method: &str, key:
                 }
             }
             // A sleeping server is listed from its last run, without waking it.
-            None => pages.extend(
-                gateway
-                    .asleep_list(name, key)
-                    .map(|items| (name.clone(), Ok(items))),
-            ),
+            None => match gateway.asleep_list(name, key) {
+                Some(items) => pages.push((name.clone(), Ok(items))),
+                None => all_asleep = false,
+            },
         }
     }
-    let all_asleep = fetches.is_empty();
+    let all_asleep = all_asleep && fetches.is_empty();
     pages.extend(futures_util::future::join_all(fetches).await);
     pages.sort_by(|a, b| a.0.cmp(&b.0));
     let mut all = Vec::new();

@@ -485,6 +485,13 @@ impl Sink for Exchange {
     }
 }
 
+impl Exchange {
+    /// Drops the call's history record: the request was never sent.
+    pub(crate) fn forget_call(&self) {
+        self.call.lock().take();
+    }
+}
+
 impl Drop for Exchange {
     fn drop(&mut self) {
         // Dropped without a response: cancelled by the client, or its session ended.

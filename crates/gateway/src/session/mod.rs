@@ -443,7 +443,14 @@ impl Session {
             progress: request.progress_token().map(str::to_owned),
         };
         let exchange = Exchange::new(self, Arc::clone(&upstream), request.clone(), live, call, rewrite);
-        let upstream_id = upstream.forward(request, Arc::clone(&exchange) as _).await?;
+        let upstream_id = match upstream.forward(request, Arc::clone(&exchange) as _).await {
+            Ok(id) => id,
+            Err(e) => {
+                // Never sent: no call to record (a retry records its own).
+                exchange.forget_call();
+                return Err(e);
+            }
+        };
         exchange.sent_as(upstream_id);
         let mut inflight = self.inflight.lock();
         // A fast server may have answered already, and that answer found nothing to remove.

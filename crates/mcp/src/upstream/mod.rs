@@ -135,12 +135,17 @@ struct Routes {
     listen: Option<u64>,
     /// The listen it replaced, heard until the new one is acknowledged.
     retiring: Option<u64>,
-    /// When a client's request last went to the server or was answered: what idleness is
-    /// measured from (the gateway's own requests, such as pings, do not count).
+    /// When a client's request last went to the server or was answered (or the connection
+    /// was last marked used): what idleness is measured from. The gateway's own requests,
+    /// such as pings, do not count.
     last_active: Option<std::time::Instant>,
 }
 
 impl Routes {
+    fn is_quiet(&self, idle: Duration) -> bool {
+        !self.in_use() && self.last_active.is_none_or(|at| at.elapsed() >= idle)
+    }
+
     /// Whether anything of a client's is in flight or held open on this connection: a
     /// request, a server request waiting on a client, a resource subscription. (The listen
     /// that carries a stateless server's notices is the gateway's own.)
@@ -276,13 +281,23 @@ impl Upstream {
         self.closed.send_replace(true);
     }
 
+    /// Counts the connection as used now: idleness is measured from here.
+    pub fn touch(&self) {
+        self.routes().last_active = Some(std::time::Instant::now());
+    }
+
+    /// Whether no client has used the connection for `idle` and nothing of a client's is in
+    /// flight or subscribed (without closing it: see [`Upstream::retire_if_idle`]).
+    pub fn is_quiet(&self, idle: Duration) -> bool {
+        self.routes().is_quiet(idle)
+    }
+
     /// Closes the connection to new requests if no client has used it for `idle` and nothing
     /// of a client's is in flight or subscribed; true if it did. A request that raced it gets
     /// [`RpcError::Closed`] before anything was sent, so it can be sent again elsewhere.
     pub fn retire_if_idle(&self, idle: Duration) -> bool {
         let mut routes = self.routes();
-        let quiet = routes.last_active.is_none_or(|at| at.elapsed() >= idle);
-        if routes.closed || routes.in_use() || !quiet {
+        if routes.closed || !routes.is_quiet(idle) {
             return false;
         }
         routes.closed = true;
@@ -388,6 +403,7 @@ impl Upstream {
             if routes.closed {
                 return Err(RpcError::Closed);
             }
+            routes.last_active = Some(std::time::Instant::now());
             if let Some((ours, token)) = &progress {
                 routes
                     .progress
@@ -488,7 +504,14 @@ impl Upstream {
                 let Some(id) = head.id.and_then(|id| id.get().parse::<u64>().ok()) else {
                     return;
                 };
-                let waiter = self.routes().pending.remove(&id);
+                let waiter = {
+                    let mut routes = self.routes();
+                    let waiter = routes.pending.remove(&id);
+                    if matches!(waiter, Some(Waiter::Downstream { .. })) {
+                        routes.last_active = Some(std::time::Instant::now());
+                    }
+                    waiter
+                };
                 match waiter {
                     Some(Waiter::Internal(tx)) => {
                         let _ = tx.send(frame);
