@@ -10,19 +10,22 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use futures_util::FutureExt;
 use switchboard_credentials::oauth::ServerLogin;
 use switchboard_mcp::jsonrpc::{Frame, code};
 use switchboard_mcp::logs::ServerLog;
 use switchboard_mcp::upstream::{RpcError, Upstream, link};
 use switchboard_model::api::{Event, LogStream};
-use switchboard_model::{
-    ExitCause, FailureReason, Health, Launch, ServerSpec, ServerState, Transport, now_millis,
-};
+use switchboard_model::{ExitCause, FailureReason, Launch, ServerSpec, ServerState, Transport, now_millis};
 use tokio::process::{ChildStdin, ChildStdout};
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
+
+mod health;
+mod sleeping;
+
+use health::{fired_late, health};
+use sleeping::idle_check_interval;
 
 use super::Shared;
 use super::launch::{forward_lines, header_map, spawn_watched};
@@ -206,84 +209,6 @@ impl Actor {
             Some(Command::Shutdown(ack)) => {
                 let _ = ack.send(());
                 Next::Exit
-            }
-        }
-    }
-
-    /// Whether the server can sleep and still be listed: on demand, with lists kept.
-    async fn may_sleep(&mut self) -> bool {
-        self.spec.start.on_demand() && self.kept_tools().await.is_some()
-    }
-
-    /// Tools its kept lists hold, if it has any kept.
-    async fn kept_tools(&mut self) -> Option<u32> {
-        let tools = match self.shared.store.kept_tools(&self.spec.name).await {
-            Ok(tools) => tools,
-            Err(e) => {
-                tracing::warn!(server = %self.spec.name, "cannot read its kept lists, so it stays up: {e}");
-                None
-            }
-        };
-        self.lists_kept = tools.is_some();
-        tools
-    }
-
-    /// How long it may go unused before it sleeps, if it is on demand.
-    fn idle_after(&self) -> Option<Duration> {
-        let start = self.spec.start;
-        start
-            .on_demand()
-            .then(|| Duration::from_millis(start.idle_after_ms))
-    }
-
-    async fn fall_asleep(&mut self) {
-        // A wake rung while it ran was served by that run; one rung from now on is not.
-        let _ = self.wake.notified().now_or_never();
-        let tools = self.kept_tools().await.unwrap_or_default();
-        self.note(format!(
-            "asleep: {tools} tools listed from its last run until a call starts it"
-        ));
-        self.set(ServerState::Sleeping {
-            since_ms: now_millis(),
-            tools,
-        });
-    }
-
-    /// Asleep: no process until a request needs one (or a command says otherwise).
-    async fn sleep(&mut self) -> Next {
-        loop {
-            tokio::select! {
-                () = self.wake.notified() => {
-                    self.history = RestartLog::default();
-                    self.wakes.fetch_add(1, Ordering::Relaxed);
-                    return Next::Launch { restart: false, ack: None };
-                }
-                command = self.commands.recv() => match command {
-                    Some(Command::Arm(ack)) => {
-                        let _ = ack.send(());
-                    }
-                    Some(Command::Start(ack) | Command::Restart(ack)) => {
-                        self.history = RestartLog::default();
-                        return Next::Launch { restart: false, ack: Some(ack) };
-                    }
-                    Some(Command::Stop(ack)) => {
-                        self.set(ServerState::Stopped);
-                        let _ = ack.send(());
-                        return Next::Idle;
-                    }
-                    Some(Command::Replace(spec, ack)) => {
-                        self.adopt(*spec);
-                        if !self.spec.start.on_demand() {
-                            return Next::Launch { restart: false, ack: Some(ack) };
-                        }
-                        let _ = ack.send(());
-                    }
-                    Some(Command::Shutdown(ack)) => {
-                        let _ = ack.send(());
-                        return Next::Exit;
-                    }
-                    None => return Next::Exit,
-                },
             }
         }
     }
@@ -818,46 +743,6 @@ impl Actor {
                 self.shared.store.unwritten().run_lost(&e.to_string());
                 None
             }
-        }
-    }
-}
-
-/// How often a server is checked for idleness: for an on-demand one a few times per idle
-/// time, so it sleeps within a quarter of it; at least every 5 s (a server made on demand
-/// while it runs is checked from then on).
-fn idle_check_interval(idle_after: Option<Duration>) -> Duration {
-    idle_after.map_or(Duration::from_secs(5), |idle| {
-        (idle / 4).clamp(Duration::from_millis(100), Duration::from_secs(5))
-    })
-}
-
-/// How late a timer may fire before the daemon, not the server, is taken to be the cause: it
-/// was frozen (stopped with SIGSTOP, or starved) while the timer ran.
-const LATE: Duration = Duration::from_secs(2);
-
-/// Whether a timer due at `due` fired so late that the daemon must have been frozen.
-fn fired_late(due: Instant) -> bool {
-    Instant::now().saturating_duration_since(due) > LATE
-}
-
-/// Completes when the server has missed enough pings in a row to count as hung; the first
-/// ping goes after `first`.
-async fn health(settings: Health, peer: &Upstream, first: Duration) {
-    let timeout = Duration::from_millis(settings.ping_timeout_ms);
-    let mut misses = 0;
-    let mut wait = first;
-    loop {
-        tokio::time::sleep(wait).await;
-        wait = Duration::from_millis(settings.ping_interval_ms);
-        let asked = Instant::now();
-        match mcp::ping(peer, timeout).await {
-            Ok(_) => misses = 0,
-            // Its answer could not be read in time because the daemon itself was stopped.
-            Err(_) if fired_late(asked + timeout) => {}
-            Err(_) => misses += 1,
-        }
-        if misses >= settings.ping_retries {
-            return;
         }
     }
 }
