@@ -8,11 +8,12 @@ mkdir -p "$tools"
 
 # mcp-server-time, the official Python SDK (its client drives the gateway in tests),
 # selenium and dbus-next (they drive the desktop app's window and its tray, and play logind),
-# and prometheus-client (its parser reads the daemon's metrics).
-if [ ! -x "$tools/venv/bin/mcp-server-time" ] || ! "$tools/venv/bin/python" -c "import mcp.client.streamable_http, selenium, dbus_next, prometheus_client" 2>/dev/null; then
-  echo "installing mcp-server-time, the MCP Python SDK, selenium, dbus-next and prometheus-client (PyPI) into $tools/venv"
+# prometheus-client (its parser reads the daemon's metrics) and python-xlib (it closes the app's
+# window as a window manager does).
+if [ ! -x "$tools/venv/bin/mcp-server-time" ] || ! "$tools/venv/bin/python" -c "import mcp.client.streamable_http, selenium, dbus_next, prometheus_client, Xlib" 2>/dev/null; then
+  echo "installing mcp-server-time, the MCP Python SDK, selenium, dbus-next, prometheus-client and python-xlib (PyPI) into $tools/venv"
   python3 -m venv "$tools/venv"
-  "$tools/venv/bin/pip" install --quiet --disable-pip-version-check mcp-server-time "mcp==2.3.0" "selenium==4.45.0" "dbus-next==0.2.3" "prometheus-client==0.26.0"
+  "$tools/venv/bin/pip" install --quiet --disable-pip-version-check mcp-server-time "mcp==2.3.0" "selenium==4.45.0" "dbus-next==0.2.3" "prometheus-client==0.26.0" "python-xlib==0.33"
 fi
 
 # server-everything and server-memory, the official TypeScript SDK in both generations (v1's

@@ -169,6 +169,7 @@ impl Launch {
             .stdin(Stdio::null())
             .stdout(log.try_clone().map_err(spawn_error)?)
             .stderr(log);
+        crate::gl::as_the_person_had(&mut command);
         // Its own process group: a signal to the app's group (a terminal's Ctrl-C) spares it.
         #[cfg(unix)]
         std::os::unix::process::CommandExt::process_group(&mut command, 0);

@@ -1,14 +1,16 @@
 //! The Switchboard desktop app: a tray icon and a window onto the daemon. Adapters only.
 //!
 //! It attaches to the running daemon or starts the `switchboard` binary shipped beside it
-//! ([`daemon`]), shows the dashboard the daemon serves in its window (signed in with a
-//! one-time code), keeps the tray's menu and icon in step with the daemon's event stream
+//! ([`daemon`]), shows the dashboard the daemon serves in a window (signed in with a one-time
+//! code) that lives in a process of its own, started only while it is open (`window`), keeps the tray's menu and icon in step with the daemon's event stream
 //! ([`tray`] holds the menu as data and what each item does), and raises native notifications
 //! when a server falls into a crash loop or needs a login. It holds no domain logic: every
 //! change goes through the control API, like the CLI's.
 
 pub mod daemon;
+mod gl;
 pub mod tray;
+mod window;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,33 +21,41 @@ use switchboard_model::{FailureReason, ServerState};
 use tauri::image::Image;
 use tauri::menu::{CheckMenuItem, Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
-use tauri::{AppHandle, Manager, RunEvent, WebviewUrl, WebviewWindow, WebviewWindowBuilder, Wry};
+use tauri::{AppHandle, Manager, RunEvent, Wry};
 use tauri_plugin_autostart::ManagerExt as _;
 use tauri_plugin_notification::NotificationExt as _;
 use tokio::sync::RwLock;
 
 use crate::daemon::Launch;
 use crate::tray::{Action, Effect, Health, Item, Model};
+use crate::window::{Show, Window};
 
 const TRAY: &str = "switchboard";
-const WINDOW: &str = "main";
 /// How often the app looks for a daemon that went away.
 const REATTACH_EVERY: Duration = Duration::from_secs(2);
 
-/// What the shell keeps: how to reach the daemon, and the client while it answers.
+/// What the shell keeps: how to reach the daemon, the client while it answers, and the
+/// window while it is open.
 struct Shell {
     launch: Launch,
     client: RwLock<Option<Client>>,
+    window: Window,
 }
 
 /// Runs the app until the user quits it. `--hidden` (used for start at login) starts it in the
-/// tray only, with no window.
+/// tray only, with no window; `--window` is the window's own process, started by the tray.
 pub fn run() -> Result<(), String> {
-    let hidden = std::env::args().any(|arg| arg == "--hidden");
-    let launch = Launch::from_env().map_err(|e| e.to_string())?;
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|arg| arg == window::ARG) {
+        return window::run();
+    }
+    // SAFETY: no other thread exists yet; `main` has only set up logging.
+    unsafe { gl::turn_off_here() };
+    let hidden = args.iter().any(|arg| arg == "--hidden");
     let shell = Arc::new(Shell {
-        launch,
+        launch: Launch::from_env().map_err(|e| e.to_string())?,
         client: RwLock::new(None),
+        window: Window::of_this_app().map_err(|e| e.to_string())?,
     });
     let app = tauri::Builder::default()
         // First, so a second launch only brings the first one's window forward.
@@ -57,10 +67,9 @@ pub fn run() -> Result<(), String> {
         .plugin(tauri_plugin_notification::init())
         .manage(Arc::clone(&shell))
         .setup(move |app| {
-            // The window exists only while it is shown: closing it ends its WebKit processes, so
-            // the app idles in the tray alone. Started at login (--hidden), it opens none.
-            if !hidden {
-                dashboard_window(app.handle())?;
+            // Started at login (--hidden), the app opens no window.
+            if !hidden && let Err(e) = shell.window.open() {
+                notify(app.handle(), "Switchboard cannot open its window", &e.to_string());
             }
             let initial = tray::model(None, false, false);
             TrayIconBuilder::with_id(TRAY)
@@ -78,7 +87,7 @@ pub fn run() -> Result<(), String> {
             tauri::async_runtime::spawn(async move { start(handle, !hidden).await });
             Ok(())
         })
-        .build(tauri::generate_context!())
+        .build(context())
         .map_err(|e| format!("cannot start the Switchboard app: {e}"))?;
     app.run(|_app, event| {
         // The tray keeps the app alive without a window; only Quit (an explicit exit) ends it.
@@ -87,6 +96,11 @@ pub fn run() -> Result<(), String> {
         }
     });
     Ok(())
+}
+
+/// The app's configuration and assets (the window's "Starting Switchboard…" page).
+fn context() -> tauri::Context<Wry> {
+    tauri::generate_context!()
 }
 
 fn shell(app: &AppHandle) -> Arc<Shell> {
@@ -254,24 +268,14 @@ async fn on_menu(app: AppHandle, id: String) {
     }
 }
 
-/// The dashboard window, made (showing "Starting Switchboard…") if it is not open.
-fn dashboard_window(app: &AppHandle) -> tauri::Result<WebviewWindow> {
-    if let Some(window) = app.get_webview_window(WINDOW) {
-        return Ok(window);
-    }
-    WebviewWindowBuilder::new(app, WINDOW, WebviewUrl::App("index.html".into()))
-        .title("Switchboard")
-        .inner_size(1180.0, 780.0)
-        .build()
-}
-
 /// Shows the window at a dashboard page, signed in with a fresh one-time code.
 async fn open_dashboard(app: &AppHandle, page: &str) {
-    let window = match dashboard_window(app) {
-        Ok(window) => window,
-        Err(e) => return notify(app, "Switchboard cannot open its window", &e.to_string()),
-    };
-    let client = shell(app).client.read().await.clone();
+    let shell = shell(app);
+    // At once, so the person sees "Starting Switchboard…" while the code comes.
+    if let Err(e) = shell.window.open() {
+        return notify(app, "Switchboard cannot open its window", &e.to_string());
+    }
+    let client = shell.client.read().await.clone();
     let Some(client) = client else {
         show_problem(
             app,
@@ -286,22 +290,19 @@ async fn open_dashboard(app: &AppHandle, page: &str) {
             return;
         }
     };
-    match tauri::Url::parse(&url) {
-        Ok(url) => {
-            let _ = window.navigate(url);
-            let _ = window.show();
-            let _ = window.unminimize();
-            let _ = window.set_focus();
-        }
-        Err(e) => tracing::error!("the daemon gave an unusable dashboard address {url}: {e}"),
+    if let Err(e) = shell.window.show(&Show::Page { url }) {
+        notify(app, "Switchboard cannot open its window", &e.to_string());
     }
 }
 
-/// Puts a problem where the dashboard would be, and in a notification.
+/// Puts a problem where the dashboard would be, if it is open, and in a notification.
 fn show_problem(app: &AppHandle, message: &str) {
-    if let Some(window) = app.get_webview_window(WINDOW) {
-        let text = serde_json::to_string(message).unwrap_or_default();
-        let _ = window.eval(format!("document.body.innerText = {text}"));
+    let window = &shell(app).window;
+    if window.is_open() {
+        let text = message.to_owned();
+        if let Err(e) = window.show(&Show::Problem { text }) {
+            tracing::warn!("{e}");
+        }
     }
     notify(app, "Switchboard", message);
 }

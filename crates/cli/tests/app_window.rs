@@ -9,6 +9,9 @@
 //!   desktops use (StatusNotifierWatcher, dbusmenu and org.freedesktop.Notifications,
 //!   `tests/app/tray_host.py`): the menu shows a server running and checked, clicking it stops
 //!   it, then starts it; a server falling into a crash loop raises a notification.
+//! - Its window's own process: opened from the tray app, closed as a window manager closes
+//!   it (`tests/app/close_window.py`), it ends with its WebKit processes, and the tray's
+//!   process never loads OpenGL.
 //!
 //! The app is single instance per D-Bus session, so these run one at a time
 //! (`.config/nextest.toml`).
@@ -24,7 +27,7 @@ use std::time::Duration;
 
 use common::desktop::{Reaped, app_binary, tray_app, xvfb};
 use common::registry::{FakeRegistry, offline_sandbox, time_document};
-use common::{Sandbox, free_port, time_server, tools_dir, wait_until};
+use common::{Sandbox, descendants, free_port, time_server, tools_dir, wait_until};
 
 /// Stops the daemon the app started, so it does not outlive the test.
 struct QuitDaemon<'a>(&'a Sandbox);
@@ -170,4 +173,85 @@ fn a_desktop_sees_server_state_in_the_tray_menu_toggles_it_and_is_told_of_a_cras
     );
     assert_eq!(sb.server("crashy")["status"]["state"], "crash_looping");
     assert_eq!(sb.runs("time").len(), 2, "{:?}", sb.runs("time"));
+}
+
+#[test]
+fn the_window_lives_in_a_process_of_its_own_that_ends_when_it_closes() {
+    let mut sb = Sandbox::new().own_user_home();
+    sb.start_daemon();
+    let (_display, display) = xvfb();
+    let tray = tray_app(&sb, &display, "app.log");
+    let tray_pid = tray.0.id();
+    let log = || std::fs::read_to_string(sb.home().join("app.log")).unwrap_or_default();
+    wait_until("the tray to show live state", Duration::from_secs(60), || {
+        log().contains("tray shows live state").then_some(())
+    });
+    assert_eq!(descendants(tray_pid), Vec::<u32>::new(), "the tray alone runs");
+    let tray_libraries = maps(tray_pid);
+    assert!(
+        !tray_libraries.contains("libLLVM") && !tray_libraries.contains("swrast_dri"),
+        "the tray process loaded OpenGL"
+    );
+
+    // Opening Switchboard again (a second launch) opens the window, in a process of its own.
+    let first = open_window(&sb, &display, tray_pid);
+    assert!(
+        maps(first).contains("libwebkit2gtk"),
+        "the window process shows a web view"
+    );
+
+    // Closed as a person closes it, the window's process ends, and its WebKit processes too.
+    let closed = Command::new(tools_dir().join("venv/bin/python"))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/app/close_window.py"))
+        .arg(first.to_string())
+        .env("DISPLAY", &display)
+        .status()
+        .unwrap();
+    assert!(closed.success(), "the window could not be closed");
+    wait_until("the window's processes to end", Duration::from_secs(30), || {
+        descendants(tray_pid).is_empty().then_some(())
+    });
+    assert!(common::alive(tray_pid), "the tray outlives its window");
+    assert!(
+        !maps(tray_pid).contains("libLLVM"),
+        "the tray process loaded OpenGL"
+    );
+
+    // And it opens again.
+    let second = open_window(&sb, &display, tray_pid);
+    assert_ne!(first, second, "a new window process");
+}
+
+/// Opens the window as a second launch of the app does, and returns its process once its web
+/// view runs.
+fn open_window(sb: &Sandbox, display: &str, tray_pid: u32) -> u32 {
+    let second = sb
+        .with_sandbox_env(app_binary())
+        .env("DISPLAY", display)
+        .env_remove("WAYLAND_DISPLAY")
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(second.success(), "the second launch hands over: {second}");
+    wait_until("the window and its web view", Duration::from_secs(60), || {
+        let tree = descendants(tray_pid);
+        let window = tree
+            .iter()
+            .copied()
+            .find(|&pid| command_line(pid).contains("--window"))?;
+        let web = tree
+            .iter()
+            .any(|&pid| command_line(pid).contains("WebKitWebProcess"));
+        web.then_some(window)
+    })
+}
+
+fn command_line(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
+        .unwrap_or_default()
+        .replace('\0', " ")
+}
+
+fn maps(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap_or_default()
 }
