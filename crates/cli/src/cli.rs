@@ -5,8 +5,6 @@
 //! with subcommands or many flags keep those beside their code (`servers::AddArgs`,
 //! `clients::ClientsCommand`, `tailnet::TailnetCommand`...).
 
-use std::path::PathBuf;
-
 use clap::{Parser, Subcommand};
 use switchboard_model::DEFAULT_PORT;
 
@@ -181,6 +179,4 @@ pub enum Command {
         #[arg(long)]
         refresh: bool,
     },
-    #[command(name = "__watchdog", hide = true)]
-    Watchdog { lock: PathBuf },
 }
