@@ -2,10 +2,11 @@
 //!
 //! It attaches to the running daemon or starts the `switchboard` binary shipped beside it
 //! ([`daemon`]), shows the dashboard the daemon serves in a window (signed in with a one-time
-//! code) that lives in a process of its own, started only while it is open (`window`), keeps the tray's menu and icon in step with the daemon's event stream
-//! ([`tray`] holds the menu as data and what each item does), and raises native notifications
-//! when a server falls into a crash loop or needs a login. It holds no domain logic: every
-//! change goes through the control API, like the CLI's.
+//! code) that lives in a process of its own while it is open (`window`), keeps the tray's
+//! menu and icon in step with the daemon's event stream ([`tray`] holds the menu as data and
+//! what each item does), and raises native notifications when a server falls into a crash
+//! loop or needs a login. It holds no domain logic: every change goes through the control
+//! API, like the CLI's.
 
 pub mod daemon;
 mod gl;
@@ -67,6 +68,9 @@ pub fn run() -> Result<(), String> {
         .plugin(tauri_plugin_notification::init())
         .manage(Arc::clone(&shell))
         .setup(move |app| {
+            // The tray has no Dock icon; the window's process has its own while it is open.
+            #[cfg(target_os = "macos")]
+            app.set_activation_policy(tauri::ActivationPolicy::Accessory);
             // Started at login (--hidden), the app opens no window.
             if !hidden && let Err(e) = shell.window.open() {
                 notify(app.handle(), "Switchboard cannot open its window", &e.to_string());
