@@ -528,6 +528,9 @@ connection.
 
 Servers started by the {LISTS + 1} lists while asleep: {woke}. {kept}. The servers' own lists
 (`switchboard tools NAME`) add up to {always['tools']} tools.
+
+The app idle in the tray, with the daemon (goal: under 100 MB), is measured by bench/app.py in
+the same `scripts/bench.sh` run: see "Desktop app" above.
 """
     if write:
         write_section("scale", section)

@@ -17,6 +17,10 @@ if [ ! -x "$bench_tools/npm/node_modules/.bin/supergateway" ] || [ ! -x "$bench_
   echo "installing supergateway and mcp-remote (npm) into $bench_tools/npm"
   npm install --silent --no-audit --no-fund --prefix "$bench_tools/npm" supergateway mcp-remote
 fi
+if [ ! -x "$bench_tools/mcp-proxy-rs/bin/mcp-proxy" ]; then
+  echo "installing mcp-proxy 0.6 (crates.io, the leanest Rust gateway) into $bench_tools/mcp-proxy-rs"
+  cargo install --quiet --locked mcp-proxy --version 0.6.0 --no-default-features --root "$bench_tools/mcp-proxy-rs"
+fi
 if [ ! -x "$bench_tools/venv/bin/mcp-proxy" ] || ! "$bench_tools/venv/bin/python" -c "import psutil, httpx" 2>/dev/null; then
   echo "installing mcp-proxy (PyPI) into $bench_tools/venv"
   python3 -m venv "$bench_tools/venv"
