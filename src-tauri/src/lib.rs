@@ -46,17 +46,14 @@ struct Shell {
 /// Runs the app until the user quits it. `--hidden` (used for start at login) starts it in the
 /// tray only, with no window; `--window` is the window's own process, started by the tray.
 pub fn run() -> Result<(), String> {
-    let args: Vec<String> = std::env::args().collect();
-    if args.iter().any(|arg| arg == window::ARG) {
+    if is_the_window() {
         return window::run();
     }
-    // SAFETY: no other thread exists yet; `main` has only set up logging.
-    unsafe { gl::turn_off_here() };
-    let hidden = args.iter().any(|arg| arg == "--hidden");
+    let hidden = std::env::args_os().any(|arg| arg == "--hidden");
     let shell = Arc::new(Shell {
         launch: Launch::from_env().map_err(|e| e.to_string())?,
         client: RwLock::new(None),
-        window: Window::of_this_app().map_err(|e| e.to_string())?,
+        window: Window::default(),
     });
     let app = tauri::Builder::default()
         // First, so a second launch only brings the first one's window forward.
@@ -94,12 +91,29 @@ pub fn run() -> Result<(), String> {
         .build(context())
         .map_err(|e| format!("cannot start the Switchboard app: {e}"))?;
     app.run(|_app, event| {
-        // The tray keeps the app alive without a window; only Quit (an explicit exit) ends it.
+        // The tray keeps the app alive: only Quit (an explicit exit) ends it.
         if let RunEvent::ExitRequested { code: None, api, .. } = event {
             api.prevent_exit();
         }
     });
     Ok(())
+}
+
+/// Readies this process before anything else runs: the tray's turns GDK's OpenGL off.
+///
+/// # Safety
+///
+/// Call it first thing in `main`, before any other thread exists: it writes the environment.
+pub unsafe fn prepare_process() {
+    if !is_the_window() {
+        // SAFETY: the caller guarantees no other thread exists yet.
+        unsafe { gl::turn_off_here() };
+    }
+}
+
+/// Whether this process is the window's (`switchboard-app --window`), started by the tray.
+fn is_the_window() -> bool {
+    std::env::args_os().nth(1).is_some_and(|arg| arg == window::ARG)
 }
 
 /// The app's configuration and assets (the window's "Starting Switchboard…" page).
@@ -301,12 +315,9 @@ async fn open_dashboard(app: &AppHandle, page: &str) {
 
 /// Puts a problem where the dashboard would be, if it is open, and in a notification.
 fn show_problem(app: &AppHandle, message: &str) {
-    let window = &shell(app).window;
-    if window.is_open() {
-        let text = message.to_owned();
-        if let Err(e) = window.show(&Show::Problem { text }) {
-            tracing::warn!("{e}");
-        }
+    let text = message.to_owned();
+    if let Err(e) = shell(app).window.show_if_open(&Show::Problem { text }) {
+        tracing::warn!("{e}");
     }
     notify(app, "Switchboard", message);
 }

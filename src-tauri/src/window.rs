@@ -4,17 +4,18 @@
 //! writes it what to show, one JSON line at a time on its stdin (a sign-in address carries a
 //! one-time code, so it is never an argument). The window process ends when its window closes
 //! or its stdin does (the tray quit or died), which ends its WebKit processes with it: with no
-//! window open, no web engine is resident. It keeps no state and never talks to the daemon;
-//! what to show, and when, is the tray's ([`crate`]) to decide.
+//! window open, no web engine is resident. It keeps no state, and its Rust side never talks to
+//! the daemon (its web view loads the dashboard, which does); what to show, and when, is the
+//! tray's ([`crate`]) to decide.
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
-use std::process::{ChildStdin, Command, Stdio};
+use std::process::{ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
-use tauri::{AppHandle, Manager, WebviewUrl, WebviewWindowBuilder};
+use tauri::{AppHandle, Manager, RunEvent, WebviewUrl, WebviewWindowBuilder, WindowEvent};
 
 /// The argument that makes the app binary the window process.
 pub(crate) const ARG: &str = "--window";
@@ -32,20 +33,24 @@ pub(crate) enum Show {
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum WindowError {
-    #[error("cannot find the app's own program to open its window ({0}); reinstall Switchboard")]
+    #[error("cannot find the app's own program to open its window: {0}")]
     NoProgram(std::io::Error),
-    #[error("cannot start the window process {program}: {source}; reinstall Switchboard")]
+    #[error(
+        "cannot start the window process {program}: {source}; if the program is missing, reinstall Switchboard"
+    )]
     Spawn {
         program: PathBuf,
         source: std::io::Error,
     },
-    #[error("the window closed before it was told what to show ({0}); open it again from the tray")]
+    #[error(
+        "the window ended before it was told what to show ({0}); its messages are in the app's log, and Open Switchboard in the tray tries again"
+    )]
     Closed(std::io::Error),
 }
 
 /// The tray's handle on the window process: started when wanted, gone when closed.
+#[derive(Default)]
 pub(crate) struct Window {
-    program: PathBuf,
     open: Mutex<Option<Open>>,
 }
 
@@ -56,20 +61,13 @@ struct Open {
 }
 
 impl Window {
-    /// The window of this very program (`--window`).
-    pub(crate) fn of_this_app() -> Result<Self, WindowError> {
-        let program = std::env::current_exe().map_err(WindowError::NoProgram)?;
-        Ok(Self {
-            program,
-            open: Mutex::new(None),
-        })
-    }
-
-    /// Whether the window is open now.
-    pub(crate) fn is_open(&self) -> bool {
-        let open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
-        open.as_ref()
-            .is_some_and(|open| !open.ended.load(Ordering::Acquire))
+    /// Shows `what` if the window is open; never opens it.
+    pub(crate) fn show_if_open(&self, what: &Show) -> Result<(), WindowError> {
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        match open.as_mut().filter(|open| !open.ended.load(Ordering::Acquire)) {
+            Some(open) => open.stdin.write_all(&line(what)).map_err(WindowError::Closed),
+            None => Ok(()),
+        }
     }
 
     /// Opens the window ("Starting Switchboard…") unless it is open.
@@ -78,12 +76,11 @@ impl Window {
         self.opened(&mut open).map(|_| ())
     }
 
-    /// Shows `what` in the window, opening it if it is not open. A window closed just now is
-    /// opened once more.
+    /// Shows `what` in the window, opening it if it is not open. A window whose process has
+    /// ended (closed just now) is opened once more. Writes are a line each, far below a pipe's
+    /// buffer, so they do not wait on the window.
     pub(crate) fn show(&self, what: &Show) -> Result<(), WindowError> {
-        // Strings in a tagged enum always serialize.
-        let mut line = serde_json::to_vec(what).unwrap_or_default();
-        line.push(b'\n');
+        let line = line(what);
         let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
         if self.opened(&mut open)?.write_all(&line).is_ok() {
             return Ok(());
@@ -103,11 +100,14 @@ impl Window {
     }
 
     fn spawn(&self) -> Result<Open, WindowError> {
-        let mut command = Command::new(&self.program);
+        let program = std::env::current_exe().map_err(WindowError::NoProgram)?;
+        // The rest of the environment is inherited as is: a WebDriver session (tauri-driver)
+        // reaches the web view through the variables it gave the app.
+        let mut command = Command::new(&program);
         command.arg(ARG).stdin(Stdio::piped()).stdout(Stdio::null());
         crate::gl::as_the_person_had(&mut command);
         let spawn_error = |source| WindowError::Spawn {
-            program: self.program.clone(),
+            program: program.clone(),
             source,
         };
         let mut child = command.spawn().map_err(spawn_error)?;
@@ -119,11 +119,29 @@ impl Window {
         let reaped = Arc::clone(&ended);
         // Reaped as soon as it ends, so a closed window leaves no process behind.
         std::thread::spawn(move || {
-            let _ = child.wait();
+            let status = child.wait();
             reaped.store(true, Ordering::Release);
+            report_end(status);
         });
         tracing::info!("opened the window");
         Ok(Open { stdin, ended })
+    }
+}
+
+/// One message to the window, as a line.
+fn line(what: &Show) -> Vec<u8> {
+    // Strings in a tagged enum always serialize.
+    let mut line = serde_json::to_vec(what).unwrap_or_default();
+    line.push(b'\n');
+    line
+}
+
+/// Says in the log how the window's process ended: a closed window ends with success.
+fn report_end(status: std::io::Result<ExitStatus>) {
+    match status {
+        Ok(status) if status.success() => tracing::info!("the window closed"),
+        Ok(status) => tracing::warn!("the window's process failed ({status}); see its messages above"),
+        Err(e) => tracing::warn!("cannot tell how the window's process ended: {e}"),
     }
 }
 
@@ -141,8 +159,17 @@ pub(crate) fn run() -> Result<(), String> {
         })
         .build(crate::context())
         .map_err(|e| format!("cannot open the Switchboard window: {e}"))?;
-    // With its one window closed, the process exits.
-    app.run(|_, _| {});
+    // Once its one window is gone the process ends, at once: a line the tray writes meanwhile
+    // would find no window, and the tray opens a new one once this process has ended.
+    app.run(|app, event| {
+        if let RunEvent::WindowEvent {
+            event: WindowEvent::Destroyed,
+            ..
+        } = event
+        {
+            app.exit(0);
+        }
+    });
     Ok(())
 }
 
@@ -161,6 +188,7 @@ fn follow_the_tray(app: &AppHandle) {
 
 fn show(app: &AppHandle, what: Show) {
     let Some(window) = app.get_webview_window(LABEL) else {
+        tracing::warn!("the window is closing; open it again from the tray");
         return;
     };
     match what {
