@@ -203,7 +203,7 @@ async fn post(state: &HttpState, frame: &Frame) -> Posted {
     let response = match result {
         Ok(response) => response,
         Err(e) => {
-            posting.fail(e.to_string(), code::SERVER_UNAVAILABLE).await;
+            posting.fail(with_causes(&e), code::SERVER_UNAVAILABLE).await;
             return Posted::Failed;
         }
     };
@@ -314,7 +314,7 @@ impl<'a> Posting<'a> {
         } else if self.is_request {
             match response.bytes().await {
                 Ok(body) => deliver(state, body, self.is_initialize).await,
-                Err(e) => self.fail(e.to_string(), code::SERVER_UNAVAILABLE).await,
+                Err(e) => self.fail(with_causes(&e), code::SERVER_UNAVAILABLE).await,
             }
         }
     }
@@ -502,6 +502,20 @@ pub fn challenge_param(header: &str, name: &str) -> Option<String> {
         None => rest.split([',', ' ']).next()?,
     };
     Some(value.to_owned())
+}
+
+/// A request's failure with its causes: reqwest's own message stops at "error sending
+/// request", and why (the network is unreachable, the connection was refused) is in its
+/// sources.
+fn with_causes(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = std::error::Error::source(error);
+    while let Some(next) = cause {
+        text.push_str(": ");
+        text.push_str(&next.to_string());
+        cause = next.source();
+    }
+    text
 }
 
 #[cfg(test)]
