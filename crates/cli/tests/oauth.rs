@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use common::logind::Bus;
 use common::{Sandbox, TempScript, assert_no_leak, call_tool, free_port, tools_dir};
 use serde_json::Value;
 
@@ -414,6 +415,36 @@ fn an_expired_token_is_refreshed_once_for_many_calls_and_a_revoked_login_needs_a
 }
 
 /// `PUT /api/v1/servers/NAME` with its spec's URL replaced by `url`.
+#[test]
+fn tokens_near_expiry_are_refreshed_as_the_machine_wakes_before_any_call() {
+    // Tokens last four minutes: longer than the minute within which a call (or a health
+    // check) refreshes one, shorter than the five within which a wake does.
+    let protected = Protected::start(240, &[]);
+    let refreshes = || {
+        hook(&protected.authorization_at, "GET", "/_test/stats")["refreshes"]
+            .as_u64()
+            .unwrap()
+    };
+    let bus = Bus::start();
+    let mut sb = Sandbox::with_env(&[("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)]);
+    sb.start_daemon();
+    sb.ok(&["add", "protected", "--url", &protected.url, "--no-wait"]);
+    sb.wait_state("protected", "failed", START);
+    login(&sb, "protected", "alice");
+    sb.wait_state("protected", "running", START);
+    assert_eq!(refreshes(), 0, "a fresh token is not refreshed");
+
+    bus.prepare_for_sleep(true);
+    bus.prepare_for_sleep(false);
+    common::wait_until("the login to be refreshed on waking", START, || {
+        (refreshes() > 0).then_some(())
+    });
+    // The first call after the wake finds a fresh token and waits for no refresh.
+    let token = sb.ok(&["token", "create", "tester"]).trim().to_owned();
+    assert!(call_tool(&sb, "protected", "whoami", &token).contains("alice"));
+    assert_eq!(refreshes(), 1, "one refresh, on waking");
+}
+
 fn change_url(sb: &Sandbox, name: &str, from: &str, to: &str) {
     let mut view = sb.server(name);
     for live in ["enabled", "status", "restarts", "usage"] {

@@ -7,11 +7,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::logind::Bus;
 use common::{OfferedClient, Sandbox, everything_server, messages, signal, time_server, tools_dir};
 use serde_json::{Value, json};
 
@@ -21,53 +20,6 @@ const PING_INTERVAL_MS: u64 = 1_000;
 const PING_RETRIES: u64 = 2;
 const SIGSTOP: i32 = 19;
 const SIGCONT: i32 = 18;
-
-/// A private D-Bus bus playing the system bus: logind's signals come on it.
-struct Bus {
-    child: Child,
-    address: String,
-}
-
-impl Bus {
-    fn start() -> Self {
-        let mut child = Command::new("dbus-daemon")
-            .args([
-                "--config-file=/usr/share/dbus-1/session.conf",
-                "--nofork",
-                "--print-address=1",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut address = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut address)
-            .unwrap();
-        Self {
-            child,
-            address: address.trim().to_owned(),
-        }
-    }
-
-    /// Announces, as logind does, that the machine goes to sleep (`true`) or woke (`false`).
-    fn prepare_for_sleep(&self, going: bool) {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/sleep/logind.py");
-        let status = Command::new(tools_dir().join("venv/bin/python"))
-            .arg(script)
-            .args([self.address.as_str(), if going { "true" } else { "false" }])
-            .status()
-            .unwrap();
-        assert!(status.success(), "the logind double failed");
-    }
-}
-
-impl Drop for Bus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn add_checked_often(sb: &Sandbox, name: &str, command: &str) {
     let interval = format!("{PING_INTERVAL_MS}ms");

@@ -40,7 +40,8 @@ pub enum ServerState {
         until_ms: UnixMillis,
         last: FailureReason,
     },
-    /// Restarted too often in a short window; left down until the user starts it.
+    /// Restarted too often in a short window; left down until the user starts it, or the
+    /// machine wakes or its network changes.
     CrashLooping {
         restarts: u32,
         window_secs: u64,

@@ -172,6 +172,12 @@ impl Actor {
         });
     }
 
+    /// Restarted too often and left down: only the user, or a change of the world around it,
+    /// tries it again.
+    fn gave_up(&self) -> bool {
+        matches!(*self.state.borrow(), ServerState::CrashLooping { .. })
+    }
+
     fn adopt(&mut self, spec: ServerSpec) {
         self.published.send_replace(spec.clone());
         self.spec = spec;
@@ -182,13 +188,34 @@ impl Actor {
     }
 
     async fn idle(&mut self) -> Next {
-        match self.commands.recv().await {
-            None => Next::Exit,
+        let command = if self.gave_up() {
+            // It may have failed for want of a network, or while the machine went to sleep.
+            let mut catch_up = self.shared.catch_up.subscribe();
+            tokio::select! {
+                command = self.commands.recv() => command,
+                _ = catch_up.changed() => {
+                    self.note("the machine woke or its network changed: trying again".to_owned());
+                    self.history = RestartLog::default();
+                    return Next::Launch { restart: true, ack: None };
+                }
+            }
+        } else {
+            self.commands.recv().await
+        };
+        match command {
             Some(Command::Arm(ack)) if self.may_sleep().await => {
                 self.fall_asleep().await;
                 let _ = ack.send(());
                 Next::Sleep
             }
+            command => self.obey(command, Next::Idle),
+        }
+    }
+
+    /// What a command means while no process runs (idle, backing off, asleep): `stay` is where
+    /// one that changes nothing now (a new spec) leaves the server.
+    fn obey(&mut self, command: Option<Command>, stay: Next) -> Next {
+        match command {
             Some(Command::Start(ack) | Command::Arm(ack) | Command::Restart(ack)) => {
                 self.history = RestartLog::default();
                 Next::Launch {
@@ -204,45 +231,25 @@ impl Actor {
             Some(Command::Replace(spec, ack)) => {
                 self.adopt(*spec);
                 let _ = ack.send(());
-                Next::Idle
+                stay
             }
             Some(Command::Shutdown(ack)) => {
                 let _ = ack.send(());
                 Next::Exit
             }
+            None => Next::Exit,
         }
     }
 
     async fn wait(&mut self, until: Instant) -> Next {
-        let mut resumed = self.shared.resumed.subscribe();
-        loop {
-            tokio::select! {
-                () = tokio::time::sleep_until(until) => return Next::Launch { restart: true, ack: None },
-                _ = resumed.changed() => {
-                    self.history = RestartLog::default();
-                    return Next::Launch { restart: true, ack: None };
-                }
-                command = self.commands.recv() => match command {
-                    Some(Command::Start(ack) | Command::Arm(ack) | Command::Restart(ack)) => {
-                        self.history = RestartLog::default();
-                        return Next::Launch { restart: false, ack: Some(ack) };
-                    }
-                    Some(Command::Stop(ack)) => {
-                        self.set(ServerState::Stopped);
-                        let _ = ack.send(());
-                        return Next::Idle;
-                    }
-                    Some(Command::Replace(spec, ack)) => {
-                        self.adopt(*spec);
-                        let _ = ack.send(());
-                    }
-                    Some(Command::Shutdown(ack)) => {
-                        let _ = ack.send(());
-                        return Next::Exit;
-                    }
-                    None => return Next::Exit,
-                },
+        let mut catch_up = self.shared.catch_up.subscribe();
+        tokio::select! {
+            () = tokio::time::sleep_until(until) => Next::Launch { restart: true, ack: None },
+            _ = catch_up.changed() => {
+                self.history = RestartLog::default();
+                Next::Launch { restart: true, ack: None }
             }
+            command = self.commands.recv() => self.obey(command, Next::Wait { until }),
         }
     }
 
@@ -390,11 +397,11 @@ impl Actor {
         tokio::pin!(handshake);
         let deadline = tokio::time::sleep(startup_timeout);
         tokio::pin!(deadline);
-        let mut resumed = self.shared.resumed.subscribe();
+        let mut catch_up = self.shared.catch_up.subscribe();
         let result = loop {
             tokio::select! {
                 result = &mut handshake => break result,
-                _ = resumed.changed() => deadline.as_mut().reset(Instant::now() + startup_timeout),
+                _ = catch_up.changed() => deadline.as_mut().reset(Instant::now() + startup_timeout),
                 cause = wait_exit(&mut run.process) => {
                     let stderr_tail = self.finish(run, &cause).await;
                     let reason = startup_exit_reason(&self.spec, cause, stderr_tail);
@@ -497,7 +504,7 @@ impl Actor {
             Duration::from_millis(self.spec.health.ping_interval_ms),
         );
         tokio::pin!(pings);
-        let mut resumed = self.shared.resumed.subscribe();
+        let mut catch_up = self.shared.catch_up.subscribe();
         let is_remote = matches!(self.spec.transport, Transport::RemoteHttp { .. });
         let login_lost = self.shared.oauth.lost(&self.spec.name);
         tokio::pin!(login_lost);
@@ -505,7 +512,7 @@ impl Actor {
         let mut idle_check = tokio::time::interval_at(Instant::now() + every, every);
         loop {
             tokio::select! {
-                _ = resumed.changed() => {
+                _ = catch_up.changed() => {
                     // Checked now, its misses forgotten: the sleep was not the server's.
                     self.history = RestartLog::default();
                     pings.set(health(self.spec.health, &peer, Duration::ZERO));

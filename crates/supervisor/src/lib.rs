@@ -32,7 +32,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use switchboard_local::paths::DataDir;
 use switchboard_model::api::Event;
-use switchboard_model::{ServerName, ServerSpec, ServerState, Sharing};
+use switchboard_model::{ServerName, ServerSpec, ServerState, Sharing, Transport};
 use switchboard_store::Store;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, broadcast, mpsc, oneshot, watch};
 
@@ -45,6 +45,10 @@ use switchboard_credentials::secrets::Secrets;
 use switchboard_mcp::jsonrpc::Frame;
 use switchboard_mcp::upstream::Upstream;
 use watchdog::Watchdog;
+
+/// On catching up after a sleep or a network change, OAuth tokens that expire within this are
+/// refreshed at once.
+pub const CATCH_UP_REFRESH: Duration = Duration::from_secs(300);
 
 /// Daemon-wide timing of supervision. Health checks are per server, in its spec.
 #[derive(Clone, Debug)]
@@ -84,8 +88,9 @@ pub(crate) struct Shared {
     oauth: Arc<OAuth>,
     /// Turns to start a process: [`SupervisorConfig::max_starts`] of them.
     starts: Arc<Semaphore>,
-    /// Counts the machine's wakes (and the daemon's thaws), for actors to catch up on.
-    resumed: watch::Sender<u64>,
+    /// Counts the machine's wakes, the daemon's thaws and network changes, for actors to catch
+    /// up on.
+    catch_up: watch::Sender<u64>,
 }
 
 impl Shared {
@@ -181,7 +186,7 @@ impl Supervisor {
                 oauth: Arc::new(OAuth::new(secrets.clone(), client_metadata_url)),
                 secrets,
                 starts,
-                resumed: watch::channel(0).0,
+                catch_up: watch::channel(0).0,
             }),
             servers: Mutex::default(),
         }
@@ -288,12 +293,35 @@ impl Supervisor {
         self.servers().get(name).map(|h| Arc::clone(&h.log))
     }
 
-    /// The machine woke from sleep (or the daemon from a freeze): every running server is
-    /// checked at once, as if newly started, a restart waiting out its backoff happens now, a
-    /// startup gets its whole deadline again, and nothing that happened while everything was
-    /// stopped counts towards a crash loop.
-    pub fn resumed(&self) {
-        self.shared.resumed.send_modify(|n| *n += 1);
+    /// The world around the servers changed: the machine woke from sleep (or the daemon from a
+    /// freeze), or the network changed. Every running server is checked at once, as if newly
+    /// started; a restart waiting out its backoff happens now; a startup gets its whole
+    /// deadline again; one that gave up as crash-looping tries again; and nothing that
+    /// happened before counts towards a crash loop: failures while asleep or offline were not
+    /// the servers'. Remote servers' OAuth tokens that expire within [`CATCH_UP_REFRESH`] are
+    /// refreshed now, so the first call does not wait on an authorization server.
+    pub fn catch_up(&self) {
+        self.shared.catch_up.send_modify(|n| *n += 1);
+        let remote: Vec<(ServerName, String)> = self
+            .servers()
+            .iter()
+            .filter_map(|(name, handle)| match &handle.spec.borrow().transport {
+                Transport::RemoteHttp { url, .. } => Some((name.clone(), url.clone())),
+                _ => None,
+            })
+            .collect();
+        let oauth = Arc::clone(&self.shared.oauth);
+        tokio::spawn(async move {
+            let refreshes = remote.iter().map(|(name, url)| {
+                let oauth = &oauth;
+                async move {
+                    if let Err(e) = oauth.refresh_expiring(name, url, CATCH_UP_REFRESH).await {
+                        tracing::warn!(server = %name, "could not refresh its login on catching up: {e}");
+                    }
+                }
+            });
+            futures_util::future::join_all(refreshes).await;
+        });
     }
 
     /// Starts a sleeping server for a request that needs it. Wakes rung together start it

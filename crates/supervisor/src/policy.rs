@@ -58,7 +58,8 @@ pub enum Decision {
     Stay,
     /// Start it again after `after`; this is restart number `attempt` since it was last stable.
     Restart { attempt: u32, after: Duration },
-    /// Too many restarts in the window: stop trying until the user acts.
+    /// Too many restarts in the window: stop trying until the user acts (or the world around
+    /// the server changes: a wake, a new network).
     GiveUp { restarts: u32 },
 }
 

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 pub mod desktop;
+pub mod logind;
 pub mod manager;
 pub mod registry;
 

@@ -11,6 +11,8 @@
 //! Links ask for the access token before each request ([`OAuth::bearer`]); it is
 //! refreshed when it is about to expire or a server refused it, one refresh at a time per
 //! server, so a rotating refresh token is used exactly once however many calls wait for it.
+//! After the machine wakes, the daemon refreshes tokens near expiry ahead of any call
+//! ([`OAuth::refresh_expiring`]).
 //! A network failure, 429 or 5xx is retried with backoff; a refusal (`invalid_grant`) means
 //! the login is lost, which [`OAuth::lost`] tells the server's supervisor.
 //!
@@ -109,8 +111,12 @@ impl Grant {
     }
 
     fn needs_refresh(&self) -> bool {
+        self.expires_within(self.refresh_margin_ms)
+    }
+
+    fn expires_within(&self, margin_ms: UnixMillis) -> bool {
         self.expires_at_ms
-            .is_some_and(|at| at - now_millis() <= self.refresh_margin_ms)
+            .is_some_and(|at| at - now_millis() <= margin_ms)
     }
 }
 
@@ -294,7 +300,22 @@ impl OAuth {
         server: &ServerName,
         resource: &str,
     ) -> Result<Option<String>, OAuthError> {
-        self.token(server, resource, None).await
+        self.token(server, resource, None, None).await
+    }
+
+    /// Refreshes `server`'s access token now if it expires within `within` (a token already
+    /// refreshed by someone else is left alone): after the machine woke, so the first call
+    /// does not wait for the authorization server. Nothing happens without a login.
+    pub async fn refresh_expiring(
+        &self,
+        server: &ServerName,
+        resource: &str,
+        within: Duration,
+    ) -> Result<(), OAuthError> {
+        let within_ms = UnixMillis::try_from(within.as_millis()).unwrap_or(UnixMillis::MAX);
+        self.token(server, resource, None, Some(within_ms))
+            .await
+            .map(drop)
     }
 
     /// The access token a request to `server` should carry; `refused` is one the server just
@@ -306,7 +327,7 @@ impl OAuth {
         resource: &str,
         refused: Option<String>,
     ) -> Option<String> {
-        self.token(server, resource, refused.as_deref())
+        self.token(server, resource, refused.as_deref(), None)
             .await
             .ok()
             .flatten()
@@ -316,15 +337,22 @@ impl OAuth {
         self.grants.lock().get(server).cloned()
     }
 
+    /// The token for a request to `resource`, refreshed first if it is about to expire (or
+    /// expires within `margin_ms`, when given) or is the one `refused`.
     async fn token(
         &self,
         server: &ServerName,
         resource: &str,
         refused: Option<&str>,
+        margin_ms: Option<UnixMillis>,
     ) -> Result<Option<String>, OAuthError> {
         let usable = |grant: &Grant| {
+            let expiring = margin_ms.map_or_else(
+                || grant.needs_refresh(),
+                |margin| grant.expires_within(margin.max(grant.refresh_margin_ms)),
+            );
             discovery::same_url(&grant.resource, resource)
-                && !grant.needs_refresh()
+                && !expiring
                 && refused != Some(grant.access_token.as_str())
         };
         // The common case, without a lock: a cached token that is neither old nor refused.

@@ -310,12 +310,13 @@ fn not_running_message(status: &Status) -> Option<String> {
     }
 }
 
-/// Looks at Tailscale again as soon as the machine wakes: its addresses may have changed with
-/// the network, and the listener must follow at once, not at the next poll.
+/// Looks at Tailscale again as soon as the machine wakes or its network changes: Tailscale's
+/// addresses may have changed with it, and the listener must follow at once, not at the next
+/// poll.
 async fn recheck_on_wake(mut events: tokio::sync::broadcast::Receiver<Event>, changed: Arc<Notify>) {
     loop {
         match events.recv().await {
-            Ok(Event::SystemWoke { .. }) => changed.notify_one(),
+            Ok(Event::SystemWoke { .. } | Event::NetworkChanged { .. }) => changed.notify_one(),
             Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
             Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
         }

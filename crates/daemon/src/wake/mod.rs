@@ -1,11 +1,16 @@
-//! Noticing that the machine slept (or the daemon was frozen) and catching up.
+//! Noticing that the world around the servers changed: the machine slept (or the daemon was
+//! frozen), or its network changed.
 //!
-//! Two signs are followed: logind's `PrepareForSleep(false)` on the system bus (Linux), and
-//! on every OS the clocks: a tick that comes much later than asked, by the wall clock (the
-//! monotonic one stops while the machine sleeps) or by the monotonic one (the daemon was
-//! stopped, as with SIGSTOP). Either way the supervisor is told ([`Supervisor::resumed`]) and
-//! followers hear [`Event::SystemWoke`]. What catching up means for a server is the
-//! supervisor's; this module only notices.
+//! Sleeps are told by the OS where it tells them: logind's `PrepareForSleep(false)` on the
+//! system bus (Linux), IOKit's power notices (macOS), the suspend-resume notification
+//! (Windows). On every OS the clocks tell them too: a tick that comes much later than asked,
+//! by the wall clock (the monotonic one stops while the machine sleeps) or by the monotonic one
+//! (the daemon was stopped, as with SIGSTOP). Network changes are this machine's addresses,
+//! compared every few seconds ([`network`]).
+//!
+//! Either way the supervisor catches up ([`Supervisor::catch_up`]) and followers hear
+//! [`Event::SystemWoke`] or [`Event::NetworkChanged`]. What catching up means for a server is
+//! the supervisor's; this module only notices.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -15,44 +20,60 @@ use switchboard_supervisor::Supervisor;
 use tokio::sync::broadcast;
 use tokio::time::Instant;
 
+#[cfg(target_os = "linux")]
+mod logind;
+mod network;
+#[cfg(target_os = "macos")]
+#[path = "macos.rs"]
+mod power;
+#[cfg(windows)]
+#[path = "windows.rs"]
+mod power;
+
 /// How often the clocks are compared.
 const TICK: Duration = Duration::from_secs(2);
 /// How much longer than a tick may pass before it counts as a sleep.
 const JUMP: Duration = Duration::from_secs(5);
 
-/// Follows the machine's sleeps for as long as the daemon runs.
+/// Follows the machine's sleeps and network changes for as long as the daemon runs.
 pub fn follow(supervisor: Arc<Supervisor>, events: broadcast::Sender<Event>) {
-    let woke = Arc::new(Woke { supervisor, events });
-    tokio::spawn(clocks(Arc::clone(&woke)));
-    #[cfg(target_os = "linux")]
-    tokio::spawn(async move {
-        if let Err(e) = logind::follow(&woke).await {
-            tracing::debug!("not following logind's sleeps (the clocks still tell): {e}");
-        }
-    });
+    let notice = Arc::new(Notice { supervisor, events });
+    tokio::spawn(clocks(Arc::clone(&notice)));
+    tokio::spawn(network::follow(Arc::clone(&notice)));
+    follow_the_os(notice);
 }
 
-struct Woke {
+/// Where the news goes.
+struct Notice {
     supervisor: Arc<Supervisor>,
     events: broadcast::Sender<Event>,
 }
 
-impl Woke {
-    fn announce(&self, cause: &str, slept: Duration) {
+impl Notice {
+    fn woke(&self, cause: &str, slept: Duration) {
         tracing::info!(
             "woke after about {:.0} s ({cause}): checking every server now",
             slept.as_secs_f64()
         );
-        self.supervisor.resumed();
+        self.supervisor.catch_up();
         let slept_ms = u64::try_from(slept.as_millis()).unwrap_or(u64::MAX);
         let _ = self.events.send(Event::SystemWoke {
             slept_ms,
             cause: cause.to_owned(),
         });
     }
+
+    fn network_changed(&self, change: network::Change) {
+        tracing::info!("the network changed ({change}): checking every server now");
+        self.supervisor.catch_up();
+        let _ = self.events.send(Event::NetworkChanged {
+            gained: change.gained,
+            lost: change.lost,
+        });
+    }
 }
 
-async fn clocks(woke: Arc<Woke>) {
+async fn clocks(notice: Arc<Notice>) {
     let mut wall = SystemTime::now();
     let mut monotonic = Instant::now();
     loop {
@@ -62,7 +83,7 @@ async fn clocks(woke: Arc<Woke>) {
         let slept = overslept(by_wall, monotonic_now - monotonic);
         (wall, monotonic) = (wall_now, monotonic_now);
         if let Some(slept) = slept {
-            woke.announce("clock", slept);
+            notice.woke("clock", slept);
         }
     }
 }
@@ -75,38 +96,32 @@ fn overslept(by_wall: Duration, by_monotonic: Duration) -> Option<Duration> {
 }
 
 #[cfg(target_os = "linux")]
-mod logind {
-    //! logind's announcements of sleep, on the system bus.
-
-    use std::time::{Duration, Instant};
-
-    use futures_util::StreamExt;
-
-    use super::Woke;
-
-    pub(super) async fn follow(woke: &Woke) -> zbus::Result<()> {
-        let connection = zbus::Connection::system().await?;
-        let rule = zbus::MatchRule::builder()
-            .msg_type(zbus::message::Type::Signal)
-            .interface("org.freedesktop.login1.Manager")?
-            .member("PrepareForSleep")?
-            .build();
-        let mut signals = zbus::MessageStream::for_match_rule(rule, &connection, None).await?;
-        tracing::debug!("following logind's sleeps");
-        let mut asleep_since = None;
-        while let Some(message) = signals.next().await {
-            match message?.body().deserialize::<bool>() {
-                Ok(true) => asleep_since = Some(Instant::now()),
-                Ok(false) => {
-                    let slept = asleep_since.take().map_or(Duration::ZERO, |at| at.elapsed());
-                    woke.announce("logind", slept);
-                }
-                Err(e) => tracing::debug!("an unreadable PrepareForSleep: {e}"),
-            }
+fn follow_the_os(notice: Arc<Notice>) {
+    tokio::spawn(async move {
+        if let Err(e) = logind::follow(&notice).await {
+            tracing::debug!("not following logind's sleeps (the clocks still tell): {e}");
         }
-        Ok(())
-    }
+    });
 }
+
+/// The OS's power notices come on a thread of its own (macOS) or one of its pool (Windows),
+/// each wake as the time slept.
+#[cfg(any(target_os = "macos", windows))]
+fn follow_the_os(notice: Arc<Notice>) {
+    let (woke, mut wakes) = tokio::sync::mpsc::unbounded_channel();
+    if let Err(e) = power::follow(woke) {
+        tracing::debug!("not following the OS's sleeps (the clocks still tell): {e}");
+        return;
+    }
+    tokio::spawn(async move {
+        while let Some(slept) = wakes.recv().await {
+            notice.woke(power::CAUSE, slept);
+        }
+    });
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
+fn follow_the_os(_: Arc<Notice>) {}
 
 #[cfg(test)]
 mod tests {

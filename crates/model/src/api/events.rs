@@ -63,11 +63,19 @@ pub enum Event {
     /// Servers are no longer paused; the enabled ones are starting.
     Resumed,
     /// The machine woke from sleep, or the daemon from a freeze, after about `slept_ms`
-    /// (`cause`: `logind`, `clock`): running servers are checked at once and restarts waiting
-    /// out a backoff happen now.
+    /// (`cause`: `logind`, `macos`, `windows` for the OS's own notice, `clock` for a tick that
+    /// came late): running servers are checked at once, restarts waiting out a backoff happen
+    /// now, those that gave up try again, and OAuth tokens near expiry are refreshed.
     SystemWoke {
         slept_ms: u64,
         cause: String,
+    },
+    /// This machine's network changed: addresses were `gained` or `lost` (each `INTERFACE
+    /// ADDRESS`; loopback and link-local ones are not followed). Servers are checked at once,
+    /// remote ones reconnect, and those that gave up try again.
+    NetworkChanged {
+        gained: Vec<String>,
+        lost: Vec<String>,
     },
 }
 
@@ -88,6 +96,7 @@ impl Event {
             Self::Paused => "paused",
             Self::Resumed => "resumed",
             Self::SystemWoke { .. } => "system_woke",
+            Self::NetworkChanged { .. } => "network_changed",
         }
     }
 }

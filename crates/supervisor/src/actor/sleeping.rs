@@ -52,40 +52,24 @@ impl Actor {
 
     /// Asleep: no process until a request needs one (or a command says otherwise).
     pub(super) async fn sleep(&mut self) -> Next {
-        loop {
-            tokio::select! {
-                () = self.wake.notified() => {
-                    self.history = RestartLog::default();
-                    self.wakes.fetch_add(1, Ordering::Relaxed);
-                    return Next::Launch { restart: false, ack: None };
-                }
-                command = self.commands.recv() => match command {
-                    Some(Command::Arm(ack)) => {
-                        let _ = ack.send(());
-                    }
-                    Some(Command::Start(ack) | Command::Restart(ack)) => {
-                        self.history = RestartLog::default();
-                        return Next::Launch { restart: false, ack: Some(ack) };
-                    }
-                    Some(Command::Stop(ack)) => {
-                        self.set(ServerState::Stopped);
-                        let _ = ack.send(());
-                        return Next::Idle;
-                    }
-                    Some(Command::Replace(spec, ack)) => {
-                        self.adopt(*spec);
-                        if !self.spec.start.on_demand() {
-                            return Next::Launch { restart: false, ack: Some(ack) };
-                        }
-                        let _ = ack.send(());
-                    }
-                    Some(Command::Shutdown(ack)) => {
-                        let _ = ack.send(());
-                        return Next::Exit;
-                    }
-                    None => return Next::Exit,
-                },
+        tokio::select! {
+            () = self.wake.notified() => {
+                self.history = RestartLog::default();
+                self.wakes.fetch_add(1, Ordering::Relaxed);
+                Next::Launch { restart: false, ack: None }
             }
+            command = self.commands.recv() => match command {
+                Some(Command::Arm(ack)) => {
+                    let _ = ack.send(());
+                    Next::Sleep
+                }
+                // No longer on demand: it runs from now on.
+                Some(Command::Replace(spec, ack)) if !spec.start.on_demand() => {
+                    self.adopt(*spec);
+                    Next::Launch { restart: false, ack: Some(ack) }
+                }
+                command => self.obey(command, Next::Sleep),
+            },
         }
     }
 }
