@@ -94,7 +94,7 @@ def watchdog_pid(daemon):
     for pid in children(daemon):
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if b"__watchdog" in f.read():
+                if f.read().split(b"\0")[0].endswith(b"switchboard-watchdog"):
                     return pid
         except OSError:
             continue

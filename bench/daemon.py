@@ -66,7 +66,7 @@ def watchdog_pid(daemon_pid):
                 ppid = int(f.read().rsplit(")", 1)[1].split()[1])
         except OSError:
             continue
-        if ppid == daemon_pid and b"__watchdog" in cmd:
+        if ppid == daemon_pid and cmd[0].endswith(b"switchboard-watchdog"):
             return int(entry)
     return None
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds Switchboard's Linux packages, a .deb and an .rpm, with `cargo tauri build`: the desktop
-# app, the `switchboard` binary beside it as its sidecar (also the CLI on PATH, /usr/bin), the
+# app, the `switchboard` binary beside it as its sidecar (also the CLI on PATH, /usr/bin) with
+# `switchboard-watchdog`, the
 # icons and a desktop entry. Installs tauri-cli from crates.io first (with cargo install, as
 # scripts/install-deps.sh installs cargo-nextest and tauri-driver).
 #
@@ -33,13 +34,16 @@ if ! cargo tauri --version 2>/dev/null | grep -qx "tauri-cli $tauri_cli_version"
     cargo install --quiet --locked --no-default-features --force "tauri-cli@$tauri_cli_version"
 fi
 
-# The daemon embeds the dashboard; the sidecar is the same `switchboard` the tests ran.
+# The daemon embeds the dashboard; the sidecars are the same `switchboard` (and its watchdog)
+# the tests ran.
 scripts/build-ui.sh
 echo "building switchboard ($profile)"
 cargo build --quiet --locked "${cargo_profile[@]}" -p switchboard
 host="$(rustc -vV | sed -n 's/^host: //p')"
 mkdir -p src-tauri/binaries
-cp "target/$profile/switchboard" "src-tauri/binaries/switchboard-$host"
+for program in switchboard switchboard-watchdog; do
+  cp "target/$profile/$program" "src-tauri/binaries/$program-$host"
+done
 
 echo "bundling the app with tauri-cli ($profile)"
 bundle="target/$profile/bundle"

@@ -3,8 +3,8 @@
 //! dashboard, signed in) and `quit`.
 //!
 //! The daemon is `switchboard_daemon`'s; this module only turns flags into its configuration
-//! and SIGTERM/SIGINT into its shutdown. The hidden `__watchdog` is not here: it runs in
-//! `main` before any async runtime exists.
+//! and SIGTERM/SIGINT into its shutdown. The watchdog is a program of its own
+//! (`src/bin/watchdog.rs`).
 
 use clap::Args;
 use switchboard_model::ServerState;

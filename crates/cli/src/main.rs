@@ -36,31 +36,10 @@ use cli::{Cli, Command};
 use clients::ClientsCommand;
 use servers::Target;
 
-/// The lock of `switchboard __watchdog <lock>`, the daemon's watchdog (hidden: only the
-/// daemon starts it).
-fn watchdog_lock() -> Option<PathBuf> {
-    let mut args = std::env::args_os().skip(1);
-    if args.next()? != "__watchdog" {
-        return None;
-    }
-    args.next().map(PathBuf::from)
-}
-
 /// How long commands that start a server wait for it to settle, unless told otherwise.
 pub(crate) const DEFAULT_WAIT_SECS: u64 = 60;
 
 fn main() -> ExitCode {
-    // The watchdog must stay small and single-threaded: it runs before any runtime exists and
-    // before the command line's grammar is built, so it touches little of this program.
-    if let Some(lock) = watchdog_lock() {
-        return match switchboard_supervisor::watchdog::run(&lock) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
-            }
-        };
-    }
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,

@@ -36,7 +36,7 @@ pub struct DaemonConfig {
     pub data_dir: PathBuf,
     /// 0 picks a free port (tests); clients find it in `daemon.json`.
     pub port: u16,
-    /// The `switchboard` binary: run as `switchboard __watchdog`, and written into clients'
+    /// The `switchboard` binary, beside which `switchboard-watchdog` is, and written into clients'
     /// configs as the `switchboard connect` shim.
     pub program: PathBuf,
     pub supervisor: SupervisorConfig,

@@ -3,7 +3,8 @@
 //!
 //! `PR_SET_PDEATHSIG` only reaches a server's direct child; its grandchildren (npx's node,
 //! a shell's background jobs) would outlive a SIGKILLed daemon. So the daemon starts one
-//! small helper, `switchboard __watchdog` (the same binary), and tells it over a pipe which
+//! small helper, `switchboard-watchdog` (a program of its own beside `switchboard`, so little
+//! code stays resident for it), and tells it over a pipe which
 //! process groups exist (`+pgid` / `-pgid` lines). When the pipe reaches end-of-file — the
 //! daemon exited, however it died — the watchdog sends SIGTERM to every group it was told
 //! of, then SIGKILL to what is left, and exits. On Windows every group's job already ends
@@ -35,7 +36,9 @@ const GRACE: Duration = Duration::from_millis(1500);
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum WatchdogError {
-    #[error("cannot start the watchdog `{program}`: {source}; reinstall Switchboard")]
+    #[error(
+        "cannot start the watchdog `{program}` (it belongs beside `switchboard`): {source}; reinstall Switchboard"
+    )]
     Spawn {
         program: PathBuf,
         source: std::io::Error,
@@ -58,12 +61,13 @@ pub struct Watchdog {
 }
 
 impl Watchdog {
-    /// Waits for a previous daemon's watchdog to finish, then starts this daemon's.
-    pub fn start(program: &Path, lock: &Path) -> Result<Self, WatchdogError> {
+    /// Waits for a previous daemon's watchdog to finish, then starts this daemon's: the
+    /// `switchboard-watchdog` beside `switchboard`, the daemon's `program`.
+    pub fn start(switchboard: &Path, lock: &Path) -> Result<Self, WatchdogError> {
         wait_for_previous(lock, Duration::from_secs(10))?;
-        let mut command = Command::new(program);
+        let program = beside(switchboard);
+        let mut command = Command::new(&program);
         command
-            .arg("__watchdog")
             .arg(lock)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -73,10 +77,9 @@ impl Watchdog {
         command.process_group(0);
         #[cfg(windows)]
         command.creation_flags(crate::windows::CREATE_NEW_PROCESS_GROUP);
-        let mut child = command.spawn().map_err(|source| WatchdogError::Spawn {
-            program: program.to_owned(),
-            source,
-        })?;
+        let mut child = command
+            .spawn()
+            .map_err(|source| WatchdogError::Spawn { program, source })?;
         let stdout = child.stdout.take().ok_or_else(|| WatchdogError::NotReady {
             detail: "no stdout".into(),
         })?;
@@ -134,6 +137,12 @@ impl GroupWatch for Watchdog {
     }
 }
 
+/// The watchdog's program: `switchboard-watchdog` in the directory of `switchboard`.
+fn beside(switchboard: &Path) -> PathBuf {
+    let name = format!("switchboard-watchdog{}", std::env::consts::EXE_SUFFIX);
+    switchboard.with_file_name(name)
+}
+
 fn wait_for_previous(lock: &Path, patience: Duration) -> Result<(), WatchdogError> {
     let file = open_lock(lock)?;
     let started = Instant::now();
@@ -171,7 +180,7 @@ fn open_lock(path: &Path) -> Result<File, WatchdogError> {
         })
 }
 
-/// The watchdog process's main: `switchboard __watchdog <lock>`.
+/// The watchdog process's main: `switchboard-watchdog <lock>`.
 pub fn run(lock: &Path) -> Result<(), WatchdogError> {
     let file = open_lock(lock)?;
     file.lock().map_err(|source| WatchdogError::Lock {
