@@ -1,10 +1,8 @@
 //! logind's announcements of sleep, on the system bus (Linux).
 
-use std::time::SystemTime;
-
 use futures_util::StreamExt;
 
-use super::Notice;
+use super::{Asleep, Notice};
 
 pub(super) async fn follow(notice: &Notice) -> zbus::Result<()> {
     let connection = zbus::Connection::system().await?;
@@ -15,17 +13,12 @@ pub(super) async fn follow(notice: &Notice) -> zbus::Result<()> {
         .build();
     let mut signals = zbus::MessageStream::for_match_rule(rule, &connection, None).await?;
     tracing::debug!("following logind's sleeps");
-    let mut asleep_since = None;
+    let asleep = Asleep::default();
     while let Some(message) = signals.next().await {
         match message?.body().deserialize::<bool>() {
-            Ok(true) => asleep_since = Some(SystemTime::now()),
+            Ok(true) => asleep.began(),
             Ok(false) => {
-                // The wall clock: the monotonic one stands still while the machine sleeps.
-                let slept = asleep_since
-                    .take()
-                    .and_then(|at| at.elapsed().ok())
-                    .unwrap_or_default();
-                notice.woke("logind", slept);
+                notice.woke("logind", asleep.woke());
             }
             Err(e) => tracing::debug!("an unreadable PrepareForSleep: {e}"),
         }

@@ -4,9 +4,11 @@
 
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedSender;
+
+use super::Asleep;
 
 pub(super) const CAUSE: &str = "macos";
 
@@ -49,7 +51,7 @@ unsafe extern "C" {
 struct Listener {
     /// The root power domain's connection, which sleeps are allowed on.
     root: AtomicU32,
-    asleep_since: parking_lot::Mutex<Option<SystemTime>>,
+    asleep: Asleep,
     woke: UnboundedSender<Duration>,
 }
 
@@ -61,7 +63,7 @@ pub(super) fn follow(woke: UnboundedSender<Duration>) -> std::io::Result<()> {
         .spawn(move || {
             let listener: &'static Listener = Box::leak(Box::new(Listener {
                 root: AtomicU32::new(0),
-                asleep_since: parking_lot::Mutex::new(None),
+                asleep: Asleep::default(),
                 woke,
             }));
             let mut port: NotificationPort = std::ptr::null_mut();
@@ -104,20 +106,13 @@ unsafe extern "C" fn on_power(refcon: *mut c_void, _: IoObject, message: u32, ar
     match message {
         CAN_SYSTEM_SLEEP | SYSTEM_WILL_SLEEP => {
             if message == SYSTEM_WILL_SLEEP {
-                *listener.asleep_since.lock() = Some(SystemTime::now());
+                listener.asleep.began();
             }
             // SAFETY: the connection is the registered one; `argument` is the notice's id.
             unsafe { IOAllowPowerChange(listener.root.load(Ordering::Acquire), argument as isize) };
         }
         SYSTEM_HAS_POWERED_ON => {
-            // The wall clock: the monotonic one stands still while the machine sleeps.
-            let slept = listener
-                .asleep_since
-                .lock()
-                .take()
-                .and_then(|at| at.elapsed().ok())
-                .unwrap_or_default();
-            let _ = listener.woke.send(slept);
+            let _ = listener.woke.send(listener.asleep.woke());
         }
         _ => {}
     }

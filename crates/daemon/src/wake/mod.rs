@@ -88,6 +88,28 @@ async fn clocks(notice: Arc<Notice>) {
     }
 }
 
+/// When the machine went to sleep, as the OS told. By the wall clock: the monotonic one stands
+/// still while the machine sleeps.
+#[cfg(any(target_os = "linux", target_os = "macos", windows))]
+#[derive(Default)]
+struct Asleep(parking_lot::Mutex<Option<SystemTime>>);
+
+#[cfg(any(target_os = "linux", target_os = "macos", windows))]
+impl Asleep {
+    fn began(&self) {
+        *self.0.lock() = Some(SystemTime::now());
+    }
+
+    /// How long it slept; zero if the OS never said it went.
+    fn woke(&self) -> Duration {
+        self.0
+            .lock()
+            .take()
+            .and_then(|at| at.elapsed().ok())
+            .unwrap_or_default()
+    }
+}
+
 /// How long the machine (or the daemon) slept during a tick, if a tick took much longer than
 /// asked by either clock.
 fn overslept(by_wall: Duration, by_monotonic: Duration) -> Option<Duration> {

@@ -2,7 +2,7 @@
 //! runs on a thread of the system's; the registration lasts as long as the daemon.
 
 use std::ffi::c_void;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedSender;
 use windows_sys::Win32::System::Power::{
@@ -12,18 +12,20 @@ use windows_sys::Win32::UI::WindowsAndMessaging::{
     DEVICE_NOTIFY_CALLBACK, PBT_APMRESUMEAUTOMATIC, PBT_APMSUSPEND,
 };
 
+use super::Asleep;
+
 pub(super) const CAUSE: &str = "windows";
 
 /// What the callback needs. Leaked: the registration is never removed.
 struct Listener {
-    asleep_since: parking_lot::Mutex<Option<SystemTime>>,
+    asleep: Asleep,
     woke: UnboundedSender<Duration>,
 }
 
 /// Registers for the suspend-resume notification.
 pub(super) fn follow(woke: UnboundedSender<Duration>) -> std::io::Result<()> {
     let listener: &'static Listener = Box::leak(Box::new(Listener {
-        asleep_since: parking_lot::Mutex::new(None),
+        asleep: Asleep::default(),
         woke,
     }));
     let parameters = Box::leak(Box::new(DEVICE_NOTIFY_SUBSCRIBE_PARAMETERS {
@@ -52,17 +54,10 @@ unsafe extern "system" fn on_power(context: *const c_void, kind: u32, _: *const 
     // SAFETY: see above; it is never freed.
     let listener = unsafe { &*context.cast::<Listener>() };
     match kind {
-        PBT_APMSUSPEND => *listener.asleep_since.lock() = Some(SystemTime::now()),
+        PBT_APMSUSPEND => listener.asleep.began(),
         // Sent on every resume, whether or not someone is at the machine.
         PBT_APMRESUMEAUTOMATIC => {
-            // The wall clock: the time asleep is not counted by every monotonic one.
-            let slept = listener
-                .asleep_since
-                .lock()
-                .take()
-                .and_then(|at| at.elapsed().ok())
-                .unwrap_or_default();
-            let _ = listener.woke.send(slept);
+            let _ = listener.woke.send(listener.asleep.woke());
         }
         _ => {}
     }
