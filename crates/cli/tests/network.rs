@@ -29,8 +29,10 @@ struct Namespace(String);
 
 impl Namespace {
     fn create() -> Self {
-        let ns = Self(format!("sb-net-{}", std::process::id()));
-        ip(&["netns", "add", &ns.0]);
+        let name = format!("sb-net-{}", std::process::id());
+        ip(&["netns", "add", &name]);
+        // Owned before anything else can fail, so it is deleted whatever happens next.
+        let ns = Self(name);
         ip(&["-n", &ns.0, "link", "set", "lo", "up"]);
         ns
     }
@@ -108,14 +110,12 @@ fn a_remote_server_given_up_on_offline_is_reached_again_when_the_network_comes_u
         gave_up["status"]["last"].to_string().contains("unreachable"),
         "it failed for want of a network: {gave_up}"
     );
-    let runs_offline = sb.runs("far").len();
 
     ns.connect(ADDRESS);
     let back = sb.wait_state("far", "running", START);
     assert!(back["status"]["tools"].as_u64().unwrap() > 0, "{back}");
     let tools: Value = sb.json(&["tools", "far"]);
     assert!(tools.to_string().contains("echo"), "{tools}");
-    assert_eq!(sb.runs("far").len(), runs_offline + 1, "one new run, at once");
     let log = sb.daemon_log();
     assert!(
         log.contains(&format!("the network changed (gained sbn0 {ADDRESS}; lost none)")),

@@ -414,7 +414,6 @@ fn an_expired_token_is_refreshed_once_for_many_calls_and_a_revoked_login_needs_a
     assert_no_leak(&sb, JWT_PREFIX);
 }
 
-/// `PUT /api/v1/servers/NAME` with its spec's URL replaced by `url`.
 #[test]
 fn tokens_near_expiry_are_refreshed_as_the_machine_wakes_before_any_call() {
     // Tokens last four minutes: longer than the minute within which a call (or a health
@@ -439,12 +438,15 @@ fn tokens_near_expiry_are_refreshed_as_the_machine_wakes_before_any_call() {
     common::wait_until("the login to be refreshed on waking", START, || {
         (refreshes() > 0).then_some(())
     });
+    let log = sb.daemon_log();
+    assert!(log.contains("(logind): checking every server now"), "{log}");
     // The first call after the wake finds a fresh token and waits for no refresh.
     let token = sb.ok(&["token", "create", "tester"]).trim().to_owned();
     assert!(call_tool(&sb, "protected", "whoami", &token).contains("alice"));
     assert_eq!(refreshes(), 1, "one refresh, on waking");
 }
 
+/// `PUT /api/v1/servers/NAME` with its spec's URL replaced by `url`.
 fn change_url(sb: &Sandbox, name: &str, from: &str, to: &str) {
     let mut view = sb.server(name);
     for live in ["enabled", "status", "restarts", "usage"] {

@@ -188,27 +188,31 @@ impl Actor {
     }
 
     async fn idle(&mut self) -> Next {
-        let command = if self.gave_up() {
-            // It may have failed for want of a network, or while the machine went to sleep.
-            let mut catch_up = self.shared.catch_up.subscribe();
-            tokio::select! {
+        // One subscription for as long as it stays idle, so no catch-up is missed between
+        // commands.
+        let mut catch_up = self.shared.catch_up.subscribe();
+        loop {
+            // One that gave up may have failed for want of a network, or as the machine slept.
+            let gave_up = self.gave_up();
+            let command = tokio::select! {
                 command = self.commands.recv() => command,
-                _ = catch_up.changed() => {
+                _ = catch_up.changed(), if gave_up => {
                     self.note("the machine woke or its network changed: trying again".to_owned());
                     self.history = RestartLog::default();
                     return Next::Launch { restart: true, ack: None };
                 }
+            };
+            let next = match command {
+                Some(Command::Arm(ack)) if self.may_sleep().await => {
+                    self.fall_asleep().await;
+                    let _ = ack.send(());
+                    Next::Sleep
+                }
+                command => self.obey(command, Next::Idle),
+            };
+            if !matches!(next, Next::Idle) {
+                return next;
             }
-        } else {
-            self.commands.recv().await
-        };
-        match command {
-            Some(Command::Arm(ack)) if self.may_sleep().await => {
-                self.fall_asleep().await;
-                let _ = ack.send(());
-                Next::Sleep
-            }
-            command => self.obey(command, Next::Idle),
         }
     }
 
@@ -243,13 +247,18 @@ impl Actor {
 
     async fn wait(&mut self, until: Instant) -> Next {
         let mut catch_up = self.shared.catch_up.subscribe();
-        tokio::select! {
-            () = tokio::time::sleep_until(until) => Next::Launch { restart: true, ack: None },
-            _ = catch_up.changed() => {
-                self.history = RestartLog::default();
-                Next::Launch { restart: true, ack: None }
+        loop {
+            let next = tokio::select! {
+                () = tokio::time::sleep_until(until) => Next::Launch { restart: true, ack: None },
+                _ = catch_up.changed() => {
+                    self.history = RestartLog::default();
+                    Next::Launch { restart: true, ack: None }
+                }
+                command = self.commands.recv() => self.obey(command, Next::Wait { until }),
+            };
+            if !matches!(next, Next::Wait { .. }) {
+                return next;
             }
-            command = self.commands.recv() => self.obey(command, Next::Wait { until }),
         }
     }
 

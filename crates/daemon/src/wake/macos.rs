@@ -109,7 +109,12 @@ unsafe extern "C" fn on_power(refcon: *mut c_void, _: IoObject, message: u32, ar
                 listener.asleep.began();
             }
             // SAFETY: the connection is the registered one; `argument` is the notice's id.
-            unsafe { IOAllowPowerChange(listener.root.load(Ordering::Acquire), argument as isize) };
+            unsafe {
+                IOAllowPowerChange(
+                    listener.root.load(Ordering::Acquire),
+                    argument.addr().cast_signed(),
+                )
+            };
         }
         SYSTEM_HAS_POWERED_ON => {
             let _ = listener.woke.send(listener.asleep.woke());

@@ -2,23 +2,34 @@
 //! seconds, a difference is a change (a Wi-Fi joined or left, a cable, a VPN or the tailnet
 //! coming up or going down).
 //!
-//! Loopback and link-local addresses are left out: they come and go with the virtual
-//! interfaces of containers (a docker server's start makes one), not with the network, and a
-//! change is costly enough (every server checked, crash loops forgiven) to be kept for real
-//! ones. A look is one `getifaddrs` (`GetAdaptersAddresses` on Windows), on every OS alike;
-//! none of the OSes' change notifications is needed for a few seconds' delay.
+//! A change is costly (every server checked, crash loops forgiven), so it is kept for real
+//! ones. Left out are what comes and goes with containers and VMs rather than the network:
+//! loopback and link-local addresses (a docker server's veth) and, on Linux, bridges (docker0
+//! gains carrier with its first container and loses it with its last). An IPv6 address counts
+//! by its prefix, so rotating privacy addresses are no change; and changes are told at most
+//! once per [`QUIET`], the last look then telling what differs from the last told. A look is
+//! one `getifaddrs` (`GetAdaptersAddresses` on Windows), on every OS alike; none of the OSes'
+//! change notifications is needed for a few seconds' delay.
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::net::Ipv6Addr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+
+use if_addrs::{IfAddr, Interface};
+use tokio::time::Instant;
 
 use super::Notice;
 
 /// How often the addresses are looked at.
 const EVERY: Duration = Duration::from_secs(2);
+/// The least time between two changes told.
+const QUIET: Duration = Duration::from_secs(30);
 
-/// Running interfaces' addresses, each as `INTERFACE ADDRESS`.
+/// Running interfaces' addresses, each as `INTERFACE ADDRESS` (`INTERFACE PREFIX/LENGTH` for
+/// IPv6).
 type Addresses = BTreeSet<String>;
 
 /// What changed between two looks.
@@ -59,14 +70,19 @@ pub(super) async fn follow(notice: Arc<Notice>) {
             return;
         }
     };
+    let mut told: Option<Instant> = None;
     let mut every = tokio::time::interval(EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
+        if told.is_some_and(|at| at.elapsed() < QUIET) {
+            continue;
+        }
         match addresses() {
             Ok(now) => {
                 if let Some(change) = Change::between(&known, &now) {
                     notice.network_changed(change);
+                    told = Some(Instant::now());
                 }
                 known = now;
             }
@@ -78,9 +94,28 @@ pub(super) async fn follow(notice: Arc<Notice>) {
 fn addresses() -> std::io::Result<Addresses> {
     Ok(if_addrs::get_if_addrs()?
         .into_iter()
-        .filter(|interface| interface.is_oper_up() && !interface.is_loopback() && !interface.is_link_local())
-        .map(|interface| format!("{} {}", interface.name, interface.ip()))
+        .filter(followed)
+        .map(|interface| match &interface.addr {
+            IfAddr::V4(v4) => format!("{} {}", interface.name, v4.ip),
+            IfAddr::V6(v6) => {
+                let prefix = Ipv6Addr::from_bits(v6.ip.to_bits() & v6.netmask.to_bits());
+                format!("{} {prefix}/{}", interface.name, v6.prefixlen)
+            }
+        })
         .collect())
+}
+
+fn followed(interface: &Interface) -> bool {
+    interface.is_oper_up()
+        && !interface.is_loopback()
+        && !interface.is_link_local()
+        && !is_bridge(&interface.name)
+}
+
+/// A Linux bridge (docker0, br-…, virbr0, cni0): its carrier follows the containers and VMs
+/// on it, not the network.
+fn is_bridge(name: &str) -> bool {
+    cfg!(target_os = "linux") && Path::new("/sys/class/net").join(name).join("bridge").exists()
 }
 
 #[cfg(test)]
@@ -116,7 +151,7 @@ mod tests {
         let seen = addresses().unwrap();
         assert!(
             seen.iter()
-                .all(|a| !a.ends_with(" 127.0.0.1") && !a.ends_with(" ::1") && !a.contains(" fe80:")),
+                .all(|a| !a.ends_with(" 127.0.0.1") && !a.contains(" ::1/") && !a.contains(" fe80:")),
             "{seen:?}"
         );
     }
