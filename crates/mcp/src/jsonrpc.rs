@@ -200,7 +200,7 @@ impl Frame {
 
     /// The raw `params._meta.progressToken`, if any.
     pub fn progress_token(&self) -> Option<&str> {
-        let params = self.head().params?;
+        let params = self.params_object()?;
         if !params.get().contains("progressToken") {
             return None;
         }
@@ -210,7 +210,7 @@ impl Frame {
 
     /// A raw field of params: `name`, `uri`, `requestId`, `progressToken` or `requestState`.
     pub fn param(&self, field: Param) -> Option<&str> {
-        let params = self.head().params?;
+        let params = self.params_object()?;
         let parsed: ParamsNames<'_> = serde_json::from_str(params.get()).ok()?;
         let raw = match field {
             Param::Name => parsed.name,
@@ -220,6 +220,12 @@ impl Frame {
             Param::RequestState => parsed.request_state,
         }?;
         Some(raw.get())
+    }
+
+    /// Params when they are an object: a struct would also read an array, by position, and
+    /// take its first element for a name.
+    fn params_object(&self) -> Option<&RawValue> {
+        self.head().params.filter(|params| params.get().starts_with('{'))
     }
 
     /// A string param (`name`, `uri`), unquoted.
@@ -447,5 +453,16 @@ mod tests {
         let value = e.to_value();
         assert_eq!(value["error"]["message"], "quote \" and newline \n");
         assert_eq!(value["id"], "x");
+    }
+
+    /// Found by the jsonrpc_frame fuzz target: params given as an array were read by position,
+    /// so their first element passed for a tool's name and was rewritten as one.
+    #[test]
+    fn params_that_are_not_an_object_name_nothing() {
+        let listed = frame(r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":["time__now"]}"#);
+        assert_eq!(listed.param(Param::Name), None);
+        assert_eq!(listed.with_param(Param::Name, "\"x\""), listed);
+        let named = frame(r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"time__now"}}"#);
+        assert_eq!(named.param_str(Param::Name).as_deref(), Some("time__now"));
     }
 }
